@@ -9,6 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Protocol
 
 import azure.functions as func
+from azure.functions import _abc
 
 from funchost.functions import FunctionInfo
 
@@ -36,7 +37,7 @@ class Out(func.Out):  # type: ignore[type-arg]
         return self._value
 
 
-class _TraceContext(func.TraceContext):  # type: ignore[misc]
+class _TraceContext(_abc.TraceContext):
     def __init__(self) -> None:
         self._tp = f"00-{uuid.uuid4().hex}-{uuid.uuid4().hex[:16]}-01"
 
@@ -53,6 +54,23 @@ class _TraceContext(func.TraceContext):  # type: ignore[misc]
         return {}
 
 
+class _RetryContext(_abc.RetryContext):
+    def __init__(self, retry_count: int) -> None:
+        self._count = retry_count
+
+    @property
+    def retry_count(self) -> int:
+        return self._count
+
+    @property
+    def max_retry_count(self) -> int:
+        return 0
+
+    @property
+    def exception(self) -> Any:
+        return None
+
+
 class InvocationContext(func.Context):
     """The concrete ``func.Context`` the worker passes as ``context``."""
 
@@ -61,7 +79,7 @@ class InvocationContext(func.Context):
         self._function_name = function_name
         self._function_directory = function_directory
         self._trace_context = _TraceContext()
-        self._retry_context = func.RetryContext(retry_count, 0, None)  # type: ignore[call-arg]
+        self._retry_context = _RetryContext(retry_count)
         self._tls = threading.local()
 
     @property

@@ -1,0 +1,220 @@
+"""The Durable HTTP API: the rpcBaseUrl API ``DurableOrchestrationClient`` calls, and the public
+``/runtime/webhooks/durabletask`` API (durable-protocol.md §4). Both share these handlers.
+
+Every response body is empty or JSON: the SDK reads bodies with ``response.json()``.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Optional
+from urllib.parse import quote
+
+from aiohttp import web
+
+from funchost.durable.client_ops import (ClientOpError, DurableClientOps, friendly_history, http_status_for,
+                                         status_json, validate_instance_id)
+from funchost.durable.history import RuntimeStatus, parse_time
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class DurableUrls:
+    """URL shapes of the client binding and of check-status responses."""
+
+    def __init__(self, public_base: str, rpc_base: str, hub: str, connection: str, system_key: str) -> None:
+        self.public_base = public_base.rstrip("/") + "/runtime/webhooks/durabletask"
+        self.rpc_base = rpc_base
+        self.hub = hub
+        self.connection = connection
+        self.system_key = system_key
+
+    def _query(self) -> str:
+        return f"taskHub={quote(self.hub)}&connection={quote(self.connection)}&code={self.system_key}"
+
+    def management(self, instance_id: str) -> dict[str, str]:
+        b, q, i = self.public_base, self._query(), instance_id
+        return {
+            "id": i,
+            "statusQueryGetUri": f"{b}/instances/{i}?{q}",
+            "sendEventPostUri": f"{b}/instances/{i}/raiseEvent/{{eventName}}?{q}",
+            "terminatePostUri": f"{b}/instances/{i}/terminate?reason={{text}}&{q}",
+            "rewindPostUri": f"{b}/instances/{i}/rewind?reason={{text}}&{q}",
+            "purgeHistoryDeleteUri": f"{b}/instances/{i}?{q}",
+            "restartPostUri": f"{b}/instances/{i}/restart?{q}",
+            "suspendPostUri": f"{b}/instances/{i}/suspend?reason={{text}}&{q}",
+            "resumePostUri": f"{b}/instances/{i}/resume?reason={{text}}&{q}",
+        }
+
+    def client_binding(self) -> dict[str, Any]:
+        """``durableClient`` binding data (BindingHelper.DurableOrchestrationClientToString)."""
+        b, q = self.public_base, self._query()
+        return {
+            "taskHubName": self.hub,
+            "connectionName": self.connection,
+            "creationUrls": {
+                "createNewInstancePostUri": f"{b}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
+                "createAndWaitOnNewInstancePostUri":
+                    f"{b}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
+                    f"&pollingInterval={{intervalInSeconds}}&{q}",
+            },
+            "managementUrls": self.management("INSTANCEID"),
+            "baseUrl": b,
+            "requiredQueryStringParameters": f"code={self.system_key}",
+            "rpcBaseUrl": self.rpc_base,
+        }
+
+
+def _json(body: Any, status: int = 200, headers: Optional[dict[str, str]] = None) -> web.Response:
+    return web.Response(status=status, text=json.dumps(body), content_type="application/json", headers=headers)
+
+
+def _error(exc: ClientOpError) -> web.Response:
+    return _json({"Message": "One or more of the arguments submitted is incorrect" if exc.status == 400 else str(exc),
+                  "ExceptionMessage": str(exc), "ExceptionType": type(exc).__name__}, status=exc.status)
+
+
+def _flag(request: web.Request, name: str, default: bool = False) -> bool:
+    value = request.query.get(name)
+    return default if value is None else value.strip().lower() in ("true", "1")
+
+
+def _time(request: web.Request, name: str) -> Optional[datetime]:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return parse_time(value)
+    except ValueError as exc:
+        raise _BadQuery(f"query parameter {name}={value!r} is not an ISO-8601 time") from exc
+
+
+def _statuses(request: web.Request) -> Optional[list[RuntimeStatus]]:
+    raw = request.query.get("runtimeStatus")
+    if not raw:
+        return None
+    try:
+        return [RuntimeStatus[s.strip()] for s in raw.split(",") if s.strip()]
+    except KeyError as exc:
+        raise _BadQuery(f"unknown runtimeStatus {exc}; use {', '.join(s.name for s in RuntimeStatus)}") from exc
+
+
+class _BadQuery(ClientOpError):
+    status = 400
+
+
+class DurableHttpApi:
+    """aiohttp handlers for one engine; ``add_routes`` mounts them under a prefix."""
+
+    def __init__(self, ops: DurableClientOps, urls: DurableUrls) -> None:
+        self.ops = ops
+        self.urls = urls
+
+    def add_routes(self, app: web.Application, prefix: str, guard: Optional[Callable[[Handler], Handler]] = None) -> None:
+        wrap = guard or (lambda h: h)
+        p = prefix.rstrip("/")
+        routes = [
+            ("POST", "/orchestrators/{name}", self.start), ("POST", "/orchestrators/{name}/{iid}", self.start),
+            ("GET", "/instances", self.list), ("GET", "/instances/", self.list),
+            ("DELETE", "/instances", self.purge_by), ("DELETE", "/instances/", self.purge_by),
+            ("GET", "/instances/{iid}", self.get_status), ("DELETE", "/instances/{iid}", self.purge),
+            ("POST", "/instances/{iid}/raiseEvent/{event}", self.raise_event),
+            ("POST", "/instances/{iid}/terminate", self.terminate),
+            ("POST", "/instances/{iid}/suspend", self.suspend), ("POST", "/instances/{iid}/resume", self.resume),
+            ("POST", "/instances/{iid}/rewind", self.rewind), ("POST", "/instances/{iid}/restart", self.restart),
+        ]
+        for method, path, handler in routes:
+            app.router.add_route(method, p + path, wrap(_guarded(handler)))
+
+    async def start(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        input_text = body if body.strip() else None
+        if input_text is not None:
+            try:
+                json.loads(input_text)
+            except json.JSONDecodeError as exc:
+                raise _BadQuery(f"The request body is not valid JSON: {exc}") from exc
+        iid = self.ops.start(request.match_info["name"], request.match_info.get("iid"), input_text)
+        payload = self.urls.management(iid)
+        return _json(payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
+
+    async def get_status(self, request: web.Request) -> web.Response:
+        inst = self.ops.status(request.match_info["iid"])
+        show_history = _flag(request, "showHistory")
+        events = self.ops.store.history(inst.id) if show_history else None
+        body = status_json(inst, events, _flag(request, "showInput", True), show_history,
+                           _flag(request, "showHistoryOutput"))
+        return _json(body, status=http_status_for(inst))
+
+    async def list(self, request: web.Request) -> web.Response:
+        try:
+            top = int(request.query.get("top", "1000"))
+            skip = int(request.headers.get("x-ms-continuation-token") or 0)
+        except ValueError as exc:
+            raise _BadQuery(f"top and x-ms-continuation-token must be integers: {exc}") from exc
+        found = self.ops.list(_time(request, "createdTimeFrom"), _time(request, "createdTimeTo"), _statuses(request),
+                              request.query.get("instanceIdPrefix"), top, skip)
+        show_input = _flag(request, "showInput", True)
+        headers = {"x-ms-continuation-token": str(skip + top)} if len(found) == top else None
+        return _json([status_json(i, None, show_input, False, False) for i in found], headers=headers)
+
+    async def purge(self, request: web.Request) -> web.Response:
+        deleted = self.ops.purge(request.match_info["iid"])
+        return _json({"instancesDeleted": deleted}, status=200 if deleted else 404)
+
+    async def purge_by(self, request: web.Request) -> web.Response:
+        deleted = self.ops.purge_by(_time(request, "createdTimeFrom"), _time(request, "createdTimeTo"),
+                                    _statuses(request))
+        return _json({"instancesDeleted": deleted}, status=200 if deleted else 404)
+
+    async def raise_event(self, request: web.Request) -> web.Response:
+        body = await request.text()
+        if body.strip():
+            try:
+                json.loads(body)
+            except json.JSONDecodeError as exc:
+                raise _BadQuery(f"Only application/json request content is supported: {exc}") from exc
+        self.ops.raise_event(request.match_info["iid"], request.match_info["event"], body if body.strip() else None)
+        return web.Response(status=202)
+
+    async def terminate(self, request: web.Request) -> web.Response:
+        self.ops.terminate(request.match_info["iid"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def suspend(self, request: web.Request) -> web.Response:
+        self.ops.suspend(request.match_info["iid"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def resume(self, request: web.Request) -> web.Response:
+        self.ops.resume(request.match_info["iid"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def rewind(self, request: web.Request) -> web.Response:
+        self.ops.rewind(request.match_info["iid"], request.query.get("reason"))
+        return web.Response(status=202)
+
+    async def restart(self, request: web.Request) -> web.Response:
+        new_id = self.ops.restart(request.match_info["iid"], _flag(request, "restartWithNewInstanceId", True))
+        payload = self.urls.management(new_id)
+        return _json(payload, status=202, headers={"Location": payload["statusQueryGetUri"]})
+
+    async def raw_history(self, request: web.Request) -> web.Response:
+        """funchost extra (admin): the DTFx history with EventIds, for debugging and conformance tests."""
+        iid = request.match_info["iid"]
+        self.ops.status(iid)
+        return _json(self.ops.store.history(iid))
+
+
+def _guarded(handler: Handler) -> Handler:
+    async def run(request: web.Request) -> web.StreamResponse:
+        try:
+            if "iid" in request.match_info:
+                validate_instance_id(request.match_info["iid"])
+            return await handler(request)
+        except ClientOpError as exc:
+            return _error(exc)
+
+    return run
+
+
+__all__ = ["DurableHttpApi", "DurableUrls", "friendly_history"]

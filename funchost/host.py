@@ -1,0 +1,175 @@
+"""The composition root: builds every part of funchost for one app and runs it until stopped."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+from aiohttp import web
+
+from funchost import azurite, keys as keys_mod
+from funchost.config import HostConfig, load_host_json, load_local_settings
+from funchost.durable.client_ops import DurableClientOps
+from funchost.durable.engine import DurableEngine
+from funchost.durable.http_api import DurableHttpApi, DurableUrls
+from funchost.durable.store import Store
+from funchost.errors import FunchostError
+from funchost.functions import FunctionIndex, load_app
+from funchost.invoke import Invoker
+from funchost.server import HttpTriggers, require
+
+log = logging.getLogger("funchost")
+STORAGE_SETTING = "AzureWebJobsStorage"
+DEFAULT_RPC_PORT = 17071
+MAX_BODY = int(os.environ.get("FUNCHOST_MAX_REQUEST_BYTES", str(100 * 1024 * 1024)))
+
+
+def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
+    """``preferred`` if it can be bound, else a port the OS picks."""
+    for candidate in ([preferred] if preferred else []) + [0]:
+        with socket.socket() as s:
+            try:
+                s.bind((host, candidate))
+            except OSError:
+                continue
+            return int(s.getsockname()[1])
+    raise FunchostError("no free TCP port on loopback")
+
+
+class Host:
+    """One running function app: HTTP server, rpc listener, Durable engine, trigger listeners."""
+
+    def __init__(self, config: HostConfig, rpc_port: int) -> None:
+        self.config = config
+        self.rpc_port = rpc_port
+        self.azurite: Optional[azurite.AzuriteHandle] = None
+        self.index: Optional[FunctionIndex] = None
+        self.engine: Optional[DurableEngine] = None
+        self.listeners: list[Any] = []
+        self.runners: list[web.AppRunner] = []
+        self.started_at = time.monotonic()
+
+    # ---------------------------------------------------------------- start / stop
+    async def start(self) -> None:
+        cfg = self.config
+        load_local_settings(cfg.app_dir)
+        self._ensure_storage()
+        self.index = load_app(cfg.app_dir)
+        self.keys = keys_mod.load_or_create(cfg.state_dir)
+        self.store = Store(cfg.state_dir / "durable.sqlite3")
+        rpc_base = f"http://127.0.0.1:{self.rpc_port}/durabletask/"
+        self.urls = DurableUrls(cfg.base_url, rpc_base, cfg.hub_name, "Storage", self.keys.durable_system_key)
+        threads = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", str(max(cfg.max_concurrent_activities, 8))))
+        self.invoker = Invoker(str(cfg.app_dir), self._bindings(), self._client_binding_json, threads)
+        self.engine = DurableEngine(self.store, self.index, self.invoker, log, cfg.max_concurrent_activities,
+                                    cfg.max_concurrent_orchestrators)
+        self.ops = DurableClientOps(self.store, self.index, self.engine.wake)
+        self.api = DurableHttpApi(self.ops, self.urls)
+        await self._serve()
+        await self.engine.start()
+        await self._start_listeners()
+
+    async def stop(self) -> None:
+        for listener in self.listeners:
+            try:
+                await listener.stop()
+            except Exception as exc:  # keep stopping the rest
+                log.warning("stopping %s failed: %s", type(listener).__name__, exc)
+        if self.engine:
+            await self.engine.stop()
+        for runner in self.runners:
+            await runner.cleanup()
+        if getattr(self, "store", None):
+            self.store.close()
+        if self.azurite:
+            self.azurite.stop()
+
+    def _ensure_storage(self) -> None:
+        conn = os.environ.get(STORAGE_SETTING)
+        if not conn:
+            log.warning("%s is not set: blob/queue/timer triggers are off. Set it in local.settings.json "
+                        "(UseDevelopmentStorage=true for Azurite).", STORAGE_SETTING)
+            return
+        endpoints = azurite.local_endpoints(conn)
+        if endpoints:
+            self.azurite = azurite.ensure_azurite(endpoints, self.config.state_dir / "azurite", log.info,
+                                                  app_dir=self.config.app_dir)
+
+    def _bindings(self) -> Any:
+        if not os.environ.get(STORAGE_SETTING):
+            return None
+        from funchost.bindings import StorageBindings
+        from funchost.storage import Connections
+
+        self.connections = Connections()
+        return StorageBindings(self.connections)
+
+    async def _start_listeners(self) -> None:
+        if not os.environ.get(STORAGE_SETTING) or self.index is None:
+            return
+        from funchost.triggers import LISTENERS
+
+        for trigger_type, cls in LISTENERS.items():
+            functions = self.index.by_trigger(trigger_type)
+            if functions:
+                listener = cls(self.config, functions, self.invoker, self.connections, log)
+                await listener.start()
+                self.listeners.append(listener)
+
+    def _client_binding_json(self, binding: dict[str, Any]) -> str:
+        import json
+
+        data = self.urls.client_binding()
+        if binding.get("taskHub"):
+            data["taskHubName"] = binding["taskHub"]
+        return json.dumps(data)
+
+    # ---------------------------------------------------------------- HTTP
+    async def _serve(self) -> None:
+        assert self.index is not None
+        app = web.Application(client_max_size=MAX_BODY)
+        app.router.add_get("/admin/host/status", self._host_status)
+        app.router.add_get("/admin/funchost/metrics", require(self.keys, "ADMIN")(self._metrics))
+        app.router.add_get("/admin/funchost/instances/{iid}/history", require(self.keys, "ADMIN")(self.api.raw_history))
+        self.api.add_routes(app, "/runtime/webhooks/durabletask", guard=require(self.keys, "SYSTEM"))
+        self.http = HttpTriggers(self.index.by_trigger("httpTrigger"), self.invoker, self.keys,
+                                 self.config.route_prefix, log)
+        self.http.add_routes(app)
+        rpc = web.Application(client_max_size=MAX_BODY)
+        self.api.add_routes(rpc, "/durabletask")
+        for application, port in ((app, self.config.port), (rpc, self.rpc_port)):
+            runner = web.AppRunner(application, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, self.config.bind, port).start()
+            self.runners.append(runner)
+
+    async def _host_status(self, request: web.Request) -> web.Response:
+        return web.json_response({"state": "Running", "version": "funchost", "processUptime":
+                                  int((time.monotonic() - self.started_at) * 1000)})
+
+    async def _metrics(self, request: web.Request) -> web.Response:
+        assert self.engine is not None
+        return web.json_response(await asyncio.get_running_loop().run_in_executor(None, self.engine.metrics))
+
+    def describe(self) -> str:
+        """The function list printed at start, like `func start`."""
+        assert self.index is not None
+        lines = ["Functions:", ""]
+        http = {name: (methods, url) for name, methods, url in self.http.urls(self.config.base_url)}
+        for f in self.index.functions:
+            if f.name in http:
+                methods, url = http[f.name]
+                lines.append(f"        {f.name}: [{','.join(methods)}] {url}")
+            else:
+                lines.append(f"        {f.name}: {f.trigger_type}")
+        return "\n".join(lines)
+
+
+def build_config(app_dir: Path, port: int, state_dir: Optional[Path], bind: str = "127.0.0.1") -> HostConfig:
+    app_dir = app_dir.resolve()
+    return HostConfig(app_dir=app_dir, state_dir=(state_dir or app_dir / ".funchost").resolve(),
+                      host_json=load_host_json(app_dir), port=port, bind=bind)
