@@ -16,6 +16,7 @@ from funchost.config import HostConfig, load_host_json, load_local_settings
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
 from funchost.durable.http_api import DurableHttpApi, DurableUrls
+from funchost.durable import sdk_speedups
 from funchost.durable.store import Store
 from funchost.errors import FunchostError
 from funchost.functions import FunctionIndex, load_app
@@ -59,6 +60,8 @@ class Host:
         load_local_settings(cfg.app_dir)
         self._ensure_storage()
         self.index = load_app(cfg.app_dir)
+        if os.environ.get("FUNCHOST_SDK_SPEEDUPS", "1") != "0":
+            sdk_speedups.install()
         self.keys = keys_mod.load_or_create(cfg.state_dir)
         self.store = Store(cfg.state_dir / "durable.sqlite3")
         rpc_base = f"http://127.0.0.1:{self.rpc_port}/durabletask/"
