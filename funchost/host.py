@@ -114,9 +114,10 @@ class Host:
     async def _start_listeners(self) -> None:
         if not os.environ.get(STORAGE_SETTING) or self.index is None:
             return
-        from funchost.triggers import LISTENERS
+        import funchost.triggers as triggers
 
-        for trigger_type, cls in LISTENERS.items():
+        listeners: dict[str, Any] = getattr(triggers, "LISTENERS", {})
+        for trigger_type, cls in listeners.items():
             functions = self.index.by_trigger(trigger_type)
             if functions:
                 listener = cls(self.config, functions, self.invoker, self.connections, log)
