@@ -5,69 +5,22 @@ last failed attempt, compound tasks) and the non-determinism check of §3.3.
 """
 from __future__ import annotations
 
-import json
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from funchost.durable import history as h
 from funchost.durable.history import EventType
-from funchost.durable.replay import Decision, NonDeterminismError, flatten_actions, replay
+from funchost.durable.replay import NonDeterminismError, replay
 from funchost.functions import load_app
+from tests.durable_replay import T0, ReplayRun, kinds
 
 APP = load_app(Path(__file__).parent / "apps" / "replay_app")
-T0 = datetime(2024, 1, 1, tzinfo=timezone.utc)
-
-
-class Run:
-    """Drives one orchestrator like the host: episodes of new events, decisions appended by the shim."""
-
-    def __init__(self, name: str) -> None:
-        self.fn = APP.durable("orchestrationTrigger", name)
-        self.events: list[dict] = []
-        self.now = T0
-        self.pending = [h.execution_started(T0, "i1", "e1", name, None)]
-
-    def episode(self) -> tuple[dict, list[Decision]]:
-        self.now += timedelta(seconds=1)
-        chunk = [h.event(EventType.OrchestratorStarted, self.now), *self.pending]
-        self.pending = []
-        history = [{**e, "IsPlayed": True} for e in self.events] + chunk
-        ctx = {"history": history, "input": None, "instanceId": "i1", "isReplaying": bool(self.events),
-               "parentInstanceId": None, "upperSchemaVersion": 1, "upperSchemaVersionNew": 2}
-        state = json.loads(self.fn.user_fn(json.dumps(ctx)))
-        result = replay(self.events + chunk, flatten_actions(state))
-        scheduled = [_scheduling(d, self.now) for d in result.new]
-        self.events += chunk + scheduled + [h.event(EventType.OrchestratorCompleted, self.now)]
-        return state, result.new
-
-    def complete(self, task_id: int, value: object = None) -> None:
-        self.pending.append(h.event(EventType.TaskCompleted, self.now, TaskScheduledId=task_id,
-                                    Result=json.dumps(value)))
-
-    def fail(self, task_id: int, message: str = "boom") -> None:
-        self.pending.append(h.event(EventType.TaskFailed, self.now, TaskScheduledId=task_id,
-                                    Reason=f"Activity function 'A' failed:  ValueError: {message}", Details="{}"))
-
-    def fire(self, timer_id: int) -> None:
-        fire_at = next(e["FireAt"] for e in self.events if e["EventType"] == EventType.TimerCreated
-                       and e["EventId"] == timer_id)
-        self.pending.append(h.event(EventType.TimerFired, self.now, TimerId=timer_id, FireAt=fire_at))
-
-
-def _scheduling(d: Decision, ts: datetime) -> dict:
-    if d.kind == "timer":
-        return h.event(EventType.TimerCreated, ts, d.id, FireAt=h.fmt_time(d.fire_at))
-    return h.event(EventType.TaskScheduled, ts, d.id, Name=d.name, Input=d.input)
-
-
-def kinds(decisions: list[Decision]) -> list[tuple[int, str, str]]:
-    return [(d.id, d.kind, d.name) for d in decisions]
 
 
 def test_retry_inside_task_all_takes_ids_2_3_then_4() -> None:
-    run = Run("retry_all")
+    run = ReplayRun(APP, "retry_all")
     _, new = run.episode()
     assert kinds(new) == [(0, "task", "A"), (1, "task", "B")]
     run.fail(0)
@@ -88,7 +41,7 @@ def test_retry_inside_task_all_takes_ids_2_3_then_4() -> None:
 
 def test_retry_to_the_end_has_the_extra_immediate_timer() -> None:
     """TS0 TF0 | TC1 TFi1 | TS2 TF2 | TC3 TFi3 | TS4 TF4 | TC5(FireAt=now) TFi5 -> the SDK raises."""
-    run = Run("retry_to_end")
+    run = ReplayRun(APP, "retry_to_end")
     expected = [(0, "task", "A"), (1, "timer", ""), (2, "task", "A"), (3, "timer", ""), (4, "task", "A"),
                 (5, "timer", "")]
     seen = []
@@ -113,7 +66,7 @@ def test_retry_to_the_end_has_the_extra_immediate_timer() -> None:
 
 
 def test_batched_completions_are_one_episode() -> None:
-    run = Run("chain")
+    run = ReplayRun(APP, "chain")
     run.episode()
     run.complete(0, 1)
     _, new = run.episode()

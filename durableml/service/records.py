@@ -1,0 +1,107 @@
+"""Records of the service (runs, step runs, experiments, ...) in Azure Tables, JSON documents inside.
+
+Each record is an entity whose ``doc`` property holds the record as JSON, plus a few top-level
+properties worth filtering on (``status``, ``experiment``). Updates are read-modify-write with the
+entity's ETag (optimistic concurrency), retried on conflict, so concurrent activities never lose a
+field another one wrote.
+"""
+from __future__ import annotations
+
+import json
+import os
+import threading
+from typing import Any, Callable, Optional
+
+from durableml.exceptions import ConfigurationError
+
+RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
+_INDEXED = ("status", "experiment", "name", "created")
+
+
+def storage_connection() -> str:
+    """The service's storage account: the Function App's ``AzureWebJobsStorage`` connection string."""
+    conn = os.environ.get("DURABLEML_STORAGE") or os.environ.get("AzureWebJobsStorage")
+    if not conn:
+        raise ConfigurationError("no storage account configured: set AzureWebJobsStorage (for example "
+                                 "UseDevelopmentStorage=true with Azurite) in local.settings.json")
+    if conn.strip().lower() == "usedevelopmentstorage=true":
+        from funchost.azurite import connection_string
+
+        return connection_string(10000, 10001, 10002)
+    return conn
+
+
+class Records:
+    """Typed access to the record tables (created on first use)."""
+
+    def __init__(self, connection_string: Optional[str] = None) -> None:
+        from azure.data.tables import TableServiceClient
+
+        self._service = TableServiceClient.from_connection_string(connection_string or storage_connection())
+        self._tables: dict[str, Any] = {}
+        self._lock = threading.Lock()
+
+    def _table(self, name: str) -> Any:
+        with self._lock:
+            if name not in self._tables:
+                self._tables[name] = self._service.create_table_if_not_exists(name)
+            return self._tables[name]
+
+    def put(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> None:
+        from azure.data.tables import UpdateMode
+
+        self._table(table).upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE)
+
+    def get(self, table: str, pk: str, rk: str) -> Optional[dict[str, Any]]:
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            entity = self._table(table).get_entity(pk, rk)
+        except ResourceNotFoundError:
+            return None
+        return dict(json.loads(entity["doc"]))
+
+    def update(self, table: str, pk: str, rk: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+        """Apply ``change`` to the stored doc with ETag concurrency; returns the new doc."""
+        from azure.core import MatchConditions
+        from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
+        from azure.data.tables import UpdateMode
+
+        table_client = self._table(table)
+        for _ in range(20):
+            try:
+                entity = table_client.get_entity(pk, rk)
+            except ResourceNotFoundError as exc:
+                raise LookupError(f"no record {table}/{pk}/{rk}") from exc
+            doc = dict(json.loads(entity["doc"]))
+            change(doc)
+            try:
+                table_client.update_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE,
+                                           etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+                return doc
+            except ResourceModifiedError:
+                continue
+        raise RuntimeError(f"record {table}/{pk}/{rk} kept changing; gave up after 20 tries")
+
+    def query(self, table: str, pk: str) -> list[dict[str, Any]]:
+        entities = self._table(table).query_entities("PartitionKey eq @pk", parameters={"pk": pk})
+        return [dict(json.loads(e["doc"])) for e in entities]
+
+
+def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
+    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": rk, "doc": json.dumps(doc, sort_keys=True)}
+    for key in _INDEXED:
+        if isinstance(doc.get(key), str):
+            entity[key] = doc[key]
+    return entity
+
+
+_shared: Optional[Records] = None
+
+
+def records() -> Records:
+    """The process-wide Records (clients are thread-safe and expensive to build)."""
+    global _shared
+    if _shared is None:
+        _shared = Records()
+    return _shared

@@ -1,0 +1,1 @@
+"""Durable orchestrator blueprints: deterministic code only, no I/O (see docs/design/pipeline-runtime.md)."""
