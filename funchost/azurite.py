@@ -1,0 +1,308 @@
+"""Starting and stopping Azurite, the Azure Storage emulator, for funchost and the tests.
+
+funchost needs a storage account (blobs, queues, tables). Locally that is Azurite, installed by
+``npm install`` into the project's ``node_modules``. Two entry points:
+
+* :func:`ensure_azurite` is what ``funchost start`` calls: if something already listens on the blob
+  port it is used as is (``None`` is returned); otherwise Azurite is started on the given ports.
+* :func:`start_azurite` starts a private Azurite, by default on ports the OS picks, and is what tests use.
+
+Both return an :class:`AzuriteHandle`; ``handle.stop()`` terminates Azurite's whole process group.
+Azurite also stops by itself when the process that started it dies (even by ``kill -9``): a small
+watchdog preloaded into Node checks its parent every second. Its data stays in ``data_dir``, so a
+restarted Azurite on the same directory sees the same blobs, queues and tables.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, Union
+
+from funchost.errors import ConfigError, StorageError
+
+ACCOUNT_NAME = "devstoreaccount1"
+ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
+DEFAULT_PORTS = (10000, 10001, 10002)
+SERVICES = ("blob", "queue", "table")
+LOG_FILE = "azurite.log"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
+
+Endpoint = tuple[str, int]
+Log = Union[logging.Logger, Callable[[str], object], None]
+
+_LISTENING = re.compile(r"Azurite (Blob|Queue|Table) service is successfully listening at \w+://(.+):(\d+)")
+# Preloaded into Node with --require: when the parent process goes away (crash, kill -9), ask Azurite
+# to shut down as on Ctrl-C, and exit hard if that takes too long. Without it Azurite would be orphaned
+# and keep its ports.
+_WATCHDOG_JS = """\
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) {
+    setTimeout(() => process.exit(0), 5000).unref();
+    process.kill(process.pid, "SIGTERM");
+  }
+}, 1000).unref();
+"""
+
+
+@dataclass
+class AzuriteHandle:
+    """A running Azurite started by this module.
+
+    ``endpoints`` are the (host, port) pairs of the blob, queue and table services, with the ports
+    Azurite actually bound (useful when port 0 was asked for).
+    """
+
+    process: subprocess.Popen[bytes]
+    endpoints: list[Endpoint]
+    data_dir: Path
+    log_path: Path
+
+    @property
+    def pid(self) -> int:
+        """Process id of the Node process running Azurite (also its process group id)."""
+        return self.process.pid
+
+    @property
+    def blob_port(self) -> int:
+        return self.endpoints[0][1]
+
+    @property
+    def queue_port(self) -> int:
+        return self.endpoints[1][1]
+
+    @property
+    def table_port(self) -> int:
+        return self.endpoints[2][1]
+
+    @property
+    def connection_string(self) -> str:
+        """A full connection string for this Azurite (the well-known devstoreaccount1 key)."""
+        return connection_string(self.blob_port, self.queue_port, self.table_port)
+
+    def is_running(self) -> bool:
+        """True while the Azurite process has not exited."""
+        return self.process.poll() is None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """Terminate Azurite's process group (SIGTERM, then SIGKILL after ``timeout`` seconds).
+
+        Returns Azurite's exit code. Calling it again, or after Azurite died, is harmless.
+        """
+        if self.process.poll() is None:
+            _signal_group(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                _signal_group(self.process.pid, signal.SIGKILL)
+                self.process.wait()
+        return self.process.returncode
+
+    def __enter__(self) -> AzuriteHandle:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+def connection_string(blob_port: int, queue_port: int, table_port: int, host: str = "127.0.0.1") -> str:
+    """The connection string of an Azurite account on ``host`` with the given service ports."""
+    return (
+        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{ACCOUNT_NAME};"
+        f"QueueEndpoint=http://{host}:{queue_port}/{ACCOUNT_NAME};"
+        f"TableEndpoint=http://{host}:{table_port}/{ACCOUNT_NAME};"
+    )
+
+
+def local_endpoints(conn_str: str) -> list[Endpoint] | None:
+    """The blob, queue and table (host, port) of a connection string that names a local emulator.
+
+    ``UseDevelopmentStorage=true`` means Azurite's default ports 10000-10002 on 127.0.0.1. A string with
+    explicit ``BlobEndpoint``/``QueueEndpoint``/``TableEndpoint`` on loopback hosts gives those. Anything
+    else (a real storage account, an identity-based connection) returns ``None``: not ours to start.
+    """
+    parts = _parse_connection_string(conn_str)
+    if parts.get("usedevelopmentstorage", "").lower() == "true":
+        return [("127.0.0.1", port) for port in DEFAULT_PORTS]
+    endpoints: list[Endpoint] = []
+    for service, default_port in zip(SERVICES, DEFAULT_PORTS):
+        url = parts.get(f"{service}endpoint")
+        if not url:
+            return None
+        match = re.match(r"^\w+://(\[[^\]]+\]|[^:/]+)(?::(\d+))?", url)
+        if not match or match.group(1).lower() not in LOOPBACK_HOSTS:
+            return None
+        endpoints.append((match.group(1).strip("[]"), int(match.group(2) or default_port)))
+    return endpoints
+
+
+def find_azurite(start_dirs: Iterable[Path]) -> Path:
+    """Azurite's entry script, from the first ``node_modules`` found walking up from ``start_dirs``.
+
+    Raises :class:`ConfigError` (saying how to install it) when no directory has it.
+    """
+    searched: list[str] = []
+    for start in start_dirs:
+        for directory in (start.resolve(), *start.resolve().parents):
+            script = _azurite_script(directory / "node_modules")
+            if script is not None:
+                return script
+        searched.append(str(start))
+    raise ConfigError(
+        "Azurite is not installed: no node_modules/.bin/azurite in or above "
+        f"{', '.join(searched) or 'any directory'}. Run `npm install` in {REPO_ROOT} "
+        "(or `bash scripts/setup.sh`, which also sets up the Python venv), or point AzureWebJobsStorage "
+        "at a storage account that is already running.")
+
+
+def ensure_azurite(endpoints: Sequence[Endpoint], data_dir: Path, log: Log = None, *,
+                   app_dir: Path | None = None, timeout: float = 60.0) -> AzuriteHandle | None:
+    """Make sure a storage emulator answers at ``endpoints`` (blob, queue, table as (host, port)).
+
+    If something already listens on the blob port it is assumed to be Azurite and ``None`` is returned
+    (funchost did not start it, so it must not stop it). Otherwise Azurite is started from the project's
+    ``node_modules`` (searched above ``app_dir``, the current directory and the funchost checkout) with its
+    data in ``data_dir``, and its handle returned once all three ports answer.
+    """
+    if len(endpoints) != 3:
+        raise ConfigError(f"ensure_azurite needs blob, queue and table endpoints, got {list(endpoints)!r}")
+    blob_host, blob_port = endpoints[0]
+    if _port_answers(blob_host, blob_port):
+        _emit(log, f"storage emulator already listening at {blob_host}:{blob_port}; using it")
+        return None
+    for host, port in endpoints:
+        if host.lower() not in LOOPBACK_HOSTS:
+            raise ConfigError(f"cannot start Azurite for {host}:{port}: only loopback endpoints are local; "
+                              "start that storage account yourself or use UseDevelopmentStorage=true")
+    dirs = [d for d in (app_dir, Path.cwd(), REPO_ROOT) if d is not None]
+    return _launch(find_azurite(dirs), [port for _, port in endpoints], data_dir, log, timeout)
+
+
+def start_azurite(data_dir: Path, blob_port: int = 0, queue_port: int = 0, table_port: int = 0, *,
+                  log: Log = None, timeout: float = 60.0) -> AzuriteHandle:
+    """Start a private Azurite with its data in ``data_dir``; port 0 lets the OS pick a free port.
+
+    The returned handle knows the ports actually bound and offers ``.connection_string``.
+    """
+    script = find_azurite([Path.cwd(), REPO_ROOT])
+    return _launch(script, [blob_port, queue_port, table_port], data_dir, log, timeout)
+
+
+def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: float) -> AzuriteHandle:
+    node = shutil.which("node")
+    if node is None:
+        raise ConfigError("Node.js is not on PATH (`node` not found); Azurite needs Node 18 or newer. "
+                          "Install Node.js, then run `npm install` (or `bash scripts/setup.sh`).")
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    watchdog = data_dir / ".funchost-azurite-watchdog.js"
+    watchdog.write_text(_WATCHDOG_JS, encoding="utf-8")
+    log_path = data_dir / LOG_FILE
+    command = [node, "--require", str(watchdog), str(script),
+               "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location", str(data_dir)]
+    for service, port in zip(SERVICES, ports):
+        command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
+    with log_path.open("ab") as out:
+        offset = out.tell()  # parse only this run's lines: the log is appended to across restarts
+        out.write(f"--- funchost starting Azurite: {' '.join(command)}\n".encode())
+        out.flush()
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                   cwd=data_dir, start_new_session=True)
+    handle = AzuriteHandle(process, [], data_dir, log_path)
+    try:
+        handle.endpoints = _wait_ready(handle, offset, timeout)
+    except BaseException:
+        handle.stop()
+        raise
+    _emit(log, f"Azurite started (pid {process.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
+               f"table {handle.table_port}; data in {data_dir}, log {log_path}")
+    return handle
+
+
+def _wait_ready(handle: AzuriteHandle, offset: int, timeout: float) -> list[Endpoint]:
+    """Wait for Azurite to report all three services listening, and check that they answer."""
+    deadline = time.monotonic() + timeout
+    while True:
+        listening = _listening_from_log(handle.log_path, offset)
+        if len(listening) == 3:
+            endpoints = [listening[s] for s in SERVICES]
+            if all(_port_answers(host, port) for host, port in endpoints):
+                return endpoints
+        code = handle.process.poll()
+        if code is not None:
+            raise StorageError(f"Azurite exited with code {code} before it was ready "
+                               f"(a port in use, or a bad data dir?).{_log_tail(handle.log_path, offset)}")
+        if time.monotonic() > deadline:
+            raise StorageError(f"Azurite did not start listening within {timeout:.0f} s."
+                               f"{_log_tail(handle.log_path, offset)}")
+        time.sleep(0.05)
+
+
+def _listening_from_log(log_path: Path, offset: int) -> dict[str, Endpoint]:
+    with log_path.open("rb") as f:
+        f.seek(offset)
+        text = f.read().decode("utf-8", "replace")
+    return {m.group(1).lower(): (m.group(2), int(m.group(3))) for m in _LISTENING.finditer(text)}
+
+
+def _log_tail(log_path: Path, offset: int, lines: int = 30) -> str:
+    try:
+        with log_path.open("rb") as f:
+            f.seek(offset)
+            text = f.read().decode("utf-8", "replace")
+    except OSError as exc:
+        return f" (its log {log_path} is unreadable: {exc})"
+    tail = "\n".join(text.rstrip().splitlines()[-lines:])
+    return f"\nLast lines of {log_path}:\n{tail}"
+
+
+def _port_answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host.strip("[]"), port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def _azurite_script(node_modules: Path) -> Path | None:
+    """The JS entry point behind ``node_modules/.bin/azurite`` (run with ``node`` to avoid the shebang)."""
+    launcher = node_modules / ".bin" / "azurite"
+    if not launcher.exists():
+        return None
+    script = node_modules / "azurite" / "dist" / "src" / "azurite.js"
+    return script if script.is_file() else launcher.resolve()
+
+
+def _parse_connection_string(conn_str: str) -> dict[str, str]:
+    parts: dict[str, str] = {}
+    for item in conn_str.split(";"):
+        key, sep, value = item.partition("=")
+        if sep:
+            parts[key.strip().lower()] = value.strip()
+    return parts
+
+
+def _signal_group(pgid: int, sig: signal.Signals) -> None:
+    try:
+        os.killpg(pgid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _emit(log: Log, message: str) -> None:
+    if log is None:
+        return
+    if isinstance(log, logging.Logger):
+        log.info(message)
+    else:
+        log(message)

@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# Set up everything durableml needs on this machine, idempotently:
+#   .venv/          Python 3.11 (or 3.12) venv with `pip install -e .[dev]` (pinned requirements)
+#   node_modules/   Azurite, the storage emulator funchost starts (`npm ci`, version from package-lock.json)
+# Re-running is quick: pip is skipped while .venv/.durableml-installed holds the hash of its inputs,
+# npm while the installed Azurite is the locked version.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+VENV="$ROOT/.venv"
+PY_STAMP="$VENV/.durableml-installed"
+
+say() { printf 'setup: %s\n' "$*"; }
+die() { printf 'setup: error: %s\n' "$*" >&2; exit 1; }
+
+# Prints the real path of a Python 3.11/3.12 interpreter (resolving pyenv shims), or fails.
+real_python() {
+    "$1" -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)); print(sys.executable)' 2>/dev/null
+}
+
+find_python() {
+    local candidate found
+    for candidate in python3.11 python3.12 python3; do
+        command -v "$candidate" >/dev/null 2>&1 || continue
+        if found="$(real_python "$candidate")" && [ -n "$found" ]; then
+            printf '%s\n' "$found"
+            return 0
+        fi
+    done
+    return 1
+}
+
+# Hash of everything that decides what the venv must contain.
+python_inputs_hash() {
+    {
+        cat pyproject.toml requirements.txt requirements-dev.txt
+        printf '%s\n' "$ROOT"
+        "$VENV/bin/python" -c 'import sys; print(sys.version)'
+    } | sha256sum | cut -d' ' -f1
+}
+
+setup_venv() {
+    if [ -x "$VENV/bin/python" ] && real_python "$VENV/bin/python" >/dev/null; then
+        return 0
+    fi
+    local python
+    python="$(find_python)" || die "Python 3.11 or 3.12 is required (tried python3.11, python3.12, python3); install one and re-run"
+    if [ -e "$VENV" ]; then
+        say "replacing broken or wrong-version venv at $VENV"
+        rm -rf "$VENV"
+    fi
+    say "creating $VENV with $python"
+    "$python" -m venv "$VENV" || die "could not create $VENV (on Debian/Ubuntu: apt-get install python3.11-venv)"
+}
+
+install_python_packages() {
+    local want
+    want="$(python_inputs_hash)"
+    if [ -f "$PY_STAMP" ] && [ "$(cat "$PY_STAMP")" = "$want" ]; then
+        return 0
+    fi
+    say "installing Python packages into $VENV (pip install -e .[dev])"
+    "$VENV/bin/python" -m pip install --disable-pip-version-check --quiet \
+        -r requirements-dev.txt -e ".[dev]" \
+        || die "pip install failed; see the messages above (is PyPI reachable?)"
+    printf '%s\n' "$want" > "$PY_STAMP"
+}
+
+# The Azurite version package-lock.json pins, and the one installed (empty when none).
+azurite_versions() {
+    node -e '
+        const fs = require("fs");
+        const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+        let have = "";
+        try { have = require("./node_modules/azurite/package.json").version; } catch (e) {}
+        console.log(lock.packages["node_modules/azurite"].version + " " + have);'
+}
+
+install_node_packages() {
+    command -v node >/dev/null 2>&1 || die "Node.js is required for Azurite (node not on PATH); install Node 18+ and re-run"
+    local want have
+    read -r want have < <(azurite_versions) || die "could not read package-lock.json"
+    if [ -x node_modules/.bin/azurite ] && [ "$want" = "$have" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || die "npm is required to install Azurite (npm not on PATH)"
+    say "installing Azurite $want (npm ci)"
+    npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed; see the messages above (is the npm registry reachable?)"
+    [ -x node_modules/.bin/azurite ] || die "npm finished but node_modules/.bin/azurite is missing"
+}
+
+setup_venv
+install_python_packages
+install_node_packages
+say "ready: $VENV/bin/python ($("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')), $(azurite_versions | cut -d' ' -f2 | sed 's/^/azurite /')"
