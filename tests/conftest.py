@@ -4,8 +4,8 @@
   ``azurite.connection_string`` is a full connection string for it.
 * ``funchost_process``: a factory, ``funchost_process(app_dir, env={...})``, that starts
   ``python -m funchost start`` on any function app folder against that Azurite and returns a
-  :class:`FunchostProcess` once ``/admin/host/status`` says ``Running``. Every process it started is
-  stopped (by pid / process group) when the test ends.
+  :class:`FunchostProcess` once ``/admin/host/status`` says ``Running``. Every process it started and
+  that still runs is stopped (by pid / process group) at the end of the session.
 * ``free_port()``: a TCP port nothing listens on right now; tests get it as the ``free_port``
   fixture (the function itself), which works whether or not ``tests`` becomes a package.
 """
@@ -89,9 +89,14 @@ class FunchostProcess:
         with self.log_path.open("ab") as out:
             out.write(f"--- {' '.join(command)}\n".encode())
             out.flush()
-            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env=self.env, stdin=subprocess.DEVNULL,
-                                            stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
-        self.wait_ready()
+            self.process = subprocess.Popen(command, cwd=REPO_ROOT, env={"PYTHONUNBUFFERED": "1", **self.env},
+                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                            start_new_session=True)
+        try:
+            self.wait_ready()
+        except BaseException:
+            self.kill()  # a host that never became ready must not linger
+            raise
         return self
 
     def wait_ready(self) -> None:
@@ -188,13 +193,15 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteHandle]
 FunchostFactory = Callable[..., FunchostProcess]
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def funchost_process(azurite: AzuriteHandle, tmp_path_factory: pytest.TempPathFactory,
                      ) -> Iterator[FunchostFactory]:
     """Factory: ``funchost_process(app_dir, env=None, port=None, state_dir=None)`` → a running funchost.
 
     The process uses the session Azurite (``AzureWebJobsStorage``) plus ``env``; its state dir and
-    output log live in a fresh temp dir unless ``state_dir`` is given. All are stopped after the test.
+    output log live in a fresh temp dir unless ``state_dir`` is given. Session-scoped so that module
+    fixtures can share one host: call ``.stop()`` to free it early; whatever still runs is stopped
+    when the session ends.
     """
     started: list[FunchostProcess] = []
 
