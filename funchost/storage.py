@@ -152,7 +152,8 @@ class Connections:
     def describe(self, name: str | None = None, service: str = "blob") -> str:
         """A log-safe description of where connection ``name`` points (an endpoint, never a key)."""
         try:
-            return f"{name or DEFAULT_CONNECTION} -> {self._endpoint_and_credential(name or DEFAULT_CONNECTION, service)[0]}"
+            endpoint = self._endpoint_and_credential(name or DEFAULT_CONNECTION, service)[0]
+            return f"{name or DEFAULT_CONNECTION} -> {endpoint}"
         except ConfigError as exc:
             return f"{name or DEFAULT_CONNECTION} -> unresolved ({exc})"
 
@@ -229,10 +230,12 @@ def ensure_container(container: ContainerClient) -> None:
 class BlobLease:
     """A renewable lease on a blob (created empty if missing), for singletons and receipts."""
 
-    def __init__(self, container: ContainerClient, blob_name: str, duration: int = 15) -> None:
+    def __init__(self, container: ContainerClient, blob_name: str, duration: int = 15,
+                 create_metadata: dict[str, str] | None = None) -> None:
         self.blob = container.get_blob_client(blob_name)
         self.container = container
         self.duration = duration
+        self.create_metadata = create_metadata
         self.client: BlobLeaseClient | None = None
 
     def try_acquire(self) -> bool:
@@ -273,7 +276,7 @@ class BlobLease:
             return
         ensure_container(self.container)
         try:
-            self.blob.upload_blob(b"", overwrite=False)
+            self.blob.upload_blob(b"", overwrite=False, metadata=self.create_metadata)
         except (ResourceExistsError, HttpResponseError) as exc:
             if isinstance(exc, ResourceExistsError) or exc.status_code in (409, 412):
                 return
