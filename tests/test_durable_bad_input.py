@@ -25,6 +25,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
     h = start_host(funchost_process, tmp_path_factory.mktemp("durable-bad-input"))
     yield h
     h.close()
+    h.proc.stop()
 
 
 @pytest.fixture(scope="module")

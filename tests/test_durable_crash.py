@@ -24,6 +24,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
     h = start_host(funchost_process, tmp_path_factory.mktemp("durable-crash"))
     yield h
     h.close()
+    h.proc.stop()
 
 
 def _executions(host: DurableHost, tag: str) -> Counter[int]:

@@ -18,6 +18,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
     h = start_host(funchost_process, tmp_path_factory.mktemp("durable-http"))
     yield h
     h.close()
+    h.proc.stop()
 
 
 # -- auth levels ------------------------------------------------------------------------------------

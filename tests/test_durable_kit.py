@@ -100,13 +100,22 @@ class DurableHost:
         return str(r.json()["id"])
 
     def status(self, instance_id: str, history: bool = False) -> Optional[dict[str, Any]]:
-        """The public status payload (None on 404); with history and history output when asked."""
+        """The public status payload (None on 404); with history and history output when asked.
+
+        The status *code* per runtime status is checked by dedicated tests (test_durable_management),
+        so that one wrong code does not fail every test that merely polls.
+        """
         params = {"showHistory": "true", "showHistoryOutput": "true"} if history else {}
         r = self.webhook("GET", f"instances/{instance_id}", params=params)
         if r.status_code == 404:
             return None
-        assert r.status_code in (200, 202), f"status of {instance_id}: {r.status_code} {r.text}"
-        return dict(r.json())
+        try:
+            body = r.json()
+        except ValueError:
+            body = None
+        assert isinstance(body, dict) and "runtimeStatus" in body, \
+            f"status of {instance_id}: {r.status_code} {r.text[:2000]}"
+        return dict(body)
 
     def wait(self, instance_id: str, *, timeout: float = POLL_TIMEOUT, history: bool = False,
              until: frozenset[str] = TERMINAL) -> dict[str, Any]:

@@ -31,6 +31,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
     h = start_host(funchost_process, tmp_path_factory.mktemp("durable-management"))
     yield h
     h.close()
+    h.proc.stop()
 
 
 def _uid(prefix: str) -> str:

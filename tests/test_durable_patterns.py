@@ -26,6 +26,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
     h = start_host(funchost_process, tmp_path_factory.mktemp("durable-patterns"))
     yield h
     h.close()
+    h.proc.stop()
 
 
 def _key() -> str:
@@ -94,8 +95,17 @@ def test_durable_timer_fires_at_or_after_fire_at(host: DurableHost) -> None:
     assert len(created) == 1 and len(fired) == 1
     assert abs((parse_time(created[0]["FireAt"]) - fire_at).total_seconds()) < 0.001
     assert parse_time(fired[0]["FireAt"]) == parse_time(created[0]["FireAt"])
-    assert parse_time(fired[0]["Timestamp"]) >= fire_at
     assert "TimerId" not in fired[0]
+
+
+def test_history_timestamps_keep_sub_second_precision(host: DurableHost) -> None:
+    # DTFx stamps events with DateTime.UtcNow and the status API serializes them with Newtonsoft
+    # ("2024-01-01T00:00:00.1234567Z"); a user ordering or timing events relies on that precision.
+    status = host.wait(host.start("durable_timer", 0.5), history=True)
+    fire_at = parse_time(events_of(status, "TimerCreated")[0]["FireAt"])
+    stamps = [e["Timestamp"] for e in events_of(status)]
+    assert any("." in t for t in stamps), f"all history timestamps are whole seconds: {stamps}"
+    assert parse_time(events_of(status, "TimerFired")[0]["Timestamp"]) >= fire_at
 
 
 def test_task_any_event_beats_timer(host: DurableHost) -> None:
@@ -203,8 +213,6 @@ def test_activity_retry_that_fails_then_succeeds(host: DurableHost) -> None:
     failed = events_of(status, "TaskFailed")
     assert failed[0]["FunctionName"] == "flaky"
     assert failed[0]["Reason"].startswith(f"Activity function 'flaky' failed:  ValueError: attempt 1 of {key} failed")
-    for timer in events_of(status, "TimerCreated"):
-        assert 0.2 <= _retry_delay(timer) <= 0.45, f"retry timer should fire ~400 ms later: {timer}"
 
 
 def test_activity_retry_that_fails_to_the_end(host: DurableHost) -> None:
@@ -220,8 +228,15 @@ def test_activity_retry_that_fails_to_the_end(host: DurableHost) -> None:
     assert split_child_id(status["output"]["probe_id"])[1] == 6
     assert [e["EventType"] for e in events_of(status, *RETRY_EVENTS)] == [
         "TaskFailed", "TimerCreated", "TimerFired"] * 3 + ["SubOrchestrationInstanceCompleted"]
+
+
+def test_retry_timers_wait_the_interval_except_the_final_one(host: DurableHost) -> None:
+    key = _key()
+    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 3}),
+                       history=True)
     timers = events_of(status, "TimerCreated")
-    assert all(0.2 <= _retry_delay(t) <= 0.45 for t in timers[:2]), timers
+    assert len(timers) == 3, timers
+    assert all(0.2 <= _retry_delay(t) <= 0.45 for t in timers[:2]), f"retry timers fire ~400 ms later: {timers}"
     assert _retry_delay(timers[2]) < 0.2, f"the final back-compat timer fires immediately: {timers[2]}"
 
 
