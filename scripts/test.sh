@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Set up everything (scripts/setup.sh), then run the test suite with the venv's Python.
-# Extra arguments go to pytest, e.g. `bash scripts/test.sh -k azurite -x`.
+# Arguments replace the default `tests`, e.g. `bash scripts/test.sh tests/test_azurite.py -x`;
+# with options only (`-k azurite`) pytest still collects `tests` (testpaths in pyproject.toml).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/setup.sh
 
+[ "$#" -gt 0 ] || set -- tests
 status=0
-.venv/bin/python -m pytest -q tests "$@" || status=$?
+.venv/bin/python -m pytest -q "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test: pytest collected no tests (exit code 5); treating that as success"
     exit 0
