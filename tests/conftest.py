@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -27,16 +26,10 @@ from typing import Any, Callable
 import pytest
 
 from funchost.azurite import AzuriteHandle, start_azurite
+from funchost.host import free_port  # a TCP port on 127.0.0.1 that was free a moment ago
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 READY_TIMEOUT = 30.0
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago (the OS picks it)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class FunchostProcess:
@@ -176,7 +169,7 @@ def _signal_group(pgid: int, sig: signal.Signals) -> None:
 
 @pytest.fixture(name="free_port")
 def free_port_fixture() -> Callable[[], int]:
-    """The :func:`free_port` helper, as a fixture."""
+    """``funchost.host.free_port``, as a fixture: ``free_port()`` is a port nothing listens on now."""
     return free_port
 
 

@@ -24,6 +24,15 @@ def _port_answers(port: int) -> bool:
         return False
 
 
+def _three_loopback_endpoints(free_port: Callable[[], int]) -> list[tuple[str, int]]:
+    ports: list[int] = []
+    while len(ports) < 3:  # distinct: Azurite fails when two services share a port
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return [("127.0.0.1", port) for port in ports]
+
+
 def _roundtrip_blob(conn_str: str, container: str, data: bytes) -> bytes:
     with BlobServiceClient.from_connection_string(conn_str) as service:
         client = service.get_container_client(container)
@@ -60,7 +69,7 @@ def test_start_on_free_ports_then_stop_releases_them(tmp_path: Path) -> None:
 
 
 def test_ensure_starts_azurite_and_data_survives_a_restart(tmp_path: Path, free_port: Callable[[], int]) -> None:
-    endpoints = [("127.0.0.1", free_port()) for _ in range(3)]
+    endpoints = _three_loopback_endpoints(free_port)
     messages: list[str] = []
     handle = az.ensure_azurite(endpoints, tmp_path / "data", messages.append)
     assert handle is not None
@@ -100,7 +109,7 @@ def test_missing_node_modules_says_how_to_install(tmp_path: Path, monkeypatch: p
                                                   free_port: Callable[[], int]) -> None:
     monkeypatch.setattr(az, "REPO_ROOT", tmp_path)
     monkeypatch.chdir(tmp_path)
-    endpoints = [("127.0.0.1", free_port()) for _ in range(3)]
+    endpoints = _three_loopback_endpoints(free_port)
     with pytest.raises(ConfigError, match=r"Azurite is not installed.*`npm install`.*scripts/setup\.sh"):
         az.ensure_azurite(endpoints, tmp_path / "data", None, app_dir=tmp_path)
     with pytest.raises(ConfigError, match="npm install"):

@@ -18,7 +18,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -35,17 +34,11 @@ TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 sys.path.insert(0, str(REPO_ROOT))  # funchost, when run without `pip install -e .`
 from funchost.azurite import connection_string  # noqa: E402
+from funchost.host import free_port  # noqa: E402
 
 
 class RunError(RuntimeError):
     """The sample did not complete; the message says where it stopped."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
@@ -180,7 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     log_path = state_dir.parent / f"funchost-{state_dir.name}.log"
     port = args.port or free_port()
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    env.setdefault("AzureWebJobsStorage", connection_string(free_port(), free_port(), free_port()))
+    if "AzureWebJobsStorage" not in env:
+        storage_ports: set[int] = set()
+        while len(storage_ports) < 3:  # three distinct ports: Azurite fails if two services share one
+            storage_ports.add(free_port())
+        env["AzureWebJobsStorage"] = connection_string(*sorted(storage_ports))
     command = [sys.executable, "-m", "funchost", "start", "--app", str(APP_DIR), "--port", str(port),
                "--state-dir", str(state_dir)]
     print(f"starting funchost on port {port} (state {state_dir}, log {log_path})")
