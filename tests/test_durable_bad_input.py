@@ -112,9 +112,10 @@ def test_instance_id_of_256_chars_is_accepted(host: DurableHost) -> None:
     assert host.completed(iid) == ["Hello Max!"]
 
 
-def test_empty_instance_id_means_a_generated_one(host: DurableHost) -> None:
+def test_empty_instance_id_never_names_an_instance(host: DurableHost) -> None:
+    # An empty id segment either means "generate one" or matches no route; it never names an instance.
     r = host.webhook("POST", "orchestrators/chain/", json=["Empty"])
-    assert r.status_code in (202, 400), r.text
+    assert r.status_code in (202, 400, 404), r.text
     if r.status_code == 202:
         iid = r.json()["id"]
         assert iid and len(iid) == 32
@@ -144,14 +145,19 @@ def test_starting_a_completed_instance_id_again_runs_it_anew(host: DurableHost) 
 
 def test_unknown_instance_answers_404(host: DurableHost) -> None:
     missing = f"missing-{uuid.uuid4().hex}"
-    r = host.webhook("GET", f"instances/{missing}")
-    assert r.status_code == 404 and r.text.strip() == ""
+    assert host.webhook("GET", f"instances/{missing}").status_code == 404
     assert host.webhook("POST", f"instances/{missing}/raiseEvent/E", json=1).status_code == 404
     assert host.webhook("POST", f"instances/{missing}/terminate", params={"reason": "r"}).status_code == 404
     assert host.webhook("POST", f"instances/{missing}/suspend", params={"reason": "r"}).status_code == 404
     assert host.webhook("POST", f"instances/{missing}/resume", params={"reason": "r"}).status_code == 404
     assert host.webhook("POST", f"instances/{missing}/rewind", params={"reason": "r"}).status_code == 404
     assert host.webhook("DELETE", f"instances/{missing}").status_code == 404
+
+
+def test_status_of_an_unknown_instance_has_an_empty_body(host: DurableHost) -> None:
+    # HttpApiHandler answers request.CreateResponse(HttpStatusCode.NotFound): no body at all.
+    r = host.webhook("GET", f"instances/missing-{uuid.uuid4().hex}")
+    assert r.status_code == 404 and r.text.strip() == "", r.text
 
 
 def test_unknown_instance_via_the_client(host: DurableHost) -> None:

@@ -263,10 +263,14 @@ def test_restart_with_the_same_instance_id_reruns_it(host: DurableHost) -> None:
 
 
 def test_restart_of_an_unknown_instance(host: DurableHost) -> None:
-    r = host.api("POST", "restart/never-existed-123", params={"newId": "true"})
-    assert r.status_code == 400
-    assert r.json()["error"] == "No instance with ID 'never-existed-123' found."
-    assert host.webhook("POST", "instances/never-existed-123/restart").status_code == 404
+    # HttpApiHandler.HandleRestartInstanceRequestAsync: RestartAsync throws ArgumentException for an
+    # unknown id, answered 400 "InstanceId does not match a valid orchestration instance." (not 404).
+    r = host.webhook("POST", "instances/never-existed-123/restart")
+    assert r.status_code == 400, r.text
+    assert r.json()["Message"] == "InstanceId does not match a valid orchestration instance."
+    via_client = host.api("POST", "restart/never-existed-123", params={"newId": "true"})
+    assert via_client.status_code == 400
+    assert via_client.json()["error"] == "The operation failed with an unexpected status code 400"
 
 
 # -- purge ------------------------------------------------------------------------------------------

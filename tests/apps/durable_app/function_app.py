@@ -48,8 +48,10 @@ def _parse_time(text: str | None) -> datetime.datetime | None:
 
 
 def _status_json(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
+    if not status:  # 404: the SDK gives a falsy status without times, which to_json() cannot render
+        return {"found": False}
     body: dict[str, Any] = dict(status.to_json())
-    body["found"] = bool(status)
+    body["found"] = True
     history = getattr(status, "historyEvents", None)
     if history is not None:
         body["historyEvents"] = history
