@@ -20,9 +20,17 @@ from funchost.functions import FunctionIndex
 
 
 class ClientOpError(Exception):
-    """Base of the errors the client API maps to HTTP statuses."""
+    """Base of the errors the client API maps to HTTP statuses.
+
+    ``public_message`` is the ``Message`` of the extension's ASP.NET error body when it differs from the
+    exception's own text (``ExceptionMessage``).
+    """
 
     status = 500
+
+    def __init__(self, message: str, public_message: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.public_message = public_message
 
 
 class BadRequest(ClientOpError, ValueError):
@@ -39,6 +47,12 @@ class Gone(ClientOpError):
 
 class Conflict(ClientOpError):
     status = 409
+
+
+class InvalidState(ClientOpError):
+    """The extension's InvalidOperationException, which its HTTP API answers with 500."""
+
+    status = 500
 
 
 _BAD_ID = re.compile(r"[/\\#?\x00-\x1f\x7f]")
@@ -78,7 +92,8 @@ class DurableClientOps:
         if fi is None:
             known = ", ".join(f"'{n}'" for n in self.index.durable_names("orchestrationTrigger"))
             raise BadRequest(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                             f"function. Additional info: The following are the known orchestrator functions: {known}.")
+                             f"function. Additional info: The following are the known orchestrator functions: {known}.",
+                             public_message="One or more of the arguments submitted is incorrect")
         iid = validate_instance_id(instance_id) if instance_id else uuid.uuid4().hex
         with self.store.transaction() as tx:
             existing = self.store.get_instance(iid)
@@ -101,7 +116,8 @@ class DurableClientOps:
     def _control(self, instance_id: str, kind: EventType, reason: Optional[str], allowed: set[RuntimeStatus]) -> None:
         inst = self._instance(instance_id)
         if inst.status not in allowed:
-            raise Gone(f"Instance '{instance_id}' is {inst.status.name}; cannot {kind.name.removeprefix('Execution')}.")
+            message = f"Instance '{instance_id}' is {inst.status.name}; it cannot be {kind.name.removeprefix('Execution').lower()}."
+            raise (Gone if inst.status in TERMINAL else InvalidState)(message) from None
         field = "Input" if kind == EventType.ExecutionTerminated else "Reason"
         ev = h.event(kind, h.now(), **{field: reason})
         with self.store.transaction() as tx:
@@ -119,7 +135,9 @@ class DurableClientOps:
         self._control(instance_id, EventType.ExecutionResumed, reason, {RuntimeStatus.Suspended})
 
     def restart(self, instance_id: str, new_instance_id: bool) -> str:
-        inst = self._instance(instance_id)
+        inst = self.store.get_instance(instance_id)
+        if inst is None:  # RestartAsync throws ArgumentException, answered 400
+            raise BadRequest("InstanceId does not match a valid orchestration instance.")
         if not new_instance_id and inst.status in ACTIVE:
             raise Conflict(f"Instance '{instance_id}' is {inst.status.name}; it can be restarted only when it "
                            "has finished, or with restartWithNewInstanceId=true.")
@@ -229,11 +247,11 @@ def _public_status(status: RuntimeStatus) -> RuntimeStatus:
     return RuntimeStatus.Running if status == RuntimeStatus.ContinuedAsNew else status
 
 
-def http_status_for(inst: Instance) -> int:
-    """200 completed, 202 in progress, 400 failed or terminated (the extension's GET status codes)."""
-    if inst.status in (RuntimeStatus.Failed, RuntimeStatus.Terminated):
-        return 400
-    if inst.status in (RuntimeStatus.Completed, RuntimeStatus.Canceled):
+def http_status_for(inst: Instance, server_error_on_failure: bool = False) -> int:
+    """HttpApiHandler's GET status codes: 202 in progress; 200 finished (Failed is 500 when asked for)."""
+    if inst.status == RuntimeStatus.Failed and server_error_on_failure:
+        return 500
+    if inst.status in TERMINAL:
         return 200
     return 202
 
@@ -264,7 +282,7 @@ def friendly_history(events: list[Event], show_output: bool, show_input: bool) -
         kind = EventType(e["EventType"])
         if kind in _HIDDEN:
             continue
-        item: dict[str, Any] = {"EventType": kind.name, "Timestamp": _short_time(e["Timestamp"])}
+        item: dict[str, Any] = {"EventType": kind.name, "Timestamp": e["Timestamp"]}
         if kind == EventType.ExecutionStarted:
             item["FunctionName"] = e.get("Name")
             if show_input:
@@ -273,7 +291,7 @@ def friendly_history(events: list[Event], show_output: bool, show_input: bool) -
                       EventType.SubOrchestrationInstanceFailed):
             src = scheduled.get(e["TaskScheduledId"], {})
             item["FunctionName"] = src.get("Name")
-            item["ScheduledTime"] = _short_time(src["Timestamp"]) if src else None
+            item["ScheduledTime"] = src["Timestamp"] if src else None
             if kind in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed):
                 item["Reason"], item["Details"] = e.get("Reason"), e.get("Details")
             elif show_output:

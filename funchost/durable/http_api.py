@@ -70,8 +70,8 @@ def _json(body: Any, status: int = 200, headers: Optional[dict[str, str]] = None
 
 
 def _error(exc: ClientOpError) -> web.Response:
-    return _json({"Message": "One or more of the arguments submitted is incorrect" if exc.status == 400 else str(exc),
-                  "ExceptionMessage": str(exc), "ExceptionType": type(exc).__name__}, status=exc.status)
+    return _json({"Message": exc.public_message or str(exc), "ExceptionMessage": str(exc),
+                  "ExceptionType": type(exc).__name__}, status=exc.status)
 
 
 def _flag(request: web.Request, name: str, default: bool = False) -> bool:
@@ -103,6 +103,19 @@ class _BadQuery(ClientOpError):
     status = 400
 
 
+async def _json_body(request: web.Request, problem: str) -> Optional[str]:
+    """The body as JSON text (None when empty); 400 when it is not UTF-8 JSON."""
+    raw = await request.read()
+    if not raw.strip():
+        return None
+    try:
+        text = raw.decode("utf-8")
+        json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _BadQuery(f"{problem}: {exc}") from exc
+    return text
+
+
 class DurableHttpApi:
     """aiohttp handlers for one engine; ``add_routes`` mounts them under a prefix."""
 
@@ -114,7 +127,8 @@ class DurableHttpApi:
         wrap = guard or (lambda h: h)
         p = prefix.rstrip("/")
         routes = [
-            ("POST", "/orchestrators/{name}", self.start), ("POST", "/orchestrators/{name}/{iid}", self.start),
+            ("POST", "/orchestrators/{name}", self.start), ("POST", "/orchestrators/{name}/", self.start),
+            ("POST", "/orchestrators/{name}/{iid}", self.start),
             ("GET", "/instances", self.list), ("GET", "/instances/", self.list),
             ("DELETE", "/instances", self.purge_by), ("DELETE", "/instances/", self.purge_by),
             ("GET", "/instances/{iid}", self.get_status), ("DELETE", "/instances/{iid}", self.purge),
@@ -127,35 +141,35 @@ class DurableHttpApi:
             app.router.add_route(method, p + path, wrap(_guarded(handler)))
 
     async def start(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        input_text = body if body.strip() else None
-        if input_text is not None:
-            try:
-                json.loads(input_text)
-            except json.JSONDecodeError as exc:
-                raise _BadQuery(f"The request body is not valid JSON: {exc}") from exc
-        iid = self.ops.start(request.match_info["name"], request.match_info.get("iid"), input_text)
+        input_text = await _json_body(request, "The request body is not valid JSON")
+        iid = self.ops.start(request.match_info["name"], request.match_info.get("iid") or None, input_text)
         payload = self.urls.management(iid)
         return _json(payload, status=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"})
 
     async def get_status(self, request: web.Request) -> web.Response:
-        inst = self.ops.status(request.match_info["iid"])
+        try:
+            inst = self.ops.status(request.match_info["iid"])
+        except ClientOpError:
+            return web.Response(status=404)  # empty body: the SDK turns it into a falsy status
         show_history = _flag(request, "showHistory")
         events = self.ops.store.history(inst.id) if show_history else None
         body = status_json(inst, events, _flag(request, "showInput", True), show_history,
                            _flag(request, "showHistoryOutput"))
-        return _json(body, status=http_status_for(inst))
+        code = http_status_for(inst, _flag(request, "returnInternalServerErrorOnFailure"))
+        headers = {"Location": str(request.url), "Retry-After": "5"} if code == 202 else None
+        return _json(body, status=code, headers=headers)
 
     async def list(self, request: web.Request) -> web.Response:
         try:
             top = int(request.query.get("top", "1000"))
-            skip = int(request.headers.get("x-ms-continuation-token") or 0)
+            token = request.headers.get("x-ms-continuation-token")
+            skip = int(token) if token and token != "null" else 0
         except ValueError as exc:
             raise _BadQuery(f"top and x-ms-continuation-token must be integers: {exc}") from exc
         found = self.ops.list(_time(request, "createdTimeFrom"), _time(request, "createdTimeTo"), _statuses(request),
                               request.query.get("instanceIdPrefix"), top, skip)
         show_input = _flag(request, "showInput", True)
-        headers = {"x-ms-continuation-token": str(skip + top)} if len(found) == top else None
+        headers = {"x-ms-continuation-token": str(skip + top) if len(found) == top else "null"}
         return _json([status_json(i, None, show_input, False, False) for i in found], headers=headers)
 
     async def purge(self, request: web.Request) -> web.Response:
@@ -168,13 +182,8 @@ class DurableHttpApi:
         return _json({"instancesDeleted": deleted}, status=200 if deleted else 404)
 
     async def raise_event(self, request: web.Request) -> web.Response:
-        body = await request.text()
-        if body.strip():
-            try:
-                json.loads(body)
-            except json.JSONDecodeError as exc:
-                raise _BadQuery(f"Only application/json request content is supported: {exc}") from exc
-        self.ops.raise_event(request.match_info["iid"], request.match_info["event"], body if body.strip() else None)
+        body = await _json_body(request, "Only application/json request content is supported")
+        self.ops.raise_event(request.match_info["iid"], request.match_info["event"], body)
         return web.Response(status=202)
 
     async def terminate(self, request: web.Request) -> web.Response:
