@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
 import pytest
@@ -79,6 +80,20 @@ def test_fan_out_fan_in_of_500(host: DurableHost) -> None:
     completed = events_of(status, "TaskCompleted")
     assert len(completed) == 500
     assert sorted(e["Result"] for e in completed) == sorted(i * i for i in range(500))
+
+
+def test_orchestration_started_without_input(host: DurableHost) -> None:
+    iid = host.start("chain")
+    assert host.completed(iid) == ["Hello Tokyo!", "Hello Seattle!", "Hello London!"]
+    assert host.status(iid)["input"] is None
+
+
+def test_many_instances_run_side_by_side(host: DurableHost) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        ids = list(pool.map(lambda i: host.start("chain", [f"p{i}", f"q{i}"]), range(30)))
+    assert len(set(ids)) == 30
+    for i, iid in enumerate(ids):
+        assert host.completed(iid, timeout=60) == [f"Hello p{i}!", f"Hello q{i}!"]
 
 
 # -- timers and events ------------------------------------------------------------------------------
@@ -185,6 +200,19 @@ def test_uncaught_sub_orchestration_failure_fails_the_parent(host: DurableHost) 
     assert status["runtimeStatus"] == "Failed", status
     assert status["output"].startswith("Orchestrator function 'parent_uncaught_child' failed: ")
     assert "Orchestrator function 'child_fail' failed: child boom uncaught" in status["output"]
+
+
+def test_terminated_sub_orchestration_fails_in_the_parent(host: DurableHost) -> None:
+    pid = f"waiting-parent-{_key()}"
+    host.start("parent_of_waiting_child", None, instance_id=pid)
+    child_id = f"{pid}-child"
+    host.wait_until(child_id, lambda s: s and s["customStatus"] == "waiting", "child waiting")
+    r = host.webhook("POST", f"instances/{child_id}/terminate", params={"reason": "child stopped"})
+    assert r.status_code == 202, r.text
+    assert host.wait(child_id)["runtimeStatus"] == "Terminated"
+    # A terminated child reports SubOrchestrationInstanceFailed to its parent (§3.5).
+    output = host.completed(pid)
+    assert "caught" in output and "child stopped" in output["caught"], output
 
 
 # -- retries (§3.6) ---------------------------------------------------------------------------------
@@ -310,6 +338,13 @@ def test_falsy_custom_status_becomes_null(host: DurableHost) -> None:
     assert host.raise_event(iid, "go", 0).status_code == 202
     assert host.completed(iid) == "done"
     assert host.status(iid)["customStatus"] is None
+
+
+def test_custom_status_over_16_kb_fails_the_orchestration(host: DurableHost) -> None:
+    # The extension's SetCustomStatus refuses more than 16 KB of serialized custom status (§2).
+    status = host.wait(host.start("big_custom_status"))
+    assert status["runtimeStatus"] == "Failed", {k: v for k, v in status.items() if k != "customStatus"}
+    assert status["output"].startswith("Orchestrator function 'big_custom_status' failed: ")
 
 
 # -- failures ---------------------------------------------------------------------------------------

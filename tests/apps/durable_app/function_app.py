@@ -442,6 +442,16 @@ def parent_uncaught_child(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def parent_of_waiting_child(context: df.DurableOrchestrationContext):
+    """Runs 'approval' as a child with id '<own id>-child'; reports how the child ended."""
+    try:
+        result = yield context.call_sub_orchestrator("approval", {"timeout": 120}, f"{context.instance_id}-child")
+    except Exception as exc:
+        return {"caught": str(exc)}
+    return {"result": result}
+
+
+@app.orchestration_trigger(context_name="context")
 def retry_activity(context: df.DurableOrchestrationContext):
     """``call_activity_with_retry`` of ``flaky``; then a child with a default id reveals the next id."""
     spec = context.get_input()
@@ -502,6 +512,14 @@ def custom_status(context: df.DurableOrchestrationContext):
     context.set_custom_status({"stage": "waiting", "items": [1, 2, 3]})
     final = yield context.wait_for_external_event("go")
     context.set_custom_status(json.loads(final))
+    return "done"
+
+
+@app.orchestration_trigger(context_name="context")
+def big_custom_status(context: df.DurableOrchestrationContext):
+    """Sets a custom status above the extension's 16 KB limit."""
+    context.set_custom_status("x" * (20 * 1024))
+    yield context.call_activity("hello", "big")
     return "done"
 
 
