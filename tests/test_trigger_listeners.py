@@ -273,9 +273,12 @@ def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
         etag2 = _upload(host, "tin", "dir/a.txt", b"hello again")
         await wait_until(lambda: len(events(host, "copy_blob")) == 2, what="changed version")
         await wait_until(lambda: copy.download_blob().readall() == b"hello again", what="second copy")
-        await wait_until(lambda: _receipt(host, etag2, "tin", "dir/a.txt").exists(), what="second receipt")
+        receipt2 = _receipt(host, etag2, "tin", "dir/a.txt")
+        await wait_until(lambda: receipt2.exists() and receipt2.get_blob_properties().lease.state == "available",
+                         what="second receipt completed and released")
+        assert "Incomplete" not in receipt2.get_blob_properties().metadata
 
-        _receipt(host, etag2, "tin", "dir/a.txt").delete_blob()  # forces reprocessing
+        receipt2.delete_blob()  # forces reprocessing
         await wait_until(lambda: len(events(host, "copy_blob")) == 3, what="reprocessing")
         await listener.stop()
 
