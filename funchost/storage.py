@@ -153,7 +153,7 @@ class Connections:
         """A log-safe description of where connection ``name`` points (an endpoint, never a key)."""
         try:
             endpoint = self._endpoint_and_credential(name or DEFAULT_CONNECTION, service)[0]
-            return f"{name or DEFAULT_CONNECTION} -> {endpoint}"
+            return f"{name or DEFAULT_CONNECTION} -> {endpoint.split('?', 1)[0]}"
         except ConfigError as exc:
             return f"{name or DEFAULT_CONNECTION} -> unresolved ({exc})"
 

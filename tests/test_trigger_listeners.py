@@ -24,6 +24,7 @@ from funchost.errors import ConfigError
 from funchost.functions import FunctionIndex, load_app
 from funchost.invoke import Invoker
 from funchost.storage import Connections, host_id, local_endpoints
+from funchost.triggers import blob as blob_trigger
 from funchost.triggers import BlobTriggerListener, Listener, QueueTriggerListener, TimerTriggerListener
 from funchost.triggers.ncrontab import parse_schedule
 from funchost.triggers.timer import format_time, parse_time
@@ -305,6 +306,27 @@ def test_blob_trigger_poison_after_five_tries(host: Host) -> None:
         assert not host.storage.blob.get_blob_client("tout", "bad.txt.copy").exists()
 
     run(scenario())
+
+
+def test_blob_scan_pages_and_bounded_parallelism(host: Host, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(blob_trigger, "SCAN_PAGE_SIZE", 4)
+    host.config.host_json["extensions"]["blobs"] = {"maxDegreeOfParallelism": 2}
+    names = [f"page/p{i:02d}.txt" for i in range(13)]
+
+    async def scenario() -> None:
+        for name in names:
+            _upload(host, "tin", name, b"slow " + name.encode())
+        listener = host.listener(BlobTriggerListener, "copy_blob")
+        await listener.start()
+        await wait_until(lambda: len([e for e in events(host, "copy_blob") if "/page/" in e["name"]]) >= 13,
+                         what="all pages")
+        await asyncio.sleep(0.5)
+        await listener.stop()
+
+    run(scenario())
+    seen = [e for e in events(host, "copy_blob") if "/page/" in e["name"]]
+    assert sorted(e["name"] for e in seen) == [f"tin/{n}" for n in names]
+    assert max(e["active"] for e in seen) == 2
 
 
 def test_blob_trigger_path_captures_and_queue_output_expression(host: Host) -> None:

@@ -70,17 +70,20 @@ class Listener:
         """Run a blocking storage SDK call off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def invoke(self, fi: FunctionInfo, trigger_value: Any, binding_data: dict[str, Any]) -> bool:
+    async def invoke(self, fi: FunctionInfo, trigger_value: Any, binding_data: dict[str, Any],
+                     reason: str = "") -> bool:
         """Invoke ``fi``; True on success. A failure is logged with the function name, never raised."""
+        self.log.info("Executing 'Functions.%s' (Reason='%s')", fi.name, reason or self.trigger_type)
         try:
             await self.invoker.call(fi, trigger_value, binding_data)
-            return True
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # user code failed: a failed invocation, the listener carries on
             self.log.error("Executed 'Functions.%s' (Failed): %s: %s", fi.name, type(exc).__name__, exc,
                            exc_info=exc)
             return False
+        self.log.info("Executed 'Functions.%s' (Succeeded)", fi.name)
+        return True
 
     @contextlib.asynccontextmanager
     async def renewed(self, lease: BlobLease, what: str) -> AsyncIterator[None]:

@@ -40,6 +40,7 @@ from funchost.triggers import Listener
 
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 RECEIPT_LEASE_SECONDS = 30
+SCAN_PAGE_SIZE = 5000  # blobs per List Blobs call; further pages follow the continuation token
 _PARAM = re.compile(r"\{([^{}]+)\}")
 
 
@@ -149,7 +150,7 @@ class _BlobWatch:
         found: list[_Candidate] = []
         try:
             for item in self.container.list_blobs(name_starts_with=self.pattern.prefix or None,
-                                                  results_per_page=5000):
+                                                  results_per_page=SCAN_PAGE_SIZE):
                 captures = self.pattern.match(item.name)
                 if captures is None:
                     continue
@@ -200,7 +201,8 @@ class _BlobWatch:
             if loaded is None:
                 return  # deleted or changed: a new version gets its own receipt
             value, data, blob_type = loaded
-            if await self.listener.invoke(self.fi, value, data):
+            reason = f"New blob detected: {data['BlobTrigger']}"
+            if await self.listener.invoke(self.fi, value, data, reason):
                 await blocking(self._complete, receipt)
                 return
         await blocking(self._poison, candidate, blob_type)

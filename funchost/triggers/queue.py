@@ -149,7 +149,8 @@ class _QueuePoller:
             self.listener.log.error("Executed 'Functions.%s' (Failed): message %s: %s", self.fi.name,
                                     message.id, exc)
             return False
-        return await self.listener.invoke(self.fi, self._value(message, body), binding_data(message, body))
+        reason = f"New queue message detected on '{self.queue_name}'"
+        return await self.listener.invoke(self.fi, self._value(message, body), binding_data(message, body), reason)
 
     def _value(self, message: QueueMessage, body: bytes) -> Any:
         if self.data_type == "string":

@@ -65,6 +65,8 @@ class TimerTriggerListener(Listener):
     async def start(self) -> None:
         """Parse every schedule (a bad one raises ConfigError) and start one task per timer."""
         await super().start()
+        if os.environ.get("WEBSITE_TIME_ZONE"):
+            self.log.warning("WEBSITE_TIME_ZONE is set, but funchost evaluates timer schedules in UTC")
         timers = [_Timer(self, fi) for fi in self.functions]
         for timer in timers:
             self.spawn(timer.run(), name=f"timer:{timer.fi.name}")
@@ -160,7 +162,8 @@ class _Timer:
     async def _fire(self, invocation_time: datetime, past_due: bool) -> None:
         shown = {k: format_time(v) for k, v in self.status.items()} if self.use_monitor else {}
         request = TimerRequest(past_due=past_due, schedule_status=shown, schedule={"AdjustForDST": True})
-        await self.listener.invoke(self.fi, request, {})
+        reason = "Timer fired at " + invocation_time.isoformat()
+        await self.listener.invoke(self.fi, request, {}, reason + (" (past due)" if past_due else ""))
         self.status = {"Last": invocation_time, "Next": self.schedule.next_after(invocation_time),
                        "LastUpdated": invocation_time}
         if self.use_monitor:

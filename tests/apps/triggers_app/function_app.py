@@ -18,6 +18,7 @@ app = func.FunctionApp()
 EVENTS: dict[str, list[dict[str, Any]]] = defaultdict(list)
 _LOCK = threading.Lock()
 CONN = "AzureWebJobsStorage"
+_ACTIVE = 0  # copy_blob invocations running right now
 
 
 def record(function: str, **data: Any) -> None:
@@ -43,12 +44,22 @@ def yearly(timer: func.TimerRequest) -> None:
 @app.blob_trigger(arg_name="blob", path="tin/{name}", connection=CONN)
 @app.blob_output(arg_name="copy", path="tout/{name}.copy", connection=CONN)
 def copy_blob(blob: func.InputStream, copy: func.Out[bytes]) -> None:
-    data = blob.read()
-    record("copy_blob", name=blob.name, data=data, length=blob.length, uri=blob.uri, metadata=blob.metadata,
-           etag=(blob.blob_properties or {}).get("ETag"))
-    if data.startswith(b"fail"):
-        raise RuntimeError("asked to fail")
-    copy.set(data)
+    global _ACTIVE
+    with _LOCK:
+        _ACTIVE += 1
+        active = _ACTIVE
+    try:
+        data = blob.read()
+        if data.startswith(b"slow"):
+            time.sleep(0.1)
+        record("copy_blob", name=blob.name, data=data, length=blob.length, uri=blob.uri, metadata=blob.metadata,
+               etag=(blob.blob_properties or {}).get("ETag"), active=active)
+        if data.startswith(b"fail"):
+            raise RuntimeError("asked to fail")
+        copy.set(data)
+    finally:
+        with _LOCK:
+            _ACTIVE -= 1
 
 
 @app.blob_trigger(arg_name="blob", path="tcsv/{folder}/{stem}.csv", connection=CONN, source="EventGrid")
