@@ -166,6 +166,8 @@ class EpisodeRunner:
         started = time.perf_counter()
         state, failure = self._invoke(inst, old, chunk)
         decisions = None
+        oversized = _custom_status_too_big(state, inst.name) if failure is None else None
+        failure = failure or oversized
         if failure is None:
             try:
                 decisions = replay(old + chunk, flatten_actions(state))
@@ -180,8 +182,8 @@ class EpisodeRunner:
         with self.store.transaction() as tx:
             tx.consume(plan.consumed)
             if failure is not None:
-                self._complete(tx, inst, old, chunk, ts, failed=True, result=failure, out=out,
-                               custom_status=state.get("customStatus") if state else None)
+                keep = None if oversized or not state else state.get("customStatus")
+                self._complete(tx, inst, old, chunk, ts, failed=True, result=failure, out=out, custom_status=keep)
                 return
             assert decisions is not None and state is not None
             self._apply(tx, inst, old, chunk, ts, state, decisions.new, plan, out)
@@ -387,6 +389,21 @@ def _is_duplicate(ev: Event, kind: EventType, done: set[int], open_ids: set[int]
     done.add(sid)
     open_ids.discard(sid)
     return False
+
+
+CUSTOM_STATUS_LIMIT = 16 * 1024
+
+
+def _custom_status_too_big(state: dict[str, Any], name: str) -> Optional[str]:
+    """The extension refuses custom status whose UTF-16 JSON is over 16 KB, failing the orchestration."""
+    value = state.get("customStatus")
+    if value is None:
+        return None
+    size = len(json.dumps(value).encode("utf-16-le"))
+    if size <= CUSTOM_STATUS_LIMIT:
+        return None
+    return (f"Orchestrator function '{name}' failed: The UTF-16 size of the JSON-serialized payload must not "
+            f"exceed 16 KB. The current payload size is {size / 1024:.0f} KB.")
 
 
 def _custom_text(value: Any) -> Optional[str]:
