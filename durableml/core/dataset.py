@@ -1,0 +1,64 @@
+"""Dataset: the v1 entry point to dataset factories and registered datasets.
+
+``Dataset.File.from_files(...)`` and ``Dataset.Tabular.from_delimited_files(...)`` define
+datasets; ``Dataset.get_by_name(ws, name)`` and ``Dataset.get_by_id(ws, id)`` fetch registered
+ones through the workspace's service client. Service records carry ``id``, ``name``,
+``version``, ``description``, ``tags`` and ``definition``.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml.data.abstract_dataset import AbstractDataset
+from durableml.data.dataset_factory import FileDatasetFactory, TabularDatasetFactory
+from durableml.data.file_dataset import FileDataset
+from durableml.data.tabular_dataset import TabularDataset
+from durableml.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from durableml.core.workspace import Workspace
+
+__all__ = ["Dataset", "dataset_from_record"]
+
+
+def dataset_from_record(workspace: Workspace, record: Mapping[str, Any]) -> AbstractDataset:
+    """Build a FileDataset or TabularDataset from a service record."""
+    definition = dict(record.get("definition") or {})
+    kind = definition.get("datasetType")
+    if kind == "file":
+        return FileDataset(definition, workspace, record)
+    if kind == "tabular":
+        return TabularDataset(definition, workspace, record)
+    raise ValidationError(f"Dataset record {record.get('name')!r} has unknown datasetType {kind!r}.")
+
+
+class _Scenario:
+    """Labels for datasets attached to a model (``Model.register(datasets=[(label, ds)])``)."""
+
+    TRAINING = "training"
+    VALIDATION = "validation"
+    INFERENCE = "inference"
+
+
+class Dataset:
+    """Factories and lookups for datasets (v1 ``azureml.core.Dataset``)."""
+
+    File = FileDatasetFactory
+    Tabular = TabularDatasetFactory
+    Scenario = _Scenario
+
+    @staticmethod
+    def get_by_name(workspace: Workspace, name: str, version: str | int = "latest") -> AbstractDataset:
+        """Return the registered dataset ``name`` (the latest version unless ``version`` is given)."""
+        return dataset_from_record(workspace, workspace._client.get_dataset(name=name, version=None if version == "latest" else version))
+
+    @staticmethod
+    def get_by_id(workspace: Workspace, id: str) -> AbstractDataset:
+        """Return the registered dataset with ``id``."""
+        return dataset_from_record(workspace, workspace._client.get_dataset(id=id))
+
+    @staticmethod
+    def get_all(workspace: Workspace) -> dict[str, AbstractDataset]:
+        """Return every registered dataset, by name."""
+        return workspace.datasets

@@ -1,0 +1,212 @@
+"""Datastore: a named storage location (a blob container, a file share, a database) in a workspace.
+
+The default datastore is ``workspaceblobstore``. Registration, upload and download go through the
+workspace's service client; secrets passed to ``register_*`` are sent to the service and never
+kept on the object or shown in its repr. Service records carry ``name``, ``type`` and, for blob
+stores, ``account_name`` and ``container_name``.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml._names import check_identifier
+from durableml.data.data_reference import DataReference
+from durableml.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from durableml.core.workspace import Workspace
+
+__all__ = ["Datastore", "DEFAULT_DATASTORE_NAME"]
+
+DEFAULT_DATASTORE_NAME = "workspaceblobstore"
+
+
+class Datastore:
+    """A datastore of a workspace (v1 ``Datastore(workspace, name=None)``; None means the default).
+
+    A missing datastore raises ``DatastoreNotFoundError``, a ``UserErrorException``.
+    """
+
+    def __init__(self, workspace: Workspace, name: str | None = None) -> None:
+        self._load(workspace, workspace._client.get_datastore(name))
+
+    def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+        self.workspace = workspace
+        self.name: str = str(record["name"])
+        self.datastore_type: str = str(record.get("type", "AzureBlob"))
+        self.account_name: str | None = record.get("account_name")
+        self.container_name: str | None = record.get("container_name")
+        self._record = dict(record)
+
+    @classmethod
+    def _from_record(cls, workspace: Workspace, record: Mapping[str, Any]) -> Datastore:
+        datastore = cls.__new__(cls)
+        datastore._load(workspace, record)
+        return datastore
+
+    @staticmethod
+    def get(workspace: Workspace, datastore_name: str) -> Datastore:
+        """Return the datastore ``datastore_name`` of ``workspace``."""
+        return Datastore(workspace, datastore_name)
+
+    @staticmethod
+    def get_default(workspace: Workspace) -> Datastore:
+        """Return the default datastore of ``workspace``."""
+        return Datastore(workspace)
+
+    @staticmethod
+    def _register(workspace: Workspace, kind: str, datastore_name: str, overwrite: bool, settings: Mapping[str, Any]) -> Datastore:
+        spec = {"name": check_identifier(datastore_name, "Datastore"), "type": kind,
+                **{key: value for key, value in settings.items() if value is not None}}
+        return Datastore._from_record(workspace, workspace._client.register_datastore(spec, bool(overwrite)))
+
+    @staticmethod
+    def register_azure_blob_container(
+        workspace: Workspace, datastore_name: str, container_name: str, account_name: str,
+        sas_token: str | None = None, account_key: str | None = None, protocol: str | None = None,
+        endpoint: str | None = None, overwrite: bool = False, create_if_not_exists: bool = False,
+        skip_validation: bool = False, blob_cache_timeout: int | None = None, grant_workspace_access: bool = False,
+        subscription_id: str | None = None, resource_group: str | None = None,
+    ) -> Datastore:
+        """Register a blob container (anonymous public containers need no key or token)."""
+        return Datastore._register(workspace, "AzureBlob", datastore_name, overwrite, {
+            "container_name": container_name, "account_name": account_name, "sas_token": sas_token,
+            "account_key": account_key, "protocol": protocol, "endpoint": endpoint,
+            "create_if_not_exists": create_if_not_exists, "skip_validation": skip_validation})
+
+    @staticmethod
+    def register_azure_file_share(
+        workspace: Workspace, datastore_name: str, file_share_name: str, account_name: str,
+        sas_token: str | None = None, account_key: str | None = None, protocol: str | None = None,
+        endpoint: str | None = None, overwrite: bool = False, create_if_not_exists: bool = False,
+        skip_validation: bool = False,
+    ) -> Datastore:
+        """Register an Azure file share."""
+        return Datastore._register(workspace, "AzureFile", datastore_name, overwrite, {
+            "file_share_name": file_share_name, "account_name": account_name, "sas_token": sas_token,
+            "account_key": account_key, "protocol": protocol, "endpoint": endpoint})
+
+    @staticmethod
+    def register_azure_data_lake(
+        workspace: Workspace, datastore_name: str, store_name: str, tenant_id: str | None = None,
+        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
+        authority_url: str | None = None, subscription_id: str | None = None, resource_group: str | None = None,
+        overwrite: bool = False, grant_workspace_access: bool = False,
+    ) -> Datastore:
+        """Register an Azure Data Lake Storage Gen1 store."""
+        return Datastore._register(workspace, "AzureDataLake", datastore_name, overwrite, {
+            "store_name": store_name, "tenant_id": tenant_id, "client_id": client_id, "client_secret": client_secret,
+            "resource_url": resource_url, "authority_url": authority_url})
+
+    @staticmethod
+    def register_azure_data_lake_gen2(
+        workspace: Workspace, datastore_name: str, filesystem: str, account_name: str, tenant_id: str | None = None,
+        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
+        authority_url: str | None = None, protocol: str | None = None, endpoint: str | None = None,
+        overwrite: bool = False, subscription_id: str | None = None, resource_group: str | None = None,
+        grant_workspace_access: bool = False,
+    ) -> Datastore:
+        """Register an Azure Data Lake Storage Gen2 file system."""
+        return Datastore._register(workspace, "AzureDataLakeGen2", datastore_name, overwrite, {
+            "filesystem": filesystem, "account_name": account_name, "tenant_id": tenant_id, "client_id": client_id,
+            "client_secret": client_secret, "protocol": protocol, "endpoint": endpoint})
+
+    @staticmethod
+    def register_azure_sql_database(
+        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, tenant_id: str | None = None,
+        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
+        authority_url: str | None = None, endpoint: str | None = None, overwrite: bool = False,
+        username: str | None = None, password: str | None = None, **kwargs: Any,
+    ) -> Datastore:
+        """Register an Azure SQL database."""
+        return Datastore._register(workspace, "AzureSqlDatabase", datastore_name, overwrite, {
+            "server_name": server_name, "database_name": database_name, "tenant_id": tenant_id, "client_id": client_id,
+            "client_secret": client_secret, "endpoint": endpoint, "username": username, "password": password})
+
+    @staticmethod
+    def register_azure_postgre_sql(
+        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, user_id: str,
+        user_password: str, port_number: str | None = None, endpoint: str | None = None,
+        overwrite: bool = False, enforce_ssl: bool = True, **kwargs: Any,
+    ) -> Datastore:
+        """Register an Azure Database for PostgreSQL."""
+        return Datastore._register(workspace, "AzurePostgreSql", datastore_name, overwrite, {
+            "server_name": server_name, "database_name": database_name, "user_id": user_id,
+            "user_password": user_password, "port_number": port_number, "endpoint": endpoint, "enforce_ssl": enforce_ssl})
+
+    @staticmethod
+    def register_azure_my_sql(
+        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, user_id: str,
+        user_password: str, port_number: str | None = None, endpoint: str | None = None,
+        overwrite: bool = False, **kwargs: Any,
+    ) -> Datastore:
+        """Register an Azure Database for MySQL."""
+        return Datastore._register(workspace, "AzureMySql", datastore_name, overwrite, {
+            "server_name": server_name, "database_name": database_name, "user_id": user_id,
+            "user_password": user_password, "port_number": port_number, "endpoint": endpoint})
+
+    @staticmethod
+    def register_dbfs(workspace: Workspace, datastore_name: str) -> Datastore:
+        """Register the Databricks file system (for DatabricksStep data)."""
+        return Datastore._register(workspace, "DBFS", datastore_name, False, {})
+
+    def set_as_default(self) -> None:
+        """Make this datastore the workspace default."""
+        self.workspace.set_default_datastore(self.name)
+
+    def upload_files(
+        self, files: Iterable[str | os.PathLike[str]], relative_root: str | None = None, target_path: str | None = None,
+        overwrite: bool = False, show_progress: bool = True,
+    ) -> DataReference:
+        """Upload ``files``; each lands at ``target_path/<path relative to relative_root or its name>``."""
+        pairs = []
+        for file in files:
+            local = os.fspath(file)
+            if not os.path.isfile(local):
+                raise ValidationError(f"upload_files: {local!r} is not a file (working directory {os.getcwd()!r}).")
+            relative = os.path.relpath(local, relative_root) if relative_root else os.path.basename(local)
+            pairs.append((local, _join(target_path, relative)))
+        self.workspace._client.upload_files(self.name, pairs, bool(overwrite), bool(show_progress))
+        return self.path(target_path)
+
+    def upload(self, src_dir: str | os.PathLike[str], target_path: str | None = None, overwrite: bool = False, show_progress: bool = True) -> DataReference:
+        """Upload the directory ``src_dir`` recursively to ``target_path``."""
+        source = os.fspath(src_dir)
+        if not os.path.isdir(source):
+            raise ValidationError(f"upload: {source!r} is not a directory (working directory {os.getcwd()!r}).")
+        pairs = [(os.path.join(root, name), _join(target_path, os.path.relpath(os.path.join(root, name), source)))
+                 for root, _dirs, names in sorted(os.walk(source)) for name in sorted(names)]
+        self.workspace._client.upload_files(self.name, pairs, bool(overwrite), bool(show_progress))
+        return self.path(target_path)
+
+    def download(self, target_path: str | os.PathLike[str], prefix: str | None = None, overwrite: bool = False, show_progress: bool = True) -> int:
+        """Download blobs (under ``prefix``) to ``target_path/<blob path>``; return the file count."""
+        return self.workspace._client.download_files(self.name, prefix, os.fspath(target_path), bool(overwrite), bool(show_progress))
+
+    def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
+        """Return a DataReference to ``path`` on this datastore (usable as a DataPath too)."""
+        return DataReference(self, data_reference_name, path)
+
+    def as_mount(self) -> DataReference:
+        """Return a DataReference to the whole datastore, mounted."""
+        return self.path().as_mount()
+
+    def as_download(self, path_on_compute: str | None = None) -> DataReference:
+        """Return a DataReference to the whole datastore, downloaded."""
+        return self.path().as_download(path_on_compute)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Datastore) and (self.workspace, self.name) == (other.workspace, other.name)
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Datastore(name={self.name!r}, type={self.datastore_type!r}, container_name={self.container_name!r})"
+
+
+def _join(prefix: str | None, relative: str) -> str:
+    return posixpath.join((prefix or "").strip("/"), relative.replace(os.sep, "/")).lstrip("/")

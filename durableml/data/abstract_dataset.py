@@ -1,0 +1,155 @@
+"""The dataset base class: a definition (paths, format, transforms) plus optional registration.
+
+A dataset is lazy: it records *where* the data is and *how* to read it. Nothing is read at
+definition time; reading (``download``, ``to_pandas_dataframe``) goes through the workspace's
+service client. An unregistered dataset has an id derived from its definition, so the same
+definition always has the same id (v1 user code reads ``ds.id`` before registering).
+"""
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from durableml._canonical import content_uuid
+from durableml.exceptions import ServiceNotConnectedError, ValidationError
+
+if TYPE_CHECKING:
+    from durableml.client import ServiceClient
+    from durableml.core.workspace import Workspace
+    from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
+
+__all__ = ["AbstractDataset", "DATASET_TYPES"]
+
+DATASET_TYPES = ("file", "tabular")
+_D = TypeVar("_D", bound="AbstractDataset")
+
+
+class AbstractDataset:
+    """Base of FileDataset and TabularDataset.
+
+    ``definition`` holds ``datasetType``, ``paths`` (``{"datastore", "path"}`` or ``{"url"}``),
+    ``format``, ``partitionFormat`` and ``transforms``; ``registration`` holds ``id``, ``name``,
+    ``version``, ``description``, ``tags`` once registered.
+    """
+
+    _dataset_type = ""
+
+    def __init__(
+        self,
+        definition: Mapping[str, Any],
+        workspace: Workspace | None = None,
+        registration: Mapping[str, Any] | None = None,
+    ) -> None:
+        self._definition = copy.deepcopy(dict(definition))
+        self._definition["datasetType"] = self._dataset_type
+        self._definition.setdefault("transforms", [])
+        self._workspace = workspace
+        self._registration = dict(registration or {})
+
+    @property
+    def id(self) -> str:
+        """The registered id, or an id derived from the definition for unregistered datasets."""
+        return str(self._registration.get("id") or content_uuid(self._definition))
+
+    @property
+    def name(self) -> str | None:
+        """The registered name, or None."""
+        return self._registration.get("name")
+
+    @property
+    def version(self) -> int | None:
+        """The registered version, or None."""
+        return self._registration.get("version")
+
+    @property
+    def description(self) -> str | None:
+        """The registered description, or None."""
+        return self._registration.get("description")
+
+    @property
+    def tags(self) -> dict[str, str]:
+        """The registered tags."""
+        return dict(self._registration.get("tags") or {})
+
+    @property
+    def workspace(self) -> Workspace | None:
+        """The workspace the dataset's datastores belong to, if known."""
+        return self._workspace
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """The partition keys named in ``partition_format`` (``{key}`` placeholders)."""
+        import re
+
+        return re.findall(r"\{([^}:/]+)(?::[^}]*)?\}", self._definition.get("partitionFormat") or "")
+
+    @property
+    def data_changed_time(self) -> str | None:
+        """When the data last changed, as recorded by the service (None when unknown)."""
+        return self._registration.get("dataChangedTime")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the definition plus the registration identity (used in pipeline documents)."""
+        result = copy.deepcopy(self._definition)
+        result["id"] = self.id
+        result["name"] = self.name
+        result["version"] = self.version
+        return result
+
+    def as_named_input(self, name: str) -> DatasetConsumptionConfig:
+        """Return this dataset as a step input called ``name`` (``run.input_datasets[name]``)."""
+        from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
+
+        return DatasetConsumptionConfig(name, self)
+
+    def register(
+        self: _D,
+        workspace: Workspace,
+        name: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        create_new_version: bool = False,
+    ) -> _D:
+        """Register the definition under ``name`` in ``workspace``; return the registered dataset."""
+        record = workspace._client.register_dataset(self._definition, name, description, dict(tags or {}), create_new_version)
+        return type(self)(record.get("definition", self._definition), workspace, record)
+
+    def take(self: _D, count: int) -> _D:
+        """Return a dataset of the first ``count`` records (files for a FileDataset)."""
+        return self._with_transform({"kind": "take", "count": _count(count, "take")})
+
+    def skip(self: _D, count: int) -> _D:
+        """Return a dataset without the first ``count`` records."""
+        return self._with_transform({"kind": "skip", "count": _count(count, "skip")})
+
+    def random_split(self: _D, percentage: float, seed: int | None = None) -> tuple[_D, _D]:
+        """Split into two datasets holding about ``percentage`` and ``1 - percentage`` of the records."""
+        if not isinstance(percentage, (int, float)) or not 0 < percentage < 1:
+            raise ValidationError(f"random_split percentage must be between 0 and 1 (exclusive), got {percentage!r}.")
+        split = {"kind": "random_split", "percentage": float(percentage), "seed": seed}
+        return self._with_transform({**split, "part": 0}), self._with_transform({**split, "part": 1})
+
+    def _with_transform(self: _D, transform: dict[str, Any]) -> _D:
+        definition = copy.deepcopy(self._definition)
+        definition["transforms"] = [*definition.get("transforms", []), transform]
+        return type(self)(definition, self._workspace)
+
+    def _client(self, operation: str) -> ServiceClient:
+        if self._workspace is None:
+            raise ServiceNotConnectedError(
+                f"{operation} reads data through a workspace, and dataset {self.id} knows none "
+                "(it was defined from URLs only). Register it with dataset.register(ws, name) "
+                "or define it over a datastore of the workspace."
+            )
+        return self._workspace._client
+
+    def __repr__(self) -> str:
+        label = f"name={self.name!r}, version={self.version!r}" if self.name else f"id={self.id!r}"
+        return f"{type(self).__name__}({label}, paths={self._definition.get('paths')!r})"
+
+
+def _count(count: object, what: str) -> int:
+    if not isinstance(count, int) or isinstance(count, bool) or count < 0:
+        raise ValidationError(f"{what} count must be a non-negative integer, got {count!r}.")
+    return count

@@ -1,0 +1,60 @@
+"""Read the files of a tabular dataset into a pandas DataFrame and apply its transforms.
+
+pandas is imported only here, and only when data is actually read.
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from durableml.exceptions import NotSupportedError, ValidationError
+
+__all__ = ["read_dataframe", "apply_transforms"]
+
+
+def read_dataframe(files: Sequence[str], definition: Mapping[str, Any]) -> Any:
+    """Read ``files`` with the format of ``definition`` and apply its transforms."""
+    import pandas as pd
+
+    fmt = dict(definition.get("format") or {})
+    frames = [_read_one(pd, path, fmt) for path in sorted(files)]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return apply_transforms(frame, definition.get("transforms") or [])
+
+
+def _read_one(pd: Any, path: str, fmt: Mapping[str, Any]) -> Any:
+    kind = fmt.get("kind", "delimited")
+    if kind == "delimited":
+        frame = pd.read_csv(
+            path, sep=fmt.get("separator", ","), header=0 if fmt.get("header", True) else None,
+            encoding=fmt.get("encoding", "utf8"), keep_default_na=not fmt.get("emptyAsString", False),
+        )
+    elif kind == "parquet":
+        frame = pd.read_parquet(path)
+    elif kind == "json_lines":
+        frame = pd.read_json(path, lines=True, encoding=fmt.get("encoding", "utf8"))
+    else:
+        raise NotSupportedError(f"Reading tabular format {kind!r}")
+    if fmt.get("includePath"):
+        frame.insert(0, "Path", path)
+    return frame
+
+
+def apply_transforms(frame: Any, transforms: Sequence[Mapping[str, Any]]) -> Any:
+    """Apply take / skip / keep_columns / drop_columns / random_split transforms in order."""
+    for transform in transforms:
+        kind = transform.get("kind")
+        if kind == "take":
+            frame = frame.head(int(transform["count"]))
+        elif kind == "skip":
+            frame = frame.iloc[int(transform["count"]):]
+        elif kind == "keep_columns":
+            frame = frame[list(transform["columns"])]
+        elif kind == "drop_columns":
+            frame = frame.drop(columns=list(transform["columns"]))
+        elif kind == "random_split":
+            first = frame.sample(frac=float(transform["percentage"]), random_state=transform.get("seed"))
+            frame = first if transform.get("part", 0) == 0 else frame.drop(first.index)
+        else:
+            raise ValidationError(f"Unknown dataset transform {kind!r} in {dict(transform)!r}.")
+    return frame.reset_index(drop=True)

@@ -1,0 +1,176 @@
+"""PipelineEndpoint: a stable REST endpoint in front of versions of published pipelines.
+
+Versions are strings starting at ``"0"``. Service records carry ``id``, ``name``,
+``description``, ``status``, ``defaultVersion``, ``endpoint`` (``.../PipelineEndpointSubmit/Id/<id>``)
+and ``versions`` (``[{"version", "pipelineId"}]``).
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml.exceptions import NotFoundError, ValidationError
+from durableml.pipeline.core.published_pipeline import PublishedPipeline
+
+if TYPE_CHECKING:
+    from durableml.core.workspace import Workspace
+    from durableml.pipeline.core.run import PipelineRun
+
+__all__ = ["PipelineEndpoint", "PipelineEndpointVersion"]
+
+
+class PipelineEndpointVersion:
+    """One version of an endpoint: ``.version`` (a string) and ``.pipeline`` (a PublishedPipeline)."""
+
+    def __init__(self, workspace: Workspace, version: str, pipeline_id: str) -> None:
+        self._workspace = workspace
+        self.version = version
+        self.pipeline_id = pipeline_id
+
+    @property
+    def pipeline(self) -> PublishedPipeline:
+        """The published pipeline behind this version."""
+        return PublishedPipeline.get(self._workspace, self.pipeline_id)
+
+    def __repr__(self) -> str:
+        return f"PipelineEndpointVersion(version={self.version!r}, pipeline_id={self.pipeline_id!r})"
+
+
+def _pipeline_id(pipeline: Any) -> str:
+    if isinstance(pipeline, PublishedPipeline):
+        return pipeline.id
+    raise ValidationError(f"A pipeline endpoint version needs a PublishedPipeline (pipeline.publish(...)), got {pipeline!r}.")
+
+
+class PipelineEndpoint:
+    """A versioned pipeline endpoint (v1 ``PipelineEndpoint``)."""
+
+    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+        self._workspace = workspace
+        self._record = dict(record)
+
+    @staticmethod
+    def publish(workspace: Workspace, name: str, description: str, pipeline: Any,
+                _workflow_provider: Any = None, _service_endpoint: str | None = None) -> PipelineEndpoint:
+        """Create endpoint ``name`` whose version "0" is ``pipeline``."""
+        spec = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline)}
+        return PipelineEndpoint(workspace, workspace._client.create_pipeline_endpoint(spec))
+
+    @staticmethod
+    def get(workspace: Workspace, id: str | None = None, name: str | None = None,
+            _workflow_provider: Any = None, _service_endpoint: str | None = None) -> PipelineEndpoint:
+        """Return the endpoint with ``id`` or ``name``."""
+        if id is None and name is None:
+            raise ValidationError("PipelineEndpoint.get needs id= or name=.")
+        return PipelineEndpoint(workspace, workspace._client.get_pipeline_endpoint(id, name))
+
+    @staticmethod
+    def list(workspace: Workspace, active_only: bool = True, _workflow_provider: Any = None,
+             _service_endpoint: str | None = None) -> builtins.list[PipelineEndpoint]:
+        """Return the endpoints of ``workspace``."""
+        return [PipelineEndpoint(workspace, r) for r in workspace._client.list_pipeline_endpoints(active_only)]
+
+    @property
+    def id(self) -> str:
+        """The endpoint id."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str:
+        """The endpoint name."""
+        return str(self._record["name"])
+
+    @property
+    def description(self) -> str | None:
+        """The endpoint description."""
+        return self._record.get("description")
+
+    @property
+    def status(self) -> str:
+        """``Active``, ``Disabled`` or ``Archived``."""
+        return str(self._record.get("status", "Active"))
+
+    @property
+    def default_version(self) -> str:
+        """The version submitted when none is named."""
+        return str(self._record.get("defaultVersion", "0"))
+
+    @property
+    def endpoint(self) -> str:
+        """The REST endpoint (``.../PipelineEndpointSubmit/Id/<id>``)."""
+        return str(self._record.get("endpoint", ""))
+
+    @property
+    def swaggerurl(self) -> str:
+        """The URL of the endpoint's parameter schema."""
+        return str(self._record.get("swaggerUrl", ""))
+
+    def _update(self, **changes: Any) -> None:
+        self._record = dict(self._workspace._client.update_pipeline_endpoint(self.id, changes))
+
+    def add(self, pipeline: Any) -> None:
+        """Add ``pipeline`` as a new version."""
+        self._update(addPipelineId=_pipeline_id(pipeline))
+
+    def add_default(self, pipeline: Any) -> None:
+        """Add ``pipeline`` as a new version and make it the default."""
+        self._update(addPipelineId=_pipeline_id(pipeline), makeDefault=True)
+
+    def set_default(self, pipeline: Any) -> None:
+        """Make the version holding ``pipeline`` the default."""
+        self._update(defaultPipelineId=_pipeline_id(pipeline))
+
+    def set_default_version(self, version: str | int) -> None:
+        """Make ``version`` the default."""
+        self._update(defaultVersion=str(version))
+
+    def get_default_version(self) -> str:
+        """Return the default version."""
+        return self.default_version
+
+    def set_name(self, name: str) -> None:
+        """Rename the endpoint."""
+        self._update(name=name)
+
+    def list_versions(self) -> builtins.list[PipelineEndpointVersion]:
+        """Return the versions, oldest first."""
+        return [PipelineEndpointVersion(self._workspace, str(v["version"]), str(v["pipelineId"])) for v in self._record.get("versions") or []]
+
+    def get_pipeline(self, version: str | int | None = None) -> PublishedPipeline:
+        """Return the published pipeline of ``version`` (the default one when omitted)."""
+        wanted = self.default_version if version is None else str(version)
+        for item in self.list_versions():
+            if item.version == wanted:
+                return item.pipeline
+        raise NotFoundError(f"Pipeline endpoint {self.name!r} has no version {wanted!r}; versions: {[v.version for v in self.list_versions()]}.")
+
+    def list_pipelines(self, active_only: bool = True) -> builtins.list[PublishedPipeline]:
+        """Return the published pipelines behind the versions."""
+        pipelines = [item.pipeline for item in self.list_versions()]
+        return [p for p in pipelines if p.status == "Active"] if active_only else pipelines
+
+    def submit(self, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
+               parent_run_id: str | None = None, pipeline_version: str | None = None) -> PipelineRun:
+        """Start a run of the default version (or ``pipeline_version``)."""
+        from durableml.core.experiment import Experiment
+        from durableml.pipeline.core.run import PipelineRun
+
+        record = self._workspace._client.submit_pipeline_endpoint(
+            self.id, experiment_name, None if pipeline_version is None else str(pipeline_version), dict(pipeline_parameters or {}))
+        return PipelineRun(Experiment(self._workspace, experiment_name), str(record["id"]), _record=record)
+
+    def disable(self) -> None:
+        """Refuse new runs."""
+        self._update(status="Disabled")
+
+    def enable(self) -> None:
+        """Accept runs again."""
+        self._update(status="Active")
+
+    def archive(self) -> None:
+        """Archive the endpoint (it disappears from list())."""
+        self._update(status="Archived")
+
+    def __repr__(self) -> str:
+        return f"PipelineEndpoint(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"

@@ -1,0 +1,107 @@
+"""PublishedPipeline: a frozen pipeline document with an id and a REST endpoint.
+
+Service records carry ``id``, ``name``, ``description``, ``version``, ``status`` (``Active`` /
+``Disabled``), ``endpoint`` (the v1-shaped ``.../PipelineRuns/PipelineSubmit/<id>`` URL) and
+``continueOnStepFailure``.
+"""
+from __future__ import annotations
+
+import builtins
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml.exceptions import PipelineNotFoundError
+
+if TYPE_CHECKING:
+    from durableml.core.workspace import Workspace
+    from durableml.pipeline.core.run import PipelineRun
+
+__all__ = ["PublishedPipeline"]
+
+
+class PublishedPipeline:
+    """A published pipeline (v1 ``PublishedPipeline``); get one with ``get``/``list`` or ``publish``."""
+
+    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+        self._workspace = workspace
+        self._record = dict(record)
+
+    @staticmethod
+    def _publish(workspace: Workspace, document: Mapping[str, Any] | None, name: str | None, description: str | None,
+                 version: str | None, continue_on_step_failure: bool | None, source_run_id: str | None = None) -> PublishedPipeline:
+        spec = {"name": name, "description": description, "version": version,
+                "continueOnStepFailure": continue_on_step_failure, "sourceRunId": source_run_id}
+        return PublishedPipeline(workspace, workspace._client.publish_pipeline(document, spec))
+
+    @staticmethod
+    def get(workspace: Workspace, id: str | None = None, _service_endpoint: str | None = None, *, name: str | None = None) -> PublishedPipeline:
+        """Return the published pipeline ``id`` (or, durableml extension, the active one called ``name``)."""
+        if id is not None:
+            return PublishedPipeline(workspace, workspace._client.get_published_pipeline(id))
+        matches = [p for p in PublishedPipeline.list(workspace) if p.name == name]
+        if not matches:
+            raise PipelineNotFoundError(f"No active published pipeline is named {name!r}; pass its id: PublishedPipeline.get(ws, id=...).")
+        return matches[0]
+
+    @staticmethod
+    def list(workspace: Workspace, active_only: bool = True, _service_endpoint: str | None = None) -> builtins.list[PublishedPipeline]:
+        """Return the published pipelines of ``workspace``."""
+        return [PublishedPipeline(workspace, r) for r in workspace._client.list_published_pipelines(active_only)]
+
+    get_all = list
+
+    @property
+    def id(self) -> str:
+        """The published pipeline id."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str | None:
+        """The name given at publishing."""
+        return self._record.get("name")
+
+    @property
+    def description(self) -> str | None:
+        """The description given at publishing."""
+        return self._record.get("description")
+
+    @property
+    def version(self) -> str | None:
+        """The version label given at publishing."""
+        return self._record.get("version")
+
+    @property
+    def status(self) -> str:
+        """``Active`` or ``Disabled``."""
+        return str(self._record.get("status", "Active"))
+
+    @property
+    def endpoint(self) -> str:
+        """The REST endpoint that starts runs."""
+        return str(self._record.get("endpoint", ""))
+
+    @property
+    def continue_on_step_failure(self) -> bool:
+        """Whether runs continue past failed steps."""
+        return bool(self._record.get("continueOnStepFailure", False))
+
+    def submit(self, workspace: Workspace, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
+               _workflow_provider: Any = None, _service_endpoint: str | None = None, parent_run_id: str | None = None,
+               continue_on_step_failure: bool | None = None) -> PipelineRun:
+        """Start a run of this published pipeline in ``experiment_name``."""
+        from durableml.core.experiment import Experiment
+        from durableml.pipeline.core.run import PipelineRun
+
+        record = workspace._client.submit_published_pipeline(self.id, experiment_name, dict(pipeline_parameters or {}))
+        return PipelineRun(Experiment(workspace, experiment_name), str(record["id"]), _record=record)
+
+    def enable(self) -> None:
+        """Accept runs again."""
+        self._record = dict(self._workspace._client.update_published_pipeline(self.id, {"status": "Active"}))
+
+    def disable(self) -> None:
+        """Refuse new runs (existing runs continue)."""
+        self._record = dict(self._workspace._client.update_published_pipeline(self.id, {"status": "Disabled"}))
+
+    def __repr__(self) -> str:
+        return f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"

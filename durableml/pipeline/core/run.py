@@ -1,0 +1,161 @@
+"""PipelineRun and StepRun: handles on runs the service executes, and their outputs.
+
+Records read from the service: a pipeline run has ``id``, ``status``, ``pipelineOutputs``
+(``{name: {"datastore", "path"}}``); a step run has ``id``, ``name``, ``status``,
+``startTime``, ``properties`` and ``outputs`` (``{output name: {"datastore", "path"}}``, where
+PipelineData lives at ``azureml/<step run id>/<output name>``).
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml.core.run import Run, RunStatus
+from durableml.exceptions import ActivityFailedException, NotFoundError
+
+if TYPE_CHECKING:
+    from durableml.core.datastore import Datastore
+    from durableml.core.experiment import Experiment
+    from durableml.core.workspace import Workspace
+    from durableml.pipeline.core.published_pipeline import PublishedPipeline
+
+__all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference"]
+
+
+class PortDataReference:
+    """Where a step output lives on a datastore; ``download`` copies it locally."""
+
+    def __init__(self, workspace: Workspace, name: str, location: Mapping[str, Any]) -> None:
+        self._workspace = workspace
+        self.data_reference_name = name
+        self.datastore_name: str = str(location["datastore"])
+        self.path_on_datastore: str = str(location["path"])
+        self._path_on_datastore = self.path_on_datastore
+
+    @property
+    def datastore(self) -> Datastore:
+        """The datastore holding the data."""
+        from durableml.core.datastore import Datastore
+
+        return Datastore(self._workspace, self.datastore_name)
+
+    def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> int:
+        """Download to ``local_path/<path_on_datastore>``; return the number of files downloaded."""
+        return self._workspace._client.download_files(
+            self.datastore_name, self.path_on_datastore, os.fspath(local_path), bool(overwrite), bool(show_progress)
+        )
+
+    def __repr__(self) -> str:
+        return f"PortDataReference(datastore={self.datastore_name!r}, path_on_datastore={self.path_on_datastore!r})"
+
+
+class StepRunOutput:
+    """One named output of a step run."""
+
+    def __init__(self, step_run: StepRun, name: str, location: Mapping[str, Any]) -> None:
+        self.step_run = step_run
+        self.name = name
+        self._location = dict(location)
+
+    def get_port_data_reference(self) -> PortDataReference:
+        """Return where the output's data lives."""
+        return PortDataReference(self.step_run.experiment.workspace, self.name, self._location)
+
+
+class StepRun(Run):
+    """The run of one step of a pipeline run."""
+
+    @property
+    def name(self) -> str | None:
+        """The step's name."""
+        return self._record.get("name") or self._refresh().get("name")
+
+    def get_job_log(self) -> str:
+        """Return the step's log (stdout and stderr of the script)."""
+        return str(self._client.get_run_log(self._run_id, 0))
+
+    def get_outputs(self) -> dict[str, StepRunOutput]:
+        """Return the step's outputs by name."""
+        outputs = self._refresh().get("outputs") or {}
+        return {name: StepRunOutput(self, name, location) for name, location in sorted(outputs.items())}
+
+    def get_output(self, name: str) -> StepRunOutput:
+        """Return the output ``name``."""
+        outputs = self.get_outputs()
+        if name not in outputs:
+            raise NotFoundError(f"Step run {self._run_id} has no output {name!r}; it has: {', '.join(outputs) or 'none'}.")
+        return outputs[name]
+
+    def get_output_data(self, name: str) -> PortDataReference:
+        """Return where the output ``name`` lives on its datastore."""
+        return self.get_output(name).get_port_data_reference()
+
+
+class PipelineRun(Run):
+    """A run of a pipeline (v1 ``PipelineRun(experiment, run_id)``, also for REST-submitted runs)."""
+
+    def __init__(self, experiment: Experiment, run_id: str, _service_endpoint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(experiment, run_id, **kwargs)
+
+    def get_steps(self) -> list[StepRun]:
+        """Return the step runs, latest started first."""
+        records = sorted(self._client.list_step_runs(self._run_id), key=lambda r: str(r.get("startTime") or ""), reverse=True)
+        return [StepRun(self._experiment, str(r["id"]), _record=r) for r in records]
+
+    def get_children(self, reverse: bool = False, recursive: bool = False, **kwargs: Any) -> list[Run]:  # type: ignore[override]
+        """Return the step runs (latest first, or first started first with ``reverse=True``)."""
+        steps: list[Run] = list(self.get_steps())
+        return steps[::-1] if reverse else steps
+
+    def find_step_run(self, name: str) -> list[StepRun]:
+        """Return the step runs whose step is called ``name`` (a list: names may repeat)."""
+        return [step for step in self.get_steps() if step.name == name]
+
+    def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
+        """Return the data of the PipelineData declared with ``pipeline_output_name``."""
+        outputs = self._refresh().get("pipelineOutputs") or {}
+        if pipeline_output_name not in outputs:
+            raise NotFoundError(f"Pipeline run {self._run_id} has no pipeline output {pipeline_output_name!r}; "
+                                f"it has: {', '.join(sorted(outputs)) or 'none'}.")
+        return PortDataReference(self._experiment.workspace, pipeline_output_name, outputs[pipeline_output_name])
+
+    def publish_pipeline(self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any) -> PublishedPipeline:
+        """Publish the pipeline this run ran."""
+        from durableml.pipeline.core.published_pipeline import PublishedPipeline
+
+        return PublishedPipeline._publish(self._experiment.workspace, None, name, description, version,
+                                          continue_on_step_failure, source_run_id=self._run_id)
+
+    def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize, raise_on_error: bool = True) -> str:  # type: ignore[override]
+        """Wait for the run to end, printing step status changes and logs; return the final status."""
+        deadline = time.monotonic() + timeout_seconds
+        seen: dict[str, str] = {}
+        delay = 0.25
+        while True:
+            record = self._refresh()
+            if show_output:
+                self._report(seen)
+            if record.get("status") in RunStatus.TERMINAL or time.monotonic() >= deadline:
+                break
+            time.sleep(delay)
+            delay = min(delay * 1.5, 3.0)
+        status = str(record.get("status"))
+        if show_output:
+            print(f"PipelineRun {self._run_id} status: {status}")
+        if raise_on_error and status == RunStatus.FAILED:
+            raise ActivityFailedException(f"Pipeline run {self._run_id} failed: {record.get('error') or 'see the failed step log'}.",
+                                          details={"runId": self._run_id, "error": record.get("error")})
+        return status
+
+    def _report(self, seen: dict[str, str]) -> None:
+        for step in reversed(self.get_steps()):
+            status = str(step._record.get("status"))
+            if seen.get(step.id) != status:
+                seen[step.id] = status
+                print(f"StepRun({step.name}) {step.id} status: {status}")
+
+    def __repr__(self) -> str:
+        return f"PipelineRun(Experiment: {self._experiment.name}, Id: {self._run_id}, Status: {self._record.get('status', 'Unknown')})"

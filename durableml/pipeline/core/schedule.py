@@ -1,0 +1,242 @@
+"""Schedule and ScheduleRecurrence: run a published pipeline (or endpoint) on a timer or when data
+changes on a datastore.
+
+ScheduleRecurrence is pure authoring and is checked when built. Schedules themselves live in
+the service (its timer and blob triggers run them); records carry ``id``, ``name``,
+``description``, ``status`` (``Active``/``Disabled``), ``pipelineId`` or ``pipelineEndpointId``,
+``recurrence`` and the datastore-trigger settings.
+"""
+from __future__ import annotations
+
+import builtins
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from durableml._names import check_non_empty
+from durableml.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from durableml.core.workspace import Workspace
+
+__all__ = ["Schedule", "ScheduleRecurrence", "TimeZone"]
+
+FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
+WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
+class TimeZone:
+    """Time zone names accepted by ``ScheduleRecurrence(time_zone=...)`` (a few common ones)."""
+
+    UTC = "UTC"
+    PacificStandardTime = "Pacific Standard Time"
+    ChinaStandardTime = "China Standard Time"
+
+
+class ScheduleRecurrence:
+    """How often a schedule fires (v1 signature); ``hours``/``minutes``/``week_days`` narrow it."""
+
+    def __init__(self, frequency: str, interval: int, start_time: dt.datetime | str | None = None,
+                 time_zone: str | None = None, hours: Sequence[int] | None = None, minutes: Sequence[int] | None = None,
+                 week_days: Sequence[str] | None = None, time_of_day: str | None = None) -> None:
+        if frequency not in FREQUENCIES:
+            raise ValidationError(f"ScheduleRecurrence frequency {frequency!r} must be one of {', '.join(FREQUENCIES)}.")
+        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
+            raise ValidationError(f"ScheduleRecurrence interval must be a positive integer, got {interval!r}.")
+        if (hours or minutes or time_of_day) and frequency not in ("Day", "Week"):
+            raise ValidationError(f"ScheduleRecurrence hours/minutes/time_of_day need frequency 'Day' or 'Week', not {frequency!r}.")
+        if week_days and frequency != "Week":
+            raise ValidationError(f"ScheduleRecurrence week_days need frequency 'Week', not {frequency!r}.")
+        self.frequency = frequency
+        self.interval = interval
+        self.start_time = start_time
+        self.time_zone = time_zone
+        self.hours = _numbers(hours, 23, "hours")
+        self.minutes = _numbers(minutes, 59, "minutes")
+        self.week_days = _week_days(week_days)
+        self.time_of_day = time_of_day
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the recurrence as a JSON-able dict."""
+        start = self.start_time.isoformat() if isinstance(self.start_time, dt.datetime) else self.start_time
+        return {"frequency": self.frequency, "interval": self.interval, "startTime": start, "timeZone": self.time_zone,
+                "hours": self.hours, "minutes": self.minutes, "weekDays": self.week_days, "timeOfDay": self.time_of_day}
+
+    @staticmethod
+    def _from_dict(data: Mapping[str, Any]) -> ScheduleRecurrence:
+        return ScheduleRecurrence(data["frequency"], int(data["interval"]), data.get("startTime"), data.get("timeZone"),
+                                  data.get("hours"), data.get("minutes"), data.get("weekDays"), data.get("timeOfDay"))
+
+    def __repr__(self) -> str:
+        return f"ScheduleRecurrence(frequency={self.frequency!r}, interval={self.interval})"
+
+
+def _numbers(values: Sequence[int] | None, top: int, what: str) -> list[int]:
+    result = list(values or [])
+    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= top for v in result):
+        raise ValidationError(f"ScheduleRecurrence {what} must be integers from 0 to {top}, got {values!r}.")
+    return sorted(set(result))
+
+
+def _week_days(values: Sequence[str] | None) -> list[str]:
+    result = list(values or [])
+    bad = [v for v in result if v not in WEEK_DAYS]
+    if bad:
+        raise ValidationError(f"ScheduleRecurrence week_days {bad!r} are not day names; use e.g. ['Monday', 'Friday'].")
+    return sorted(set(result), key=WEEK_DAYS.index)
+
+
+def _trigger_spec(recurrence: ScheduleRecurrence | None, datastore: Any, polling_interval: int,
+                  data_path_parameter_name: str | None, path_on_datastore: str | None) -> dict[str, Any]:
+    if (recurrence is None) == (datastore is None):
+        raise ValidationError("A schedule needs exactly one trigger: recurrence=ScheduleRecurrence(...) or datastore= (data-change trigger).")
+    if datastore is None and (data_path_parameter_name or path_on_datastore):
+        raise ValidationError("data_path_parameter_name and path_on_datastore only apply to data-change schedules (datastore=).")
+    if not isinstance(polling_interval, int) or polling_interval < 1:
+        raise ValidationError(f"polling_interval must be a positive number of minutes, got {polling_interval!r}.")
+    return {"recurrence": recurrence.to_dict() if recurrence else None,
+            "datastore": getattr(datastore, "name", datastore), "pollingInterval": polling_interval,
+            "dataPathParameterName": data_path_parameter_name, "pathOnDatastore": path_on_datastore}
+
+
+class Schedule:
+    """A schedule of a published pipeline or pipeline endpoint (v1 ``Schedule``)."""
+
+    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+        self._workspace = workspace
+        self._record = dict(record)
+
+    @staticmethod
+    def create(workspace: Workspace, name: str, pipeline_id: str, experiment_name: str,
+               recurrence: ScheduleRecurrence | None = None, description: str | None = None,
+               pipeline_parameters: Mapping[str, Any] | None = None, wait_for_provisioning: bool = False,
+               wait_timeout: int = 3600, datastore: Any = None, polling_interval: int = 5,
+               data_path_parameter_name: str | None = None, continue_on_step_failure: bool | None = None,
+               path_on_datastore: str | None = None, _workflow_provider: Any = None, _service_endpoint: str | None = None) -> Schedule:
+        """Create a schedule for the published pipeline ``pipeline_id``."""
+        spec = {"name": check_non_empty(name, "Schedule name"), "pipelineId": check_non_empty(pipeline_id, "pipeline_id"),
+                "experimentName": experiment_name, "description": description, "pipelineParameters": dict(pipeline_parameters or {}),
+                "continueOnStepFailure": continue_on_step_failure,
+                **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)}
+        return Schedule(workspace, workspace._client.create_schedule(spec))
+
+    @staticmethod
+    def create_for_pipeline_endpoint(workspace: Workspace, name: str, pipeline_endpoint_id: str, experiment_name: str,
+                                     recurrence: ScheduleRecurrence | None = None, description: str | None = None,
+                                     pipeline_parameters: Mapping[str, Any] | None = None, wait_for_provisioning: bool = False,
+                                     wait_timeout: int = 3600, datastore: Any = None, polling_interval: int = 5,
+                                     data_path_parameter_name: str | None = None, continue_on_step_failure: bool | None = None,
+                                     path_on_datastore: str | None = None, _workflow_provider: Any = None,
+                                     _service_endpoint: str | None = None) -> Schedule:
+        """Create a schedule that runs the default version of a pipeline endpoint."""
+        spec = {"name": check_non_empty(name, "Schedule name"), "pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id"),
+                "experimentName": experiment_name, "description": description, "pipelineParameters": dict(pipeline_parameters or {}),
+                "continueOnStepFailure": continue_on_step_failure,
+                **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)}
+        return Schedule(workspace, workspace._client.create_schedule(spec))
+
+    @staticmethod
+    def get(workspace: Workspace, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None) -> Schedule:
+        """Return the schedule ``id``."""
+        return Schedule(workspace, workspace._client.get_schedule(id))
+
+    @staticmethod
+    def list(workspace: Workspace, active_only: bool = True, pipeline_id: str | None = None,
+             pipeline_endpoint_id: str | None = None, _workflow_provider: Any = None,
+             _service_endpoint: str | None = None) -> builtins.list[Schedule]:
+        """Return schedules, optionally only those of a pipeline or endpoint."""
+        filters = {"activeOnly": active_only, "pipelineId": pipeline_id, "pipelineEndpointId": pipeline_endpoint_id}
+        return [Schedule(workspace, r) for r in workspace._client.list_schedules(filters)]
+
+    @staticmethod
+    def get_schedules_for_pipeline_id(workspace: Workspace, pipeline_id: str) -> builtins.list[Schedule]:
+        """Return the schedules of a published pipeline."""
+        return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
+
+    @staticmethod
+    def get_schedules_for_pipeline_endpoint_id(workspace: Workspace, pipeline_endpoint_id: str) -> builtins.list[Schedule]:
+        """Return the schedules of a pipeline endpoint."""
+        return Schedule.list(workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id)
+
+    @property
+    def id(self) -> str:
+        """The schedule id."""
+        return str(self._record["id"])
+
+    @property
+    def name(self) -> str:
+        """The schedule name."""
+        return str(self._record["name"])
+
+    @property
+    def description(self) -> str | None:
+        """The schedule description."""
+        return self._record.get("description")
+
+    @property
+    def status(self) -> str:
+        """``Active`` or ``Disabled``."""
+        return str(self._record.get("status", "Active"))
+
+    @property
+    def pipeline_id(self) -> str | None:
+        """The published pipeline run by the schedule."""
+        return self._record.get("pipelineId")
+
+    @property
+    def pipeline_endpoint_id(self) -> str | None:
+        """The pipeline endpoint run by the schedule."""
+        return self._record.get("pipelineEndpointId")
+
+    @property
+    def recurrence(self) -> ScheduleRecurrence | None:
+        """The timer of a time-based schedule."""
+        data = self._record.get("recurrence")
+        return ScheduleRecurrence._from_dict(data) if data else None
+
+    @property
+    def datastore_name(self) -> str | None:
+        """The datastore watched by a data-change schedule."""
+        return self._record.get("datastore")
+
+    @property
+    def polling_interval(self) -> int:
+        """Minutes between checks of a data-change schedule."""
+        return int(self._record.get("pollingInterval", 5))
+
+    @property
+    def data_path_parameter_name(self) -> str | None:
+        """The DataPath parameter that receives the changed path."""
+        return self._record.get("dataPathParameterName")
+
+    @property
+    def path_on_datastore(self) -> str | None:
+        """The folder watched by a data-change schedule."""
+        return self._record.get("pathOnDatastore")
+
+    def _update(self, changes: Mapping[str, Any]) -> None:
+        self._record = dict(self._workspace._client.update_schedule(self.id, {k: v for k, v in changes.items() if v is not None}))
+
+    def enable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
+        """Activate the schedule."""
+        self._update({"status": "Active"})
+
+    def disable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
+        """Deactivate the schedule."""
+        self._update({"status": "Disabled"})
+
+    def update(self, name: str | None = None, description: str | None = None, recurrence: ScheduleRecurrence | None = None,
+               pipeline_parameters: Mapping[str, Any] | None = None, status: str | None = None,
+               wait_for_provisioning: bool = False, wait_timeout: int = 3600, datastore: Any = None,
+               polling_interval: int | None = None, data_path_parameter_name: str | None = None,
+               continue_on_step_failure: bool | None = None, path_on_datastore: str | None = None) -> None:
+        """Change the given settings of the schedule."""
+        if status not in (None, "Active", "Disabled"):
+            raise ValidationError(f"Schedule status must be 'Active' or 'Disabled', got {status!r}.")
+        self._update({"name": name, "description": description, "recurrence": recurrence.to_dict() if recurrence else None,
+                      "pipelineParameters": pipeline_parameters, "status": status, "datastore": getattr(datastore, "name", datastore),
+                      "pollingInterval": polling_interval, "dataPathParameterName": data_path_parameter_name,
+                      "continueOnStepFailure": continue_on_step_failure, "pathOnDatastore": path_on_datastore})
+
+    def __repr__(self) -> str:
+        return f"Schedule(Name: {self.name}, Id: {self.id}, Status: {self.status}, Pipeline Id: {self.pipeline_id})"

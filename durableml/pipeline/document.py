@@ -1,0 +1,184 @@
+"""Validate a pipeline document: the check the SDK runs after compiling and the service runs on
+every document it receives. Pure: no I/O, no SDK objects, no clock.
+
+First the shape (``DOCUMENT_SCHEMA``), then the meaning: unique step ids, references to
+parameters, inputs, outputs and steps that exist, parameter defaults of the declared type, output
+names used once, edges that match the steps' inputs and ``runAfter``, and no cycles (reported
+with their path). Every problem is reported, each with its location in the document.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from durableml.exceptions import DocumentValidationError, Issue
+from durableml.pipeline.dag import find_cycle
+from durableml.pipeline.document_schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
+from durableml.pipeline.schema_check import check_schema
+
+__all__ = ["validate_document", "document_issues"]
+
+_REQUIRED_SETTINGS = {
+    "python_script": ("scriptName",),
+    "parallel_run": ("entryScript", "miniBatchSize", "nodeCount", "outputAction"),
+    "databricks": ("target",),
+    "adla": ("scriptName",),
+    "data_transfer": (),
+}
+_SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
+_DATA_PARAMETER_TYPES = {"datapath": None, "file_dataset": "file", "tabular_dataset": "tabular"}
+
+
+def validate_document(document: Any) -> None:
+    """Raise DocumentValidationError listing every problem of ``document``; return None if valid."""
+    issues = document_issues(document)
+    if issues:
+        raise DocumentValidationError("The pipeline document is not valid", issues)
+
+
+def document_issues(document: Any) -> list[Issue]:
+    """Return every problem of ``document`` (an empty list when it is valid)."""
+    if not isinstance(document, dict):
+        return [Issue("schema", f"a pipeline document must be a JSON object, got {type(document).__name__}", "$")]
+    version = document.get("schemaVersion")
+    if version != SCHEMA_VERSION:
+        return [Issue("schema_version", f"schemaVersion {version!r} is not supported; this version of durableml "
+                      f"reads schemaVersion {SCHEMA_VERSION}. Recompile the pipeline with a matching SDK.", "$.schemaVersion")]
+    issues = check_schema(document, DOCUMENT_SCHEMA)
+    if issues:
+        return issues
+    return _Semantics(document).issues()
+
+
+class _Semantics:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.doc = document
+        self.parameters: dict[str, Any] = document["parameters"]
+        self.steps: list[dict[str, Any]] = document["steps"]
+        self.by_id: dict[str, dict[str, Any]] = {}
+        self.found: list[Issue] = []
+
+    def issues(self) -> list[Issue]:
+        self.check_parameters()
+        self.index_steps()
+        for index, step in enumerate(self.steps):
+            self.check_step(index, step)
+        self.check_output_names()
+        expected = self.check_edges()
+        self.check_cycles(expected)
+        return self.found
+
+    def add(self, code: str, message: str, path: str) -> None:
+        self.found.append(Issue(code, message, path))
+
+    def check_parameters(self) -> None:
+        for name, spec in self.parameters.items():
+            path = f"$.parameters.{name}.default"
+            kind, default = spec["type"], spec["default"]
+            if kind in _SCALAR_TYPES:
+                ok = isinstance(default, _SCALAR_TYPES[kind]) and (kind == "bool" or not isinstance(default, bool))
+                if not ok:
+                    self.add("parameter_type", f"default {default!r} of parameter {name!r} is not a {kind}", path)
+            elif kind == "datapath":
+                if not (isinstance(default, dict) and isinstance(default.get("path"), str) and isinstance(default.get("datastore"), (str, type(None)))):
+                    self.add("parameter_type", f"default of DataPath parameter {name!r} must be {{'datastore', 'path'}}, got {default!r}", path)
+            else:
+                self.found.extend(check_schema(default, DOCUMENT_SCHEMA["$defs"]["dataset"], DOCUMENT_SCHEMA, path))
+                if isinstance(default, dict) and default.get("datasetType") != _DATA_PARAMETER_TYPES[kind]:
+                    self.add("parameter_type", f"default of {kind} parameter {name!r} has datasetType {default.get('datasetType')!r}", path)
+
+    def index_steps(self) -> None:
+        for index, step in enumerate(self.steps):
+            if step["id"] in self.by_id:
+                self.add("duplicate_step_id", f"step id {step['id']!r} is used by more than one step", f"$.steps[{index}].id")
+            self.by_id.setdefault(step["id"], step)
+
+    def check_step(self, index: int, step: dict[str, Any]) -> None:
+        path = f"$.steps[{index}]"
+        for key in _REQUIRED_SETTINGS[step["kind"]]:
+            if key not in step["settings"]:
+                self.add("settings", f"{step['kind']} step {step['name']!r} needs settings.{key}", f"{path}.settings")
+        for position, argument in enumerate(step["arguments"]):
+            self.check_binding(argument, step, f"{path}.arguments[{position}]")
+        for ref, where in _parameter_refs(step["settings"], f"{path}.settings"):
+            self.check_binding(ref, step, where)
+        for name, spec in step["inputs"].items():
+            self.check_input(step, spec, f"{path}.inputs.{name}")
+        for position, other in enumerate(step["runAfter"]):
+            if other not in self.by_id or other == step["id"]:
+                self.add("bad_reference", f"runAfter names step {other!r}, which is not another step of this document", f"{path}.runAfter[{position}]")
+
+    def check_binding(self, binding: Mapping[str, Any], step: dict[str, Any], path: str) -> None:
+        kind, name = binding["kind"], binding.get("name")
+        if kind == "parameter" and name not in self.parameters:
+            self.add("bad_reference", f"parameter {name!r} is not declared in $.parameters", path)
+        elif kind == "parameter" and self.parameters[name]["type"] in _DATA_PARAMETER_TYPES:
+            self.add("bad_reference", f"parameter {name!r} is a {self.parameters[name]['type']}; bind it as an input", path)
+        elif kind == "input" and name not in step["inputs"]:
+            self.add("bad_reference", f"argument refers to input {name!r}, which step {step['name']!r} does not declare", path)
+        elif kind == "output" and name not in step["outputs"]:
+            self.add("bad_reference", f"argument refers to output {name!r}, which step {step['name']!r} does not declare", path)
+
+    def check_input(self, step: dict[str, Any], spec: dict[str, Any], path: str) -> None:
+        source = spec["source"]
+        if source["kind"] == "stepOutput":
+            producer = self.by_id.get(source["step"])
+            if producer is None or source["output"] not in producer["outputs"]:
+                self.add("unbound_input", f"reads output {source['output']!r} of step {source['step']!r}, which does not exist", path)
+        elif source["kind"] == "parameter":
+            declared = self.parameters.get(source["name"])
+            if declared is None or declared["type"] not in _DATA_PARAMETER_TYPES:
+                self.add("bad_reference", f"reads parameter {source['name']!r}, which is not a declared DataPath or dataset parameter", path)
+            elif _DATA_PARAMETER_TYPES[declared["type"]] != spec["datasetType"]:
+                self.add("bad_reference", f"datasetType {spec['datasetType']!r} does not match parameter {source['name']!r} of type {declared['type']}", path)
+
+    def check_output_names(self) -> None:
+        seen: dict[str, str] = {}
+        for index, step in enumerate(self.steps):
+            for name in step["outputs"]:
+                if seen.setdefault(name, step["id"]) != step["id"]:
+                    self.add("duplicate_output", f"output name {name!r} is also used by step {seen[name]!r}; output names must be unique", f"$.steps[{index}].outputs.{name}")
+
+    def check_edges(self) -> list[tuple[str, str]]:
+        expected = set(self._implied_edges())
+        given: set[tuple[Any, ...]] = set()
+        for index, edge in enumerate(self.doc["edges"]):
+            key = (edge["kind"], edge["from"], edge["to"], edge.get("output"), edge.get("input"))
+            given.add(key)
+            if key not in expected:
+                self.add("bad_edge", f"edge {edge!r} is not implied by any step input or runAfter", f"$.edges[{index}]")
+        for key in sorted(expected - given, key=repr):
+            self.add("missing_edge", f"{key[0]} edge from {key[1]!r} to {key[2]!r} is missing from $.edges", "$.edges")
+        return sorted({(key[1], key[2]) for key in expected})
+
+    def _implied_edges(self) -> Iterable[tuple[Any, ...]]:
+        for step in self.steps:
+            for name, spec in step["inputs"].items():
+                source = spec["source"]
+                if source["kind"] == "stepOutput" and source["step"] in self.by_id:
+                    yield ("data", source["step"], step["id"], source["output"], name)
+            for other in step["runAfter"]:
+                if other in self.by_id:
+                    yield ("control", other, step["id"], None, None)
+
+    def check_cycles(self, edges: list[tuple[str, str]]) -> None:
+        successors: dict[str, list[str]] = {step_id: [] for step_id in self.by_id}
+        for producer, consumer in edges:
+            successors[producer].append(consumer)
+        cycle = find_cycle(list(self.by_id), successors)
+        if cycle:
+            path = " -> ".join(f"{step_id} ({self.by_id[step_id]['name']!r})" for step_id in cycle)
+            self.add("cycle", f"the steps form a cycle: {path}", "$.steps")
+
+
+def _parameter_refs(value: Any, path: str) -> Iterable[tuple[dict[str, Any], str]]:
+    """Yield every ``{"kind": "parameter", "name": ...}`` binding nested in step settings."""
+    if isinstance(value, dict):
+        if value.get("kind") == "parameter" and set(value) == {"kind", "name"}:
+            yield value, path
+            return
+        for key, item in value.items():
+            yield from _parameter_refs(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _parameter_refs(item, f"{path}[{index}]")

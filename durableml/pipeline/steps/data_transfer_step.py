@@ -1,0 +1,63 @@
+"""DataTransferStep: copy data between datastores (or into a PipelineData) without a script."""
+from __future__ import annotations
+
+from typing import Any
+
+from durableml.data.data_reference import DataReference
+from durableml.data.output_dataset_config import OutputFileDatasetConfig
+from durableml.exceptions import ValidationError
+from durableml.pipeline.core.pipeline_data import PipelineData
+from durableml.pipeline.core.pipeline_step import PipelineStep, ValueEncoder
+
+__all__ = ["DataTransferStep"]
+
+_REFERENCE_TYPES = (None, "file", "directory")
+
+
+class DataTransferStep(PipelineStep):
+    """Copy ``source_data_reference`` to ``destination_data_reference`` (v1 signature).
+
+    The destination is either step output data (PipelineData, OutputFileDatasetConfig), which
+    later steps can read, or a DataReference naming a datastore path to write to.
+    """
+
+    kind = "data_transfer"
+
+    def __init__(
+        self,
+        name: str,
+        source_data_reference: Any = None,
+        destination_data_reference: Any = None,
+        compute_target: Any = None,
+        source_reference_type: str | None = None,
+        destination_reference_type: str | None = None,
+        allow_reuse: bool = True,
+    ) -> None:
+        if source_data_reference is None or destination_data_reference is None:
+            raise ValidationError(f"DataTransferStep {name!r} needs both source_data_reference and destination_data_reference.")
+        for what, value in (("source_reference_type", source_reference_type), ("destination_reference_type", destination_reference_type)):
+            if value not in _REFERENCE_TYPES:
+                raise ValidationError(f"DataTransferStep {name!r}: {what} must be 'file', 'directory' or None, got {value!r}.")
+        self._source_type = source_reference_type
+        self._destination_type = destination_reference_type
+        writes = isinstance(destination_data_reference, (PipelineData, OutputFileDatasetConfig))
+        if not writes and not isinstance(destination_data_reference, DataReference):
+            raise ValidationError(
+                f"DataTransferStep {name!r}: destination_data_reference must be a PipelineData, an "
+                f"OutputFileDatasetConfig or a DataReference, got {destination_data_reference!r}."
+            )
+        self._destination = None if writes else destination_data_reference.to_dict()
+        super().__init__(
+            name, inputs=[source_data_reference], outputs=[destination_data_reference] if writes else None,
+            allow_reuse=allow_reuse, compute_target=compute_target,
+        )
+
+    def _settings(self, encode: ValueEncoder) -> dict[str, Any]:
+        return {
+            "sourceReferenceType": self._source_type,
+            "destinationReferenceType": self._destination_type,
+            "destination": self._destination,
+        }
+
+    def _snapshot(self, default_source_directory: str | None) -> dict[str, Any] | None:
+        return None

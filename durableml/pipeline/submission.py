@@ -1,0 +1,95 @@
+"""The submit path: compile, check parameter values and scripts, upload snapshots, submit.
+
+This is the only place that turns a Pipeline into service calls for a run; ``Experiment.submit``
+and ``Pipeline.submit`` both end here. Local checks (unknown parameters, wrongly typed values,
+missing scripts or source directories) fail before anything is uploaded.
+"""
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from durableml.client import ServiceClient
+from durableml.exceptions import ValidationError
+from durableml.pipeline.core.pipeline_parameter import PipelineParameter, parameter_type_of
+
+if TYPE_CHECKING:
+    from durableml.core.experiment import Experiment
+    from durableml.pipeline.core.pipeline import Pipeline
+    from durableml.pipeline.core.run import PipelineRun
+
+__all__ = ["submit_pipeline", "parameter_values", "attach_snapshots"]
+
+_SUBMIT_OPTIONS = {"regenerate_outputs", "continue_on_step_failure", "parent_run_id", "credential_passthrough"}
+_SCRIPT_SETTING = {"python_script": "scriptName", "parallel_run": "entryScript", "adla": "scriptName"}
+
+
+def submit_pipeline(
+    experiment: Experiment, pipeline: Pipeline, pipeline_parameters: Mapping[str, Any] | None,
+    *, tags: Mapping[str, str] | None = None, **options: Any,
+) -> PipelineRun:
+    """Submit ``pipeline`` as a run of ``experiment``; return the PipelineRun."""
+    from durableml.pipeline.core.run import PipelineRun
+
+    unknown = sorted(set(options) - _SUBMIT_OPTIONS)
+    if unknown:
+        raise TypeError(f"submit() got unexpected keyword argument(s): {', '.join(unknown)}")
+    document = pipeline.to_document()
+    values = parameter_values(document, pipeline_parameters or {})
+    client = experiment.workspace._client
+    attach_snapshots(document, client)
+    record = client.submit_pipeline(
+        document, experiment.name, values,
+        regenerate_outputs=bool(options.get("regenerate_outputs", False)),
+        continue_on_step_failure=bool(options.get("continue_on_step_failure", False)),
+        tags=dict(tags or {}),
+    )
+    return PipelineRun(experiment, str(record["id"]), _record=record)
+
+
+def parameter_values(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Check ``overrides`` against the declared parameters; return them as document JSON values."""
+    declared = document["parameters"]
+    values: dict[str, Any] = {}
+    for name, value in overrides.items():
+        if name not in declared:
+            known = ", ".join(sorted(declared)) or "none"
+            raise ValidationError(f"pipeline_parameters names {name!r}, which the pipeline does not declare (declared: {known}).")
+        expected = declared[name]["type"]
+        actual = parameter_type_of(value)
+        if actual != expected and not (expected == "float" and actual == "int"):
+            raise ValidationError(
+                f"pipeline_parameters[{name!r}] is a {actual or type(value).__name__} ({value!r}), but the parameter is a {expected}."
+            )
+        values[name] = PipelineParameter(name, value).default_to_document()
+    return values
+
+
+def attach_snapshots(document: dict[str, Any], client: ServiceClient) -> None:
+    """Upload each step's source directory once and record the snapshot id in the document."""
+    uploaded: dict[str, str] = {}
+    for step in document["steps"]:
+        snapshot = step.get("snapshot")
+        if snapshot is None:
+            continue
+        directory = os.path.abspath(snapshot["sourceDirectory"] or ".")
+        _check_sources(step, directory)
+        if directory not in uploaded:
+            uploaded[directory] = client.upload_snapshot(directory)
+        snapshot["id"] = uploaded[directory]
+
+
+def _check_sources(step: Mapping[str, Any], directory: str) -> None:
+    if not os.path.isdir(directory):
+        raise ValidationError(
+            f"Step {step['name']!r}: source_directory {step['snapshot']['sourceDirectory']!r} is not a directory "
+            f"(resolved to {directory!r} from the working directory {os.getcwd()!r})."
+        )
+    key = _SCRIPT_SETTING.get(step["kind"])
+    script = step["settings"].get(key) if key else None
+    if script and not os.path.isfile(os.path.join(directory, script)):
+        raise ValidationError(
+            f"Step {step['name']!r}: script {script!r} was not found in {directory!r}. Make sure source_directory "
+            "names the folder that holds the script."
+        )
