@@ -2,7 +2,8 @@
 
 :func:`run_azurite` starts Azurite from ``node_modules`` on free loopback ports with its data in a
 temp dir and yields a :class:`Storage` (a connection string plus ready-made clients); it stops the
-process it started when done. :func:`wait_until` polls an async condition.
+process it started when done. :func:`upload`, :func:`queue` and :func:`message_count` are small
+storage helpers; :func:`wait_until` polls a condition from async code.
 """
 from __future__ import annotations
 
@@ -13,9 +14,11 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
-from azure.storage.queue import QueueServiceClient
+from azure.storage.queue import QueueClient, QueueServiceClient
 
 from funchost.storage import DEVSTORE_ACCOUNT, DEVSTORE_KEY
 
@@ -86,6 +89,32 @@ def run_azurite(data_dir: Path) -> Iterator[Storage]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def upload(storage: Storage, container: str, name: str, data: bytes, **kwargs: Any) -> str:
+    """Upload a blob (creating the container); returns its ETag as the upload response gives it."""
+    client = storage.blob.get_container_client(container)
+    if not client.exists():
+        client.create_container()
+    return str(client.get_blob_client(name).upload_blob(data, overwrite=True, **kwargs)["etag"])
+
+
+def queue(storage: Storage, name: str) -> QueueClient:
+    """A client for queue ``name``, created if missing."""
+    client = storage.queue.get_queue_client(name)
+    try:
+        client.create_queue()
+    except ResourceExistsError:
+        pass
+    return client
+
+
+def message_count(client: QueueClient) -> int:
+    """Approximate number of messages in a queue; 0 if it does not exist."""
+    try:
+        return int(client.get_queue_properties().approximate_message_count)
+    except ResourceNotFoundError:
+        return 0
 
 
 async def wait_until(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0,

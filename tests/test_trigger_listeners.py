@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 
 from funchost.bindings import StorageBindings, expand_expression
 from funchost.config import HostConfig
@@ -28,7 +27,7 @@ from funchost.triggers import blob as blob_trigger
 from funchost.triggers import BlobTriggerListener, Listener, QueueTriggerListener, TimerTriggerListener
 from funchost.triggers.ncrontab import parse_schedule
 from funchost.triggers.timer import format_time, parse_time
-from tests._azurite_fixture import Storage, run_azurite, wait_until
+from tests._azurite_fixture import Storage, message_count, queue, run_azurite, upload, wait_until
 
 APP_DIR = Path(__file__).resolve().parent / "apps" / "triggers_app"
 LOG = logging.getLogger("funchost.test.triggers")
@@ -244,22 +243,16 @@ def test_timer_bad_schedule_fails_start(host: Host, monkeypatch: pytest.MonkeyPa
 # ------------------------------------------------------------------ blob trigger
 
 def _receipt(host: Host, etag: str, container: str, name: str, fn: str = "copy_blob") -> Any:
-    return host.storage.blob.get_blob_client(
-        "azure-webjobs-hosts", f"blobreceipts/{host.host_id}/Host.Functions.{fn}/{etag.strip(chr(34))}/{container}/{name}")
-
-
-def _upload(host: Host, container: str, name: str, data: bytes, **kwargs: Any) -> str:
-    client = host.storage.blob.get_container_client(container)
-    if not client.exists():
-        client.create_container()
-    return str(client.get_blob_client(name).upload_blob(data, overwrite=True, **kwargs)["etag"])
+    tail = f"{etag.strip(chr(34))}/{container}/{name}"
+    return host.storage.blob.get_blob_client("azure-webjobs-hosts",
+                                             f"blobreceipts/{host.host_id}/Host.Functions.{fn}/{tail}")
 
 
 def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
     async def scenario() -> None:
         listener = host.listener(BlobTriggerListener, "copy_blob")
         await listener.start()
-        etag1 = _upload(host, "tin", "dir/a.txt", b"hello", metadata={"k": "v"})
+        etag1 = upload(host.storage, "tin", "dir/a.txt", b"hello", metadata={"k": "v"})
         await wait_until(lambda: len(events(host, "copy_blob")) == 1, what="first version")
         await asyncio.sleep(0.6)  # several more scans: no second invocation for the same version
         assert len(events(host, "copy_blob")) == 1
@@ -271,7 +264,7 @@ def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
         assert copy.download_blob().readall() == b"hello"
         assert "Incomplete" not in _receipt(host, etag1, "tin", "dir/a.txt").get_blob_properties().metadata
 
-        etag2 = _upload(host, "tin", "dir/a.txt", b"hello again")
+        etag2 = upload(host.storage, "tin", "dir/a.txt", b"hello again")
         await wait_until(lambda: len(events(host, "copy_blob")) == 2, what="changed version")
         await wait_until(lambda: copy.download_blob().readall() == b"hello again", what="second copy")
         receipt2 = _receipt(host, etag2, "tin", "dir/a.txt")
@@ -290,9 +283,9 @@ def test_blob_trigger_poison_after_five_tries(host: Host) -> None:
     async def scenario() -> None:
         listener = host.listener(BlobTriggerListener, "copy_blob")
         await listener.start()
-        etag = _upload(host, "tin", "bad.txt", b"fail please")
+        etag = upload(host.storage, "tin", "bad.txt", b"fail please")
         poison = host.storage.queue.get_queue_client("webjobs-blobtrigger-poison")
-        await wait_until(lambda: _count(poison) >= 1,
+        await wait_until(lambda: message_count(poison) >= 1,
                          what="poison message")
         await asyncio.sleep(0.6)
         await listener.stop()
@@ -315,7 +308,7 @@ def test_blob_scan_pages_and_bounded_parallelism(host: Host, monkeypatch: pytest
 
     async def scenario() -> None:
         for name in names:
-            _upload(host, "tin", name, b"slow " + name.encode())
+            upload(host.storage, "tin", name, b"slow " + name.encode())
         listener = host.listener(BlobTriggerListener, "copy_blob")
         await listener.start()
         await wait_until(lambda: len([e for e in events(host, "copy_blob") if "/page/" in e["name"]]) >= 13,
@@ -333,8 +326,8 @@ def test_blob_trigger_path_captures_and_queue_output_expression(host: Host) -> N
     async def scenario() -> None:
         listener = host.listener(BlobTriggerListener, "csv_blob")
         await listener.start()
-        _upload(host, "tcsv", "readme.txt", b"not a csv")
-        _upload(host, "tcsv", "2024/data.csv", b"a,b\n1,2\n")
+        upload(host.storage, "tcsv", "readme.txt", b"not a csv")
+        upload(host.storage, "tcsv", "2024/data.csv", b"a,b\n1,2\n")
         out = host.storage.queue.get_queue_client("tcsv-2024")
         await wait_until(lambda: len(events(host, "csv_blob")) == 1, what="csv blob")
         await wait_until(lambda: out.get_queue_properties().approximate_message_count == 1, what="queue output")
@@ -349,25 +342,9 @@ def test_blob_trigger_path_captures_and_queue_output_expression(host: Host) -> N
 
 # ------------------------------------------------------------------ queue trigger
 
-def _queue(host: Host, name: str) -> Any:
-    client = host.storage.queue.get_queue_client(name)
-    try:
-        client.create_queue()
-    except ResourceExistsError:
-        pass
-    return client
-
-
-def _count(queue: Any) -> int:
-    try:
-        return int(queue.get_queue_properties().approximate_message_count)
-    except ResourceNotFoundError:
-        return 0
-
-
 def test_queue_trigger_happy_path_and_output(host: Host) -> None:
     async def scenario() -> None:
-        source, out = _queue(host, "tqueue"), _queue(host, "tq-out")
+        source, out = queue(host.storage, "tqueue"), queue(host.storage, "tq-out")
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
         source.send_message(b64("hello"))
@@ -385,11 +362,11 @@ def test_queue_trigger_happy_path_and_output(host: Host) -> None:
 
 def test_queue_trigger_poison_after_five_dequeues(host: Host) -> None:
     async def scenario() -> None:
-        source, poison = _queue(host, "tqueue"), host.storage.queue.get_queue_client("tqueue-poison")
+        source, poison = queue(host.storage, "tqueue"), host.storage.queue.get_queue_client("tqueue-poison")
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
         source.send_message(b64("fail me"))
-        await wait_until(lambda: _count(poison) == 1,
+        await wait_until(lambda: message_count(poison) == 1,
                          what="poison message")
         await asyncio.sleep(0.3)
         await listener.stop()
@@ -403,8 +380,8 @@ def test_queue_trigger_poison_after_five_dequeues(host: Host) -> None:
 
 def test_queue_json_message_drives_blob_input_and_return_output(host: Host) -> None:
     async def scenario() -> None:
-        _upload(host, "tsrc", "x.txt", b"abc")
-        source = _queue(host, "tq-json")
+        upload(host.storage, "tsrc", "x.txt", b"abc")
+        source = queue(host.storage, "tq-json")
         listener = host.listener(QueueTriggerListener, "json_queue")
         await listener.start()
         source.send_message(b64(json.dumps({"file": "x.txt"})))
@@ -425,7 +402,7 @@ def test_queue_message_encoding_none(host: Host) -> None:
     host.invoker.bindings = bindings
 
     async def scenario() -> None:
-        source, out = _queue(host, "tqueue"), _queue(host, "tq-out")
+        source, out = queue(host.storage, "tqueue"), queue(host.storage, "tq-out")
         out.clear_messages()
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
