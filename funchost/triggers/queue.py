@@ -91,7 +91,14 @@ class _QueuePoller:
 
     async def run(self) -> None:
         """Fetch batches while there is room, with backoff when the queue is empty; forever."""
-        await self._ensure_queue(self.queue)
+        while True:
+            try:
+                await self._ensure_queue(self.queue)
+                break
+            except Exception as exc:  # storage not reachable yet
+                self.listener.log.warning("queue trigger '%s': creating queue %s failed: %s: %s; retrying",
+                                          self.fi.name, self.queue_name, type(exc).__name__, exc)
+                await self.listener.sleep(self.listener.max_poll)
         delay = MIN_POLL_SECONDS
         while True:
             while self.active > self.listener.new_batch_threshold:
