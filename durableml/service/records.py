@@ -15,7 +15,7 @@ from typing import Any, Callable, Optional
 from durableml.exceptions import ConfigurationError
 
 RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
-_INDEXED = ("status", "experiment", "name", "created")
+_INDEXED = ("status", "experiment", "name", "created", "kind", "parent_id")
 
 
 def storage_connection() -> str:
@@ -61,6 +61,9 @@ class Records:
             return None
         return dict(json.loads(entity["doc"]))
 
+    def delete(self, table: str, pk: str, rk: str) -> None:
+        self._table(table).delete_entity(pk, rk)
+
     def update(self, table: str, pk: str, rk: str, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
         """Apply ``change`` to the stored doc with ETag concurrency; returns the new doc."""
         from azure.core import MatchConditions
@@ -83,8 +86,11 @@ class Records:
                 continue
         raise RuntimeError(f"record {table}/{pk}/{rk} kept changing; gave up after 20 tries")
 
-    def query(self, table: str, pk: str) -> list[dict[str, Any]]:
-        entities = self._table(table).query_entities("PartitionKey eq @pk", parameters={"pk": pk})
+    def query(self, table: str, pk: str, where: str = "", parameters: Optional[dict[str, Any]] = None
+              ) -> list[dict[str, Any]]:
+        """Records of partition ``pk``, optionally filtered by an OData ``where`` on indexed properties."""
+        flt = "PartitionKey eq @pk" + (f" and ({where})" if where else "")
+        entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
         return [dict(json.loads(e["doc"])) for e in entities]
 
 

@@ -1,0 +1,1 @@
+"""Activity blueprints: one thin adapter per activity over durableml.service."""

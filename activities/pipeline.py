@@ -1,0 +1,38 @@
+"""Activities of the pipeline orchestrations: each parses its input and calls one service function."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import azure.durable_functions as df
+
+from durableml.service import runtime
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def pipeline_started(payload: dict[str, Any]) -> None:
+    runtime.pipeline_started(payload["run_id"])
+
+
+@bp.activity_trigger(input_name="payload")
+def pipeline_finished(payload: dict[str, Any]) -> None:
+    runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"])
+
+
+@bp.activity_trigger(input_name="payload")
+@bp.durable_client_input(client_name="client")
+async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    instance_id = f"{payload['run_id']}:{payload['step']['id']}"
+    notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
+    return runtime.step_start(payload["run_id"], payload["step"], notify_url=notify)
+
+
+@bp.activity_trigger(input_name="payload")
+def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
+    return runtime.step_complete(payload["run_id"], payload["step"])
+
+
+@bp.activity_trigger(input_name="payload")
+def steps_cancel(payload: dict[str, Any]) -> None:
+    runtime.steps_cancel(payload["run_id"], payload["step_ids"])

@@ -1,0 +1,74 @@
+"""Compute targets: records of AmlCompute (and attached) targets, and the backend that runs their jobs.
+
+For now every AmlCompute target runs steps on this machine through the local backend, at most
+``max_nodes`` at once; vm_size, priority, docker and conda settings are recorded, not acted on.
+A step without a compute target runs on the built-in ``local`` target.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+from durableml.compute.base import ComputeBackend
+from durableml.exceptions import ComputeTargetNotFoundError, NotSupportedError, ValidationError
+from durableml.service.records import records
+
+TABLE, PARTITION = "dmlCompute", "compute"
+LOCAL = "local"
+LOCAL_TYPES = {"AmlCompute", "ComputeInstance", "local"}
+_backends: dict[str, ComputeBackend] = {}
+
+
+def state_dir() -> Path:
+    """Where local compute keeps jobs: DURABLEML_STATE_DIR, else .durableml/ in the working directory."""
+    return Path(os.environ.get("DURABLEML_STATE_DIR") or Path.cwd() / ".durableml").resolve()
+
+
+def _builtin() -> dict[str, Any]:
+    return {"name": LOCAL, "type": "local", "max_nodes": max(2, os.cpu_count() or 2), "provisioning_state": "Succeeded"}
+
+
+def get_compute(name: str | None) -> dict[str, Any]:
+    if not name or name == LOCAL:
+        return _builtin()
+    found = records().get(TABLE, PARTITION, name)
+    if found is None:
+        raise ComputeTargetNotFoundError(f"no compute target named '{name}'; create it with ComputeTarget.create("
+                                         "ws, name, AmlCompute.provisioning_configuration(...))")
+    return found
+
+
+def list_computes() -> list[dict[str, Any]]:
+    return records().query(TABLE, PARTITION)
+
+
+def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    if not name or name == LOCAL:
+        raise ValidationError(f"invalid compute target name {name!r}; '{LOCAL}' is built in")
+    kind = str(spec.get("type") or "AmlCompute")
+    max_nodes = int(spec.get("max_nodes") or 4)
+    if max_nodes < 1:
+        raise ValidationError(f"compute target '{name}': max_nodes must be at least 1, got {max_nodes}")
+    record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioning_state": "Succeeded"}
+    records().put(TABLE, PARTITION, name, record)
+    return record
+
+
+def delete_compute(name: str) -> None:
+    get_compute(name)
+    records().delete(TABLE, PARTITION, name)
+
+
+def backend(name: str | None) -> ComputeBackend:
+    """The backend that runs jobs for compute target ``name`` (one per target, cached)."""
+    record = get_compute(name)
+    key = record["name"]
+    if key not in _backends:
+        if record["type"] not in LOCAL_TYPES:
+            raise NotSupportedError(f"compute target '{key}' has type {record['type']}, which durableml cannot run "
+                                    "steps on yet; use an AmlCompute target")
+        from durableml.compute.local import LocalCompute
+
+        _backends[key] = LocalCompute(state_dir() / "compute" / key, max_nodes=int(record["max_nodes"]))
+    return _backends[key]

@@ -1,0 +1,90 @@
+"""Datastores: named blob containers. ``workspaceblobstore`` (the default) always exists and lives in the
+service's own storage account; others are registered containers of that account.
+"""
+from __future__ import annotations
+
+from typing import Any, Iterator, Mapping, Optional
+
+from durableml.exceptions import DatastoreNotFoundError, NotSupportedError, ValidationError
+from durableml.service.records import records, storage_connection
+
+TABLE, PARTITION = "dmlDatastores", "datastore"
+DEFAULT_NAME = "workspaceblobstore"
+_SETTINGS = ("dmlWorkspace", "workspace", "settings")
+
+
+def _builtin() -> dict[str, Any]:
+    return {"name": DEFAULT_NAME, "datastore_type": "AzureBlob", "container_name": DEFAULT_NAME,
+            "account_name": _account_name(), "protocol": "http", "endpoint": "core.windows.net"}
+
+
+def _account_name() -> str:
+    for part in storage_connection().split(";"):
+        if part.lower().startswith("accountname="):
+            return part.split("=", 1)[1]
+    return "devstoreaccount1"
+
+
+def get_datastore(name: Optional[str]) -> dict[str, Any]:
+    """A datastore record by name (``None`` = the workspace default)."""
+    wanted = name or default_name()
+    if wanted == DEFAULT_NAME:
+        return _builtin()
+    found = records().get(TABLE, PARTITION, wanted)
+    if found is None:
+        raise DatastoreNotFoundError(f"no datastore named '{wanted}' in this workspace; register it with "
+                                     "Datastore.register_azure_blob_container(...) or use 'workspaceblobstore'")
+    return found
+
+
+def list_datastores() -> list[dict[str, Any]]:
+    return [_builtin(), *records().query(TABLE, PARTITION)]
+
+
+def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict[str, Any]:
+    name = str(spec.get("name") or "")
+    container = str(spec.get("container_name") or "")
+    if not name or not container:
+        raise ValidationError("a datastore needs 'name' and 'container_name'")
+    if name == DEFAULT_NAME:
+        raise ValidationError(f"'{DEFAULT_NAME}' is the built-in default datastore; choose another name")
+    account = spec.get("account_name")
+    if account and account != _account_name():
+        raise NotSupportedError(f"datastore '{name}' is in storage account '{account}': durableml reaches only its "
+                                f"own account ('{_account_name()}') for now; copy the data into a container there")
+    if not overwrite and records().get(TABLE, PARTITION, name) is not None:
+        return get_datastore(name)
+    record = {**_builtin(), **{k: v for k, v in spec.items() if k not in ("account_key", "sas_token")},
+              "name": name, "container_name": container}
+    records().put(TABLE, PARTITION, name, record)
+    return record
+
+
+def default_name() -> str:
+    settings = records().get(*_SETTINGS) or {}
+    return str(settings.get("default_datastore") or DEFAULT_NAME)
+
+
+def set_default_datastore(name: str) -> None:
+    get_datastore(name)
+    records().put(*_SETTINGS, {"default_datastore": name})
+
+
+def container(name: Optional[str]) -> Any:
+    """The ContainerClient behind a datastore (created if missing)."""
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    record = get_datastore(name)
+    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(
+        record["container_name"])
+    try:
+        client.create_container()
+    except ResourceExistsError:
+        pass
+    return client
+
+
+def list_files(name: Optional[str], prefix: str = "") -> Iterator[str]:
+    for blob in container(name).list_blobs(name_starts_with=prefix.lstrip("/")):
+        yield str(blob.name)

@@ -1,0 +1,120 @@
+"""Pipeline runs: validating a submission, recording it, and deriving the execution plan the
+``pipeline_run`` orchestration consumes. Runs and step runs share one table (kind ``pipeline``/``step``).
+"""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Mapping, Optional
+
+from durableml.exceptions import RunNotFoundError, ValidationError
+from durableml.pipeline.dag import topological_order
+from durableml.pipeline.document import validate_document
+from durableml.service.records import RUNS, records
+
+PARTITION = "run"
+TERMINAL = {"Finished", "Failed", "Canceled"}
+_STEP_RUN_NAMESPACE = uuid.UUID("6f1d8c1e-8a37-4c55-9f3a-6f0f4d1b2a10")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def step_run_id(run_id: str, step_id: str) -> str:
+    """Deterministic, so a re-submitted activity finds the same step run (idempotency)."""
+    return str(uuid.uuid5(_STEP_RUN_NAMESPACE, f"{run_id}/{step_id}"))
+
+
+def check_parameters(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Declared parameters with overrides applied; unknown names are ignored as in v1; types are checked."""
+    declared: Mapping[str, Any] = document["parameters"]
+    values = {name: spec["default"] for name, spec in declared.items()}
+    for name, value in overrides.items():
+        if name not in declared:
+            continue
+        expected = declared[name]["type"]
+        if not _type_ok(expected, value):
+            raise ValidationError(f"pipeline parameter '{name}' expects a value of type {expected}, got "
+                                  f"{type(value).__name__} {value!r}; pass a {expected}")
+        values[name] = value
+    return values
+
+
+def _type_ok(expected: str, value: Any) -> bool:
+    if expected == "string":
+        return isinstance(value, str)
+    if expected == "int":
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected == "float":
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected == "bool":
+        return isinstance(value, bool)
+    return isinstance(value, (dict, str))  # data parameters: a DataPath/dataset reference
+
+
+def execution_plan(run_id: str, document: Mapping[str, Any], continue_on_step_failure: bool) -> dict[str, Any]:
+    """Steps in topological order with their upstream step ids, as ``pipeline_run`` expects."""
+    steps = {s["id"]: s for s in document["steps"]}
+    upstream = {sid: sorted(_upstream(step)) for sid, step in steps.items()}
+    successors: dict[str, list[str]] = {sid: [] for sid in steps}
+    for sid, deps in upstream.items():
+        for dep in deps:
+            successors[dep].append(sid)
+    order = topological_order(list(steps), successors)
+    return {"run_id": run_id, "continue_on_step_failure": continue_on_step_failure,
+            "steps": [{"id": sid, "name": steps[sid]["name"], "depends_on": upstream[sid],
+                       "step_run_id": step_run_id(run_id, sid)} for sid in order]}
+
+
+def _upstream(step: Mapping[str, Any]) -> set[str]:
+    found = set(step.get("runAfter", []))
+    for binding in step.get("inputs", {}).values():
+        source = binding["source"]
+        if source["kind"] == "stepOutput":
+            found.add(source["step"])
+    return found
+
+
+def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[str, Any],
+               tags: Optional[Mapping[str, str]] = None, continue_on_step_failure: bool = False,
+               regenerate_outputs: bool = False, source: str = "SDK") -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate and record a new pipeline run; returns (run record, execution plan)."""
+    if not experiment or not isinstance(experiment, str):
+        raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
+    validate_document(document)
+    values = check_parameters(document, parameters)
+    run_id = str(uuid.uuid4())
+    record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
+              "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
+              "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
+              "document": document, "run_source": source, "error": None, "parent_id": None}
+    records().put(RUNS, PARTITION, run_id, record)
+    records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
+    return record, execution_plan(run_id, document, continue_on_step_failure)
+
+
+def get_run(run_id: str) -> dict[str, Any]:
+    record = records().get(RUNS, PARTITION, run_id)
+    if record is None:
+        raise RunNotFoundError(f"no run with id '{run_id}'; check the id (PipelineRun.id / StepRun.id)")
+    return record
+
+
+def update_run(run_id: str, **fields: Any) -> dict[str, Any]:
+    return records().update(RUNS, PARTITION, run_id, lambda doc: doc.update(fields))
+
+
+def list_runs(experiment: str) -> list[dict[str, Any]]:
+    found = records().query(RUNS, PARTITION, "experiment eq @e and kind eq 'pipeline'", {"e": experiment})
+    return sorted(found, key=lambda r: r["created"], reverse=True)
+
+
+def list_step_runs(run_id: str) -> list[dict[str, Any]]:
+    found = records().query(RUNS, PARTITION, "parent_id eq @p", {"p": run_id})
+    return sorted(found, key=lambda r: (r.get("started") or r["created"]), reverse=True)
+
+
+def summary(record: Mapping[str, Any]) -> dict[str, Any]:
+    """A run record without the (large) pipeline document."""
+    return {k: v for k, v in record.items() if k != "document"}

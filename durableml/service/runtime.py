@@ -1,0 +1,193 @@
+"""The step lifecycle the orchestrations drive through activities: start (reuse or submit), complete,
+cancel, and the pipeline run's own start and finish.
+
+Every function is idempotent: an activity may run twice (at-least-once), so a second ``step_start``
+finds the step run already submitted, and the compute backend's submit is idempotent on the step run id.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, Mapping, Optional
+
+from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder
+from durableml.exceptions import AzureMLException
+from durableml.service import computes, datastores
+from durableml.service.records import records, storage_connection
+from durableml.service.runs import PARTITION, RUNS, get_run, step_run_id, update_run, utc_now
+
+REUSE = "dmlReuse"
+
+
+# ---------------------------------------------------------------------------------------------- pipeline
+def pipeline_started(run_id: str) -> None:
+    update_run(run_id, status="Running", started=utc_now())
+
+
+def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> None:
+    run = get_run(run_id)
+    for step in run["document"]["steps"]:
+        if steps.get(step["id"]) == "NotStarted":
+            _ensure_step_record(run, step, status="NotStarted")
+    failed = sorted(sid for sid, s in steps.items() if s == "Failed")
+    error = f"step(s) failed: {', '.join(failed)}" if failed else None
+    update_run(run_id, status=status, ended=utc_now(), error=error)
+
+
+# ---------------------------------------------------------------------------------------------- steps
+def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None) -> dict[str, Any]:
+    """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``."""
+    run = get_run(run_id)
+    step = _document_step(run, plan_step["id"])
+    record = _ensure_step_record(run, step, status="Queued")
+    if record["status"] in ("Running", "Finished", "Failed", "Canceled") and record.get("submitted"):
+        return {"result": _result(record)} if record["status"] in ("Finished", "Failed", "Canceled") else {}
+    try:
+        resolved = _resolve(run, step, record["id"])
+    except AzureMLException as exc:
+        failed = _finish(run_id, record["id"], "Failed", error=f"{type(exc).__name__}: {exc}")
+        return {"result": _result(failed)}
+    reused = _reuse(run, step, resolved)
+    if reused is not None:
+        done = _finish(run_id, record["id"], "Finished", outputs=reused["outputs"], reused_from=reused["id"])
+        return {"result": _result(done)}
+    job = _job(run, step, record["id"], resolved, notify_url)
+    computes.backend(step.get("computeTarget")).submit(job)
+    update_run(record["id"], status="Running", started=utc_now(), submitted=True,
+               reuse_key=resolved["reuse_key"], outputs=resolved["outputs"])
+    return {}
+
+
+def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """The step's result once its job is terminal, else None (keep waiting)."""
+    run = get_run(run_id)
+    step = _document_step(run, plan_step["id"])
+    sid = step_run_id(run_id, step["id"])
+    record = get_run(sid)
+    if record["status"] in ("Finished", "Failed", "Canceled"):
+        return _result(record)
+    status = computes.backend(step.get("computeTarget")).poll(sid)
+    if not status.is_terminal:
+        return None
+    state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
+    done = _finish(run_id, sid, state, error=status.error, metrics=status.metrics)
+    if state == "Finished" and step.get("allowReuse") and record.get("reuse_key"):
+        records().put(REUSE, "key", record["reuse_key"], {"id": sid, "outputs": done.get("outputs", {})})
+    return _result(done)
+
+
+def steps_cancel(run_id: str, step_ids: list[str]) -> None:
+    run = get_run(run_id)
+    for sid in step_ids:
+        step = _document_step(run, sid)
+        computes.backend(step.get("computeTarget")).cancel(step_run_id(run_id, sid))
+
+
+# ---------------------------------------------------------------------------------------------- helpers
+def _document_step(run: Mapping[str, Any], step_id: str) -> dict[str, Any]:
+    return next(s for s in run["document"]["steps"] if s["id"] == step_id)
+
+
+def _ensure_step_record(run: Mapping[str, Any], step: Mapping[str, Any], status: str) -> dict[str, Any]:
+    sid = step_run_id(run["id"], step["id"])
+    existing = records().get(RUNS, PARTITION, sid)
+    if existing is not None:
+        return existing
+    record = {"id": sid, "kind": "step", "parent_id": run["id"], "experiment": run["experiment"],
+              "name": step["name"], "step_id": step["id"], "status": status, "created": utc_now(), "started": None,
+              "ended": None, "outputs": {}, "metrics": [], "error": None, "reused_from": None,
+              "compute_target": step.get("computeTarget") or computes.LOCAL}
+    records().put(RUNS, PARTITION, sid, record)
+    return record
+
+
+def _finish(run_id: str, sid: str, status: str, **fields: Any) -> dict[str, Any]:
+    return update_run(sid, status=status, ended=utc_now(), **{k: v for k, v in fields.items() if v is not None})
+
+
+def _result(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {"status": record["status"], "step_run_id": record["id"], "error": record.get("error"),
+            "reused_from": record.get("reused_from")}
+
+
+def _resolve(run: Mapping[str, Any], step: Mapping[str, Any], sid: str) -> dict[str, Any]:
+    """Arguments, inputs and outputs of a step with parameters, datastores and upstream outputs bound."""
+    params = run["parameters"]
+    arguments = [_argument(a, params) for a in step["arguments"]]
+    inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
+    outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
+    identity = {"kind": step["kind"], "settings": step.get("settings"), "snapshot": (step.get("snapshot") or {}).get("id"),
+                "arguments": arguments, "inputs": {n: [i["container"], i["path_on_datastore"]] for n, i in inputs.items()},
+                "outputs": sorted(outputs), "version": step.get("version")}
+    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
+    return {"arguments": arguments, "inputs": inputs, "outputs": outputs, "reuse_key": key}
+
+
+def _argument(binding: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
+    kind = binding["kind"]
+    if kind == "literal":
+        return str(binding["value"])
+    if kind == "parameter":
+        return str(params[binding["name"]])
+    return input_placeholder(binding["name"]) if kind == "input" else output_placeholder(binding["name"])
+
+
+def _input(run: Mapping[str, Any], binding: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    source = binding["source"]
+    kind = source["kind"]
+    if kind == "stepOutput":
+        producer = get_run(step_run_id(run["id"], source["step"]))
+        where = producer["outputs"][source["output"]]
+        datastore, path = where["datastore"], where["path"]
+    elif kind == "datastore":
+        datastore, path = source["datastore"], source["path"]
+    elif kind == "parameter":
+        value = params[source["name"]]
+        datastore, path = value.get("datastore"), value.get("path", "")
+    elif kind == "dataset":
+        paths = source["dataset"]["paths"]
+        if len(paths) != 1:
+            raise AzureMLException(f"dataset inputs with {len(paths)} paths are not supported yet; use one path or glob")
+        datastore, path = paths[0].get("datastore"), paths[0].get("path", "")
+    else:
+        raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
+    record = datastores.get_datastore(datastore)
+    return {"container": record["container_name"], "datastore": record["name"], "path_on_datastore": path,
+            "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
+            "path_on_compute": binding.get("pathOnCompute"), "dataset_type": binding.get("datasetType")}
+
+
+def _output(binding: Mapping[str, Any], sid: str, name: str, run: Mapping[str, Any]) -> dict[str, Any]:
+    record = datastores.get_datastore(binding.get("datastore"))
+    path = binding["destination"].replace("{run-id}", sid).replace("{output-name}", name)
+    if binding["kind"] == "pipeline_data":
+        path = f"azureml/{sid}/{name}"
+    return {"container": record["container_name"], "datastore": record["name"], "path": path,
+            "is_directory": binding.get("isDirectory", True)}
+
+
+def _reuse(run: Mapping[str, Any], step: Mapping[str, Any], resolved: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    if not step.get("allowReuse") or run.get("regenerate_outputs"):
+        return None
+    found = records().get(REUSE, "key", resolved["reuse_key"])
+    if found is None:
+        return None
+    original = records().get(RUNS, PARTITION, found["id"])
+    return original if original and original["status"] == "Finished" else None
+
+
+def _job(run: Mapping[str, Any], step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any],
+         notify_url: Optional[str]) -> JobSpec:
+    settings = step.get("settings") or {}
+    snapshot = step.get("snapshot") or {}
+    notify = {"url": notify_url.replace("{eventName}", "step_done"), "event": "step_done"} if notify_url else None
+    return JobSpec(job_id=sid, run_id=run["id"], step_name=step["name"],
+                   snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
+                   script_name=settings.get("scriptName", ""), connection_string=storage_connection(),
+                   arguments=list(resolved["arguments"]),
+                   inputs={n: {"container": i["container"], "path_on_datastore": i["path_on_datastore"],
+                               "mode": i["mode"], "path_on_compute": i["path_on_compute"]}
+                           for n, i in resolved["inputs"].items()},
+                   outputs={n: {"container": o["container"], "path_on_datastore": o["path"],
+                                "is_directory": o["is_directory"]} for n, o in resolved["outputs"].items()},
+                   notify=notify, experiment_name=run["experiment"], parent_run_id=run["id"])

@@ -1,0 +1,12 @@
+"""durableml's Function App: wiring only. Every function lives in a blueprint module."""
+import azure.durable_functions as df
+import azure.functions as func
+
+from activities.pipeline import bp as pipeline_activities
+from orchestrators.pipeline_run import bp as pipeline_run
+from orchestrators.step_run import bp as step_run
+from triggers.api import bp as api
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+for blueprint in (pipeline_run, step_run, pipeline_activities, api):
+    app.register_functions(blueprint)
