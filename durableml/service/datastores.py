@@ -88,3 +88,25 @@ def container(name: Optional[str]) -> Any:
 def list_files(name: Optional[str], prefix: str = "") -> Iterator[str]:
     for blob in container(name).list_blobs(name_starts_with=prefix.lstrip("/")):
         yield str(blob.name)
+
+
+def upload(name: Optional[str], path: str, data: bytes, overwrite: bool) -> dict[str, Any]:
+    """Write one file to a datastore; an existing file is kept unless ``overwrite``."""
+    from azure.core.exceptions import ResourceExistsError
+
+    if not path or path.endswith("/") or ".." in path.split("/"):
+        raise ValidationError(f"invalid datastore path {path!r}: give a file path like 'folder/file.csv'")
+    try:
+        container(name).upload_blob(path, data, overwrite=overwrite)
+    except ResourceExistsError:
+        pass
+    return {"datastore": get_datastore(name)["name"], "path": path, "size": len(data)}
+
+
+def download(name: Optional[str], path: str) -> bytes:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return bytes(container(name).download_blob(path).readall())
+    except ResourceNotFoundError as exc:
+        raise DatastoreNotFoundError(f"no file '{path}' in datastore '{get_datastore(name)['name']}'") from exc

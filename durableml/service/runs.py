@@ -118,3 +118,15 @@ def list_step_runs(run_id: str) -> list[dict[str, Any]]:
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:
     """A run record without the (large) pipeline document."""
     return {k: v for k, v in record.items() if k != "document"}
+
+
+def run_log(run_id: str, offset: int = 0) -> str:
+    """The driver log of a step run (or, for a pipeline run, of all its step runs) from ``offset``."""
+    from durableml.service import computes
+
+    record = get_run(run_id)
+    if record["kind"] == "step":
+        return computes.backend(record.get("compute_target")).logs(run_id, offset)
+    parts = [f"[{s['name']}]\n" + computes.backend(s.get("compute_target")).logs(s["id"], 0)
+             for s in reversed(list_step_runs(run_id)) if s.get("submitted")]
+    return "\n".join(parts)[offset:]

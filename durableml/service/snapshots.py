@@ -1,0 +1,78 @@
+"""Content-addressed snapshots of steps' source directories.
+
+Files are stored once per content hash (``durableml-snapshots/files/<sha256>``), so an unchanged file is
+never uploaded twice; a snapshot is a manifest ``{"files": {"rel/path": sha256}}`` whose id is the hash
+of the manifest (``manifests/<id>.json``).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any, Iterable, Mapping
+
+from durableml.exceptions import ValidationError
+from durableml.service.records import storage_connection
+
+CONTAINER = "durableml-snapshots"
+_SHA = re.compile(r"^[0-9a-f]{64}$")
+MAX_FILE_BYTES = 300 * 1024 * 1024
+
+
+def _container() -> Any:
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(CONTAINER)
+    try:
+        client.create_container()
+    except ResourceExistsError:
+        pass
+    return client
+
+
+def _check_sha(sha: str) -> str:
+    if not _SHA.match(sha):
+        raise ValidationError(f"{sha!r} is not a sha256 hex digest (64 lowercase hex characters)")
+    return sha
+
+
+def missing(hashes: Iterable[str]) -> list[str]:
+    """Which of ``hashes`` the store does not have yet."""
+    wanted = {_check_sha(h) for h in hashes}
+    present = {b.name.removeprefix("files/") for b in _container().list_blobs(name_starts_with="files/")}
+    return sorted(wanted - present)
+
+
+def put_file(sha: str, data: bytes) -> dict[str, Any]:
+    from azure.core.exceptions import ResourceExistsError
+
+    _check_sha(sha)
+    if hashlib.sha256(data).hexdigest() != sha:
+        raise ValidationError(f"the uploaded content does not hash to {sha}; upload the file's exact bytes")
+    try:
+        _container().upload_blob(f"files/{sha}", data)
+    except ResourceExistsError:
+        pass
+    return {"sha256": sha, "size": len(data)}
+
+
+def create(files: Mapping[str, str]) -> str:
+    """Record a manifest; every file must have been uploaded. Returns the snapshot id."""
+    for path, sha in files.items():
+        _check_sha(sha)
+        if path.startswith("/") or ".." in path.split("/"):
+            raise ValidationError(f"snapshot path {path!r} must be relative and stay inside the source directory")
+    absent = missing(files.values())
+    if absent:
+        raise ValidationError(f"{len(absent)} snapshot file(s) were not uploaded (first: {absent[0]}); upload them "
+                              "with PUT /api/snapshots/files/<sha256> first")
+    manifest = json.dumps({"files": dict(sorted(files.items()))}, sort_keys=True).encode()
+    snapshot_id = hashlib.sha256(manifest).hexdigest()
+    from azure.core.exceptions import ResourceExistsError
+
+    try:
+        _container().upload_blob(f"manifests/{snapshot_id}.json", manifest)
+    except ResourceExistsError:
+        pass
+    return snapshot_id

@@ -1,0 +1,164 @@
+"""The durableml HTTP API (function-key auth). Each function parses the request, calls durableml.service,
+and maps the result or error to a response; the error mapping lives in ``_respond`` only.
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Awaitable, Callable
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from durableml import exceptions as errors
+from durableml.service import computes, datastores, runs, snapshots
+
+bp = df.Blueprint()
+log = logging.getLogger("durableml.api")
+
+_STATUS = [  # most specific first
+    (errors.DocumentValidationError, 400, "InvalidDocument"), (errors.ValidationError, 400, "ValidationError"),
+    (errors.ComputeTargetNotFoundError, 404, "NotFound"), (errors.NotFoundError, 404, "NotFound"),
+    (errors.ConflictError, 409, "Conflict"), (errors.GoneError, 410, "Gone"),
+    (errors.NotSupportedError, 400, "NotSupported"), (errors.UserErrorException, 400, "UserError"),
+    (errors.ComputeTargetException, 400, "ComputeTargetError"), (errors.ConfigurationError, 500, "Configuration"),
+]
+
+
+def json_response(body: Any, status: int = 200) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+
+
+def error_response(status: int, code: str, message: str, details: Any = None) -> func.HttpResponse:
+    return json_response({"error": {"code": code, "message": message, "details": details}}, status)
+
+
+async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200) -> func.HttpResponse:
+    try:
+        result = work()
+        if hasattr(result, "__await__"):
+            result = await result
+    except Exception as exc:  # mapped to the documented status codes; unknown errors are 500
+        for kind, code, name in _STATUS:
+            if isinstance(exc, kind):
+                issues = [i.to_dict() for i in getattr(exc, "issues", [])] or None
+                return error_response(code, name, str(exc), issues)
+        log.exception("unexpected error in the durableml API")
+        return error_response(500, "InternalError", f"unexpected {type(exc).__name__}; see the host log")
+    if isinstance(result, func.HttpResponse):
+        return result
+    return json_response(result, status)
+
+
+def _body(req: func.HttpRequest) -> dict[str, Any]:
+    try:
+        value = req.get_json()
+    except ValueError as exc:
+        raise errors.ValidationError(f"the request body must be a JSON object: {exc}") from exc
+    if not isinstance(value, dict):
+        raise errors.ValidationError("the request body must be a JSON object")
+    return value
+
+
+def _flag(req: func.HttpRequest, name: str) -> bool:
+    return (req.params.get(name) or "").lower() in ("1", "true", "yes")
+
+
+# ---------------------------------------------------------------------------------------------- runs
+@bp.route(route="experiments/{experiment}/runs", methods=["GET", "POST"])
+@bp.durable_client_input(client_name="client")
+async def experiment_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    experiment = req.route_params["experiment"]
+    if req.method == "GET":
+        return await _respond(lambda: [runs.summary(r) for r in runs.list_runs(experiment)])
+    return await _respond(lambda: _submit(req, client, experiment), status=202)
+
+
+async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, experiment: str) -> Any:
+    body = _body(req)
+    record, plan = runs.create_run(experiment, body.get("document"), body.get("parameters") or {},
+                                   body.get("tags"), bool(body.get("continueOnStepFailure")),
+                                   bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK")
+    try:
+        await client.start_new("pipeline_run", record["id"], plan)
+    except Exception as exc:  # nothing half-created: the run is recorded as failed to start
+        runs.update_run(record["id"], status="Failed", error=f"could not start the run: {exc}")
+        raise
+    return runs.summary(record)
+
+
+@bp.route(route="runs/{run_id}", methods=["GET"])
+async def run_get(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: runs.summary(runs.get_run(req.route_params["run_id"])))
+
+
+@bp.route(route="runs/{run_id}/steps", methods=["GET"])
+async def run_steps(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: [runs.summary(r) for r in runs.list_step_runs(req.route_params["run_id"])])
+
+
+@bp.route(route="runs/{run_id}/cancel", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def cancel() -> Any:
+        record = runs.get_run(req.route_params["run_id"])
+        if record["status"] not in runs.TERMINAL:
+            await client.raise_event(record["id"], "cancel", None)
+        return runs.summary(record)
+
+    return await _respond(cancel, status=202)
+
+
+@bp.route(route="runs/{run_id}/logs", methods=["GET"])
+async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
+    def logs() -> func.HttpResponse:
+        text = runs.run_log(req.route_params["run_id"], int(req.params.get("offset") or 0))
+        return func.HttpResponse(text, mimetype="text/plain", charset="utf-8")
+
+    return await _respond(logs)
+
+
+# ---------------------------------------------------------------------------------------------- data
+@bp.route(route="datastores/{name?}", methods=["GET", "PUT"])
+async def datastore(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("name")
+    if req.method == "PUT":
+        return await _respond(lambda: datastores.register_datastore({**_body(req), "name": name},
+                                                                   _flag(req, "overwrite")))
+    return await _respond(lambda: datastores.get_datastore(name) if name else datastores.list_datastores())
+
+
+@bp.route(route="datastores/{name}/files/{*path}", methods=["GET", "PUT"])
+async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
+    name, path = req.route_params["name"], req.route_params.get("path") or ""
+    if req.method == "PUT":
+        return await _respond(lambda: datastores.upload(name, path, req.get_body(), _flag(req, "overwrite")), 201)
+    if not path or path.endswith("/"):
+        return await _respond(lambda: list(datastores.list_files(name, path)))
+    return await _respond(lambda: func.HttpResponse(datastores.download(name, path),
+                                                    mimetype="application/octet-stream"))
+
+
+@bp.route(route="computes/{name?}", methods=["GET", "PUT", "DELETE"])
+async def compute(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("name")
+    if req.method == "PUT":
+        return await _respond(lambda: computes.create_compute(name or "", _body(req)), 201)
+    if req.method == "DELETE":
+        return await _respond(lambda: computes.delete_compute(name or ""))
+    return await _respond(lambda: computes.get_compute(name) if name else computes.list_computes())
+
+
+@bp.route(route="snapshots/missing", methods=["POST"])
+async def snapshot_missing(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: {"missing": snapshots.missing(_body(req).get("hashes") or [])})
+
+
+@bp.route(route="snapshots/files/{sha}", methods=["PUT"])
+async def snapshot_file(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: snapshots.put_file(req.route_params["sha"], req.get_body()), 201)
+
+
+@bp.route(route="snapshots", methods=["POST"])
+async def snapshot_create(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: {"id": snapshots.create(_body(req).get("files") or {})}, 201)
