@@ -4,7 +4,9 @@ Inside a step, the step runner installs a context provider (:func:`set_context_p
 ``Run.get_context()`` returns the step's run, with ``input_datasets``, ``experiment.workspace``
 and metrics logging. Anywhere else it returns an :class:`_OfflineRun`, as in v1: metrics are kept
 in memory and ``input_datasets`` is empty. Online runs read their record (``id``, ``status``,
-``name``, ``properties``, ``tags``, ``parentId``) through the workspace's service client.
+``name``, ``properties``, ``tags``, ``parent_id``, ``error``) through the workspace's service
+client. Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as
+``Completed``.
 """
 from __future__ import annotations
 
@@ -37,9 +39,10 @@ class RunStatus:
     FINALIZING = "Finalizing"
     CANCEL_REQUESTED = "CancelRequested"
     COMPLETED = "Completed"
+    FINISHED = "Finished"
     FAILED = "Failed"
     CANCELED = "Canceled"
-    TERMINAL = frozenset({COMPLETED, FAILED, CANCELED})
+    TERMINAL = frozenset({COMPLETED, FINISHED, FAILED, CANCELED})
 
 
 _context_provider: Callable[[], Run] | None = None
@@ -113,7 +116,7 @@ class Run:
     @property
     def parent(self) -> Run | None:
         """The parent run (the pipeline run of a step run), or None."""
-        parent_id = self._record.get("parentId") or self._refresh().get("parentId")
+        parent_id = self._record.get("parent_id") or self._refresh().get("parent_id")
         return Run(self._experiment, parent_id) if parent_id else None
 
     @property
@@ -126,7 +129,7 @@ class Run:
         return str(self._refresh().get("status"))
 
     def get_details(self) -> dict[str, Any]:
-        """Return the run record (``runId``, ``status``, ``startTimeUtc``, ``inputDatasets``...)."""
+        """Return the run record with ``runId`` added (``status``, ``started``, ``inputDatasets``...)."""
         return {"runId": self._run_id, **self._refresh()}
 
     def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False) -> dict[str, Any]:

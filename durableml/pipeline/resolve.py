@@ -131,6 +131,9 @@ def resolve_graph(steps: Any, resolve_closure: bool = True) -> ResolvedGraph:
     resolver.visit_all()
     issues.extend(resolver.issues)
     reached = resolver.reached
+    for step in reached:  # decide the writer of every output, read or not, to catch double writers
+        for port in step._ports.outputs:
+            resolver.writer_of(port.data)
     writers = {key: step for key, step in resolver.writers.items() if step is not None}
     edges = _edges(reached, writers, sequence)
     issues.extend(_check_writers(reached, writers))
@@ -150,12 +153,13 @@ def resolve_graph(steps: Any, resolve_closure: bool = True) -> ResolvedGraph:
 def _edges(reached: list[PipelineStep], writers: dict[int, PipelineStep],
            sequence: list[tuple[PipelineStep, PipelineStep]]) -> list[Edge]:
     edges: list[Edge] = []
+    members = set(reached)
     for step in reached:
         for port in step._ports.inputs:
             writer = writers.get(id(port.data)) if port.source == "step_output" else None
-            if writer is not None:
+            if writer in members:
                 edges.append(Edge(writer, step, writer._ports.output_for(port.data), port))
-        edges.extend(Edge(before, step) for before in step._run_after if before in reached)
+        edges.extend(Edge(before, step) for before in step._run_after if before in members)
     edges.extend(Edge(before, after) for before, after in sequence)
     return edges
 

@@ -12,7 +12,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from durableml._names import check_identifier
+from durableml._names import check_non_empty
 from durableml.exceptions import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
@@ -119,7 +119,7 @@ class ComputeTarget:
         if not isinstance(provisioning_configuration, ComputeTargetProvisioningConfiguration):
             raise ValidationError(f"ComputeTarget.create needs a provisioning configuration (AmlCompute.provisioning_configuration(...)), got {provisioning_configuration!r}.")
         provisioning_configuration.validate_configuration()
-        record = workspace._client.create_compute(check_identifier(name, "Compute target"), provisioning_configuration.to_dict())
+        record = workspace._client.create_compute(check_non_empty(name, "Compute target name"), provisioning_configuration.to_dict())
         return ComputeTarget._from_record(workspace, record)
 
     @staticmethod
@@ -127,7 +127,7 @@ class ComputeTarget:
         """Attach an existing external compute under ``name``."""
         if not isinstance(attach_configuration, ComputeTargetProvisioningConfiguration):
             raise ValidationError(f"ComputeTarget.attach needs an attach configuration (e.g. DatabricksCompute.attach_configuration(...)), got {attach_configuration!r}.")
-        record = workspace._client.attach_compute(check_identifier(name, "Compute target"), attach_configuration.to_dict())
+        record = workspace._client.attach_compute(check_non_empty(name, "Compute target name"), attach_configuration.to_dict())
         return ComputeTarget._from_record(workspace, record)
 
     @staticmethod

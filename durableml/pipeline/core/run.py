@@ -1,9 +1,10 @@
 """PipelineRun and StepRun: handles on runs the service executes, and their outputs.
 
-Records read from the service: a pipeline run has ``id``, ``status``, ``pipelineOutputs``
-(``{name: {"datastore", "path"}}``); a step run has ``id``, ``name``, ``status``,
-``startTime``, ``properties`` and ``outputs`` (``{output name: {"datastore", "path"}}``, where
-PipelineData lives at ``azureml/<step run id>/<output name>``).
+Records read from the service (docs/design/pipeline-runtime.md): a pipeline run has ``id``,
+``status``, ``error`` and ``pipeline_outputs`` (``{pipeline output name: {"datastore", "path"}}``);
+a step run has ``id``, ``name``, ``status``, ``started``, ``properties`` and ``outputs``
+(``{output name: {"datastore", "path"}}``, where PipelineData lives at
+``azureml/<step run id>/<output name>``).
 """
 from __future__ import annotations
 
@@ -102,7 +103,7 @@ class PipelineRun(Run):
 
     def get_steps(self) -> list[StepRun]:
         """Return the step runs, latest started first."""
-        records = sorted(self._client.list_step_runs(self._run_id), key=lambda r: str(r.get("startTime") or ""), reverse=True)
+        records = sorted(self._client.list_step_runs(self._run_id), key=lambda r: str(r.get("started") or r.get("created") or ""), reverse=True)
         return [StepRun(self._experiment, str(r["id"]), _record=r) for r in records]
 
     def get_children(self, reverse: bool = False, recursive: bool = False, **kwargs: Any) -> list[Run]:  # type: ignore[override]
@@ -116,7 +117,7 @@ class PipelineRun(Run):
 
     def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
         """Return the data of the PipelineData declared with ``pipeline_output_name``."""
-        outputs = self._refresh().get("pipelineOutputs") or {}
+        outputs = self._refresh().get("pipeline_outputs") or {}
         if pipeline_output_name not in outputs:
             raise NotFoundError(f"Pipeline run {self._run_id} has no pipeline output {pipeline_output_name!r}; "
                                 f"it has: {', '.join(sorted(outputs)) or 'none'}.")
