@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
 
+from funchost.config import parse_connection_string
 from funchost.errors import ConfigError, StorageError
 
 ACCOUNT_NAME = "devstoreaccount1"
@@ -131,7 +132,10 @@ def local_endpoints(conn_str: str) -> list[Endpoint] | None:
     explicit ``BlobEndpoint``/``QueueEndpoint``/``TableEndpoint`` on loopback hosts gives those. Anything
     else (a real storage account, an identity-based connection) returns ``None``: not ours to start.
     """
-    parts = _parse_connection_string(conn_str)
+    try:
+        parts = parse_connection_string(conn_str)
+    except ConfigError:
+        return None
     if parts.get("usedevelopmentstorage", "").lower() == "true":
         return [("127.0.0.1", port) for port in DEFAULT_PORTS]
     endpoints: list[Endpoint] = []
@@ -281,15 +285,6 @@ def _azurite_script(node_modules: Path) -> Path | None:
         return None
     script = node_modules / "azurite" / "dist" / "src" / "azurite.js"
     return script if script.is_file() else launcher.resolve()
-
-
-def _parse_connection_string(conn_str: str) -> dict[str, str]:
-    parts: dict[str, str] = {}
-    for item in conn_str.split(";"):
-        key, sep, value = item.partition("=")
-        if sep:
-            parts[key.strip().lower()] = value.strip()
-    return parts
 
 
 def _signal_group(pgid: int, sig: signal.Signals) -> None:

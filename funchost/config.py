@@ -102,3 +102,17 @@ def resolve_setting_expression(text: str) -> str:
         return os.environ[name]
 
     return _SETTING.sub(sub, text)
+
+
+def parse_connection_string(value: str) -> dict[str, str]:
+    """Split ``Key=Value;...`` into a dict with case-insensitive (lower-cased) keys."""
+    parts: dict[str, str] = {}
+    for item in value.strip().strip(";").split(";"):
+        if not item.strip():
+            continue
+        key, sep, val = item.partition("=")
+        if not sep:
+            raise ConfigError("a storage connection string must look like 'Key=Value;Key=Value' "
+                              "(for Azurite use 'UseDevelopmentStorage=true')")
+        parts[key.strip().lower()] = val.strip()
+    return parts

@@ -109,7 +109,7 @@ class Host:
         from funchost.storage import Connections
 
         self.connections = Connections()
-        return StorageBindings(self.connections)
+        return StorageBindings(self.connections, self.config)
 
     async def _start_listeners(self) -> None:
         if not os.environ.get(STORAGE_SETTING) or self.index is None:

@@ -26,7 +26,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobLeaseClient, BlobServiceClient, ContainerClient
 from azure.storage.queue import QueueServiceClient
 
-from funchost.config import HostConfig
+from funchost.config import HostConfig, parse_connection_string
 from funchost.errors import ConfigError, StorageError
 
 DEFAULT_CONNECTION = "AzureWebJobsStorage"
@@ -36,20 +36,6 @@ DEVSTORE_ACCOUNT = "devstoreaccount1"
 DEVSTORE_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEV_PORTS = {"blob": 10000, "queue": 10001, "table": 10002}
 _LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]"}
-
-
-def parse_connection_string(value: str) -> dict[str, str]:
-    """Split ``Key=Value;...`` into a dict with case-insensitive (lower-cased) keys."""
-    parts: dict[str, str] = {}
-    for item in value.strip().strip(";").split(";"):
-        if not item.strip():
-            continue
-        key, sep, val = item.partition("=")
-        if not sep:
-            raise ConfigError("a storage connection string must look like 'Key=Value;Key=Value' "
-                              "(for Azurite use 'UseDevelopmentStorage=true')")
-        parts[key.strip().lower()] = val.strip()
-    return parts
 
 
 def _dev_endpoint(service: str) -> str:
@@ -69,32 +55,6 @@ def _endpoint(parts: dict[str, str], service: str) -> str | None:
     protocol = parts.get("defaultendpointsprotocol", "https")
     suffix = parts.get("endpointsuffix", "core.windows.net")
     return f"{protocol}://{account}.{service}.{suffix}"
-
-
-def local_endpoints(setting_value: str) -> list[tuple[str, int]] | None:
-    """Loopback (host, port) pairs of an Azurite-style connection string, else None.
-
-    ``UseDevelopmentStorage=true`` gives 127.0.0.1 ports 10000, 10001 and 10002. A full connection
-    string gives its explicit Blob/Queue/Table endpoints, provided every one of them is on loopback.
-    Identity-based or cloud connections (and unparsable values) give None.
-    """
-    try:
-        parts = parse_connection_string(setting_value)
-    except ConfigError:
-        return None
-    if parts.get("usedevelopmentstorage", "").lower() == "true":
-        return [("127.0.0.1", port) for port in DEV_PORTS.values()]
-    found: list[tuple[str, int]] = []
-    for service in DEV_PORTS:
-        url = parts.get(f"{service}endpoint")
-        if not url:
-            continue
-        parsed = urlparse(url)
-        if parsed.hostname not in _LOOPBACK:
-            return None
-        default = 443 if parsed.scheme == "https" else 80
-        found.append((parsed.hostname or "127.0.0.1", parsed.port or default))
-    return found or None
 
 
 def host_id(config: HostConfig) -> str:

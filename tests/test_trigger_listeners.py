@@ -22,7 +22,7 @@ from funchost.config import HostConfig
 from funchost.errors import ConfigError
 from funchost.functions import FunctionIndex, load_app
 from funchost.invoke import Invoker
-from funchost.storage import Connections, host_id, local_endpoints
+from funchost.storage import Connections, host_id
 from funchost.triggers import blob as blob_trigger
 from funchost.triggers import BlobTriggerListener, Listener, QueueTriggerListener, TimerTriggerListener
 from funchost.triggers.ncrontab import parse_schedule
@@ -96,18 +96,13 @@ def test_missing_connection_setting_names_the_setting() -> None:
         Connections({}).blob_service("MyStorage")
 
 
-def test_connection_resolution_and_local_endpoints() -> None:
+def test_connection_resolution() -> None:
     conns = Connections({"AzureWebJobsOther": "UseDevelopmentStorage=true",
                          "Ident__blobServiceUri": "https://acct.blob.core.windows.net",
                          "Ident__queueServiceUri": "https://acct.queue.core.windows.net"})
     assert conns.describe("Other") == "Other -> http://127.0.0.1:10000/devstoreaccount1"
     assert conns.describe("Other", "queue") == "Other -> http://127.0.0.1:10001/devstoreaccount1"
     assert conns.describe("Ident", "queue") == "Ident -> https://acct.queue.core.windows.net"
-    assert local_endpoints("UseDevelopmentStorage=true") == [("127.0.0.1", 10000), ("127.0.0.1", 10001),
-                                                             ("127.0.0.1", 10002)]
-    assert local_endpoints("AccountName=a;AccountKey=k;BlobEndpoint=http://127.0.0.1:5/a") == [("127.0.0.1", 5)]
-    assert local_endpoints("DefaultEndpointsProtocol=https;AccountName=a;AccountKey=k") is None
-    assert local_endpoints("AccountName=a;AccountKey=k;BlobEndpoint=https://a.blob.core.windows.net") is None
 
 
 def test_binding_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
