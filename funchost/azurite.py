@@ -139,7 +139,7 @@ def local_endpoints(conn_str: str) -> list[Endpoint] | None:
     if parts.get("usedevelopmentstorage", "").lower() == "true":
         return [("127.0.0.1", port) for port in DEFAULT_PORTS]
     endpoints: list[Endpoint] = []
-    for service, default_port in zip(SERVICES, DEFAULT_PORTS):
+    for service, default_port in zip(SERVICES, DEFAULT_PORTS, strict=True):
         url = parts.get(f"{service}endpoint")
         if not url:
             return None
@@ -214,7 +214,7 @@ def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: f
     log_path = data_dir / LOG_FILE
     command = [node, "--require", str(watchdog), str(script),
                "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location", str(data_dir)]
-    for service, port in zip(SERVICES, ports):
+    for service, port in zip(SERVICES, ports, strict=True):
         command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
     with log_path.open("ab") as out:
         offset = out.tell()  # parse only this run's lines: the log is appended to across restarts

@@ -116,10 +116,11 @@ class DurableClientOps:
     def _control(self, instance_id: str, kind: EventType, reason: Optional[str], allowed: set[RuntimeStatus]) -> None:
         inst = self._instance(instance_id)
         if inst.status not in allowed:
-            message = f"Instance '{instance_id}' is {inst.status.name}; it cannot be {kind.name.removeprefix('Execution').lower()}."
+            action = kind.name.removeprefix("Execution").lower()
+            message = f"Instance '{instance_id}' is {inst.status.name}; it cannot be {action}."
             raise (Gone if inst.status in TERMINAL else InvalidState)(message) from None
-        field = "Input" if kind == EventType.ExecutionTerminated else "Reason"
-        ev = h.event(kind, h.now(), **{field: reason})
+        fields: dict[str, Any] = {"Input" if kind == EventType.ExecutionTerminated else "Reason": reason}
+        ev = h.event(kind, h.now(), **fields)
         with self.store.transaction() as tx:
             tx.send([NewMessage(instance_id, inst.execution_id, ev, control=True)])
         self.on_change()

@@ -123,7 +123,8 @@ class DurableHttpApi:
         self.ops = ops
         self.urls = urls
 
-    def add_routes(self, app: web.Application, prefix: str, guard: Optional[Callable[[Handler], Handler]] = None) -> None:
+    def add_routes(self, app: web.Application, prefix: str,
+                   guard: Optional[Callable[[Handler], Handler]] = None) -> None:
         wrap = guard or (lambda h: h)
         p = prefix.rstrip("/")
         routes = [

@@ -153,7 +153,7 @@ def parse_schedule(expression: str) -> Schedule:
     if len(parts) != 6:
         raise ConfigError(f"timer schedule '{expression}' has {len(parts)} fields; NCRONTAB needs 6 "
                           "('{second} {minute} {hour} {day} {month} {day-of-week}') or 5 (no seconds)")
-    values = [_parse_field(expression, part, *spec) for part, spec in zip(parts, _FIELDS)]
+    values = [_parse_field(expression, part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(0 if d == 7 else d for d in values[5])
     schedule = CronSchedule(expression, tuple(values[0]), tuple(values[1]), tuple(values[2]),
                             frozenset(values[3]), tuple(values[4]), weekdays)
