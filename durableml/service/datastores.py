@@ -10,11 +10,13 @@ from durableml.service.records import records, storage_connection
 
 TABLE, PARTITION = "dmlDatastores", "datastore"
 DEFAULT_NAME = "workspaceblobstore"
+FILE_STORE = "workspacefilestore"  # Azure Files in v1; a container of the service account here
 _SETTINGS = ("dmlWorkspace", "workspace", "settings")
 
 
-def _builtin() -> dict[str, Any]:
-    return {"name": DEFAULT_NAME, "datastore_type": "AzureBlob", "container_name": DEFAULT_NAME,
+def _builtin(name: str = DEFAULT_NAME) -> dict[str, Any]:
+    kind = "AzureFile" if name == FILE_STORE else "AzureBlob"
+    return {"name": name, "datastore_type": kind, "container_name": name,
             "account_name": _account_name(), "protocol": "http", "endpoint": "core.windows.net"}
 
 
@@ -28,8 +30,8 @@ def _account_name() -> str:
 def get_datastore(name: Optional[str]) -> dict[str, Any]:
     """A datastore record by name (``None`` = the workspace default)."""
     wanted = name or default_name()
-    if wanted == DEFAULT_NAME:
-        return _builtin()
+    if wanted in (DEFAULT_NAME, FILE_STORE):
+        return _builtin(wanted)
     found = records().get(TABLE, PARTITION, wanted)
     if found is None:
         raise DatastoreNotFoundError(f"no datastore named '{wanted}' in this workspace; register it with "
@@ -38,7 +40,7 @@ def get_datastore(name: Optional[str]) -> dict[str, Any]:
 
 
 def list_datastores() -> list[dict[str, Any]]:
-    return [_builtin(), *records().query(TABLE, PARTITION)]
+    return [_builtin(), _builtin(FILE_STORE), *records().query(TABLE, PARTITION)]
 
 
 def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict[str, Any]:
@@ -46,8 +48,8 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
     container = str(spec.get("container_name") or "")
     if not name or not container:
         raise ValidationError("a datastore needs 'name' and 'container_name'")
-    if name == DEFAULT_NAME:
-        raise ValidationError(f"'{DEFAULT_NAME}' is the built-in default datastore; choose another name")
+    if name in (DEFAULT_NAME, FILE_STORE):
+        raise ValidationError(f"'{name}' is a built-in datastore; choose another name")
     account = spec.get("account_name")
     if account and account != _account_name():
         raise NotSupportedError(f"datastore '{name}' is in storage account '{account}': durableml reaches only its "
