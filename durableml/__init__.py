@@ -8,6 +8,7 @@ environment, which ``import durableml`` honours.
 Authoring objects compile into a versioned pipeline document (``durableml.pipeline.compiler``);
 the service only ever sees that document.
 """
+
 from __future__ import annotations
 
 import os

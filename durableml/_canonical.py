@@ -3,6 +3,7 @@
 Two equal values always give the same bytes (sorted keys, no whitespace, no NaN), so ids derived
 from them do not depend on dict order, the process, the machine or the working directory.
 """
+
 from __future__ import annotations
 
 import hashlib

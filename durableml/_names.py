@@ -1,4 +1,5 @@
 """Naming rules shared by the SDK objects and the pipeline document validator."""
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ notebook fails at the line that uses them with a clear message instead of at its
 ``ModuleNotFoundError`` or ``AttributeError``. Constructing, calling or reading any attribute of a
 placeholder raises :class:`durableml.exceptions.NotSupportedError` naming the feature.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable

@@ -1,4 +1,5 @@
 """The durableml version (kept in step with pyproject.toml)."""
+
 from __future__ import annotations
 
 __all__ = ["__version__"]

@@ -10,6 +10,7 @@ Until a client is configured (see :func:`set_client_factory`), a workspace holds
 :class:`~durableml.exceptions.ServiceNotConnectedError` naming the operation and the endpoint.
 Authoring and compiling pipelines never needs the service.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
@@ -45,12 +46,14 @@ class ServiceClient(Protocol):
     def list_datastores(self) -> list[Record]: ...
     def get_datastore(self, name: str | None) -> Record:
         """Return the datastore ``name``, or the workspace default when ``name`` is None."""
+
     def register_datastore(self, spec: Mapping[str, Any], overwrite: bool) -> Record: ...
     def set_default_datastore(self, name: str) -> None: ...
     def upload_files(
         self, datastore: str, files: Sequence[tuple[str, str]], overwrite: bool, show_progress: bool
     ) -> int:
         """Upload ``(local path, path on datastore)`` pairs; return the number of files uploaded."""
+
     def download_files(
         self, datastore: str, prefix: str | None, target_path: str, overwrite: bool, show_progress: bool
     ) -> int:
@@ -65,10 +68,16 @@ class ServiceClient(Protocol):
 
     # datasets
     def list_datasets(self) -> list[Record]: ...
-    def get_dataset(self, name: str | None = None, version: str | int | None = None, id: str | None = None) -> Record: ...
+    def get_dataset(
+        self, name: str | None = None, version: str | int | None = None, id: str | None = None
+    ) -> Record: ...
     def register_dataset(
-        self, definition: Mapping[str, Any], name: str, description: str | None,
-        tags: Mapping[str, str] | None, create_new_version: bool,
+        self,
+        definition: Mapping[str, Any],
+        name: str,
+        description: str | None,
+        tags: Mapping[str, str] | None,
+        create_new_version: bool,
     ) -> Record: ...
     def list_dataset_files(self, definition: Mapping[str, Any]) -> list[str]: ...
     def download_dataset(self, definition: Mapping[str, Any], target_path: str, overwrite: bool) -> list[str]:
@@ -79,9 +88,16 @@ class ServiceClient(Protocol):
     def get_experiment(self, name: str) -> Record: ...
     def upload_snapshot(self, source_directory: str) -> str:
         """Upload a source directory (honouring .amlignore/.gitignore); return the snapshot id."""
+
     def submit_pipeline(
-        self, document: Mapping[str, Any], experiment: str, parameters: Mapping[str, Any], *,
-        regenerate_outputs: bool, continue_on_step_failure: bool, tags: Mapping[str, str],
+        self,
+        document: Mapping[str, Any],
+        experiment: str,
+        parameters: Mapping[str, Any],
+        *,
+        regenerate_outputs: bool,
+        continue_on_step_failure: bool,
+        tags: Mapping[str, str],
     ) -> Record: ...
     def get_run(self, run_id: str) -> Record: ...
     def list_runs(self, experiment: str) -> list[Record]: ...
@@ -100,7 +116,9 @@ class ServiceClient(Protocol):
     def download_model(self, model_id: str, target_path: str) -> str: ...
 
     # published pipelines, endpoints, schedules, drafts
-    def publish_pipeline(self, document: Mapping[str, Any], spec: Mapping[str, Any]) -> Record: ...
+    def publish_pipeline(self, document: Mapping[str, Any] | None, spec: Mapping[str, Any]) -> Record:
+        """Publish ``document``, or (document None) the pipeline of run ``spec["sourceRunId"]``."""
+
     def get_published_pipeline(self, id: str) -> Record: ...
     def list_published_pipelines(self, active_only: bool) -> list[Record]: ...
     def update_published_pipeline(self, id: str, changes: Mapping[str, Any]) -> Record: ...

@@ -7,6 +7,7 @@ the durableml module of the same path, as the very same module object (so
 ``import durableml`` call ``enable()``; ``python -m durableml.compat script.py args...`` runs a
 script with the alias on (the step runner uses the same mechanism).
 """
+
 from __future__ import annotations
 
 import importlib
@@ -46,17 +47,21 @@ class _AliasLoader(importlib.abc.Loader):
 class _AliasFinder(importlib.abc.MetaPathFinder):
     """Finds ``azureml`` and ``azureml.*`` as aliases of the durableml modules."""
 
-    def find_spec(self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None) -> importlib.machinery.ModuleSpec | None:
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None = None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname != _ALIAS and not fullname.startswith(_ALIAS + "."):
             return None
-        real = _TARGET + fullname[len(_ALIAS):]
+        real = _TARGET + fullname[len(_ALIAS) :]
         try:
             found = importlib.util.find_spec(real)
         except ModuleNotFoundError:
             return None
         if found is None:
             return None
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(real), is_package=found.submodule_search_locations is not None)
+        return importlib.machinery.ModuleSpec(
+            fullname, _AliasLoader(real), is_package=found.submodule_search_locations is not None
+        )
 
 
 _finder = _AliasFinder()

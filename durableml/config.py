@@ -7,6 +7,7 @@ a config file, or with an Azure ML file that lacks them, the workspace talks to 
 default, ``http://127.0.0.1:7071``. The environment variables ``DURABLEML_ENDPOINT`` and
 ``DURABLEML_KEY`` override the file (step processes get their workspace that way).
 """
+
 from __future__ import annotations
 
 import json
@@ -55,8 +56,13 @@ class WorkspaceConfig:
         endpoint = os.environ.get("DURABLEML_ENDPOINT") or self.endpoint
         key = os.environ.get("DURABLEML_KEY") or self.key
         return WorkspaceConfig(
-            self.subscription_id, self.resource_group, self.workspace_name,
-            self.location, endpoint.rstrip("/"), key, self.source,
+            self.subscription_id,
+            self.resource_group,
+            self.workspace_name,
+            self.location,
+            endpoint.rstrip("/"),
+            key,
+            self.source,
         )
 
 

@@ -35,6 +35,7 @@ mistake also inherit the matching builtin, so callers can catch either (``Valida
 Every error carries a machine-readable ``code`` (a class attribute) and ``details`` (a dict). The
 HTTP layer maps error types to status codes in one place; this module knows nothing about HTTP.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence

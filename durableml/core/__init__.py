@@ -4,6 +4,7 @@ environments and run configurations (v1 ``azureml.core``).
 ``runconfig`` is imported eagerly because notebooks read ``azureml.core.runconfig.DEFAULT_CPU_IMAGE``
 after a bare ``import azureml.core``.
 """
+
 from __future__ import annotations
 
 from durableml._version import __version__

@@ -4,6 +4,7 @@
 configured (config.json ``key`` or ``DURABLEML_KEY``), else an empty dict (a local funchost with
 anonymous routes). Entra ID bearer tokens for deployments in Azure come with the publishing work.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -52,8 +53,14 @@ class AzureCliAuthentication(AbstractAuthentication):
 class ServicePrincipalAuthentication(AbstractAuthentication):
     """v1 service principal login; the secret is kept out of repr."""
 
-    def __init__(self, tenant_id: str, service_principal_id: str, service_principal_password: str,
-                 cloud: str = "AzureCloud", _enable_caching: bool = True) -> None:
+    def __init__(
+        self,
+        tenant_id: str,
+        service_principal_id: str,
+        service_principal_password: str,
+        cloud: str = "AzureCloud",
+        _enable_caching: bool = True,
+    ) -> None:
         super().__init__()
         self.tenant_id = tenant_id
         self.service_principal_id = service_principal_id

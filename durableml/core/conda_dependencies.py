@@ -4,6 +4,7 @@ durableml runs steps in the current interpreter by default, so packages are reco
 in the pipeline document) but not installed: pinned versions from old notebooks (tensorflow-gpu 2.6,
 scikit-learn 0.22) must not be installed blindly.
 """
+
 from __future__ import annotations
 
 import os
@@ -23,7 +24,9 @@ class CondaDependencies:
 
     DEFAULT_CHANNEL = "conda-forge"
 
-    def __init__(self, conda_dependencies_file_path: str | os.PathLike[str] | None = None, _underlying_structure: Any = None) -> None:
+    def __init__(
+        self, conda_dependencies_file_path: str | os.PathLike[str] | None = None, _underlying_structure: Any = None
+    ) -> None:
         self._name = "project_environment"
         self._channels: list[str] = []
         self._conda_packages: list[str] = []

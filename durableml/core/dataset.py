@@ -5,6 +5,7 @@ datasets; ``Dataset.get_by_name(ws, name)`` and ``Dataset.get_by_id(ws, id)`` fe
 ones through the workspace's service client. Service records carry ``id``, ``name``,
 ``version``, ``description``, ``tags`` and ``definition``.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -51,7 +52,9 @@ class Dataset:
     @staticmethod
     def get_by_name(workspace: Workspace, name: str, version: str | int = "latest") -> AbstractDataset:
         """Return the registered dataset ``name`` (the latest version unless ``version`` is given)."""
-        return dataset_from_record(workspace, workspace._client.get_dataset(name=name, version=None if version == "latest" else version))
+        return dataset_from_record(
+            workspace, workspace._client.get_dataset(name=name, version=None if version == "latest" else version)
+        )
 
     @staticmethod
     def get_by_id(workspace: Workspace, id: str) -> AbstractDataset:

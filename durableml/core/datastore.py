@@ -5,6 +5,7 @@ workspace's service client; secrets passed to ``register_*`` are sent to the ser
 kept on the object or shown in its repr. Service records carry ``name``, ``type`` and, for blob
 stores, ``account_name`` and ``container_name``.
 """
+
 from __future__ import annotations
 
 import os
@@ -58,95 +59,242 @@ class Datastore:
         return Datastore(workspace)
 
     @staticmethod
-    def _register(workspace: Workspace, kind: str, datastore_name: str, overwrite: bool, settings: Mapping[str, Any]) -> Datastore:
-        spec = {"name": check_identifier(datastore_name, "Datastore"), "type": kind,
-                **{key: value for key, value in settings.items() if value is not None}}
+    def _register(
+        workspace: Workspace, kind: str, datastore_name: str, overwrite: bool, settings: Mapping[str, Any]
+    ) -> Datastore:
+        spec = {
+            "name": check_identifier(datastore_name, "Datastore"),
+            "type": kind,
+            **{key: value for key, value in settings.items() if value is not None},
+        }
         return Datastore._from_record(workspace, workspace._client.register_datastore(spec, bool(overwrite)))
 
     @staticmethod
     def register_azure_blob_container(
-        workspace: Workspace, datastore_name: str, container_name: str, account_name: str,
-        sas_token: str | None = None, account_key: str | None = None, protocol: str | None = None,
-        endpoint: str | None = None, overwrite: bool = False, create_if_not_exists: bool = False,
-        skip_validation: bool = False, blob_cache_timeout: int | None = None, grant_workspace_access: bool = False,
-        subscription_id: str | None = None, resource_group: str | None = None,
+        workspace: Workspace,
+        datastore_name: str,
+        container_name: str,
+        account_name: str,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        create_if_not_exists: bool = False,
+        skip_validation: bool = False,
+        blob_cache_timeout: int | None = None,
+        grant_workspace_access: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
     ) -> Datastore:
         """Register a blob container (anonymous public containers need no key or token)."""
-        return Datastore._register(workspace, "AzureBlob", datastore_name, overwrite, {
-            "container_name": container_name, "account_name": account_name, "sas_token": sas_token,
-            "account_key": account_key, "protocol": protocol, "endpoint": endpoint,
-            "create_if_not_exists": create_if_not_exists, "skip_validation": skip_validation})
+        return Datastore._register(
+            workspace,
+            "AzureBlob",
+            datastore_name,
+            overwrite,
+            {
+                "container_name": container_name,
+                "account_name": account_name,
+                "sas_token": sas_token,
+                "account_key": account_key,
+                "protocol": protocol,
+                "endpoint": endpoint,
+                "create_if_not_exists": create_if_not_exists,
+                "skip_validation": skip_validation,
+            },
+        )
 
     @staticmethod
     def register_azure_file_share(
-        workspace: Workspace, datastore_name: str, file_share_name: str, account_name: str,
-        sas_token: str | None = None, account_key: str | None = None, protocol: str | None = None,
-        endpoint: str | None = None, overwrite: bool = False, create_if_not_exists: bool = False,
+        workspace: Workspace,
+        datastore_name: str,
+        file_share_name: str,
+        account_name: str,
+        sas_token: str | None = None,
+        account_key: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        create_if_not_exists: bool = False,
         skip_validation: bool = False,
     ) -> Datastore:
         """Register an Azure file share."""
-        return Datastore._register(workspace, "AzureFile", datastore_name, overwrite, {
-            "file_share_name": file_share_name, "account_name": account_name, "sas_token": sas_token,
-            "account_key": account_key, "protocol": protocol, "endpoint": endpoint})
+        return Datastore._register(
+            workspace,
+            "AzureFile",
+            datastore_name,
+            overwrite,
+            {
+                "file_share_name": file_share_name,
+                "account_name": account_name,
+                "sas_token": sas_token,
+                "account_key": account_key,
+                "protocol": protocol,
+                "endpoint": endpoint,
+            },
+        )
 
     @staticmethod
     def register_azure_data_lake(
-        workspace: Workspace, datastore_name: str, store_name: str, tenant_id: str | None = None,
-        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
-        authority_url: str | None = None, subscription_id: str | None = None, resource_group: str | None = None,
-        overwrite: bool = False, grant_workspace_access: bool = False,
+        workspace: Workspace,
+        datastore_name: str,
+        store_name: str,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        resource_url: str | None = None,
+        authority_url: str | None = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        overwrite: bool = False,
+        grant_workspace_access: bool = False,
     ) -> Datastore:
         """Register an Azure Data Lake Storage Gen1 store."""
-        return Datastore._register(workspace, "AzureDataLake", datastore_name, overwrite, {
-            "store_name": store_name, "tenant_id": tenant_id, "client_id": client_id, "client_secret": client_secret,
-            "resource_url": resource_url, "authority_url": authority_url})
+        return Datastore._register(
+            workspace,
+            "AzureDataLake",
+            datastore_name,
+            overwrite,
+            {
+                "store_name": store_name,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "resource_url": resource_url,
+                "authority_url": authority_url,
+            },
+        )
 
     @staticmethod
     def register_azure_data_lake_gen2(
-        workspace: Workspace, datastore_name: str, filesystem: str, account_name: str, tenant_id: str | None = None,
-        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
-        authority_url: str | None = None, protocol: str | None = None, endpoint: str | None = None,
-        overwrite: bool = False, subscription_id: str | None = None, resource_group: str | None = None,
+        workspace: Workspace,
+        datastore_name: str,
+        filesystem: str,
+        account_name: str,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        resource_url: str | None = None,
+        authority_url: str | None = None,
+        protocol: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
         grant_workspace_access: bool = False,
     ) -> Datastore:
         """Register an Azure Data Lake Storage Gen2 file system."""
-        return Datastore._register(workspace, "AzureDataLakeGen2", datastore_name, overwrite, {
-            "filesystem": filesystem, "account_name": account_name, "tenant_id": tenant_id, "client_id": client_id,
-            "client_secret": client_secret, "protocol": protocol, "endpoint": endpoint})
+        return Datastore._register(
+            workspace,
+            "AzureDataLakeGen2",
+            datastore_name,
+            overwrite,
+            {
+                "filesystem": filesystem,
+                "account_name": account_name,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "protocol": protocol,
+                "endpoint": endpoint,
+            },
+        )
 
     @staticmethod
     def register_azure_sql_database(
-        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, tenant_id: str | None = None,
-        client_id: str | None = None, client_secret: str | None = None, resource_url: str | None = None,
-        authority_url: str | None = None, endpoint: str | None = None, overwrite: bool = False,
-        username: str | None = None, password: str | None = None, **kwargs: Any,
+        workspace: Workspace,
+        datastore_name: str,
+        server_name: str,
+        database_name: str,
+        tenant_id: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        resource_url: str | None = None,
+        authority_url: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        username: str | None = None,
+        password: str | None = None,
+        **kwargs: Any,
     ) -> Datastore:
         """Register an Azure SQL database."""
-        return Datastore._register(workspace, "AzureSqlDatabase", datastore_name, overwrite, {
-            "server_name": server_name, "database_name": database_name, "tenant_id": tenant_id, "client_id": client_id,
-            "client_secret": client_secret, "endpoint": endpoint, "username": username, "password": password})
+        return Datastore._register(
+            workspace,
+            "AzureSqlDatabase",
+            datastore_name,
+            overwrite,
+            {
+                "server_name": server_name,
+                "database_name": database_name,
+                "tenant_id": tenant_id,
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "endpoint": endpoint,
+                "username": username,
+                "password": password,
+            },
+        )
 
     @staticmethod
     def register_azure_postgre_sql(
-        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, user_id: str,
-        user_password: str, port_number: str | None = None, endpoint: str | None = None,
-        overwrite: bool = False, enforce_ssl: bool = True, **kwargs: Any,
+        workspace: Workspace,
+        datastore_name: str,
+        server_name: str,
+        database_name: str,
+        user_id: str,
+        user_password: str,
+        port_number: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        enforce_ssl: bool = True,
+        **kwargs: Any,
     ) -> Datastore:
         """Register an Azure Database for PostgreSQL."""
-        return Datastore._register(workspace, "AzurePostgreSql", datastore_name, overwrite, {
-            "server_name": server_name, "database_name": database_name, "user_id": user_id,
-            "user_password": user_password, "port_number": port_number, "endpoint": endpoint, "enforce_ssl": enforce_ssl})
+        return Datastore._register(
+            workspace,
+            "AzurePostgreSql",
+            datastore_name,
+            overwrite,
+            {
+                "server_name": server_name,
+                "database_name": database_name,
+                "user_id": user_id,
+                "user_password": user_password,
+                "port_number": port_number,
+                "endpoint": endpoint,
+                "enforce_ssl": enforce_ssl,
+            },
+        )
 
     @staticmethod
     def register_azure_my_sql(
-        workspace: Workspace, datastore_name: str, server_name: str, database_name: str, user_id: str,
-        user_password: str, port_number: str | None = None, endpoint: str | None = None,
-        overwrite: bool = False, **kwargs: Any,
+        workspace: Workspace,
+        datastore_name: str,
+        server_name: str,
+        database_name: str,
+        user_id: str,
+        user_password: str,
+        port_number: str | None = None,
+        endpoint: str | None = None,
+        overwrite: bool = False,
+        **kwargs: Any,
     ) -> Datastore:
         """Register an Azure Database for MySQL."""
-        return Datastore._register(workspace, "AzureMySql", datastore_name, overwrite, {
-            "server_name": server_name, "database_name": database_name, "user_id": user_id,
-            "user_password": user_password, "port_number": port_number, "endpoint": endpoint})
+        return Datastore._register(
+            workspace,
+            "AzureMySql",
+            datastore_name,
+            overwrite,
+            {
+                "server_name": server_name,
+                "database_name": database_name,
+                "user_id": user_id,
+                "user_password": user_password,
+                "port_number": port_number,
+                "endpoint": endpoint,
+            },
+        )
 
     @staticmethod
     def register_dbfs(workspace: Workspace, datastore_name: str) -> Datastore:
@@ -158,8 +306,12 @@ class Datastore:
         self.workspace.set_default_datastore(self.name)
 
     def upload_files(
-        self, files: Iterable[str | os.PathLike[str]], relative_root: str | None = None, target_path: str | None = None,
-        overwrite: bool = False, show_progress: bool = True,
+        self,
+        files: Iterable[str | os.PathLike[str]],
+        relative_root: str | None = None,
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
     ) -> DataReference:
         """Upload ``files``; each lands at ``target_path/<path relative to relative_root or its name>``."""
         pairs = []
@@ -172,19 +324,36 @@ class Datastore:
         self.workspace._client.upload_files(self.name, pairs, bool(overwrite), bool(show_progress))
         return self.path(target_path)
 
-    def upload(self, src_dir: str | os.PathLike[str], target_path: str | None = None, overwrite: bool = False, show_progress: bool = True) -> DataReference:
+    def upload(
+        self,
+        src_dir: str | os.PathLike[str],
+        target_path: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> DataReference:
         """Upload the directory ``src_dir`` recursively to ``target_path``."""
         source = os.fspath(src_dir)
         if not os.path.isdir(source):
             raise ValidationError(f"upload: {source!r} is not a directory (working directory {os.getcwd()!r}).")
-        pairs = [(os.path.join(root, name), _join(target_path, os.path.relpath(os.path.join(root, name), source)))
-                 for root, _dirs, names in sorted(os.walk(source)) for name in sorted(names)]
+        pairs = [
+            (os.path.join(root, name), _join(target_path, os.path.relpath(os.path.join(root, name), source)))
+            for root, _dirs, names in sorted(os.walk(source))
+            for name in sorted(names)
+        ]
         self.workspace._client.upload_files(self.name, pairs, bool(overwrite), bool(show_progress))
         return self.path(target_path)
 
-    def download(self, target_path: str | os.PathLike[str], prefix: str | None = None, overwrite: bool = False, show_progress: bool = True) -> int:
+    def download(
+        self,
+        target_path: str | os.PathLike[str],
+        prefix: str | None = None,
+        overwrite: bool = False,
+        show_progress: bool = True,
+    ) -> int:
         """Download blobs (under ``prefix``) to ``target_path/<blob path>``; return the file count."""
-        return self.workspace._client.download_files(self.name, prefix, os.fspath(target_path), bool(overwrite), bool(show_progress))
+        return self.workspace._client.download_files(
+            self.name, prefix, os.fspath(target_path), bool(overwrite), bool(show_progress)
+        )
 
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
         """Return a DataReference to ``path`` on this datastore (usable as a DataPath too)."""

@@ -3,6 +3,7 @@
 Steps run in the current interpreter unless a compute backend decides otherwise; every setting is
 kept and serialized into the pipeline document so that a backend, or a later version, can honour it.
 """
+
 from __future__ import annotations
 
 import os
@@ -107,7 +108,9 @@ class Environment:
         return env
 
     @staticmethod
-    def from_pip_requirements(name: str, file_path: str | os.PathLike[str], pip_version: str | None = None) -> Environment:
+    def from_pip_requirements(
+        name: str, file_path: str | os.PathLike[str], pip_version: str | None = None
+    ) -> Environment:
         """Create an environment from a pip requirements file."""
         env = Environment(name)
         with open(file_path, encoding="utf-8") as handle:

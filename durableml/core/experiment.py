@@ -4,6 +4,7 @@
 ``continue_on_step_failure=``, ``tags=``), a PublishedPipeline, or a PipelineEndpoint
 (``pipeline_version=``). The experiment is created by the service on first submission.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -23,8 +24,17 @@ __all__ = ["Experiment"]
 class Experiment:
     """An experiment of a workspace (v1 ``Experiment(workspace, name)``)."""
 
-    def __init__(self, workspace: Workspace, name: str, _skip_name_validation: bool = False, _id: str | None = None,
-                 _archived_time: Any = None, _create_in_cloud: bool = True, _experiment_dto: Any = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str,
+        _skip_name_validation: bool = False,
+        _id: str | None = None,
+        _archived_time: Any = None,
+        _create_in_cloud: bool = True,
+        _experiment_dto: Any = None,
+        **kwargs: Any,
+    ) -> None:
         self._workspace = workspace
         self._name = name if _skip_name_validation else check_experiment_name(name)
 
@@ -58,10 +68,16 @@ class Experiment:
         if isinstance(config, PipelineEndpoint):
             return config.submit(self._name, pipeline_parameters=parameters, **kwargs)
         if type(config).__name__ == "ScriptRunConfig":
-            raise NotSupportedError("Experiment.submit(ScriptRunConfig)", "Wrap the script in a PythonScriptStep and submit a Pipeline.")
-        raise ValidationError(f"Experiment.submit needs a Pipeline, PublishedPipeline or PipelineEndpoint, got {type(config).__name__}.")
+            raise NotSupportedError(
+                "Experiment.submit(ScriptRunConfig)", "Wrap the script in a PythonScriptStep and submit a Pipeline."
+            )
+        raise ValidationError(
+            f"Experiment.submit needs a Pipeline, PublishedPipeline or PipelineEndpoint, got {type(config).__name__}."
+        )
 
-    def get_runs(self, type: str | None = None, tags: Any = None, properties: Any = None, include_children: bool = False) -> builtins.list[Run]:
+    def get_runs(
+        self, type: str | None = None, tags: Any = None, properties: Any = None, include_children: bool = False
+    ) -> builtins.list[Run]:
         """Return the runs of this experiment, newest first."""
         from durableml.pipeline.core.run import PipelineRun
 
@@ -69,7 +85,9 @@ class Experiment:
         return [PipelineRun(self, record["id"], _record=record) for record in records]
 
     @staticmethod
-    def list(workspace: Workspace, experiment_name: str | None = None, view_type: str = "ActiveOnly", tags: Any = None) -> builtins.list[Experiment]:
+    def list(
+        workspace: Workspace, experiment_name: str | None = None, view_type: str = "ActiveOnly", tags: Any = None
+    ) -> builtins.list[Experiment]:
         """Return the experiments of ``workspace`` (optionally only ``experiment_name``)."""
         return [e for name, e in sorted(workspace.experiments.items()) if experiment_name in (None, name)]
 

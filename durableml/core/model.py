@@ -6,6 +6,7 @@ service to download the model when a workspace is given. The path is the registe
 a file for a single-file model, a directory for a folder. Service records carry ``id``, ``name``,
 ``version``, ``tags``, ``properties``, ``description`` and ``createdTime``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -25,8 +26,17 @@ __all__ = ["Model", "Dataset"]
 class Model:
     """A registered model (v1 ``Model(workspace, name=..., version=...)``)."""
 
-    def __init__(self, workspace: Workspace, name: str | None = None, id: str | None = None, tags: Any = None,
-                 properties: Any = None, version: int | None = None, run_id: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        workspace: Workspace,
+        name: str | None = None,
+        id: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        version: int | None = None,
+        run_id: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         self._load(workspace, workspace._client.get_model(name, version, id))
 
     def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
@@ -75,20 +85,44 @@ class Model:
         return self._record.get("createdTime")
 
     @staticmethod
-    def register(workspace: Workspace, model_path: str, model_name: str, tags: Mapping[str, str] | None = None,
-                 properties: Mapping[str, Any] | None = None, description: str | None = None, datasets: Any = None,
-                 model_framework: str | None = None, model_framework_version: str | None = None, **kwargs: Any) -> Model:
+    def register(
+        workspace: Workspace,
+        model_path: str,
+        model_name: str,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        model_framework: str | None = None,
+        model_framework_version: str | None = None,
+        **kwargs: Any,
+    ) -> Model:
         """Upload the file or folder ``model_path`` and register it as a new version of ``model_name``."""
         if not os.path.exists(model_path):
-            raise ValidationError(f"Model.register: model_path {model_path!r} does not exist (working directory {os.getcwd()!r}).")
-        spec = {"name": model_name, "tags": dict(tags or {}), "properties": dict(properties or {}), "description": description,
-                "framework": model_framework, "frameworkVersion": model_framework_version,
-                "datasets": [[label, getattr(ds, "id", str(ds))] for label, ds in datasets or []]}
+            raise ValidationError(
+                f"Model.register: model_path {model_path!r} does not exist (working directory {os.getcwd()!r})."
+            )
+        spec = {
+            "name": model_name,
+            "tags": dict(tags or {}),
+            "properties": dict(properties or {}),
+            "description": description,
+            "framework": model_framework,
+            "frameworkVersion": model_framework_version,
+            "datasets": [[label, getattr(ds, "id", str(ds))] for label, ds in datasets or []],
+        }
         return Model._from_record(workspace, workspace._client.register_model(spec, _model_files(model_path)))
 
     @staticmethod
-    def list(workspace: Workspace, name: str | None = None, tags: Any = None, properties: Any = None,
-             run_id: str | None = None, latest: bool = False, **kwargs: Any) -> builtins.list[Model]:
+    def list(
+        workspace: Workspace,
+        name: str | None = None,
+        tags: Any = None,
+        properties: Any = None,
+        run_id: str | None = None,
+        latest: bool = False,
+        **kwargs: Any,
+    ) -> builtins.list[Model]:
         """Return registered models, optionally only ``name`` or those with ``tags``."""
         return [Model._from_record(workspace, r) for r in workspace._client.list_models(name, tags)]
 
@@ -102,9 +136,12 @@ class Model:
                 return found
         if _workspace is not None:
             model = Model(_workspace, name=model_name, version=version)
-            return model.download(os.path.join(os.getcwd(), "azureml-models", model_name, str(model.version)), exist_ok=True)
+            return model.download(
+                os.path.join(os.getcwd(), "azureml-models", model_name, str(model.version)), exist_ok=True
+            )
         raise ModelNotFoundException(
-            f"Model {model_name!r} (version {version or 'latest'}) was not found under AZUREML_MODEL_DIR or ./azureml-models. "
+            f"Model {model_name!r} (version {version or 'latest'}) was "
+            "not found under AZUREML_MODEL_DIR or ./azureml-models. "
             "Inside a step the runner provides registered models; elsewhere pass _workspace=ws to download it."
         )
 
@@ -121,8 +158,14 @@ def _model_files(model_path: str) -> builtins.list[tuple[str, str]]:
     base = os.path.basename(os.path.normpath(model_path))
     if os.path.isfile(model_path):
         return [(model_path, base)]
-    return [(os.path.join(root, name), os.path.join(base, os.path.relpath(os.path.join(root, name), model_path)).replace(os.sep, "/"))
-            for root, _dirs, names in sorted(os.walk(model_path)) for name in sorted(names)]
+    return [
+        (
+            os.path.join(root, name),
+            os.path.join(base, os.path.relpath(os.path.join(root, name), model_path)).replace(os.sep, "/"),
+        )
+        for root, _dirs, names in sorted(os.walk(model_path))
+        for name in sorted(names)
+    ]
 
 
 def _find_local(root: str, name: str, version: int | None) -> str | None:

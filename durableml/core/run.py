@@ -8,6 +8,7 @@ in memory and ``input_datasets`` is empty. Online runs read their record (``id``
 client. Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as
 ``Completed``.
 """
+
 from __future__ import annotations
 
 import logging
@@ -132,13 +133,17 @@ class Run:
         """Return the run record with ``runId`` added (``status``, ``started``, ``inputDatasets``...)."""
         return {"runId": self._run_id, **self._refresh()}
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
         """Return the logged metrics (one name, or all)."""
         metrics = self._client.get_run_metrics(self._run_id)
         return {name: metrics[name]} if name is not None and name in metrics else ({} if name else dict(metrics))
 
     def _log(self, kind: str, name: str, value: Any, description: str = "") -> None:
-        self._client.log_metrics(self._run_id, [{"kind": kind, "name": name, "value": value, "description": description}])
+        self._client.log_metrics(
+            self._run_id, [{"kind": kind, "name": name, "value": value, "description": description}]
+        )
 
     def log(self, name: str, value: Any, description: str = "", step: int | None = None) -> None:
         """Log a scalar metric."""
@@ -179,9 +184,19 @@ class Run:
         """Cancel the run."""
         self._client.cancel_run(self._run_id)
 
-    def get_children(self, recursive: bool = False, tags: Any = None, properties: Any = None, type: Any = None, status: Any = None, _rehydrate_runs: bool = True) -> list[Run]:
+    def get_children(
+        self,
+        recursive: bool = False,
+        tags: Any = None,
+        properties: Any = None,
+        type: Any = None,
+        status: Any = None,
+        _rehydrate_runs: bool = True,
+    ) -> list[Run]:
         """Return the child runs."""
-        return [Run(self._experiment, record["id"], _record=record) for record in self._client.list_step_runs(self._run_id)]
+        return [
+            Run(self._experiment, record["id"], _record=record) for record in self._client.list_step_runs(self._run_id)
+        ]
 
     def get_file_names(self) -> list[str]:
         """Return the names of the run's captured files (``outputs/``, ``logs/``)."""
@@ -192,18 +207,33 @@ class Run:
         target = output_file_path or os.path.basename(name)
         self._client.download_run_file(self._run_id, name.lstrip("./"), target)
 
-    def register_model(self, model_name: str, model_path: str | None = None, tags: Mapping[str, str] | None = None,
-                       properties: Mapping[str, Any] | None = None, description: str | None = None,
-                       datasets: Any = None, **kwargs: Any) -> Model:
+    def register_model(
+        self,
+        model_name: str,
+        model_path: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, Any] | None = None,
+        description: str | None = None,
+        datasets: Any = None,
+        **kwargs: Any,
+    ) -> Model:
         """Register files captured by this run (``outputs/...``) as a model."""
         from durableml.core.model import Model
 
-        spec = {"name": model_name, "runId": self._run_id, "runPath": model_path or "outputs", "tags": dict(tags or {}),
-                "properties": dict(properties or {}), "description": description,
-                "datasets": [[label, getattr(ds, "id", str(ds))] for label, ds in datasets or []]}
+        spec = {
+            "name": model_name,
+            "runId": self._run_id,
+            "runPath": model_path or "outputs",
+            "tags": dict(tags or {}),
+            "properties": dict(properties or {}),
+            "description": description,
+            "datasets": [[label, getattr(ds, "id", str(ds))] for label, ds in datasets or []],
+        }
         return Model._from_record(self._experiment.workspace, self._client.register_model(spec, []))
 
-    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True) -> dict[str, Any]:
+    def wait_for_completion(
+        self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True
+    ) -> dict[str, Any]:
         """Wait until the run ends; return its details, raising ActivityFailedException if it failed."""
         offset = 0
         delay = 0.5
@@ -218,11 +248,17 @@ class Run:
             time.sleep(delay)
             delay = min(delay * 1.5, 5.0)
         if raise_on_error and record.get("status") == RunStatus.FAILED:
-            raise ActivityFailedException(f"Run {self._run_id} failed: {record.get('error') or 'see its logs'}.", details={"runId": self._run_id, "error": record.get("error")})
+            raise ActivityFailedException(
+                f"Run {self._run_id} failed: {record.get('error') or 'see its logs'}.",
+                details={"runId": self._run_id, "error": record.get("error")},
+            )
         return self.get_details()
 
     def __repr__(self) -> str:
-        return f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, Status: {self._record.get('status', 'Unknown')})"
+        return (
+            f"Run(Experiment: {self._experiment.name}, Id: {self._run_id}, "
+            f"Status: {self._record.get('status', 'Unknown')})"
+        )
 
 
 class _OfflineRun(Run):
@@ -252,7 +288,9 @@ class _OfflineRun(Run):
     def _refresh(self) -> dict[str, Any]:
         return self._record
 
-    def get_metrics(self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False) -> dict[str, Any]:
+    def get_metrics(
+        self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False
+    ) -> dict[str, Any]:
         """Return the metrics logged so far in this process."""
         return {name: self._metrics[name]} if name in self._metrics else ({} if name else dict(self._metrics))
 
@@ -260,7 +298,9 @@ class _OfflineRun(Run):
         _log.info("offline run: %s metric %s = %r", kind, name, value)
         if kind in ("scalar", "tag"):
             previous = self._metrics.get(name)
-            self._metrics[name] = value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
+            self._metrics[name] = (
+                value if previous is None else [*(previous if isinstance(previous, list) else [previous]), value]
+            )
         elif kind == "row":
             self._metrics.setdefault(name, []).append(value)
         else:
@@ -282,7 +322,9 @@ class _OfflineRun(Run):
         """Offline runs have no children."""
         return []
 
-    def wait_for_completion(self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True) -> dict[str, Any]:
+    def wait_for_completion(
+        self, show_output: bool = False, wait_post_processing: bool = False, raise_on_error: bool = True
+    ) -> dict[str, Any]:
         """Return at once."""
         return self.get_details()
 

@@ -4,6 +4,7 @@
 compute from ``runconfig.target`` (a name or a ComputeTarget). Everything else (environment,
 docker, spark, MPI, node count) is recorded in the pipeline document for the compute backend.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -37,7 +38,13 @@ DEFAULT_GPU_IMAGE = "mcr.microsoft.com/azureml/openmpi4.1.0-cuda11.8-cudnn8-ubun
 class DockerConfiguration:
     """Whether to use Docker for a run (recorded; steps run without Docker)."""
 
-    def __init__(self, use_docker: bool = False, shm_size: str | None = None, shared_volumes: bool = True, arguments: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        use_docker: bool = False,
+        shm_size: str | None = None,
+        shared_volumes: bool = True,
+        arguments: list[str] | None = None,
+    ) -> None:
         self.use_docker = use_docker
         self.shm_size = shm_size
         self.shared_volumes = shared_volumes
@@ -45,7 +52,11 @@ class DockerConfiguration:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-able dict."""
-        return {"useDocker": bool(self.use_docker), "shmSize": self.shm_size, "arguments": [str(a) for a in self.arguments]}
+        return {
+            "useDocker": bool(self.use_docker),
+            "shmSize": self.shm_size,
+            "arguments": [str(a) for a in self.arguments],
+        }
 
 
 class MpiConfiguration:
@@ -93,7 +104,11 @@ class AmlComputeConfiguration:
 
     def to_dict(self) -> dict[str, Any]:
         """Return the configuration as a JSON-able dict."""
-        return {"vmSize": self.vm_size, "vmPriority": self.vm_priority, "clusterMaxNodeCount": self.cluster_max_node_count}
+        return {
+            "vmSize": self.vm_size,
+            "vmPriority": self.vm_priority,
+            "clusterMaxNodeCount": self.cluster_max_node_count,
+        }
 
 
 class _Library:

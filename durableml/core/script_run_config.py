@@ -4,6 +4,7 @@ Pipelines use it as a source of settings: ``PythonScriptStep(runconfig=src.run_c
 the compute target, environment and distribution from it. Submitting one on its own is not
 supported (wrap the script in a PythonScriptStep).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

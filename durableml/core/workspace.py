@@ -4,6 +4,7 @@ A workspace is identified like an Azure ML one (subscription id, resource group,
 to its durableml service through one :class:`~durableml.client.ServiceClient`. Nothing is
 contacted when a Workspace is created; properties that need the service fetch on use.
 """
+
 from __future__ import annotations
 
 import os
@@ -46,7 +47,13 @@ class Workspace:
     ) -> None:
         base = config or WorkspaceConfig().with_environment()
         self._config = WorkspaceConfig(
-            subscription_id, resource_group, workspace_name, _location or base.location, base.endpoint, base.key, base.source
+            subscription_id,
+            resource_group,
+            workspace_name,
+            _location or base.location,
+            base.endpoint,
+            base.key,
+            base.source,
         )
         self._auth = auth
         self._tags = dict(tags or {})
@@ -67,8 +74,13 @@ class Workspace:
         """
         config = load_config(path, _file_name)
         return Workspace(
-            config.subscription_id, config.resource_group, config.workspace_name, auth,
-            _location=config.location, client=client, config=config,
+            config.subscription_id,
+            config.resource_group,
+            config.workspace_name,
+            auth,
+            _location=config.location,
+            client=client,
+            config=config,
         )
 
     @staticmethod
@@ -86,8 +98,13 @@ class Workspace:
         """Return the workspace ``name``; missing ids come from config.json or the defaults."""
         config = load_config()
         return Workspace(
-            subscription_id or config.subscription_id, resource_group or config.resource_group, name, auth,
-            _location=location or config.location, client=client, config=config,
+            subscription_id or config.subscription_id,
+            resource_group or config.resource_group,
+            name,
+            auth,
+            _location=location or config.location,
+            client=client,
+            config=config,
         )
 
     @property
@@ -129,7 +146,7 @@ class Workspace:
         """Return the workspace's identity as v1 names it (no service call)."""
         return {
             "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}"
-                  f"/providers/Microsoft.MachineLearningServices/workspaces/{self.name}",
+            f"/providers/Microsoft.MachineLearningServices/workspaces/{self.name}",
             "name": self.name,
             "location": self.location,
             "subscriptionId": self.subscription_id,
@@ -182,19 +199,28 @@ class Workspace:
         folder = os.path.join(os.fspath(path) if path is not None else ".", ".azureml")
         os.makedirs(folder, exist_ok=True)
         target = os.path.join(folder, file_name or "config.json")
-        data = {"subscription_id": self.subscription_id, "resource_group": self.resource_group,
-                "workspace_name": self.name, "endpoint": self.service_endpoint}
+        data = {
+            "subscription_id": self.subscription_id,
+            "resource_group": self.resource_group,
+            "workspace_name": self.name,
+            "endpoint": self.service_endpoint,
+        }
         with open(target, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=2)
         return target
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Workspace) and (self.subscription_id, self.resource_group, self.name) == (
-            other.subscription_id, other.resource_group, other.name)
+            other.subscription_id,
+            other.resource_group,
+            other.name,
+        )
 
     def __hash__(self) -> int:
         return hash((self.subscription_id, self.resource_group, self.name))
 
     def __repr__(self) -> str:
-        return (f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
-                f"resource_group='{self.resource_group}')")
+        return (
+            f"Workspace.create(name='{self.name}', subscription_id='{self.subscription_id}', "
+            f"resource_group='{self.resource_group}')"
+        )

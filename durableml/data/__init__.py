@@ -3,6 +3,7 @@
 The v1 import paths are kept: ``durableml.data.OutputFileDatasetConfig``,
 ``durableml.data.data_reference.DataReference``, ``durableml.data.datapath.DataPath``...
 """
+
 from __future__ import annotations
 
 from durableml.data.abstract_dataset import AbstractDataset

@@ -5,6 +5,7 @@ definition time; reading (``download``, ``to_pandas_dataframe``) goes through th
 service client. An unregistered dataset has an id derived from its definition, so the same
 definition always has the same id (v1 user code reads ``ds.id`` before registering).
 """
+
 from __future__ import annotations
 
 import copy
@@ -112,7 +113,9 @@ class AbstractDataset:
         create_new_version: bool = False,
     ) -> _D:
         """Register the definition under ``name`` in ``workspace``; return the registered dataset."""
-        record = workspace._client.register_dataset(self._definition, name, description, dict(tags or {}), create_new_version)
+        record = workspace._client.register_dataset(
+            self._definition, name, description, dict(tags or {}), create_new_version
+        )
         return type(self)(record.get("definition", self._definition), workspace, record)
 
     def take(self: _D, count: int) -> _D:

@@ -3,6 +3,7 @@
 ``str(data_reference)`` is ``$AZUREML_DATAREFERENCE_<name>`` as in v1; in a step's ``arguments``
 the placeholder is replaced by the local path of the data on the compute.
 """
+
 from __future__ import annotations
 
 import posixpath
@@ -48,7 +49,9 @@ class DataReference:
         return str(self.datastore.name)
 
     def _copy(self, mode: str, path_on_compute: str | None, overwrite: bool) -> DataReference:
-        ref = DataReference(self.datastore, self.data_reference_name, self.path_on_datastore, mode, path_on_compute, overwrite)
+        ref = DataReference(
+            self.datastore, self.data_reference_name, self.path_on_datastore, mode, path_on_compute, overwrite
+        )
         ref._mode_explicit = True
         return ref
 
@@ -67,7 +70,14 @@ class DataReference:
     def path(self, path: str | None = None, data_reference_name: str | None = None) -> DataReference:
         """Return a reference to ``path`` below this reference's path."""
         joined = posixpath.join(self.path_on_datastore or "", path or "")
-        return DataReference(self.datastore, data_reference_name or self.data_reference_name, joined, self.mode, self.path_on_compute, self.overwrite)
+        return DataReference(
+            self.datastore,
+            data_reference_name or self.data_reference_name,
+            joined,
+            self.mode,
+            self.path_on_compute,
+            self.overwrite,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return ``{"datastore", "path"}``: where the data is."""

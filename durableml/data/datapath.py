@@ -3,6 +3,7 @@
 A DataPath is often the default of a PipelineParameter, paired with a binding in ``arguments``
 and ``inputs``: ``(PipelineParameter("data", default_value=DataPath(...)), DataPathComputeBinding())``.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -29,9 +30,14 @@ def check_mode(mode: object, allowed: tuple[str, ...] = INPUT_MODES, what: str =
 class DataPath:
     """A path on a datastore (v1 ``azureml.data.datapath.DataPath``)."""
 
-    def __init__(self, datastore: Datastore | None = None, path_on_datastore: str | None = None, name: str | None = None) -> None:
+    def __init__(
+        self, datastore: Datastore | None = None, path_on_datastore: str | None = None, name: str | None = None
+    ) -> None:
         if datastore is None:
-            raise ValidationError("DataPath needs a datastore: pass DataPath(datastore=ws.get_default_datastore(), path_on_datastore='...').")
+            raise ValidationError(
+                "DataPath needs a datastore: pass "
+                "DataPath(datastore=ws.get_default_datastore(), path_on_datastore='...')."
+            )
         self._datastore = datastore
         self._path_on_datastore = (path_on_datastore or "").lstrip("/")
         self._name = name
@@ -64,8 +70,12 @@ class DataPath:
 
         binding = datapath_compute_binding or DataPathComputeBinding()
         return DataReference(
-            self._datastore, data_reference_name or self._name, self._path_on_datastore,
-            mode=binding.mode, path_on_compute=binding.path_on_compute, overwrite=binding.overwrite,
+            self._datastore,
+            data_reference_name or self._name,
+            self._path_on_datastore,
+            mode=binding.mode,
+            path_on_compute=binding.path_on_compute,
+            overwrite=binding.overwrite,
         )
 
     def to_dict(self) -> dict[str, Any]:

@@ -5,6 +5,7 @@ a TabularDataset for tabular data. The dataset may be a FileDataset/TabularDatas
 PipelineParameter whose default is one, or the output of an earlier step (OutputFileDatasetConfig,
 ``PipelineData.as_dataset()``).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,8 +24,11 @@ def _check_dataset(name: str, dataset: Any) -> Any:
     from durableml.pipeline.core.pipeline_parameter import PipelineParameter
 
     accepted = (
-        AbstractDataset, OutputFileDatasetConfig, OutputTabularDatasetConfig,
-        PipelineOutputFileDataset, PipelineOutputTabularDataset,
+        AbstractDataset,
+        OutputFileDatasetConfig,
+        OutputTabularDatasetConfig,
+        PipelineOutputFileDataset,
+        PipelineOutputTabularDataset,
     )
     if isinstance(dataset, accepted):
         return dataset

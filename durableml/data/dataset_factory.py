@@ -4,6 +4,7 @@ A path may be a ``(datastore, "path/or/glob*.csv")`` tuple, a DataPath, a DataRe
 (``datastore.path(...)``), an ``http(s)://`` URL, or a list of any of these. Factories only build a
 definition; ``validate=True`` is recorded, and missing files surface when the data is read.
 """
+
 from __future__ import annotations
 
 import os
@@ -86,7 +87,9 @@ def _one_path(item: Any) -> tuple[dict[str, str], Datastore | None]:
     )
 
 
-def _definition(path: Any, fmt: Mapping[str, Any], partition_format: str | None, validate: bool) -> tuple[dict[str, Any], Any]:
+def _definition(
+    path: Any, fmt: Mapping[str, Any], partition_format: str | None, validate: bool
+) -> tuple[dict[str, Any], Any]:
     paths, workspace = normalize_paths(path)
     definition = {"paths": paths, "format": dict(fmt), "partitionFormat": partition_format, "validate": bool(validate)}
     return definition, workspace
@@ -100,9 +103,13 @@ class FileDatasetFactory:
     """Creates FileDatasets (``Dataset.File``)."""
 
     @staticmethod
-    def from_files(path: Any, validate: bool = True, partition_format: str | None = None, is_file: bool = False) -> FileDataset:
+    def from_files(
+        path: Any, validate: bool = True, partition_format: str | None = None, is_file: bool = False
+    ) -> FileDataset:
         """Define a FileDataset over files or globs on datastores or URLs."""
-        definition, workspace = _definition(path, {"kind": "files", "isFile": bool(is_file)}, partition_format, validate)
+        definition, workspace = _definition(
+            path, {"kind": "files", "isFile": bool(is_file)}, partition_format, validate
+        )
         return FileDataset(definition, workspace)
 
     @staticmethod
@@ -135,17 +142,26 @@ class TabularDatasetFactory:
     ) -> TabularDataset:
         """Define a TabularDataset over delimited (CSV/TSV) files."""
         fmt = {
-            "kind": "delimited", "separator": separator, "header": bool(header), "includePath": bool(include_path),
-            "inferColumnTypes": bool(infer_column_types), "setColumnTypes": _column_types(set_column_types),
-            "supportMultiLine": bool(support_multi_line), "emptyAsString": bool(empty_as_string), "encoding": encoding,
+            "kind": "delimited",
+            "separator": separator,
+            "header": bool(header),
+            "includePath": bool(include_path),
+            "inferColumnTypes": bool(infer_column_types),
+            "setColumnTypes": _column_types(set_column_types),
+            "supportMultiLine": bool(support_multi_line),
+            "emptyAsString": bool(empty_as_string),
+            "encoding": encoding,
         }
         definition, workspace = _definition(path, fmt, partition_format, validate)
         return TabularDataset(definition, workspace)
 
     @staticmethod
     def from_parquet_files(
-        path: Any, validate: bool = True, include_path: bool = False,
-        set_column_types: Mapping[str, Any] | None = None, partition_format: str | None = None,
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: Mapping[str, Any] | None = None,
+        partition_format: str | None = None,
     ) -> TabularDataset:
         """Define a TabularDataset over parquet files."""
         fmt = {"kind": "parquet", "includePath": bool(include_path), "setColumnTypes": _column_types(set_column_types)}
@@ -154,19 +170,32 @@ class TabularDatasetFactory:
 
     @staticmethod
     def from_json_lines_files(
-        path: Any, validate: bool = True, include_path: bool = False,
-        set_column_types: Mapping[str, Any] | None = None, partition_format: str | None = None,
-        invalid_lines: str = "error", encoding: str = "utf8",
+        path: Any,
+        validate: bool = True,
+        include_path: bool = False,
+        set_column_types: Mapping[str, Any] | None = None,
+        partition_format: str | None = None,
+        invalid_lines: str = "error",
+        encoding: str = "utf8",
     ) -> TabularDataset:
         """Define a TabularDataset over JSON-lines files."""
-        fmt = {"kind": "json_lines", "includePath": bool(include_path), "setColumnTypes": _column_types(set_column_types), "encoding": encoding}
+        fmt = {
+            "kind": "json_lines",
+            "includePath": bool(include_path),
+            "setColumnTypes": _column_types(set_column_types),
+            "encoding": encoding,
+        }
         definition, workspace = _definition(path, fmt, partition_format, validate)
         return TabularDataset(definition, workspace)
 
     @staticmethod
     def register_pandas_dataframe(
-        dataframe: Any, target: Any, name: str, description: str | None = None,
-        tags: Mapping[str, str] | None = None, show_progress: bool = True,
+        dataframe: Any,
+        target: Any,
+        name: str,
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        show_progress: bool = True,
     ) -> TabularDataset:
         """Upload ``dataframe`` as CSV to ``target`` ((datastore, path) or DataPath) and register it."""
         entries, _ = normalize_paths(target)

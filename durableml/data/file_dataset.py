@@ -1,4 +1,5 @@
 """FileDataset: a set of files on datastores or URLs, consumed by path."""
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,9 @@ class FileDataset(AbstractDataset):
         """HDFS consumption (Synapse) is not supported."""
         raise NotSupportedError("FileDataset.as_hdfs", "Use as_mount() or as_download().")
 
-    def download(self, target_path: str | os.PathLike[str] | None = None, overwrite: bool = False, ignore_not_found: bool = False) -> list[str]:
+    def download(
+        self, target_path: str | os.PathLike[str] | None = None, overwrite: bool = False, ignore_not_found: bool = False
+    ) -> list[str]:
         """Download the files to ``target_path`` (a new temporary directory by default)."""
         target = os.fspath(target_path) if target_path is not None else tempfile.mkdtemp(prefix="durableml-dataset-")
         return self._client("FileDataset.download").download_dataset(self._definition, target, overwrite)

@@ -5,6 +5,7 @@ runs (default: ``dataset/{run-id}/{output-name}`` on the workspace's default dat
 that lists the object in ``arguments`` or ``outputs`` writes it; later steps read it through
 ``.as_input()``, ``.read_delimited_files().as_input(name)``, or by using it directly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -48,10 +49,14 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
     ) -> None:
         super().__init__(name)
         if destination is not None and not (
-            isinstance(destination, tuple) and len(destination) == 2 and hasattr(destination[0], "name") and isinstance(destination[1], str)
+            isinstance(destination, tuple)
+            and len(destination) == 2
+            and hasattr(destination[0], "name")
+            and isinstance(destination[1], str)
         ):
             raise ValidationError(
-                f"OutputFileDatasetConfig destination must be a (datastore, 'path/{{run-id}}') tuple, got {destination!r}."
+                "OutputFileDatasetConfig destination must be a (datastore, "
+                f"'path/{{run-id}}') tuple, got {destination!r}."
             )
         self.destination = destination
         self.source = source
@@ -85,7 +90,12 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
     ) -> OutputFileDatasetConfig:
         """Register the written files as dataset ``name`` after the step succeeds; returns this object."""
-        self.registration = {"name": check_identifier(name, "Dataset"), "description": description, "tags": dict(tags or {}), "datasetType": "file"}
+        self.registration = {
+            "name": check_identifier(name, "Dataset"),
+            "description": description,
+            "tags": dict(tags or {}),
+            "datasetType": "file",
+        }
         return self
 
     def as_input(self, name: str | None = None) -> DatasetConsumptionConfig:
@@ -103,35 +113,62 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
         return self.name
 
     def read_delimited_files(
-        self, include_path: bool = False, separator: str = ",", header: Any = True,
-        partition_format: str | None = None, path_glob: str | None = None,
+        self,
+        include_path: bool = False,
+        separator: str = ",",
+        header: Any = True,
+        partition_format: str | None = None,
+        path_glob: str | None = None,
         set_column_types: Mapping[str, Any] | None = None,
     ) -> OutputTabularDatasetConfig:
         """Return a view of this output as a tabular dataset read from delimited files."""
-        fmt = {"kind": "delimited", "separator": separator, "header": bool(header), "includePath": bool(include_path),
-               "pathGlob": path_glob, "partitionFormat": partition_format}
+        fmt = {
+            "kind": "delimited",
+            "separator": separator,
+            "header": bool(header),
+            "includePath": bool(include_path),
+            "pathGlob": path_glob,
+            "partitionFormat": partition_format,
+        }
         return OutputTabularDatasetConfig(self, fmt)
 
     def read_parquet_files(
-        self, include_path: bool = False, partition_format: str | None = None, path_glob: str | None = None,
+        self,
+        include_path: bool = False,
+        partition_format: str | None = None,
+        path_glob: str | None = None,
         set_column_types: Mapping[str, Any] | None = None,
     ) -> OutputTabularDatasetConfig:
         """Return a view of this output as a tabular dataset read from parquet files."""
-        fmt = {"kind": "parquet", "includePath": bool(include_path), "pathGlob": path_glob, "partitionFormat": partition_format}
+        fmt = {
+            "kind": "parquet",
+            "includePath": bool(include_path),
+            "pathGlob": path_glob,
+            "partitionFormat": partition_format,
+        }
         return OutputTabularDatasetConfig(self, fmt)
 
-    def read_json_lines_files(self, include_path: bool = False, path_glob: str | None = None, **kwargs: Any) -> OutputTabularDatasetConfig:
+    def read_json_lines_files(
+        self, include_path: bool = False, path_glob: str | None = None, **kwargs: Any
+    ) -> OutputTabularDatasetConfig:
         """Return a view of this output as a tabular dataset read from JSON-lines files."""
-        return OutputTabularDatasetConfig(self, {"kind": "json_lines", "includePath": bool(include_path), "pathGlob": path_glob})
+        return OutputTabularDatasetConfig(
+            self, {"kind": "json_lines", "includePath": bool(include_path), "pathGlob": path_glob}
+        )
 
     def __repr__(self) -> str:
-        return f"OutputFileDatasetConfig(name={self.name!r}, destination=({self.datastore_name!r}, {self.path_on_datastore!r}))"
+        return (
+            f"OutputFileDatasetConfig(name={self.name!r}, "
+            f"destination=({self.datastore_name!r}, {self.path_on_datastore!r}))"
+        )
 
 
 class OutputTabularDatasetConfig:
     """A tabular view of an OutputFileDatasetConfig, consumed with ``as_input(name)``."""
 
-    def __init__(self, output: OutputFileDatasetConfig, fmt: Mapping[str, Any], transforms: Sequence[Mapping[str, Any]] = ()) -> None:
+    def __init__(
+        self, output: OutputFileDatasetConfig, fmt: Mapping[str, Any], transforms: Sequence[Mapping[str, Any]] = ()
+    ) -> None:
         self.output = output
         self.format = dict(fmt)
         self.transforms = [dict(t) for t in transforms]
@@ -155,12 +192,16 @@ class OutputTabularDatasetConfig:
         """Return a view without ``columns``."""
         return self._then({"kind": "drop_columns", "columns": [columns] if isinstance(columns, str) else list(columns)})
 
-    def random_split(self, percentage: float, seed: int | None = None) -> tuple[OutputTabularDatasetConfig, OutputTabularDatasetConfig]:
+    def random_split(
+        self, percentage: float, seed: int | None = None
+    ) -> tuple[OutputTabularDatasetConfig, OutputTabularDatasetConfig]:
         """Return two views holding about ``percentage`` and ``1 - percentage`` of the rows."""
         split = {"kind": "random_split", "percentage": float(percentage), "seed": seed}
         return self._then({**split, "part": 0}), self._then({**split, "part": 1})
 
-    def register_on_complete(self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None) -> OutputTabularDatasetConfig:
+    def register_on_complete(
+        self, name: str, description: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> OutputTabularDatasetConfig:
         """Register the output as tabular dataset ``name`` after the step succeeds."""
         self.output.register_on_complete(name, description, tags)
         assert self.output.registration is not None

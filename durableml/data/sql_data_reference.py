@@ -1,4 +1,5 @@
 """SqlDataReference: a query or table of a SQL datastore, as the source of a DataTransferStep."""
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
@@ -31,7 +32,9 @@ class SqlDataReference:
                 f"got {len(given)}. Pass e.g. sql_table='dbo.customers'."
             )
         self.datastore = datastore
-        self.data_reference_name = check_identifier(data_reference_name or str(datastore.name), "SqlDataReference data_reference_name")
+        self.data_reference_name = check_identifier(
+            data_reference_name or str(datastore.name), "SqlDataReference data_reference_name"
+        )
         self.sql_query = sql_query
         self.sql_table = sql_table
         self.sql_stored_procedure = sql_stored_procedure

@@ -1,4 +1,5 @@
 """TabularDataset: delimited, parquet or JSON-lines files read as one table."""
+
 from __future__ import annotations
 
 import tempfile
@@ -33,7 +34,9 @@ class TabularDataset(AbstractDataset):
         """Return a dataset without ``columns``."""
         return self._with_transform({"kind": "drop_columns", "columns": _columns(columns)})
 
-    def partition_by(self, partition_keys: Sequence[str], target: Any, name: str | None = None, **kwargs: Any) -> TabularDataset:
+    def partition_by(
+        self, partition_keys: Sequence[str], target: Any, name: str | None = None, **kwargs: Any
+    ) -> TabularDataset:
         """Re-partitioning a dataset on the service is not supported yet."""
         raise NotSupportedError("TabularDataset.partition_by", "Partition the files in a PythonScriptStep instead.")
 

@@ -2,6 +2,7 @@
 
 pandas is imported only here, and only when data is actually read.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -26,8 +27,11 @@ def _read_one(pd: Any, path: str, fmt: Mapping[str, Any]) -> Any:
     kind = fmt.get("kind", "delimited")
     if kind == "delimited":
         frame = pd.read_csv(
-            path, sep=fmt.get("separator", ","), header=0 if fmt.get("header", True) else None,
-            encoding=fmt.get("encoding", "utf8"), keep_default_na=not fmt.get("emptyAsString", False),
+            path,
+            sep=fmt.get("separator", ","),
+            header=0 if fmt.get("header", True) else None,
+            encoding=fmt.get("encoding", "utf8"),
+            keep_default_na=not fmt.get("emptyAsString", False),
         )
     elif kind == "parquet":
         frame = pd.read_parquet(path)
@@ -47,7 +51,7 @@ def apply_transforms(frame: Any, transforms: Sequence[Mapping[str, Any]]) -> Any
         if kind == "take":
             frame = frame.head(int(transform["count"]))
         elif kind == "skip":
-            frame = frame.iloc[int(transform["count"]):]
+            frame = frame.iloc[int(transform["count"]) :]
         elif kind == "keep_columns":
             frame = frame[list(transform["columns"])]
         elif kind == "drop_columns":

@@ -7,6 +7,7 @@ the edges between steps. It is deterministic: the same pipeline gives byte-ident
 from the step's content and from the ids of the steps it reads from, so a change upstream
 changes every id downstream and nothing else does.
 """
+
 from __future__ import annotations
 
 import math
@@ -63,7 +64,10 @@ class _Compiler:
             "kind": DOCUMENT_KIND,
             "description": description,
             "defaultDatastore": default_datastore,
-            "parameters": {name: {"type": p.type, "default": p.default_to_document()} for name, p in sorted(self.parameters.items())},
+            "parameters": {
+                name: {"type": p.type, "default": p.default_to_document()}
+                for name, p in sorted(self.parameters.items())
+            },
             "steps": steps,
             "edges": self.edges(),
         }
@@ -112,13 +116,18 @@ class _Compiler:
 
     def declare(self, parameter: PipelineParameter) -> None:
         known = self.parameters.setdefault(parameter.name, parameter)
-        if known is not parameter and (known.type, known.default_to_document()) != (parameter.type, parameter.default_to_document()):
-            self.issues.append(Issue(
-                "parameter_conflict",
-                f"two PipelineParameters are named {parameter.name!r} with different defaults "
-                f"({known.default_value!r} and {parameter.default_value!r}); reuse one object or rename one",
-                f"parameters.{parameter.name}",
-            ))
+        if known is not parameter and (known.type, known.default_to_document()) != (
+            parameter.type,
+            parameter.default_to_document(),
+        ):
+            self.issues.append(
+                Issue(
+                    "parameter_conflict",
+                    f"two PipelineParameters are named {parameter.name!r} with different defaults "
+                    f"({known.default_value!r} and {parameter.default_value!r}); reuse one object or rename one",
+                    f"parameters.{parameter.name}",
+                )
+            )
 
     def input_entry(self, port: InputPort) -> dict[str, Any]:
         return {
@@ -150,7 +159,7 @@ class _Compiler:
         return {"kind": "sql", **(port.sql or {})}
 
     def edges(self) -> list[dict[str, Any]]:
-        entries = set()
+        entries: set[tuple[str, str, str, str | None, str | None]] = set()
         for edge in self.graph.edges:
             start, end = self.step_ids[edge.producer], self.step_ids[edge.consumer]
             if edge.input is None:
@@ -171,16 +180,31 @@ def _output_entry(port: OutputPort) -> dict[str, Any]:
     data = port.data
     if isinstance(data, PipelineData):
         return {
-            "kind": "pipeline_data", "datastore": data.datastore_name, "destination": PIPELINE_DATA_DESTINATION,
-            "mode": data.output_mode, "pathOnCompute": data.output_path_on_compute, "overwrite": data.output_overwrite,
-            "isDirectory": data.is_directory, "pipelineOutputName": data.pipeline_output_name, "registerAs": None,
+            "kind": "pipeline_data",
+            "datastore": data.datastore_name,
+            "destination": PIPELINE_DATA_DESTINATION,
+            "mode": data.output_mode,
+            "pathOnCompute": data.output_path_on_compute,
+            "overwrite": data.output_overwrite,
+            "isDirectory": data.is_directory,
+            "pipelineOutputName": data.pipeline_output_name,
+            "registerAs": None,
             "trainingOutput": data.training_output.to_dict() if data.training_output else None,
-            "asDataset": port.as_dataset, "sourceGlobs": [],
+            "asDataset": port.as_dataset,
+            "sourceGlobs": [],
         }
     assert isinstance(data, OutputFileDatasetConfig)
     return {
-        "kind": "output_file_dataset", "datastore": data.datastore_name, "destination": data.path_on_datastore,
-        "mode": data.mode, "pathOnCompute": data.source, "overwrite": data.overwrite, "isDirectory": True,
-        "pipelineOutputName": None, "registerAs": data.registration, "trainingOutput": None,
-        "asDataset": True, "sourceGlobs": list(data.source_globs),
+        "kind": "output_file_dataset",
+        "datastore": data.datastore_name,
+        "destination": data.path_on_datastore,
+        "mode": data.mode,
+        "pathOnCompute": data.source,
+        "overwrite": data.overwrite,
+        "isDirectory": True,
+        "pipelineOutputName": None,
+        "registerAs": data.registration,
+        "trainingOutput": None,
+        "asDataset": True,
+        "sourceGlobs": list(data.source_globs),
     }

@@ -3,6 +3,7 @@
 Pure functions over hashable nodes; the order of ``nodes`` breaks ties, so results are
 deterministic.
 """
+
 from __future__ import annotations
 
 from collections.abc import Hashable, Mapping, Sequence
@@ -31,7 +32,7 @@ def find_cycle(nodes: Sequence[N], successors: Mapping[N, Sequence[N]]) -> list[
                 state[path.pop()] = 2
                 stack.pop()
             elif state.get(child) == 1:
-                return path[path.index(child):] + [child]
+                return path[path.index(child) :] + [child]
             elif not state.get(child):
                 state[child] = 1
                 path.append(child)

@@ -6,6 +6,7 @@ parameters, inputs, outputs and steps that exist, parameter defaults of the decl
 names used once, edges that match the steps' inputs and ``runAfter``, and no cycles (reported
 with their path). Every problem is reported, each with its location in the document.
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -42,8 +43,14 @@ def document_issues(document: Any) -> list[Issue]:
         return [Issue("schema", f"a pipeline document must be a JSON object, got {type(document).__name__}", "$")]
     version = document.get("schemaVersion")
     if version != SCHEMA_VERSION:
-        return [Issue("schema_version", f"schemaVersion {version!r} is not supported; this version of durableml "
-                      f"reads schemaVersion {SCHEMA_VERSION}. Recompile the pipeline with a matching SDK.", "$.schemaVersion")]
+        return [
+            Issue(
+                "schema_version",
+                f"schemaVersion {version!r} is not supported; this version of durableml "
+                f"reads schemaVersion {SCHEMA_VERSION}. Recompile the pipeline with a matching SDK.",
+                "$.schemaVersion",
+            )
+        ]
     issues = check_schema(document, DOCUMENT_SCHEMA)
     if issues:
         return issues
@@ -80,17 +87,31 @@ class _Semantics:
                 if not ok:
                     self.add("parameter_type", f"default {default!r} of parameter {name!r} is not a {kind}", path)
             elif kind == "datapath":
-                if not (isinstance(default, dict) and isinstance(default.get("path"), str) and isinstance(default.get("datastore"), (str, type(None)))):
-                    self.add("parameter_type", f"default of DataPath parameter {name!r} must be {{'datastore', 'path'}}, got {default!r}", path)
+                if not (
+                    isinstance(default, dict)
+                    and isinstance(default.get("path"), str)
+                    and isinstance(default.get("datastore"), (str, type(None)))
+                ):
+                    self.add(
+                        "parameter_type",
+                        f"default of DataPath parameter {name!r} must be {{'datastore', 'path'}}, got {default!r}",
+                        path,
+                    )
             else:
                 self.found.extend(check_schema(default, DOCUMENT_SCHEMA["$defs"]["dataset"], DOCUMENT_SCHEMA, path))
                 if isinstance(default, dict) and default.get("datasetType") != _DATA_PARAMETER_TYPES[kind]:
-                    self.add("parameter_type", f"default of {kind} parameter {name!r} has datasetType {default.get('datasetType')!r}", path)
+                    self.add(
+                        "parameter_type",
+                        f"default of {kind} parameter {name!r} has datasetType {default.get('datasetType')!r}",
+                        path,
+                    )
 
     def index_steps(self) -> None:
         for index, step in enumerate(self.steps):
             if step["id"] in self.by_id:
-                self.add("duplicate_step_id", f"step id {step['id']!r} is used by more than one step", f"$.steps[{index}].id")
+                self.add(
+                    "duplicate_step_id", f"step id {step['id']!r} is used by more than one step", f"$.steps[{index}].id"
+                )
             self.by_id.setdefault(step["id"], step)
 
     def check_step(self, index: int, step: dict[str, Any]) -> None:
@@ -106,38 +127,69 @@ class _Semantics:
             self.check_input(step, spec, f"{path}.inputs.{name}")
         for position, other in enumerate(step["runAfter"]):
             if other not in self.by_id or other == step["id"]:
-                self.add("bad_reference", f"runAfter names step {other!r}, which is not another step of this document", f"{path}.runAfter[{position}]")
+                self.add(
+                    "bad_reference",
+                    f"runAfter names step {other!r}, which is not another step of this document",
+                    f"{path}.runAfter[{position}]",
+                )
 
     def check_binding(self, binding: Mapping[str, Any], step: dict[str, Any], path: str) -> None:
-        kind, name = binding["kind"], binding.get("name")
+        kind, name = binding["kind"], str(binding.get("name"))
         if kind == "parameter" and name not in self.parameters:
             self.add("bad_reference", f"parameter {name!r} is not declared in $.parameters", path)
         elif kind == "parameter" and self.parameters[name]["type"] in _DATA_PARAMETER_TYPES:
-            self.add("bad_reference", f"parameter {name!r} is a {self.parameters[name]['type']}; bind it as an input", path)
+            self.add(
+                "bad_reference", f"parameter {name!r} is a {self.parameters[name]['type']}; bind it as an input", path
+            )
         elif kind == "input" and name not in step["inputs"]:
-            self.add("bad_reference", f"argument refers to input {name!r}, which step {step['name']!r} does not declare", path)
+            self.add(
+                "bad_reference",
+                f"argument refers to input {name!r}, which step {step['name']!r} does not declare",
+                path,
+            )
         elif kind == "output" and name not in step["outputs"]:
-            self.add("bad_reference", f"argument refers to output {name!r}, which step {step['name']!r} does not declare", path)
+            self.add(
+                "bad_reference",
+                f"argument refers to output {name!r}, which step {step['name']!r} does not declare",
+                path,
+            )
 
     def check_input(self, step: dict[str, Any], spec: dict[str, Any], path: str) -> None:
         source = spec["source"]
         if source["kind"] == "stepOutput":
             producer = self.by_id.get(source["step"])
             if producer is None or source["output"] not in producer["outputs"]:
-                self.add("unbound_input", f"reads output {source['output']!r} of step {source['step']!r}, which does not exist", path)
+                self.add(
+                    "unbound_input",
+                    f"reads output {source['output']!r} of step {source['step']!r}, which does not exist",
+                    path,
+                )
         elif source["kind"] == "parameter":
             declared = self.parameters.get(source["name"])
             if declared is None or declared["type"] not in _DATA_PARAMETER_TYPES:
-                self.add("bad_reference", f"reads parameter {source['name']!r}, which is not a declared DataPath or dataset parameter", path)
+                self.add(
+                    "bad_reference",
+                    f"reads parameter {source['name']!r}, which is not a declared DataPath or dataset parameter",
+                    path,
+                )
             elif _DATA_PARAMETER_TYPES[declared["type"]] != spec["datasetType"]:
-                self.add("bad_reference", f"datasetType {spec['datasetType']!r} does not match parameter {source['name']!r} of type {declared['type']}", path)
+                self.add(
+                    "bad_reference",
+                    f"datasetType {spec['datasetType']!r} does not match "
+                    f"parameter {source['name']!r} of type {declared['type']}",
+                    path,
+                )
 
     def check_output_names(self) -> None:
         seen: dict[str, str] = {}
         for index, step in enumerate(self.steps):
             for name in step["outputs"]:
                 if seen.setdefault(name, step["id"]) != step["id"]:
-                    self.add("duplicate_output", f"output name {name!r} is also used by step {seen[name]!r}; output names must be unique", f"$.steps[{index}].outputs.{name}")
+                    self.add(
+                        "duplicate_output",
+                        f"output name {name!r} is also used by step {seen[name]!r}; output names must be unique",
+                        f"$.steps[{index}].outputs.{name}",
+                    )
 
     def check_edges(self) -> list[tuple[str, str]]:
         expected = set(self._implied_edges())

@@ -8,6 +8,7 @@ Settings that may be parameterized (step ``params``, ParallelRunStep node counts
 parameters) hold literal or parameter bindings. Snapshot ``id`` is null until the submit path
 uploads the source directory.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -66,7 +67,11 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
             "kind": {"const": DOCUMENT_KIND},
             "description": _OPT_TEXT,
             "defaultDatastore": _OPT_TEXT,
-            "parameters": {"type": "object", "propertyNames": _NAME, "additionalProperties": {"$ref": "#/$defs/parameter"}},
+            "parameters": {
+                "type": "object",
+                "propertyNames": _NAME,
+                "additionalProperties": {"$ref": "#/$defs/parameter"},
+            },
             "steps": {"type": "array", "items": {"$ref": "#/$defs/step"}},
             "edges": {"type": "array", "items": {"$ref": "#/$defs/edge"}},
         },
@@ -80,14 +85,25 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
         "argument": {"oneOf": [{"$ref": f"#/$defs/{d}"} for d in ("literal", "parameterRef", "inputRef", "outputRef")]},
         "value": {"oneOf": [{"$ref": "#/$defs/literal"}, {"$ref": "#/$defs/parameterRef"}]},
         "dataset": _DATASET,
-        "source": {"oneOf": [
-            _tagged("stepOutput", step=_STEP_ID, output=_NAME),
-            _tagged("datastore", datastore=_TEXT, path={"type": "string"}),
-            _tagged("parameter", name=_NAME),
-            _tagged("dataset", dataset={"$ref": "#/$defs/dataset"}),
-            _object(["kind", "datastore"], {"kind": {"const": "sql"}, "datastore": _TEXT, "query": _OPT_TEXT,
-                    "table": _OPT_TEXT, "storedProcedure": _OPT_TEXT, "storedProcedureParams": {"type": "array"}}),
-        ]},
+        "source": {
+            "oneOf": [
+                _tagged("stepOutput", step=_STEP_ID, output=_NAME),
+                _tagged("datastore", datastore=_TEXT, path={"type": "string"}),
+                _tagged("parameter", name=_NAME),
+                _tagged("dataset", dataset={"$ref": "#/$defs/dataset"}),
+                _object(
+                    ["kind", "datastore"],
+                    {
+                        "kind": {"const": "sql"},
+                        "datastore": _TEXT,
+                        "query": _OPT_TEXT,
+                        "table": _OPT_TEXT,
+                        "storedProcedure": _OPT_TEXT,
+                        "storedProcedureParams": {"type": "array"},
+                    },
+                ),
+            ]
+        },
         "input": _object(
             ["source", "mode", "pathOnCompute", "overwrite", "datasetType", "view", "sideInput"],
             {
@@ -101,8 +117,20 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
             },
         ),
         "output": _object(
-            ["kind", "datastore", "destination", "mode", "pathOnCompute", "overwrite", "isDirectory",
-             "pipelineOutputName", "registerAs", "trainingOutput", "asDataset", "sourceGlobs"],
+            [
+                "kind",
+                "datastore",
+                "destination",
+                "mode",
+                "pathOnCompute",
+                "overwrite",
+                "isDirectory",
+                "pipelineOutputName",
+                "registerAs",
+                "trainingOutput",
+                "asDataset",
+                "sourceGlobs",
+            ],
             {
                 "kind": {"enum": ["pipeline_data", "output_file_dataset"]},
                 "datastore": _OPT_TEXT,
@@ -122,11 +150,27 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
             "type": ["object", "null"],
             "required": ["sourceDirectory", "hashPaths", "id"],
             "additionalProperties": False,
-            "properties": {"sourceDirectory": _OPT_TEXT, "hashPaths": {"type": "array", "items": {"type": "string"}}, "id": _OPT_TEXT},
+            "properties": {
+                "sourceDirectory": _OPT_TEXT,
+                "hashPaths": {"type": "array", "items": {"type": "string"}},
+                "id": _OPT_TEXT,
+            },
         },
         "step": _object(
-            ["id", "name", "kind", "computeTarget", "allowReuse", "version", "arguments", "inputs", "outputs",
-             "runAfter", "settings", "snapshot"],
+            [
+                "id",
+                "name",
+                "kind",
+                "computeTarget",
+                "allowReuse",
+                "version",
+                "arguments",
+                "inputs",
+                "outputs",
+                "runAfter",
+                "settings",
+                "snapshot",
+            ],
             {
                 "id": _STEP_ID,
                 "name": _TEXT,
@@ -136,15 +180,21 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
                 "version": _OPT_TEXT,
                 "arguments": {"type": "array", "items": {"$ref": "#/$defs/argument"}},
                 "inputs": {"type": "object", "propertyNames": _NAME, "additionalProperties": {"$ref": "#/$defs/input"}},
-                "outputs": {"type": "object", "propertyNames": _NAME, "additionalProperties": {"$ref": "#/$defs/output"}},
+                "outputs": {
+                    "type": "object",
+                    "propertyNames": _NAME,
+                    "additionalProperties": {"$ref": "#/$defs/output"},
+                },
                 "runAfter": {"type": "array", "items": _STEP_ID},
                 "settings": {"type": "object"},
                 "snapshot": {"$ref": "#/$defs/snapshot"},
             },
         ),
-        "edge": {"oneOf": [
-            _tagged("data", **{"from": _STEP_ID, "to": _STEP_ID, "output": _NAME, "input": _NAME}),
-            _tagged("control", **{"from": _STEP_ID, "to": _STEP_ID}),
-        ]},
+        "edge": {
+            "oneOf": [
+                _tagged("data", **{"from": _STEP_ID, "to": _STEP_ID, "output": _NAME, "input": _NAME}),
+                _tagged("control", **{"from": _STEP_ID, "to": _STEP_ID}),
+            ]
+        },
     },
 }

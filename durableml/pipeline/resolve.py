@@ -10,6 +10,7 @@ Which step writes a data object: the one listed in the pipeline if exactly one l
 it; if none is listed, the most recently created writer (so re-running a notebook cell that
 redefines a step replaces the old definition).
 """
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
@@ -109,8 +110,14 @@ class _Resolver:
                 continue
             writer = self.writer_of(port.data)
             if writer is None:
-                self.issues.append(Issue("unbound_input", f"input {port.name!r} reads {_describe(port.data)}, which no step "
-                                         "writes; add it to the outputs= of the step that produces it", f"step {step.name!r}"))
+                self.issues.append(
+                    Issue(
+                        "unbound_input",
+                        f"input {port.name!r} reads {_describe(port.data)}, which no step "
+                        "writes; add it to the outputs= of the step that produces it",
+                        f"step {step.name!r}",
+                    )
+                )
             elif self.admit(writer, step, f"input {port.name!r}"):
                 found.append(writer)
         found.extend(s for s in step._run_after if self.admit(s, step, "run_after"))
@@ -119,8 +126,14 @@ class _Resolver:
     def admit(self, upstream: PipelineStep, step: PipelineStep, via: str) -> bool:
         if self.resolve_closure or upstream in self.listed_set:
             return True
-        self.issues.append(Issue("unlisted_step", f"{via} needs step {upstream.name!r}, which is not in the pipeline "
-                                 "(resolve_closure=False); list it in steps=", f"step {step.name!r}"))
+        self.issues.append(
+            Issue(
+                "unlisted_step",
+                f"{via} needs step {upstream.name!r}, which is not in the pipeline "
+                "(resolve_closure=False); list it in steps=",
+                f"step {step.name!r}",
+            )
+        )
         return False
 
 
@@ -144,14 +157,19 @@ def resolve_graph(steps: Any, resolve_closure: bool = True) -> ResolvedGraph:
     cycle = find_cycle(reached, successors)
     if cycle:
         path = " -> ".join(repr(step.name) for step in cycle)
-        issues.append(Issue("cycle", f"the steps form a cycle: {path}; remove a data or run_after dependency to break it", "steps"))
+        issues.append(
+            Issue(
+                "cycle", f"the steps form a cycle: {path}; remove a data or run_after dependency to break it", "steps"
+            )
+        )
     if issues:
         raise PipelineValidationError("The pipeline is not valid", _unique(issues))
     return ResolvedGraph(topological_order(reached, successors), writers, edges)
 
 
-def _edges(reached: list[PipelineStep], writers: dict[int, PipelineStep],
-           sequence: list[tuple[PipelineStep, PipelineStep]]) -> list[Edge]:
+def _edges(
+    reached: list[PipelineStep], writers: dict[int, PipelineStep], sequence: list[tuple[PipelineStep, PipelineStep]]
+) -> list[Edge]:
     edges: list[Edge] = []
     members = set(reached)
     for step in reached:
@@ -169,8 +187,12 @@ def _check_writers(reached: list[PipelineStep], writers: dict[int, PipelineStep]
         for port in step._ports.outputs:
             writer = writers.get(id(port.data))
             if writer is not None and writer is not step:
-                yield Issue("duplicate_producer", f"{_describe(port.data)} is written by steps {writer.name!r} and "
-                            f"{step.name!r}; each output must be written by exactly one step", f"step {step.name!r}")
+                yield Issue(
+                    "duplicate_producer",
+                    f"{_describe(port.data)} is written by steps {writer.name!r} and "
+                    f"{step.name!r}; each output must be written by exactly one step",
+                    f"step {step.name!r}",
+                )
 
 
 def _check_names(reached: list[PipelineStep]) -> Iterable[Issue]:
@@ -182,16 +204,28 @@ def _check_names(reached: list[PipelineStep]) -> Iterable[Issue]:
             name = str(port.name)
             first = outputs.setdefault(name, (step, port.data))
             if first[1] is not port.data:
-                yield Issue("duplicate_output", f"output name {name!r} is used by steps {first[0].name!r} and {step.name!r}; "
-                            "give each output a unique name", f"step {step.name!r}")
+                yield Issue(
+                    "duplicate_output",
+                    f"output name {name!r} is used by steps {first[0].name!r} and {step.name!r}; "
+                    "give each output a unique name",
+                    f"step {step.name!r}",
+                )
             public = getattr(port.data, "pipeline_output_name", None)
             if public and pipeline_outputs.setdefault(public, step) is not step:
-                yield Issue("duplicate_output", f"pipeline_output_name {public!r} is used twice; make it unique", f"step {step.name!r}")
+                yield Issue(
+                    "duplicate_output",
+                    f"pipeline_output_name {public!r} is used twice; make it unique",
+                    f"step {step.name!r}",
+                )
 
 
 def _duplicates(names: Sequence[str], what: str, step: PipelineStep) -> Iterable[Issue]:
     for name in sorted({n for n in names if names.count(n) > 1}):
-        yield Issue(f"duplicate_{what}", f"two different {what}s are named {name!r}; give each a distinct name", f"step {step.name!r}")
+        yield Issue(
+            f"duplicate_{what}",
+            f"two different {what}s are named {name!r}; give each a distinct name",
+            f"step {step.name!r}",
+        )
 
 
 def _describe(data: Any) -> str:

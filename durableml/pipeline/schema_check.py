@@ -6,6 +6,7 @@ Keywords: ``type``, ``enum``, ``const``, ``properties``, ``required``, ``additio
 instance's ``kind``, so a wrong field is reported precisely instead of as "matches no branch".
 Pure and dependency-free, so the service can run it on every request.
 """
+
 from __future__ import annotations
 
 import re
@@ -17,12 +18,19 @@ from durableml.exceptions import Issue
 __all__ = ["check_schema"]
 
 _TYPES: dict[str, tuple[type, ...]] = {
-    "object": (dict,), "array": (list,), "string": (str,), "boolean": (bool,),
-    "integer": (int,), "number": (int, float), "null": (type(None),),
+    "object": (dict,),
+    "array": (list,),
+    "string": (str,),
+    "boolean": (bool,),
+    "integer": (int,),
+    "number": (int, float),
+    "null": (type(None),),
 }
 
 
-def check_schema(instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None = None, path: str = "$") -> list[Issue]:
+def check_schema(
+    instance: Any, schema: Mapping[str, Any], root: Mapping[str, Any] | None = None, path: str = "$"
+) -> list[Issue]:
     """Return every way ``instance`` breaks ``schema`` (an empty list when it conforms)."""
     root = root if root is not None else schema
     schema = _deref(schema, root)
@@ -72,21 +80,33 @@ def _check_value(instance: Any, schema: Mapping[str, Any], path: str) -> list[Is
             issues.append(Issue("schema", f"{instance!r} does not match the pattern {schema['pattern']}", path))
         if len(instance) < schema.get("minLength", 0):
             issues.append(Issue("schema", f"must not be shorter than {schema['minLength']} character(s)", path))
-    if isinstance(instance, (int, float)) and not isinstance(instance, bool) and "minimum" in schema and instance < schema["minimum"]:
+    if (
+        isinstance(instance, (int, float))
+        and not isinstance(instance, bool)
+        and "minimum" in schema
+        and instance < schema["minimum"]
+    ):
         issues.append(Issue("schema", f"must be at least {schema['minimum']}, got {instance!r}", path))
     return issues
 
 
-def _check_object(instance: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], path: str) -> list[Issue]:
-    issues = [Issue("schema", f"the required field {key!r} is missing", path)
-              for key in schema.get("required", ()) if key not in instance]
+def _check_object(
+    instance: dict[str, Any], schema: Mapping[str, Any], root: Mapping[str, Any], path: str
+) -> list[Issue]:
+    issues = [
+        Issue("schema", f"the required field {key!r} is missing", path)
+        for key in schema.get("required", ())
+        if key not in instance
+    ]
     properties = schema.get("properties", {})
     extra = schema.get("additionalProperties", True)
     names = schema.get("propertyNames")
     for key, value in instance.items():
         child = f"{path}.{key}"
         if names is not None:
-            issues.extend(Issue(i.code, f"name {key!r}: {i.message}", child) for i in check_schema(key, names, root, child))
+            issues.extend(
+                Issue(i.code, f"name {key!r}: {i.message}", child) for i in check_schema(key, names, root, child)
+            )
         if key in properties:
             issues.extend(check_schema(value, properties[key], root, child))
         elif extra is False:
@@ -112,7 +132,15 @@ def _one_of(instance: Any, branches: list[Mapping[str, Any]], root: Mapping[str,
 
 
 def _kind(value: Any) -> str:
-    return {dict: "object", list: "array", str: "string", bool: "boolean", int: "integer", float: "number", type(None): "null"}.get(type(value), type(value).__name__)
+    return {
+        dict: "object",
+        list: "array",
+        str: "string",
+        bool: "boolean",
+        int: "integer",
+        float: "number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
 
 
 def _short(value: Any) -> str:

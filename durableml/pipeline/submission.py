@@ -4,6 +4,7 @@ This is the only place that turns a Pipeline into service calls for a run; ``Exp
 and ``Pipeline.submit`` both end here. Local checks (unknown parameters, wrongly typed values,
 missing scripts or source directories) fail before anything is uploaded.
 """
+
 from __future__ import annotations
 
 import os
@@ -26,8 +27,12 @@ _SCRIPT_SETTING = {"python_script": "scriptName", "parallel_run": "entryScript",
 
 
 def submit_pipeline(
-    experiment: Experiment, pipeline: Pipeline, pipeline_parameters: Mapping[str, Any] | None,
-    *, tags: Mapping[str, str] | None = None, **options: Any,
+    experiment: Experiment,
+    pipeline: Pipeline,
+    pipeline_parameters: Mapping[str, Any] | None,
+    *,
+    tags: Mapping[str, str] | None = None,
+    **options: Any,
 ) -> PipelineRun:
     """Submit ``pipeline`` as a run of ``experiment``; return the PipelineRun."""
     from durableml.pipeline.core.run import PipelineRun
@@ -40,7 +45,9 @@ def submit_pipeline(
     client = experiment.workspace._client
     attach_snapshots(document, client)
     record = client.submit_pipeline(
-        document, experiment.name, values,
+        document,
+        experiment.name,
+        values,
         regenerate_outputs=bool(options.get("regenerate_outputs", False)),
         continue_on_step_failure=bool(options.get("continue_on_step_failure", False)),
         tags=dict(tags or {}),
@@ -55,12 +62,15 @@ def parameter_values(document: Mapping[str, Any], overrides: Mapping[str, Any]) 
     for name, value in overrides.items():
         if name not in declared:
             known = ", ".join(sorted(declared)) or "none"
-            raise ValidationError(f"pipeline_parameters names {name!r}, which the pipeline does not declare (declared: {known}).")
+            raise ValidationError(
+                f"pipeline_parameters names {name!r}, which the pipeline does not declare (declared: {known})."
+            )
         expected = declared[name]["type"]
         actual = parameter_type_of(value)
         if actual != expected and not (expected == "float" and actual == "int"):
             raise ValidationError(
-                f"pipeline_parameters[{name!r}] is a {actual or type(value).__name__} ({value!r}), but the parameter is a {expected}."
+                f"pipeline_parameters[{name!r}] is a {actual or type(value).__name__} "
+                f"({value!r}), but the parameter is a {expected}."
             )
         values[name] = PipelineParameter(name, value).default_to_document()
     return values

@@ -1,4 +1,5 @@
 """v1 ``azureml.widgets``: RunDetails, a no-op outside Jupyter's Azure ML extension."""
+
 from __future__ import annotations
 
 from typing import Any

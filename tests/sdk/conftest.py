@@ -1,4 +1,5 @@
 """Fixtures of the SDK unit tests: a workspace backed by the ServiceDouble, and its datastore."""
+
 from __future__ import annotations
 
 import sys

@@ -3,6 +3,7 @@
 Run as a script (``python sample_pipelines.py``) it prints the compiled document as canonical
 JSON, so a test can compile the same pipeline in another process and working directory.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,34 +32,73 @@ def build_sample(ws: Workspace) -> Pipeline:
     images = Dataset.File.from_files((store, "images/*.jpg"))
     prepared = PipelineData("prepared", datastore=store, pipeline_output_name="prepared_out")
     scored = PipelineData("scored", datastore=store)
-    model_dir = OutputFileDatasetConfig(name="model_dir", destination=(store, "models/{run-id}")).register_on_complete("model")
+    model_dir = OutputFileDatasetConfig(name="model_dir", destination=(store, "models/{run-id}")).register_on_complete(
+        "model"
+    )
     epochs = PipelineParameter("epochs", 10)
     rate = PipelineParameter("learning_rate", 0.01)
     data_param = PipelineParameter("input_path", DataPath(store, "raw/other.csv"))
     images_param = PipelineParameter("images", images)
     runconfig = RunConfiguration()
     runconfig.environment.python.conda_dependencies.add_pip_package("scikit-learn")
-    prep = PythonScriptStep(
-        script_name="prep.py", source_directory="src",
-        arguments=["--raw", raw.as_download(), "--extra", (data_param, DataPathComputeBinding(mode="mount")), "--out", prepared],
-        inputs=[raw], outputs=[prepared], compute_target="cpu-cluster", runconfig=runconfig,
+    _prep = PythonScriptStep(  # reached from train through `prepared`
+        script_name="prep.py",
+        source_directory="src",
+        arguments=[
+            "--raw",
+            raw.as_download(),
+            "--extra",
+            (data_param, DataPathComputeBinding(mode="mount")),
+            "--out",
+            prepared,
+        ],
+        inputs=[raw],
+        outputs=[prepared],
+        compute_target="cpu-cluster",
+        runconfig=runconfig,
     )
     train = PythonScriptStep(
-        script_name="train.py", name="train", source_directory="src",
-        arguments=["--data", prepared.as_dataset().parse_delimited_files().as_named_input("prepared_table"),
-                   "--iris", iris.as_named_input("iris"), "--epochs", epochs, "--rate", rate, "--model", model_dir],
-        params={"EPOCHS": epochs}, compute_target="cpu-cluster", allow_reuse=False, hash_paths=["b.txt", "a.txt"],
+        script_name="train.py",
+        name="train",
+        source_directory="src",
+        arguments=[
+            "--data",
+            prepared.as_dataset().parse_delimited_files().as_named_input("prepared_table"),
+            "--iris",
+            iris.as_named_input("iris"),
+            "--epochs",
+            epochs,
+            "--rate",
+            rate,
+            "--model",
+            model_dir,
+        ],
+        params={"EPOCHS": epochs},
+        compute_target="cpu-cluster",
+        allow_reuse=False,
+        hash_paths=["b.txt", "a.txt"],
     )
     config = ParallelRunConfig(
-        environment=Environment("score-env"), entry_script="score.py", error_threshold=5, output_action="append_row",
-        compute_target="cpu-cluster", node_count=PipelineParameter("nodecount", 2), mini_batch_size="5", source_directory="src",
+        environment=Environment("score-env"),
+        entry_script="score.py",
+        error_threshold=5,
+        output_action="append_row",
+        compute_target="cpu-cluster",
+        node_count=PipelineParameter("nodecount", 2),
+        mini_batch_size="5",
+        source_directory="src",
     )
-    score = ParallelRunStep(
-        name="score", parallel_run_config=config,
-        inputs=[DatasetConsumptionConfig("images", images_param).as_mount()], output=scored,
-        side_inputs=[model_dir.as_input("model_input")], arguments=["--epochs", epochs],
+    _score = ParallelRunStep(  # reached from report through `scored`
+        name="score",
+        parallel_run_config=config,
+        inputs=[DatasetConsumptionConfig("images", images_param).as_mount()],
+        output=scored,
+        side_inputs=[model_dir.as_input("model_input")],
+        arguments=["--epochs", epochs],
     )
-    report = PythonScriptStep(script_name="report.py", source_directory="src", arguments=["--scores", scored], compute_target="cpu-cluster")
+    report = PythonScriptStep(
+        script_name="report.py", source_directory="src", arguments=["--scores", scored], compute_target="cpu-cluster"
+    )
     report.run_after(train)
     return Pipeline(ws, [report], description="sample pipeline")
 

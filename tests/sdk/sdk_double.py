@@ -4,6 +4,7 @@ It answers the handful of calls the authoring tests make (datastores, compute ta
 with canned records and remembers what it was asked, so tests can assert on the requests the
 SDK sends. It is not a service: nothing runs, and calls the tests do not expect fail loudly.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -36,7 +37,9 @@ class ServiceDouble:
         self.datastores[spec["name"]] = {"name": spec["name"], "type": spec["type"]}
         return self.datastores[spec["name"]]
 
-    def upload_files(self, datastore: str, files: Sequence[tuple[str, str]], overwrite: bool, show_progress: bool) -> int:
+    def upload_files(
+        self, datastore: str, files: Sequence[tuple[str, str]], overwrite: bool, show_progress: bool
+    ) -> int:
         self.calls.append(("upload_files", (datastore, list(files), overwrite)))
         return len(files)
 
@@ -60,11 +63,26 @@ class ServiceDouble:
         self.calls.append(("upload_snapshot", source_directory))
         return f"snapshot-{len(self.calls)}"
 
-    def submit_pipeline(self, document: Mapping[str, Any], experiment: str, parameters: Mapping[str, Any], *,
-                        regenerate_outputs: bool, continue_on_step_failure: bool, tags: Mapping[str, str]) -> dict[str, Any]:
-        record = {"id": f"run-{len(self.submitted) + 1}", "experiment": experiment, "status": "Finished",
-                  "document": document, "parameters": dict(parameters), "tags": dict(tags),
-                  "regenerate_outputs": regenerate_outputs, "continue_on_step_failure": continue_on_step_failure}
+    def submit_pipeline(
+        self,
+        document: Mapping[str, Any],
+        experiment: str,
+        parameters: Mapping[str, Any],
+        *,
+        regenerate_outputs: bool,
+        continue_on_step_failure: bool,
+        tags: Mapping[str, str],
+    ) -> dict[str, Any]:
+        record = {
+            "id": f"run-{len(self.submitted) + 1}",
+            "experiment": experiment,
+            "status": "Finished",
+            "document": document,
+            "parameters": dict(parameters),
+            "tags": dict(tags),
+            "regenerate_outputs": regenerate_outputs,
+            "continue_on_step_failure": continue_on_step_failure,
+        }
         self.submitted.append(record)
         return record
 

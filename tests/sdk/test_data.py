@@ -1,4 +1,5 @@
 """Data authoring objects: data references, paths, datasets, consumption configs, outputs, parameters."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -43,7 +44,9 @@ def test_explicit_mode_in_arguments_wins_over_the_inputs_list(ws: Workspace, blo
 
 def test_two_different_inputs_with_one_name_are_rejected(blob_store: Datastore) -> None:
     with pytest.raises(ValidationError, match="two different inputs named 'raw'"):
-        PythonScriptStep(script_name="s.py", inputs=[DataReference(blob_store, "raw", "a"), DataReference(blob_store, "raw", "b")])
+        PythonScriptStep(
+            script_name="s.py", inputs=[DataReference(blob_store, "raw", "a"), DataReference(blob_store, "raw", "b")]
+        )
 
 
 def test_datapath_parameter_with_binding_in_arguments_and_inputs(ws: Workspace, blob_store: Datastore) -> None:
@@ -57,7 +60,10 @@ def test_datapath_parameter_with_binding_in_arguments_and_inputs(ws: Workspace, 
 
 def test_datastore_path_is_accepted_as_a_datapath(blob_store: Datastore) -> None:
     param = PipelineParameter("p", blob_store.path("raw/x.csv"))
-    assert param.type == "datapath" and param.default_to_document() == {"datastore": "workspaceblobstore", "path": "raw/x.csv"}
+    assert param.type == "datapath" and param.default_to_document() == {
+        "datastore": "workspaceblobstore",
+        "path": "raw/x.csv",
+    }
 
 
 @pytest.mark.parametrize(("default", "kind"), [("a", "string"), (3, "int"), (2.5, "float"), (True, "bool")])
@@ -73,9 +79,14 @@ def test_parameter_defaults_that_cannot_be_typed_are_rejected() -> None:
 
 
 def test_dataset_definitions_accept_tuples_globs_datapaths_and_urls(blob_store: Datastore) -> None:
-    files = Dataset.File.from_files(path=[(blob_store, "images/*.jpg"), DataPath(blob_store, "more"), "https://example.com/a.csv"])
-    assert files.to_dict()["paths"] == [{"datastore": "workspaceblobstore", "path": "images/*.jpg"},
-                                         {"datastore": "workspaceblobstore", "path": "more"}, {"url": "https://example.com/a.csv"}]
+    files = Dataset.File.from_files(
+        path=[(blob_store, "images/*.jpg"), DataPath(blob_store, "more"), "https://example.com/a.csv"]
+    )
+    assert files.to_dict()["paths"] == [
+        {"datastore": "workspaceblobstore", "path": "images/*.jpg"},
+        {"datastore": "workspaceblobstore", "path": "more"},
+        {"url": "https://example.com/a.csv"},
+    ]
     with pytest.raises(ValidationError, match="is not supported: use"):
         Dataset.File.from_files("local/folder")
 
@@ -108,14 +119,18 @@ def test_dataset_parameter_in_a_consumption_config(ws: Workspace, blob_store: Da
 
 def test_dataset_reads_go_through_the_workspace_client(blob_store: Datastore, service: Any, tmp_path: Path) -> None:
     files = Dataset.File.from_files((blob_store, "images/*.jpg"))
-    service.download_dataset = lambda definition, target, overwrite: [f"{target}/{p['path']}" for p in definition["paths"]]
+    service.download_dataset = lambda definition, target, overwrite: [
+        f"{target}/{p['path']}" for p in definition["paths"]
+    ]
     assert files.download(str(tmp_path)) == [f"{tmp_path}/images/*.jpg"]
     with pytest.raises(ServiceNotConnectedError, match="knows none"):
         Dataset.File.from_files("https://example.com/a.csv").download(str(tmp_path))
 
 
 def test_output_file_dataset_config_destination_and_registration(ws: Workspace, blob_store: Datastore) -> None:
-    out = OutputFileDatasetConfig(name="scores", destination=(blob_store, "outputdataset/{run-id}")).as_upload(overwrite=True)
+    out = OutputFileDatasetConfig(name="scores", destination=(blob_store, "outputdataset/{run-id}")).as_upload(
+        overwrite=True
+    )
     out.register_on_complete(name="scores_ds", description="scores")
     entry = only_step(ws, arguments=["--out", out])["outputs"]["scores"]
     assert (entry["destination"], entry["mode"], entry["overwrite"]) == ("outputdataset/{run-id}", "upload", True)
@@ -133,15 +148,26 @@ def test_unnamed_output_is_named_after_its_step(ws: Workspace) -> None:
 def test_tabular_view_of_an_output_is_a_tabular_input(ws: Workspace) -> None:
     out = OutputFileDatasetConfig(name="prepped")
     PythonScriptStep(script_name="prep.py", arguments=[out], compute_target="c")
-    train = PythonScriptStep(script_name="train.py", compute_target="c",
-                             arguments=["--data", out.read_delimited_files().keep_columns(["a"]).as_input("table")])
+    train = PythonScriptStep(
+        script_name="train.py",
+        compute_target="c",
+        arguments=["--data", out.read_delimited_files().keep_columns(["a"]).as_input("table")],
+    )
     entry = Pipeline(ws, [train]).to_document()["steps"][1]["inputs"]["table"]
-    assert entry["datasetType"] == "tabular" and entry["view"]["transforms"] == [{"kind": "keep_columns", "columns": ["a"]}]
+    assert entry["datasetType"] == "tabular" and entry["view"]["transforms"] == [
+        {"kind": "keep_columns", "columns": ["a"]}
+    ]
 
 
 def test_pipeline_data_settings_reach_the_document(ws: Workspace, blob_store: Datastore) -> None:
-    data = PipelineData("model_file", datastore=blob_store, output_mode="upload", is_directory=False,
-                        output_path_on_compute="outputs/model.pkl", pipeline_output_name="best_model")
+    data = PipelineData(
+        "model_file",
+        datastore=blob_store,
+        output_mode="upload",
+        is_directory=False,
+        output_path_on_compute="outputs/model.pkl",
+        pipeline_output_name="best_model",
+    )
     entry = only_step(ws, outputs=[data], arguments=["--model", data])["outputs"]["model_file"]
     assert (entry["mode"], entry["isDirectory"], entry["pipelineOutputName"]) == ("upload", False, "best_model")
     assert entry["destination"] == "azureml/{run-id}/{output-name}"
@@ -154,6 +180,8 @@ def test_pipeline_data_settings_reach_the_document(ws: Workspace, blob_store: Da
 def test_pipeline_data_as_dataset_is_keyed_by_its_name(ws: Workspace) -> None:
     data = PipelineData("cleansed_green_data")
     PythonScriptStep(script_name="clean.py", outputs=[data], compute_target="c")
-    merge = PythonScriptStep(script_name="merge.py", inputs=[data.as_dataset().parse_parquet_files()], compute_target="c")
+    merge = PythonScriptStep(
+        script_name="merge.py", inputs=[data.as_dataset().parse_parquet_files()], compute_target="c"
+    )
     entry = Pipeline(ws, [merge]).to_document()["steps"][1]["inputs"]["cleansed_green_data"]
     assert entry["datasetType"] == "tabular" and entry["view"]["format"]["kind"] == "parquet"

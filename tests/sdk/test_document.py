@@ -1,4 +1,5 @@
 """The pipeline document: deterministic compilation, golden file, and the shared validator."""
+
 from __future__ import annotations
 
 import copy
@@ -33,7 +34,9 @@ def test_compiling_twice_gives_byte_identical_json(ws: Workspace) -> None:
     assert dumps(build_sample(ws).to_document()) == dumps(pipeline.to_document())  # rebuilt objects too
 
 
-def test_document_does_not_depend_on_the_working_directory(ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_document_does_not_depend_on_the_working_directory(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     here = dumps(build_sample(ws).to_document())
     monkeypatch.chdir(tmp_path)
     assert dumps(build_sample(ws).to_document()) == here
@@ -41,8 +44,15 @@ def test_document_does_not_depend_on_the_working_directory(ws: Workspace, tmp_pa
 
 def test_document_is_identical_in_another_process_and_directory(ws: Workspace, tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONHASHSEED": "12345"}
-    result = subprocess.run([sys.executable, str(HERE / "sample_pipelines.py")], cwd=tmp_path, env=env,
-                            capture_output=True, text=True, timeout=60, check=True)
+    result = subprocess.run(
+        [sys.executable, str(HERE / "sample_pipelines.py")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     assert result.stdout == dumps(build_sample(ws).to_document())
 
 
@@ -50,7 +60,9 @@ def test_document_matches_the_golden_file(ws: Workspace) -> None:
     document = build_sample(ws).to_document()
     if os.environ.get("DURABLEML_UPDATE_GOLDEN") == "1":
         GOLDEN.write_text(json.dumps(document, sort_keys=True, indent=2) + "\n", encoding="utf-8")
-    assert document == json.loads(GOLDEN.read_text(encoding="utf-8")), "document drifted; rerun with DURABLEML_UPDATE_GOLDEN=1 if intended"
+    assert document == json.loads(GOLDEN.read_text(encoding="utf-8")), (
+        "document drifted; rerun with DURABLEML_UPDATE_GOLDEN=1 if intended"
+    )
 
 
 def test_step_ids_are_content_derived_and_propagate_downstream(ws: Workspace) -> None:

@@ -1,4 +1,5 @@
 """The documented error hierarchy: v1 names, matching builtins, the drawn tree, JSON bodies."""
+
 from __future__ import annotations
 
 import inspect
@@ -20,7 +21,11 @@ from durableml.exceptions import (
     ValidationError,
 )
 
-ERRORS = [obj for name, obj in inspect.getmembers(exceptions, inspect.isclass) if issubclass(obj, BaseException) and not name.startswith("_")]
+ERRORS = [
+    obj
+    for name, obj in inspect.getmembers(exceptions, inspect.isclass)
+    if issubclass(obj, BaseException) and not name.startswith("_")
+]
 
 
 @pytest.mark.parametrize("error", ERRORS, ids=lambda e: e.__name__)
@@ -29,12 +34,20 @@ def test_every_error_is_in_the_drawn_tree_and_derives_from_the_v1_base(error: ty
     assert error.__name__ in (exceptions.__doc__ or ""), f"{error.__name__} is missing from the module docstring's tree"
 
 
-@pytest.mark.parametrize(("error", "builtin"), [
-    (ValidationError, ValueError), (DatastoreNotFoundError, LookupError), (NotSupportedError, NotImplementedError),
-    (UnsupportedAttributeError, AttributeError), (ComputeTargetNotFoundError, LookupError),
-    (ServiceNotConnectedError, ConnectionError),
-])
-def test_domain_errors_also_inherit_the_matching_builtin(error: type[BaseException], builtin: type[BaseException]) -> None:
+@pytest.mark.parametrize(
+    ("error", "builtin"),
+    [
+        (ValidationError, ValueError),
+        (DatastoreNotFoundError, LookupError),
+        (NotSupportedError, NotImplementedError),
+        (UnsupportedAttributeError, AttributeError),
+        (ComputeTargetNotFoundError, LookupError),
+        (ServiceNotConnectedError, ConnectionError),
+    ],
+)
+def test_domain_errors_also_inherit_the_matching_builtin(
+    error: type[BaseException], builtin: type[BaseException]
+) -> None:
     assert issubclass(error, builtin)
 
 
@@ -51,6 +64,8 @@ def test_not_supported_error_names_the_feature() -> None:
 
 
 def test_issue_errors_list_every_issue() -> None:
-    error = PipelineValidationError("The pipeline is not valid", [Issue("cycle", "a -> b -> a", "steps"), Issue("x", "y")])
+    error = PipelineValidationError(
+        "The pipeline is not valid", [Issue("cycle", "a -> b -> a", "steps"), Issue("x", "y")]
+    )
     assert "(2 problem(s))" in str(error) and "steps: a -> b -> a" in str(error)
     assert error.to_dict()["details"]["issues"][0] == {"code": "cycle", "message": "a -> b -> a", "path": "steps"}

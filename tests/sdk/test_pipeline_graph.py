@@ -1,4 +1,5 @@
 """Pipeline graph building: closure, run_after, cycles, duplicate outputs, unbound inputs, names."""
+
 from __future__ import annotations
 
 import pytest
@@ -48,7 +49,11 @@ def test_closure_follows_output_file_dataset_config_used_directly_and_as_input(w
     assert [s["name"] for s in document["steps"]] == ["prep", "compare", "train"]
     by_name = {s["name"]: s for s in document["steps"]}
     assert by_name["prep"]["outputs"]["prepped"]["kind"] == "output_file_dataset"
-    assert by_name["train"]["inputs"]["prepped"]["source"] == {"kind": "stepOutput", "step": by_name["prep"]["id"], "output": "prepped"}
+    assert by_name["train"]["inputs"]["prepped"]["source"] == {
+        "kind": "stepOutput",
+        "step": by_name["prep"]["id"],
+        "output": "prepped",
+    }
     assert prep.name == "prep"
 
 
@@ -104,7 +109,9 @@ def test_redefined_producer_step_replaces_the_old_one(ws: Workspace) -> None:
 
 def test_unbound_input_names_the_data_and_the_fix(ws: Workspace) -> None:
     orphan = PipelineData("orphan")
-    with pytest.raises(PipelineValidationError, match=r"reads PipelineData 'orphan', which no step writes; add it to the outputs="):
+    with pytest.raises(
+        PipelineValidationError, match=r"reads PipelineData 'orphan', which no step writes; add it to the outputs="
+    ):
         Pipeline(ws, [step("consumer", arguments=["--in", orphan])]).validate()
 
 
@@ -147,12 +154,18 @@ def test_python_script_step_name_defaults_to_the_script_name() -> None:
 def test_compute_target_comes_from_object_name_or_runconfig(ws: Workspace, service: object) -> None:
     from durableml.core.compute import AmlCompute, ComputeTarget
 
-    created = ComputeTarget.create(ws, "gpu", AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=2))
+    created = ComputeTarget.create(
+        ws, "gpu", AmlCompute.provisioning_configuration(vm_size="STANDARD_NC6", max_nodes=2)
+    )
     assert type(created) is AmlCompute
     runconfig = RunConfiguration()
     runconfig.target = created
-    steps = [PythonScriptStep(script_name="a.py", compute_target=created), PythonScriptStep(script_name="b.py", compute_target="cpu"),
-             PythonScriptStep(script_name="c.py", runconfig=runconfig), PythonScriptStep(script_name="d.py", target=created)]
+    steps = [
+        PythonScriptStep(script_name="a.py", compute_target=created),
+        PythonScriptStep(script_name="b.py", compute_target="cpu"),
+        PythonScriptStep(script_name="c.py", runconfig=runconfig),
+        PythonScriptStep(script_name="d.py", target=created),
+    ]
     assert [s["computeTarget"] for s in Pipeline(ws, steps).to_document()["steps"]] == ["gpu", "cpu", "gpu", "gpu"]
 
 
@@ -177,4 +190,6 @@ def test_bad_argument_types_say_what_to_do() -> None:
 
 def test_conflicting_parameters_with_one_name_are_rejected(ws: Workspace) -> None:
     with pytest.raises(PipelineValidationError, match="two PipelineParameters are named 'n'"):
-        Pipeline(ws, [step("a", arguments=[PipelineParameter("n", 1)]), step("b", arguments=[PipelineParameter("n", 2)])]).to_document()
+        Pipeline(
+            ws, [step("a", arguments=[PipelineParameter("n", 1)]), step("b", arguments=[PipelineParameter("n", 2)])]
+        ).to_document()

@@ -1,4 +1,5 @@
 """The public API of each package is curated in ``__all__`` (as httpx checks its own)."""
+
 from __future__ import annotations
 
 import importlib
@@ -7,9 +8,19 @@ import inspect
 import pytest
 
 PACKAGES = [
-    "durableml", "durableml.core", "durableml.core.compute", "durableml.data", "durableml.pipeline",
-    "durableml.pipeline.core", "durableml.pipeline.steps", "durableml.widgets", "durableml.exceptions",
-    "durableml.client", "durableml.compat", "durableml.pipeline.document", "durableml.pipeline.compiler",
+    "durableml",
+    "durableml.core",
+    "durableml.core.compute",
+    "durableml.data",
+    "durableml.pipeline",
+    "durableml.pipeline.core",
+    "durableml.pipeline.steps",
+    "durableml.widgets",
+    "durableml.exceptions",
+    "durableml.client",
+    "durableml.compat",
+    "durableml.pipeline.document",
+    "durableml.pipeline.compiler",
 ]
 
 
@@ -26,8 +37,10 @@ def test_all_is_unique_and_resolvable(name: str) -> None:
 def test_package_exports_every_public_durableml_object_it_holds(name: str) -> None:
     module = importlib.import_module(name)
     leaked = [
-        attr for attr, value in vars(module).items()
-        if not attr.startswith("_") and attr not in module.__all__
+        attr
+        for attr, value in vars(module).items()
+        if not attr.startswith("_")
+        and attr not in module.__all__
         and (inspect.isclass(value) or inspect.isfunction(value))
         and getattr(value, "__module__", "").startswith("durableml")
     ]

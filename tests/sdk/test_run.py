@@ -1,4 +1,5 @@
 """Run handles: the offline run, the step-context hook, and pipeline/step runs over the client."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -52,15 +53,28 @@ class RunsDouble(ServiceDouble):
         steps = {record["id"]: record for record in self.list_step_runs("run-9")}
         if run_id in steps:
             return steps[run_id]
-        return {"id": run_id, "status": self.status, "error": "train.py exited with 1",
-                "pipeline_outputs": {"best": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}}}
+        return {
+            "id": run_id,
+            "status": self.status,
+            "error": "train.py exited with 1",
+            "pipeline_outputs": {"best": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}},
+        }
 
     def list_step_runs(self, run_id: str) -> list[dict[str, Any]]:
-        return [{"id": "s1", "name": "prep.py", "status": "Finished", "started": "2024-01-01T00:00:01Z"},
-                {"id": "s2", "name": "train.py", "status": "Finished", "started": "2024-01-01T00:00:05Z",
-                 "outputs": {"model": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}}}]
+        return [
+            {"id": "s1", "name": "prep.py", "status": "Finished", "started": "2024-01-01T00:00:01Z"},
+            {
+                "id": "s2",
+                "name": "train.py",
+                "status": "Finished",
+                "started": "2024-01-01T00:00:05Z",
+                "outputs": {"model": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}},
+            },
+        ]
 
-    def download_files(self, datastore: str, prefix: str | None, target: str, overwrite: bool, show_progress: bool) -> int:
+    def download_files(
+        self, datastore: str, prefix: str | None, target: str, overwrite: bool, show_progress: bool
+    ) -> int:
         self.downloads.append((datastore, prefix, target))
         return 3
 
@@ -72,7 +86,9 @@ def test_pipeline_run_steps_outputs_and_downloads() -> None:
     (train,) = run.find_step_run("train.py")
     reference = train.get_output_data("model")
     assert (reference.datastore_name, reference.path_on_datastore) == ("workspaceblobstore", "azureml/s2/model")
-    assert reference.download(local_path="out") == 3 and service.downloads == [("workspaceblobstore", "azureml/s2/model", "out")]
+    assert reference.download(local_path="out") == 3 and service.downloads == [
+        ("workspaceblobstore", "azureml/s2/model", "out")
+    ]
     assert run.get_pipeline_output("best").path_on_datastore == "azureml/s2/model"
     with pytest.raises(NotFoundError, match="has no output 'missing'; it has: model"):
         train.get_output_data("missing")

@@ -7,6 +7,7 @@ against the ServiceDouble) or needs a running service or a step process (listed 
 test, so a snippet cannot be skipped silently. The articles leave a few names undefined
 (``project_folder``, ``extractStep``, ``my_dataset``...); ``GLUE`` defines them, as a reader would.
 """
+
 from __future__ import annotations
 
 import json
@@ -24,13 +25,29 @@ SEEDS_DIR = Path("/work/shared/seeds")
 SEEDS = sorted(SEEDS_DIR.glob("*.txt")) if SEEDS_DIR.is_dir() else []
 
 AUTHORING_BLOCKS = [
-    "Workspace.from_config()", "get_default_datastore()", "upload_files(", "DataReference(", "Dataset.Tabular",
-    "PipelineData(", "AmlCompute.provisioning_configuration", "DatabricksCompute.attach_configuration",
-    "AdlaCompute.attach_configuration", "trainStep = ", "compareModels = ", "DatabricksStep(",
-    "dataset_consuming_step = ", "PipelineParameter(", "compareStep = ", "hash_paths=",
+    "Workspace.from_config()",
+    "get_default_datastore()",
+    "upload_files(",
+    "DataReference(",
+    "Dataset.Tabular",
+    "PipelineData(",
+    "AmlCompute.provisioning_configuration",
+    "DatabricksCompute.attach_configuration",
+    "AdlaCompute.attach_configuration",
+    "trainStep = ",
+    "compareModels = ",
+    "DatabricksStep(",
+    "dataset_consuming_step = ",
+    "PipelineParameter(",
+    "compareStep = ",
+    "hash_paths=",
 ]
 SERVICE_OR_STEP_BLOCKS = [
-    ".submit(pipeline1)", "publish_pipeline(", "requests.post(", "PublishedPipeline.get(", "Run.get_context()",
+    ".submit(pipeline1)",
+    "publish_pipeline(",
+    "requests.post(",
+    "PublishedPipeline.get(",
+    "Run.get_context()",
     "pipeline_endpoint_by_name.submit(",
 ]
 GLUE = {
@@ -41,18 +58,24 @@ my_dataset = Dataset.File.from_files((def_blob_store, "train-dataset/iris.csv"))
 """,
     "compareModels = ": """
 extracted_data = PipelineData("extracted_data", datastore=def_blob_store)
-extractStep = PythonScriptStep(script_name="extract.py", arguments=["--input", output_data1, "--output", extracted_data],
-                               inputs=[output_data1], outputs=[extracted_data], compute_target=compute_target,
-                               source_directory=project_folder)
+extractStep = PythonScriptStep(
+    script_name="extract.py", arguments=["--input", output_data1, "--output", extracted_data],
+    inputs=[output_data1], outputs=[extracted_data], compute_target=compute_target, source_directory=project_folder,
+)
 comp_data1, comp_data2 = output_data1, extracted_data
 out_data3 = PipelineData("out_data3", datastore=def_blob_store)
-compareStep = PythonScriptStep(script_name="compare.py", arguments=["--comp_data1", comp_data1, "--comp_data2", comp_data2,
-                               "--output_data", out_data3], inputs=[comp_data1, comp_data2], outputs=[out_data3],
-                               compute_target=compute_target, source_directory=project_folder)
+compareStep = PythonScriptStep(
+    script_name="compare.py",
+    arguments=["--comp_data1", comp_data1, "--comp_data2", comp_data2, "--output_data", out_data3],
+    inputs=[comp_data1, comp_data2], outputs=[out_data3],
+    compute_target=compute_target, source_directory=project_folder,
+)
 """,
     "DatabricksStep(": """
 from azureml.data.data_reference import DataReference
-step_1_input = DataReference(datastore=def_blob_store, data_reference_name="step_1_input", path_on_datastore="dbfs/input")
+step_1_input = DataReference(
+    datastore=def_blob_store, data_reference_name="step_1_input", path_on_datastore="dbfs/input"
+)
 step_1_output = PipelineData("step_1_output", datastore=def_blob_store)
 notebook_path = "/Users/someone@example.com/train-notebook"
 """,
@@ -65,7 +88,10 @@ source_directory = project_folder
 
 def python_blocks(seed: Path) -> list[str]:
     """Return the ```python blocks of a seed article, dedented."""
-    return [textwrap.dedent(block) for block in re.findall(r"```[Pp]ython\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)]
+    return [
+        textwrap.dedent(block)
+        for block in re.findall(r"```[Pp]ython\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
+    ]
 
 
 def durableml(code: str) -> str:
@@ -78,7 +104,9 @@ def run_authoring_blocks(seed: Path) -> dict[str, Any]:
     for block in python_blocks(seed):
         authoring = [m for m in AUTHORING_BLOCKS if m in block]
         service = [m for m in SERVICE_OR_STEP_BLOCKS if m in block]
-        assert authoring or service, f"{seed.name}: a snippet is neither run nor listed as needing the service:\n{block}"
+        assert authoring or service, (
+            f"{seed.name}: a snippet is neither run nor listed as needing the service:\n{block}"
+        )
         if service:
             continue
         for marker, glue in GLUE.items():
@@ -112,16 +140,24 @@ def test_seed_snippets_build_and_compile(seed: Path, article_dir: Path, client_f
 
     databricks = ns["pipeline1"].to_document()  # the article's last pipeline1 is the DatabricksStep one
     assert [s["kind"] for s in databricks["steps"]] == ["databricks"]
-    assert databricks["steps"][0]["settings"]["notebookParams"] == {"myparam": {"kind": "literal", "value": "testparam"}}
+    assert databricks["steps"][0]["settings"]["notebookParams"] == {
+        "myparam": {"kind": "literal", "value": "testparam"}
+    }
 
     compare = Pipeline(ns["ws"], [ns["compareStep"]]).to_document()  # closure from the last step
     assert [s["name"] for s in compare["steps"]] == ["train.py", "extract.py", "compare.py"]
     assert compare["parameters"] == {"pipeline_arg": {"type": "int", "default": 10}}
     assert {"kind": "parameter", "name": "pipeline_arg"} in compare["steps"][2]["arguments"]
-    assert json.dumps(compare, sort_keys=True) == json.dumps(Pipeline(ns["ws"], [ns["compareStep"]]).to_document(), sort_keys=True)
+    assert json.dumps(compare, sort_keys=True) == json.dumps(
+        Pipeline(ns["ws"], [ns["compareStep"]]).to_document(), sort_keys=True
+    )
 
     hello = Pipeline(ns["ws"], [ns["step"]]).to_document()["steps"][0]
-    assert hello["name"] == "Hello World" and hello["allowReuse"] is False and hello["snapshot"]["hashPaths"] == ["hello_world.ipynb"]
+    assert (
+        hello["name"] == "Hello World"
+        and hello["allowReuse"] is False
+        and hello["snapshot"]["hashPaths"] == ["hello_world.ipynb"]
+    )
 
 
 def train_inputs(ns: dict[str, Any]) -> dict[str, Any]:
@@ -131,7 +167,11 @@ def train_inputs(ns: dict[str, Any]) -> dict[str, Any]:
 @pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")
 def test_first_article_reads_a_data_reference(article_dir: Path) -> None:
     ns = run_authoring_blocks(SEEDS[0])
-    assert train_inputs(ns)["test_data"]["source"] == {"kind": "datastore", "datastore": "workspaceblobstore", "path": "20newsgroups/20news.pkl"}
+    assert train_inputs(ns)["test_data"]["source"] == {
+        "kind": "datastore",
+        "datastore": "workspaceblobstore",
+        "path": "20newsgroups/20news.pkl",
+    }
 
 
 @pytest.mark.skipif(len(SEEDS) < 2, reason="the second seed article is not available")
@@ -141,7 +181,9 @@ def test_second_article_reads_datasets(article_dir: Path) -> None:
     assert inputs["input1"]["mode"] == "download" and inputs["input1"]["datasetType"] == "file"
     consuming = Pipeline(ns["ws"], [ns["dataset_consuming_step"]]).to_document()["steps"][0]
     assert consuming["inputs"]["iris_data"]["datasetType"] == "tabular"
-    assert consuming["inputs"]["iris_data"]["source"]["dataset"]["paths"] == [{"datastore": "workspaceblobstore", "path": "train-dataset/iris.csv"}]
+    assert consuming["inputs"]["iris_data"]["source"]["dataset"]["paths"] == [
+        {"datastore": "workspaceblobstore", "path": "train-dataset/iris.csv"}
+    ]
 
 
 @pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")

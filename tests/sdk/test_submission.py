@@ -1,4 +1,5 @@
 """The submit path: parameter overrides, script checks, snapshots, options."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,16 +23,31 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def pipeline(ws: Workspace, blob_store: Datastore, script: str = "train.py", source: str = "src") -> Pipeline:
-    params = [PipelineParameter("epochs", 10), PipelineParameter("rate", 0.1), PipelineParameter("path", DataPath(blob_store, "a"))]
-    step = PythonScriptStep(script_name=script, source_directory=source, compute_target="c",
-                            arguments=["--epochs", params[0], "--rate", params[1]], params={"PATH_NAME": "x"},
-                            inputs=[(params[2], DataPathComputeBinding())])
+    params = [
+        PipelineParameter("epochs", 10),
+        PipelineParameter("rate", 0.1),
+        PipelineParameter("path", DataPath(blob_store, "a")),
+    ]
+    step = PythonScriptStep(
+        script_name=script,
+        source_directory=source,
+        compute_target="c",
+        arguments=["--epochs", params[0], "--rate", params[1]],
+        params={"PATH_NAME": "x"},
+        inputs=[(params[2], DataPathComputeBinding())],
+    )
     return Pipeline(ws, [step])
 
 
-def test_submit_sends_the_document_overrides_and_options(ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path) -> None:
-    run = Experiment(ws, "exp").submit(pipeline(ws, blob_store), pipeline_parameters={"epochs": 45, "rate": 1, "path": DataPath(blob_store, "b")},
-                                       regenerate_outputs=True, tags={"team": "ml"})
+def test_submit_sends_the_document_overrides_and_options(
+    ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path
+) -> None:
+    run = Experiment(ws, "exp").submit(
+        pipeline(ws, blob_store),
+        pipeline_parameters={"epochs": 45, "rate": 1, "path": DataPath(blob_store, "b")},
+        regenerate_outputs=True,
+        tags={"team": "ml"},
+    )
     (record,) = service.submitted
     assert record["parameters"] == {"epochs": 45, "rate": 1, "path": {"datastore": "workspaceblobstore", "path": "b"}}
     assert record["regenerate_outputs"] is True and record["tags"] == {"team": "ml"}
@@ -40,23 +56,35 @@ def test_submit_sends_the_document_overrides_and_options(ws: Workspace, blob_sto
     assert run.id == "run-1" and run.experiment.name == "exp"
 
 
-def test_pipeline_submit_uses_the_same_path(ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path) -> None:
+def test_pipeline_submit_uses_the_same_path(
+    ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path
+) -> None:
     pipeline(ws, blob_store).submit("exp", continue_on_step_failure=True)
     assert service.submitted[0]["continue_on_step_failure"] is True
 
 
-def test_unknown_or_mistyped_parameters_are_rejected_before_upload(ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path) -> None:
+def test_unknown_or_mistyped_parameters_are_rejected_before_upload(
+    ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path
+) -> None:
     experiment = Experiment(ws, "exp")
-    with pytest.raises(ValidationError, match=r"names 'epoch', which the pipeline does not declare \(declared: epochs, path, rate\)"):
+    with pytest.raises(
+        ValidationError, match=r"names 'epoch', which the pipeline does not declare \(declared: epochs, path, rate\)"
+    ):
         experiment.submit(pipeline(ws, blob_store), pipeline_parameters={"epoch": 3})
-    with pytest.raises(ValidationError, match=r"pipeline_parameters\['epochs'\] is a string \('3'\), but the parameter is a int"):
+    with pytest.raises(
+        ValidationError, match=r"pipeline_parameters\['epochs'\] is a string \('3'\), but the parameter is a int"
+    ):
         experiment.submit(pipeline(ws, blob_store), pipeline_parameters={"epochs": "3"})
     with pytest.raises(ValidationError, match="is a file_dataset"):
-        experiment.submit(pipeline(ws, blob_store), pipeline_parameters={"path": Dataset.File.from_files((blob_store, "x"))})
+        experiment.submit(
+            pipeline(ws, blob_store), pipeline_parameters={"path": Dataset.File.from_files((blob_store, "x"))}
+        )
     assert service.calls == [] and service.submitted == []
 
 
-def test_missing_script_or_directory_is_reported_with_the_resolved_path(ws: Workspace, blob_store: Datastore, project: Path) -> None:
+def test_missing_script_or_directory_is_reported_with_the_resolved_path(
+    ws: Workspace, blob_store: Datastore, project: Path
+) -> None:
     with pytest.raises(ValidationError, match=r"script 'missing.py' was not found in '.*src'"):
         Experiment(ws, "exp").submit(pipeline(ws, blob_store, script="missing.py"))
     with pytest.raises(ValidationError, match="source_directory 'nowhere' is not a directory"):

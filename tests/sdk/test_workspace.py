@@ -1,4 +1,5 @@
 """Workspace, config.json, the service client seam, datastores and compute targets."""
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,18 @@ def _no_env_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_from_config_reads_azure_ml_config_and_durableml_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / ".azureml").mkdir()
-    (tmp_path / ".azureml" / "config.json").write_text(json.dumps({
-        "subscription_id": "1234", "resource_group": "ml-rg", "workspace_name": "prod",
-        "endpoint": "https://app.example.net/", "key": "secret"}), encoding="utf-8")
+    (tmp_path / ".azureml" / "config.json").write_text(
+        json.dumps(
+            {
+                "subscription_id": "1234",
+                "resource_group": "ml-rg",
+                "workspace_name": "prod",
+                "endpoint": "https://app.example.net/",
+                "key": "secret",
+            }
+        ),
+        encoding="utf-8",
+    )
     (tmp_path / "nested").mkdir()
     monkeypatch.chdir(tmp_path / "nested")
     ws = Workspace.from_config()
@@ -72,7 +82,9 @@ def test_unconnected_operations_raise_a_named_error(tmp_path: Path, monkeypatch:
     ws = Workspace.from_config()
     assert isinstance(ws._client, UnconnectedClient)
     assert ws.get_details()["name"] == "durableml-local"  # identity needs no service
-    with pytest.raises(ServiceNotConnectedError, match=r"'get_datastore' needs the durableml service at http://127.0.0.1:7071"):
+    with pytest.raises(
+        ServiceNotConnectedError, match=r"'get_datastore' needs the durableml service at http://127.0.0.1:7071"
+    ):
         ws.get_default_datastore()
 
 
@@ -84,18 +96,33 @@ def test_datastore_lookup_and_missing_datastore(ws: Workspace) -> None:
 
 
 def test_register_blob_container_sends_the_spec(ws: Workspace, service: ServiceDouble) -> None:
-    store = Datastore.register_azure_blob_container(ws, datastore_name="pipelinedata", container_name="sampledata",
-                                                    account_name="pipelinedata", overwrite=True)
+    store = Datastore.register_azure_blob_container(
+        ws, datastore_name="pipelinedata", container_name="sampledata", account_name="pipelinedata", overwrite=True
+    )
     assert store.name == "pipelinedata"
-    assert service.calls[-1] == ("register_datastore", {"name": "pipelinedata", "type": "AzureBlob", "container_name": "sampledata",
-                                                        "account_name": "pipelinedata", "create_if_not_exists": False, "skip_validation": False})
+    assert service.calls[-1] == (
+        "register_datastore",
+        {
+            "name": "pipelinedata",
+            "type": "AzureBlob",
+            "container_name": "sampledata",
+            "account_name": "pipelinedata",
+            "create_if_not_exists": False,
+            "skip_validation": False,
+        },
+    )
 
 
-def test_upload_files_positional_form_and_missing_files(ws: Workspace, blob_store: Datastore, service: ServiceDouble, tmp_path: Path) -> None:
+def test_upload_files_positional_form_and_missing_files(
+    ws: Workspace, blob_store: Datastore, service: ServiceDouble, tmp_path: Path
+) -> None:
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "a.csv").write_text("x", encoding="utf-8")
     reference = blob_store.upload_files([str(tmp_path / "data" / "a.csv")], str(tmp_path), "target", overwrite=True)
-    assert service.calls[-1] == ("upload_files", ("workspaceblobstore", [(str(tmp_path / "data" / "a.csv"), "target/data/a.csv")], True))
+    assert service.calls[-1] == (
+        "upload_files",
+        ("workspaceblobstore", [(str(tmp_path / "data" / "a.csv"), "target/data/a.csv")], True),
+    )
     assert reference.path_on_datastore == "target"
     with pytest.raises(ValidationError, match="is not a file"):
         blob_store.upload_files(["missing.csv"])
@@ -104,7 +131,9 @@ def test_upload_files_positional_form_and_missing_files(ws: Workspace, blob_stor
 def test_compute_lookup_returns_the_exact_class_or_raises(ws: Workspace) -> None:
     with pytest.raises(ComputeTargetException):
         ComputeTarget(workspace=ws, name="cpu")
-    created = ComputeTarget.create(ws, "cpu", AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", min_nodes=0, max_nodes=4))
+    created = ComputeTarget.create(
+        ws, "cpu", AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", min_nodes=0, max_nodes=4)
+    )
     assert type(ComputeTarget(ws, "cpu")) is AmlCompute and type(AmlCompute(ws, "cpu")) is AmlCompute
     assert "cpu" in ws.compute_targets and ws.compute_targets["cpu"].type == "AmlCompute"
     assert created.get_status().serialize()["scaleSettings"] == {"minNodeCount": 0, "maxNodeCount": 4}
@@ -120,7 +149,9 @@ def test_bad_provisioning_settings_are_rejected(ws: Workspace) -> None:
 
 
 def test_attach_configuration_hides_secrets() -> None:
-    config = DatabricksCompute.attach_configuration(resource_group="rg", workspace_name="dbw", access_token="dapi-secret")
+    config = DatabricksCompute.attach_configuration(
+        resource_group="rg", workspace_name="dbw", access_token="dapi-secret"
+    )
     assert "dapi-secret" not in repr(config)
 
 

@@ -1,4 +1,5 @@
 """Compute targets (v1 ``azureml.core.compute``)."""
+
 from __future__ import annotations
 
 from durableml.core.compute.amlcompute import AmlCompute, AmlComputeProvisioningConfiguration, AmlComputeStatus

@@ -2,6 +2,7 @@
 service (locally: this machine), at most ``max_nodes`` at once; ``vm_size`` and priority are
 recorded.
 """
+
 from __future__ import annotations
 
 from typing import Any, ClassVar
@@ -24,9 +25,14 @@ class AmlComputeProvisioningConfiguration(ComputeTargetProvisioningConfiguration
             if not isinstance(value, int) or isinstance(value, bool) or value < 0:
                 raise ValidationError(f"AmlCompute {what} must be a non-negative integer, got {value!r}.")
         if max_nodes < 1 or min_nodes > max_nodes:
-            raise ValidationError(f"AmlCompute needs 1 <= max_nodes and min_nodes <= max_nodes, got min_nodes={min_nodes}, max_nodes={max_nodes}.")
+            raise ValidationError(
+                "AmlCompute needs 1 <= max_nodes and min_nodes <= max_nodes, "
+                f"got min_nodes={min_nodes}, max_nodes={max_nodes}."
+            )
         if self.settings.get("vm_priority", "dedicated") not in ("dedicated", "lowpriority"):
-            raise ValidationError(f"AmlCompute vm_priority must be 'dedicated' or 'lowpriority', got {self.settings['vm_priority']!r}.")
+            raise ValidationError(
+                f"AmlCompute vm_priority must be 'dedicated' or 'lowpriority', got {self.settings['vm_priority']!r}."
+            )
 
 
 class AmlComputeStatus:
@@ -46,9 +52,13 @@ class AmlComputeStatus:
     def serialize(self) -> dict[str, Any]:
         """Return the status as a dict (v1 keys)."""
         return {
-            "currentNodeCount": self.current_node_count, "targetNodeCount": self.target_node_count,
-            "nodeStateCounts": self.node_state_counts, "allocationState": self.allocation_state,
-            "provisioningState": self.provisioning_state, "vmSize": self.vm_size, "vmPriority": self.vm_priority,
+            "currentNodeCount": self.current_node_count,
+            "targetNodeCount": self.target_node_count,
+            "nodeStateCounts": self.node_state_counts,
+            "allocationState": self.allocation_state,
+            "provisioningState": self.provisioning_state,
+            "vmSize": self.vm_size,
+            "vmPriority": self.vm_priority,
             "scaleSettings": self.scale_settings,
         }
 
@@ -63,18 +73,35 @@ class AmlCompute(ComputeTarget):
 
     @staticmethod
     def provisioning_configuration(
-        vm_size: str = "", vm_priority: str = "dedicated", min_nodes: int = 0, max_nodes: int | None = None,
-        idle_seconds_before_scaledown: int | None = None, admin_username: str | None = None,
-        admin_user_password: str | None = None, admin_user_ssh_key: str | None = None,
-        vnet_resourcegroup_name: str | None = None, vnet_name: str | None = None, subnet_name: str | None = None,
-        tags: dict[str, str] | None = None, description: str | None = None,
-        remote_login_port_public_access: str = "NotSpecified", identity_type: str | None = None,
-        identity_id: list[str] | None = None, location: str | None = None, enable_node_public_ip: bool = True,
+        vm_size: str = "",
+        vm_priority: str = "dedicated",
+        min_nodes: int = 0,
+        max_nodes: int | None = None,
+        idle_seconds_before_scaledown: int | None = None,
+        admin_username: str | None = None,
+        admin_user_password: str | None = None,
+        admin_user_ssh_key: str | None = None,
+        vnet_resourcegroup_name: str | None = None,
+        vnet_name: str | None = None,
+        subnet_name: str | None = None,
+        tags: dict[str, str] | None = None,
+        description: str | None = None,
+        remote_login_port_public_access: str = "NotSpecified",
+        identity_type: str | None = None,
+        identity_id: list[str] | None = None,
+        location: str | None = None,
+        enable_node_public_ip: bool = True,
     ) -> AmlComputeProvisioningConfiguration:
         """Return the settings of a new cluster (``max_nodes`` bounds parallel steps; default 4)."""
         return AmlComputeProvisioningConfiguration(
-            vm_size=vm_size, vm_priority=vm_priority, min_nodes=min_nodes, max_nodes=4 if max_nodes is None else max_nodes,
-            idle_seconds_before_scaledown=idle_seconds_before_scaledown, tags=tags, description=description, location=location,
+            vm_size=vm_size,
+            vm_priority=vm_priority,
+            min_nodes=min_nodes,
+            max_nodes=4 if max_nodes is None else max_nodes,
+            idle_seconds_before_scaledown=idle_seconds_before_scaledown,
+            tags=tags,
+            description=description,
+            location=location,
         )
 
     @property

@@ -3,6 +3,7 @@ durableml does not run yet (Batch, Kusto, Synapse). Each can be looked up by nam
 ``ComputeTargetException`` when missing) and attached with its ``attach_configuration``; the
 unsupported ones raise NotSupportedError when you try to attach them.
 """
+
 from __future__ import annotations
 
 from typing import Any, NoReturn
@@ -15,8 +16,13 @@ from durableml.core.compute.compute import (
 from durableml.exceptions import NotSupportedError
 
 __all__ = [
-    "DatabricksCompute", "AdlaCompute", "DataFactoryCompute", "RemoteCompute",
-    "BatchCompute", "KustoCompute", "SynapseCompute",
+    "DatabricksCompute",
+    "AdlaCompute",
+    "DataFactoryCompute",
+    "RemoteCompute",
+    "BatchCompute",
+    "KustoCompute",
+    "SynapseCompute",
 ]
 
 
@@ -26,11 +32,20 @@ class DatabricksCompute(ComputeTarget):
     _compute_type = "Databricks"
 
     @staticmethod
-    def attach_configuration(resource_group: str | None = None, workspace_name: str | None = None,
-                             resource_id: str | None = None, access_token: str = "") -> ComputeTargetAttachConfiguration:
+    def attach_configuration(
+        resource_group: str | None = None,
+        workspace_name: str | None = None,
+        resource_id: str | None = None,
+        access_token: str = "",
+    ) -> ComputeTargetAttachConfiguration:
         """Return the settings to attach a Databricks workspace."""
-        return ComputeTargetAttachConfiguration("Databricks", resource_group=resource_group, workspace_name=workspace_name,
-                                                resource_id=resource_id, access_token=access_token)
+        return ComputeTargetAttachConfiguration(
+            "Databricks",
+            resource_group=resource_group,
+            workspace_name=workspace_name,
+            resource_id=resource_id,
+            access_token=access_token,
+        )
 
 
 class AdlaCompute(ComputeTarget):
@@ -39,11 +54,13 @@ class AdlaCompute(ComputeTarget):
     _compute_type = "DataLakeAnalytics"
 
     @staticmethod
-    def attach_configuration(resource_group: str | None = None, account_name: str | None = None,
-                             resource_id: str | None = None) -> ComputeTargetAttachConfiguration:
+    def attach_configuration(
+        resource_group: str | None = None, account_name: str | None = None, resource_id: str | None = None
+    ) -> ComputeTargetAttachConfiguration:
         """Return the settings to attach an ADLA account."""
-        return ComputeTargetAttachConfiguration("DataLakeAnalytics", resource_group=resource_group,
-                                                account_name=account_name, resource_id=resource_id)
+        return ComputeTargetAttachConfiguration(
+            "DataLakeAnalytics", resource_group=resource_group, account_name=account_name, resource_id=resource_id
+        )
 
 
 class _DataFactoryProvisioning(ComputeTargetProvisioningConfiguration):
@@ -61,10 +78,13 @@ class DataFactoryCompute(ComputeTarget):
         return _DataFactoryProvisioning(location=location)
 
     @staticmethod
-    def attach_configuration(resource_group: str | None = None, factory_name: str | None = None,
-                             resource_id: str | None = None) -> ComputeTargetAttachConfiguration:
+    def attach_configuration(
+        resource_group: str | None = None, factory_name: str | None = None, resource_id: str | None = None
+    ) -> ComputeTargetAttachConfiguration:
         """Return the settings to attach an existing data factory."""
-        return ComputeTargetAttachConfiguration("DataFactory", resource_group=resource_group, factory_name=factory_name, resource_id=resource_id)
+        return ComputeTargetAttachConfiguration(
+            "DataFactory", resource_group=resource_group, factory_name=factory_name, resource_id=resource_id
+        )
 
 
 class RemoteCompute(ComputeTarget):
@@ -73,12 +93,25 @@ class RemoteCompute(ComputeTarget):
     _compute_type = "VirtualMachine"
 
     @staticmethod
-    def attach_configuration(address: str | None = None, ssh_port: int = 22, username: str = "", password: str = "",
-                             private_key_file: str = "", private_key_passphrase: str = "",
-                             resource_id: str | None = None) -> ComputeTargetAttachConfiguration:
+    def attach_configuration(
+        address: str | None = None,
+        ssh_port: int = 22,
+        username: str = "",
+        password: str = "",
+        private_key_file: str = "",
+        private_key_passphrase: str = "",
+        resource_id: str | None = None,
+    ) -> ComputeTargetAttachConfiguration:
         """Return the settings to attach a VM."""
-        return ComputeTargetAttachConfiguration("VirtualMachine", address=address, ssh_port=ssh_port, username=username,
-                                                password=password, private_key_file=private_key_file, resource_id=resource_id)
+        return ComputeTargetAttachConfiguration(
+            "VirtualMachine",
+            address=address,
+            ssh_port=ssh_port,
+            username=username,
+            password=password,
+            private_key_file=private_key_file,
+            resource_id=resource_id,
+        )
 
 
 def _unsupported(feature: str) -> NoReturn:

@@ -6,6 +6,7 @@ target of that name: notebooks rely on that to reach ``create``/``attach``. Serv
 ``name``, ``type`` (``AmlCompute``, ``Databricks``...), ``provisioningState`` and the settings
 given at creation.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -66,7 +67,9 @@ class ComputeTarget:
 
     def __new__(cls, workspace: Workspace | None = None, name: str | None = None) -> ComputeTarget:
         if workspace is None or name is None:
-            raise ValidationError(f"{cls.__name__} needs a workspace and a name: {cls.__name__}(workspace=ws, name='cpu-cluster').")
+            raise ValidationError(
+                f"{cls.__name__} needs a workspace and a name: {cls.__name__}(workspace=ws, name='cpu-cluster')."
+            )
         record = workspace._client.get_compute(name)
         target = ComputeTarget._from_record(workspace, record)
         if not isinstance(target, cls):
@@ -110,24 +113,40 @@ class ComputeTarget:
     def cluster_resource_id(self) -> str:
         """An Azure-style resource id for the target."""
         ws = self.workspace
-        return (f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
-                f"Microsoft.MachineLearningServices/workspaces/{ws.name}/computes/{self.name}")
+        return (
+            f"/subscriptions/{ws.subscription_id}/resourceGroups/{ws.resource_group}/providers/"
+            f"Microsoft.MachineLearningServices/workspaces/{ws.name}/computes/{self.name}"
+        )
 
     @staticmethod
-    def create(workspace: Workspace, name: str, provisioning_configuration: ComputeTargetProvisioningConfiguration) -> ComputeTarget:
+    def create(
+        workspace: Workspace, name: str, provisioning_configuration: ComputeTargetProvisioningConfiguration
+    ) -> ComputeTarget:
         """Create the compute target ``name`` from a provisioning configuration."""
         if not isinstance(provisioning_configuration, ComputeTargetProvisioningConfiguration):
-            raise ValidationError(f"ComputeTarget.create needs a provisioning configuration (AmlCompute.provisioning_configuration(...)), got {provisioning_configuration!r}.")
+            raise ValidationError(
+                "ComputeTarget.create needs a provisioning configuration "
+                f"(AmlCompute.provisioning_configuration(...)), got {provisioning_configuration!r}."
+            )
         provisioning_configuration.validate_configuration()
-        record = workspace._client.create_compute(check_non_empty(name, "Compute target name"), provisioning_configuration.to_dict())
+        record = workspace._client.create_compute(
+            check_non_empty(name, "Compute target name"), provisioning_configuration.to_dict()
+        )
         return ComputeTarget._from_record(workspace, record)
 
     @staticmethod
-    def attach(workspace: Workspace, name: str, attach_configuration: ComputeTargetProvisioningConfiguration) -> ComputeTarget:
+    def attach(
+        workspace: Workspace, name: str, attach_configuration: ComputeTargetProvisioningConfiguration
+    ) -> ComputeTarget:
         """Attach an existing external compute under ``name``."""
         if not isinstance(attach_configuration, ComputeTargetProvisioningConfiguration):
-            raise ValidationError(f"ComputeTarget.attach needs an attach configuration (e.g. DatabricksCompute.attach_configuration(...)), got {attach_configuration!r}.")
-        record = workspace._client.attach_compute(check_non_empty(name, "Compute target name"), attach_configuration.to_dict())
+            raise ValidationError(
+                "ComputeTarget.attach needs an attach configuration (e.g. "
+                f"DatabricksCompute.attach_configuration(...)), got {attach_configuration!r}."
+            )
+        record = workspace._client.attach_compute(
+            check_non_empty(name, "Compute target name"), attach_configuration.to_dict()
+        )
         return ComputeTarget._from_record(workspace, record)
 
     @staticmethod
@@ -135,11 +154,16 @@ class ComputeTarget:
         """Return every compute target of ``workspace``."""
         return builtins.list(workspace.compute_targets.values())
 
-    def wait_for_completion(self, show_output: bool = False, min_node_count: int | None = None,
-                            timeout_in_minutes: int = 20, is_delete_operation: bool = False) -> None:
+    def wait_for_completion(
+        self,
+        show_output: bool = False,
+        min_node_count: int | None = None,
+        timeout_in_minutes: int = 20,
+        is_delete_operation: bool = False,
+    ) -> None:
         """Return at once: durableml targets are usable as soon as they are created."""
         if show_output:
-            print(f"Provisioning operation finished, operation \"{self.provisioning_state}\"")
+            print(f'Provisioning operation finished, operation "{self.provisioning_state}"')
 
     def get_status(self) -> Any:
         """Return the target's status (see ``status``)."""

@@ -3,6 +3,7 @@
 Import order matters here: leaf modules (parameters, data, ports, steps) first, so that
 ``durableml.pipeline.compiler`` and the step modules can import them while this package loads.
 """
+
 from __future__ import annotations
 
 from durableml.pipeline.core.pipeline_parameter import PipelineParameter

@@ -3,6 +3,7 @@
 ``InputPortDef`` / ``OutputPortDef`` belong to v1 modules (ModuleStep), which durableml does not
 support yet.
 """
+
 from __future__ import annotations
 
 from durableml._unsupported import unsupported_class

@@ -1,4 +1,5 @@
 """v1 ``azureml.pipeline.core.module``: Modules are not supported by durableml yet."""
+
 from __future__ import annotations
 
 from durableml._unsupported import unsupported_class

@@ -5,6 +5,7 @@ reads, and ``run_after`` predecessors, are included transitively. ``validate()``
 graph, ``to_document()`` compiles it into the pipeline document the service runs, ``submit``
 and ``publish`` hand that document to the service.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -48,7 +49,11 @@ class Pipeline:
         self._workspace = workspace
         self._steps = steps
         self._description = description
-        self._default_datastore = getattr(default_datastore, "name", default_datastore)
+        self._default_datastore: str | None = (
+            default_datastore
+            if default_datastore is None or isinstance(default_datastore, str)
+            else default_datastore.name
+        )
         self._default_source_directory = default_source_directory
         self._resolve_closure = bool(resolve_closure)
 
@@ -67,7 +72,9 @@ class Pipeline:
 
         (v1 returned the problems as a list; durableml raises so that none goes unnoticed.)
         """
-        from durableml.pipeline.resolve import resolve_graph  # imported here: pipeline.core must not import the compiler at load
+        from durableml.pipeline.resolve import (
+            resolve_graph,
+        )  # imported here: pipeline.core must not import the compiler at load
 
         resolve_graph(self._steps, self._resolve_closure)
         return []
@@ -77,7 +84,11 @@ class Pipeline:
         from durableml.pipeline.compiler import compile_pipeline
 
         return compile_pipeline(
-            self._steps, self._description, self._default_datastore, self._default_source_directory, self._resolve_closure
+            self._steps,
+            self._description,
+            self._default_datastore,
+            self._default_source_directory,
+            self._resolve_closure,
         )
 
     compile = to_document
@@ -97,8 +108,12 @@ class Pipeline:
         from durableml.pipeline.submission import submit_pipeline
 
         return submit_pipeline(
-            Experiment(self._workspace, experiment_name), self, pipeline_parameters,
-            continue_on_step_failure=continue_on_step_failure, regenerate_outputs=regenerate_outputs, tags=kwargs.get("tags"),
+            Experiment(self._workspace, experiment_name),
+            self,
+            pipeline_parameters,
+            continue_on_step_failure=continue_on_step_failure,
+            regenerate_outputs=regenerate_outputs,
+            tags=kwargs.get("tags"),
         )
 
     def publish(
@@ -111,8 +126,14 @@ class Pipeline:
         """Publish the pipeline so that it can be run by id or over REST."""
         from durableml.pipeline.core.published_pipeline import PublishedPipeline
 
-        return PublishedPipeline._publish(self._workspace, self.to_document(), name, description or self._description,
-                                          version, continue_on_step_failure)
+        return PublishedPipeline._publish(
+            self._workspace,
+            self.to_document(),
+            name,
+            description or self._description,
+            version,
+            continue_on_step_failure,
+        )
 
     def __repr__(self) -> str:
         return f"Pipeline(workspace={getattr(self._workspace, 'name', None)!r}, description={self._description!r})"

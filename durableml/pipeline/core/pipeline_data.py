@@ -6,6 +6,7 @@ A PipelineData listed in a step's ``outputs`` is written by that step, at
 ``is_directory=False``). ``as_dataset()`` exposes it as a FileDataset input named after it
 (``run.input_datasets[name]``), which ``parse_parquet_files()`` turns into a TabularDataset.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -31,7 +32,9 @@ __all__ = [
 class TrainingOutput:
     """Which output of an AutoML or HyperDrive step a PipelineData carries (recorded)."""
 
-    def __init__(self, type: str, iteration: int | None = None, metric: str | None = None, model_file: str | None = None) -> None:
+    def __init__(
+        self, type: str, iteration: int | None = None, metric: str | None = None, model_file: str | None = None
+    ) -> None:
         self.type = type
         self.iteration = iteration
         self.metric = metric
@@ -95,12 +98,18 @@ class PipelineData:
         """Return this data as a mounted input."""
         return self.create_input_binding(input_name, mode="mount")
 
-    def as_download(self, input_name: str | None = None, path_on_compute: str | None = None, overwrite: bool | None = None) -> PipelineDataInput:
+    def as_download(
+        self, input_name: str | None = None, path_on_compute: str | None = None, overwrite: bool | None = None
+    ) -> PipelineDataInput:
         """Return this data as a downloaded input."""
         return self.create_input_binding(input_name, "download", path_on_compute, overwrite)
 
     def create_input_binding(
-        self, input_name: str | None = None, mode: str | None = None, path_on_compute: str | None = None, overwrite: bool | None = None
+        self,
+        input_name: str | None = None,
+        mode: str | None = None,
+        path_on_compute: str | None = None,
+        overwrite: bool | None = None,
     ) -> PipelineDataInput:
         """Return an input binding of this data with the given name, mode and path on compute."""
         return PipelineDataInput(self, input_name, mode, path_on_compute, overwrite)
@@ -120,8 +129,12 @@ class PipelineDataInput:
     """How a consuming step reads a PipelineData: name, mode and path on compute (v1 InputPortBinding)."""
 
     def __init__(
-        self, data: PipelineData, input_name: str | None = None, mode: str | None = None,
-        path_on_compute: str | None = None, overwrite: bool | None = None,
+        self,
+        data: PipelineData,
+        input_name: str | None = None,
+        mode: str | None = None,
+        path_on_compute: str | None = None,
+        overwrite: bool | None = None,
     ) -> None:
         self.data = data
         self.input_name = check_identifier(input_name, "input_name") if input_name else None
@@ -145,7 +158,9 @@ InputPortBinding = PipelineDataInput
 class PipelineOutputFileDataset:
     """A PipelineData consumed as a FileDataset (``PipelineData.as_dataset()``)."""
 
-    def __init__(self, data: PipelineData, input_name: str | None = None, mode: str = "mount", path_on_compute: str | None = None) -> None:
+    def __init__(
+        self, data: PipelineData, input_name: str | None = None, mode: str = "mount", path_on_compute: str | None = None
+    ) -> None:
         self.data = data
         self._input_name = input_name
         self.mode = mode
@@ -176,7 +191,9 @@ class PipelineOutputFileDataset:
 
     def parse_parquet_files(self, file_extension: str = ".parquet", **kwargs: Any) -> PipelineOutputTabularDataset:
         """Return the data as a TabularDataset read from parquet files."""
-        return PipelineOutputTabularDataset(self.data, {"kind": "parquet", "fileExtension": file_extension}, input_name=self._input_name)
+        return PipelineOutputTabularDataset(
+            self.data, {"kind": "parquet", "fileExtension": file_extension}, input_name=self._input_name
+        )
 
     def parse_delimited_files(
         self, file_extension: str = ".csv", separator: str = ",", header: Any = True, **kwargs: Any
@@ -193,7 +210,11 @@ class PipelineOutputTabularDataset:
     """A PipelineData consumed as a TabularDataset, with optional column transforms."""
 
     def __init__(
-        self, data: PipelineData, fmt: dict[str, Any], transforms: Sequence[dict[str, Any]] = (), input_name: str | None = None
+        self,
+        data: PipelineData,
+        fmt: dict[str, Any],
+        transforms: Sequence[dict[str, Any]] = (),
+        input_name: str | None = None,
     ) -> None:
         self.data = data
         self.format = dict(fmt)
@@ -220,7 +241,9 @@ class PipelineOutputTabularDataset:
         """Return a copy without ``columns``."""
         return self._then({"kind": "drop_columns", "columns": _names(columns)})
 
-    def random_split(self, percentage: float, seed: int | None = None) -> tuple[PipelineOutputTabularDataset, PipelineOutputTabularDataset]:
+    def random_split(
+        self, percentage: float, seed: int | None = None
+    ) -> tuple[PipelineOutputTabularDataset, PipelineOutputTabularDataset]:
         """Return two copies holding about ``percentage`` and ``1 - percentage`` of the rows."""
         split = {"kind": "random_split", "percentage": float(percentage), "seed": seed}
         return self._then({**split, "part": 0}), self._then({**split, "part": 1})

@@ -4,6 +4,7 @@ The draft stores the compiled pipeline document; ``update(pipeline=...)`` replac
 records carry ``id``, ``name``, ``description``, ``experimentName``, ``tags``, ``properties``,
 ``pipelineParameters`` and ``continueOnStepFailure``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -28,14 +29,28 @@ class PipelineDraft:
         self._record = dict(record)
 
     @staticmethod
-    def create(workspace: Workspace, pipeline: Pipeline, name: str | None = None, description: str | None = None,
-               experiment_name: str | None = None, pipeline_parameters: Mapping[str, Any] | None = None,
-               continue_on_step_failure: bool | None = None, tags: Mapping[str, str] | None = None,
-               properties: Mapping[str, str] | None = None, _service_endpoint: str | None = None) -> PipelineDraft:
+    def create(
+        workspace: Workspace,
+        pipeline: Pipeline,
+        name: str | None = None,
+        description: str | None = None,
+        experiment_name: str | None = None,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        continue_on_step_failure: bool | None = None,
+        tags: Mapping[str, str] | None = None,
+        properties: Mapping[str, str] | None = None,
+        _service_endpoint: str | None = None,
+    ) -> PipelineDraft:
         """Save ``pipeline`` as a new draft."""
-        spec = {"name": name, "description": description, "experimentName": experiment_name,
-                "pipelineParameters": dict(pipeline_parameters or {}), "continueOnStepFailure": continue_on_step_failure,
-                "tags": dict(tags or {}), "properties": dict(properties or {})}
+        spec = {
+            "name": name,
+            "description": description,
+            "experimentName": experiment_name,
+            "pipelineParameters": dict(pipeline_parameters or {}),
+            "continueOnStepFailure": continue_on_step_failure,
+            "tags": dict(tags or {}),
+            "properties": dict(properties or {}),
+        }
         return PipelineDraft(workspace, workspace._client.create_draft(pipeline.to_document(), spec))
 
     @staticmethod
@@ -44,7 +59,9 @@ class PipelineDraft:
         return PipelineDraft(workspace, workspace._client.get_draft(id))
 
     @staticmethod
-    def list(workspace: Workspace, tags: Mapping[str, str] | None = None, _service_endpoint: str | None = None) -> builtins.list[PipelineDraft]:
+    def list(
+        workspace: Workspace, tags: Mapping[str, str] | None = None, _service_endpoint: str | None = None
+    ) -> builtins.list[PipelineDraft]:
         """Return the drafts that carry all of ``tags``."""
         return [PipelineDraft(workspace, r) for r in workspace._client.list_drafts(dict(tags) if tags else None)]
 
@@ -78,14 +95,29 @@ class PipelineDraft:
         """The draft properties."""
         return dict(self._record.get("properties") or {})
 
-    def update(self, pipeline: Pipeline | None = None, name: str | None = None, description: str | None = None,
-               experiment_name: str | None = None, tags: Mapping[str, str] | None = None,
-               pipeline_parameters: Mapping[str, Any] | None = None, continue_on_step_failure: bool | None = None) -> None:
+    def update(
+        self,
+        pipeline: Pipeline | None = None,
+        name: str | None = None,
+        description: str | None = None,
+        experiment_name: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> None:
         """Change the given parts of the draft (``pipeline`` replaces the saved document)."""
-        changes = {"name": name, "description": description, "experimentName": experiment_name, "tags": tags,
-                   "pipelineParameters": pipeline_parameters, "continueOnStepFailure": continue_on_step_failure}
+        changes = {
+            "name": name,
+            "description": description,
+            "experimentName": experiment_name,
+            "tags": tags,
+            "pipelineParameters": pipeline_parameters,
+            "continueOnStepFailure": continue_on_step_failure,
+        }
         document = pipeline.to_document() if pipeline is not None else None
-        self._record = dict(self._workspace._client.update_draft(self.id, document, {k: v for k, v in changes.items() if v is not None}))
+        self._record = dict(
+            self._workspace._client.update_draft(self.id, document, {k: v for k, v in changes.items() if v is not None})
+        )
 
     def submit_run(self) -> PipelineRun:
         """Run the draft; return the PipelineRun."""

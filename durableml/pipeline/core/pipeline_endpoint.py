@@ -4,6 +4,7 @@ Versions are strings starting at ``"0"``. Service records carry ``id``, ``name``
 ``description``, ``status``, ``defaultVersion``, ``endpoint`` (``.../PipelineEndpointSubmit/Id/<id>``)
 and ``versions`` (``[{"version", "pipelineId"}]``).
 """
+
 from __future__ import annotations
 
 import builtins
@@ -40,7 +41,9 @@ class PipelineEndpointVersion:
 def _pipeline_id(pipeline: Any) -> str:
     if isinstance(pipeline, PublishedPipeline):
         return pipeline.id
-    raise ValidationError(f"A pipeline endpoint version needs a PublishedPipeline (pipeline.publish(...)), got {pipeline!r}.")
+    raise ValidationError(
+        f"A pipeline endpoint version needs a PublishedPipeline (pipeline.publish(...)), got {pipeline!r}."
+    )
 
 
 class PipelineEndpoint:
@@ -51,23 +54,38 @@ class PipelineEndpoint:
         self._record = dict(record)
 
     @staticmethod
-    def publish(workspace: Workspace, name: str, description: str, pipeline: Any,
-                _workflow_provider: Any = None, _service_endpoint: str | None = None) -> PipelineEndpoint:
+    def publish(
+        workspace: Workspace,
+        name: str,
+        description: str,
+        pipeline: Any,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> PipelineEndpoint:
         """Create endpoint ``name`` whose version "0" is ``pipeline``."""
         spec = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline)}
         return PipelineEndpoint(workspace, workspace._client.create_pipeline_endpoint(spec))
 
     @staticmethod
-    def get(workspace: Workspace, id: str | None = None, name: str | None = None,
-            _workflow_provider: Any = None, _service_endpoint: str | None = None) -> PipelineEndpoint:
+    def get(
+        workspace: Workspace,
+        id: str | None = None,
+        name: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> PipelineEndpoint:
         """Return the endpoint with ``id`` or ``name``."""
         if id is None and name is None:
             raise ValidationError("PipelineEndpoint.get needs id= or name=.")
         return PipelineEndpoint(workspace, workspace._client.get_pipeline_endpoint(id, name))
 
     @staticmethod
-    def list(workspace: Workspace, active_only: bool = True, _workflow_provider: Any = None,
-             _service_endpoint: str | None = None) -> builtins.list[PipelineEndpoint]:
+    def list(
+        workspace: Workspace,
+        active_only: bool = True,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> builtins.list[PipelineEndpoint]:
         """Return the endpoints of ``workspace``."""
         return [PipelineEndpoint(workspace, r) for r in workspace._client.list_pipeline_endpoints(active_only)]
 
@@ -135,7 +153,10 @@ class PipelineEndpoint:
 
     def list_versions(self) -> builtins.list[PipelineEndpointVersion]:
         """Return the versions, oldest first."""
-        return [PipelineEndpointVersion(self._workspace, str(v["version"]), str(v["pipelineId"])) for v in self._record.get("versions") or []]
+        return [
+            PipelineEndpointVersion(self._workspace, str(v["version"]), str(v["pipelineId"]))
+            for v in self._record.get("versions") or []
+        ]
 
     def get_pipeline(self, version: str | int | None = None) -> PublishedPipeline:
         """Return the published pipeline of ``version`` (the default one when omitted)."""
@@ -143,21 +164,33 @@ class PipelineEndpoint:
         for item in self.list_versions():
             if item.version == wanted:
                 return item.pipeline
-        raise NotFoundError(f"Pipeline endpoint {self.name!r} has no version {wanted!r}; versions: {[v.version for v in self.list_versions()]}.")
+        raise NotFoundError(
+            f"Pipeline endpoint {self.name!r} has no version {wanted!r}; "
+            f"versions: {[v.version for v in self.list_versions()]}."
+        )
 
     def list_pipelines(self, active_only: bool = True) -> builtins.list[PublishedPipeline]:
         """Return the published pipelines behind the versions."""
         pipelines = [item.pipeline for item in self.list_versions()]
         return [p for p in pipelines if p.status == "Active"] if active_only else pipelines
 
-    def submit(self, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
-               parent_run_id: str | None = None, pipeline_version: str | None = None) -> PipelineRun:
+    def submit(
+        self,
+        experiment_name: str,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        parent_run_id: str | None = None,
+        pipeline_version: str | None = None,
+    ) -> PipelineRun:
         """Start a run of the default version (or ``pipeline_version``)."""
         from durableml.core.experiment import Experiment
         from durableml.pipeline.core.run import PipelineRun
 
         record = self._workspace._client.submit_pipeline_endpoint(
-            self.id, experiment_name, None if pipeline_version is None else str(pipeline_version), dict(pipeline_parameters or {}))
+            self.id,
+            experiment_name,
+            None if pipeline_version is None else str(pipeline_version),
+            dict(pipeline_parameters or {}),
+        )
         return PipelineRun(Experiment(self._workspace, experiment_name), str(record["id"]), _record=record)
 
     def disable(self) -> None:

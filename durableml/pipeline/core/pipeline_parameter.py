@@ -5,6 +5,7 @@ FileDataset or a TabularDataset. In ``arguments`` a scalar parameter becomes its
 string; a DataPath parameter is paired with a DataPathComputeBinding; a dataset parameter is
 wrapped in a DatasetConsumptionConfig.
 """
+
 from __future__ import annotations
 
 import math

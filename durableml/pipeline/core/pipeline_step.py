@@ -5,6 +5,7 @@ run after, its compute target and its source snapshot. Each subclass adds its ki
 settings through :meth:`PipelineStep._settings`, which the compiler calls with an encoder for
 values that may be PipelineParameters.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -57,8 +58,13 @@ class PipelineStep:
         self._ports = StepPorts(self._name)
         self._arguments = self._bind(arguments, inputs, outputs, side_inputs)
 
-    def _bind(self, arguments: Sequence[Any] | None, inputs: Sequence[Any] | None,
-              outputs: Sequence[Any] | None, side_inputs: Sequence[Any] | None) -> list[Argument]:
+    def _bind(
+        self,
+        arguments: Sequence[Any] | None,
+        inputs: Sequence[Any] | None,
+        outputs: Sequence[Any] | None,
+        side_inputs: Sequence[Any] | None,
+    ) -> list[Argument]:
         label = f"Step {self._name!r}"
         for index, item in enumerate(_as_list(outputs, "outputs", label)):
             self._ports.add_output(item, f"{label} outputs[{index}]")
@@ -66,8 +72,10 @@ class PipelineStep:
             self._ports.add_input(item, f"{label} inputs[{index}]")
         for index, item in enumerate(_as_list(side_inputs, "side_inputs", label)):
             self._ports.add_input(item, f"{label} side_inputs[{index}]", side_input=True)
-        bound = [self._ports.bind_argument(item, f"{label} arguments[{index}]")
-                 for index, item in enumerate(_as_list(arguments, "arguments", label))]
+        bound = [
+            self._ports.bind_argument(item, f"{label} arguments[{index}]")
+            for index, item in enumerate(_as_list(arguments, "arguments", label))
+        ]
         self._claim_outputs()
         return bound
 

@@ -13,6 +13,7 @@ An OutputFileDatasetConfig is written by the step that lists it in ``outputs`` o
 step writes it already, by the first step that uses it directly in ``arguments``; later steps
 that use it directly read it.
 """
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,12 @@ class InputPort:
     def same_source(self, other: InputPort) -> bool:
         """True when both ports read the same data the same way (modes aside)."""
         return (
-            self.source == other.source and self.data is other.data and self.location == other.location
-            and self.parameter is other.parameter and self.sql == other.sql and self.view == other.view
+            self.source == other.source
+            and self.data is other.data
+            and self.location == other.location
+            and self.parameter is other.parameter
+            and self.sql == other.sql
+            and self.view == other.view
             and self.dataset_type == other.dataset_type
             and (self.dataset.id if self.dataset else None) == (other.dataset.id if other.dataset else None)
         )
@@ -106,15 +111,32 @@ def input_port(obj: Any, what: str) -> InputPort:
     if isinstance(obj, PipelineData):
         return InputPort("step_output", "mount", data=obj)
     if isinstance(obj, PipelineDataInput):
-        return InputPort("step_output", obj.mode, obj._mode_explicit, obj.input_name, data=obj.data,
-                         path_on_compute=obj.path_on_compute, overwrite=obj.overwrite)
-    if isinstance(obj, (OutputFileDatasetConfig, OutputTabularDatasetConfig, PipelineOutputFileDataset, PipelineOutputTabularDataset)):
+        return InputPort(
+            "step_output",
+            obj.mode,
+            obj._mode_explicit,
+            obj.input_name,
+            data=obj.data,
+            path_on_compute=obj.path_on_compute,
+            overwrite=obj.overwrite,
+        )
+    if isinstance(
+        obj,
+        (OutputFileDatasetConfig, OutputTabularDatasetConfig, PipelineOutputFileDataset, PipelineOutputTabularDataset),
+    ):
         return _step_output_view(obj, None, None, False, None)
     if isinstance(obj, DatasetConsumptionConfig):
         return _consumption(obj)
     if isinstance(obj, DataReference):
-        return InputPort("datastore", obj.mode, obj._mode_explicit, obj.data_reference_name, location=obj.to_dict(),
-                         path_on_compute=obj.path_on_compute, overwrite=obj.overwrite)
+        return InputPort(
+            "datastore",
+            obj.mode,
+            obj._mode_explicit,
+            obj.data_reference_name,
+            location=obj.to_dict(),
+            path_on_compute=obj.path_on_compute,
+            overwrite=obj.overwrite,
+        )
     if isinstance(obj, DataPath):
         name = obj.name or f"datapath_{content_hash(obj.to_dict())[:8]}"
         return InputPort("datastore", "mount", False, name, location=obj.to_dict())
@@ -134,40 +156,87 @@ def input_port(obj: Any, what: str) -> InputPort:
     )
 
 
-def _step_output_view(obj: Any, name: str | None, mode: str | None, explicit: bool, path_on_compute: str | None) -> InputPort:
+def _step_output_view(
+    obj: Any, name: str | None, mode: str | None, explicit: bool, path_on_compute: str | None
+) -> InputPort:
     if isinstance(obj, OutputFileDatasetConfig):
-        return InputPort("step_output", mode or "mount", explicit, name, data=obj, dataset_type="file", path_on_compute=path_on_compute)
+        return InputPort(
+            "step_output",
+            mode or "mount",
+            explicit,
+            name,
+            data=obj,
+            dataset_type="file",
+            path_on_compute=path_on_compute,
+        )
     if isinstance(obj, OutputTabularDatasetConfig):
         view = {"format": obj.format, "transforms": obj.transforms}
         return InputPort("step_output", "direct", explicit, name, data=obj.output, dataset_type="tabular", view=view)
     if isinstance(obj, PipelineOutputFileDataset):
-        return InputPort("step_output", mode or obj.mode, explicit or obj._mode_explicit, name or obj._input_name,
-                         data=obj.data, dataset_type="file", path_on_compute=path_on_compute or obj.path_on_compute)
+        return InputPort(
+            "step_output",
+            mode or obj.mode,
+            explicit or obj._mode_explicit,
+            name or obj._input_name,
+            data=obj.data,
+            dataset_type="file",
+            path_on_compute=path_on_compute or obj.path_on_compute,
+        )
     assert isinstance(obj, PipelineOutputTabularDataset)
     view = {"format": obj.format, "transforms": obj.transforms}
-    return InputPort("step_output", "direct", explicit, name or obj._input_name, data=obj.data, dataset_type="tabular", view=view)
+    return InputPort(
+        "step_output", "direct", explicit, name or obj._input_name, data=obj.data, dataset_type="tabular", view=view
+    )
 
 
 def _consumption(config: DatasetConsumptionConfig) -> InputPort:
     dataset = config.dataset
     if isinstance(dataset, AbstractDataset):
-        return InputPort("dataset", config.mode, config._mode_explicit, config.name, dataset=dataset,
-                         dataset_type=dataset._dataset_type, path_on_compute=config.path_on_compute)
+        return InputPort(
+            "dataset",
+            config.mode,
+            config._mode_explicit,
+            config.name,
+            dataset=dataset,
+            dataset_type=dataset._dataset_type,
+            path_on_compute=config.path_on_compute,
+        )
     if isinstance(dataset, PipelineParameter):
-        return InputPort("parameter", config.mode, config._mode_explicit, config.name, parameter=dataset,
-                         dataset_type=dataset.type.removesuffix("_dataset"), path_on_compute=config.path_on_compute)
+        return InputPort(
+            "parameter",
+            config.mode,
+            config._mode_explicit,
+            config.name,
+            parameter=dataset,
+            dataset_type=dataset.type.removesuffix("_dataset"),
+            path_on_compute=config.path_on_compute,
+        )
     mode = config.mode if config._mode_explicit else None
     return _step_output_view(dataset, config.name, mode, config._mode_explicit, config.path_on_compute)
 
 
 def _bound_datapath(target: Any, binding: DataPathComputeBinding, what: str) -> InputPort:
     if isinstance(target, PipelineParameter) and target.type == "datapath":
-        return InputPort("parameter", binding.mode, True, target.name, parameter=target,
-                         path_on_compute=binding.path_on_compute, overwrite=binding.overwrite)
+        return InputPort(
+            "parameter",
+            binding.mode,
+            True,
+            target.name,
+            parameter=target,
+            path_on_compute=binding.path_on_compute,
+            overwrite=binding.overwrite,
+        )
     if isinstance(target, DataPath):
         name = target.name or f"datapath_{content_hash(target.to_dict())[:8]}"
-        return InputPort("datastore", binding.mode, True, name, location=target.to_dict(),
-                         path_on_compute=binding.path_on_compute, overwrite=binding.overwrite)
+        return InputPort(
+            "datastore",
+            binding.mode,
+            True,
+            name,
+            location=target.to_dict(),
+            path_on_compute=binding.path_on_compute,
+            overwrite=binding.overwrite,
+        )
     raise ValidationError(
         f"{what}: a DataPathComputeBinding must be paired with a DataPath or a PipelineParameter whose "
         f"default is a DataPath, got {target!r}."
@@ -176,12 +245,19 @@ def _bound_datapath(target: Any, binding: DataPathComputeBinding, what: str) -> 
 
 def _parameter_as_input_message(parameter: PipelineParameter, what: str) -> str:
     if parameter.type == "datapath":
-        return (f"{what}: PipelineParameter {parameter.name!r} has a DataPath default; pair it with a binding: "
-                f"({parameter.name}_param, DataPathComputeBinding(mode='mount')).")
+        return (
+            f"{what}: PipelineParameter {parameter.name!r} has a DataPath default; pair it with a binding: "
+            f"({parameter.name}_param, DataPathComputeBinding(mode='mount'))."
+        )
     if parameter.type.endswith("_dataset"):
-        return (f"{what}: PipelineParameter {parameter.name!r} has a dataset default; wrap it: "
-                f"DatasetConsumptionConfig('{parameter.name}', {parameter.name}_param).as_mount().")
-    return f"{what}: PipelineParameter {parameter.name!r} is a {parameter.type} value, not data; put it in arguments= instead."
+        return (
+            f"{what}: PipelineParameter {parameter.name!r} has a dataset default; wrap it: "
+            f"DatasetConsumptionConfig('{parameter.name}', {parameter.name}_param).as_mount()."
+        )
+    return (
+        f"{what}: PipelineParameter {parameter.name!r} is a "
+        f"{parameter.type} value, not data; put it in arguments= instead."
+    )
 
 
 def output_port(obj: Any, what: str) -> OutputPort:

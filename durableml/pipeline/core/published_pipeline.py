@@ -4,6 +4,7 @@ Service records carry ``id``, ``name``, ``description``, ``version``, ``status``
 ``Disabled``), ``endpoint`` (the v1-shaped ``.../PipelineRuns/PipelineSubmit/<id>`` URL) and
 ``continueOnStepFailure``.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -27,24 +28,42 @@ class PublishedPipeline:
         self._record = dict(record)
 
     @staticmethod
-    def _publish(workspace: Workspace, document: Mapping[str, Any] | None, name: str | None, description: str | None,
-                 version: str | None, continue_on_step_failure: bool | None, source_run_id: str | None = None) -> PublishedPipeline:
-        spec = {"name": name, "description": description, "version": version,
-                "continueOnStepFailure": continue_on_step_failure, "sourceRunId": source_run_id}
+    def _publish(
+        workspace: Workspace,
+        document: Mapping[str, Any] | None,
+        name: str | None,
+        description: str | None,
+        version: str | None,
+        continue_on_step_failure: bool | None,
+        source_run_id: str | None = None,
+    ) -> PublishedPipeline:
+        spec = {
+            "name": name,
+            "description": description,
+            "version": version,
+            "continueOnStepFailure": continue_on_step_failure,
+            "sourceRunId": source_run_id,
+        }
         return PublishedPipeline(workspace, workspace._client.publish_pipeline(document, spec))
 
     @staticmethod
-    def get(workspace: Workspace, id: str | None = None, _service_endpoint: str | None = None, *, name: str | None = None) -> PublishedPipeline:
+    def get(
+        workspace: Workspace, id: str | None = None, _service_endpoint: str | None = None, *, name: str | None = None
+    ) -> PublishedPipeline:
         """Return the published pipeline ``id`` (or, durableml extension, the active one called ``name``)."""
         if id is not None:
             return PublishedPipeline(workspace, workspace._client.get_published_pipeline(id))
         matches = [p for p in PublishedPipeline.list(workspace) if p.name == name]
         if not matches:
-            raise PipelineNotFoundError(f"No active published pipeline is named {name!r}; pass its id: PublishedPipeline.get(ws, id=...).")
+            raise PipelineNotFoundError(
+                f"No active published pipeline is named {name!r}; pass its id: PublishedPipeline.get(ws, id=...)."
+            )
         return matches[0]
 
     @staticmethod
-    def list(workspace: Workspace, active_only: bool = True, _service_endpoint: str | None = None) -> builtins.list[PublishedPipeline]:
+    def list(
+        workspace: Workspace, active_only: bool = True, _service_endpoint: str | None = None
+    ) -> builtins.list[PublishedPipeline]:
         """Return the published pipelines of ``workspace``."""
         return [PublishedPipeline(workspace, r) for r in workspace._client.list_published_pipelines(active_only)]
 
@@ -85,9 +104,16 @@ class PublishedPipeline:
         """Whether runs continue past failed steps."""
         return bool(self._record.get("continueOnStepFailure", False))
 
-    def submit(self, workspace: Workspace, experiment_name: str, pipeline_parameters: Mapping[str, Any] | None = None,
-               _workflow_provider: Any = None, _service_endpoint: str | None = None, parent_run_id: str | None = None,
-               continue_on_step_failure: bool | None = None) -> PipelineRun:
+    def submit(
+        self,
+        workspace: Workspace,
+        experiment_name: str,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+        parent_run_id: str | None = None,
+        continue_on_step_failure: bool | None = None,
+    ) -> PipelineRun:
         """Start a run of this published pipeline in ``experiment_name``."""
         from durableml.core.experiment import Experiment
         from durableml.pipeline.core.run import PipelineRun

@@ -6,6 +6,7 @@ a step run has ``id``, ``name``, ``status``, ``started``, ``properties`` and ``o
 (``{output name: {"datastore", "path"}}``, where PipelineData lives at
 ``azureml/<step run id>/<output name>``).
 """
+
 from __future__ import annotations
 
 import os
@@ -87,7 +88,9 @@ class StepRun(Run):
         """Return the output ``name``."""
         outputs = self.get_outputs()
         if name not in outputs:
-            raise NotFoundError(f"Step run {self._run_id} has no output {name!r}; it has: {', '.join(outputs) or 'none'}.")
+            raise NotFoundError(
+                f"Step run {self._run_id} has no output {name!r}; it has: {', '.join(outputs) or 'none'}."
+            )
         return outputs[name]
 
     def get_output_data(self, name: str) -> PortDataReference:
@@ -98,12 +101,18 @@ class StepRun(Run):
 class PipelineRun(Run):
     """A run of a pipeline (v1 ``PipelineRun(experiment, run_id)``, also for REST-submitted runs)."""
 
-    def __init__(self, experiment: Experiment, run_id: str, _service_endpoint: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, experiment: Experiment, run_id: str, _service_endpoint: str | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(experiment, run_id, **kwargs)
 
     def get_steps(self) -> list[StepRun]:
         """Return the step runs, latest started first."""
-        records = sorted(self._client.list_step_runs(self._run_id), key=lambda r: str(r.get("started") or r.get("created") or ""), reverse=True)
+        records = sorted(
+            self._client.list_step_runs(self._run_id),
+            key=lambda r: str(r.get("started") or r.get("created") or ""),
+            reverse=True,
+        )
         return [StepRun(self._experiment, str(r["id"]), _record=r) for r in records]
 
     def get_children(self, reverse: bool = False, recursive: bool = False, **kwargs: Any) -> list[Run]:  # type: ignore[override]
@@ -119,18 +128,31 @@ class PipelineRun(Run):
         """Return the data of the PipelineData declared with ``pipeline_output_name``."""
         outputs = self._refresh().get("pipeline_outputs") or {}
         if pipeline_output_name not in outputs:
-            raise NotFoundError(f"Pipeline run {self._run_id} has no pipeline output {pipeline_output_name!r}; "
-                                f"it has: {', '.join(sorted(outputs)) or 'none'}.")
+            raise NotFoundError(
+                f"Pipeline run {self._run_id} has no pipeline output {pipeline_output_name!r}; "
+                f"it has: {', '.join(sorted(outputs)) or 'none'}."
+            )
         return PortDataReference(self._experiment.workspace, pipeline_output_name, outputs[pipeline_output_name])
 
-    def publish_pipeline(self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any) -> PublishedPipeline:
+    def publish_pipeline(
+        self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any
+    ) -> PublishedPipeline:
         """Publish the pipeline this run ran."""
         from durableml.pipeline.core.published_pipeline import PublishedPipeline
 
-        return PublishedPipeline._publish(self._experiment.workspace, None, name, description, version,
-                                          continue_on_step_failure, source_run_id=self._run_id)
+        return PublishedPipeline._publish(
+            self._experiment.workspace,
+            None,
+            name,
+            description,
+            version,
+            continue_on_step_failure,
+            source_run_id=self._run_id,
+        )
 
-    def wait_for_completion(self, show_output: bool = True, timeout_seconds: int = sys.maxsize, raise_on_error: bool = True) -> str:  # type: ignore[override]
+    def wait_for_completion(  # type: ignore[override]  # v1 returns the status string here
+        self, show_output: bool = True, timeout_seconds: int = sys.maxsize, raise_on_error: bool = True
+    ) -> str:
         """Wait for the run to end, printing step status changes and logs; return the final status."""
         deadline = time.monotonic() + timeout_seconds
         seen: dict[str, str] = {}
@@ -147,8 +169,10 @@ class PipelineRun(Run):
         if show_output:
             print(f"PipelineRun {self._run_id} status: {status}")
         if raise_on_error and status == RunStatus.FAILED:
-            raise ActivityFailedException(f"Pipeline run {self._run_id} failed: {record.get('error') or 'see the failed step log'}.",
-                                          details={"runId": self._run_id, "error": record.get("error")})
+            raise ActivityFailedException(
+                f"Pipeline run {self._run_id} failed: {record.get('error') or 'see the failed step log'}.",
+                details={"runId": self._run_id, "error": record.get("error")},
+            )
         return status
 
     def _report(self, seen: dict[str, str]) -> None:
@@ -159,4 +183,7 @@ class PipelineRun(Run):
                 print(f"StepRun({step.name}) {step.id} status: {status}")
 
     def __repr__(self) -> str:
-        return f"PipelineRun(Experiment: {self._experiment.name}, Id: {self._run_id}, Status: {self._record.get('status', 'Unknown')})"
+        return (
+            f"PipelineRun(Experiment: {self._experiment.name}, Id: "
+            f"{self._run_id}, Status: {self._record.get('status', 'Unknown')})"
+        )

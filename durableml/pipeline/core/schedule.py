@@ -6,6 +6,7 @@ the service (its timer and blob triggers run them); records carry ``id``, ``name
 ``description``, ``status`` (``Active``/``Disabled``), ``pipelineId`` or ``pipelineEndpointId``,
 ``recurrence`` and the datastore-trigger settings.
 """
+
 from __future__ import annotations
 
 import builtins
@@ -36,15 +37,27 @@ class TimeZone:
 class ScheduleRecurrence:
     """How often a schedule fires (v1 signature); ``hours``/``minutes``/``week_days`` narrow it."""
 
-    def __init__(self, frequency: str, interval: int, start_time: dt.datetime | str | None = None,
-                 time_zone: str | None = None, hours: Sequence[int] | None = None, minutes: Sequence[int] | None = None,
-                 week_days: Sequence[str] | None = None, time_of_day: str | None = None) -> None:
+    def __init__(
+        self,
+        frequency: str,
+        interval: int,
+        start_time: dt.datetime | str | None = None,
+        time_zone: str | None = None,
+        hours: Sequence[int] | None = None,
+        minutes: Sequence[int] | None = None,
+        week_days: Sequence[str] | None = None,
+        time_of_day: str | None = None,
+    ) -> None:
         if frequency not in FREQUENCIES:
-            raise ValidationError(f"ScheduleRecurrence frequency {frequency!r} must be one of {', '.join(FREQUENCIES)}.")
+            raise ValidationError(
+                f"ScheduleRecurrence frequency {frequency!r} must be one of {', '.join(FREQUENCIES)}."
+            )
         if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
             raise ValidationError(f"ScheduleRecurrence interval must be a positive integer, got {interval!r}.")
         if (hours or minutes or time_of_day) and frequency not in ("Day", "Week"):
-            raise ValidationError(f"ScheduleRecurrence hours/minutes/time_of_day need frequency 'Day' or 'Week', not {frequency!r}.")
+            raise ValidationError(
+                f"ScheduleRecurrence hours/minutes/time_of_day need frequency 'Day' or 'Week', not {frequency!r}."
+            )
         if week_days and frequency != "Week":
             raise ValidationError(f"ScheduleRecurrence week_days need frequency 'Week', not {frequency!r}.")
         self.frequency = frequency
@@ -59,13 +72,29 @@ class ScheduleRecurrence:
     def to_dict(self) -> dict[str, Any]:
         """Return the recurrence as a JSON-able dict."""
         start = self.start_time.isoformat() if isinstance(self.start_time, dt.datetime) else self.start_time
-        return {"frequency": self.frequency, "interval": self.interval, "startTime": start, "timeZone": self.time_zone,
-                "hours": self.hours, "minutes": self.minutes, "weekDays": self.week_days, "timeOfDay": self.time_of_day}
+        return {
+            "frequency": self.frequency,
+            "interval": self.interval,
+            "startTime": start,
+            "timeZone": self.time_zone,
+            "hours": self.hours,
+            "minutes": self.minutes,
+            "weekDays": self.week_days,
+            "timeOfDay": self.time_of_day,
+        }
 
     @staticmethod
     def _from_dict(data: Mapping[str, Any]) -> ScheduleRecurrence:
-        return ScheduleRecurrence(data["frequency"], int(data["interval"]), data.get("startTime"), data.get("timeZone"),
-                                  data.get("hours"), data.get("minutes"), data.get("weekDays"), data.get("timeOfDay"))
+        return ScheduleRecurrence(
+            data["frequency"],
+            int(data["interval"]),
+            data.get("startTime"),
+            data.get("timeZone"),
+            data.get("hours"),
+            data.get("minutes"),
+            data.get("weekDays"),
+            data.get("timeOfDay"),
+        )
 
     def __repr__(self) -> str:
         return f"ScheduleRecurrence(frequency={self.frequency!r}, interval={self.interval})"
@@ -86,17 +115,31 @@ def _week_days(values: Sequence[str] | None) -> list[str]:
     return sorted(set(result), key=WEEK_DAYS.index)
 
 
-def _trigger_spec(recurrence: ScheduleRecurrence | None, datastore: Any, polling_interval: int,
-                  data_path_parameter_name: str | None, path_on_datastore: str | None) -> dict[str, Any]:
+def _trigger_spec(
+    recurrence: ScheduleRecurrence | None,
+    datastore: Any,
+    polling_interval: int,
+    data_path_parameter_name: str | None,
+    path_on_datastore: str | None,
+) -> dict[str, Any]:
     if (recurrence is None) == (datastore is None):
-        raise ValidationError("A schedule needs exactly one trigger: recurrence=ScheduleRecurrence(...) or datastore= (data-change trigger).")
+        raise ValidationError(
+            "A schedule needs exactly one trigger: "
+            "recurrence=ScheduleRecurrence(...) or datastore= (data-change trigger)."
+        )
     if datastore is None and (data_path_parameter_name or path_on_datastore):
-        raise ValidationError("data_path_parameter_name and path_on_datastore only apply to data-change schedules (datastore=).")
+        raise ValidationError(
+            "data_path_parameter_name and path_on_datastore only apply to data-change schedules (datastore=)."
+        )
     if not isinstance(polling_interval, int) or polling_interval < 1:
         raise ValidationError(f"polling_interval must be a positive number of minutes, got {polling_interval!r}.")
-    return {"recurrence": recurrence.to_dict() if recurrence else None,
-            "datastore": getattr(datastore, "name", datastore), "pollingInterval": polling_interval,
-            "dataPathParameterName": data_path_parameter_name, "pathOnDatastore": path_on_datastore}
+    return {
+        "recurrence": recurrence.to_dict() if recurrence else None,
+        "datastore": getattr(datastore, "name", datastore),
+        "pollingInterval": polling_interval,
+        "dataPathParameterName": data_path_parameter_name,
+        "pathOnDatastore": path_on_datastore,
+    }
 
 
 class Schedule:
@@ -107,43 +150,83 @@ class Schedule:
         self._record = dict(record)
 
     @staticmethod
-    def create(workspace: Workspace, name: str, pipeline_id: str, experiment_name: str,
-               recurrence: ScheduleRecurrence | None = None, description: str | None = None,
-               pipeline_parameters: Mapping[str, Any] | None = None, wait_for_provisioning: bool = False,
-               wait_timeout: int = 3600, datastore: Any = None, polling_interval: int = 5,
-               data_path_parameter_name: str | None = None, continue_on_step_failure: bool | None = None,
-               path_on_datastore: str | None = None, _workflow_provider: Any = None, _service_endpoint: str | None = None) -> Schedule:
+    def create(
+        workspace: Workspace,
+        name: str,
+        pipeline_id: str,
+        experiment_name: str,
+        recurrence: ScheduleRecurrence | None = None,
+        description: str | None = None,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        wait_for_provisioning: bool = False,
+        wait_timeout: int = 3600,
+        datastore: Any = None,
+        polling_interval: int = 5,
+        data_path_parameter_name: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        path_on_datastore: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> Schedule:
         """Create a schedule for the published pipeline ``pipeline_id``."""
-        spec = {"name": check_non_empty(name, "Schedule name"), "pipelineId": check_non_empty(pipeline_id, "pipeline_id"),
-                "experimentName": experiment_name, "description": description, "pipelineParameters": dict(pipeline_parameters or {}),
-                "continueOnStepFailure": continue_on_step_failure,
-                **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)}
+        spec = {
+            "name": check_non_empty(name, "Schedule name"),
+            "pipelineId": check_non_empty(pipeline_id, "pipeline_id"),
+            "experimentName": experiment_name,
+            "description": description,
+            "pipelineParameters": dict(pipeline_parameters or {}),
+            "continueOnStepFailure": continue_on_step_failure,
+            **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore),
+        }
         return Schedule(workspace, workspace._client.create_schedule(spec))
 
     @staticmethod
-    def create_for_pipeline_endpoint(workspace: Workspace, name: str, pipeline_endpoint_id: str, experiment_name: str,
-                                     recurrence: ScheduleRecurrence | None = None, description: str | None = None,
-                                     pipeline_parameters: Mapping[str, Any] | None = None, wait_for_provisioning: bool = False,
-                                     wait_timeout: int = 3600, datastore: Any = None, polling_interval: int = 5,
-                                     data_path_parameter_name: str | None = None, continue_on_step_failure: bool | None = None,
-                                     path_on_datastore: str | None = None, _workflow_provider: Any = None,
-                                     _service_endpoint: str | None = None) -> Schedule:
+    def create_for_pipeline_endpoint(
+        workspace: Workspace,
+        name: str,
+        pipeline_endpoint_id: str,
+        experiment_name: str,
+        recurrence: ScheduleRecurrence | None = None,
+        description: str | None = None,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        wait_for_provisioning: bool = False,
+        wait_timeout: int = 3600,
+        datastore: Any = None,
+        polling_interval: int = 5,
+        data_path_parameter_name: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        path_on_datastore: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> Schedule:
         """Create a schedule that runs the default version of a pipeline endpoint."""
-        spec = {"name": check_non_empty(name, "Schedule name"), "pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id"),
-                "experimentName": experiment_name, "description": description, "pipelineParameters": dict(pipeline_parameters or {}),
-                "continueOnStepFailure": continue_on_step_failure,
-                **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)}
+        spec = {
+            "name": check_non_empty(name, "Schedule name"),
+            "pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id"),
+            "experimentName": experiment_name,
+            "description": description,
+            "pipelineParameters": dict(pipeline_parameters or {}),
+            "continueOnStepFailure": continue_on_step_failure,
+            **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore),
+        }
         return Schedule(workspace, workspace._client.create_schedule(spec))
 
     @staticmethod
-    def get(workspace: Workspace, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None) -> Schedule:
+    def get(
+        workspace: Workspace, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None
+    ) -> Schedule:
         """Return the schedule ``id``."""
         return Schedule(workspace, workspace._client.get_schedule(id))
 
     @staticmethod
-    def list(workspace: Workspace, active_only: bool = True, pipeline_id: str | None = None,
-             pipeline_endpoint_id: str | None = None, _workflow_provider: Any = None,
-             _service_endpoint: str | None = None) -> builtins.list[Schedule]:
+    def list(
+        workspace: Workspace,
+        active_only: bool = True,
+        pipeline_id: str | None = None,
+        pipeline_endpoint_id: str | None = None,
+        _workflow_provider: Any = None,
+        _service_endpoint: str | None = None,
+    ) -> builtins.list[Schedule]:
         """Return schedules, optionally only those of a pipeline or endpoint."""
         filters = {"activeOnly": active_only, "pipelineId": pipeline_id, "pipelineEndpointId": pipeline_endpoint_id}
         return [Schedule(workspace, r) for r in workspace._client.list_schedules(filters)]
@@ -154,7 +237,9 @@ class Schedule:
         return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
 
     @staticmethod
-    def get_schedules_for_pipeline_endpoint_id(workspace: Workspace, pipeline_endpoint_id: str) -> builtins.list[Schedule]:
+    def get_schedules_for_pipeline_endpoint_id(
+        workspace: Workspace, pipeline_endpoint_id: str
+    ) -> builtins.list[Schedule]:
         """Return the schedules of a pipeline endpoint."""
         return Schedule.list(workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id)
 
@@ -215,7 +300,9 @@ class Schedule:
         return self._record.get("pathOnDatastore")
 
     def _update(self, changes: Mapping[str, Any]) -> None:
-        self._record = dict(self._workspace._client.update_schedule(self.id, {k: v for k, v in changes.items() if v is not None}))
+        self._record = dict(
+            self._workspace._client.update_schedule(self.id, {k: v for k, v in changes.items() if v is not None})
+        )
 
     def enable(self, wait_for_provisioning: bool = False, wait_timeout: int = 3600) -> None:
         """Activate the schedule."""
@@ -225,18 +312,38 @@ class Schedule:
         """Deactivate the schedule."""
         self._update({"status": "Disabled"})
 
-    def update(self, name: str | None = None, description: str | None = None, recurrence: ScheduleRecurrence | None = None,
-               pipeline_parameters: Mapping[str, Any] | None = None, status: str | None = None,
-               wait_for_provisioning: bool = False, wait_timeout: int = 3600, datastore: Any = None,
-               polling_interval: int | None = None, data_path_parameter_name: str | None = None,
-               continue_on_step_failure: bool | None = None, path_on_datastore: str | None = None) -> None:
+    def update(
+        self,
+        name: str | None = None,
+        description: str | None = None,
+        recurrence: ScheduleRecurrence | None = None,
+        pipeline_parameters: Mapping[str, Any] | None = None,
+        status: str | None = None,
+        wait_for_provisioning: bool = False,
+        wait_timeout: int = 3600,
+        datastore: Any = None,
+        polling_interval: int | None = None,
+        data_path_parameter_name: str | None = None,
+        continue_on_step_failure: bool | None = None,
+        path_on_datastore: str | None = None,
+    ) -> None:
         """Change the given settings of the schedule."""
         if status not in (None, "Active", "Disabled"):
             raise ValidationError(f"Schedule status must be 'Active' or 'Disabled', got {status!r}.")
-        self._update({"name": name, "description": description, "recurrence": recurrence.to_dict() if recurrence else None,
-                      "pipelineParameters": pipeline_parameters, "status": status, "datastore": getattr(datastore, "name", datastore),
-                      "pollingInterval": polling_interval, "dataPathParameterName": data_path_parameter_name,
-                      "continueOnStepFailure": continue_on_step_failure, "pathOnDatastore": path_on_datastore})
+        self._update(
+            {
+                "name": name,
+                "description": description,
+                "recurrence": recurrence.to_dict() if recurrence else None,
+                "pipelineParameters": pipeline_parameters,
+                "status": status,
+                "datastore": getattr(datastore, "name", datastore),
+                "pollingInterval": polling_interval,
+                "dataPathParameterName": data_path_parameter_name,
+                "continueOnStepFailure": continue_on_step_failure,
+                "pathOnDatastore": path_on_datastore,
+            }
+        )
 
     def __repr__(self) -> str:
         return f"Schedule(Name: {self.name}, Id: {self.id}, Status: {self.status}, Pipeline Id: {self.pipeline_id})"

@@ -3,6 +3,7 @@
 Supported: PythonScriptStep, ParallelRunStep (+ ParallelRunConfig), DataTransferStep,
 DatabricksStep, AdlaStep. The other v1 step types import fine and raise NotSupportedError.
 """
+
 from __future__ import annotations
 
 from durableml.pipeline.steps.adla_step import AdlaStep

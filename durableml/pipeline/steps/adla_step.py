@@ -1,4 +1,5 @@
 """AdlaStep: a U-SQL script for Azure Data Lake Analytics (retired 2024-02-29; authoring only)."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -36,10 +37,20 @@ class AdlaStep(PipelineStep):
     ) -> None:
         self._script_name = script_name
         self._params = dict(params or {})
-        self._tuning = {"degreeOfParallelism": degree_of_parallelism, "priority": priority, "runtimeVersion": runtime_version}
+        self._tuning = {
+            "degreeOfParallelism": degree_of_parallelism,
+            "priority": priority,
+            "runtimeVersion": runtime_version,
+        }
         super().__init__(
-            name or script_name, inputs=inputs, outputs=outputs, allow_reuse=allow_reuse, compute_target=compute_target,
-            source_directory=source_directory, hash_paths=hash_paths, version=version,
+            name or script_name,
+            inputs=inputs,
+            outputs=outputs,
+            allow_reuse=allow_reuse,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            hash_paths=hash_paths,
+            version=version,
         )
 
     def _settings(self, encode: ValueEncoder) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """DataTransferStep: copy data between datastores (or into a PipelineData) without a script."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -34,10 +35,17 @@ class DataTransferStep(PipelineStep):
         allow_reuse: bool = True,
     ) -> None:
         if source_data_reference is None or destination_data_reference is None:
-            raise ValidationError(f"DataTransferStep {name!r} needs both source_data_reference and destination_data_reference.")
-        for what, value in (("source_reference_type", source_reference_type), ("destination_reference_type", destination_reference_type)):
+            raise ValidationError(
+                f"DataTransferStep {name!r} needs both source_data_reference and destination_data_reference."
+            )
+        for what, value in (
+            ("source_reference_type", source_reference_type),
+            ("destination_reference_type", destination_reference_type),
+        ):
             if value not in _REFERENCE_TYPES:
-                raise ValidationError(f"DataTransferStep {name!r}: {what} must be 'file', 'directory' or None, got {value!r}.")
+                raise ValidationError(
+                    f"DataTransferStep {name!r}: {what} must be 'file', 'directory' or None, got {value!r}."
+                )
         self._source_type = source_reference_type
         self._destination_type = destination_reference_type
         writes = isinstance(destination_data_reference, (PipelineData, OutputFileDatasetConfig))
@@ -48,8 +56,11 @@ class DataTransferStep(PipelineStep):
             )
         self._destination = None if writes else destination_data_reference.to_dict()
         super().__init__(
-            name, inputs=[source_data_reference], outputs=[destination_data_reference] if writes else None,
-            allow_reuse=allow_reuse, compute_target=compute_target,
+            name,
+            inputs=[source_data_reference],
+            outputs=[destination_data_reference] if writes else None,
+            allow_reuse=allow_reuse,
+            compute_target=compute_target,
         )
 
     def _settings(self, encode: ValueEncoder) -> dict[str, Any]:

@@ -1,4 +1,5 @@
 """DatabricksStep: run a notebook, Python script or JAR on a Databricks cluster."""
+
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
@@ -58,8 +59,12 @@ class DatabricksStep(PipelineStep):
         version: str | None = None,
         permit_cluster_restart: bool | None = None,
     ) -> None:
-        targets = {"notebook_path": notebook_path, "python_script_path": python_script_path,
-                   "python_script_name": python_script_name, "main_class_name": main_class_name}
+        targets = {
+            "notebook_path": notebook_path,
+            "python_script_path": python_script_path,
+            "python_script_name": python_script_name,
+            "main_class_name": main_class_name,
+        }
         given = [key for key, value in targets.items() if value]
         if len(given) != 1:
             raise ValidationError(
@@ -67,24 +72,43 @@ class DatabricksStep(PipelineStep):
                 f"python_script_name or main_class_name; got {given or 'none'}."
             )
         if python_script_name and not source_directory:
-            raise ValidationError(f"DatabricksStep {name!r}: python_script_name needs source_directory= (the folder that holds it).")
+            raise ValidationError(
+                f"DatabricksStep {name!r}: python_script_name needs source_directory= (the folder that holds it)."
+            )
         self._target = {"kind": given[0], "value": targets[given[0]]}
         self._cluster = {
-            "existingClusterId": existing_cluster_id, "sparkVersion": spark_version, "nodeType": node_type,
-            "instancePoolId": instance_pool_id, "numWorkers": num_workers, "minWorkers": min_workers,
-            "maxWorkers": max_workers, "sparkEnvVariables": _strings(spark_env_variables),
-            "sparkConf": _strings(spark_conf), "initScripts": list(init_scripts or []),
-            "clusterLogDbfsPath": cluster_log_dbfs_path, "permitClusterRestart": permit_cluster_restart,
+            "existingClusterId": existing_cluster_id,
+            "sparkVersion": spark_version,
+            "nodeType": node_type,
+            "instancePoolId": instance_pool_id,
+            "numWorkers": num_workers,
+            "minWorkers": min_workers,
+            "maxWorkers": max_workers,
+            "sparkEnvVariables": _strings(spark_env_variables),
+            "sparkConf": _strings(spark_conf),
+            "initScripts": list(init_scripts or []),
+            "clusterLogDbfsPath": cluster_log_dbfs_path,
+            "permitClusterRestart": permit_cluster_restart,
         }
         self._notebook_params = dict(notebook_params or {})
         self._script_params = _ordered(python_script_params)
         self._jar_params = _ordered(jar_params)
-        self._libraries = [lib.to_dict() for libs in (maven_libraries, pypi_libraries, egg_libraries, jar_libraries, rcran_libraries) for lib in libs or ()]
+        self._libraries = [
+            lib.to_dict()
+            for libs in (maven_libraries, pypi_libraries, egg_libraries, jar_libraries, rcran_libraries)
+            for lib in libs or ()
+        ]
         self._run_name = run_name
         self._timeout = timeout_seconds
         super().__init__(
-            name, inputs=inputs, outputs=outputs, allow_reuse=allow_reuse, compute_target=compute_target,
-            source_directory=source_directory, hash_paths=hash_paths, version=version,
+            name,
+            inputs=inputs,
+            outputs=outputs,
+            allow_reuse=allow_reuse,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            hash_paths=hash_paths,
+            version=version,
         )
 
     def _settings(self, encode: ValueEncoder) -> dict[str, Any]:

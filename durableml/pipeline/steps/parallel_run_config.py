@@ -1,4 +1,5 @@
 """ParallelRunConfig: how a ParallelRunStep splits its input into mini-batches and runs them."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -44,11 +45,16 @@ class ParallelRunConfig:
         environment_variables: Mapping[str, str] | None = None,
     ) -> None:
         if output_action not in OUTPUT_ACTIONS:
-            raise ValidationError(f"ParallelRunConfig output_action {output_action!r} must be 'append_row' or 'summary_only'.")
+            raise ValidationError(
+                f"ParallelRunConfig output_action {output_action!r} must be 'append_row' or 'summary_only'."
+            )
         if not isinstance(entry_script, str) or not entry_script:
             raise ValidationError(f"ParallelRunConfig entry_script must be a script file name, got {entry_script!r}.")
         if not isinstance(error_threshold, int) or error_threshold < -1:
-            raise ValidationError(f"ParallelRunConfig error_threshold must be an integer >= -1 (-1: ignore failures), got {error_threshold!r}.")
+            raise ValidationError(
+                "ParallelRunConfig error_threshold must be an integer "
+                f">= -1 (-1: ignore failures), got {error_threshold!r}."
+            )
         _check_count(node_count, "node_count")
         if process_count_per_node is not None:
             _check_count(process_count_per_node, "process_count_per_node")
@@ -76,7 +82,12 @@ class ParallelRunConfig:
 def _check_count(value: Any, what: str) -> None:
     if isinstance(value, PipelineParameter):
         if value.type != "int":
-            raise ValidationError(f"ParallelRunConfig {what} parameter {value.name!r} must have an int default, got {value.default_value!r}.")
+            raise ValidationError(
+                f"ParallelRunConfig {what} parameter {value.name!r} must "
+                f"have an int default, got {value.default_value!r}."
+            )
         return
     if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValidationError(f"ParallelRunConfig {what} must be a positive integer or an int PipelineParameter, got {value!r}.")
+        raise ValidationError(
+            f"ParallelRunConfig {what} must be a positive integer or an int PipelineParameter, got {value!r}."
+        )

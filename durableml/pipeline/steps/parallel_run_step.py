@@ -1,4 +1,5 @@
 """ParallelRunStep: run an entry script over mini-batches of a dataset, in parallel."""
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -36,8 +37,13 @@ class ParallelRunStep(PipelineStep):
             raise ValidationError(f"ParallelRunStep {name!r} needs at least one input dataset in inputs=.")
         self._config = parallel_run_config
         super().__init__(
-            name, inputs=inputs, outputs=[output] if output is not None else None, arguments=arguments,
-            side_inputs=side_inputs, allow_reuse=allow_reuse, compute_target=parallel_run_config.compute_target,
+            name,
+            inputs=inputs,
+            outputs=[output] if output is not None else None,
+            arguments=arguments,
+            side_inputs=side_inputs,
+            allow_reuse=allow_reuse,
+            compute_target=parallel_run_config.compute_target,
             source_directory=parallel_run_config.source_directory,
         )
 

@@ -1,4 +1,5 @@
 """PythonScriptStep: run a Python script on a compute target."""
+
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
@@ -43,7 +44,9 @@ class PythonScriptStep(PipelineStep):
         if kwargs:
             raise TypeError(f"PythonScriptStep() got unexpected keyword argument(s): {', '.join(sorted(kwargs))}")
         if not isinstance(script_name, str) or not script_name.strip():
-            raise ValidationError(f"PythonScriptStep script_name must be a file name such as 'train.py', got {script_name!r}.")
+            raise ValidationError(
+                f"PythonScriptStep script_name must be a file name such as 'train.py', got {script_name!r}."
+            )
         if runconfig is not None and not isinstance(runconfig, RunConfiguration):
             raise ValidationError(
                 f"PythonScriptStep runconfig must be a RunConfiguration, got {type(runconfig).__name__}; "
@@ -54,8 +57,15 @@ class PythonScriptStep(PipelineStep):
         self._params = dict(params or {})
         self._runconfig_params = dict(runconfig_pipeline_params or {})
         super().__init__(
-            name or script_name, inputs=inputs, outputs=outputs, arguments=arguments, allow_reuse=allow_reuse,
-            compute_target=compute_target, source_directory=source_directory, hash_paths=hash_paths, version=version,
+            name or script_name,
+            inputs=inputs,
+            outputs=outputs,
+            arguments=arguments,
+            allow_reuse=allow_reuse,
+            compute_target=compute_target,
+            source_directory=source_directory,
+            hash_paths=hash_paths,
+            version=version,
         )
 
     @property
@@ -73,7 +83,11 @@ class PythonScriptStep(PipelineStep):
 
 
 def _compute_target(compute_target: Any, target: Any, runconfig: RunConfiguration | None) -> Any:
-    if target is not None and compute_target is not None and compute_target_name(target) != compute_target_name(compute_target):
+    if (
+        target is not None
+        and compute_target is not None
+        and compute_target_name(target) != compute_target_name(compute_target)
+    ):
         raise ValidationError(
             f"PythonScriptStep got compute_target={compute_target_name(compute_target)!r} and "
             f"target={compute_target_name(target)!r}; pass only compute_target."

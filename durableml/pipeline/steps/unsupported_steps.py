@@ -2,6 +2,7 @@
 
 They import fine and raise NotSupportedError, naming the step, when constructed.
 """
+
 from __future__ import annotations
 
 from durableml._unsupported import unsupported_class

@@ -1,4 +1,5 @@
 """v1 ``azureml.automl.runtime.shared`` (not supported yet)."""
+
 from __future__ import annotations
 
 __all__: list[str] = []
