@@ -1,0 +1,199 @@
+"""The compute protocol: what every compute backend offers, and the job it is given.
+
+The ``step_run`` orchestration talks to compute targets through four calls only::
+
+    submit(job) -> job id        idempotent on job.job_id (= the step run id)
+    poll(job id) -> JobStatus    Queued | Running | Finished | Failed | Canceled (+ exit code, error)
+    cancel(job id)               stop the step; its status becomes Canceled
+    logs(job id, offset) -> str  the driver log (stdout + stderr of the script) from ``offset``
+
+A :class:`JobSpec` is plain data (it round-trips through JSON with :meth:`JobSpec.to_dict` /
+:meth:`JobSpec.from_dict`), so a backend can store it, queue it or send it to another machine.
+It carries the storage connection string: backends must keep it out of logs and store it only
+where other users cannot read it (the local backend writes ``spec.json`` with mode 0600).
+This module imports nothing beyond the standard library and ``durableml.exceptions``.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Mapping, Optional, Protocol, runtime_checkable
+
+from durableml.exceptions import ValidationError
+
+__all__ = ["ComputeBackend", "JobSpec", "JobState", "JobStatus", "validate_job_id",
+           "input_placeholder", "output_placeholder"]
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,199}$")
+_MODES = ("mount", "download")
+
+
+class JobState(str, Enum):
+    """Where a job is in its life; the values are the status names Azure ML v1 reports."""
+
+    QUEUED = "Queued"
+    RUNNING = "Running"
+    FINISHED = "Finished"
+    FAILED = "Failed"
+    CANCELED = "Canceled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """True for Finished, Failed and Canceled: the job will not change any more."""
+        return self in (JobState.FINISHED, JobState.FAILED, JobState.CANCELED)
+
+
+def validate_job_id(job_id: str) -> str:
+    """Return ``job_id`` if it is usable as a job id (and a directory name), else raise ValidationError."""
+    if not isinstance(job_id, str) or not _JOB_ID.match(job_id) or ".." in job_id:
+        raise ValidationError(
+            f"job id {job_id!r} is not valid: use 1-200 characters from letters, digits and _ . : @ -, "
+            "starting with a letter, digit or underscore (the step run id normally is one)")
+    return job_id
+
+
+def input_placeholder(name: str) -> dict[str, str]:
+    """The argument placeholder that the runner replaces with the local path of input ``name``."""
+    return {"kind": "input", "name": name}
+
+
+def output_placeholder(name: str) -> dict[str, str]:
+    """The argument placeholder that the runner replaces with the local path of output ``name``."""
+    return {"kind": "output", "name": name}
+
+
+@dataclass
+class JobSpec:
+    """Everything a compute node needs to run one step.
+
+    * ``snapshot``: a local directory, or the id of a snapshot in the ``durableml-snapshots``
+      container (``manifests/<id>.json`` + content-addressed ``files/<sha256>``).
+    * ``arguments``: strings, plus ``{"kind": "input"|"output", "name": ...}`` placeholders the runner
+      replaces with local paths.
+    * ``inputs``: name -> ``{"container", "path_on_datastore", "mode": "mount"|"download",
+      "is_file"?, "is_directory"?, "path_on_compute"?, "dataset"?}`` (``dataset`` is passed through to
+      the script's run context untouched).
+    * ``outputs``: name -> ``{"container", "path_on_datastore", "is_directory"}``; the path is
+      ``azureml/<step run id>/<output name>`` for PipelineData.
+    * ``notify``: optional ``{"url": <raiseEvent URL, with its key>, "event": "step_done"}``; secret.
+    * ``timeout``: seconds the script may run, or None for no limit.
+    """
+
+    job_id: str
+    run_id: str
+    step_name: str
+    snapshot: str
+    script_name: str
+    connection_string: str = field(repr=False)
+    arguments: list[Any] = field(default_factory=list)
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    environment: dict[str, str] = field(default_factory=dict)
+    notify: Optional[dict[str, str]] = field(default=None, repr=False)
+    timeout: Optional[float] = None
+    experiment_name: str = ""
+    parent_run_id: str = ""
+    workspace: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ValidationError, naming the field and what to do, if the spec cannot run."""
+        validate_job_id(self.job_id)
+        for name in ("run_id", "step_name", "snapshot", "script_name", "connection_string"):
+            if not isinstance(getattr(self, name), str) or not getattr(self, name):
+                raise ValidationError(f"job {self.job_id}: {name} must be a non-empty string")
+        for key, value in self.inputs.items():
+            _check_binding(self.job_id, "input", key, value, needs_mode=True)
+        for key, value in self.outputs.items():
+            _check_binding(self.job_id, "output", key, value, needs_mode=False)
+        for arg in self.arguments:
+            _check_argument(self, arg)
+        if self.notify is not None and not self.notify.get("url"):
+            raise ValidationError(f"job {self.job_id}: notify needs a 'url' (the raiseEvent URL) or must be None")
+        if self.timeout is not None and not self.timeout > 0:
+            raise ValidationError(f"job {self.job_id}: timeout must be a positive number of seconds, "
+                                  f"not {self.timeout!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (includes the connection string and notify URL: keep it private)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> JobSpec:
+        """Build a spec from :meth:`to_dict` output; unknown keys are an error (they are likely typos)."""
+        known = set(cls.__dataclass_fields__)
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValidationError(f"job spec has unknown fields {unknown}; known fields are {sorted(known)}")
+        return cls(**dict(data))
+
+
+def _check_binding(job_id: str, kind: str, name: str, value: Any, needs_mode: bool) -> None:
+    if not isinstance(value, Mapping) or not value.get("container") or "path_on_datastore" not in value:
+        raise ValidationError(f"job {job_id}: {kind} {name!r} needs 'container' and 'path_on_datastore', "
+                              f"got {value!r}")
+    if needs_mode and value.get("mode", "mount") not in _MODES:
+        raise ValidationError(f"job {job_id}: input {name!r} has mode {value.get('mode')!r}; "
+                              f"use one of {list(_MODES)}")
+
+
+def _check_argument(spec: JobSpec, arg: Any) -> None:
+    if isinstance(arg, str):
+        return
+    if isinstance(arg, Mapping) and arg.get("kind") in ("input", "output"):
+        bindings = spec.inputs if arg["kind"] == "input" else spec.outputs
+        if arg.get("name") not in bindings:
+            raise ValidationError(f"job {spec.job_id}: argument refers to {arg['kind']} {arg.get('name')!r}, "
+                                  f"which is not among the job's {arg['kind']}s {sorted(bindings)}")
+        return
+    raise ValidationError(f"job {spec.job_id}: argument {arg!r} must be a string or an input/output "
+                          "placeholder; resolve parameters to strings before submitting")
+
+
+@dataclass
+class JobStatus:
+    """What :meth:`ComputeBackend.poll` reports about one job."""
+
+    job_id: str
+    state: JobState
+    exit_code: Optional[int] = None
+    error: Optional[str] = None
+    started: Optional[str] = None
+    ended: Optional[str] = None
+    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    metrics: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_terminal(self) -> bool:
+        """True once the job has Finished, Failed or been Canceled."""
+        return self.state.is_terminal
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (``state`` as its status name)."""
+        data = asdict(self)
+        data["state"] = self.state.value
+        return data
+
+
+@runtime_checkable
+class ComputeBackend(Protocol):
+    """One compute target family (local processes, a queue of worker nodes, Ray, Databricks...)."""
+
+    def submit(self, job: JobSpec) -> str:
+        """Accept ``job`` and return its id; submitting the same job id again starts nothing new."""
+        ...
+
+    def poll(self, job_id: str) -> JobStatus:
+        """The job's current status; raises a NotFoundError for an unknown job id."""
+        ...
+
+    def cancel(self, job_id: str) -> None:
+        """Stop the job if it has not ended; it ends Canceled. Harmless on an ended job."""
+        ...
+
+    def logs(self, job_id: str, offset: int = 0) -> str:
+        """The driver log (stdout + stderr of the script) from character ``offset`` on."""
+        ...

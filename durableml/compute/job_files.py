@@ -1,0 +1,151 @@
+"""The on-disk layout of a local compute target, shared by :mod:`.local` and :mod:`.local_worker`.
+
+::
+
+    <state>/
+      worker.lock        held (flock) by the one live worker for its whole life
+      worker.json        {"pid", "port", "token"} of that worker, written once it listens
+      worker.log         the worker's own log (never contains connection strings or notify URLs)
+      jobs/<job id>/
+        spec.json        the JobSpec, mode 0600, created once (atomically; a second submit is a no-op)
+        cancel           present once cancel() was asked for
+        running.json     {"attempt", "pid", "started", "worker_pid"} while an attempt runs
+        result.json      the final result, written atomically; a job with one never runs again
+        ...              the runner's working files (snapshot/, inputs/, outputs/, logs/)
+
+Writers use write-to-temp + rename (or link, for create-once files), so readers never see half a file.
+"""
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import secrets
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Optional
+
+from durableml.compute.base import validate_job_id
+
+SPEC, RESULT, RUNNING, CANCEL = "spec.json", "result.json", "running.json", "cancel"
+DRIVER_LOG = ("logs", "70_driver_log.txt")
+
+
+def now_iso() -> str:
+    """The current UTC time as ISO 8601 with microseconds and a ``Z``."""
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _temp_path(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def _write_temp(path: Path, data: Any, mode: int) -> Path:
+    tmp = _temp_path(path)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(data, handle)
+    return tmp
+
+
+def write_json_atomic(path: Path, data: Any, mode: int = 0o644) -> None:
+    """Write ``data`` as JSON to ``path`` so that readers see the old file or the new one, never half."""
+    tmp = _write_temp(path, data, mode)
+    os.replace(tmp, path)
+
+
+def create_json_once(path: Path, data: Any, mode: int = 0o600) -> bool:
+    """Create ``path`` with ``data`` unless it exists; True if this call created it.
+
+    Linking the finished temp file into place fails if the name exists, so two racing callers
+    cannot both create it and nobody sees a partial file.
+    """
+    tmp = _write_temp(path, data, mode)
+    try:
+        os.link(tmp, path)
+        return True
+    except FileExistsError:
+        return False
+    finally:
+        os.unlink(tmp)
+
+
+def read_json(path: Path) -> Optional[dict[str, Any]]:
+    """The JSON object in ``path``, or None if the file does not exist (yet)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return dict(json.load(handle))
+    except FileNotFoundError:
+        return None
+
+
+class StateDir:
+    """Paths of one local compute target's state directory."""
+
+    def __init__(self, root: Path | str) -> None:
+        self.root = Path(root).resolve()
+        self.jobs = self.root / "jobs"
+        self.lock = self.root / "worker.lock"
+        self.worker_info = self.root / "worker.json"
+        self.worker_log = self.root / "worker.log"
+
+    def ensure(self) -> StateDir:
+        """Create the directories (private to this user) if missing; returns self."""
+        self.jobs.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return self
+
+    def job(self, job_id: str) -> JobFiles:
+        """The files of job ``job_id`` (validated, so it cannot escape the jobs directory)."""
+        return JobFiles(self.jobs / validate_job_id(job_id))
+
+    def job_ids(self) -> list[str]:
+        """Ids of every job with a spec, oldest submission first."""
+        found = []
+        for entry in os.scandir(self.jobs):
+            spec = Path(entry.path) / SPEC
+            try:
+                found.append((spec.stat().st_mtime_ns, entry.name))
+            except FileNotFoundError:
+                continue  # a directory whose submit has not finished (or failed)
+        return [name for _, name in sorted(found)]
+
+    def worker_alive(self) -> bool:
+        """True if some process holds the worker lock (the lock dies with its holder, even on kill -9)."""
+        try:
+            fd = os.open(self.lock, os.O_RDONLY)
+        except FileNotFoundError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return False
+        finally:
+            os.close(fd)
+
+
+class JobFiles:
+    """Paths of one job's directory."""
+
+    def __init__(self, directory: Path) -> None:
+        self.dir = directory
+        self.job_id = directory.name
+        self.spec = directory / SPEC
+        self.result = directory / RESULT
+        self.running = directory / RUNNING
+        self.cancel = directory / CANCEL
+        self.driver_log = directory.joinpath(*DRIVER_LOG)
+
+    def read_result(self) -> Optional[dict[str, Any]]:
+        """result.json, or None while the job has not ended."""
+        return read_json(self.result)
+
+    def read_running(self) -> Optional[dict[str, Any]]:
+        """running.json (the current or last attempt), or None if no attempt started."""
+        return read_json(self.running)
+
+    def cancel_requested(self) -> bool:
+        """True once cancel() was asked for this job."""
+        return self.cancel.exists()

@@ -1,0 +1,288 @@
+"""The local compute worker: ``python -m durableml.compute.local_worker --state-dir DIR --max-nodes N``.
+
+One worker per local compute target (state directory), started detached by
+:class:`~durableml.compute.local.LocalCompute` on first submit, so it outlives a crashed funchost. It
+holds ``<state>/worker.lock`` for its whole life (a second worker exits at once), listens on loopback
+(:mod:`.worker_http`) and runs up to ``max_nodes`` jobs at a time with the step runner.
+
+Per job: ``running.json`` (attempt, pid) → :class:`~durableml.runner.StepRunner` → ``result.json``
+(atomic) → POST ``{"job_id", "status", "exit_code"}`` to the job's notify URL (never logged).
+
+Restart safety and delivery: a job with a result.json never runs again. A job that was running when
+its worker died is run again, from the start, by the next worker (at-least-once), after killing what
+is left of the previous attempt's process group; its log says which attempt it is. Submitted jobs are
+picked up from the jobs directory at start and by a rescan every few seconds, so a lost notification
+only delays a job. The worker exits after ``--idle-timeout`` seconds with nothing to do; the next
+submit or poll starts a new one.
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import fcntl
+import logging
+import os
+import secrets
+import signal
+import sys
+import threading
+import time
+from typing import Any, Optional
+
+from durableml.compute.base import JobSpec, JobState, validate_job_id
+from durableml.compute.job_files import JobFiles, StateDir, now_iso, read_json, write_json_atomic
+from durableml.compute.notify import send_notification
+from durableml.compute.worker_http import make_server
+
+__all__ = ["Worker", "main", "kill_leftover"]
+
+RESCAN_S = 2.0
+SHUTDOWN_WAIT_S = 5.0
+_log = logging.getLogger("durableml.compute.worker")
+
+
+class Worker:
+    """Schedules the jobs of one state directory onto at most ``max_nodes`` runner threads."""
+
+    def __init__(self, state: StateDir, max_nodes: int, idle_timeout: float, log_interval: float = 0.5) -> None:
+        self.state = state
+        self.max_nodes = max(1, max_nodes)
+        self.idle_timeout = idle_timeout
+        self.log_interval = log_interval
+        self.token = secrets.token_urlsafe(24)
+        self._queued: collections.deque[str] = collections.deque()
+        self._running: dict[str, Any] = {}  # job id -> StepRunner (None while it is being set up)
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._stopping = False
+        self._last_busy = time.monotonic()
+
+    # -- the HTTP side ---------------------------------------------------------------------------
+    def enqueue(self, job_id: str, max_nodes: Optional[int] = None) -> None:
+        """Queue ``job_id`` unless it is queued, running or already has a result; then dispatch."""
+        files = self.state.job(validate_job_id(job_id))
+        with self._lock:
+            if max_nodes:
+                self.max_nodes = max(1, max_nodes)
+            if job_id in self._running or job_id in self._queued or files.result.exists():
+                return
+            if not files.spec.exists():
+                _log.warning("job %s was announced but has no spec.json; ignored", job_id)
+                return
+            self._queued.append(job_id)
+            self._dispatch_locked()
+
+    def cancel(self, job_id: str) -> None:
+        """Cancel a queued job (result Canceled at once) or a running one (its scripts get SIGTERM)."""
+        files = self.state.job(validate_job_id(job_id))
+        with self._lock:
+            runner = self._running.get(job_id)
+            queued = job_id in self._queued
+            if queued:
+                self._queued.remove(job_id)
+        if runner is not None:
+            runner.cancel()
+        elif queued or (job_id not in self._running and not files.result.exists()):
+            self._finish(files, canceled_result(job_id, "canceled before it started"), None)
+
+    def request_shutdown(self) -> None:
+        """Stop soon: running scripts are killed and rerun by the next worker."""
+        self._stop.set()
+
+    def health(self) -> dict[str, Any]:
+        """Counts for ``GET /health``."""
+        with self._lock:
+            return {"pid": os.getpid(), "running": sorted(self._running), "queued": list(self._queued),
+                    "max_nodes": self.max_nodes}
+
+    # -- scheduling ------------------------------------------------------------------------------
+    def _dispatch_locked(self) -> None:
+        while self._queued and len(self._running) < self.max_nodes and not self._stopping:
+            job_id = self._queued.popleft()
+            self._running[job_id] = None
+            threading.Thread(target=self._run_job, args=(job_id,), name=f"job:{job_id}", daemon=True).start()
+
+    def rescan(self) -> None:
+        """Queue every job on disk that has no result (start-up, and every few seconds)."""
+        for job_id in self.state.job_ids():
+            try:
+                self.enqueue(job_id)
+            except ValueError:
+                _log.warning("ignoring directory %r in %s: not a valid job id", job_id, self.state.jobs)
+
+    def _run_job(self, job_id: str) -> None:
+        files = self.state.job(job_id)
+        try:
+            result, spec = self._execute(files)
+            if result is not None:
+                self._finish(files, result, spec)
+        except Exception:  # noqa: BLE001 - keep the worker alive; the job reruns at the next start
+            _log.exception("job %s: the worker failed to run it", job_id)
+        finally:
+            with self._lock:
+                self._running.pop(job_id, None)
+                self._last_busy = time.monotonic()
+                self._dispatch_locked()
+
+    def _execute(self, files: JobFiles) -> tuple[Optional[dict[str, Any]], Optional[JobSpec]]:
+        from durableml.runner import StepRunner
+
+        raw = read_json(files.spec)
+        try:
+            spec = JobSpec.from_dict(raw or {})
+        except (ValueError, TypeError) as exc:
+            return failed_result(files.job_id, f"the job spec cannot be read: {exc}"), None
+        if files.cancel_requested():
+            return canceled_result(files.job_id, "canceled before it started"), spec
+        attempt = self._begin_attempt(files)
+        runner = StepRunner(spec, files.dir, attempt=attempt, cache_dir=self.state.root / "cache",
+                            log_interval=self.log_interval,
+                            on_started=lambda pid: self._record_pid(files, attempt, pid))
+        with self._lock:
+            self._running[files.job_id] = runner
+        if files.cancel_requested():  # a cancel that arrived while we set up
+            runner.cancel()
+        _log.info("job %s: attempt %d started", files.job_id, attempt)
+        result = runner.run()
+        if self._stopping and result["status"] == JobState.CANCELED.value and not files.cancel_requested():
+            _log.info("job %s: interrupted by shutdown; it runs again on the next start", files.job_id)
+            return None, spec
+        return result, spec
+
+    def _begin_attempt(self, files: JobFiles) -> int:
+        previous = files.read_running()
+        if previous is not None:
+            kill_leftover(files, previous)
+        attempt = int(previous.get("attempt", 0)) + 1 if previous else 1
+        write_json_atomic(files.running, {"attempt": attempt, "pid": None, "worker_pid": os.getpid(),
+                                          "started": now_iso()})
+        return attempt
+
+    def _record_pid(self, files: JobFiles, attempt: int, pid: int) -> None:
+        write_json_atomic(files.running, {"attempt": attempt, "pid": pid, "worker_pid": os.getpid(),
+                                          "started": now_iso()})
+
+    def _finish(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
+        write_json_atomic(files.result, result)
+        _log.info("job %s: %s (exit code %s)", files.job_id, result["status"], result.get("exit_code"))
+        notify = spec.notify if spec is not None else (read_json(files.spec) or {}).get("notify")
+        if notify:
+            send_notification(notify, {"job_id": files.job_id, "status": result["status"],
+                                       "exit_code": result.get("exit_code")})
+
+    # -- life cycle ------------------------------------------------------------------------------
+    def serve(self) -> None:
+        """Listen, run jobs until shutdown or idle timeout, then stop what still runs."""
+        server = make_server(self)
+        threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
+        write_json_atomic(self.state.worker_info, {"pid": os.getpid(), "port": server.server_address[1],
+                                                   "token": self.token}, mode=0o600)
+        threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        _log.info("worker %d listening on 127.0.0.1:%d, max_nodes=%d", os.getpid(), server.server_address[1],
+                  self.max_nodes)
+        try:
+            self.rescan()
+            while not self._stop.wait(RESCAN_S):
+                if not self.state.jobs.is_dir() or self._idle_too_long():
+                    break
+                self.rescan()
+        finally:
+            self._shutdown(server)
+
+    def _idle_too_long(self) -> bool:
+        with self._lock:
+            busy = bool(self._running or self._queued)
+            if busy:
+                self._last_busy = time.monotonic()
+            return not busy and time.monotonic() - self._last_busy > self.idle_timeout
+
+    def _shutdown(self, server: Any) -> None:
+        with self._lock:
+            self._stopping = True
+            runners = [r for r in self._running.values() if r is not None]
+        for runner in runners:
+            runner.cancel()
+        deadline = time.monotonic() + SHUTDOWN_WAIT_S
+        while self._running and time.monotonic() < deadline:  # let runners stop their scripts
+            time.sleep(0.05)
+        server.shutdown()
+        info = read_json(self.state.worker_info) if self.state.worker_info.exists() else None
+        if info and info.get("pid") == os.getpid():
+            self.state.worker_info.unlink(missing_ok=True)
+        _log.info("worker %d stopped", os.getpid())
+
+
+def canceled_result(job_id: str, error: str) -> dict[str, Any]:
+    """The result document of a job canceled before its script ran."""
+    now = now_iso()
+    return {"job_id": job_id, "status": JobState.CANCELED.value, "exit_code": None, "error": error,
+            "metrics": [], "outputs": {}, "started": None, "ended": now, "attempt": 0}
+
+
+def failed_result(job_id: str, error: str) -> dict[str, Any]:
+    """The result document of a job that could not even be started."""
+    return {**canceled_result(job_id, error), "status": JobState.FAILED.value}
+
+
+def kill_leftover(files: JobFiles, running: dict[str, Any]) -> None:
+    """Kill what remains of a previous attempt's process group (its worker died without reaping it)."""
+    pid = running.get("pid")
+    if not isinstance(pid, int) or pid <= 1:
+        return
+    try:
+        cwd = os.readlink(f"/proc/{pid}/cwd")
+    except FileNotFoundError:
+        cwd = None  # the leader is gone; only its own leftovers can still use its group id
+    except OSError:
+        return  # not ours to judge (another user's process): leave it alone
+    if cwd is not None and cwd != str(files.dir / "snapshot"):
+        return  # the pid was reused by an unrelated process
+    try:
+        os.killpg(pid, signal.SIGKILL)
+        _log.info("job %s: killed the process group %d left by the previous attempt", files.job_id, pid)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _warm_up() -> None:
+    try:
+        from durableml.runner.storage import warm_up
+
+        warm_up()
+    except Exception:  # noqa: BLE001 - the first job will report the real import error
+        _log.exception("could not import the Azure Storage SDK")
+
+
+def _hold_lock(state: StateDir) -> Optional[int]:
+    fd = os.open(state.lock, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        return None
+    return fd  # held until the process exits, however it exits
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """Entry point of ``python -m durableml.compute.local_worker``; returns the exit code."""
+    parser = argparse.ArgumentParser(prog="python -m durableml.compute.local_worker", description=__doc__.split("\n")[0])
+    parser.add_argument("--state-dir", required=True, help="the compute target's state directory")
+    parser.add_argument("--max-nodes", type=int, default=1, help="jobs run at the same time (default 1)")
+    parser.add_argument("--idle-timeout", type=float, default=600.0, help="exit after this many idle seconds")
+    parser.add_argument("--log-interval", type=float, default=0.5, help="seconds between driver log uploads")
+    args = parser.parse_args(argv)
+    state = StateDir(args.state_dir).ensure()
+    logging.basicConfig(filename=state.worker_log, level=logging.INFO,
+                        format="%(asctime)s %(process)d %(threadName)s %(levelname)s %(message)s")
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    if _hold_lock(state) is None:
+        _log.info("another worker already serves %s; exiting", state.root)
+        return 0
+    worker = Worker(state, args.max_nodes, args.idle_timeout, args.log_interval)
+    signal.signal(signal.SIGTERM, lambda *_: worker.request_shutdown())
+    worker.serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,60 @@
+"""Telling the orchestration that a job ended: POST ``{"job_id", "status", "exit_code"}`` to its URL.
+
+The URL is the Durable Functions ``raiseEvent`` URL of the step_run instance (``sendEventPostUri``,
+which carries a system key in ``code=``), with ``{eventName}`` replaced by the event name. It is a
+secret: neither it nor its query string ever reaches a log. A failed notification is retried a few
+times and then given up: the orchestration polls result.json anyway, so it costs one poll interval.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from typing import Any, Mapping
+from urllib.parse import quote
+
+__all__ = ["send_notification", "event_url"]
+
+RETRY_DELAYS_S = (0.2, 1.0, 3.0)
+TIMEOUT_S = 10.0
+_log = logging.getLogger("durableml.compute.notify")
+
+
+def event_url(notify: Mapping[str, str]) -> str:
+    """The URL to POST to: ``notify["url"]`` with ``{eventName}`` filled in (default ``step_done``)."""
+    return str(notify["url"]).replace("{eventName}", quote(notify.get("event") or "step_done", safe=""))
+
+
+def send_notification(notify: Mapping[str, str], payload: Mapping[str, Any]) -> bool:
+    """POST ``payload`` as JSON; True once delivered (2xx), False after the retries are used up."""
+    request_url = event_url(notify)
+    body = json.dumps(dict(payload)).encode()
+    for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S), 1):
+        time.sleep(delay)
+        outcome = _post(request_url, body)
+        if outcome is None:
+            return True
+        retry, reason = outcome
+        if not retry:
+            break
+    _log.warning("job %s: could not raise the completion event (%s) after %d attempt(s); the orchestration "
+                 "will see the result when it next polls", payload.get("job_id"), reason, attempt)
+    return False
+
+
+def _post(url: str, body: bytes) -> tuple[bool, str] | None:
+    """None on success, else (worth retrying, reason without the URL)."""
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
+            response.read()
+            return None
+    except urllib.error.HTTPError as exc:
+        exc.close()
+        # 404/410: the instance is unknown or already over; 400: refused. Retrying cannot help.
+        return exc.code >= 500 or exc.code == 429, f"HTTP {exc.code}"
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        return True, f"{type(exc).__name__}: {type(reason).__name__}"

@@ -1,0 +1,130 @@
+"""The tiny loopback HTTP protocol between :class:`~durableml.compute.local.LocalCompute` and its worker.
+
+The worker listens on ``127.0.0.1:<port>`` (port and a random token in ``<state>/worker.json``)::
+
+    POST /jobs/<job id>          a job was submitted (its spec.json is on disk): run it   -> 202
+    POST /jobs/<job id>/cancel   stop the job (its ``cancel`` marker is on disk)          -> 202
+    POST /shutdown               stop: kill running scripts (they rerun on restart), exit -> 202
+    GET  /health                 {"pid", "running", "queued", "max_nodes"}                -> 200
+
+Every request carries ``X-Durableml-Token``; anything else gets 403. Bodies are JSON; a submit may
+carry ``{"max_nodes": n}`` to change the worker's concurrency. Notifications are hints: the worker also
+rescans the jobs directory every few seconds, so a lost request only delays a job.
+"""
+from __future__ import annotations
+
+import http.client
+import json
+import logging
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Optional, Protocol
+
+__all__ = ["TOKEN_HEADER", "WorkerAPI", "make_server", "call_worker"]
+
+TOKEN_HEADER = "X-Durableml-Token"
+_log = logging.getLogger("durableml.compute.worker")
+
+
+class WorkerAPI(Protocol):
+    """What the HTTP handler needs from the worker."""
+
+    token: str
+
+    def enqueue(self, job_id: str, max_nodes: Optional[int] = None) -> None: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+    def request_shutdown(self) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
+def make_server(worker: WorkerAPI) -> ThreadingHTTPServer:
+    """A threading HTTP server on a free loopback port, serving ``worker``."""
+
+    class Handler(_Handler):
+        api = worker
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    return server
+
+
+class _Handler(BaseHTTPRequestHandler):
+    api: WorkerAPI
+    server_version = "durableml-worker"
+
+    def do_GET(self) -> None:  # noqa: N802 - the http.server naming
+        if not self._authorized():
+            return
+        if self.path == "/health":
+            self._reply(200, self.api.health())
+        else:
+            self._reply(404, {"error": f"no route GET {self.path}"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        if not self._authorized():
+            return
+        try:
+            self._route(self._body(), self.path.strip("/").split("/"))
+        except ValueError as exc:  # a malformed job id
+            self._reply(400, {"error": str(exc)})
+
+    def _route(self, body: dict[str, Any], parts: list[str]) -> None:
+        if len(parts) == 2 and parts[0] == "jobs":
+            max_nodes = body.get("max_nodes")
+            self.api.enqueue(parts[1], int(max_nodes) if max_nodes else None)
+        elif len(parts) == 3 and parts[0] == "jobs" and parts[2] == "cancel":
+            self.api.cancel(parts[1])
+        elif parts == ["shutdown"]:
+            self.api.request_shutdown()
+        else:
+            self._reply(404, {"error": f"no route POST {self.path}"})
+            return
+        self._reply(202, {"accepted": True})
+
+    def _authorized(self) -> bool:
+        if self.headers.get(TOKEN_HEADER) == self.api.token:
+            return True
+        self._reply(403, {"error": f"missing or wrong {TOKEN_HEADER}"})
+        return False
+
+    def _body(self) -> dict[str, Any]:
+        length = int(self.headers.get("Content-Length") or 0)
+        if not length:
+            return {}
+        try:
+            data = json.loads(self.rfile.read(length))
+        except ValueError:
+            return {}
+        return data if isinstance(data, dict) else {}
+
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the http.server signature
+        _log.debug("http: " + format, *args)
+
+
+def call_worker(port: int, token: str, method: str, path: str, body: Optional[dict[str, Any]] = None,
+                timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
+    """One request to the worker; returns (status, JSON body). Raises OSError if nobody listens."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        data = json.dumps(body or {}).encode()
+        conn.request(method, path, body=data if method == "POST" else None,
+                     headers={TOKEN_HEADER: token, "Content-Type": "application/json"})
+        response = conn.getresponse()
+        raw = response.read()
+        try:
+            parsed = json.loads(raw) if raw else {}
+        except ValueError:
+            parsed = {}
+        return response.status, parsed if isinstance(parsed, dict) else {}
+    finally:
+        conn.close()

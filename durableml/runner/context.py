@@ -1,0 +1,131 @@
+"""What the script sees: its run context file, its environment, and what it leaves behind.
+
+The script never talks to storage. ``Run.get_context()`` reads the JSON file named by
+``DURABLEML_RUN_CONTEXT``::
+
+    {"run_id", "step_run_id", "step_name", "experiment_name", "parent_run_id",
+     "workspace": {"subscription_id", "resource_group", "workspace_name", "endpoint"},
+     "input_datasets": {name: local path}, "inputs": {name: {"path", "mode", "dataset"}},
+     "outputs": {name: local path}, "metrics_file": path}
+
+and appends metrics to ``metrics_file``, one JSON object per line:
+``{"name", "value", "kind": "scalar"|"list"|"row"|"table", "step"}``.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+from durableml.compute.base import JobSpec
+
+__all__ = ["build_context", "step_environment", "parse_metrics", "error_summary", "make_redactor",
+           "STARTUP_DIR", "REPO_ROOT"]
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# sitecustomize.py there turns on the azureml alias lazily, on the script's first ``import azureml``.
+STARTUP_DIR = Path(__file__).resolve().parent / "_startup"
+_SECRET_ENV_NAMES = re.compile(r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$", re.I)
+_SECRET_MARKERS = ("AccountKey=", "SharedAccessSignature=", "sig=")
+_METRIC_KINDS = ("scalar", "list", "row", "table")
+TRACEBACK = "Traceback (most recent call last):"
+
+
+def build_context(spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str, str], metrics_file: Path) -> dict[str, Any]:
+    """The run context document for the script (see the module docstring)."""
+    return {
+        "run_id": spec.run_id,
+        "step_run_id": spec.job_id,
+        "step_name": spec.step_name,
+        "experiment_name": spec.experiment_name,
+        "parent_run_id": spec.parent_run_id or spec.run_id,
+        "workspace": dict(spec.workspace),
+        "input_datasets": dict(inputs),
+        "inputs": {name: {"path": inputs[name], "mode": b.get("mode", "mount"), "dataset": b.get("dataset")}
+                   for name, b in spec.inputs.items()},
+        "outputs": dict(outputs),
+        "metrics_file": str(metrics_file),
+    }
+
+
+def step_environment(spec: JobSpec, context_file: Path, inputs: Mapping[str, str], outputs: Mapping[str, str],
+                     base: Mapping[str, str], secrets: Iterable[str]) -> dict[str, str]:
+    """The script's environment: ``base`` without storage secrets, plus the run's variables and the job's own."""
+    hidden = [s for s in secrets if s]
+    env = {k: v for k, v in base.items() if not _is_secret(k, v, hidden)}
+    python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env.update({
+        "PYTHONPATH": os.pathsep.join(python_path),
+        "PYTHONUNBUFFERED": "1",
+        "DURABLEML_AZUREML_ALIAS": "1",
+        "DURABLEML_RUN_CONTEXT": str(context_file),
+        "AZUREML_RUN_ID": spec.job_id,
+        "AZUREML_ROOT_RUN_ID": spec.parent_run_id or spec.run_id,
+        "AZUREML_EXPERIMENT_NAME": spec.experiment_name,
+    })
+    # v1 scripts may read data locations from AZUREML_DATAREFERENCE_<name>.
+    for name, path in {**inputs, **outputs}.items():
+        env[f"AZUREML_DATAREFERENCE_{name}"] = path
+    env.update({str(k): str(v) for k, v in spec.environment.items()})
+    return env
+
+
+def _is_secret(name: str, value: str, hidden: list[str]) -> bool:
+    if _SECRET_ENV_NAMES.match(name) or name.startswith("DURABLEML_WORKER_"):
+        return True
+    return any(marker in value for marker in _SECRET_MARKERS) or any(s in value for s in hidden)
+
+
+def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
+    """A function that replaces each secret (and any ``AccountKey=...`` value) in a text with ``***``."""
+    hidden = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
+    key_value = re.compile(r"(AccountKey|SharedAccessSignature|code|sig)=[^;&\s]+", re.I)
+
+    def redact(text: str) -> str:
+        for secret in hidden:
+            text = text.replace(secret, "***")
+        return key_value.sub(r"\1=***", text)
+
+    return redact
+
+
+def parse_metrics(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
+    """The metrics the script logged, in order, and a note per line that could not be used."""
+    metrics: list[dict[str, Any]] = []
+    problems: list[str] = []
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return metrics, problems
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError as exc:
+            problems.append(f"metrics line {number} is not JSON ({exc}); it was skipped")
+            continue
+        if not isinstance(record, dict) or not isinstance(record.get("name"), str) or "value" not in record:
+            problems.append(f"metrics line {number} lacks a 'name' or 'value'; it was skipped")
+            continue
+        record.setdefault("kind", "scalar")
+        if record["kind"] not in _METRIC_KINDS:
+            problems.append(f"metrics line {number} has kind {record['kind']!r}, not one of {_METRIC_KINDS}; skipped")
+            continue
+        metrics.append(record)
+    return metrics, problems
+
+
+def error_summary(log_tail: str, exit_code: int | None, max_lines: int = 30) -> str:
+    """The error to report for a failed script: the last traceback in its output, shortened, or its last lines."""
+    start = log_tail.rfind(TRACEBACK)
+    if start >= 0:
+        lines = log_tail[start:].rstrip().splitlines()
+        if len(lines) > max_lines:
+            lines = [lines[0], "  ..."] + lines[-(max_lines - 2):]
+        return "\n".join(lines)
+    tail = [line for line in log_tail.rstrip().splitlines() if line.strip()][-10:]
+    head = f"the script exited with code {exit_code}"
+    return head + (":\n" + "\n".join(tail) if tail else " and printed nothing")

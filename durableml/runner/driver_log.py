@@ -1,0 +1,109 @@
+"""The step's driver log: stdout + stderr of the script, on local disk and in an append blob.
+
+Bytes go to ``<job>/logs/70_driver_log.txt`` as they arrive and are appended to the blob
+``durableml-logs/<run id>/<step run id>/70_driver_log.txt`` by a background thread at least every
+``interval`` seconds, and once more on :meth:`DriverLog.close`. A failing blob append does not stop the
+step: the bytes stay buffered and go out with the next flush.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+from typing import Callable, Optional
+
+__all__ = ["DriverLog", "MAX_APPEND"]
+
+MAX_APPEND = 4 * 1024 * 1024  # the append-block size limit of the Blob service
+_log = logging.getLogger("durableml.runner")
+
+
+class DriverLog:
+    """A log file plus an append blob kept in step with it.
+
+    ``blob_factory`` returns the append blob client (or None for local-only logs); it is called on
+    the flusher thread, so slow client setup overlaps with the script's start.
+    """
+
+    def __init__(self, path: Path, blob_factory: Optional[Callable[[], object]],
+                 interval: float = 0.5, redact: Callable[[str], str] = lambda text: text) -> None:
+        self.path = path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = open(path, "wb")
+        self._blob_factory = blob_factory
+        self._blob: Optional[object] = None
+        self._pending = bytearray()
+        self._lock = threading.Lock()
+        self._upload_lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._interval = interval
+        self._redact = redact
+        self.upload_errors = 0
+        self._thread = threading.Thread(target=self._flush_loop, name=f"log:{path.parent.parent.name}", daemon=True)
+        self._thread.start()
+
+    def write(self, data: bytes) -> None:
+        """Record bytes from the script (written to disk at once, to the blob on the next flush)."""
+        with self._lock:
+            self._file.write(data)
+            self._file.flush()
+            self._pending += data
+
+    def note(self, text: str) -> None:
+        """Record a message of the runner itself (redacted: it never carries secrets into the log)."""
+        line = self._redact(text.rstrip("\n")) + "\n"
+        self.write(line.encode("utf-8", errors="replace"))
+
+    def flush(self) -> None:
+        """Append the buffered bytes to the blob now (creating the blob first if needed)."""
+        with self._upload_lock:
+            if self._blob_factory is None:
+                return
+            with self._lock:
+                data, self._pending = bytes(self._pending), bytearray()
+            try:
+                self._ensure_blob()
+                while data:
+                    chunk = data[:MAX_APPEND]
+                    self._blob.append_block(chunk)  # type: ignore[union-attr]
+                    data = data[len(chunk):]
+            except Exception as exc:  # noqa: BLE001 - the step goes on; the bytes are retried
+                self.upload_errors += 1
+                _log.warning("driver log upload failed (%s); will retry: %s", type(exc).__name__, exc)
+                with self._lock:
+                    self._pending[:0] = data
+
+    def _ensure_blob(self) -> None:
+        if self._blob is None:
+            blob = self._blob_factory()  # type: ignore[misc]
+            blob.create_append_blob()  # type: ignore[attr-defined]
+            self._blob = blob
+
+    def _flush_loop(self) -> None:
+        try:
+            self.flush()  # create the (empty) blob while the script starts
+        finally:
+            while not self._closed:
+                self._wake.wait(self._interval)
+                if self._pending and not self._closed:
+                    self.flush()
+
+    def close(self) -> None:
+        """Stop the flusher, append what is left, close the file. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        self._thread.join()
+        self.flush()
+        with self._lock:
+            self._file.close()
+
+    def tail(self, max_bytes: int = 64 * 1024) -> str:
+        """The last ``max_bytes`` of the log file, decoded."""
+        with open(self.path, "rb") as handle:
+            handle.seek(0, 2)
+            size = handle.tell()
+            handle.seek(max(0, size - max_bytes))
+            return handle.read().decode("utf-8", errors="replace")

@@ -1,0 +1,172 @@
+"""Staging: the snapshot, the inputs and the output locations of a step, on local disk.
+
+* Snapshot: a local directory is copied; a snapshot id is fetched from ``durableml-snapshots``
+  (``manifests/<id>.json`` = ``{"files": {"rel/path": "<sha256>"}}``, ``files/<sha256>``) through a
+  content-addressed cache shared by all jobs of the worker, so each file is downloaded once.
+* Inputs (mount and download alike; the data is local either way): the blobs under the path go to
+  ``<job>/inputs/<name>/...`` (or ``path_on_compute``); a single blob stays a file path. A path with
+  glob characters (``data/*.csv``) selects matching blobs, placed relative to the directory before
+  the first glob. An empty intermediate output (``azureml/...``) becomes an empty directory; any
+  other path with no blobs is an error.
+* Outputs: ``<job>/outputs/<name>``; created as a directory when ``is_directory``, otherwise only
+  its parent exists, so the script may write the path as a file or ``os.makedirs`` it.
+"""
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import json
+import os
+import re
+import shutil
+from pathlib import Path, PurePosixPath
+from typing import Any, Mapping
+
+from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
+from durableml.runner.storage import SNAPSHOTS_CONTAINER, BlobStore
+
+__all__ = ["stage_snapshot", "stage_input", "prepare_output", "resolve_arguments"]
+
+_SNAPSHOT_ID = re.compile(r"^[0-9a-f]{64}$")
+_GLOB = re.compile(r"[*?\[]")
+INTERMEDIATE_PREFIX = "azureml/"
+
+
+def stage_snapshot(snapshot: str, dest: Path, store: BlobStore | None, cache_dir: Path) -> None:
+    """Put the step's source files into ``dest`` (which must not exist yet)."""
+    local = Path(snapshot)
+    if local.is_dir():
+        shutil.copytree(local, dest, symlinks=True)
+        return
+    if not _SNAPSHOT_ID.match(snapshot):
+        raise SnapshotException(f"snapshot {snapshot!r} is neither an existing directory nor a snapshot id "
+                                "(64 hex digits); upload the source directory or pass its local path")
+    if store is None:
+        raise SnapshotException(f"snapshot {snapshot} must be downloaded, but the job has no storage account")
+    files = _manifest(snapshot, store, cache_dir)
+    _fetch_missing(files, store, cache_dir)
+    dest.mkdir(parents=True)
+    for rel, digest in files.items():
+        target = dest / _safe_relative(rel, f"snapshot {snapshot}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(cache_dir / "files" / digest, target)
+
+
+def _manifest(snapshot: str, store: BlobStore, cache_dir: Path) -> dict[str, str]:
+    cached = cache_dir / "manifests" / f"{snapshot}.json"
+    if cached.exists():
+        return dict(json.loads(cached.read_text(encoding="utf-8"))["files"])
+    raw = store.read_bytes(SNAPSHOTS_CONTAINER, f"manifests/{snapshot}.json")
+    if raw is None:
+        raise SnapshotException(f"snapshot {snapshot} not found: no blob {SNAPSHOTS_CONTAINER}/manifests/"
+                                f"{snapshot}.json; submit the pipeline again so the SDK uploads it")
+    try:
+        files = dict(json.loads(raw)["files"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise SnapshotException(f"snapshot {snapshot}: manifest is not {{\"files\": {{path: sha256}}}} ({exc})") from exc
+    _atomic_write(cached, raw)
+    return files
+
+
+def _fetch_missing(files: Mapping[str, str], store: BlobStore, cache_dir: Path) -> None:
+    missing = sorted({d for d in files.values() if not (cache_dir / "files" / d).exists()})
+    if not missing:
+        return
+    incoming = cache_dir / "incoming"
+    pairs = [(f"files/{digest}", incoming / f"{digest}.{os.getpid()}") for digest in missing]
+    store.download_files(SNAPSHOTS_CONTAINER, pairs)
+    for (_, path), digest in zip(pairs, missing):
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != digest:
+            path.unlink()
+            raise SnapshotException(f"snapshot file files/{digest} has content hash {actual}; the snapshot "
+                                    "store is corrupt, upload the source directory again")
+        (cache_dir / "files").mkdir(parents=True, exist_ok=True)
+        os.replace(path, cache_dir / "files" / digest)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def _safe_relative(rel: str, what: str) -> Path:
+    parts = PurePosixPath(rel).parts
+    if not parts or rel.startswith("/") or ".." in parts:
+        raise ValidationError(f"{what}: path {rel!r} is not a relative path inside the directory")
+    return Path(*parts)
+
+
+def stage_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path, store: BlobStore) -> tuple[str, list[str]]:
+    """Materialize input ``name``; returns (the path the script gets, notes for the driver log)."""
+    container = str(binding["container"])
+    path = str(binding["path_on_datastore"] or "").strip("/")
+    target = _input_target(name, binding, job_dir, cwd)
+    if _GLOB.search(path):
+        return _stage_glob(name, container, path, target, store)
+    names = store.list_names(container, path)
+    inside = [n for n in names if not path or n.startswith(path + "/")]
+    if path in names and (not inside or binding.get("is_file") or not binding.get("is_directory")):
+        dest = target if binding.get("path_on_compute") else target / PurePosixPath(path).name
+        store.download_files(container, [(path, dest)])
+        return str(dest), []
+    if inside:
+        prefix = len(path) + 1 if path else 0
+        store.download_files(container, [(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside])
+        return str(target), []
+    return _empty_input(name, container, path, target)
+
+
+def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
+    base = pattern[:_GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
+    listed = store.list_names(container, base + "/" if base else "")
+    matched = [n for n in listed if fnmatch.fnmatchcase(n, pattern)]
+    if not matched:
+        raise NotFoundError(f"input {name!r}: no blob in container {container!r} matches {pattern!r}; "
+                            "check the dataset's path or upload the data first")
+    cut = len(base) + 1 if base else 0
+    store.download_files(container, [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched])
+    return str(target), []
+
+
+def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[str, list[str]]:
+    if not path.startswith(INTERMEDIATE_PREFIX):
+        raise NotFoundError(f"input {name!r}: nothing found at {container}/{path}; upload the data "
+                            "to the datastore first or correct path_on_datastore")
+    target.mkdir(parents=True, exist_ok=True)
+    return str(target), [f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"]
+
+
+def _input_target(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path) -> Path:
+    on_compute = binding.get("path_on_compute")
+    if not on_compute:
+        return job_dir / "inputs" / name
+    path = Path(str(on_compute))
+    return path if path.is_absolute() else cwd / _safe_relative(str(on_compute), f"input {name} path_on_compute")
+
+
+def prepare_output(name: str, binding: Mapping[str, Any], job_dir: Path) -> str:
+    """Create the local location of output ``name`` and return the path the script gets."""
+    path = job_dir / "outputs" / name
+    if binding.get("is_directory"):
+        path.mkdir(parents=True, exist_ok=True)
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    return str(path)
+
+
+def resolve_arguments(arguments: list[Any], inputs: Mapping[str, str], outputs: Mapping[str, str]) -> list[str]:
+    """Replace ``{"kind": "input"|"output", "name"}`` placeholders with local paths."""
+    resolved = []
+    for arg in arguments:
+        if isinstance(arg, Mapping):
+            table = inputs if arg.get("kind") == "input" else outputs
+            if arg.get("name") not in table:
+                raise ValidationError(f"argument {dict(arg)!r} names no staged {arg.get('kind')}; "
+                                      f"staged: {sorted(table)}")
+            resolved.append(table[arg["name"]])
+        else:
+            resolved.append(str(arg))
+    return resolved

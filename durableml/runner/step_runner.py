@@ -1,0 +1,200 @@
+"""The step runner: stage a step, run its script, upload what it produced, and say how it went.
+
+A :class:`StepRunner` works in one job directory (the compute backend's)::
+
+    <job>/snapshot/                 the step's source files; the script's working directory
+    <job>/inputs/<name>             staged inputs
+    <job>/outputs/<name>            output locations, uploaded to their datastore paths afterwards
+    <job>/logs/70_driver_log.txt    stdout + stderr (also streamed to durableml-logs/<run>/<step run>/...)
+    <job>/context.json              the run context (DURABLEML_RUN_CONTEXT)
+    <job>/metrics.jsonl             metrics the script logged
+
+:meth:`StepRunner.run` never raises for anything the step did wrong: it returns the result document
+``{"job_id", "status", "exit_code", "error", "metrics", "outputs", "started", "ended", "attempt", "log"}``
+with ``status`` Finished, Failed or Canceled. Writing and reporting it is the backend's job.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import sys
+import threading
+import traceback
+from pathlib import Path
+from typing import Any, Callable, Mapping, Optional
+
+from durableml.compute.base import JobSpec, JobState
+from durableml.compute.job_files import DRIVER_LOG, now_iso
+from durableml.exceptions import AzureMLException
+from durableml.runner import context as ctx
+from durableml.runner.driver_log import DriverLog
+from durableml.runner.process import ScriptProcess
+from durableml.runner.staging import prepare_output, resolve_arguments, stage_input, stage_snapshot
+from durableml.runner.storage import LOGS_CONTAINER, BlobStore, get_store
+from durableml.runner.uploading import upload_artifacts, upload_outputs
+
+__all__ = ["StepRunner", "run_step"]
+
+_WORK_ENTRIES = ("snapshot", "inputs", "outputs", "logs", "context.json", "metrics.jsonl")
+
+
+class _Canceled(Exception):
+    """Raised inside the runner when a cancel arrives between phases."""
+
+
+class StepRunner:
+    """Runs one :class:`JobSpec` in ``job_dir``; :meth:`cancel` may be called from another thread."""
+
+    def __init__(self, spec: JobSpec, job_dir: Path, *, attempt: int = 1, cache_dir: Optional[Path] = None,
+                 log_interval: float = 0.5, on_started: Optional[Callable[[int], None]] = None,
+                 base_env: Optional[Mapping[str, str]] = None) -> None:
+        self.spec = spec
+        self.job_dir = job_dir
+        self.attempt = attempt
+        self.cache_dir = cache_dir or job_dir / "cache"
+        self.log_interval = log_interval
+        self.on_started = on_started
+        self.base_env = dict(os.environ if base_env is None else base_env)
+        self.secrets = [spec.connection_string, (spec.notify or {}).get("url", "")]
+        self.secrets += [str(b["connection_string"]) for b in [*spec.inputs.values(), *spec.outputs.values()]
+                         if b.get("connection_string")]
+        self.redact = ctx.make_redactor(self.secrets)
+        self.log_blob = f"{spec.run_id}/{spec.job_id}/{DRIVER_LOG[-1]}"
+        self._cancel = threading.Event()
+        self._lock = threading.Lock()
+        self._process: Optional[ScriptProcess] = None
+        self._store: Optional[BlobStore] = None
+
+    def cancel(self) -> None:
+        """Stop the step: before the script starts it never starts; while it runs its group gets SIGTERM."""
+        with self._lock:
+            self._cancel.set()
+            process = self._process
+        if process is not None:
+            process.terminate()
+
+    def store(self) -> BlobStore:
+        """The job's storage account (the Azure SDK is imported on first use)."""
+        if self._store is None:
+            self._store = get_store(self.spec.connection_string)
+        return self._store
+
+    def _store_for(self, binding: Mapping[str, Any]) -> BlobStore:
+        conn = binding.get("connection_string")
+        return get_store(str(conn)) if conn else self.store()
+
+    def run(self) -> dict[str, Any]:
+        """Stage, run, upload; returns the result document (see the module docstring)."""
+        started = now_iso()
+        self._reset()
+        log = DriverLog(self.job_dir.joinpath(*DRIVER_LOG), self._log_blob, self.log_interval, self.redact)
+        result: dict[str, Any] = {"status": JobState.FAILED.value, "exit_code": None, "error": None, "outputs": {}}
+        try:
+            if self.attempt > 1:
+                log.note(f"[durableml] attempt {self.attempt}: the compute worker stopped while this step ran "
+                         "(steps run at least once), so it runs again from the start")
+            result.update(self._stage_run_upload(log))
+        except _Canceled:
+            result.update(status=JobState.CANCELED.value, error="canceled before the script started")
+        except (AzureMLException, OSError, ValueError, KeyError) as exc:
+            result["error"] = self.redact(f"the step could not run: {exc}")
+            log.note(f"[durableml] {result['error']}")
+        except Exception as exc:  # noqa: BLE001 - a runner bug must still end the job, with its trace in the log
+            result["error"] = self.redact(f"internal error in the step runner: {type(exc).__name__}: {exc}")
+            log.note(self.redact(traceback.format_exc()))
+        finally:
+            self._finish(log, result)
+        return {"job_id": self.spec.job_id, **result, "started": started, "ended": now_iso(),
+                "attempt": self.attempt, "log": {"container": LOGS_CONTAINER, "blob": self.log_blob}}
+
+    def _log_blob(self) -> object:
+        return self.store().append_blob(LOGS_CONTAINER, self.log_blob)
+
+    def _reset(self) -> None:
+        for entry in _WORK_ENTRIES:
+            path = self.job_dir / entry
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path)
+            elif path.exists() or path.is_symlink():
+                path.unlink()
+
+    def _check_cancel(self) -> None:
+        if self._cancel.is_set():
+            raise _Canceled()
+
+    def _stage_run_upload(self, log: DriverLog) -> dict[str, Any]:
+        cwd = self.job_dir / "snapshot"
+        needs_store = not Path(self.spec.snapshot).is_dir()
+        stage_snapshot(self.spec.snapshot, cwd, self.store() if needs_store else None, self.cache_dir)
+        self._check_cancel()
+        inputs = {}
+        for name, binding in self.spec.inputs.items():
+            inputs[name], notes = stage_input(name, binding, self.job_dir, cwd, self._store_for(binding))
+            for note in notes:
+                log.note(note)
+        self._check_cancel()
+        outputs = {name: prepare_output(name, b, self.job_dir) for name, b in self.spec.outputs.items()}
+        code, state, error = self._run_script(log, cwd, inputs, outputs)
+        uploaded: dict[str, Any] = {}
+        for name in self.spec.outputs if state is JobState.FINISHED else ():
+            try:
+                uploaded[name] = self._upload_output(name, outputs, log)
+            except Exception as exc:  # noqa: BLE001 - the step fails, saying which output and why
+                state, error = JobState.FAILED, self.redact(f"uploading output {name!r} failed: "
+                                                            f"{type(exc).__name__}: {exc}")
+                log.note(f"[durableml] {error}")
+                break
+        return {"status": state.value, "exit_code": code, "error": error, "outputs": uploaded}
+
+    def _upload_output(self, name: str, local: Mapping[str, str], log: DriverLog) -> dict[str, Any]:
+        binding = self.spec.outputs[name]
+        info = upload_outputs({name: binding}, local, self._store_for(binding))[name]
+        if info["kind"] == "missing":
+            log.note(f"[durableml] output {name!r} was not written by the script (nothing at {local[name]}); "
+                     "steps that read it get an empty directory")
+        return info
+
+    def _run_script(self, log: DriverLog, cwd: Path, inputs: dict[str, str],
+                    outputs: dict[str, str]) -> tuple[int, JobState, Optional[str]]:
+        context_file = self.job_dir / "context.json"
+        document = ctx.build_context(self.spec, inputs, outputs, self.job_dir / "metrics.jsonl")
+        context_file.write_text(json.dumps(document, indent=1), encoding="utf-8")
+        argv = [sys.executable, self.spec.script_name, *resolve_arguments(self.spec.arguments, inputs, outputs)]
+        env = ctx.step_environment(self.spec, context_file, inputs, outputs, self.base_env, self.secrets)
+        process = ScriptProcess(argv, cwd, env, log)
+        with self._lock:
+            self._check_cancel()
+            pid = process.start()
+            self._process = process
+        if self.on_started:
+            self.on_started(pid)
+        code = process.wait(self.spec.timeout)
+        if self._cancel.is_set() and process.terminated:
+            return code, JobState.CANCELED, "canceled while the script ran"
+        if process.timed_out:
+            message = f"the script ran longer than its timeout of {self.spec.timeout:g} s and was stopped"
+            log.note(f"[durableml] {message}")
+            return code, JobState.FAILED, message
+        if code == 0:
+            return code, JobState.FINISHED, None
+        return code, JobState.FAILED, ctx.error_summary(log.tail(), code)
+
+    def _finish(self, log: DriverLog, result: dict[str, Any]) -> None:
+        metrics, problems = ctx.parse_metrics(self.job_dir / "metrics.jsonl")
+        result["metrics"] = metrics
+        for problem in problems:
+            log.note(f"[durableml] {problem}")
+        try:
+            upload_artifacts(self.spec.job_id, self.job_dir / "snapshot", self.store())
+        except Exception as exc:  # noqa: BLE001 - losing ./outputs must not hide the step's own status
+            log.note(self.redact(f"[durableml] could not upload ./outputs and ./logs: {type(exc).__name__}: {exc}"))
+        log.close()
+        if log.upload_errors:
+            result.setdefault("warnings", []).append(f"{log.upload_errors} driver log upload(s) failed; "
+                                                     "the full log is on the compute node")
+
+
+def run_step(spec: JobSpec, job_dir: Path, **options: Any) -> dict[str, Any]:
+    """Run ``spec`` in ``job_dir`` and return its result document (see :class:`StepRunner`)."""
+    return StepRunner(spec, job_dir, **options).run()
