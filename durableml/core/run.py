@@ -1,9 +1,10 @@
 """Run: one execution tracked by the service; ``Run.get_context()`` inside a step.
 
-Inside a step, the step runner installs a context provider (:func:`set_context_provider`) so that
-``Run.get_context()`` returns the step's run, with ``input_datasets``, ``experiment.workspace``
-and metrics logging. Anywhere else it returns an :class:`_OfflineRun`, as in v1: metrics are kept
-in memory and ``input_datasets`` is empty. Online runs read their record (``id``, ``status``,
+Inside a step, ``Run.get_context()`` returns the step's run, with ``input_datasets``,
+``experiment.workspace`` and metrics logging: from the context file the step runner names in
+``DURABLEML_RUN_CONTEXT`` (see :mod:`durableml.core.step_context`), or from a provider installed
+in-process with :func:`set_context_provider`. Anywhere else it returns an :class:`_OfflineRun`,
+as in v1: metrics are kept in memory and ``input_datasets`` is empty. Online runs read their record (``id``, ``status``,
 ``name``, ``properties``, ``tags``, ``parent_id``, ``error``) through the workspace's service
 client. Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as
 ``Completed``.
@@ -70,6 +71,12 @@ class Run:
         """Return the run of the current step, or an offline run outside a step."""
         if _context_provider is not None:
             return _context_provider()
+        if os.environ.get("DURABLEML_RUN_CONTEXT"):
+            from durableml.core.step_context import load_step_context
+
+            step_run = load_step_context()
+            if step_run is not None:
+                return step_run
         if not allow_offline:
             raise UserErrorException("Run.get_context(allow_offline=False) was called outside a durableml step run.")
         return _OfflineRun()

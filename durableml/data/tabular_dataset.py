@@ -16,11 +16,14 @@ class TabularDataset(AbstractDataset):
     """A table read from files; in a step, ``run.input_datasets[name]`` is a TabularDataset."""
 
     _dataset_type = "tabular"
+    _local_files: list[str] | None = None  # set for step inputs the runner already staged
 
     def to_pandas_dataframe(self, on_error: str = "null", out_of_range_datetime: str = "null") -> Any:
-        """Read the data into a pandas DataFrame (needs pandas and the workspace's service)."""
+        """Read the data into a pandas DataFrame (needs pandas; outside steps, the workspace's service)."""
         from durableml.data.tabular_reader import read_dataframe
 
+        if self._local_files is not None:
+            return read_dataframe(self._local_files, self._definition)
         client = self._client("TabularDataset.to_pandas_dataframe")
         with tempfile.TemporaryDirectory(prefix="durableml-tabular-") as target:
             files = client.download_dataset(self._definition, target, True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -9,7 +10,8 @@ import pytest
 
 from durableml.core import Experiment, Run, Workspace
 from durableml.core.run import _OfflineRun, set_context_provider
-from durableml.exceptions import ActivityFailedException, NotFoundError, UserErrorException
+from durableml.data import TabularDataset
+from durableml.exceptions import ActivityFailedException, ConfigurationError, NotFoundError, UserErrorException
 from durableml.pipeline.core import PipelineRun
 from sdk_double import ServiceDouble
 
@@ -100,3 +102,38 @@ def test_failed_pipeline_run_raises_with_the_error() -> None:
     with pytest.raises(ActivityFailedException, match="train.py exited with 1"):
         run.wait_for_completion(show_output=False)
     assert run.wait_for_completion(show_output=False, raise_on_error=False) == "Failed"
+
+
+def test_step_context_file_gives_the_step_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    metrics = tmp_path / "metrics.jsonl"
+    context = {
+        "run_id": "step-7", "parent_id": "run-1", "name": "train.py", "experiment": "exp",
+        "workspace": {"subscription_id": "s", "resource_group": "r", "workspace_name": "w", "endpoint": "http://h:1"},
+        "input_datasets": {
+            "raw": {"kind": "path", "path": "/staged/raw"},
+            "iris": {"kind": "tabular", "definition": {"paths": [], "format": {"kind": "delimited"}},
+                     "files": ["/staged/iris.csv"]},
+        },
+        "metrics_file": str(metrics),
+    }  # fmt: skip
+    (tmp_path / "context.json").write_text(json.dumps(context), encoding="utf-8")
+    monkeypatch.setenv("DURABLEML_RUN_CONTEXT", str(tmp_path / "context.json"))
+    run = Run.get_context()
+    assert run.id == "step-7" and run.experiment.workspace.name == "w" and run.parent is not None
+    assert run.input_datasets["raw"] == "/staged/raw"
+    assert isinstance(run.input_datasets["iris"], TabularDataset) and run.input_datasets["iris"]._local_files == [
+        "/staged/iris.csv"
+    ]
+    run.log("accuracy", 0.9)
+    run.log_list("losses", [1, 0.5])
+    assert [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines()] == [
+        {"kind": "scalar", "name": "accuracy", "value": 0.9, "description": ""},
+        {"kind": "list", "name": "losses", "value": [1, 0.5], "description": ""},
+    ]
+
+
+def test_broken_step_context_file_is_a_clear_error(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "context.json").write_text("{}", encoding="utf-8")
+    monkeypatch.setenv("DURABLEML_RUN_CONTEXT", str(tmp_path / "context.json"))
+    with pytest.raises(ConfigurationError, match="unreadable or incomplete"):
+        Run.get_context()

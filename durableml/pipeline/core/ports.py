@@ -17,6 +17,7 @@ that use it directly read it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,45 +109,11 @@ class Argument:
 
 def input_port(obj: Any, what: str) -> InputPort:
     """Classify ``obj`` as an input; ``what`` names the step and position for error messages."""
-    if isinstance(obj, PipelineData):
-        return InputPort("step_output", "mount", data=obj)
-    if isinstance(obj, PipelineDataInput):
-        return InputPort(
-            "step_output",
-            obj.mode,
-            obj._mode_explicit,
-            obj.input_name,
-            data=obj.data,
-            path_on_compute=obj.path_on_compute,
-            overwrite=obj.overwrite,
-        )
-    if isinstance(
-        obj,
-        (OutputFileDatasetConfig, OutputTabularDatasetConfig, PipelineOutputFileDataset, PipelineOutputTabularDataset),
-    ):
-        return _step_output_view(obj, None, None, False, None)
-    if isinstance(obj, DatasetConsumptionConfig):
-        return _consumption(obj)
-    if isinstance(obj, DataReference):
-        return InputPort(
-            "datastore",
-            obj.mode,
-            obj._mode_explicit,
-            obj.data_reference_name,
-            location=obj.to_dict(),
-            path_on_compute=obj.path_on_compute,
-            overwrite=obj.overwrite,
-        )
-    if isinstance(obj, DataPath):
-        name = obj.name or f"datapath_{content_hash(obj.to_dict())[:8]}"
-        return InputPort("datastore", "mount", False, name, location=obj.to_dict())
     if isinstance(obj, tuple) and len(obj) == 2 and isinstance(obj[1], DataPathComputeBinding):
         return _bound_datapath(obj[0], obj[1], what)
-    if isinstance(obj, AbstractDataset):
-        name = obj.name or f"dataset_{obj.id.replace('-', '')[:8]}"
-        return InputPort("dataset", "direct", False, name, dataset=obj, dataset_type=obj._dataset_type)
-    if isinstance(obj, SqlDataReference):
-        return InputPort("sql", "direct", False, obj.data_reference_name, sql=obj.to_dict())
+    for kind, convert in _INPUT_CONVERTERS:
+        if isinstance(obj, kind):
+            return convert(obj)
     if isinstance(obj, PipelineParameter):
         raise ValidationError(_parameter_as_input_message(obj, what))
     raise ValidationError(
@@ -154,6 +121,54 @@ def input_port(obj: Any, what: str) -> InputPort:
         "(DataPath or PipelineParameter, DataPathComputeBinding) tuples, datasets (as_named_input/as_mount), "
         "and OutputFileDatasetConfig (.as_input())."
     )
+
+
+def _pipeline_data_input(obj: PipelineDataInput) -> InputPort:
+    return InputPort(
+        "step_output", obj.mode, obj._mode_explicit, obj.input_name, data=obj.data,
+        path_on_compute=obj.path_on_compute, overwrite=obj.overwrite,
+    )  # fmt: skip
+
+
+def _data_reference(obj: DataReference) -> InputPort:
+    return InputPort(
+        "datastore", obj.mode, obj._mode_explicit, obj.data_reference_name, location=obj.to_dict(),
+        path_on_compute=obj.path_on_compute, overwrite=obj.overwrite,
+    )  # fmt: skip
+
+
+def _data_path(obj: DataPath) -> InputPort:
+    name = obj.name or f"datapath_{content_hash(obj.to_dict())[:8]}"
+    return InputPort("datastore", "mount", False, name, location=obj.to_dict())
+
+
+def _dataset(obj: AbstractDataset) -> InputPort:
+    name = obj.name or f"dataset_{obj.id.replace('-', '')[:8]}"
+    return InputPort("dataset", "direct", False, name, dataset=obj, dataset_type=obj._dataset_type)
+
+
+def _sql(obj: SqlDataReference) -> InputPort:
+    return InputPort("sql", "direct", False, obj.data_reference_name, sql=obj.to_dict())
+
+
+def _output_view(obj: Any) -> InputPort:
+    return _step_output_view(obj, None, None, False, None)
+
+
+_INPUT_CONVERTERS: list[tuple[type | tuple[type, ...], Callable[[Any], InputPort]]] = [
+    (PipelineData, lambda obj: InputPort("step_output", "mount", data=obj)),
+    (PipelineDataInput, _pipeline_data_input),
+    (
+        (OutputFileDatasetConfig, OutputTabularDatasetConfig, PipelineOutputFileDataset, PipelineOutputTabularDataset),
+        _output_view,
+    ),
+    (DatasetConsumptionConfig, lambda obj: _consumption(obj)),
+    (DataReference, _data_reference),
+    (DataPath, _data_path),
+    (AbstractDataset, _dataset),
+    (SqlDataReference, _sql),
+]
+"""Input converters by type, tried in order (the first match wins)."""
 
 
 def _step_output_view(

@@ -59,23 +59,9 @@ class DatabricksStep(PipelineStep):
         version: str | None = None,
         permit_cluster_restart: bool | None = None,
     ) -> None:
-        targets = {
-            "notebook_path": notebook_path,
-            "python_script_path": python_script_path,
-            "python_script_name": python_script_name,
-            "main_class_name": main_class_name,
-        }
-        given = [key for key, value in targets.items() if value]
-        if len(given) != 1:
-            raise ValidationError(
-                f"DatabricksStep {name!r} needs exactly one of notebook_path, python_script_path, "
-                f"python_script_name or main_class_name; got {given or 'none'}."
-            )
-        if python_script_name and not source_directory:
-            raise ValidationError(
-                f"DatabricksStep {name!r}: python_script_name needs source_directory= (the folder that holds it)."
-            )
-        self._target = {"kind": given[0], "value": targets[given[0]]}
+        self._target = _execution_target(
+            name, notebook_path, python_script_path, python_script_name, main_class_name, source_directory
+        )
         self._cluster = {
             "existingClusterId": existing_cluster_id,
             "sparkVersion": spark_version,
@@ -125,6 +111,34 @@ class DatabricksStep(PipelineStep):
 
     def _snapshot(self, default_source_directory: str | None) -> dict[str, Any] | None:
         return super()._snapshot(default_source_directory) if self._target["kind"] == "python_script_name" else None
+
+
+def _execution_target(
+    name: str,
+    notebook_path: str | None,
+    python_script_path: str | None,
+    python_script_name: str | None,
+    main_class_name: str | None,
+    source_directory: str | None,
+) -> dict[str, Any]:
+    """Return ``{"kind", "value"}`` for what the step runs; exactly one may be given."""
+    targets = {
+        "notebook_path": notebook_path,
+        "python_script_path": python_script_path,
+        "python_script_name": python_script_name,
+        "main_class_name": main_class_name,
+    }
+    given = [key for key, value in targets.items() if value]
+    if len(given) != 1:
+        raise ValidationError(
+            f"DatabricksStep {name!r} needs exactly one of notebook_path, python_script_path, "
+            f"python_script_name or main_class_name; got {given or 'none'}."
+        )
+    if python_script_name and not source_directory:
+        raise ValidationError(
+            f"DatabricksStep {name!r}: python_script_name needs source_directory= (the folder that holds it)."
+        )
+    return {"kind": given[0], "value": targets[given[0]]}
 
 
 def _strings(mapping: Mapping[str, Any] | None) -> dict[str, str]:
