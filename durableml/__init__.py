@@ -18,6 +18,6 @@ from durableml._version import __version__
 __all__ = ["__version__"]
 
 if os.environ.get("DURABLEML_AZUREML_ALIAS", "").strip().lower() in ("1", "true", "yes", "on"):
-    from durableml import compat as _compat
+    from durableml import _alias
 
-    _compat.enable()
+    _alias.enable()

@@ -120,3 +120,13 @@ def test_module_entry_point_runs_a_step_script_unchanged(tmp_path: Path) -> None
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "_OfflineRun ['--epochs', '3']"
+
+
+def test_module_entry_point_with_the_environment_variable_warns_nothing(tmp_path: Path) -> None:
+    script = tmp_path / "step.py"
+    script.write_text("from azureml.core import Run\nprint('ok')\n", encoding="utf-8")
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "DURABLEML_AZUREML_ALIAS": "1"}
+    result = subprocess.run([sys.executable, "-W", "error", "-m", "durableml.compat", str(script)], cwd=tmp_path,
+                            env=environment, capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok" and result.stderr == ""
