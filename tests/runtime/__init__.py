@@ -1,0 +1,1 @@
+"""Tests of the compute plane (durableml.compute) and the step runner (durableml.runner)."""

@@ -1,0 +1,198 @@
+"""The worker's life: it outlives its submitter, reruns interrupted jobs, keeps secrets out of logs, notifies."""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from durableml.compute import JobState, LocalCompute
+from funchost.azurite import AzuriteHandle
+
+from .conftest import StepFactory, blob_text
+from .test_local_compute import wait_for
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def process_gone(pid: int) -> bool:
+    """True if ``pid`` has exited (a zombie waiting for init to reap it counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_the_worker_survives_the_process_that_submitted(
+        new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path) -> None:
+    compute = new_compute()
+    spec = step("import time\ntime.sleep(0.5)\nprint('done after the submitter died')\n")
+    submitter = textwrap.dedent(f"""\
+        import json, sys, time
+        from durableml.compute import JobSpec, LocalCompute
+        LocalCompute({str(compute.state.root)!r}).submit(JobSpec.from_dict(json.loads(sys.stdin.read())))
+        print("submitted", flush=True)
+        time.sleep(60)
+        """)
+    proc = subprocess.Popen([sys.executable, "-c", submitter], cwd=REPO_ROOT, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(json.dumps(spec.to_dict()).encode())
+    proc.stdin.close()
+    assert proc.stdout.readline() == b"submitted\n"
+    worker = compute.worker_pid()
+    proc.kill()
+    proc.wait()
+    proc.stdout.close()
+    status = compute.wait(spec.job_id, timeout=15)
+    assert status.state is JobState.FINISHED
+    assert "done after the submitter died" in compute.logs(spec.job_id)
+    assert compute.worker_pid() == worker  # the same worker did it; nobody had to restart one
+
+
+def test_a_job_interrupted_by_a_worker_crash_reruns_and_a_finished_one_does_not(
+        new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path) -> None:
+    compute = new_compute()
+    marker, finished_runs = tmp_path / "first-attempt", tmp_path / "finished-runs"
+    done = step("import sys\nopen(sys.argv[1], 'a').write('x')\n", arguments=[str(finished_runs)])
+    compute.submit(done)
+    assert compute.wait(done.job_id).state is JobState.FINISHED
+    spec = step("""\
+        import os, sys, time
+        if not os.path.exists(sys.argv[1]):
+            open(sys.argv[1], "w").write(str(os.getpid()))
+            print("first attempt, sleeping", flush=True)
+            time.sleep(60)
+        print("second attempt")
+        """, arguments=[str(marker)])
+    compute.submit(spec)
+    wait_for(lambda: "sleeping" in compute.logs(spec.job_id), what="the first attempt to start")
+    first_pid = int(marker.read_text())
+    os.kill(compute.worker_pid() or 0, signal.SIGKILL)
+    wait_for(lambda: not compute.state.worker_alive(), what="the worker to die")
+    assert compute.poll(spec.job_id).state is JobState.RUNNING  # this poll starts a new worker
+    status = compute.wait(spec.job_id, timeout=15)
+    assert status.state is JobState.FINISHED
+    assert compute.result(spec.job_id)["attempt"] == 2  # type: ignore[index]
+    log = compute.logs(spec.job_id)
+    assert "attempt 2" in log and "second attempt" in log
+    wait_for(lambda: process_gone(first_pid), timeout=2, what="the first attempt's orphaned script to be killed")
+    assert finished_runs.read_text() == "x"  # the finished job was not run again
+
+
+def test_the_connection_string_never_reaches_logs_or_the_script(
+        new_compute: Callable[..., LocalCompute], step: StepFactory, azurite: AzuriteHandle,
+        blobs: BlobServiceClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    secret = azurite.connection_string
+    account_key = secret.split("AccountKey=")[1].split(";")[0]
+    monkeypatch.setenv("AzureWebJobsStorage", secret)  # as under funchost: the worker inherits it
+    monkeypatch.setenv("SOME_OTHER_SETTING", f"Endpoint=x;AccountKey={account_key}")
+    compute = new_compute()
+    spec = step("""\
+        import json, os
+        print(json.dumps(dict(os.environ)))
+        print(open(os.environ["DURABLEML_RUN_CONTEXT"]).read())
+        raise SystemExit("failing on purpose")
+        """)
+    bad_input = step("pass\n", inputs={"data": {"container": "no-such-container", "path_on_datastore": "x"}})
+    for job in (spec, bad_input):
+        compute.submit(job)
+        assert compute.wait(job.job_id).state is JobState.FAILED
+    assert "container 'no-such-container' does not exist" in (compute.poll(bad_input.job_id).error or "")
+    env_line = compute.logs(spec.job_id).splitlines()[0]
+    assert json.loads(env_line)["DURABLEML_AZUREML_ALIAS"] == "1"
+    texts = [compute.logs(spec.job_id), compute.logs(bad_input.job_id),
+             compute.state.worker_log.read_text(),
+             blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt"),
+             blob_text(blobs, "durableml-logs", f"run-1/{bad_input.job_id}/70_driver_log.txt"),
+             json.dumps(compute.result(spec.job_id)), json.dumps(compute.result(bad_input.job_id))]
+    for text in texts:
+        assert account_key not in text and secret not in text
+
+
+class _EventSink:
+    """A loopback HTTP server recording the POSTs it gets (path and JSON body)."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[str, dict[str, Any]]] = []
+        sink = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                sink.received.append((self.path, body))
+                self.send_response(202)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}/instances/run:step/raiseEvent/{{eventName}}"
+
+
+@pytest.fixture
+def event_sink() -> Iterator[_EventSink]:
+    sink = _EventSink()
+    yield sink
+    sink.server.shutdown()
+    sink.server.server_close()
+
+
+def test_the_worker_raises_the_completion_event_without_logging_its_url(
+        compute: LocalCompute, step: StepFactory, event_sink: _EventSink) -> None:
+    url = event_sink.url + "?taskHub=hub&code=SECRETKEY123456"
+    spec = step("raise SystemExit(3)\n", notify={"url": url, "event": "step_done"})
+    compute.submit(spec)
+    wait_for(lambda: event_sink.received, what="the completion event")
+    path, body = event_sink.received[0]
+    assert path == "/instances/run:step/raiseEvent/step_done?taskHub=hub&code=SECRETKEY123456"
+    assert body == {"job_id": spec.job_id, "status": "Failed", "exit_code": 3}
+    assert compute.poll(spec.job_id).state is JobState.FAILED  # result.json was written before the event
+    assert "SECRETKEY123456" not in compute.state.worker_log.read_text()
+
+
+def test_a_snapshot_id_is_downloaded_from_the_snapshot_store(
+        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    files = {"train.py": b"from helpers.util import greet\nprint(greet())\n",
+             "helpers/__init__.py": b"", "helpers/util.py": b"def greet():\n    return 'hello from a snapshot'\n"}
+    container = blobs.get_container_client("durableml-snapshots")
+    if not container.exists():
+        container.create_container()
+    digests = {}
+    for rel, data in files.items():
+        digests[rel] = hashlib.sha256(data).hexdigest()
+        container.upload_blob(f"files/{digests[rel]}", data, overwrite=True)
+    manifest = json.dumps({"files": digests}, sort_keys=True, separators=(",", ":")).encode()
+    snapshot_id = hashlib.sha256(manifest).hexdigest()
+    container.upload_blob(f"manifests/{snapshot_id}.json", manifest, overwrite=True)
+    spec = step("", snapshot=snapshot_id, script_name="train.py")
+    compute.submit(spec)
+    assert compute.wait(spec.job_id).state is JobState.FINISHED, compute.logs(spec.job_id)
+    assert "hello from a snapshot" in compute.logs(spec.job_id)
+
+
+def test_a_step_script_imports_azureml_unchanged(compute: LocalCompute, step: StepFactory) -> None:
+    spec = step("import azureml.core, durableml.core\nprint('alias', azureml.core is durableml.core)\n")
+    compute.submit(spec)
+    status = compute.wait(spec.job_id)
+    assert status.state is JobState.FINISHED, compute.logs(spec.job_id)
+    assert "alias True" in compute.logs(spec.job_id)
