@@ -1,24 +1,19 @@
 """The run context of a step process: what ``Run.get_context()`` returns inside a step.
 
 The step runner stages inputs, writes a JSON context file and starts the script with
-``DURABLEML_RUN_CONTEXT=<path of that file>``. The script's process imports no Azure SDK: metrics
-are appended to a JSON-lines file that the runner uploads when the script ends. The context
-file holds::
+``DURABLEML_RUN_CONTEXT=<path of that file>``; the format is the runner's
+(``durableml/runner/context.py``)::
 
-    {
-      "run_id": "<step run id>", "parent_id": "<pipeline run id>", "name": "train.py",
-      "experiment": "Compare_Models_Exp",
-      "workspace": {"subscription_id": ..., "resource_group": ..., "workspace_name": ..., "endpoint": ...},
-      "input_datasets": {
-        "raw_data": {"kind": "path", "path": "/staged/raw_data"},
-        "iris_data": {"kind": "tabular", "definition": {...}, "files": ["/staged/iris/iris.csv"]}
-      },
-      "metrics_file": "/staged/metrics.jsonl"
-    }
+    {"run_id": <pipeline run id>, "step_run_id", "step_name", "experiment_name", "parent_run_id",
+     "workspace": {"subscription_id", "resource_group", "workspace_name", "endpoint"},
+     "input_datasets": {name: local path}, "inputs": {name: {"path", "mode", "dataset"}},
+     "outputs": {name: local path}, "metrics_file": path}
 
-Each metrics line is ``{"kind", "name", "value", "description"}`` (``kind``: scalar, list, row,
-table, image, tag). The key of the workspace's endpoint comes from ``DURABLEML_KEY``, never from
-the file.
+``run.input_datasets[name]`` is the local path, or a TabularDataset over the staged files when the
+input's ``dataset`` says it is tabular (``"tabular"`` or ``{"datasetType": "tabular", ...}``).
+The script's process imports no Azure SDK: metrics are appended to ``metrics_file``, one JSON
+object per line, ``{"kind", "name", "value", "description"}``, which the runner uploads. The
+workspace key comes from ``DURABLEML_KEY``, never from the file.
 """
 
 from __future__ import annotations
@@ -44,11 +39,13 @@ class StepRunContext(Run):
     """The run of the step this process executes; metrics go to the runner's JSON-lines file."""
 
     def __init__(self, experiment: Experiment, context: Mapping[str, Any]) -> None:
+        step_run_id = context.get("step_run_id") or context["run_id"]
+        parent = context.get("parent_run_id") or (context["run_id"] if context.get("step_run_id") else None)
         super().__init__(
             experiment,
-            str(context["run_id"]),
-            _record={"id": context["run_id"], "name": context.get("name"), "parent_id": context.get("parent_id")},
-            _input_datasets=_input_datasets(experiment.workspace, context.get("input_datasets") or {}),
+            str(step_run_id),
+            _record={"id": step_run_id, "name": context.get("step_name"), "parent_id": parent},
+            _input_datasets=_input_datasets(experiment.workspace, context),
         )
         self._metrics_file = context.get("metrics_file")
 
@@ -70,26 +67,39 @@ def load_step_context(path: str | None = None) -> StepRunContext | None:
     try:
         with open(path, encoding="utf-8") as handle:
             context = json.load(handle)
-        ws = context["workspace"]
-        config = WorkspaceConfig(
-            ws["subscription_id"], ws["resource_group"], ws["workspace_name"], endpoint=ws.get("endpoint", "")
-        ).with_environment()
-    except (OSError, ValueError, KeyError, TypeError) as exc:
+    except (OSError, ValueError) as exc:
         raise ConfigurationError(
-            f"The step context file {path!r} ({CONTEXT_ENV_VAR}) is unreadable or incomplete: {exc!r}. "
+            f"The step context file {path!r} ({CONTEXT_ENV_VAR}) could not be read: {exc}. "
             "It is written by the durableml step runner; run the script as a pipeline step."
         ) from exc
+    if not isinstance(context, dict) or not (context.get("step_run_id") or context.get("run_id")):
+        raise ConfigurationError(
+            f"The step context file {path!r} ({CONTEXT_ENV_VAR}) is incomplete: it names no run_id."
+        )
+    known = {key: value for key, value in (context.get("workspace") or {}).items() if value}
+    fields = ("subscription_id", "resource_group", "workspace_name", "endpoint")
+    config = WorkspaceConfig(**{key: str(known[key]) for key in fields if key in known}).with_environment()
     workspace = Workspace(config.subscription_id, config.resource_group, config.workspace_name, config=config)
-    return StepRunContext(Experiment(workspace, str(context["experiment"]), _skip_name_validation=True), context)
+    experiment = str(context.get("experiment_name") or context.get("experiment") or "")
+    return StepRunContext(Experiment(workspace, experiment, _skip_name_validation=True), context)
 
 
-def _input_datasets(workspace: Workspace, entries: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def _input_datasets(workspace: Workspace, context: Mapping[str, Any]) -> dict[str, Any]:
+    details = context.get("inputs") or {}
     datasets: dict[str, Any] = {}
-    for name, entry in entries.items():
-        if entry.get("kind") == "tabular":
-            dataset = TabularDataset(entry.get("definition") or {}, workspace)
-            dataset._local_files = [str(f) for f in entry.get("files") or []]
-            datasets[name] = dataset
-        else:
-            datasets[name] = str(entry["path"])
+    for name, path in (context.get("input_datasets") or {}).items():
+        dataset = (details.get(name) or {}).get("dataset")
+        kind = dataset.get("datasetType") if isinstance(dataset, Mapping) else dataset
+        if kind != "tabular":
+            datasets[name] = str(path)
+            continue
+        table = TabularDataset(dataset if isinstance(dataset, Mapping) else {}, workspace)
+        table._local_files = _files_under(str(path))
+        datasets[name] = table
     return datasets
+
+
+def _files_under(path: str) -> list[str]:
+    if os.path.isfile(path):
+        return [path]
+    return sorted(os.path.join(root, name) for root, _dirs, names in os.walk(path) for name in names)

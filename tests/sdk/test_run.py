@@ -106,24 +106,25 @@ def test_failed_pipeline_run_raises_with_the_error() -> None:
 
 def test_step_context_file_gives_the_step_run(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     metrics = tmp_path / "metrics.jsonl"
-    context = {
-        "run_id": "step-7", "parent_id": "run-1", "name": "train.py", "experiment": "exp",
+    (tmp_path / "iris").mkdir()
+    (tmp_path / "iris" / "iris.csv").write_text("a\n1\n", encoding="utf-8")
+    context = {  # the shape durableml/runner/context.py writes
+        "run_id": "run-1", "step_run_id": "run-1_train", "step_name": "train.py", "experiment_name": "exp",
+        "parent_run_id": "run-1",
         "workspace": {"subscription_id": "s", "resource_group": "r", "workspace_name": "w", "endpoint": "http://h:1"},
-        "input_datasets": {
-            "raw": {"kind": "path", "path": "/staged/raw"},
-            "iris": {"kind": "tabular", "definition": {"paths": [], "format": {"kind": "delimited"}},
-                     "files": ["/staged/iris.csv"]},
-        },
-        "metrics_file": str(metrics),
+        "input_datasets": {"raw": "/staged/raw", "iris": str(tmp_path / "iris")},
+        "inputs": {"raw": {"path": "/staged/raw", "mode": "mount", "dataset": None},
+                   "iris": {"path": str(tmp_path / "iris"), "mode": "download", "dataset": "tabular"}},
+        "outputs": {}, "metrics_file": str(metrics),
     }  # fmt: skip
     (tmp_path / "context.json").write_text(json.dumps(context), encoding="utf-8")
     monkeypatch.setenv("DURABLEML_RUN_CONTEXT", str(tmp_path / "context.json"))
     run = Run.get_context()
-    assert run.id == "step-7" and run.experiment.workspace.name == "w" and run.parent is not None
+    assert run.id == "run-1_train" and run.experiment.name == "exp" and run.experiment.workspace.name == "w"
+    assert run.parent is not None and run.parent.id == "run-1"
     assert run.input_datasets["raw"] == "/staged/raw"
-    assert isinstance(run.input_datasets["iris"], TabularDataset) and run.input_datasets["iris"]._local_files == [
-        "/staged/iris.csv"
-    ]
+    iris = run.input_datasets["iris"]
+    assert isinstance(iris, TabularDataset) and iris._local_files == [str(tmp_path / "iris" / "iris.csv")]
     run.log("accuracy", 0.9)
     run.log_list("losses", [1, 0.5])
     assert [json.loads(line) for line in metrics.read_text(encoding="utf-8").splitlines()] == [
@@ -135,5 +136,5 @@ def test_step_context_file_gives_the_step_run(tmp_path: Any, monkeypatch: pytest
 def test_broken_step_context_file_is_a_clear_error(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     (tmp_path / "context.json").write_text("{}", encoding="utf-8")
     monkeypatch.setenv("DURABLEML_RUN_CONTEXT", str(tmp_path / "context.json"))
-    with pytest.raises(ConfigurationError, match="unreadable or incomplete"):
+    with pytest.raises(ConfigurationError, match="is incomplete: it names no run_id"):
         Run.get_context()
