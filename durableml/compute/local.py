@@ -207,7 +207,8 @@ def _worker_env() -> dict[str, str]:
     """The worker's environment: ours without storage secrets, with durableml importable."""
     env = {k: v for k, v in os.environ.items()
            if not k.lower().startswith("azurewebjobsstorage") and "AccountKey=" not in v}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *[p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]])
+    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
     return env
 
 

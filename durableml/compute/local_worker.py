@@ -265,7 +265,8 @@ def _hold_lock(state: StateDir) -> Optional[int]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``python -m durableml.compute.local_worker``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m durableml.compute.local_worker", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m durableml.compute.local_worker",
+                                     description="Run the jobs of one local compute target.")
     parser.add_argument("--state-dir", required=True, help="the compute target's state directory")
     parser.add_argument("--max-nodes", type=int, default=1, help="jobs run at the same time (default 1)")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="exit after this many idle seconds")

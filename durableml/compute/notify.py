@@ -31,8 +31,10 @@ def send_notification(notify: Mapping[str, str], payload: Mapping[str, Any]) -> 
     """POST ``payload`` as JSON; True once delivered (2xx), False after the retries are used up."""
     request_url = event_url(notify)
     body = json.dumps(dict(payload)).encode()
-    for attempt, delay in enumerate((0.0, *RETRY_DELAYS_S), 1):
+    attempts, reason = 0, ""
+    for delay in (0.0, *RETRY_DELAYS_S):
         time.sleep(delay)
+        attempts += 1
         outcome = _post(request_url, body)
         if outcome is None:
             return True
@@ -40,7 +42,7 @@ def send_notification(notify: Mapping[str, str], payload: Mapping[str, Any]) -> 
         if not retry:
             break
     _log.warning("job %s: could not raise the completion event (%s) after %d attempt(s); the orchestration "
-                 "will see the result when it next polls", payload.get("job_id"), reason, attempt)
+                 "will see the result when it next polls", payload.get("job_id"), reason, attempts)
     return False
 
 

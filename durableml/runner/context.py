@@ -27,13 +27,15 @@ __all__ = ["build_context", "step_environment", "parse_metrics", "error_summary"
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # sitecustomize.py there turns on the azureml alias lazily, on the script's first ``import azureml``.
 STARTUP_DIR = Path(__file__).resolve().parent / "_startup"
-_SECRET_ENV_NAMES = re.compile(r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$", re.I)
+_SECRET_ENV_NAMES = re.compile(r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$",
+                               re.IGNORECASE)
 _SECRET_MARKERS = ("AccountKey=", "SharedAccessSignature=", "sig=")
 _METRIC_KINDS = ("scalar", "list", "row", "table")
 TRACEBACK = "Traceback (most recent call last):"
 
 
-def build_context(spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str, str], metrics_file: Path) -> dict[str, Any]:
+def build_context(spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str, str],
+                  metrics_file: Path) -> dict[str, Any]:
     """The run context document for the script (see the module docstring)."""
     return {
         "run_id": spec.run_id,

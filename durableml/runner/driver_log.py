@@ -10,12 +10,20 @@ from __future__ import annotations
 import logging
 import threading
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Protocol
 
 __all__ = ["DriverLog", "MAX_APPEND"]
 
 MAX_APPEND = 4 * 1024 * 1024  # the append-block size limit of the Blob service
 _log = logging.getLogger("durableml.runner")
+
+
+class AppendBlob(Protocol):
+    """The two calls of an Azure append blob client the log needs."""
+
+    def create_append_blob(self) -> Any: ...
+
+    def append_block(self, data: bytes) -> Any: ...
 
 
 class DriverLog:
@@ -25,13 +33,13 @@ class DriverLog:
     the flusher thread, so slow client setup overlaps with the script's start.
     """
 
-    def __init__(self, path: Path, blob_factory: Optional[Callable[[], object]],
+    def __init__(self, path: Path, blob_factory: Optional[Callable[[], AppendBlob]],
                  interval: float = 0.5, redact: Callable[[str], str] = lambda text: text) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "wb")
         self._blob_factory = blob_factory
-        self._blob: Optional[object] = None
+        self._blob: Optional[AppendBlob] = None
         self._pending = bytearray()
         self._lock = threading.Lock()
         self._upload_lock = threading.Lock()
@@ -64,9 +72,9 @@ class DriverLog:
                 data, self._pending = bytes(self._pending), bytearray()
             try:
                 self._ensure_blob()
-                while data:
+                while data and self._blob is not None:
                     chunk = data[:MAX_APPEND]
-                    self._blob.append_block(chunk)  # type: ignore[union-attr]
+                    self._blob.append_block(chunk)
                     data = data[len(chunk):]
             except Exception as exc:  # noqa: BLE001 - the step goes on; the bytes are retried
                 self.upload_errors += 1
@@ -76,8 +84,9 @@ class DriverLog:
 
     def _ensure_blob(self) -> None:
         if self._blob is None:
-            blob = self._blob_factory()  # type: ignore[misc]
-            blob.create_append_blob()  # type: ignore[attr-defined]
+            assert self._blob_factory is not None
+            blob = self._blob_factory()
+            blob.create_append_blob()
             self._blob = blob
 
     def _flush_loop(self) -> None:

@@ -63,7 +63,8 @@ def _manifest(snapshot: str, store: BlobStore, cache_dir: Path) -> dict[str, str
     try:
         files = dict(json.loads(raw)["files"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotException(f"snapshot {snapshot}: manifest is not {{\"files\": {{path: sha256}}}} ({exc})") from exc
+        raise SnapshotException(f"snapshot {snapshot}: the manifest is not "
+                                f"{{\"files\": {{path: sha256}}}} ({exc})") from exc
     _atomic_write(cached, raw)
     return files
 
@@ -75,7 +76,7 @@ def _fetch_missing(files: Mapping[str, str], store: BlobStore, cache_dir: Path) 
     incoming = cache_dir / "incoming"
     pairs = [(f"files/{digest}", incoming / f"{digest}.{os.getpid()}") for digest in missing]
     store.download_files(SNAPSHOTS_CONTAINER, pairs)
-    for (_, path), digest in zip(pairs, missing):
+    for (_, path), digest in zip(pairs, missing, strict=True):
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
         if actual != digest:
             path.unlink()
@@ -99,7 +100,8 @@ def _safe_relative(rel: str, what: str) -> Path:
     return Path(*parts)
 
 
-def stage_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path, store: BlobStore) -> tuple[str, list[str]]:
+def stage_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path,
+                store: BlobStore) -> tuple[str, list[str]]:
     """Materialize input ``name``; returns (the path the script gets, notes for the driver log)."""
     container = str(binding["container"])
     path = str(binding["path_on_datastore"] or "").strip("/")
@@ -136,7 +138,8 @@ def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[st
         raise NotFoundError(f"input {name!r}: nothing found at {container}/{path}; upload the data "
                             "to the datastore first or correct path_on_datastore")
     target.mkdir(parents=True, exist_ok=True)
-    return str(target), [f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"]
+    note = f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"
+    return str(target), [note]
 
 
 def _input_target(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path) -> Path:

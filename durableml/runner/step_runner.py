@@ -28,7 +28,7 @@ from durableml.compute.base import JobSpec, JobState
 from durableml.compute.job_files import DRIVER_LOG, now_iso
 from durableml.exceptions import AzureMLException
 from durableml.runner import context as ctx
-from durableml.runner.driver_log import DriverLog
+from durableml.runner.driver_log import AppendBlob, DriverLog
 from durableml.runner.process import ScriptProcess
 from durableml.runner.staging import prepare_output, resolve_arguments, stage_input, stage_snapshot
 from durableml.runner.storage import LOGS_CONTAINER, BlobStore, get_store
@@ -108,7 +108,7 @@ class StepRunner:
         return {"job_id": self.spec.job_id, **result, "started": started, "ended": now_iso(),
                 "attempt": self.attempt, "log": {"container": LOGS_CONTAINER, "blob": self.log_blob}}
 
-    def _log_blob(self) -> object:
+    def _log_blob(self) -> AppendBlob:
         return self.store().append_blob(LOGS_CONTAINER, self.log_blob)
 
     def _reset(self) -> None:

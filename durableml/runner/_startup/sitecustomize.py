@@ -42,5 +42,5 @@ def _chain_next_sitecustomize() -> None:
 
 
 if os.environ.get("DURABLEML_AZUREML_ALIAS", "").strip().lower() in ("1", "true", "yes", "on"):
-    sys.meta_path.insert(0, _LazyAzuremlAlias)  # type: ignore[arg-type]
+    sys.meta_path.insert(0, _LazyAzuremlAlias)
 _chain_next_sitecustomize()
