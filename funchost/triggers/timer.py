@@ -175,13 +175,13 @@ class _Timer:
     def _check_past_due(self, now: datetime) -> bool:
         """The host's CheckPastDueAsync: read the status; True if a run was missed."""
         status = self._read_status()
-        if status is None:
-            return False
-        last = status["Last"]
-        anchor = last or status["LastUpdated"]
+        anchor = (status["Last"] or status["LastUpdated"]) if status else None
         expected = self.schedule.next_after(anchor) if anchor else None
-        if status["Next"] is None or status["Next"] != expected:
-            self.listener.log.info("timer '%s': the schedule changed; the next run is recomputed", self.fi.name)
+        if status is None or status["Next"] is None or status["Next"] != expected:
+            # First start (no status yet) or a changed schedule: record the next occurrence now, so an
+            # occurrence missed while the host is down is run late at the next start (CheckPastDueAsync).
+            if status is not None:
+                self.listener.log.info("timer '%s': the schedule changed; the next run is recomputed", self.fi.name)
             self.status = {"Last": None, "Next": self.schedule.next_after(now), "LastUpdated": now}
             self._write_status()
             return False
