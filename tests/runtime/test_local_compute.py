@@ -225,3 +225,18 @@ def test_the_spec_file_is_private(compute: LocalCompute, step: StepFactory) -> N
     mode = stat.S_IMODE(os.stat(compute.state.job(spec.job_id).spec).st_mode)
     assert mode == 0o600
     compute.wait(spec.job_id)
+
+
+def test_at_most_max_nodes_jobs_run_at_once(new_compute, step: StepFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    compute = new_compute(max_nodes=2)
+    spans = tmp_path / "spans"
+    script = ("import sys, time\nstart = time.time()\ntime.sleep(0.6)\n"
+              "open(sys.argv[1], 'a').write(f'{start} {time.time()}\\n')\n")
+    jobs = [step(script, arguments=[str(spans)]) for _ in range(3)]
+    for job in jobs:
+        compute.submit(job)
+    for job in jobs:
+        assert compute.wait(job.job_id).state is JobState.FINISHED
+    intervals = [tuple(map(float, line.split())) for line in spans.read_text().splitlines()]
+    most = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
+    assert most == 2  # two ran side by side, the third waited for a free node
