@@ -9,7 +9,8 @@ The script never talks to storage. ``Run.get_context()`` reads the JSON file nam
      "outputs": {name: local path}, "metrics_file": path}
 
 and appends metrics to ``metrics_file``, one JSON object per line:
-``{"name", "value", "kind": "scalar"|"list"|"row"|"table", "step"}``.
+``{"name", "value", "kind": "scalar"|"list"|"row"|"table"|..., "step"?, "description"?}`` (other kinds,
+such as the SDK's ``image`` and ``tag``, are passed through).
 """
 from __future__ import annotations
 
@@ -113,8 +114,9 @@ def parse_metrics(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             problems.append(f"metrics line {number} lacks a 'name' or 'value'; it was skipped")
             continue
         record.setdefault("kind", "scalar")
-        if record["kind"] not in _METRIC_KINDS:
-            problems.append(f"metrics line {number} has kind {record['kind']!r}, not one of {_METRIC_KINDS}; skipped")
+        if not isinstance(record["kind"], str) or not record["kind"]:
+            problems.append(f"metrics line {number} has kind {record['kind']!r}, not a name like "
+                            f"{', '.join(_METRIC_KINDS)}; it was skipped")
             continue
         metrics.append(record)
     return metrics, problems

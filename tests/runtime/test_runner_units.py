@@ -80,10 +80,11 @@ def test_the_redactor_hides_secrets_and_key_values() -> None:
 
 def test_metrics_lines_are_parsed_and_bad_ones_reported(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"name": "a", "value": 1}\n\n{"name": "b"}\n{"name": "c", "value": 2, "kind": "image"}\n[1]\n')
+    path.write_text('{"name": "a", "value": 1}\n\n{"name": "b"}\n{"name": "c", "value": 2, "kind": 7}\n'
+                    '{"name": "d", "value": "p.png", "kind": "image"}\n[1]\n')
     metrics, problems = parse_metrics(path)
-    assert metrics == [{"name": "a", "value": 1, "kind": "scalar"}]
-    assert [p.split(" ")[2] for p in problems] == ["3", "4", "5"]
+    assert metrics == [{"name": "a", "value": 1, "kind": "scalar"}, {"name": "d", "value": "p.png", "kind": "image"}]
+    assert [p.split(" ")[2] for p in problems] == ["3", "4", "6"]
     assert parse_metrics(tmp_path / "missing.jsonl") == ([], [])
 
 

@@ -17,7 +17,7 @@ from typing import Any, Callable
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from durableml.compute import JobState, LocalCompute
+from durableml.compute import JobState, LocalCompute, input_placeholder
 from funchost.azurite import AzuriteHandle
 
 from .conftest import StepFactory, blob_text
@@ -189,9 +189,25 @@ def test_a_snapshot_id_is_downloaded_from_the_snapshot_store(
     assert "hello from a snapshot" in compute.logs(spec.job_id)
 
 
-def test_a_step_script_imports_azureml_unchanged(compute: LocalCompute, step: StepFactory) -> None:
-    spec = step("import azureml.core, durableml.core\nprint('alias', azureml.core is durableml.core)\n")
+def test_a_step_script_uses_azureml_run_unchanged(compute: LocalCompute, step: StepFactory,
+                                                  blobs: BlobServiceClient) -> None:
+    container = blobs.get_container_client("workspaceblobstore")
+    if not container.exists():
+        container.create_container()
+    container.upload_blob("context/data.txt", b"42", overwrite=True)
+    spec = step("""\
+        import sys
+        from azureml.core import Run
+        run = Run.get_context()
+        assert run.input_datasets["raw"] == sys.argv[1], (run.input_datasets, sys.argv)
+        print("read", open(run.input_datasets["raw"]).read())
+        run.log("accuracy", 0.75)
+        run.log_list("losses", [0.4, 0.2])
+        """, arguments=[input_placeholder("raw")],
+        inputs={"raw": {"container": "workspaceblobstore", "path_on_datastore": "context/data.txt"}})
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FINISHED, compute.logs(spec.job_id)
-    assert "alias True" in compute.logs(spec.job_id)
+    assert "read 42" in compute.logs(spec.job_id)
+    assert [(m["name"], m["value"], m["kind"]) for m in status.metrics] == [
+        ("accuracy", 0.75, "scalar"), ("losses", [0.4, 0.2], "list")]
