@@ -140,7 +140,17 @@ class LocalCompute:
         except (OSError, ComputeTargetException):
             pass
         self._start_worker()
-        self._call("POST", path, body)
+        deadline = time.monotonic() + self.start_timeout
+        while True:  # a worker that just started may take a moment to answer
+            try:
+                self._call("POST", path, body)
+                return
+            except (OSError, ComputeTargetException) as exc:
+                if time.monotonic() > deadline:
+                    raise ComputeTargetException(
+                        f"the local compute worker for {self.state.root} started but does not answer ({exc}); "
+                        f"its log {self.state.worker_log} says:\n{_tail(self.state.worker_log)}") from exc
+                time.sleep(0.01)
 
     def _call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> dict[str, Any]:
         info = self._worker or read_json(self.state.worker_info)

@@ -116,8 +116,10 @@ class Worker:
             result, spec = self._execute(files)
             if result is not None:
                 self._finish(files, result, spec)
-        except Exception:  # noqa: BLE001 - keep the worker alive; the job reruns at the next start
+        except Exception as exc:  # noqa: BLE001 - fail the job rather than retry it forever
             _log.exception("job %s: the worker failed to run it", job_id)
+            self._finish(files, failed_result(job_id, f"the compute worker could not run the job: "
+                                                      f"{type(exc).__name__}: {exc}"), None)
         finally:
             with self._lock:
                 self._running.pop(job_id, None)

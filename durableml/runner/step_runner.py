@@ -101,7 +101,10 @@ class StepRunner:
             result["error"] = self.redact(f"the step could not run: {exc}")
             log.note(f"[durableml] {result['error']}")
         except Exception as exc:  # noqa: BLE001 - a runner bug must still end the job, with its trace in the log
-            result["error"] = self.redact(f"internal error in the step runner: {type(exc).__name__}: {exc}")
+            if type(exc).__module__.startswith("azure."):  # storage unreachable or refusing
+                result["error"] = self.redact(f"the step could not run: storage failed: {type(exc).__name__}: {exc}")
+            else:
+                result["error"] = self.redact(f"internal error in the step runner: {type(exc).__name__}: {exc}")
             log.note(self.redact(traceback.format_exc()))
         finally:
             self._finish(log, result)
