@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -67,6 +68,27 @@ def step(tmp_path_factory: pytest.TempPathFactory, azurite: AzuriteHandle) -> St
         return JobSpec(job_id=job_id, **{**defaults, **fields})
 
     return make
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll ``condition`` every 20 ms until it returns something true; AssertionError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def process_gone(pid: int) -> bool:
+    """True if ``pid`` has exited (a zombie waiting for init to reap it counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
 
 
 def blob_text(blobs: BlobServiceClient, container: str, name: str) -> str:

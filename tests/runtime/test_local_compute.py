@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import stat
 import time
 
@@ -12,18 +13,7 @@ from azure.storage.blob import BlobServiceClient
 from durableml.compute import ComputeBackend, JobState, LocalCompute, input_placeholder, output_placeholder
 from durableml.exceptions import RunNotFoundError
 
-from .conftest import StepFactory, blob_names, blob_text
-
-
-def wait_for(condition, timeout: float = 10.0, what: str = "condition"):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+from .conftest import StepFactory, blob_names, blob_text, process_gone, wait_for
 
 
 def test_local_compute_is_a_compute_backend(compute: LocalCompute) -> None:
@@ -240,3 +230,44 @@ def test_at_most_max_nodes_jobs_run_at_once(new_compute, step: StepFactory, tmp_
     intervals = [tuple(map(float, line.split())) for line in spans.read_text().splitlines()]
     most = max(sum(1 for s, e in intervals if s <= t < e) for t, _ in intervals)
     assert most == 2  # two ran side by side, the third waited for a free node
+
+
+def test_glob_inputs_path_on_compute_and_an_empty_upstream_output(
+        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    store = blobs.get_container_client("workspaceblobstore")
+    if not store.exists():
+        store.create_container()
+    for name in ("shapes/a.csv", "shapes/b.csv", "shapes/c.txt", "shapes/deep/d.csv"):
+        store.upload_blob(name, name.encode(), overwrite=True)
+    spec = step("""\
+        import os, sys
+        csvs, placed, empty = sys.argv[1:]
+        found = sorted(os.path.relpath(os.path.join(r, f), csvs) for r, _, fs in os.walk(csvs) for f in fs)
+        print("csvs", found)
+        print("placed", os.path.relpath(placed, os.getcwd()), open(os.path.join(placed, "c.txt")).read())
+        print("empty", os.path.isdir(empty), os.listdir(empty))
+        """, arguments=[input_placeholder("csvs"), input_placeholder("placed"), input_placeholder("empty")],
+        inputs={"csvs": {"container": "workspaceblobstore", "path_on_datastore": "shapes/*.csv"},
+                "placed": {"container": "workspaceblobstore", "path_on_datastore": "shapes",
+                           "path_on_compute": "data/shapes", "mode": "download"},
+                "empty": {"container": "workspaceblobstore", "path_on_datastore": "azureml/upstream/nothing"}})
+    compute.submit(spec)
+    assert compute.wait(spec.job_id).state is JobState.FINISHED, compute.logs(spec.job_id)
+    log = compute.logs(spec.job_id)
+    assert "csvs ['a.csv', 'b.csv', 'deep/d.csv']" in log  # fnmatch's * also crosses '/'
+    assert "placed data/shapes shapes/c.txt" in log
+    assert "empty True []" in log and "input 'empty' is empty" in log
+
+
+def test_cancel_without_a_live_worker_records_canceled(new_compute, step: StepFactory) -> None:  # type: ignore[no-untyped-def]
+    compute = new_compute(max_nodes=1)
+    spec = step("import time\nprint('running', flush=True)\ntime.sleep(60)\n")
+    compute.submit(spec)
+    wait_for(lambda: "running" in compute.logs(spec.job_id), what="the script to start")
+    pid = json.loads(compute.state.job(spec.job_id).running.read_text())["pid"]
+    os.kill(compute.worker_pid() or 0, signal.SIGKILL)
+    wait_for(lambda: not compute.state.worker_alive(), what="the worker to die")
+    compute.cancel(spec.job_id)
+    status = compute.poll(spec.job_id)
+    assert status.state is JobState.CANCELED and status.error == "canceled while no worker was running"
+    wait_for(lambda: process_gone(pid), timeout=2, what="the orphaned script to be killed")

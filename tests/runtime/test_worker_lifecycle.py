@@ -20,19 +20,9 @@ from azure.storage.blob import BlobServiceClient
 from durableml.compute import JobState, LocalCompute, input_placeholder
 from funchost.azurite import AzuriteHandle
 
-from .conftest import StepFactory, blob_text
-from .test_local_compute import wait_for
+from .conftest import StepFactory, blob_text, process_gone, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def process_gone(pid: int) -> bool:
-    """True if ``pid`` has exited (a zombie waiting for init to reap it counts as exited)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
-    except FileNotFoundError:
-        return True
 
 
 def test_the_worker_survives_the_process_that_submitted(
