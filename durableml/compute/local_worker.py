@@ -112,19 +112,23 @@ class Worker:
 
     def _run_job(self, job_id: str) -> None:
         files = self.state.job(job_id)
+        result: Optional[dict[str, Any]] = None
+        spec: Optional[JobSpec] = None
         try:
             result, spec = self._execute(files)
-            if result is not None:
-                self._finish(files, result, spec)
         except Exception as exc:  # noqa: BLE001 - fail the job rather than retry it forever
             _log.exception("job %s: the worker failed to run it", job_id)
-            self._finish(files, failed_result(job_id, f"the compute worker could not run the job: "
-                                                      f"{type(exc).__name__}: {exc}"), None)
+            result = failed_result(job_id, f"the compute worker could not run the job: {type(exc).__name__}: {exc}")
+        try:
+            if result is not None:
+                self._record(files, result)
         finally:
-            with self._lock:
+            with self._lock:  # free the node before notifying: a slow event endpoint must not hold it
                 self._running.pop(job_id, None)
                 self._last_busy = time.monotonic()
                 self._dispatch_locked()
+        if result is not None:
+            self._notify(files, result, spec)
 
     def _execute(self, files: JobFiles) -> tuple[Optional[dict[str, Any]], Optional[JobSpec]]:
         from durableml.runner import StepRunner
@@ -165,8 +169,14 @@ class Worker:
                                           "started": now_iso()})
 
     def _finish(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
+        self._record(files, result)
+        self._notify(files, result, spec)
+
+    def _record(self, files: JobFiles, result: dict[str, Any]) -> None:
         write_json_atomic(files.result, result)
         _log.info("job %s: %s (exit code %s)", files.job_id, result["status"], result.get("exit_code"))
+
+    def _notify(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
         notify = spec.notify if spec is not None else (read_json(files.spec) or {}).get("notify")
         if notify:
             send_notification(notify, {"job_id": files.job_id, "status": result["status"],
