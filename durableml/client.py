@@ -5,8 +5,9 @@ do I/O of their own against the service: they call a :class:`ServiceClient`. The
 the Function App's HTTP API; tests pass their own small double. Records are plain JSON objects
 (``dict``) as the HTTP API returns them; the keys each SDK object reads are listed in its module.
 
-Until a client is configured (see :func:`set_client_factory`), a workspace holds an
-:class:`UnconnectedClient`, and every operation that needs the service raises
+Unless a factory is installed (see :func:`set_client_factory`), a workspace holds an
+:class:`~durableml.http_client.HttpServiceClient` for its configured endpoint; when the service
+cannot be reached, every operation that needs it raises
 :class:`~durableml.exceptions.ServiceNotConnectedError` naming the operation and the endpoint.
 Authoring and compiling pipelines never needs the service.
 """
@@ -178,7 +179,7 @@ _factory: ClientFactory | None = None
 def set_client_factory(factory: ClientFactory | None) -> ClientFactory | None:
     """Install the factory that builds a client for each workspace; return the previous one.
 
-    ``None`` restores the default, which builds an :class:`UnconnectedClient`.
+    ``None`` restores the default, which builds an :class:`~durableml.http_client.HttpServiceClient`.
     """
     global _factory
     previous, _factory = _factory, factory
@@ -186,7 +187,9 @@ def set_client_factory(factory: ClientFactory | None) -> ClientFactory | None:
 
 
 def create_client(config: WorkspaceConfig) -> ServiceClient:
-    """Build the service client for ``config`` with the installed factory."""
+    """Build the service client for ``config``: the installed factory's, else the HTTP API client."""
     if _factory is None:
-        return UnconnectedClient(config)
+        from durableml.http_client import HttpServiceClient  # here, so that importing durableml stays light
+
+        return HttpServiceClient(config)
     return _factory(config)
