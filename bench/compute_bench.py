@@ -13,6 +13,7 @@ then measures, best of N and median:
 The overhead is the difference to ``bare``; the goal is under 40 ms. The trivial step prints one
 line, so each run also streams a driver log to its append blob.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,10 +93,17 @@ def main() -> None:
         compute = LocalCompute(root / "state", max_nodes=1)
         url = f"http://127.0.0.1:{server.server_address[1]}/raiseEvent/{{eventName}}?code=x"
         try:
+
             def spec(job_id: str) -> JobSpec:
-                return JobSpec(job_id=job_id, run_id="bench", step_name="step", snapshot=str(root / "src"),
-                               script_name="step.py", connection_string=azurite.connection_string,
-                               notify={"url": url, "event": "step_done"})
+                return JobSpec(
+                    job_id=job_id,
+                    run_id="bench",
+                    step_name="step",
+                    snapshot=str(root / "src"),
+                    script_name="step.py",
+                    connection_string=azurite.connection_string,
+                    notify={"url": url, "event": "step_done"},
+                )
 
             compute.submit(spec("warm-up"))
             compute.wait("warm-up", timeout=60)
@@ -116,9 +124,11 @@ def main() -> None:
                 compute.wait(f"poll-{i}", interval=0.001)
                 return time.perf_counter() - start
 
-            results = {"bare python step.py": _measure(args.runs, bare),
-                       "submit→result (notify)": _measure(args.runs, notified),
-                       "submit→result (poll)": _measure(args.runs, polled)}
+            results = {
+                "bare python step.py": _measure(args.runs, bare),
+                "submit→result (notify)": _measure(args.runs, notified),
+                "submit→result (poll)": _measure(args.runs, polled),
+            }
         finally:
             compute.shutdown()
             server.shutdown()

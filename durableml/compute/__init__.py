@@ -6,11 +6,18 @@
 
 Importing this package imports no Azure SDK; the worker imports it when a job needs storage.
 """
+
 from __future__ import annotations
 
-from durableml.compute.base import (ComputeBackend, JobSpec, JobState, JobStatus, input_placeholder,
-                                    output_placeholder)
+from durableml.compute.base import ComputeBackend, JobSpec, JobState, JobStatus, input_placeholder, output_placeholder
 from durableml.compute.local import LocalCompute
 
-__all__ = ["ComputeBackend", "JobSpec", "JobState", "JobStatus", "LocalCompute", "input_placeholder",
-           "output_placeholder"]
+__all__ = [
+    "ComputeBackend",
+    "JobSpec",
+    "JobState",
+    "JobStatus",
+    "LocalCompute",
+    "input_placeholder",
+    "output_placeholder",
+]

@@ -13,6 +13,7 @@ It carries the storage connection string: backends must keep it out of logs and 
 where other users cannot read it (the local backend writes ``spec.json`` with mode 0600).
 This module imports nothing beyond the standard library and ``durableml.exceptions``.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,15 @@ from typing import Any, Mapping, Optional, Protocol, runtime_checkable
 
 from durableml.exceptions import ValidationError
 
-__all__ = ["ComputeBackend", "JobSpec", "JobState", "JobStatus", "validate_job_id",
-           "input_placeholder", "output_placeholder"]
+__all__ = [
+    "ComputeBackend",
+    "JobSpec",
+    "JobState",
+    "JobStatus",
+    "validate_job_id",
+    "input_placeholder",
+    "output_placeholder",
+]
 
 _JOB_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,199}$")
 _MODES = ("mount", "download")
@@ -49,7 +57,8 @@ def validate_job_id(job_id: str) -> str:
     if not isinstance(job_id, str) or not _JOB_ID.match(job_id) or ".." in job_id:
         raise ValidationError(
             f"job id {job_id!r} is not valid: use 1-200 characters from letters, digits and _ . : @ -, "
-            "starting with a letter, digit or underscore (the step run id normally is one)")
+            "starting with a letter, digit or underscore (the step run id normally is one)"
+        )
     return job_id
 
 
@@ -114,8 +123,9 @@ class JobSpec:
         if self.notify is not None and not self.notify.get("url"):
             raise ValidationError(f"job {self.job_id}: notify needs a 'url' (the raiseEvent URL) or must be None")
         if self.timeout is not None and not self.timeout > 0:
-            raise ValidationError(f"job {self.job_id}: timeout must be a positive number of seconds, "
-                                  f"not {self.timeout!r}")
+            raise ValidationError(
+                f"job {self.job_id}: timeout must be a positive number of seconds, not {self.timeout!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (includes the connection string and notify URL: keep it private)."""
@@ -133,11 +143,9 @@ class JobSpec:
 
 def _check_binding(job_id: str, kind: str, name: str, value: Any, needs_mode: bool) -> None:
     if not isinstance(value, Mapping) or not value.get("container") or "path_on_datastore" not in value:
-        raise ValidationError(f"job {job_id}: {kind} {name!r} needs 'container' and 'path_on_datastore', "
-                              f"got {value!r}")
+        raise ValidationError(f"job {job_id}: {kind} {name!r} needs 'container' and 'path_on_datastore', got {value!r}")
     if needs_mode and value.get("mode", "mount") not in _MODES:
-        raise ValidationError(f"job {job_id}: input {name!r} has mode {value.get('mode')!r}; "
-                              f"use one of {list(_MODES)}")
+        raise ValidationError(f"job {job_id}: input {name!r} has mode {value.get('mode')!r}; use one of {list(_MODES)}")
 
 
 def _check_argument(spec: JobSpec, arg: Any) -> None:
@@ -146,11 +154,15 @@ def _check_argument(spec: JobSpec, arg: Any) -> None:
     if isinstance(arg, Mapping) and arg.get("kind") in ("input", "output"):
         bindings = spec.inputs if arg["kind"] == "input" else spec.outputs
         if arg.get("name") not in bindings:
-            raise ValidationError(f"job {spec.job_id}: argument refers to {arg['kind']} {arg.get('name')!r}, "
-                                  f"which is not among the job's {arg['kind']}s {sorted(bindings)}")
+            raise ValidationError(
+                f"job {spec.job_id}: argument refers to {arg['kind']} {arg.get('name')!r}, "
+                f"which is not among the job's {arg['kind']}s {sorted(bindings)}"
+            )
         return
-    raise ValidationError(f"job {spec.job_id}: argument {arg!r} must be a string or an input/output "
-                          "placeholder; resolve parameters to strings before submitting")
+    raise ValidationError(
+        f"job {spec.job_id}: argument {arg!r} must be a string or an input/output "
+        "placeholder; resolve parameters to strings before submitting"
+    )
 
 
 @dataclass

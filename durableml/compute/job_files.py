@@ -15,6 +15,7 @@
 
 Writers use write-to-temp + rename (or link, for create-once files), so readers never see half a file.
 """
+
 from __future__ import annotations
 
 import fcntl

@@ -7,6 +7,7 @@ same id starts nothing), makes sure the worker of this state directory runs (sta
 if the worker died it starts a new one, which reruns unfinished jobs (at-least-once).
 See :mod:`durableml.compute.job_files` for the directory layout and :mod:`.local_worker` for the worker.
 """
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,15 @@ _spawned: list[subprocess.Popen[bytes]] = []  # kept so that finished workers ar
 class LocalCompute:
     """The local backend of the compute protocol (see :mod:`durableml.compute.base`)."""
 
-    def __init__(self, state_dir: Path | str, max_nodes: int = 1, *, idle_timeout: float = 600.0,
-                 start_timeout: float = 20.0, log_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        state_dir: Path | str,
+        max_nodes: int = 1,
+        *,
+        idle_timeout: float = 600.0,
+        start_timeout: float = 20.0,
+        log_interval: float = 0.5,
+    ) -> None:
         if max_nodes < 1:
             raise ComputeTargetException(f"max_nodes must be at least 1, not {max_nodes}")
         self.state = StateDir(state_dir)
@@ -102,8 +110,10 @@ class LocalCompute:
             if status.is_terminal:
                 return status
             if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {status.state.value} after {timeout} s; "
-                                   f"see {self._existing(job_id).driver_log}")
+                raise TimeoutError(
+                    f"job {job_id} still {status.state.value} after {timeout} s; "
+                    f"see {self._existing(job_id).driver_log}"
+                )
             time.sleep(interval)
 
     def worker_pid(self) -> Optional[int]:
@@ -129,8 +139,10 @@ class LocalCompute:
     def _existing(self, job_id: str) -> JobFiles:
         files = self.state.job(job_id)
         if not files.spec.exists():
-            raise RunNotFoundError(f"no job {job_id!r} was submitted to the local compute at {self.state.root}; "
-                                   "submit it first (or check the step run id)")
+            raise RunNotFoundError(
+                f"no job {job_id!r} was submitted to the local compute at {self.state.root}; "
+                "submit it first (or check the step run id)"
+            )
         return files
 
     def _tell_worker(self, path: str, body: dict[str, Any]) -> None:
@@ -149,7 +161,8 @@ class LocalCompute:
                 if time.monotonic() > deadline:
                     raise ComputeTargetException(
                         f"the local compute worker for {self.state.root} started but does not answer ({exc}); "
-                        f"its log {self.state.worker_log} says:\n{_tail(self.state.worker_log)}") from exc
+                        f"its log {self.state.worker_log} says:\n{_tail(self.state.worker_log)}"
+                    ) from exc
                 time.sleep(0.01)
 
     def _call(self, method: str, path: str, body: Optional[dict[str, Any]] = None) -> dict[str, Any]:
@@ -163,8 +176,9 @@ class LocalCompute:
             raise
         if status >= 300:
             self._worker = None
-            raise ComputeTargetException(f"the local compute worker answered {status} to {method} {path}: "
-                                         f"{answer.get('error', answer)}")
+            raise ComputeTargetException(
+                f"the local compute worker answered {status} to {method} {path}: {answer.get('error', answer)}"
+            )
         self._worker = info
         return answer
 
@@ -186,15 +200,33 @@ class LocalCompute:
             time.sleep(0.005)
         raise ComputeTargetException(
             f"the local compute worker for {self.state.root} did not start within {self.start_timeout:g} s; "
-            f"its log {self.state.worker_log} says:\n{_tail(self.state.worker_log)}")
+            f"its log {self.state.worker_log} says:\n{_tail(self.state.worker_log)}"
+        )
 
     def _spawn(self) -> subprocess.Popen[bytes]:
-        command = [sys.executable, "-m", "durableml.compute.local_worker", "--state-dir", str(self.state.root),
-                   "--max-nodes", str(self.max_nodes), "--idle-timeout", str(self.idle_timeout),
-                   "--log-interval", str(self.log_interval)]
+        command = [
+            sys.executable,
+            "-m",
+            "durableml.compute.local_worker",
+            "--state-dir",
+            str(self.state.root),
+            "--max-nodes",
+            str(self.max_nodes),
+            "--idle-timeout",
+            str(self.idle_timeout),
+            "--log-interval",
+            str(self.log_interval),
+        ]
         with open(self.state.worker_log, "ab") as log:
-            process = subprocess.Popen(command, cwd=self.state.root, env=_worker_env(), stdin=subprocess.DEVNULL,
-                                       stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+            process = subprocess.Popen(
+                command,
+                cwd=self.state.root,
+                env=_worker_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         _spawned.append(process)
         return process
 
@@ -208,15 +240,25 @@ class LocalCompute:
 
 
 def _status_from_result(job_id: str, result: dict[str, Any]) -> JobStatus:
-    return JobStatus(job_id, JobState(result["status"]), exit_code=result.get("exit_code"), error=result.get("error"),
-                     started=result.get("started"), ended=result.get("ended"), outputs=result.get("outputs") or {},
-                     metrics=result.get("metrics") or [])
+    return JobStatus(
+        job_id,
+        JobState(result["status"]),
+        exit_code=result.get("exit_code"),
+        error=result.get("error"),
+        started=result.get("started"),
+        ended=result.get("ended"),
+        outputs=result.get("outputs") or {},
+        metrics=result.get("metrics") or [],
+    )
 
 
 def _worker_env() -> dict[str, str]:
     """The worker's environment: ours without storage secrets, with durableml importable."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.lower().startswith("azurewebjobsstorage") and "AccountKey=" not in v}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.lower().startswith("azurewebjobsstorage") and "AccountKey=" not in v
+    }
     paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
     return env

@@ -15,6 +15,7 @@ picked up from the jobs directory at start and by a rescan every few seconds, so
 only delays a job. The worker exits after ``--idle-timeout`` seconds with nothing to do; the next
 submit or poll starts a new one.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -92,8 +93,12 @@ class Worker:
     def health(self) -> dict[str, Any]:
         """Counts for ``GET /health``."""
         with self._lock:
-            return {"pid": os.getpid(), "running": sorted(self._running), "queued": list(self._queued),
-                    "max_nodes": self.max_nodes}
+            return {
+                "pid": os.getpid(),
+                "running": sorted(self._running),
+                "queued": list(self._queued),
+                "max_nodes": self.max_nodes,
+            }
 
     # -- scheduling ------------------------------------------------------------------------------
     def _dispatch_locked(self) -> None:
@@ -141,9 +146,14 @@ class Worker:
         if files.cancel_requested():
             return canceled_result(files.job_id, "canceled before it started"), spec
         attempt = self._begin_attempt(files)
-        runner = StepRunner(spec, files.dir, attempt=attempt, cache_dir=self.state.root / "cache",
-                            log_interval=self.log_interval,
-                            on_started=lambda pid: self._record_pid(files, attempt, pid))
+        runner = StepRunner(
+            spec,
+            files.dir,
+            attempt=attempt,
+            cache_dir=self.state.root / "cache",
+            log_interval=self.log_interval,
+            on_started=lambda pid: self._record_pid(files, attempt, pid),
+        )
         with self._lock:
             self._running[files.job_id] = runner
         if files.cancel_requested():  # a cancel that arrived while we set up
@@ -160,13 +170,15 @@ class Worker:
         if previous is not None:
             kill_leftover(files, previous)
         attempt = int(previous.get("attempt", 0)) + 1 if previous else 1
-        write_json_atomic(files.running, {"attempt": attempt, "pid": None, "worker_pid": os.getpid(),
-                                          "started": now_iso()})
+        write_json_atomic(
+            files.running, {"attempt": attempt, "pid": None, "worker_pid": os.getpid(), "started": now_iso()}
+        )
         return attempt
 
     def _record_pid(self, files: JobFiles, attempt: int, pid: int) -> None:
-        write_json_atomic(files.running, {"attempt": attempt, "pid": pid, "worker_pid": os.getpid(),
-                                          "started": now_iso()})
+        write_json_atomic(
+            files.running, {"attempt": attempt, "pid": pid, "worker_pid": os.getpid(), "started": now_iso()}
+        )
 
     def _finish(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
         self._record(files, result)
@@ -179,19 +191,24 @@ class Worker:
     def _notify(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
         notify = spec.notify if spec is not None else (read_json(files.spec) or {}).get("notify")
         if notify:
-            send_notification(notify, {"job_id": files.job_id, "status": result["status"],
-                                       "exit_code": result.get("exit_code")})
+            send_notification(
+                notify, {"job_id": files.job_id, "status": result["status"], "exit_code": result.get("exit_code")}
+            )
 
     # -- life cycle ------------------------------------------------------------------------------
     def serve(self) -> None:
         """Listen, run jobs until shutdown or idle timeout, then stop what still runs."""
         server = make_server(self)
         threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
-        write_json_atomic(self.state.worker_info, {"pid": os.getpid(), "port": server.server_address[1],
-                                                   "token": self.token}, mode=0o600)
+        write_json_atomic(
+            self.state.worker_info,
+            {"pid": os.getpid(), "port": server.server_address[1], "token": self.token},
+            mode=0o600,
+        )
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
-        _log.info("worker %d listening on 127.0.0.1:%d, max_nodes=%d", os.getpid(), server.server_address[1],
-                  self.max_nodes)
+        _log.info(
+            "worker %d listening on 127.0.0.1:%d, max_nodes=%d", os.getpid(), server.server_address[1], self.max_nodes
+        )
         try:
             self.rescan()
             while not self._stop.wait(RESCAN_S):
@@ -227,8 +244,17 @@ class Worker:
 def canceled_result(job_id: str, error: str) -> dict[str, Any]:
     """The result document of a job canceled before its script ran."""
     now = now_iso()
-    return {"job_id": job_id, "status": JobState.CANCELED.value, "exit_code": None, "error": error,
-            "metrics": [], "outputs": {}, "started": None, "ended": now, "attempt": 0}
+    return {
+        "job_id": job_id,
+        "status": JobState.CANCELED.value,
+        "exit_code": None,
+        "error": error,
+        "metrics": [],
+        "outputs": {},
+        "started": None,
+        "ended": now,
+        "attempt": 0,
+    }
 
 
 def failed_result(job_id: str, error: str) -> dict[str, Any]:
@@ -277,16 +303,20 @@ def _hold_lock(state: StateDir) -> Optional[int]:
 
 def main(argv: Optional[list[str]] = None) -> int:
     """Entry point of ``python -m durableml.compute.local_worker``; returns the exit code."""
-    parser = argparse.ArgumentParser(prog="python -m durableml.compute.local_worker",
-                                     description="Run the jobs of one local compute target.")
+    parser = argparse.ArgumentParser(
+        prog="python -m durableml.compute.local_worker", description="Run the jobs of one local compute target."
+    )
     parser.add_argument("--state-dir", required=True, help="the compute target's state directory")
     parser.add_argument("--max-nodes", type=int, default=1, help="jobs run at the same time (default 1)")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="exit after this many idle seconds")
     parser.add_argument("--log-interval", type=float, default=0.5, help="seconds between driver log uploads")
     args = parser.parse_args(argv)
     state = StateDir(args.state_dir).ensure()
-    logging.basicConfig(filename=state.worker_log, level=logging.INFO,
-                        format="%(asctime)s %(process)d %(threadName)s %(levelname)s %(message)s")
+    logging.basicConfig(
+        filename=state.worker_log,
+        level=logging.INFO,
+        format="%(asctime)s %(process)d %(threadName)s %(levelname)s %(message)s",
+    )
     logging.getLogger("azure").setLevel(logging.WARNING)
     if _hold_lock(state) is None:
         _log.info("another worker already serves %s; exiting", state.root)

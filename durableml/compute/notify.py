@@ -5,6 +5,7 @@ which carries a system key in ``code=``), with ``{eventName}`` replaced by the e
 secret: neither it nor its query string ever reaches a log. A failed notification is retried a few
 times and then given up: the orchestration polls result.json anyway, so it costs one poll interval.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,13 @@ def send_notification(notify: Mapping[str, str], payload: Mapping[str, Any]) -> 
         retry, reason = outcome
         if not retry:
             break
-    _log.warning("job %s: could not raise the completion event (%s) after %d attempt(s); the orchestration "
-                 "will see the result when it next polls", payload.get("job_id"), reason, attempts)
+    _log.warning(
+        "job %s: could not raise the completion event (%s) after %d attempt(s); the orchestration "
+        "will see the result when it next polls",
+        payload.get("job_id"),
+        reason,
+        attempts,
+    )
     return False
 
 

@@ -11,6 +11,7 @@ Every request carries ``X-Durableml-Token``; anything else gets 403. Bodies are 
 carry ``{"max_nodes": n}`` to change the worker's concurrency. Notifications are hints: the worker also
 rescans the jobs directory every few seconds, so a lost request only delays a job.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -111,14 +112,19 @@ class _Handler(BaseHTTPRequestHandler):
         _log.debug("http: " + format, *args)
 
 
-def call_worker(port: int, token: str, method: str, path: str, body: Optional[dict[str, Any]] = None,
-                timeout: float = 5.0) -> tuple[int, dict[str, Any]]:
+def call_worker(
+    port: int, token: str, method: str, path: str, body: Optional[dict[str, Any]] = None, timeout: float = 5.0
+) -> tuple[int, dict[str, Any]]:
     """One request to the worker; returns (status, JSON body). Raises OSError if nobody listens."""
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         data = json.dumps(body or {}).encode()
-        conn.request(method, path, body=data if method == "POST" else None,
-                     headers={TOKEN_HEADER: token, "Content-Type": "application/json"})
+        conn.request(
+            method,
+            path,
+            body=data if method == "POST" else None,
+            headers={TOKEN_HEADER: token, "Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         raw = response.read()
         try:

@@ -5,6 +5,7 @@ runs the step; it returns the result document the backend stores and reports. Se
 :mod:`durableml.runner.step_runner` for the working directory layout and the result fields. Nothing
 here imports the Azure SDK until a step actually needs storage.
 """
+
 from __future__ import annotations
 
 from durableml.runner.step_runner import StepRunner, run_step

@@ -12,6 +12,7 @@ and appends metrics to ``metrics_file``, one JSON object per line:
 ``{"name", "value", "kind": "scalar"|"list"|"row"|"table"|..., "step"?, "description"?}`` (other kinds,
 such as the SDK's ``image`` and ``tag``, are passed through).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,21 +23,30 @@ from typing import Any, Callable, Iterable, Mapping
 
 from durableml.compute.base import JobSpec
 
-__all__ = ["build_context", "step_environment", "parse_metrics", "error_summary", "make_redactor",
-           "STARTUP_DIR", "REPO_ROOT"]
+__all__ = [
+    "build_context",
+    "step_environment",
+    "parse_metrics",
+    "error_summary",
+    "make_redactor",
+    "STARTUP_DIR",
+    "REPO_ROOT",
+]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # sitecustomize.py there turns on the azureml alias lazily, on the script's first ``import azureml``.
 STARTUP_DIR = Path(__file__).resolve().parent / "_startup"
-_SECRET_ENV_NAMES = re.compile(r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$",
-                               re.IGNORECASE)
+_SECRET_ENV_NAMES = re.compile(
+    r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$", re.IGNORECASE
+)
 _SECRET_MARKERS = ("AccountKey=", "SharedAccessSignature=", "sig=")
 _METRIC_KINDS = ("scalar", "list", "row", "table")
 TRACEBACK = "Traceback (most recent call last):"
 
 
-def build_context(spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str, str],
-                  metrics_file: Path) -> dict[str, Any]:
+def build_context(
+    spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str, str], metrics_file: Path
+) -> dict[str, Any]:
     """The run context document for the script (see the module docstring)."""
     return {
         "run_id": spec.run_id,
@@ -46,28 +56,38 @@ def build_context(spec: JobSpec, inputs: Mapping[str, str], outputs: Mapping[str
         "parent_run_id": spec.parent_run_id or spec.run_id,
         "workspace": dict(spec.workspace),
         "input_datasets": dict(inputs),
-        "inputs": {name: {"path": inputs[name], "mode": b.get("mode", "mount"), "dataset": b.get("dataset")}
-                   for name, b in spec.inputs.items()},
+        "inputs": {
+            name: {"path": inputs[name], "mode": b.get("mode", "mount"), "dataset": b.get("dataset")}
+            for name, b in spec.inputs.items()
+        },
         "outputs": dict(outputs),
         "metrics_file": str(metrics_file),
     }
 
 
-def step_environment(spec: JobSpec, context_file: Path, inputs: Mapping[str, str], outputs: Mapping[str, str],
-                     base: Mapping[str, str], secrets: Iterable[str]) -> dict[str, str]:
+def step_environment(
+    spec: JobSpec,
+    context_file: Path,
+    inputs: Mapping[str, str],
+    outputs: Mapping[str, str],
+    base: Mapping[str, str],
+    secrets: Iterable[str],
+) -> dict[str, str]:
     """The script's environment: ``base`` without storage secrets, plus the run's variables and the job's own."""
     hidden = [s for s in secrets if s]
     env = {k: v for k, v in base.items() if not _is_secret(k, v, hidden)}
     python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env.update({
-        "PYTHONPATH": os.pathsep.join(python_path),
-        "PYTHONUNBUFFERED": "1",
-        "DURABLEML_AZUREML_ALIAS": "1",
-        "DURABLEML_RUN_CONTEXT": str(context_file),
-        "AZUREML_RUN_ID": spec.job_id,
-        "AZUREML_ROOT_RUN_ID": spec.parent_run_id or spec.run_id,
-        "AZUREML_EXPERIMENT_NAME": spec.experiment_name,
-    })
+    env.update(
+        {
+            "PYTHONPATH": os.pathsep.join(python_path),
+            "PYTHONUNBUFFERED": "1",
+            "DURABLEML_AZUREML_ALIAS": "1",
+            "DURABLEML_RUN_CONTEXT": str(context_file),
+            "AZUREML_RUN_ID": spec.job_id,
+            "AZUREML_ROOT_RUN_ID": spec.parent_run_id or spec.run_id,
+            "AZUREML_EXPERIMENT_NAME": spec.experiment_name,
+        }
+    )
     # v1 scripts may read data locations from AZUREML_DATAREFERENCE_<name>.
     for name, path in {**inputs, **outputs}.items():
         env[f"AZUREML_DATAREFERENCE_{name}"] = path
@@ -115,8 +135,10 @@ def parse_metrics(path: Path) -> tuple[list[dict[str, Any]], list[str]]:
             continue
         record.setdefault("kind", "scalar")
         if not isinstance(record["kind"], str) or not record["kind"]:
-            problems.append(f"metrics line {number} has kind {record['kind']!r}, not a name like "
-                            f"{', '.join(_METRIC_KINDS)}; it was skipped")
+            problems.append(
+                f"metrics line {number} has kind {record['kind']!r}, not a name like "
+                f"{', '.join(_METRIC_KINDS)}; it was skipped"
+            )
             continue
         metrics.append(record)
     return metrics, problems
@@ -128,7 +150,7 @@ def error_summary(log_tail: str, exit_code: int | None, max_lines: int = 30) -> 
     if start >= 0:
         lines = log_tail[start:].rstrip().splitlines()
         if len(lines) > max_lines:
-            lines = [lines[0], "  ..."] + lines[-(max_lines - 2):]
+            lines = [lines[0], "  ..."] + lines[-(max_lines - 2) :]
         return "\n".join(lines)
     tail = [line for line in log_tail.rstrip().splitlines() if line.strip()][-10:]
     head = f"the script exited with code {exit_code}"

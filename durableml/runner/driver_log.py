@@ -5,6 +5,7 @@ Bytes go to ``<job>/logs/70_driver_log.txt`` as they arrive and are appended to 
 ``interval`` seconds, and once more on :meth:`DriverLog.close`. A failing blob append does not stop the
 step: the bytes stay buffered and go out with the next flush.
 """
+
 from __future__ import annotations
 
 import logging
@@ -33,8 +34,13 @@ class DriverLog:
     the flusher thread, so slow client setup overlaps with the script's start.
     """
 
-    def __init__(self, path: Path, blob_factory: Optional[Callable[[], AppendBlob]],
-                 interval: float = 0.5, redact: Callable[[str], str] = lambda text: text) -> None:
+    def __init__(
+        self,
+        path: Path,
+        blob_factory: Optional[Callable[[], AppendBlob]],
+        interval: float = 0.5,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         self._file = open(path, "wb")
@@ -75,7 +81,7 @@ class DriverLog:
                 while data and self._blob is not None:
                     chunk = data[:MAX_APPEND]
                     self._blob.append_block(chunk)
-                    data = data[len(chunk):]
+                    data = data[len(chunk) :]
             except Exception as exc:  # noqa: BLE001 - the step goes on; the bytes are retried
                 self.upload_errors += 1
                 _log.warning("driver log upload failed (%s); will retry: %s", type(exc).__name__, exc)

@@ -5,6 +5,7 @@ Output (stdout and stderr through one pipe, so their order is kept) is pumped in
 so cancel and timeout can stop it together with anything it started (``killpg``). When the script
 exits, processes it left behind in its group are killed, so the step ends when its script ends.
 """
+
 from __future__ import annotations
 
 import os
@@ -44,9 +45,16 @@ class ScriptProcess:
 
     def start(self) -> int:
         """Start the script; returns its pid. Raises OSError if it cannot be started."""
-        self._proc = subprocess.Popen(self.argv, cwd=self.cwd, env=self.env, stdin=subprocess.DEVNULL,
-                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, bufsize=0,
-                                      start_new_session=True)
+        self._proc = subprocess.Popen(
+            self.argv,
+            cwd=self.cwd,
+            env=self.env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            bufsize=0,
+            start_new_session=True,
+        )
         self._reader = threading.Thread(target=self._pump, name=f"out:{self._proc.pid}", daemon=True)
         self._reader.start()
         return self._proc.pid
@@ -86,8 +94,10 @@ class ScriptProcess:
         assert self._proc is not None and self._reader is not None
         self._reader.join(READER_JOIN_S)
         if self._reader.is_alive():  # a process outside the group still holds the pipe open
-            self.log.note("[durableml] the script exited, but a process it started still holds its output; "
-                          "output after this point is not captured")
+            self.log.note(
+                "[durableml] the script exited, but a process it started still holds its output; "
+                "output after this point is not captured"
+            )
         else:
             assert self._proc.stdout is not None
             self._proc.stdout.close()

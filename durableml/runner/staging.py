@@ -11,6 +11,7 @@
 * Outputs: ``<job>/outputs/<name>``; created as a directory when ``is_directory``, otherwise only
   its parent exists, so the script may write the path as a file or ``os.makedirs`` it.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -39,8 +40,10 @@ def stage_snapshot(snapshot: str, dest: Path, store: BlobStore | None, cache_dir
         shutil.copytree(local, dest, symlinks=True)
         return
     if not _SNAPSHOT_ID.match(snapshot):
-        raise SnapshotException(f"snapshot {snapshot!r} is neither an existing directory nor a snapshot id "
-                                "(64 hex digits); upload the source directory or pass its local path")
+        raise SnapshotException(
+            f"snapshot {snapshot!r} is neither an existing directory nor a snapshot id "
+            "(64 hex digits); upload the source directory or pass its local path"
+        )
     if store is None:
         raise SnapshotException(f"snapshot {snapshot} must be downloaded, but the job has no storage account")
     files = _manifest(snapshot, store, cache_dir)
@@ -58,13 +61,16 @@ def _manifest(snapshot: str, store: BlobStore, cache_dir: Path) -> dict[str, str
         return dict(json.loads(cached.read_text(encoding="utf-8"))["files"])
     raw = store.read_bytes(SNAPSHOTS_CONTAINER, f"manifests/{snapshot}.json")
     if raw is None:
-        raise SnapshotException(f"snapshot {snapshot} not found: no blob {SNAPSHOTS_CONTAINER}/manifests/"
-                                f"{snapshot}.json; submit the pipeline again so the SDK uploads it")
+        raise SnapshotException(
+            f"snapshot {snapshot} not found: no blob {SNAPSHOTS_CONTAINER}/manifests/"
+            f"{snapshot}.json; submit the pipeline again so the SDK uploads it"
+        )
     try:
         files = dict(json.loads(raw)["files"])
     except (ValueError, KeyError, TypeError) as exc:
-        raise SnapshotException(f"snapshot {snapshot}: the manifest is not "
-                                f"{{\"files\": {{path: sha256}}}} ({exc})") from exc
+        raise SnapshotException(
+            f'snapshot {snapshot}: the manifest is not {{"files": {{path: sha256}}}} ({exc})'
+        ) from exc
     _atomic_write(cached, raw)
     return files
 
@@ -80,8 +86,10 @@ def _fetch_missing(files: Mapping[str, str], store: BlobStore, cache_dir: Path) 
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
         if actual != digest:
             path.unlink()
-            raise SnapshotException(f"snapshot file files/{digest} has content hash {actual}; the snapshot "
-                                    "store is corrupt, upload the source directory again")
+            raise SnapshotException(
+                f"snapshot file files/{digest} has content hash {actual}; the snapshot "
+                "store is corrupt, upload the source directory again"
+            )
         (cache_dir / "files").mkdir(parents=True, exist_ok=True)
         os.replace(path, cache_dir / "files" / digest)
 
@@ -100,8 +108,9 @@ def _safe_relative(rel: str, what: str) -> Path:
     return Path(*parts)
 
 
-def stage_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path,
-                store: BlobStore) -> tuple[str, list[str]]:
+def stage_input(
+    name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path, store: BlobStore
+) -> tuple[str, list[str]]:
     """Materialize input ``name``; returns (the path the script gets, notes for the driver log)."""
     container = str(binding["container"])
     path = str(binding["path_on_datastore"] or "").strip("/")
@@ -122,12 +131,14 @@ def stage_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path,
 
 
 def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
-    base = pattern[:_GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
+    base = pattern[: _GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
     listed = store.list_names(container, base + "/" if base else "")
     matched = [n for n in listed if fnmatch.fnmatchcase(n, pattern)]
     if not matched:
-        raise NotFoundError(f"input {name!r}: no blob in container {container!r} matches {pattern!r}; "
-                            "check the dataset's path or upload the data first")
+        raise NotFoundError(
+            f"input {name!r}: no blob in container {container!r} matches {pattern!r}; "
+            "check the dataset's path or upload the data first"
+        )
     cut = len(base) + 1 if base else 0
     store.download_files(container, [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched])
     return str(target), []
@@ -135,8 +146,10 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
 
 def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[str, list[str]]:
     if not path.startswith(INTERMEDIATE_PREFIX):
-        raise NotFoundError(f"input {name!r}: nothing found at {container}/{path}; upload the data "
-                            "to the datastore first or correct path_on_datastore")
+        raise NotFoundError(
+            f"input {name!r}: nothing found at {container}/{path}; upload the data "
+            "to the datastore first or correct path_on_datastore"
+        )
     target.mkdir(parents=True, exist_ok=True)
     note = f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"
     return str(target), [note]
@@ -167,8 +180,9 @@ def resolve_arguments(arguments: list[Any], inputs: Mapping[str, str], outputs: 
         if isinstance(arg, Mapping):
             table = inputs if arg.get("kind") == "input" else outputs
             if arg.get("name") not in table:
-                raise ValidationError(f"argument {dict(arg)!r} names no staged {arg.get('kind')}; "
-                                      f"staged: {sorted(table)}")
+                raise ValidationError(
+                    f"argument {dict(arg)!r} names no staged {arg.get('kind')}; staged: {sorted(table)}"
+                )
             resolved.append(table[arg["name"]])
         else:
             resolved.append(str(arg))

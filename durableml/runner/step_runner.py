@@ -13,6 +13,7 @@ A :class:`StepRunner` works in one job directory (the compute backend's)::
 ``{"job_id", "status", "exit_code", "error", "metrics", "outputs", "started", "ended", "attempt", "log"}``
 with ``status`` Finished, Failed or Canceled. Writing and reporting it is the backend's job.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,9 +47,17 @@ class _Canceled(Exception):
 class StepRunner:
     """Runs one :class:`JobSpec` in ``job_dir``; :meth:`cancel` may be called from another thread."""
 
-    def __init__(self, spec: JobSpec, job_dir: Path, *, attempt: int = 1, cache_dir: Optional[Path] = None,
-                 log_interval: float = 0.5, on_started: Optional[Callable[[int], None]] = None,
-                 base_env: Optional[Mapping[str, str]] = None) -> None:
+    def __init__(
+        self,
+        spec: JobSpec,
+        job_dir: Path,
+        *,
+        attempt: int = 1,
+        cache_dir: Optional[Path] = None,
+        log_interval: float = 0.5,
+        on_started: Optional[Callable[[int], None]] = None,
+        base_env: Optional[Mapping[str, str]] = None,
+    ) -> None:
         self.spec = spec
         self.job_dir = job_dir
         self.attempt = attempt
@@ -57,8 +66,11 @@ class StepRunner:
         self.on_started = on_started
         self.base_env = dict(os.environ if base_env is None else base_env)
         self.secrets = [spec.connection_string, (spec.notify or {}).get("url", "")]
-        self.secrets += [str(b["connection_string"]) for b in [*spec.inputs.values(), *spec.outputs.values()]
-                         if b.get("connection_string")]
+        self.secrets += [
+            str(b["connection_string"])
+            for b in [*spec.inputs.values(), *spec.outputs.values()]
+            if b.get("connection_string")
+        ]
         self.redact = ctx.make_redactor(self.secrets)
         self.log_blob = f"{spec.run_id}/{spec.job_id}/{DRIVER_LOG[-1]}"
         self._cancel = threading.Event()
@@ -92,8 +104,10 @@ class StepRunner:
         result: dict[str, Any] = {"status": JobState.FAILED.value, "exit_code": None, "error": None, "outputs": {}}
         try:
             if self.attempt > 1:
-                log.note(f"[durableml] attempt {self.attempt}: the compute worker stopped while this step ran "
-                         "(steps run at least once), so it runs again from the start")
+                log.note(
+                    f"[durableml] attempt {self.attempt}: the compute worker stopped while this step ran "
+                    "(steps run at least once), so it runs again from the start"
+                )
             result.update(self._stage_run_upload(log))
         except _Canceled:
             result.update(status=JobState.CANCELED.value, error="canceled before the script started")
@@ -108,8 +122,14 @@ class StepRunner:
             log.note(self.redact(traceback.format_exc()))
         finally:
             self._finish(log, result)
-        return {"job_id": self.spec.job_id, **result, "started": started, "ended": now_iso(),
-                "attempt": self.attempt, "log": {"container": LOGS_CONTAINER, "blob": self.log_blob}}
+        return {
+            "job_id": self.spec.job_id,
+            **result,
+            "started": started,
+            "ended": now_iso(),
+            "attempt": self.attempt,
+            "log": {"container": LOGS_CONTAINER, "blob": self.log_blob},
+        }
 
     def _log_blob(self) -> AppendBlob:
         return self.store().append_blob(LOGS_CONTAINER, self.log_blob)
@@ -144,8 +164,10 @@ class StepRunner:
             try:
                 uploaded[name] = self._upload_output(name, outputs, log)
             except Exception as exc:  # noqa: BLE001 - the step fails, saying which output and why
-                state, error = JobState.FAILED, self.redact(f"uploading output {name!r} failed: "
-                                                            f"{type(exc).__name__}: {exc}")
+                state, error = (
+                    JobState.FAILED,
+                    self.redact(f"uploading output {name!r} failed: {type(exc).__name__}: {exc}"),
+                )
                 log.note(f"[durableml] {error}")
                 break
         return {"status": state.value, "exit_code": code, "error": error, "outputs": uploaded}
@@ -154,12 +176,15 @@ class StepRunner:
         binding = self.spec.outputs[name]
         info = upload_outputs({name: binding}, local, self._store_for(binding))[name]
         if info["kind"] == "missing":
-            log.note(f"[durableml] output {name!r} was not written by the script (nothing at {local[name]}); "
-                     "steps that read it get an empty directory")
+            log.note(
+                f"[durableml] output {name!r} was not written by the script (nothing at {local[name]}); "
+                "steps that read it get an empty directory"
+            )
         return info
 
-    def _run_script(self, log: DriverLog, cwd: Path, inputs: dict[str, str],
-                    outputs: dict[str, str]) -> tuple[int, JobState, Optional[str]]:
+    def _run_script(
+        self, log: DriverLog, cwd: Path, inputs: dict[str, str], outputs: dict[str, str]
+    ) -> tuple[int, JobState, Optional[str]]:
         context_file = self.job_dir / "context.json"
         document = ctx.build_context(self.spec, inputs, outputs, self.job_dir / "metrics.jsonl")
         context_file.write_text(json.dumps(document, indent=1), encoding="utf-8")
@@ -194,8 +219,9 @@ class StepRunner:
             log.note(self.redact(f"[durableml] could not upload ./outputs and ./logs: {type(exc).__name__}: {exc}"))
         log.close()
         if log.upload_errors:
-            result.setdefault("warnings", []).append(f"{log.upload_errors} driver log upload(s) failed; "
-                                                     "the full log is on the compute node")
+            result.setdefault("warnings", []).append(
+                f"{log.upload_errors} driver log upload(s) failed; the full log is on the compute node"
+            )
 
 
 def run_step(spec: JobSpec, job_dir: Path, **options: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ azure-storage-blob is imported here, on first use, never when ``durableml.runner
 worker pays the import once, and the user's script never does. Clients are cached per connection
 string and shared by the worker's job threads (the Azure SDK clients are thread-safe).
 """
+
 from __future__ import annotations
 
 import os
@@ -77,8 +78,9 @@ class BlobStore:
         try:
             return [blob.name for blob in self.container(container, create=False).list_blobs(name_starts_with=prefix)]
         except ResourceNotFoundError as exc:
-            raise NotFoundError(f"container {container!r} does not exist in the storage account; "
-                                "check the datastore's container name") from exc
+            raise NotFoundError(
+                f"container {container!r} does not exist in the storage account; check the datastore's container name"
+            ) from exc
 
     def download_files(self, container: str, pairs: Iterable[tuple[str, Path]]) -> int:
         """Download each (blob name, local path) pair, creating parent directories; returns the count."""

@@ -6,6 +6,7 @@
 * ``./outputs`` and ``./logs`` of the script's working directory go to
   ``durableml-artifacts/<step run id>/outputs/...`` and ``.../logs/...``.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ __all__ = ["upload_outputs", "upload_artifacts", "CAPTURED_DIRS"]
 CAPTURED_DIRS = ("outputs", "logs")
 
 
-def upload_outputs(bindings: Mapping[str, Mapping[str, Any]], local_paths: Mapping[str, str],
-                   store: BlobStore) -> dict[str, dict[str, Any]]:
+def upload_outputs(
+    bindings: Mapping[str, Mapping[str, Any]], local_paths: Mapping[str, str], store: BlobStore
+) -> dict[str, dict[str, Any]]:
     """Upload every output; returns name -> ``{"container", "path", "kind", "files"}``."""
     uploaded: dict[str, dict[str, Any]] = {}
     for name, binding in bindings.items():

@@ -6,6 +6,7 @@
 * ``step``: ``step(script_text, **spec_fields)`` writes the script into a fresh source directory and
   returns a JobSpec for it with a unique job id.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -62,9 +63,14 @@ def step(tmp_path_factory: pytest.TempPathFactory, azurite: AzuriteHandle) -> St
         for name, text in (files or {}).items():
             (src / name).parent.mkdir(parents=True, exist_ok=True)
             (src / name).write_text(textwrap.dedent(text), encoding="utf-8")
-        defaults: dict[str, Any] = {"run_id": "run-1", "step_name": "main", "snapshot": str(src),
-                                    "script_name": "main.py", "connection_string": azurite.connection_string,
-                                    "experiment_name": "exp"}
+        defaults: dict[str, Any] = {
+            "run_id": "run-1",
+            "step_name": "main",
+            "snapshot": str(src),
+            "script_name": "main.py",
+            "connection_string": azurite.connection_string,
+            "experiment_name": "exp",
+        }
         return JobSpec(job_id=job_id, **{**defaults, **fields})
 
     return make

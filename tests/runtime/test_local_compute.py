@@ -1,4 +1,5 @@
 """LocalCompute end to end: real worker processes, real scripts, a real Azurite."""
+
 from __future__ import annotations
 
 import json
@@ -21,7 +22,8 @@ def test_local_compute_is_a_compute_backend(compute: LocalCompute) -> None:
 
 
 def test_a_script_that_prints_finishes_and_its_output_is_in_the_log_blob(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     spec = step("import sys\nprint('hello from the step', sys.argv[1:])\n", arguments=["--alpha", "0.5"])
     compute.submit(spec)
     status = compute.wait(spec.job_id)
@@ -33,7 +35,8 @@ def test_a_script_that_prints_finishes_and_its_output_is_in_the_log_blob(
 
 
 def test_a_failing_script_fails_with_its_traceback_in_the_error_and_the_log(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     spec = step("""\
         def train():
             raise ValueError("learning rate must be positive, got -1")
@@ -50,14 +53,16 @@ def test_a_failing_script_fails_with_its_traceback_in_the_error_and_the_log(
 
 
 def test_inputs_are_downloaded_and_outputs_uploaded_to_their_datastore_paths(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     store = blobs.get_container_client("workspaceblobstore")
     if not store.exists():
         store.create_container()
     store.upload_blob("raw/iris.csv", b"a,b\n1,2\n", overwrite=True)
     store.upload_blob("raw/images/x.txt", b"x", overwrite=True)
     store.upload_blob("raw/images/sub/y.txt", b"y", overwrite=True)
-    spec = step("""\
+    spec = step(
+        """\
         import os, sys
         table, images, model, report = sys.argv[1:]
         assert os.path.isfile(table) and open(table).read() == "a,b\\n1,2\\n", table
@@ -67,27 +72,45 @@ def test_inputs_are_downloaded_and_outputs_uploaded_to_their_datastore_paths(
         open(os.path.join(model, "weights.bin"), "w").write("w")
         open(report, "w").write("all good")   # a non-directory output written as a file
         print("ok")
-        """, arguments=[input_placeholder("table"), input_placeholder("images"),
-                        output_placeholder("model"), output_placeholder("report")],
-        inputs={"table": {"container": "workspaceblobstore", "path_on_datastore": "raw/iris.csv", "mode": "download"},
-                "images": {"container": "workspaceblobstore", "path_on_datastore": "raw/images", "mode": "mount"}},
-        outputs={"model": {"container": "workspaceblobstore", "path_on_datastore": "", "is_directory": True},
-                 "report": {"container": "workspaceblobstore", "path_on_datastore": "", "is_directory": False}})
+        """,
+        arguments=[
+            input_placeholder("table"),
+            input_placeholder("images"),
+            output_placeholder("model"),
+            output_placeholder("report"),
+        ],
+        inputs={
+            "table": {"container": "workspaceblobstore", "path_on_datastore": "raw/iris.csv", "mode": "download"},
+            "images": {"container": "workspaceblobstore", "path_on_datastore": "raw/images", "mode": "mount"},
+        },
+        outputs={
+            "model": {"container": "workspaceblobstore", "path_on_datastore": "", "is_directory": True},
+            "report": {"container": "workspaceblobstore", "path_on_datastore": "", "is_directory": False},
+        },
+    )
     for name in ("model", "report"):
         spec.outputs[name]["path_on_datastore"] = f"azureml/{spec.job_id}/{name}"
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FINISHED, compute.logs(spec.job_id)
     assert blob_names(blobs, "workspaceblobstore", f"azureml/{spec.job_id}/") == [
-        f"azureml/{spec.job_id}/model/weights.bin", f"azureml/{spec.job_id}/report"]
-    assert status.outputs["model"] == {"container": "workspaceblobstore", "path": f"azureml/{spec.job_id}/model",
-                                       "kind": "directory", "files": 1}
+        f"azureml/{spec.job_id}/model/weights.bin",
+        f"azureml/{spec.job_id}/report",
+    ]
+    assert status.outputs["model"] == {
+        "container": "workspaceblobstore",
+        "path": f"azureml/{spec.job_id}/model",
+        "kind": "directory",
+        "files": 1,
+    }
     assert status.outputs["report"]["kind"] == "file"
 
 
 def test_a_missing_input_fails_the_step_with_a_clear_error(compute: LocalCompute, step: StepFactory) -> None:
-    spec = step("print('never runs')\n", inputs={
-        "data": {"container": "workspaceblobstore", "path_on_datastore": "no/such/path", "mode": "download"}})
+    spec = step(
+        "print('never runs')\n",
+        inputs={"data": {"container": "workspaceblobstore", "path_on_datastore": "no/such/path", "mode": "download"}},
+    )
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FAILED and status.exit_code is None
@@ -95,11 +118,9 @@ def test_a_missing_input_fails_the_step_with_a_clear_error(compute: LocalCompute
     assert "never runs" not in compute.logs(spec.job_id)
 
 
-def test_submitting_the_same_job_id_twice_runs_it_once(
-        compute: LocalCompute, step: StepFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_submitting_the_same_job_id_twice_runs_it_once(compute: LocalCompute, step: StepFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     counter = tmp_path / "runs.txt"
-    spec = step("import sys, time\nopen(sys.argv[1], 'a').write('ran\\n')\ntime.sleep(0.3)\n",
-                arguments=[str(counter)])
+    spec = step("import sys, time\nopen(sys.argv[1], 'a').write('ran\\n')\ntime.sleep(0.3)\n", arguments=[str(counter)])
     assert compute.submit(spec) == spec.job_id
     assert compute.submit(spec) == spec.job_id  # while it is queued or running
     compute.wait(spec.job_id)
@@ -160,15 +181,19 @@ def test_metrics_written_as_jsonl_are_parsed_into_the_result(compute: LocalCompu
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FINISHED
-    assert status.metrics == [{"name": "accuracy", "value": 0.91, "kind": "scalar"},
-                              {"name": "losses", "value": [0.5, 0.3], "kind": "list"},
-                              {"name": "row", "value": {"x": 1}, "kind": "row", "step": 2}]
+    assert status.metrics == [
+        {"name": "accuracy", "value": 0.91, "kind": "scalar"},
+        {"name": "losses", "value": [0.5, 0.3], "kind": "list"},
+        {"name": "row", "value": {"x": 1}, "kind": "row", "step": 2},
+    ]
     assert "metrics line 3 is not JSON" in compute.logs(spec.job_id)
 
 
-def test_the_run_context_and_captured_outputs(compute: LocalCompute, step: StepFactory,
-                                              blobs: BlobServiceClient) -> None:
-    spec = step("""\
+def test_the_run_context_and_captured_outputs(
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
+    spec = step(
+        """\
         import json, os
         context = json.load(open(os.environ["DURABLEML_RUN_CONTEXT"]))
         print(json.dumps({k: context[k] for k in ("run_id", "step_run_id", "step_name", "experiment_name")}))
@@ -176,18 +201,28 @@ def test_the_run_context_and_captured_outputs(compute: LocalCompute, step: StepF
         open("outputs/model.pkl", "w").write("model")
         os.makedirs("logs", exist_ok=True)
         open("logs/train.log", "w").write("epoch 1")
-        """, parent_run_id="run-1", workspace={"workspace_name": "ws"})
+        """,
+        parent_run_id="run-1",
+        workspace={"workspace_name": "ws"},
+    )
     compute.submit(spec)
     assert compute.wait(spec.job_id).state is JobState.FINISHED
     first_line = compute.logs(spec.job_id).splitlines()[0]
-    assert json.loads(first_line) == {"run_id": "run-1", "step_run_id": spec.job_id, "step_name": "main",
-                                      "experiment_name": "exp"}
+    assert json.loads(first_line) == {
+        "run_id": "run-1",
+        "step_run_id": spec.job_id,
+        "step_name": "main",
+        "experiment_name": "exp",
+    }
     assert blob_names(blobs, "durableml-artifacts", f"{spec.job_id}/") == [
-        f"{spec.job_id}/logs/train.log", f"{spec.job_id}/outputs/model.pkl"]
+        f"{spec.job_id}/logs/train.log",
+        f"{spec.job_id}/outputs/model.pkl",
+    ]
 
 
 def test_the_log_blob_is_streamed_while_the_script_runs(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     spec = step("import time\nprint('first', flush=True)\ntime.sleep(2)\nprint('second')\n")
     compute.submit(spec)
     name = f"run-1/{spec.job_id}/70_driver_log.txt"
@@ -220,8 +255,10 @@ def test_the_spec_file_is_private(compute: LocalCompute, step: StepFactory) -> N
 def test_at_most_max_nodes_jobs_run_at_once(new_compute, step: StepFactory, tmp_path) -> None:  # type: ignore[no-untyped-def]
     compute = new_compute(max_nodes=2)
     spans = tmp_path / "spans"
-    script = ("import sys, time\nstart = time.time()\ntime.sleep(0.6)\n"
-              "open(sys.argv[1], 'a').write(f'{start} {time.time()}\\n')\n")
+    script = (
+        "import sys, time\nstart = time.time()\ntime.sleep(0.6)\n"
+        "open(sys.argv[1], 'a').write(f'{start} {time.time()}\\n')\n"
+    )
     jobs = [step(script, arguments=[str(spans)]) for _ in range(3)]
     for job in jobs:
         compute.submit(job)
@@ -233,24 +270,34 @@ def test_at_most_max_nodes_jobs_run_at_once(new_compute, step: StepFactory, tmp_
 
 
 def test_glob_inputs_path_on_compute_and_an_empty_upstream_output(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     store = blobs.get_container_client("workspaceblobstore")
     if not store.exists():
         store.create_container()
     for name in ("shapes/a.csv", "shapes/b.csv", "shapes/c.txt", "shapes/deep/d.csv"):
         store.upload_blob(name, name.encode(), overwrite=True)
-    spec = step("""\
+    spec = step(
+        """\
         import os, sys
         csvs, placed, empty = sys.argv[1:]
         found = sorted(os.path.relpath(os.path.join(r, f), csvs) for r, _, fs in os.walk(csvs) for f in fs)
         print("csvs", found)
         print("placed", os.path.relpath(placed, os.getcwd()), open(os.path.join(placed, "c.txt")).read())
         print("empty", os.path.isdir(empty), os.listdir(empty))
-        """, arguments=[input_placeholder("csvs"), input_placeholder("placed"), input_placeholder("empty")],
-        inputs={"csvs": {"container": "workspaceblobstore", "path_on_datastore": "shapes/*.csv"},
-                "placed": {"container": "workspaceblobstore", "path_on_datastore": "shapes",
-                           "path_on_compute": "data/shapes", "mode": "download"},
-                "empty": {"container": "workspaceblobstore", "path_on_datastore": "azureml/upstream/nothing"}})
+        """,
+        arguments=[input_placeholder("csvs"), input_placeholder("placed"), input_placeholder("empty")],
+        inputs={
+            "csvs": {"container": "workspaceblobstore", "path_on_datastore": "shapes/*.csv"},
+            "placed": {
+                "container": "workspaceblobstore",
+                "path_on_datastore": "shapes",
+                "path_on_compute": "data/shapes",
+                "mode": "download",
+            },
+            "empty": {"container": "workspaceblobstore", "path_on_datastore": "azureml/upstream/nothing"},
+        },
+    )
     compute.submit(spec)
     assert compute.wait(spec.job_id).state is JobState.FINISHED, compute.logs(spec.job_id)
     log = compute.logs(spec.job_id)

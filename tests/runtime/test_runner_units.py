@@ -1,4 +1,5 @@
 """The pure parts of the compute protocol and the step runner (no Azurite, no processes)."""
+
 from __future__ import annotations
 
 import os
@@ -17,28 +18,40 @@ SECRET = "DefaultEndpointsProtocol=http;AccountName=a;AccountKey=c2VjcmV0a2V5;Bl
 
 
 def spec(**fields: Any) -> JobSpec:
-    base: dict[str, Any] = {"job_id": "step-1", "run_id": "run-1", "step_name": "train", "snapshot": "/src",
-                            "script_name": "train.py", "connection_string": SECRET}
+    base: dict[str, Any] = {
+        "job_id": "step-1",
+        "run_id": "run-1",
+        "step_name": "train",
+        "snapshot": "/src",
+        "script_name": "train.py",
+        "connection_string": SECRET,
+    }
     return JobSpec(**{**base, **fields})
 
 
 def test_a_spec_round_trips_through_its_dict_and_hides_its_secrets_in_repr() -> None:
-    original = spec(arguments=["--x", input_placeholder("data")], notify={"url": "http://h/?code=k"},
-                    inputs={"data": {"container": "c", "path_on_datastore": "p", "mode": "download"}})
+    original = spec(
+        arguments=["--x", input_placeholder("data")],
+        notify={"url": "http://h/?code=k"},
+        inputs={"data": {"container": "c", "path_on_datastore": "p", "mode": "download"}},
+    )
     assert JobSpec.from_dict(original.to_dict()) == original
     assert "AccountKey" not in repr(original) and "code=k" not in repr(original)
 
 
-@pytest.mark.parametrize(("fields", "message"), [
-    ({"job_id": "../escape"}, "job id '../escape' is not valid"),
-    ({"job_id": ""}, "job id '' is not valid"),
-    ({"script_name": ""}, "script_name must be a non-empty string"),
-    ({"arguments": [3]}, "argument 3 must be a string or an input/output placeholder"),
-    ({"arguments": [output_placeholder("model")]}, "refers to output 'model', which is not among"),
-    ({"inputs": {"d": {"container": "c", "path_on_datastore": "p", "mode": "stream"}}}, "has mode 'stream'"),
-    ({"outputs": {"m": {"path_on_datastore": "p"}}}, "output 'm' needs 'container' and 'path_on_datastore'"),
-    ({"timeout": 0}, "timeout must be a positive number"),
-])
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"job_id": "../escape"}, "job id '../escape' is not valid"),
+        ({"job_id": ""}, "job id '' is not valid"),
+        ({"script_name": ""}, "script_name must be a non-empty string"),
+        ({"arguments": [3]}, "argument 3 must be a string or an input/output placeholder"),
+        ({"arguments": [output_placeholder("model")]}, "refers to output 'model', which is not among"),
+        ({"inputs": {"d": {"container": "c", "path_on_datastore": "p", "mode": "stream"}}}, "has mode 'stream'"),
+        ({"outputs": {"m": {"path_on_datastore": "p"}}}, "output 'm' needs 'container' and 'path_on_datastore'"),
+        ({"timeout": 0}, "timeout must be a positive number"),
+    ],
+)
 def test_a_bad_spec_is_refused_with_a_precise_message(fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message.replace("(", r"\(").replace(".", r"\.")):
         spec(**fields)
@@ -56,14 +69,31 @@ def test_terminal_states() -> None:
 def test_placeholders_become_local_paths() -> None:
     args = ["--in", input_placeholder("raw"), "--out", output_placeholder("clean"), "--lr", "0.1"]
     assert resolve_arguments(args, {"raw": "/i/raw"}, {"clean": "/o/clean"}) == [
-        "--in", "/i/raw", "--out", "/o/clean", "--lr", "0.1"]
+        "--in",
+        "/i/raw",
+        "--out",
+        "/o/clean",
+        "--lr",
+        "0.1",
+    ]
 
 
 def test_the_script_environment_has_no_storage_secrets(tmp_path: Path) -> None:
-    base = {"PATH": "/bin", "AzureWebJobsStorage": SECRET, "AzureWebJobsStorage__blobServiceUri": "http://x",
-            "OTHER": f"prefix {SECRET}", "PYTHONPATH": "/mine"}
-    env = step_environment(spec(environment={"MY_FLAG": "1"}), tmp_path / "context.json", {"raw": "/i/raw"},
-                           {"model": "/o/model"}, base, [SECRET])
+    base = {
+        "PATH": "/bin",
+        "AzureWebJobsStorage": SECRET,
+        "AzureWebJobsStorage__blobServiceUri": "http://x",
+        "OTHER": f"prefix {SECRET}",
+        "PYTHONPATH": "/mine",
+    }
+    env = step_environment(
+        spec(environment={"MY_FLAG": "1"}),
+        tmp_path / "context.json",
+        {"raw": "/i/raw"},
+        {"model": "/o/model"},
+        base,
+        [SECRET],
+    )
     assert not any(SECRET in value or "AccountKey" in value for value in env.values())
     assert "AzureWebJobsStorage__blobServiceUri" not in env
     assert env["PATH"] == "/bin" and env["MY_FLAG"] == "1" and env["DURABLEML_AZUREML_ALIAS"] == "1"
@@ -80,8 +110,10 @@ def test_the_redactor_hides_secrets_and_key_values() -> None:
 
 def test_metrics_lines_are_parsed_and_bad_ones_reported(tmp_path: Path) -> None:
     path = tmp_path / "metrics.jsonl"
-    path.write_text('{"name": "a", "value": 1}\n\n{"name": "b"}\n{"name": "c", "value": 2, "kind": 7}\n'
-                    '{"name": "d", "value": "p.png", "kind": "image"}\n[1]\n')
+    path.write_text(
+        '{"name": "a", "value": 1}\n\n{"name": "b"}\n{"name": "c", "value": 2, "kind": 7}\n'
+        '{"name": "d", "value": "p.png", "kind": "image"}\n[1]\n'
+    )
     metrics, problems = parse_metrics(path)
     assert metrics == [{"name": "a", "value": 1, "kind": "scalar"}, {"name": "d", "value": "p.png", "kind": "image"}]
     assert [p.split(" ")[2] for p in problems] == ["3", "4", "6"]
@@ -89,8 +121,10 @@ def test_metrics_lines_are_parsed_and_bad_ones_reported(tmp_path: Path) -> None:
 
 
 def test_the_error_is_the_last_traceback_or_the_last_lines() -> None:
-    log = ("noise\nTraceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 'x'\n"
-           "handled, then\nTraceback (most recent call last):\n  File \"b.py\", line 2\nValueError: bad\n")
+    log = (
+        "noise\nTraceback (most recent call last):\n  File \"a.py\", line 1\nKeyError: 'x'\n"
+        'handled, then\nTraceback (most recent call last):\n  File "b.py", line 2\nValueError: bad\n'
+    )
     assert error_summary(log, 1) == 'Traceback (most recent call last):\n  File "b.py", line 2\nValueError: bad'
     assert error_summary("line 1\nline 2\n", 2) == "the script exited with code 2:\nline 1\nline 2"
     assert error_summary("", -9) == "the script exited with code -9 and printed nothing"

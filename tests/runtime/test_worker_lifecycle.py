@@ -1,4 +1,5 @@
 """The worker's life: it outlives its submitter, reruns interrupted jobs, keeps secrets out of logs, notifies."""
+
 from __future__ import annotations
 
 import hashlib
@@ -26,7 +27,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_worker_survives_the_process_that_submitted(
-        new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path) -> None:
+    new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path
+) -> None:
     compute = new_compute()
     spec = step("import time\ntime.sleep(0.5)\nprint('done after the submitter died')\n")
     submitter = textwrap.dedent(f"""\
@@ -36,8 +38,9 @@ def test_the_worker_survives_the_process_that_submitted(
         print("submitted", flush=True)
         time.sleep(60)
         """)
-    proc = subprocess.Popen([sys.executable, "-c", submitter], cwd=REPO_ROOT, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", submitter], cwd=REPO_ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+    )
     assert proc.stdin is not None and proc.stdout is not None
     proc.stdin.write(json.dumps(spec.to_dict()).encode())
     proc.stdin.close()
@@ -53,20 +56,24 @@ def test_the_worker_survives_the_process_that_submitted(
 
 
 def test_a_job_interrupted_by_a_worker_crash_reruns_and_a_finished_one_does_not(
-        new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path) -> None:
+    new_compute: Callable[..., LocalCompute], step: StepFactory, tmp_path: Path
+) -> None:
     compute = new_compute()
     marker, finished_runs = tmp_path / "first-attempt", tmp_path / "finished-runs"
     done = step("import sys\nopen(sys.argv[1], 'a').write('x')\n", arguments=[str(finished_runs)])
     compute.submit(done)
     assert compute.wait(done.job_id).state is JobState.FINISHED
-    spec = step("""\
+    spec = step(
+        """\
         import os, sys, time
         if not os.path.exists(sys.argv[1]):
             open(sys.argv[1], "w").write(str(os.getpid()))
             print("first attempt, sleeping", flush=True)
             time.sleep(60)
         print("second attempt")
-        """, arguments=[str(marker)])
+        """,
+        arguments=[str(marker)],
+    )
     compute.submit(spec)
     wait_for(lambda: "sleeping" in compute.logs(spec.job_id), what="the first attempt to start")
     first_pid = int(marker.read_text())
@@ -83,8 +90,12 @@ def test_a_job_interrupted_by_a_worker_crash_reruns_and_a_finished_one_does_not(
 
 
 def test_the_connection_string_never_reaches_logs_or_the_script(
-        new_compute: Callable[..., LocalCompute], step: StepFactory, azurite: AzuriteHandle,
-        blobs: BlobServiceClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    new_compute: Callable[..., LocalCompute],
+    step: StepFactory,
+    azurite: AzuriteHandle,
+    blobs: BlobServiceClient,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     secret = azurite.connection_string
     account_key = secret.split("AccountKey=")[1].split(";")[0]
     monkeypatch.setenv("AzureWebJobsStorage", secret)  # as under funchost: the worker inherits it
@@ -103,11 +114,15 @@ def test_the_connection_string_never_reaches_logs_or_the_script(
     assert "container 'no-such-container' does not exist" in (compute.poll(bad_input.job_id).error or "")
     env_line = compute.logs(spec.job_id).splitlines()[0]
     assert json.loads(env_line)["DURABLEML_AZUREML_ALIAS"] == "1"
-    texts = [compute.logs(spec.job_id), compute.logs(bad_input.job_id),
-             compute.state.worker_log.read_text(),
-             blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt"),
-             blob_text(blobs, "durableml-logs", f"run-1/{bad_input.job_id}/70_driver_log.txt"),
-             json.dumps(compute.result(spec.job_id)), json.dumps(compute.result(bad_input.job_id))]
+    texts = [
+        compute.logs(spec.job_id),
+        compute.logs(bad_input.job_id),
+        compute.state.worker_log.read_text(),
+        blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt"),
+        blob_text(blobs, "durableml-logs", f"run-1/{bad_input.job_id}/70_driver_log.txt"),
+        json.dumps(compute.result(spec.job_id)),
+        json.dumps(compute.result(bad_input.job_id)),
+    ]
     for text in texts:
         assert account_key not in text and secret not in text
 
@@ -147,7 +162,8 @@ def event_sink() -> Iterator[_EventSink]:
 
 
 def test_the_worker_raises_the_completion_event_without_logging_its_url(
-        compute: LocalCompute, step: StepFactory, event_sink: _EventSink) -> None:
+    compute: LocalCompute, step: StepFactory, event_sink: _EventSink
+) -> None:
     url = event_sink.url + "?taskHub=hub&code=SECRETKEY123456"
     spec = step("raise SystemExit(3)\n", notify={"url": url, "event": "step_done"})
     compute.submit(spec)
@@ -160,9 +176,13 @@ def test_the_worker_raises_the_completion_event_without_logging_its_url(
 
 
 def test_a_snapshot_id_is_downloaded_from_the_snapshot_store(
-        compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient) -> None:
-    files = {"train.py": b"from helpers.util import greet\nprint(greet())\n",
-             "helpers/__init__.py": b"", "helpers/util.py": b"def greet():\n    return 'hello from a snapshot'\n"}
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
+    files = {
+        "train.py": b"from helpers.util import greet\nprint(greet())\n",
+        "helpers/__init__.py": b"",
+        "helpers/util.py": b"def greet():\n    return 'hello from a snapshot'\n",
+    }
     container = blobs.get_container_client("durableml-snapshots")
     if not container.exists():
         container.create_container()
@@ -179,13 +199,15 @@ def test_a_snapshot_id_is_downloaded_from_the_snapshot_store(
     assert "hello from a snapshot" in compute.logs(spec.job_id)
 
 
-def test_a_step_script_uses_azureml_run_unchanged(compute: LocalCompute, step: StepFactory,
-                                                  blobs: BlobServiceClient) -> None:
+def test_a_step_script_uses_azureml_run_unchanged(
+    compute: LocalCompute, step: StepFactory, blobs: BlobServiceClient
+) -> None:
     container = blobs.get_container_client("workspaceblobstore")
     if not container.exists():
         container.create_container()
     container.upload_blob("context/data.txt", b"42", overwrite=True)
-    spec = step("""\
+    spec = step(
+        """\
         import sys
         from azureml.core import Run
         run = Run.get_context()
@@ -193,11 +215,15 @@ def test_a_step_script_uses_azureml_run_unchanged(compute: LocalCompute, step: S
         print("read", open(run.input_datasets["raw"]).read())
         run.log("accuracy", 0.75)
         run.log_list("losses", [0.4, 0.2])
-        """, arguments=[input_placeholder("raw")],
-        inputs={"raw": {"container": "workspaceblobstore", "path_on_datastore": "context/data.txt"}})
+        """,
+        arguments=[input_placeholder("raw")],
+        inputs={"raw": {"container": "workspaceblobstore", "path_on_datastore": "context/data.txt"}},
+    )
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FINISHED, compute.logs(spec.job_id)
     assert "read 42" in compute.logs(spec.job_id)
     assert [(m["name"], m["value"], m["kind"]) for m in status.metrics] == [
-        ("accuracy", 0.75, "scalar"), ("losses", [0.4, 0.2], "list")]
+        ("accuracy", 0.75, "scalar"),
+        ("losses", [0.4, 0.2], "list"),
+    ]

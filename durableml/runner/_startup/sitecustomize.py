@@ -5,6 +5,7 @@ microseconds; ``durableml.compat`` (about 15 ms) is imported only if the script 
 so ``from azureml.core import Run`` works unchanged while scripts that never touch azureml start as
 fast as a bare ``python script.py``. Any other ``sitecustomize`` further on sys.path still runs.
 """
+
 from __future__ import annotations
 
 import os
