@@ -87,6 +87,33 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     return runs.summary(record)
 
 
+@bp.route(route="workspace", methods=["GET"])
+async def workspace(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: {**runs.workspace_record(), "default_datastore": datastores.default_name()})
+
+
+@bp.route(route="experiments", methods=["GET"])
+async def experiments(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(runs.list_experiments)
+
+
+@bp.route(route="runs/{run_id}/metrics", methods=["GET", "POST"])
+async def run_metrics(req: func.HttpRequest) -> func.HttpResponse:
+    run_id = req.route_params["run_id"]
+    if req.method == "POST":
+        return await _respond(lambda: runs.add_metrics(run_id, _body(req).get("metrics") or []))
+    return await _respond(lambda: runs.get_metrics(run_id))
+
+
+@bp.route(route="runs/{run_id}/files/{*name}", methods=["GET"])
+async def run_files(req: func.HttpRequest) -> func.HttpResponse:
+    run_id, name = req.route_params["run_id"], req.route_params.get("name") or ""
+    if not name:
+        return await _respond(lambda: runs.list_run_files(run_id))
+    return await _respond(lambda: func.HttpResponse(runs.download_run_file(run_id, name),
+                                                    mimetype="application/octet-stream"))
+
+
 @bp.route(route="runs/{run_id}", methods=["GET"])
 async def run_get(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(lambda: runs.summary(runs.get_run(req.route_params["run_id"])))
@@ -137,6 +164,12 @@ async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
         return await _respond(lambda: list(datastores.list_files(name, path)))
     return await _respond(lambda: func.HttpResponse(datastores.download(name, path),
                                                     mimetype="application/octet-stream"))
+
+
+@bp.route(route="datastores/{name}/default", methods=["POST"])
+async def datastore_default(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: datastores.set_default_datastore(req.route_params["name"]) or
+                          datastores.get_datastore(req.route_params["name"]))
 
 
 @bp.route(route="computes/{name?}", methods=["GET", "PUT", "DELETE"])

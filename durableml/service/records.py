@@ -89,7 +89,7 @@ class Records:
     def query(self, table: str, pk: str, where: str = "", parameters: Optional[dict[str, Any]] = None
               ) -> list[dict[str, Any]]:
         """Records of partition ``pk``, optionally filtered by an OData ``where`` on indexed properties."""
-        flt = "PartitionKey eq @pk" + (f" and ({where})" if where else "")
+        flt = "PartitionKey eq @pk" + (f" and ( {where} )" if where else "")  # spaces: the SDK reads "@p)" as a name
         entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
         return [dict(json.loads(e["doc"])) for e in entities]
 

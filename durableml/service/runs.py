@@ -130,3 +130,70 @@ def run_log(run_id: str, offset: int = 0) -> str:
     parts = [f"[{s['name']}]\n" + computes.backend(s.get("compute_target")).logs(s["id"], 0)
              for s in reversed(list_step_runs(run_id)) if s.get("submitted")]
     return "\n".join(parts)[offset:]
+
+
+def workspace_record() -> dict[str, Any]:
+    """The workspace this service is (names from app settings, defaults for a local install)."""
+    import os
+
+    return {"name": os.environ.get("DURABLEML_WORKSPACE_NAME", "durableml-local"),
+            "subscription_id": os.environ.get("DURABLEML_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000"),
+            "resource_group": os.environ.get("DURABLEML_RESOURCE_GROUP", "durableml"),
+            "location": os.environ.get("DURABLEML_LOCATION", "local")}
+
+
+def list_experiments() -> list[dict[str, Any]]:
+    return records().query("dmlExperiments", "experiment")
+
+
+def get_metrics(run_id: str) -> dict[str, Any]:
+    """v1's get_metrics shape: a name maps to a value, or to a list when logged more than once."""
+    merged: dict[str, Any] = {}
+    for metric in get_run(run_id).get("metrics") or []:
+        name, value = metric.get("name"), metric.get("value")
+        if name in merged:
+            previous = merged[name]
+            merged[name] = (previous if isinstance(previous, list) and metric.get("kind") != "list"
+                            else [previous]) + [value]
+        else:
+            merged[name] = value
+    return merged
+
+
+def add_metrics(run_id: str, metrics: list[dict[str, Any]]) -> dict[str, Any]:
+    if not isinstance(metrics, list) or not all(isinstance(m, dict) and "name" in m for m in metrics):
+        raise ValidationError("metrics must be a list of objects with a 'name' and a 'value'")
+    update_run(run_id, metrics=[*(get_run(run_id).get("metrics") or []), *metrics])
+    return get_metrics(run_id)
+
+
+ARTIFACTS = "durableml-artifacts"
+
+
+def _artifacts() -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    from durableml.service.records import storage_connection
+
+    return BlobServiceClient.from_connection_string(storage_connection()).get_container_client(ARTIFACTS)
+
+
+def list_run_files(run_id: str) -> list[str]:
+    """Files a step captured (./outputs, ./logs), relative to the run: ``outputs/model.pkl``."""
+    get_run(run_id)
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return sorted(b.name.removeprefix(f"{run_id}/") for b in _artifacts().list_blobs(name_starts_with=f"{run_id}/"))
+    except ResourceNotFoundError:
+        return []
+
+
+def download_run_file(run_id: str, name: str) -> bytes:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    get_run(run_id)
+    try:
+        return bytes(_artifacts().download_blob(f"{run_id}/{name}").readall())
+    except ResourceNotFoundError as exc:
+        raise RunNotFoundError(f"run '{run_id}' has no file '{name}'; list them with get_file_names()") from exc
