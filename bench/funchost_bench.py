@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,52 +22,29 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from funchost.azurite import start_azurite  # noqa: E402
-from funchost.host import free_port  # noqa: E402
+from funchost.process import FunchostProcess  # noqa: E402
 
 APP = ROOT / "bench" / "apps" / "durable_bench"
 
 
-class Funchost:
+class Funchost(FunchostProcess):
+    """funchost on the bench app, plus the two calls the bench makes."""
+
     def __init__(self, conn: str, state: Path, env: dict[str, str]) -> None:
-        self.port = free_port()
-        self.state = state
-        self.env = {**os.environ, "AzureWebJobsStorage": conn, **env}
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(APP, state, state.parent / f"{state.name}.log",
+                         {**os.environ, "AzureWebJobsStorage": conn, **env}, cwd=ROOT)
 
-    def start(self) -> float:
+    def timed_start(self) -> float:
         t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "funchost", "start", "--app", str(APP), "--port",
-                                      str(self.port), "--rpc-port", "0", "--state-dir", str(self.state)],
-                                     env=self.env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        while True:
-            try:
-                if requests.get(f"{self.base}/admin/host/status", timeout=1).status_code == 200:
-                    return time.perf_counter() - t0
-            except requests.ConnectionError:
-                pass
-            if self.proc.poll() is not None:
-                raise RuntimeError("funchost exited during start")
-            time.sleep(0.01)
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def keys(self) -> dict:
-        return json.loads((self.state / "keys.json").read_text())
-
-    def stop(self) -> None:
-        if self.proc:
-            self.proc.terminate()
-            self.proc.wait(10)
+        self.start()
+        return time.perf_counter() - t0
 
     def metrics(self) -> dict:
-        return requests.get(f"{self.base}/admin/funchost/metrics", params={"code": self.keys()["masterKey"]}).json()
+        return requests.get(f"{self.base_url}/admin/funchost/metrics", params={"code": self.master_key}).json()
 
     def run(self, name: str, n: int) -> tuple[float, object]:
-        code = self.keys()["functionKeys"]["default"]
         t0 = time.perf_counter()
-        r = requests.post(f"{self.base}/api/start/{name}", params={"code": code}, json=n)
+        r = requests.post(f"{self.base_url}/api/start/{name}", params={"code": self.function_key}, json=n)
         status_url = r.json()["statusQueryGetUri"]
         while True:
             body = requests.get(status_url).json()
@@ -105,7 +81,7 @@ def main() -> None:
         try:
             for i in range(args.repeat):
                 host = Funchost(azurite.connection_string, Path(tmp) / f"state{i}", env)
-                ready = host.start()
+                ready = host.timed_start()
                 try:
                     results.append({"shape": "start-to-ready", "seconds": round(ready, 3)})
                     results.append(measure(host, "chain", args.chain, args.chain))
