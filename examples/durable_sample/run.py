@@ -17,8 +17,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,8 +31,7 @@ REPO_ROOT = APP_DIR.parent.parent
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 sys.path.insert(0, str(REPO_ROOT))  # funchost, when run without `pip install -e .`
-from funchost.azurite import connection_string  # noqa: E402
-from funchost.host import free_port  # noqa: E402
+from funchost.process import FunchostProcess, with_local_storage  # noqa: E402
 
 
 class RunError(RuntimeError):
@@ -59,43 +56,6 @@ def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None
         return status, head, json.loads(text) if text else None
     except ValueError:
         return status, head, text
-
-
-def read_keys(state_dir: Path) -> dict[str, Any] | None:
-    """``<state-dir>/keys.json`` once funchost wrote it, else None."""
-    try:
-        return dict(json.loads((state_dir / "keys.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return None
-
-
-def log_tail(log_path: Path, lines: int = 40) -> str:
-    """The last lines funchost printed, for error messages."""
-    try:
-        text = log_path.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return "(no funchost output captured)"
-    return "\n".join(text.rstrip().splitlines()[-lines:])
-
-
-def wait_ready(proc: subprocess.Popen[bytes], base_url: str, state_dir: Path, timeout: float) -> dict[str, Any]:
-    """Wait until funchost answers ``/admin/host/status`` with Running; returns the keys file."""
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RunError(f"funchost exited with code {proc.returncode} while starting")
-        keys = read_keys(state_dir)
-        headers = {"x-functions-key": keys["masterKey"]} if keys else {}
-        try:
-            status, _, body = http("GET", f"{base_url}/admin/host/status", headers=headers)
-            if status == 200 and isinstance(body, dict) and body.get("state") == "Running" and keys:
-                return keys
-            last = f"HTTP {status}: {body!r}"
-        except OSError as exc:
-            last = str(exc)
-        time.sleep(0.2)
-    raise RunError(f"funchost was not ready within {timeout:.0f} s (last: {last})")
 
 
 def with_code(url: str, code: str) -> str:
@@ -127,21 +87,6 @@ def run_orchestration(base_url: str, keys: dict[str, Any], name: str, payload: A
     raise RunError(f"{name} did not finish within {timeout:.0f} s")
 
 
-def stop(proc: subprocess.Popen[bytes], timeout: float = 20.0) -> None:
-    """SIGTERM funchost, then SIGKILL its process group if it has not exited in ``timeout`` s."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            print(f"funchost did not stop within {timeout:.0f} s; killing it", file=sys.stderr)
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        pass
-    proc.wait()
-
-
 def json_value(text: str) -> Any:
     """An ``--input`` value: any JSON document."""
     try:
@@ -171,34 +116,24 @@ def main(argv: list[str] | None = None) -> int:
         state_dir = temp / "state"
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir.parent / f"funchost-{state_dir.name}.log"
-    port = args.port or free_port()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    if "AzureWebJobsStorage" not in env:
-        storage_ports: set[int] = set()
-        while len(storage_ports) < 3:  # three distinct ports: Azurite fails if two services share one
-            storage_ports.add(free_port())
-        env["AzureWebJobsStorage"] = connection_string(*sorted(storage_ports))
-    command = [sys.executable, "-m", "funchost", "start", "--app", str(APP_DIR), "--port", str(port),
-               "--state-dir", str(state_dir)]
-    print(f"starting funchost on port {port} (state {state_dir}, log {log_path})")
+    env = with_local_storage(dict(os.environ, PYTHONUNBUFFERED="1"))
+    host = FunchostProcess(APP_DIR, state_dir, log_path, env, port=args.port or None, ready_timeout=args.timeout,
+                           cwd=REPO_ROOT)
+    print(f"starting funchost on port {host.port} (state {state_dir}, log {log_path})")
     started = time.monotonic()
-    with log_path.open("ab") as out:
-        proc = subprocess.Popen(command, cwd=REPO_ROOT, env=env, stdin=subprocess.DEVNULL, stdout=out,
-                                stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        base_url = f"http://127.0.0.1:{port}"
-        keys = wait_ready(proc, base_url, state_dir, args.timeout)
+        host.start()
         print(f"funchost ready in {time.monotonic() - started:.1f} s")
         run_started = time.monotonic()
-        state = run_orchestration(base_url, keys, args.orchestrator, args.input, args.timeout)
+        state = run_orchestration(host.base_url, host.keys, args.orchestrator, args.input, args.timeout)
         print(f"{args.orchestrator} {state['runtimeStatus']} in {time.monotonic() - run_started:.1f} s; output:")
         print(json.dumps(state.get("output"), indent=2))
         return 0 if state["runtimeStatus"] == "Completed" else 1
-    except RunError as exc:
-        print(f"error: {exc}\n--- last funchost output ({log_path}):\n{log_tail(log_path)}", file=sys.stderr)
+    except (RunError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        stop(proc)
+        host.stop()
         if temp is not None:
             shutil.rmtree(temp, ignore_errors=True)
 
