@@ -11,7 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import computes, datastores, runs, snapshots
+from durableml.service import computes, datastores, openapi, runs, snapshots
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
@@ -195,3 +195,8 @@ async def snapshot_file(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="snapshots", methods=["POST"])
 async def snapshot_create(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(lambda: {"id": snapshots.create(_body(req).get("files") or {})}, 201)
+
+
+@bp.route(route="openapi.json", methods=["GET"])
+async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(openapi.document)

@@ -1,0 +1,99 @@
+"""The OpenAPI 3 document of the durableml HTTP API (served at ``GET /api/openapi.json``).
+
+Written by hand next to the routes in ``triggers/api.py``; ``tests/test_openapi.py`` checks that every
+route of the Function App is described here and that nothing described is missing from the app.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from durableml.pipeline.document_schema import DOCUMENT_SCHEMA
+
+_ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
+    "type": "object", "required": ["code", "message"],
+    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}}}}}
+_RECORD = {"type": "object", "additionalProperties": True}
+_LIST = {"type": "array", "items": _RECORD}
+_BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
+_ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+           for code, text in ((400, "bad request: what was wrong and what to do"), (401, "missing or wrong function key"),
+                              (404, "not found"), (409, "conflict"), (413, "request body too large"))}
+
+
+def _path_params(path: str) -> list[dict[str, Any]]:
+    names = [seg.strip("{}*").rstrip("?") for seg in path.split("/") if seg.startswith("{")]
+    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+
+
+def _op(summary: str, ok: dict[str, Any], body: dict[str, Any] | None = None, query: tuple[str, ...] = (),
+        status: str = "200") -> dict[str, Any]:
+    op: dict[str, Any] = {"summary": summary, "responses": {status: {"description": "success", "content": ok},
+                                                            **_ERRORS}}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": body}
+    if query:
+        op["parameters"] = [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query]
+    return op
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+_SUBMIT = {"type": "object", "required": ["document"], "properties": {
+    "document": {"$ref": "#/components/schemas/PipelineDocument"},
+    "parameters": {"type": "object"}, "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+    "continueOnStepFailure": {"type": "boolean"}, "regenerateOutputs": {"type": "boolean"},
+    "runSource": {"type": "string"}}}
+
+ROUTES: dict[str, dict[str, dict[str, Any]]] = {
+    "/api/workspace": {"get": _op("The workspace", _json(_RECORD))},
+    "/api/experiments": {"get": _op("List experiments", _json(_LIST))},
+    "/api/experiments/{experiment}/runs": {
+        "get": _op("List an experiment's pipeline runs, newest first", _json(_LIST)),
+        "post": _op("Submit a pipeline run", _json(_RECORD), _json(_SUBMIT), status="202")},
+    "/api/runs/{run_id}": {"get": _op("A pipeline or step run", _json(_RECORD))},
+    "/api/runs/{run_id}/steps": {"get": _op("A pipeline run's step runs, latest first", _json(_LIST))},
+    "/api/runs/{run_id}/cancel": {"post": _op("Cancel a run", _json(_RECORD), status="202")},
+    "/api/runs/{run_id}/logs": {"get": _op("Driver log text from an offset", {"text/plain": {"schema": {
+        "type": "string"}}}, query=("offset",))},
+    "/api/runs/{run_id}/metrics": {
+        "get": _op("Metrics by name", _json({"type": "object"})),
+        "post": _op("Log metrics", _json({"type": "object"}), _json({"type": "object", "properties": {
+            "metrics": {"type": "array", "items": {"type": "object", "required": ["name"]}}}}))},
+    "/api/runs/{run_id}/files/{*name}": {"get": _op("List (no name) or download a captured run file", _BYTES)},
+    "/api/datastores/{name?}": {
+        "get": _op("List datastores, or get one", _json(_RECORD)),
+        "put": _op("Register a blob-container datastore", _json(_RECORD), _json(_RECORD), query=("overwrite",))},
+    "/api/datastores/{name}/default": {"post": _op("Make a datastore the default", _json(_RECORD))},
+    "/api/datastores/{name}/files/{*path}": {
+        "get": _op("List files under a prefix (path ending in /) or download one", _BYTES, query=("prefix",)),
+        "put": _op("Upload one file", _json(_RECORD), _BYTES, query=("overwrite",), status="201")},
+    "/api/computes/{name?}": {
+        "get": _op("List compute targets, or get one", _json(_RECORD)),
+        "put": _op("Create a compute target", _json(_RECORD), _json(_RECORD), status="201"),
+        "delete": _op("Delete a compute target", _json({}))},
+    "/api/snapshots/missing": {"post": _op("Which content hashes are not stored yet", _json({"type": "object"}),
+                                           _json({"type": "object", "properties": {"hashes": {
+                                               "type": "array", "items": {"type": "string"}}}}))},
+    "/api/snapshots/files/{sha}": {"put": _op("Store one file by its sha256", _json(_RECORD), _BYTES, status="201")},
+    "/api/snapshots": {"post": _op("Record a snapshot manifest", _json({"type": "object", "properties": {
+        "id": {"type": "string"}}}), _json({"type": "object", "properties": {"files": {"type": "object"}}}),
+        status="201")},
+    "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
+}
+
+
+def document() -> dict[str, Any]:
+    """The OpenAPI document; path templates use OpenAPI syntax ({name}, no `?`/`*`)."""
+    paths: dict[str, Any] = {}
+    for route, ops in ROUTES.items():
+        clean = route.replace("{*", "{").replace("?}", "}")
+        paths[clean] = {method: {**op, "parameters": [*_path_params(route), *op.get("parameters", [])]}
+                        for method, op in ops.items()}
+    schema = {k: v for k, v in DOCUMENT_SCHEMA.items() if k not in ("$schema", "$id")}
+    return {"openapi": "3.0.3", "info": {"title": "durableml API", "version": "1"},
+            "components": {"schemas": {"Error": _ERROR, "PipelineDocument": schema},
+                           "securitySchemes": {"functionKey": {"type": "apiKey", "in": "header",
+                                                               "name": "x-functions-key"}}},
+            "security": [{"functionKey": []}], "paths": paths}
