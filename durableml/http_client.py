@@ -668,10 +668,10 @@ class HttpServiceClient:
         Files that exist locally are kept (and not counted) unless ``overwrite``.
         """
         names = self._datastore_files(datastore, prefix or "")
+        destinations = {name: _destination(target_path, name) for name in names}  # all checked before any write
         _progress(show_progress, f"Downloading {len(names)} files from {datastore}")
         count = 0
-        for name in names:
-            destination = _destination(target_path, name)
+        for name, destination in destinations.items():
             if not overwrite and os.path.exists(destination):
                 _progress(show_progress, f"Skipping {name}: {destination} exists (overwrite=False)")
                 continue
