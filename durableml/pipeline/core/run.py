@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from durableml.core.run import Run, RunStatus
-from durableml.exceptions import ActivityFailedException, NotFoundError
+from durableml.exceptions import ActivityFailedException, NotFoundError, ServiceError
 
 if TYPE_CHECKING:
     from durableml.core.datastore import Datastore
@@ -153,34 +153,53 @@ class PipelineRun(Run):
     def wait_for_completion(  # type: ignore[override]  # v1 returns the status string here
         self, show_output: bool = True, timeout_seconds: int = sys.maxsize, raise_on_error: bool = True
     ) -> str:
-        """Wait for the run to end, printing step status changes and logs; return the final status."""
+        """Wait for the run to end, streaming step statuses and logs; return the final status.
+
+        If the service stops answering (a restart), it says so and keeps waiting.
+        """
+        from durableml.pipeline.core.progress import RunProgress
+
+        progress = RunProgress(self) if show_output else None
+        if progress:
+            progress.start()
         deadline = time.monotonic() + timeout_seconds
-        seen: dict[str, str] = {}
-        delay = 0.25
+        delay = 0.2
+        record: dict[str, Any] = dict(self._record)
         while True:
-            record = self._refresh()
-            if show_output:
-                self._report(seen)
-            if record.get("status") in RunStatus.TERMINAL or time.monotonic() >= deadline:
+            try:
+                record = self._refresh()
+            except ServiceError:
+                if progress:
+                    progress.update()  # reports the outage once
+            else:
+                if progress:
+                    progress.update()
+                if record.get("status") in RunStatus.TERMINAL:
+                    break
+            if time.monotonic() >= deadline:
                 break
             time.sleep(delay)
-            delay = min(delay * 1.5, 3.0)
+            delay = min(delay * 1.5, 2.0)
         status = str(record.get("status"))
-        if show_output:
-            print(f"PipelineRun {self._run_id} status: {status}")
+        if progress:
+            progress.finish(status)
         if raise_on_error and status == RunStatus.FAILED:
             raise ActivityFailedException(
-                f"Pipeline run {self._run_id} failed: {record.get('error') or 'see the failed step log'}.",
+                f"Pipeline run {self._run_id} failed: {self._failure_text(record)}",
                 details={"runId": self._run_id, "error": record.get("error")},
             )
         return status
 
-    def _report(self, seen: dict[str, str]) -> None:
-        for step in reversed(self.get_steps()):
-            status = str(step._record.get("status"))
-            if seen.get(step.id) != status:
-                seen[step.id] = status
-                print(f"StepRun({step.name}) {step.id} status: {status}")
+    def _failure_text(self, record: Mapping[str, Any]) -> str:
+        """The run's error plus each failed step's error (its traceback tail)."""
+        parts = [str(record.get("error") or "see the failed step's log")]
+        try:
+            for step in self.get_steps():
+                if step._record.get("status") == RunStatus.FAILED and step._record.get("error"):
+                    parts.append(f"step {step.name} ({step.id}):\n{step._record['error']}")
+        except ServiceError:
+            pass
+        return "\n".join(parts)
 
     def __repr__(self) -> str:
         return (
