@@ -1,0 +1,95 @@
+"""Helpers shared by the end-to-end tests: polling, process checks, and steps over ``projects/steps``."""
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from durableml.core import Workspace
+from durableml.core.compute import AmlCompute, ComputeTarget
+from durableml.pipeline.core import PipelineData
+from durableml.pipeline.steps import PythonScriptStep
+
+STEPS_DIR = Path(__file__).resolve().parent / "projects" / "steps"
+COMPUTE = "e2e-cpu"
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
+               what: str = "condition") -> Any:
+    """Poll ``condition`` until it returns something true; AssertionError after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        time.sleep(interval)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists and is not a zombie."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def ensure_compute(ws: Workspace, name: str = COMPUTE, max_nodes: int = 4) -> ComputeTarget:
+    """The AmlCompute ``name``, created the v1 way when it does not exist yet."""
+    targets = ws.compute_targets
+    if name in targets:
+        return targets[name]
+    config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", min_nodes=0, max_nodes=max_nodes)
+    target = ComputeTarget.create(ws, name, config)
+    target.wait_for_completion(show_output=False)
+    return target
+
+
+def step(name: str, journal: Path | str, compute: Any, *, inputs: Sequence[PipelineData] = (),
+         output: PipelineData | None = None, extra: Sequence[Any] = (), source: Path = STEPS_DIR,
+         **options: Any) -> PythonScriptStep:
+    """A PythonScriptStep running ``projects/steps/step.py --name <name> --journal <journal> ...``."""
+    arguments: list[Any] = ["--name", name, "--journal", str(journal)]
+    for data in inputs:
+        arguments += ["--in", data]
+    if output is not None:
+        arguments += ["--out", output]
+    arguments += list(extra)
+    return PythonScriptStep(script_name="step.py", name=name, arguments=arguments, inputs=list(inputs),
+                            outputs=[output] if output is not None else [], compute_target=compute,
+                            source_directory=str(source), **options)
+
+
+def journal_events(journal: Path) -> list[tuple[str, str, int, float]]:
+    """The ``(event, step name, pid, time)`` lines a run of step.py scripts appended to ``journal``."""
+    if not journal.exists():
+        return []
+    events = []
+    for line in journal.read_text(encoding="utf-8").splitlines():
+        event, name, pid, when = line.split()
+        events.append((event, name, int(pid), float(when)))
+    return events
+
+
+def journal_counts(journal: Path, event: str) -> Counter[str]:
+    """How many times each step wrote ``event`` (``start`` or ``end``) to the journal."""
+    return Counter(name for kind, name, _pid, _when in journal_events(journal) if kind == event)
+
+
+def step_summary(run: Any) -> str:
+    """One line per step of a pipeline run (name, status, error) for assertion messages."""
+    lines = []
+    for step_run in run.get_steps():
+        details = step_run.get_details()
+        lines.append(f"{details.get('name')}: {details.get('status')} error={details.get('error')!r}")
+    return "\n".join(lines)
