@@ -489,7 +489,7 @@ class HttpServiceClient:
         delays = self.retry_delays if retry else ()
         for attempt in range(len(delays) + 1):
             final = attempt == len(delays)
-            response = self._send(operation, method, path, final, stream=stream, **kwargs)
+            response = self._send(operation, method, path, final, retry, stream=stream, **kwargs)
             if response is not None and (response.status_code not in _RETRY_STATUSES or final):
                 if response.status_code >= 400:
                     self._raise_for(response, method, path)
@@ -500,7 +500,9 @@ class HttpServiceClient:
             time.sleep(delays[attempt])
         raise AssertionError("unreachable: the last attempt returns or raises")
 
-    def _send(self, operation: str, method: str, path: str, final: bool, **kwargs: Any) -> requests.Response | None:
+    def _send(
+        self, operation: str, method: str, path: str, final: bool, idempotent: bool, **kwargs: Any
+    ) -> requests.Response | None:
         """One attempt; None when the connection failed and another attempt follows."""
         import requests
 
@@ -509,11 +511,11 @@ class HttpServiceClient:
         except requests.ConnectionError as exc:
             if not final:
                 return None
-            raise self._not_connected(operation, method, path, exc) from exc
+            raise self._not_connected(operation, method, path, exc, idempotent) from exc
         except requests.Timeout as exc:
             raise ServiceError(
                 f"'{operation}': the durableml service at {self.endpoint} did not answer {method} {path} within "
-                f"{self.timeout[1]:.0f} s. {self._maybe_done(method)}",
+                f"{self.timeout[1]:.0f} s. {_maybe_done(operation, idempotent)}",
                 details={"request": f"{method} {path}"},
             ) from exc
         except requests.RequestException as exc:
@@ -526,11 +528,14 @@ class HttpServiceClient:
             response.close()
         raise _error_for(failure, self.endpoint, self._auth_hint())
 
-    def _not_connected(self, operation: str, method: str, path: str, exc: BaseException) -> ServiceNotConnectedError:
-        what = "refused the connection" if _refused(exc) else f"could not be reached ({type(exc).__name__})"
+    def _not_connected(
+        self, operation: str, method: str, path: str, exc: BaseException, idempotent: bool
+    ) -> ServiceNotConnectedError:
+        refused = _refused(exc)  # then the request never reached the service
+        what = "refused the connection" if refused else f"could not be reached ({type(exc).__name__})"
         return ServiceNotConnectedError(
             f"'{operation}' needs the durableml service at {self.endpoint}, which {what} ({method} {path}). "
-            f"{self._start_hint()} {self._maybe_done(method)}".rstrip(),
+            f"{self._start_hint()} {_maybe_done(operation, idempotent or refused)}".rstrip(),
             details={"operation": operation, "endpoint": self.endpoint, "request": f"{method} {path}"},
         )
 
@@ -552,12 +557,6 @@ class HttpServiceClient:
             f"Check the function key: 'key' in {where} or the DURABLEML_KEY environment variable (locally, "
             "functionKeys.default in the funchost state dir's keys.json)."
         )
-
-    @staticmethod
-    def _maybe_done(method: str) -> str:
-        if method == "POST":
-            return "The request may have reached the service: check before repeating it (Experiment.get_runs())."
-        return ""
 
     def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
         response = self._request(operation, method, path, **kwargs)
@@ -974,6 +973,14 @@ def _destination(target_path: str, name: str) -> str:
     if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
         raise ServiceError(f"refusing to download the blob {name!r}: its name would leave {target_path!r}.")
     return os.path.join(target_path, *parts)
+
+
+def _maybe_done(operation: str, safe_to_repeat: bool) -> str:
+    """For a request that must not be repeated blindly: say that it may have been carried out."""
+    if safe_to_repeat:
+        return ""
+    check = " (Experiment(ws, name).get_runs() lists the runs submitted)" if operation == "submit_pipeline" else ""
+    return f"The request may have reached the service: check its effect before repeating it{check}."
 
 
 def _progress(show: bool, message: str) -> None:
