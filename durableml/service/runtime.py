@@ -14,7 +14,7 @@ from durableml.compute.base import JobSpec, JobState, input_placeholder, output_
 from durableml.exceptions import AzureMLException
 from durableml.service import computes, datastores
 from durableml.service.records import records, storage_connection
-from durableml.service.runs import PARTITION, RUNS, get_run, step_run_id, update_run, utc_now
+from durableml.service.runs import PARTITION, RUNS, get_run, step_run_id, update_run, utc_now, workspace_record
 
 REUSE = "dmlReuse"
 
@@ -145,16 +145,18 @@ def _input(run: Mapping[str, Any], binding: Mapping[str, Any], params: Mapping[s
         value = params[source["name"]]
         datastore, path = value.get("datastore"), value.get("path", "")
     elif kind == "dataset":
-        paths = source["dataset"]["paths"]
+        dataset = source["dataset"]
+        paths = dataset["paths"]
         if len(paths) != 1:
             raise AzureMLException(f"dataset inputs with {len(paths)} paths are not supported yet; use one path or glob")
         datastore, path = paths[0].get("datastore"), paths[0].get("path", "")
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
     record = datastores.get_datastore(datastore)
+    described = source.get("dataset") if kind == "dataset" else binding.get("datasetType")
     return {"container": record["container_name"], "datastore": record["name"], "path_on_datastore": path,
             "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
-            "path_on_compute": binding.get("pathOnCompute"), "dataset_type": binding.get("datasetType")}
+            "path_on_compute": binding.get("pathOnCompute"), "dataset": described}
 
 
 def _output(binding: Mapping[str, Any], sid: str, name: str, run: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,6 +178,12 @@ def _reuse(run: Mapping[str, Any], step: Mapping[str, Any], resolved: Mapping[st
     return original if original and original["status"] == "Finished" else None
 
 
+def _job_workspace() -> dict[str, str]:
+    ws = workspace_record()
+    return {"subscription_id": ws["subscription_id"], "resource_group": ws["resource_group"],
+            "workspace_name": ws["name"]}
+
+
 def _job(run: Mapping[str, Any], step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any],
          notify_url: Optional[str]) -> JobSpec:
     settings = step.get("settings") or {}
@@ -186,8 +194,9 @@ def _job(run: Mapping[str, Any], step: Mapping[str, Any], sid: str, resolved: Ma
                    script_name=settings.get("scriptName", ""), connection_string=storage_connection(),
                    arguments=list(resolved["arguments"]),
                    inputs={n: {"container": i["container"], "path_on_datastore": i["path_on_datastore"],
-                               "mode": i["mode"], "path_on_compute": i["path_on_compute"]}
+                               "mode": i["mode"], "path_on_compute": i["path_on_compute"], "dataset": i["dataset"]}
                            for n, i in resolved["inputs"].items()},
                    outputs={n: {"container": o["container"], "path_on_datastore": o["path"],
                                 "is_directory": o["is_directory"]} for n, o in resolved["outputs"].items()},
-                   notify=notify, experiment_name=run["experiment"], parent_run_id=run["id"])
+                   notify=notify, experiment_name=run["experiment"], parent_run_id=run["id"],
+                   workspace=_job_workspace())
