@@ -414,13 +414,17 @@ def _document_error(message: str, details: Any) -> DocumentValidationError:
 
 def _refused(exc: BaseException) -> bool:
     """Whether a requests connection error is, underneath, a refused connection."""
-    seen: list[BaseException] = [exc]
-    while seen:
-        current = seen.pop()
+    pending: list[BaseException] = [exc]
+    visited: set[int] = set()
+    while pending:
+        current = pending.pop()
+        if id(current) in visited:
+            continue
+        visited.add(id(current))
         if isinstance(current, ConnectionRefusedError) or type(current).__name__ == "NewConnectionError":
             return True
-        seen += [e for e in (current.__cause__, current.__context__, getattr(current, "reason", None)) if e]
-        seen += [arg for arg in current.args if isinstance(arg, BaseException)]
+        linked = (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
+        pending += [item for item in linked if isinstance(item, BaseException)]
     return False
 
 
