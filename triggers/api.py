@@ -16,9 +16,9 @@ from durableml.service import computes, datastores, openapi, runs, snapshots
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
 
-_STATUS = [  # most specific first
+_STATUS: list[tuple[type[Exception], int, str | None]] = [  # most specific first; None: the error's own code
     (errors.DocumentValidationError, 400, "InvalidDocument"), (errors.ValidationError, 400, "ValidationError"),
-    (errors.ComputeTargetNotFoundError, 404, "NotFound"), (errors.NotFoundError, 404, "NotFound"),
+    (errors.ComputeTargetNotFoundError, 404, None), (errors.NotFoundError, 404, None),
     (errors.ConflictError, 409, "Conflict"), (errors.GoneError, 410, "Gone"),
     (errors.NotSupportedError, 400, "NotSupported"), (errors.UserErrorException, 400, "UserError"),
     (errors.ComputeTargetException, 400, "ComputeTargetError"), (errors.ConfigurationError, 500, "Configuration"),
@@ -42,7 +42,7 @@ async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200) 
         for kind, code, name in _STATUS:
             if isinstance(exc, kind):
                 issues = [i.to_dict() for i in getattr(exc, "issues", [])] or None
-                return error_response(code, name, str(exc), issues)
+                return error_response(code, name or str(getattr(exc, "code", kind.__name__)), str(exc), issues)
         log.exception("unexpected error in the durableml API")
         return error_response(500, "InternalError", f"unexpected {type(exc).__name__}; see the host log")
     if isinstance(result, func.HttpResponse):
@@ -160,8 +160,9 @@ async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
     name, path = req.route_params["name"], req.route_params.get("path") or ""
     if req.method == "PUT":
         return await _respond(lambda: datastores.upload(name, path, req.get_body(), _flag(req, "overwrite")), 201)
-    if not path or path.endswith("/"):
-        return await _respond(lambda: list(datastores.list_files(name, path)))
+    if not path or path.endswith("/") or "prefix" in req.params:
+        prefix = req.params.get("prefix", path)
+        return await _respond(lambda: list(datastores.list_files(name, prefix)))
     return await _respond(lambda: func.HttpResponse(datastores.download(name, path),
                                                     mimetype="application/octet-stream"))
 

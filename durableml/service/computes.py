@@ -26,7 +26,7 @@ def state_dir() -> Path:
 
 
 def _builtin() -> dict[str, Any]:
-    return {"name": LOCAL, "type": "local", "max_nodes": max(2, os.cpu_count() or 2), "provisioning_state": "Succeeded"}
+    return {"name": LOCAL, "type": "local", "max_nodes": max(2, os.cpu_count() or 2), "provisioningState": "Succeeded"}
 
 
 def get_compute(name: str | None) -> dict[str, Any]:
@@ -50,7 +50,7 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     max_nodes = int(spec.get("max_nodes") or 4)
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': max_nodes must be at least 1, got {max_nodes}")
-    record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioning_state": "Succeeded"}
+    record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
     records().put(TABLE, PARTITION, name, record)
     return record
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional
 
-from durableml.exceptions import DatastoreNotFoundError, NotSupportedError, ValidationError
+from durableml.exceptions import DatastoreNotFoundError, NotFoundError, NotSupportedError, ValidationError
+
+
+class FileNotFoundInDatastoreError(NotFoundError):
+    """A path that holds no file in an existing datastore."""
+
+    code = "DatastoreFileNotFound"
 from durableml.service.records import records, storage_connection
 
 TABLE, PARTITION = "dmlDatastores", "datastore"
@@ -16,7 +22,7 @@ _SETTINGS = ("dmlWorkspace", "workspace", "settings")
 
 def _builtin(name: str = DEFAULT_NAME) -> dict[str, Any]:
     kind = "AzureFile" if name == FILE_STORE else "AzureBlob"
-    return {"name": name, "datastore_type": kind, "container_name": name,
+    return {"name": name, "type": kind, "container_name": name,
             "account_name": _account_name(), "protocol": "http", "endpoint": "core.windows.net"}
 
 
@@ -101,8 +107,8 @@ def upload(name: Optional[str], path: str, data: bytes, overwrite: bool) -> dict
     try:
         container(name).upload_blob(path, data, overwrite=overwrite)
     except ResourceExistsError:
-        pass
-    return {"datastore": get_datastore(name)["name"], "path": path, "size": len(data)}
+        return {"datastore": get_datastore(name)["name"], "path": path, "size": None, "skipped": True}
+    return {"datastore": get_datastore(name)["name"], "path": path, "size": len(data), "skipped": False}
 
 
 def download(name: Optional[str], path: str) -> bytes:
@@ -111,4 +117,5 @@ def download(name: Optional[str], path: str) -> bytes:
     try:
         return bytes(container(name).download_blob(path).readall())
     except ResourceNotFoundError as exc:
-        raise DatastoreNotFoundError(f"no file '{path}' in datastore '{get_datastore(name)['name']}'") from exc
+        raise FileNotFoundInDatastoreError(f"no file '{path}' in datastore '{get_datastore(name)['name']}'; list "
+                                           "the datastore's files to see what is there") from exc

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from durableml.client import UnconnectedClient
 from durableml.core import Datastore, Experiment, Workspace
 from durableml.core.authentication import InteractiveLoginAuthentication
 from durableml.core.compute import AmlCompute, ComputeTarget, DatabricksCompute
@@ -19,6 +18,7 @@ from durableml.exceptions import (
     UserErrorException,
     ValidationError,
 )
+from durableml.http_client import HttpServiceClient
 from sdk_double import ServiceDouble
 
 
@@ -80,7 +80,7 @@ def test_bad_config_files_say_what_is_wrong(tmp_path: Path) -> None:
 def test_unconnected_operations_raise_a_named_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     ws = Workspace.from_config()
-    assert isinstance(ws._client, UnconnectedClient)
+    assert isinstance(ws._client, HttpServiceClient)  # no service listening: calls fail with a named error
     assert ws.get_details()["name"] == "durableml-local"  # identity needs no service
     with pytest.raises(
         ServiceNotConnectedError, match=r"'get_datastore' needs the durableml service at http://127.0.0.1:7071"

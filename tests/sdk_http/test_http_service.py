@@ -120,10 +120,6 @@ def test_datastores_are_listed_and_a_missing_one_raises_the_v1_error(ws: Workspa
     assert isinstance(caught.value, UserErrorException) and isinstance(caught.value, LookupError)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="server: datastore records carry 'datastore_type'; the SDK (durableml/core/datastore.py) reads 'type'",
-)
 def test_builtin_datastore_types(ws: Workspace) -> None:
     assert Datastore(ws, "workspacefilestore").datastore_type == "AzureFile"
 
