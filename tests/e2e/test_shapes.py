@@ -7,7 +7,9 @@ names of every step upstream of it, so a join proves which outputs it saw.
 """
 from __future__ import annotations
 
+import shutil
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -18,16 +20,17 @@ from durableml.pipeline.core import Pipeline, PipelineData
 from durableml.pipeline.core.graph import PipelineParameter
 from durableml.pipeline.steps import PythonScriptStep
 
-from ._helpers import STEPS_DIR, ensure_compute, journal_counts, journal_events, step, step_summary
+from ._helpers import STEPS_DIR, ensure_compute, journal_counts, journal_events, step, step_summary, warm_snapshot
 
 EXPERIMENT = "e2e-shapes"
 
 
 @pytest.fixture(scope="module")
-def env(service: Any) -> dict[str, Any]:
+def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ws = service.workspace()
-    return {"ws": ws, "compute": ensure_compute(ws, max_nodes=4), "store": ws.get_default_datastore(),
-            "service": service}
+    compute = ensure_compute(ws, max_nodes=4)
+    warm_snapshot(ws, compute, tmp_path_factory.mktemp("warm"))
+    return {"ws": ws, "compute": compute, "store": ws.get_default_datastore(), "service": service}
 
 
 def finish(env: dict[str, Any], pipeline: Pipeline, **submit: Any) -> Any:
@@ -123,6 +126,25 @@ def test_pipeline_parameters_default_and_overridden(env: dict[str, Any], tmp_pat
     assert values(overridden, tmp_path / "overridden") == ("bonjour", "45")
     assert "got value='45'" in overridden.find_step_run("number")[0].get_job_log()
     assert overridden.get_details()["parameters"] == {"greeting": "bonjour", "count": 45}
+
+
+def test_parallel_first_steps_on_a_fresh_snapshot(env: dict[str, Any], tmp_path: Path) -> None:
+    """Several steps of a source directory a new compute target has never staged, starting at once.
+
+    A new target's worker starts with the first submit, so the six jobs reach it together and stage
+    the same snapshot in parallel threads of one worker process.
+    """
+    compute = ensure_compute(env["ws"], name=f"e2e-cold-{uuid.uuid4().hex[:8]}", max_nodes=6)
+    source = tmp_path / "src"
+    shutil.copytree(STEPS_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
+    nonce = uuid.uuid4().hex  # file contents (and so a snapshot) no earlier run used
+    (source / "nonce.txt").write_text(nonce)
+    (source / "step.py").write_text((STEPS_DIR / "step.py").read_text() + f"# {nonce}\n")
+    journal = tmp_path / "journal.txt"
+    names = [f"P{i}" for i in range(6)]
+    steps = [step(name, journal, compute, source=source) for name in names]
+    finish(env, Pipeline(workspace=env["ws"], steps=steps))
+    assert journal_counts(journal, "end") == {name: 1 for name in names}
 
 
 def test_step_script_imports_azureml_unchanged(env: dict[str, Any]) -> None:
