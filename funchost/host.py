@@ -84,6 +84,7 @@ class Host:
                 log.warning("stopping %s failed: %s", type(listener).__name__, exc)
         if self.engine:
             await self.engine.stop()
+        await _close_durable_client_session()
         for runner in self.runners:
             await runner.cleanup()
         if getattr(self, "store", None):
@@ -171,6 +172,15 @@ class Host:
             else:
                 lines.append(f"        {f.name}: {f.trigger_type}")
         return "\n".join(lines)
+
+
+async def _close_durable_client_session() -> None:
+    """The Durable SDK keeps one shared aiohttp session per process; close it so shutdown is clean."""
+    from azure.durable_functions.models.utils import http_utils
+
+    close = getattr(http_utils, "_close_session", None)
+    if close is not None:
+        await close()
 
 
 def build_config(app_dir: Path, port: int, state_dir: Optional[Path], bind: str = "127.0.0.1") -> HostConfig:
