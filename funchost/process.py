@@ -7,7 +7,6 @@ stopping it also reaches anything it started in that group.
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
+from funchost.azurite import signal_group
 from funchost.host import free_port
 
 READY_TIMEOUT = 30.0
@@ -120,7 +120,7 @@ class FunchostProcess:
         """SIGKILL funchost and everything in its process group, like a crash; no clean shutdown."""
         if self.is_running():
             assert self.process is not None
-            _signal_group(self.process.pid, signal.SIGKILL)
+            signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
 
     def stop(self, timeout: float = 15.0) -> int | None:
@@ -134,7 +134,7 @@ class FunchostProcess:
             except subprocess.TimeoutExpired:
                 pass
             # Whatever funchost left behind in its group (worker processes) goes too.
-            _signal_group(self.process.pid, signal.SIGKILL)
+            signal_group(self.process.pid, signal.SIGKILL)
             self.process.wait()
         return self.process.returncode
 
@@ -151,20 +151,6 @@ class FunchostProcess:
             return "(no output captured)"
 
 
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
-def _signal_group(pgid: int, sig: signal.Signals) -> None:
-    try:
-        os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
-
-
 def with_local_storage(env: dict[str, str]) -> dict[str, str]:
     """``env`` plus an ``AzureWebJobsStorage`` for a private Azurite on three free ports, unless it has one.
 
@@ -177,4 +163,5 @@ def with_local_storage(env: dict[str, str]) -> dict[str, str]:
     ports: set[int] = set()
     while len(ports) < 3:  # three distinct ports: Azurite fails if two services share one
         ports.add(free_port())
-    return {**env, "AzureWebJobsStorage": connection_string(*sorted(ports))}
+    blob, queue, table = sorted(ports)
+    return {**env, "AzureWebJobsStorage": connection_string(blob, queue, table)}
