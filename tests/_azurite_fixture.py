@@ -117,7 +117,7 @@ def message_count(client: QueueClient) -> int:
         return 0
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 10.0,
+async def wait_until(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 30.0,
                      interval: float = 0.05, what: str = "condition") -> None:
     """Poll ``condition`` (sync or async) until it is true; AssertionError after ``timeout`` s."""
     deadline = time.monotonic() + timeout

@@ -9,7 +9,15 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ["durableml/http_client.py", "durableml/client.py"]
+SOURCES = [
+    "durableml/http_client.py",
+    "durableml/_http_transport.py",
+    "durableml/_http_errors.py",
+    "durableml/_http_unavailable.py",
+    "durableml/source_snapshot.py",
+    "durableml/ignore_rules.py",
+    "durableml/client.py",
+]
 
 
 @pytest.mark.parametrize(

@@ -33,6 +33,7 @@ from durableml.exceptions import (
     ValidationError,
 )
 from durableml.http_client import HttpServiceClient
+from durableml.source_snapshot import file_sha256
 
 SUBMIT = "/api/experiments/exp/runs"
 
@@ -110,7 +111,7 @@ def test_a_missing_route_is_not_a_missing_resource(stub: StubService, stub_clien
 
 def test_too_large_snapshot_file(stub: StubService, stub_client: HttpServiceClient, tmp_path: Path) -> None:
     (tmp_path / "big.bin").write_bytes(b"x" * 10)
-    sha = http_client.file_sha256(tmp_path / "big.bin")
+    sha = file_sha256(tmp_path / "big.bin")
     stub.reply("POST", "/api/snapshots/missing", 200, {"missing": [sha]})
     stub.error("PUT", f"/api/snapshots/files/{sha}", 413, "TooLarge", "the file is larger than 300 MB")
     with pytest.raises(SnapshotException, match="larger than 300 MB.*amlignore"):
@@ -170,7 +171,7 @@ def _refusing_client(free_port: Any) -> HttpServiceClient:
 
 def test_connection_refused_says_how_to_start_the_service(free_port: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr(http_client.time, "sleep", pauses.append)
+    monkeypatch.setattr(time, "sleep", pauses.append)
     with _refusing_client(free_port) as client:
         with pytest.raises(ServiceNotConnectedError) as caught:
             client.get_run("r1")
@@ -183,7 +184,7 @@ def test_connection_refused_says_how_to_start_the_service(free_port: Any, monkey
 
 def test_a_refused_submit_is_not_retried(free_port: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     pauses: list[float] = []
-    monkeypatch.setattr(http_client.time, "sleep", pauses.append)
+    monkeypatch.setattr(time, "sleep", pauses.append)
     with _refusing_client(free_port) as client:
         with pytest.raises(ServiceNotConnectedError, match="refused the connection") as caught:
             _submit(client)
@@ -192,7 +193,7 @@ def test_a_refused_submit_is_not_retried(free_port: Any, monkeypatch: pytest.Mon
 
 
 def test_a_remote_endpoint_gets_a_remote_hint(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(http_client.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
     client = HttpServiceClient(WorkspaceConfig(endpoint="http://durableml.invalid", key=STUB_KEY), timeout=(2, 2))
     with client, pytest.raises(ServiceNotConnectedError, match="Check that the Function App runs"):
         client.list_compute()

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from durableml.http_client import IgnoreRules, snapshot_files
+from durableml.ignore_rules import IgnoreRules
+from durableml.source_snapshot import snapshot_files
 
 # (ignore-file lines, path, is a directory, ignored?)
 CASES: list[tuple[list[str], str, bool, bool]] = [

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from durableml import http_client
+from durableml import source_snapshot
 from durableml.exceptions import SnapshotException
-from durableml.http_client import file_sha256, snapshot_files
+from durableml.source_snapshot import file_sha256, snapshot_files
 
 
 def test_files_are_hashed_with_sha256(tmp_path: Path) -> None:
@@ -66,7 +66,7 @@ def test_not_a_directory(tmp_path: Path) -> None:
 def test_over_the_limits_names_the_largest_files_and_amlignore(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     for index in range(4):
         (tmp_path / f"f{index}.bin").write_bytes(b"x" * (index + 1))
-    monkeypatch.setattr(http_client, "SNAPSHOT_MAX_FILES", 3)
+    monkeypatch.setattr(source_snapshot, "SNAPSHOT_MAX_FILES", 3)
     with pytest.raises(SnapshotException, match=r"holds 4 files.*f3\.bin.*\.amlignore"):
         snapshot_files(tmp_path)
     (tmp_path / ".amlignore").write_text("f0.bin\nf1.bin\n", encoding="utf-8")
