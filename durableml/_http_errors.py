@@ -23,6 +23,7 @@ from durableml.exceptions import (
     ComputeTargetException,
     ComputeTargetNotFoundError,
     ConflictError,
+    DatasetNotFoundError,
     DatastoreNotFoundError,
     DocumentValidationError,
     ExperimentNotFoundError,
@@ -46,6 +47,8 @@ _NOT_FOUND: tuple[tuple[str, type[AzureMLException]], ...] = (
     ("/api/computes", ComputeTargetNotFoundError),
     ("/api/runs", RunNotFoundError),
     ("/api/experiments", ExperimentNotFoundError),
+    ("/api/datasets", DatasetNotFoundError),
+    ("/api/dataset-files", DatasetNotFoundError),
 )
 _BY_STATUS: dict[int, type[AzureMLException]] = {409: ConflictError, 410: GoneError}
 _ERROR_400: dict[str, type[AzureMLException]] = {"ComputeTargetError": ComputeTargetException}

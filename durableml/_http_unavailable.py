@@ -19,33 +19,6 @@ __all__ = ["UnavailableOperations"]
 class UnavailableOperations:
     """The operations without a route, as a base of :class:`~durableml.http_client.HttpServiceClient`."""
 
-    def list_datasets(self) -> list[Record]:
-        """Not available yet: the API has no dataset registry."""
-        raise _unavailable("the dataset registry (Dataset.get_by_name, ws.datasets)")
-
-    def get_dataset(self, name: str | None = None, version: str | int | None = None, id: str | None = None) -> Record:
-        """Not available yet: the API has no dataset registry."""
-        raise _unavailable("the dataset registry (Dataset.get_by_name, ws.datasets)")
-
-    def register_dataset(
-        self,
-        definition: Mapping[str, Any],
-        name: str,
-        description: str | None,
-        tags: Mapping[str, str] | None,
-        create_new_version: bool,
-    ) -> Record:
-        """Not available yet: the API has no dataset registry."""
-        raise _unavailable("registering datasets (Dataset.register)")
-
-    def list_dataset_files(self, definition: Mapping[str, Any]) -> list[str]:
-        """Not available yet: datasets are read inside pipeline steps only."""
-        raise _unavailable("reading a dataset outside a pipeline step (FileDataset.to_path)")
-
-    def download_dataset(self, definition: Mapping[str, Any], target_path: str, overwrite: bool) -> list[str]:
-        """Not available yet: datasets are read inside pipeline steps only."""
-        raise _unavailable("reading a dataset outside a pipeline step (download, to_pandas_dataframe)")
-
     def register_model(self, spec: Mapping[str, Any], files: Sequence[tuple[str, str]]) -> Record:
         """Not available yet: the API has no model registry."""
         raise _unavailable("the model registry (Model.register, Run.register_model)")

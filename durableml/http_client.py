@@ -158,6 +158,55 @@ class HttpServiceClient(HttpTransport, UnavailableOperations):
         """Delete (or detach) the compute target ``name``."""
         self._request("delete_compute", "DELETE", f"/api/computes/{_segment(name)}").close()
 
+    # ---- datasets
+    def list_datasets(self) -> list[Record]:
+        """The latest version of every registered dataset."""
+        return self._records("list_datasets", "/api/datasets")
+
+    def get_dataset(self, name: str | None = None, version: str | int | None = None, id: str | None = None) -> Record:
+        """A registered dataset by name (latest version unless ``version``) or by id."""
+        params = {k: str(v) for k, v in (("version", version), ("id", id)) if v is not None}
+        return self._record("get_dataset", "GET", f"/api/datasets/{_segment(name) if name else ''}", params=params)
+
+    def register_dataset(
+        self,
+        definition: Mapping[str, Any],
+        name: str,
+        description: str | None,
+        tags: Mapping[str, str] | None,
+        create_new_version: bool,
+    ) -> Record:
+        """Register ``definition`` as dataset ``name`` (v1 versioning rules)."""
+        body = {
+            "definition": dict(definition),
+            "name": name,
+            "description": description,
+            "tags": dict(tags or {}),
+            "createNewVersion": create_new_version,
+        }
+        return self._record("register_dataset", "POST", "/api/datasets", json=body)
+
+    def list_dataset_files(self, definition: Mapping[str, Any]) -> list[str]:
+        """The dataset's files, relative to its root (as ``FileDataset.to_path`` shows them)."""
+        return ["/" + str(f["relative"]) for f in self._dataset_files("list_dataset_files", definition)]
+
+    def download_dataset(self, definition: Mapping[str, Any], target_path: str, overwrite: bool) -> list[str]:
+        """Download the dataset's files under ``target_path`` (relative to the dataset's root)."""
+        local = []
+        for item in self._dataset_files("download_dataset", definition):
+            destination = _destination(target_path, str(item["relative"]))
+            if overwrite or not os.path.exists(destination):
+                remote = f"/api/datastores/{_segment(str(item['datastore']))}/files/{_file_path(str(item['path']))}"
+                self._download("download_dataset", remote, destination)
+            local.append(destination)
+        return local
+
+    def _dataset_files(self, operation: str, definition: Mapping[str, Any]) -> list[Any]:
+        value = self._json(operation, "POST", "/api/dataset-files", json={"definition": dict(definition)})
+        if not isinstance(value, list):
+            raise ServiceError(f"'{operation}': POST /api/dataset-files returned {type(value).__name__}, not a list.")
+        return value
+
     # ---- experiments, snapshots, runs
     def list_experiments(self) -> list[Record]:
         """Every experiment record (``{"name", "created"}``)."""

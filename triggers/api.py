@@ -11,7 +11,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import computes, datastores, openapi, runs, snapshots
+from durableml.service import computes, datasets, datastores, openapi, runs, snapshots
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
@@ -171,6 +171,25 @@ async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
 async def datastore_default(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(lambda: datastores.set_default_datastore(req.route_params["name"]) or
                           datastores.get_datastore(req.route_params["name"]))
+
+
+@bp.route(route="datasets/{name?}", methods=["GET", "POST"])
+async def dataset(req: func.HttpRequest) -> func.HttpResponse:
+    name = req.route_params.get("name")
+    if req.method == "POST":
+        def register() -> Any:
+            body = _body(req)
+            return datasets.register(body.get("definition") or {}, body.get("name") or "", body.get("description"),
+                                     body.get("tags"), bool(body.get("createNewVersion")))
+        return await _respond(register, 201)
+    if name or req.params.get("id"):
+        return await _respond(lambda: datasets.get(name, req.params.get("version"), req.params.get("id")))
+    return await _respond(datasets.list_latest)
+
+
+@bp.route(route="dataset-files", methods=["POST"])
+async def dataset_files(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: datasets.files(_body(req).get("definition") or {}))
 
 
 @bp.route(route="computes/{name?}", methods=["GET", "PUT", "DELETE"])

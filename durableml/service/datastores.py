@@ -7,12 +7,14 @@ from typing import Any, Iterator, Mapping, Optional
 
 from durableml.exceptions import DatastoreNotFoundError, NotFoundError, NotSupportedError, ValidationError
 
+from durableml.service.records import records, storage_connection
+
 
 class FileNotFoundInDatastoreError(NotFoundError):
     """A path that holds no file in an existing datastore."""
 
     code = "DatastoreFileNotFound"
-from durableml.service.records import records, storage_connection
+
 
 TABLE, PARTITION = "dmlDatastores", "datastore"
 DEFAULT_NAME = "workspaceblobstore"

@@ -15,9 +15,11 @@ _ERROR = {"type": "object", "required": ["error"], "properties": {"error": {
 _RECORD = {"type": "object", "additionalProperties": True}
 _LIST = {"type": "array", "items": _RECORD}
 _BYTES = {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}
-_ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-           for code, text in ((400, "bad request: what was wrong and what to do"), (401, "missing or wrong function key"),
-                              (404, "not found"), (409, "conflict"), (413, "request body too large"))}
+_ERROR_REF = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+_ERRORS = {str(code): {"description": text, "content": _ERROR_REF}
+           for code, text in ((400, "bad request: what was wrong and what to do"),
+                              (401, "missing or wrong function key"), (404, "not found"), (409, "conflict"),
+                              (413, "request body too large"))}
 
 
 def _path_params(path: str) -> list[dict[str, Any]]:
@@ -69,6 +71,15 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/datastores/{name}/files/{*path}": {
         "get": _op("List files under a prefix (path ending in /) or download one", _BYTES, query=("prefix",)),
         "put": _op("Upload one file", _json(_RECORD), _BYTES, query=("overwrite",), status="201")},
+    "/api/datasets/{name?}": {
+        "get": _op("List datasets (latest versions), or get one by name (?version=) or ?id=", _json(_RECORD),
+                   query=("version", "id")),
+        "post": _op("Register a dataset definition", _json(_RECORD), _json({"type": "object", "required": [
+            "definition", "name"], "properties": {"definition": {"type": "object"}, "name": {"type": "string"},
+            "description": {"type": "string"}, "tags": {"type": "object"}, "createNewVersion": {"type": "boolean"}}}),
+            status="201")},
+    "/api/dataset-files": {"post": _op("The files behind a dataset definition", _json(_LIST), _json({
+        "type": "object", "properties": {"definition": {"type": "object"}}}))},
     "/api/computes/{name?}": {
         "get": _op("List compute targets, or get one", _json(_RECORD)),
         "put": _op("Create a compute target", _json(_RECORD), _json(_RECORD), status="201"),

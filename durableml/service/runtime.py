@@ -116,8 +116,9 @@ def _resolve(run: Mapping[str, Any], step: Mapping[str, Any], sid: str) -> dict[
     arguments = [_argument(a, params) for a in step["arguments"]]
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
     outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
-    identity = {"kind": step["kind"], "settings": step.get("settings"), "snapshot": (step.get("snapshot") or {}).get("id"),
-                "arguments": arguments, "inputs": {n: [i["container"], i["path_on_datastore"]] for n, i in inputs.items()},
+    identity = {"kind": step["kind"], "settings": step.get("settings"),
+                "snapshot": (step.get("snapshot") or {}).get("id"), "arguments": arguments,
+                "inputs": {n: [i["container"], i["path_on_datastore"]] for n, i in inputs.items()},
                 "outputs": sorted(outputs), "version": step.get("version")}
     key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
     return {"arguments": arguments, "inputs": inputs, "outputs": outputs, "reuse_key": key}
@@ -148,7 +149,8 @@ def _input(run: Mapping[str, Any], binding: Mapping[str, Any], params: Mapping[s
         dataset = source["dataset"]
         paths = dataset["paths"]
         if len(paths) != 1:
-            raise AzureMLException(f"dataset inputs with {len(paths)} paths are not supported yet; use one path or glob")
+            raise AzureMLException(f"dataset inputs with {len(paths)} paths are not supported yet; use one path "
+                                   "or a glob")
         datastore, path = paths[0].get("datastore"), paths[0].get("path", "")
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")

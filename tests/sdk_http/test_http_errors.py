@@ -219,11 +219,6 @@ def test_a_failed_download_leaves_no_partial_file(
 
 
 UNAVAILABLE = [
-    ("list_datasets", (), "dataset registry"),
-    ("get_dataset", ("d",), "dataset registry"),
-    ("register_dataset", ({}, "d", None, None, False), "registering datasets"),
-    ("list_dataset_files", ({},), "outside a pipeline step"),
-    ("download_dataset", ({}, "t", False), "outside a pipeline step"),
     ("register_model", ({}, []), "model registry"),
     ("get_model", ("m", None, None), "model registry"),
     ("list_models", (None, None), "model registry"),

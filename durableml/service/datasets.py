@@ -1,0 +1,126 @@
+"""Registered datasets (name + version → definition) and resolving a definition to the files behind it.
+
+A definition is the SDK's dataset document (``datasetType``, ``paths`` of ``{"datastore", "path"}``,
+``format``, ``transforms``). Paths may be a file, a folder (every file under it) or a glob (``*``, ``?``,
+``**``). Each resolved file carries its path relative to the dataset's root (the folder part before
+the first wildcard), which is where downloads put it, as v1 does.
+"""
+from __future__ import annotations
+
+import fnmatch
+import json
+import uuid
+from typing import Any, Mapping, Optional
+
+from durableml.exceptions import ConflictError, DatasetNotFoundError, ValidationError
+from durableml.service import datastores
+from durableml.service.records import records
+from durableml.service.runs import utc_now
+
+TABLE, BY_ID = "dmlDatasets", "dmlDatasetIds"
+_WILDCARDS = set("*?[")
+
+
+def _version_key(version: int) -> str:
+    return f"{version:08d}"
+
+
+def _versions(name: str) -> list[dict[str, Any]]:
+    return sorted(records().query(TABLE, name), key=lambda r: int(r["version"]))
+
+
+def register(definition: Mapping[str, Any], name: str, description: Optional[str], tags: Optional[Mapping[str, str]],
+             create_new_version: bool) -> dict[str, Any]:
+    """Register ``definition`` as ``name``: v1 rules for versions (same definition → the existing one)."""
+    if not name or not isinstance(name, str):
+        raise ValidationError("a dataset needs a name, e.g. dataset.register(ws, name='iris')")
+    if definition.get("datasetType") not in ("file", "tabular") or not definition.get("paths"):
+        raise ValidationError("a dataset definition needs datasetType 'file' or 'tabular' and at least one path")
+    core = _core(definition)
+    existing = _versions(name)
+    if existing:
+        latest = existing[-1]
+        if _core(latest["definition"]) == core:
+            return latest
+        if not create_new_version:
+            raise ConflictError(f"a dataset named '{name}' already exists with a different definition; pass "
+                                "create_new_version=True to register this one as version "
+                                f"{int(latest['version']) + 1}")
+    version = int(existing[-1]["version"]) + 1 if existing else 1
+    dataset_id = str(uuid.uuid4())
+    record = {"id": dataset_id, "name": name, "version": version, "description": description,
+              "tags": dict(tags or {}), "created": utc_now(),
+              "definition": {**definition, "id": dataset_id, "name": name, "version": version}}
+    records().put(TABLE, name, _version_key(version), record)
+    records().put(BY_ID, "id", dataset_id, {"name": name, "version": version})
+    return record
+
+
+def _core(definition: Mapping[str, Any]) -> str:
+    """The parts of a definition that make it a different dataset (not its id, name or version)."""
+    return json.dumps({k: v for k, v in definition.items() if k not in ("id", "name", "version")}, sort_keys=True)
+
+
+def get(name: Optional[str] = None, version: Optional[int | str] = None, dataset_id: Optional[str] = None
+        ) -> dict[str, Any]:
+    if dataset_id:
+        ref = records().get(BY_ID, "id", dataset_id)
+        if ref is None:
+            raise DatasetNotFoundError(f"no dataset with id '{dataset_id}'")
+        name, version = ref["name"], ref["version"]
+    if not name:
+        raise ValidationError("give a dataset name or id")
+    found = _versions(name)
+    if not found:
+        raise DatasetNotFoundError(f"no dataset named '{name}'; register it with dataset.register(ws, name='{name}')")
+    if version in (None, "", "latest"):
+        return found[-1]
+    match = [r for r in found if str(r["version"]) == str(version)]
+    if not match:
+        raise DatasetNotFoundError(f"dataset '{name}' has no version {version}; versions: "
+                                   f"{', '.join(str(r['version']) for r in found)}")
+    return match[0]
+
+
+def list_latest() -> list[dict[str, Any]]:
+    latest: dict[str, dict[str, Any]] = {}
+    for ref in records().query(BY_ID, "id"):
+        record = get(ref["name"], ref["version"])
+        if ref["name"] not in latest or record["version"] > latest[ref["name"]]["version"]:
+            latest[ref["name"]] = record
+    return sorted(latest.values(), key=lambda r: r["name"])
+
+
+def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every file behind a definition: ``{"datastore", "path", "relative"}``; missing paths are an error."""
+    found: list[dict[str, str]] = []
+    for entry in definition.get("paths") or []:
+        store = entry.get("datastore")
+        path = str(entry.get("path") or "").lstrip("/")
+        matches = _resolve(store, path)
+        if not matches:
+            raise DatasetNotFoundError(f"the dataset path '{path}' on datastore '{store}' matches no files; upload "
+                                       "the data first or fix the path")
+        base = _root(path, matches)
+        found.extend({"datastore": datastores.get_datastore(store)["name"], "path": m,
+                      "relative": m[len(base):].lstrip("/")} for m in matches)
+    return found
+
+
+def _resolve(store: Optional[str], path: str) -> list[str]:
+    if any(c in _WILDCARDS for c in path):
+        prefix = path[: min(path.index(c) for c in _WILDCARDS if c in path)].rsplit("/", 1)[0]
+        pattern = path.replace("**/", "*")
+        return sorted(n for n in datastores.list_files(store, prefix) if fnmatch.fnmatchcase(n, pattern))
+    names = sorted(datastores.list_files(store, path))
+    if path in names:
+        return [path]
+    return [n for n in names if n.startswith(path.rstrip("/") + "/")]
+
+
+def _root(path: str, matches: list[str]) -> str:
+    if any(c in _WILDCARDS for c in path):
+        return path[: min(path.index(c) for c in _WILDCARDS if c in path)].rsplit("/", 1)[0]
+    if matches == [path]:
+        return path.rsplit("/", 1)[0] if "/" in path else ""
+    return path.rstrip("/")
