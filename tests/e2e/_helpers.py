@@ -1,4 +1,5 @@
 """Helpers shared by the end-to-end tests: polling, process checks, and steps over ``projects/steps``."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,9 @@ STEPS_DIR = Path(__file__).resolve().parent / "projects" / "steps"
 COMPUTE = "e2e-cpu"
 
 
-def wait_until(condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05,
-               what: str = "condition") -> Any:
+def wait_until(
+    condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = "condition"
+) -> Any:
     """Poll ``condition`` until it returns something true; AssertionError after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while True:
@@ -55,9 +57,17 @@ def ensure_compute(ws: Workspace, name: str = COMPUTE, max_nodes: int = 4) -> Co
     return target
 
 
-def step(name: str, journal: Path | str, compute: Any, *, inputs: Sequence[PipelineData] = (),
-         output: PipelineData | None = None, extra: Sequence[Any] = (), source: Path = STEPS_DIR,
-         **options: Any) -> PythonScriptStep:
+def step(
+    name: str,
+    journal: Path | str,
+    compute: Any,
+    *,
+    inputs: Sequence[PipelineData] = (),
+    output: PipelineData | None = None,
+    extra: Sequence[Any] = (),
+    source: Path = STEPS_DIR,
+    **options: Any,
+) -> PythonScriptStep:
     """A PythonScriptStep running ``projects/steps/step.py --name <name> --journal <journal> ...``."""
     arguments: list[Any] = ["--name", name, "--journal", str(journal)]
     for data in inputs:
@@ -65,9 +75,16 @@ def step(name: str, journal: Path | str, compute: Any, *, inputs: Sequence[Pipel
     if output is not None:
         arguments += ["--out", output]
     arguments += list(extra)
-    return PythonScriptStep(script_name="step.py", name=name, arguments=arguments, inputs=list(inputs),
-                            outputs=[output] if output is not None else [], compute_target=compute,
-                            source_directory=str(source), **options)
+    return PythonScriptStep(
+        script_name="step.py",
+        name=name,
+        arguments=arguments,
+        inputs=list(inputs),
+        outputs=[output] if output is not None else [],
+        compute_target=compute,
+        source_directory=str(source),
+        **options,
+    )
 
 
 def journal_events(journal: Path) -> list[tuple[str, str, int, float]]:
@@ -105,7 +122,8 @@ def warm_snapshot(ws: Workspace, compute: Any, tmp: Path, source: Path = STEPS_D
     from durableml.core import Experiment
     from durableml.pipeline.core import Pipeline
 
-    run = Experiment(ws, "e2e-warm-up").submit(
-        Pipeline(workspace=ws, steps=[step("warm-up", tmp / "warm-up.txt", compute, source=source)]))
+    run: Any = Experiment(ws, "e2e-warm-up").submit(
+        Pipeline(workspace=ws, steps=[step("warm-up", tmp / "warm-up.txt", compute, source=source)])
+    )
     status = run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False)
     assert status == "Finished", f"warm-up run {run.id}: {status}\n{step_summary(run)}"

@@ -10,6 +10,7 @@
 Each module gets its own Azurite so run records, reuse records and the task hub never leak between
 modules (a crash test leaves orchestrations behind that another host must not pick up).
 """
+
 from __future__ import annotations
 
 import json
@@ -51,9 +52,18 @@ class Service:
         """Write a config.json naming this service into ``directory``; return its path."""
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / "config.json"
-        path.write_text(json.dumps({
-            "subscription_id": "00000000-0000-0000-0000-000000000000", "resource_group": "durableml",
-            "workspace_name": "durableml-e2e", "endpoint": self.base_url, "key": self.key}), encoding="utf-8")
+        path.write_text(
+            json.dumps(
+                {
+                    "subscription_id": "00000000-0000-0000-0000-000000000000",
+                    "resource_group": "durableml",
+                    "workspace_name": "durableml-e2e",
+                    "endpoint": self.base_url,
+                    "key": self.key,
+                }
+            ),
+            encoding="utf-8",
+        )
         return path
 
     def workspace(self) -> Workspace:
@@ -64,7 +74,7 @@ class Service:
         """A raw request to the durableml HTTP API with the function key; the body is read and closed."""
         headers = {"x-functions-key": self.key, **kwargs.pop("headers", {})}
         with self.session.request(method, self.base_url + path, headers=headers, timeout=30, **kwargs) as response:
-            response.content  # read everything so that the connection is released
+            _ = response.content  # read everything so that the connection is released
             return response
 
     def log_tail(self, lines: int = 80) -> str:
@@ -85,9 +95,15 @@ def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempP
     state = work / "durableml"
     svc: Service | None = None
     try:
-        host = funchost_process(REPO_ROOT, env={"AzureWebJobsStorage": azurite.connection_string,
-                                                "DURABLEML_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"},
-                                ready_timeout=60)
+        host = funchost_process(
+            REPO_ROOT,
+            env={
+                "AzureWebJobsStorage": azurite.connection_string,
+                "DURABLEML_STATE_DIR": str(state),
+                "PYTHONUNBUFFERED": "1",
+            },
+            ready_timeout=60,
+        )
         svc = Service(host, azurite, state, work / "project")
         svc.write_config(svc.project)
         yield svc

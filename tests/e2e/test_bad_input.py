@@ -3,6 +3,7 @@
 "Nothing half-created" is checked by listing the experiment's runs (over HTTP and through the SDK):
 a rejected submission has no run record, and its experiment does not appear.
 """
+
 from __future__ import annotations
 
 import copy
@@ -31,8 +32,12 @@ from ._helpers import STEPS_DIR, ensure_compute, step
 @pytest.fixture(scope="module")
 def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ws = service.workspace()
-    return {"ws": ws, "compute": ensure_compute(ws), "service": service,
-            "journal": tmp_path_factory.mktemp("bad") / "journal.txt"}
+    return {
+        "ws": ws,
+        "compute": ensure_compute(ws),
+        "service": service,
+        "journal": tmp_path_factory.mktemp("bad") / "journal.txt",
+    }
 
 
 def new_experiment(prefix: str) -> str:
@@ -57,8 +62,12 @@ def error_of(response: Any, status: int) -> dict[str, Any]:
 # ---------------------------------------------------------------------------------------------- the SDK
 def test_unknown_compute_target_name(env: dict[str, Any]) -> None:
     experiment = new_experiment("e2e-bad-compute")
-    lost = PythonScriptStep(script_name="step.py", arguments=["--name", "lost"], compute_target="no-such-compute",
-                            source_directory=str(STEPS_DIR))
+    lost = PythonScriptStep(
+        script_name="step.py",
+        arguments=["--name", "lost"],
+        compute_target="no-such-compute",
+        source_directory=str(STEPS_DIR),
+    )
     with pytest.raises(AzureMLException) as raised:
         Experiment(env["ws"], experiment).submit(Pipeline(workspace=env["ws"], steps=[lost]))
     assert "no-such-compute" in str(raised.value)
@@ -75,8 +84,7 @@ def test_unknown_datastore(env: dict[str, Any]) -> None:
 
 def test_missing_script_is_rejected_before_submit(env: dict[str, Any]) -> None:
     experiment = new_experiment("e2e-bad-script")
-    missing = PythonScriptStep(script_name="missing.py", compute_target=env["compute"],
-                               source_directory=str(STEPS_DIR))
+    missing = PythonScriptStep(script_name="missing.py", compute_target=env["compute"], source_directory=str(STEPS_DIR))
     with pytest.raises(ValidationError) as raised:
         Experiment(env["ws"], experiment).submit(Pipeline(workspace=env["ws"], steps=[missing]))
     assert "missing.py" in str(raised.value)
@@ -102,9 +110,15 @@ def valid_document(env: dict[str, Any]) -> dict[str, Any]:
     store.upload_files([str(STEPS_DIR / "step.py")], target_path="bad-input", overwrite=True, show_progress=False)
     ref = DataReference(datastore=store, data_reference_name="script_ref", path_on_datastore="bad-input/step.py")
     between = PipelineData("between", datastore=store)
-    first = PythonScriptStep(script_name="step.py", name="read_ref", compute_target=env["compute"],
-                             arguments=["--name", "read_ref", "--in", ref, "--out", between],
-                             inputs=[ref], outputs=[between], source_directory=str(STEPS_DIR))
+    first = PythonScriptStep(
+        script_name="step.py",
+        name="read_ref",
+        compute_target=env["compute"],
+        arguments=["--name", "read_ref", "--in", ref, "--out", between],
+        inputs=[ref],
+        outputs=[between],
+        source_directory=str(STEPS_DIR),
+    )
     second = step("use_ref", env["journal"], env["compute"], inputs=[between])
     document = Pipeline(workspace=ws, steps=[first, second]).to_document()
     attach_snapshots(document, ws._client)
@@ -113,8 +127,9 @@ def valid_document(env: dict[str, Any]) -> dict[str, Any]:
 
 def submit_raw(env: dict[str, Any], experiment: str, body: Any) -> Any:
     if isinstance(body, (bytes, str)):
-        return env["service"].api("POST", f"/api/experiments/{experiment}/runs", data=body,
-                                  headers={"content-type": "application/json"})
+        return env["service"].api(
+            "POST", f"/api/experiments/{experiment}/runs", data=body, headers={"content-type": "application/json"}
+        )
     return env["service"].api("POST", f"/api/experiments/{experiment}/runs", json=body)
 
 
@@ -206,10 +221,17 @@ def test_missing_document_is_rejected(env: dict[str, Any]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- unknown runs
-@pytest.mark.parametrize("method,route", [
-    ("GET", "/api/runs/{id}"), ("GET", "/api/runs/{id}/steps"), ("GET", "/api/runs/{id}/logs"),
-    ("GET", "/api/runs/{id}/metrics"), ("GET", "/api/runs/{id}/files"), ("POST", "/api/runs/{id}/cancel"),
-])
+@pytest.mark.parametrize(
+    "method,route",
+    [
+        ("GET", "/api/runs/{id}"),
+        ("GET", "/api/runs/{id}/steps"),
+        ("GET", "/api/runs/{id}/logs"),
+        ("GET", "/api/runs/{id}/metrics"),
+        ("GET", "/api/runs/{id}/files"),
+        ("POST", "/api/runs/{id}/cancel"),
+    ],
+)
 def test_unknown_run_id_is_404(env: dict[str, Any], method: str, route: str) -> None:
     run_id = str(uuid.uuid4())
     error = error_of(env["service"].api(method, route.format(id=run_id)), 404)

@@ -1,11 +1,12 @@
 """SIGKILL funchost in the middle of a pipeline run, restart it, and the run completes.
 
 A chain of four ~1 s steps; funchost (and its whole process group) is killed right after the second
-step's script finished (or while the third one's script runs), then restarted on the same ports and state dir. The run must end Finished,
-no script that had finished may run again (the journal counts every start), and a
-``wait_for_completion`` that was waiting in another thread keeps waiting, says the service is not
-answering, and returns the final status.
+step's script finished (or while the third one's script runs), then restarted on the same ports and
+state dir. The run must end Finished, no script that had finished may run again (the journal counts
+every start), and a ``wait_for_completion`` that was waiting in another thread keeps waiting, says
+the service is not answering, and returns the final status.
 """
+
 from __future__ import annotations
 
 import threading
@@ -26,14 +27,15 @@ NAMES = ["S1", "S2", "S3", "S4"]
 
 @pytest.mark.parametrize("kill_when", ["S2 finished", "S3 running"])
 def test_sigkill_mid_run_then_restart_completes_without_rerunning_steps(
-        service: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], kill_when: str) -> None:
+    service: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str], kill_when: str
+) -> None:
     ws = service.workspace()
     compute = ensure_compute(ws)
     journal = tmp_path / "journal.txt"
     chain = [step(name, journal, compute, extra=["--sleep", "1"]) for name in NAMES]
-    for before, after in zip(chain, chain[1:]):
-        after.run_after(before)
-    run = Experiment(ws, EXPERIMENT).submit(Pipeline(workspace=ws, steps=[chain[-1]]))
+    for earlier, later in zip(chain, chain[1:], strict=False):
+        later.run_after(earlier)
+    run: Any = Experiment(ws, EXPERIMENT).submit(Pipeline(workspace=ws, steps=[chain[-1]]))
 
     outcome: dict[str, Any] = {}
 
@@ -66,9 +68,10 @@ def test_sigkill_mid_run_then_restart_completes_without_rerunning_steps(
     starts = journal_counts(journal, "start")
     assert starts == {name: 1 for name in NAMES}, (
         f"scripts started more than once (finished before the kill: {sorted(done_before_kill)}): "
-        f"{journal_events(journal)}")
+        f"{journal_events(journal)}"
+    )
     assert journal_counts(journal, "end") == {name: 1 for name in NAMES}
     ends = {name: when for kind, name, _pid, when in journal_events(journal) if kind == "end"}
     starts_at = {name: when for kind, name, _pid, when in journal_events(journal) if kind == "start"}
-    for before, after in zip(NAMES, NAMES[1:]):
+    for before, after in zip(NAMES, NAMES[1:], strict=False):
         assert ends[before] <= starts_at[after], f"{after} started before {before} ended"

@@ -3,6 +3,7 @@
 The pipeline in the failure tests has two branches: ``root -> bad -> after_bad`` where ``bad`` raises,
 and an independent ``slow -> after_slow`` whose second step becomes ready only after ``bad`` failed.
 """
+
 from __future__ import annotations
 
 import time
@@ -49,7 +50,7 @@ def statuses(run: Any) -> dict[str, str]:
 
 def test_failing_step_fails_the_pipeline_and_stops_dependants(env: dict[str, Any], tmp_path: Path) -> None:
     journal = tmp_path / "journal.txt"
-    run = Experiment(env["ws"], EXPERIMENT).submit(two_branches(env, journal))
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(two_branches(env, journal))
     with pytest.raises(ActivityFailedException) as raised:
         run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=True)
     assert MARKER in str(raised.value), f"the error names the failed step's traceback:\n{raised.value}"
@@ -72,7 +73,7 @@ def test_failing_step_fails_the_pipeline_and_stops_dependants(env: dict[str, Any
 
 def test_continue_on_step_failure_runs_the_independent_branch(env: dict[str, Any], tmp_path: Path) -> None:
     journal = tmp_path / "journal.txt"
-    run = Experiment(env["ws"], EXPERIMENT).submit(two_branches(env, journal), continue_on_step_failure=True)
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(two_branches(env, journal), continue_on_step_failure=True)
     status = run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
     assert status == "Failed", step_summary(run)
     found = statuses(run)
@@ -87,7 +88,7 @@ def test_cancel_stops_a_sleeping_step(env: dict[str, Any], tmp_path: Path) -> No
     sleeper = step("sleeper", journal, env["compute"], extra=["--sleep", "30", "--pidfile", str(pidfile)])
     after = step("after_sleeper", journal, env["compute"])
     after.run_after(sleeper)
-    run = Experiment(env["ws"], EXPERIMENT).submit(Pipeline(workspace=env["ws"], steps=[after]))
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(Pipeline(workspace=env["ws"], steps=[after]))
     wait_until(pidfile.exists, timeout=30, what="the sleeping step to start")
     pid = int(pidfile.read_text())
     assert pid_alive(pid)

@@ -1,10 +1,10 @@
 """Step reuse: an unchanged resubmission reuses every step; allow_reuse=False and regenerate_outputs=True
 run the steps again. The journal counts how often each script really ran.
 """
+
 from __future__ import annotations
 
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,8 +20,13 @@ EXPERIMENT = "e2e-reuse"
 @pytest.fixture(scope="module")
 def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ws = service.workspace()
-    return {"ws": ws, "compute": ensure_compute(ws), "service": service,
-            "journal": tmp_path_factory.mktemp("reuse") / "journal.txt", "runs": {}}
+    return {
+        "ws": ws,
+        "compute": ensure_compute(ws),
+        "service": service,
+        "journal": tmp_path_factory.mktemp("reuse") / "journal.txt",
+        "runs": {},
+    }
 
 
 def build(env: dict[str, Any], allow_reuse_a: bool = True) -> Pipeline:
@@ -35,7 +40,7 @@ def build(env: dict[str, Any], allow_reuse_a: bool = True) -> Pipeline:
 
 def submit(env: dict[str, Any], pipeline: Pipeline, **options: Any) -> tuple[Any, float]:
     started = time.monotonic()
-    run = Experiment(env["ws"], EXPERIMENT).submit(pipeline, **options)
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(pipeline, **options)
     status = run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
     took = time.monotonic() - started
     assert status == "Finished", f"{status}\n{step_summary(run)}\n{env['service'].log_tail()}"

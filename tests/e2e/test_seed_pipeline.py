@@ -4,6 +4,7 @@ pipeline.py runs unchanged as a user would run it (its own process, a config.jso
 the test then rehydrates the run with ``PipelineRun(experiment, run_id)`` and checks what v1 code relies
 on (aml-v1-api.md §2.4 items 3, 16, 17, 18).
 """
+
 from __future__ import annotations
 
 import json

@@ -5,6 +5,7 @@ Every step is ``projects/steps/step.py``; each appends start/end lines to a per-
 tests see how often and in what order the scripts ran, and each output's ``names.txt`` carries the
 names of every step upstream of it, so a join proves which outputs it saw.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -34,7 +35,7 @@ def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
 
 
 def finish(env: dict[str, Any], pipeline: Pipeline, **submit: Any) -> Any:
-    run = Experiment(env["ws"], EXPERIMENT).submit(pipeline, **submit)
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(pipeline, **submit)
     status = run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
     assert status == "Finished", f"{status}\n{step_summary(run)}\n{env['service'].log_tail()}"
     return run
@@ -73,7 +74,10 @@ def test_fan_out_of_20_joined_by_one_step(env: dict[str, Any], tmp_path: Path) -
     journal, store, compute = tmp_path / "journal.txt", env["store"], env["compute"]
     names = [f"F{i:02d}" for i in range(20)]
     outs = [PipelineData(f"out_{name}", datastore=store) for name in names]
-    fan = [step(name, journal, compute, output=out, extra=["--sleep", "0.2"]) for name, out in zip(names, outs)]
+    fan = [
+        step(name, journal, compute, output=out, extra=["--sleep", "0.2"])
+        for name, out in zip(names, outs, strict=True)
+    ]
     joined = PipelineData("joined", datastore=store)
     join = step("join", journal, compute, inputs=outs, output=joined)
     started = time.monotonic()
@@ -148,8 +152,12 @@ def test_parallel_first_steps_on_a_fresh_snapshot(env: dict[str, Any], tmp_path:
 
 
 def test_step_script_imports_azureml_unchanged(env: dict[str, Any]) -> None:
-    alias = PythonScriptStep(script_name="alias_metrics.py", source_directory=str(STEPS_DIR),
-                             compute_target=env["compute"], allow_reuse=False)
+    alias = PythonScriptStep(
+        script_name="alias_metrics.py",
+        source_directory=str(STEPS_DIR),
+        compute_target=env["compute"],
+        allow_reuse=False,
+    )
     run = finish(env, Pipeline(workspace=env["ws"], steps=[alias]))
     step_runs = run.find_step_run("alias_metrics.py")
     assert len(step_runs) == 1, "a step without a name is named after its script"

@@ -1,4 +1,5 @@
 """A step script written for Azure ML: it imports azureml.core unchanged and logs metrics."""
+
 from azureml.core import Run
 
 run = Run.get_context()

@@ -11,6 +11,7 @@
 * ``--pidfile``: writes this process's pid there once it runs; ``--sleep``: sleeps that long;
 * ``--fail``: raises after printing, so the traceback lands in the step's log.
 """
+
 import argparse
 import os
 import sys
@@ -45,8 +46,11 @@ print(f"step {args.name} starting (pid {os.getpid()}, cwd {os.getcwd()})", flush
 
 names = [args.name]
 for path in args.inputs:
-    files = [path] if os.path.isfile(path) else [
-        os.path.join(root, name) for root, _dirs, found in os.walk(path) for name in found]
+    files = (
+        [path]
+        if os.path.isfile(path)
+        else [os.path.join(root, name) for root, _dirs, found in os.walk(path) for name in found]
+    )
     for file in sorted(files):
         if os.path.basename(file) == "names.txt":
             with open(file, encoding="utf-8") as handle:
