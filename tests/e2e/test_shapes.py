@@ -70,6 +70,19 @@ def test_diamond(env: dict[str, Any], tmp_path: Path) -> None:
     assert max(span(journal, "B")[1], span(journal, "C")[1]) <= span(journal, "D")[0]
 
 
+def test_pipeline_output_by_its_pipeline_output_name(env: dict[str, Any], tmp_path: Path) -> None:
+    store = env["store"]
+    middle = PipelineData("middle", datastore=store)
+    final = PipelineData("final", datastore=store, pipeline_output_name="the_result")
+    step("producer", tmp_path / "journal.txt", env["compute"], output=middle)
+    last = step("consumer", tmp_path / "journal.txt", env["compute"], inputs=[middle], output=final)
+    run = finish(env, Pipeline(workspace=env["ws"], steps=[last]))
+    result = run.get_pipeline_output("the_result")
+    assert result.path_on_datastore == run.find_step_run("consumer")[0].get_output_data("final").path_on_datastore
+    result.download(local_path=str(tmp_path / "dl"))
+    assert (tmp_path / "dl" / result.path_on_datastore / "names.txt").read_text().split() == ["consumer", "producer"]
+
+
 def test_fan_out_of_20_joined_by_one_step(env: dict[str, Any], tmp_path: Path) -> None:
     journal, store, compute = tmp_path / "journal.txt", env["store"], env["compute"]
     names = [f"F{i:02d}" for i in range(20)]
