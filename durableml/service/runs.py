@@ -7,7 +7,14 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
-from durableml.exceptions import RunNotFoundError, ValidationError
+from durableml.exceptions import (
+    ComputeTargetNotFoundError,
+    DatastoreNotFoundError,
+    DocumentValidationError,
+    Issue,
+    RunNotFoundError,
+    ValidationError,
+)
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
 from durableml.service.records import RUNS, records
@@ -83,6 +90,7 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
     validate_document(document)
+    check_references(document)
     values = check_parameters(document, parameters)
     run_id = str(uuid.uuid4())
     record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
@@ -92,6 +100,32 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     records().put(RUNS, PARTITION, run_id, record)
     records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
     return record, execution_plan(run_id, document, continue_on_step_failure)
+
+
+def check_references(document: Mapping[str, Any]) -> None:
+    """Every compute target and datastore the document names must exist (400 listing each one that does not)."""
+    from durableml.service import computes, datastores
+
+    issues: list[Issue] = []
+    wanted: list[tuple[str, Optional[str], str]] = []  # (kind, name, document path)
+    if document.get("defaultDatastore"):
+        wanted.append(("datastore", document["defaultDatastore"], "$.defaultDatastore"))
+    for i, step in enumerate(document["steps"]):
+        wanted.append(("compute", step.get("computeTarget"), f"$.steps[{i}].computeTarget"))
+        for name, binding in step["inputs"].items():
+            source = binding["source"]
+            stores = [source.get("datastore")] if source["kind"] in ("datastore", "sql") else \
+                [p.get("datastore") for p in source["dataset"]["paths"]] if source["kind"] == "dataset" else []
+            wanted += [("datastore", store, f"$.steps[{i}].inputs.{name}") for store in stores if store]
+        wanted += [("datastore", out["datastore"], f"$.steps[{i}].outputs.{name}")
+                   for name, out in step["outputs"].items() if out.get("datastore")]
+    for kind, name, path in wanted:
+        try:
+            (computes.get_compute if kind == "compute" else datastores.get_datastore)(name)
+        except (ComputeTargetNotFoundError, DatastoreNotFoundError) as exc:
+            issues.append(Issue(f"unknown_{kind}", str(exc), path))
+    if issues:
+        raise DocumentValidationError("The pipeline refers to resources this workspace does not have", issues)
 
 
 def get_run(run_id: str) -> dict[str, Any]:
@@ -111,6 +145,7 @@ def list_runs(experiment: str) -> list[dict[str, Any]]:
 
 
 def list_step_runs(run_id: str) -> list[dict[str, Any]]:
+    get_run(run_id)  # 404 for an unknown run, not an empty list
     found = records().query(RUNS, PARTITION, "parent_id eq @p", {"p": run_id})
     return sorted(found, key=lambda r: (r.get("started") or r["created"]), reverse=True)
 
