@@ -37,12 +37,13 @@ def now_iso() -> str:
     return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _temp_path(path: Path) -> Path:
+def temp_path_beside(path: Path) -> Path:
+    """A fresh temporary name next to ``path``: unique per process *and* per call (threads share a pid)."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
 
 
 def _write_temp(path: Path, data: Any, mode: int) -> Path:
-    tmp = _temp_path(path)
+    tmp = temp_path_beside(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(data, handle)

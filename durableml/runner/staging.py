@@ -23,6 +23,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
+from durableml.compute.job_files import temp_path_beside
 from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
 from durableml.runner.storage import SNAPSHOTS_CONTAINER, BlobStore
 
@@ -80,7 +81,7 @@ def _fetch_missing(files: Mapping[str, str], store: BlobStore, cache_dir: Path) 
     if not missing:
         return
     incoming = cache_dir / "incoming"
-    pairs = [(f"files/{digest}", incoming / f"{digest}.{os.getpid()}") for digest in missing]
+    pairs = [(f"files/{digest}", temp_path_beside(incoming / digest)) for digest in missing]
     store.download_files(SNAPSHOTS_CONTAINER, pairs)
     for (_, path), digest in zip(pairs, missing, strict=True):
         actual = hashlib.sha256(path.read_bytes()).hexdigest()
@@ -96,7 +97,7 @@ def _fetch_missing(files: Mapping[str, str], store: BlobStore, cache_dir: Path) 
 
 def _atomic_write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = temp_path_beside(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
 
