@@ -31,7 +31,20 @@ def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> Non
             _ensure_step_record(run, step, status="NotStarted")
     failed = sorted(sid for sid, s in steps.items() if s == "Failed")
     error = f"step(s) failed: {', '.join(failed)}" if failed else None
-    update_run(run_id, status=status, ended=utc_now(), error=error)
+    update_run(run_id, status=status, ended=utc_now(), error=error, pipeline_outputs=_pipeline_outputs(run))
+
+
+def _pipeline_outputs(run: Mapping[str, Any]) -> dict[str, Any]:
+    """``{pipeline_output_name: {"datastore", "path"}}`` for the outputs of steps that produced them."""
+    found: dict[str, Any] = {}
+    for step in run["document"]["steps"]:
+        for name, out in step["outputs"].items():
+            if out.get("pipelineOutputName"):
+                record = records().get(RUNS, PARTITION, step_run_id(run["id"], step["id"]))
+                where = (record or {}).get("outputs", {}).get(name)
+                if where and record and record["status"] == "Finished":
+                    found[out["pipelineOutputName"]] = {"datastore": where["datastore"], "path": where["path"]}
+    return found
 
 
 # ---------------------------------------------------------------------------------------------- steps
