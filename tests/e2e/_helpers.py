@@ -110,20 +110,3 @@ def step_summary(run: Any) -> str:
         details = step_run.get_details()
         lines.append(f"{details.get('name')}: {details.get('status')} error={details.get('error')!r}")
     return "\n".join(lines)
-
-
-def warm_snapshot(ws: Workspace, compute: Any, tmp: Path, source: Path = STEPS_DIR) -> None:
-    """Run one step from ``source`` so the compute target has its snapshot cached.
-
-    Steps that start in parallel on a snapshot the compute target has not staged before race in the
-    runner's snapshot cache (see test_shapes.py::test_parallel_first_steps_on_a_fresh_snapshot);
-    modules whose subject is something else warm the cache first so they test their own subject.
-    """
-    from durableml.core import Experiment
-    from durableml.pipeline.core import Pipeline
-
-    run: Any = Experiment(ws, "e2e-warm-up").submit(
-        Pipeline(workspace=ws, steps=[step("warm-up", tmp / "warm-up.txt", compute, source=source)])
-    )
-    status = run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False)
-    assert status == "Finished", f"warm-up run {run.id}: {status}\n{step_summary(run)}"

@@ -16,7 +16,7 @@ from durableml.core import Experiment
 from durableml.exceptions import ActivityFailedException
 from durableml.pipeline.core import Pipeline
 
-from ._helpers import ensure_compute, journal_counts, pid_alive, step, step_summary, wait_until, warm_snapshot
+from ._helpers import ensure_compute, journal_counts, pid_alive, step, step_summary, wait_until
 
 EXPERIMENT = "e2e-failures"
 MARKER = "RuntimeError: step bad failed on purpose (e2e-failure-marker)"
@@ -24,10 +24,9 @@ NOT_RUN = {"NotStarted", "Canceled"}
 
 
 @pytest.fixture(scope="module")
-def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def env(service: Any) -> dict[str, Any]:
     ws = service.workspace()
     compute = ensure_compute(ws)
-    warm_snapshot(ws, compute, tmp_path_factory.mktemp("warm"))
     return {"ws": ws, "compute": compute, "service": service}
 
 

@@ -21,16 +21,15 @@ from durableml.pipeline.core import Pipeline, PipelineData
 from durableml.pipeline.core.graph import PipelineParameter
 from durableml.pipeline.steps import PythonScriptStep
 
-from ._helpers import STEPS_DIR, ensure_compute, journal_counts, journal_events, step, step_summary, warm_snapshot
+from ._helpers import STEPS_DIR, ensure_compute, journal_counts, journal_events, step, step_summary
 
 EXPERIMENT = "e2e-shapes"
 
 
 @pytest.fixture(scope="module")
-def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+def env(service: Any) -> dict[str, Any]:
     ws = service.workspace()
     compute = ensure_compute(ws, max_nodes=4)
-    warm_snapshot(ws, compute, tmp_path_factory.mktemp("warm"))
     return {"ws": ws, "compute": compute, "store": ws.get_default_datastore(), "service": service}
 
 
