@@ -11,8 +11,6 @@ test, so a snippet cannot be skipped silently. The articles leave a few names un
 from __future__ import annotations
 
 import json
-import re
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -20,9 +18,8 @@ import pytest
 
 from durableml.pipeline.core import Pipeline
 from sdk_double import ServiceDouble
+from tests.seed_blocks import SEEDS, durableml, python_blocks
 
-SEEDS_DIR = Path("/work/shared/seeds")
-SEEDS = sorted(SEEDS_DIR.glob("*.txt")) if SEEDS_DIR.is_dir() else []
 
 AUTHORING_BLOCKS = [
     "Workspace.from_config()",
@@ -84,19 +81,6 @@ aml_compute = compute_target
 source_directory = project_folder
 """,
 }
-
-
-def python_blocks(seed: Path) -> list[str]:
-    """Return the ```python blocks of a seed article, dedented."""
-    return [
-        textwrap.dedent(block)
-        for block in re.findall(r"```[Pp]ython\n(.*?)```", seed.read_text(encoding="utf-8"), re.S)
-    ]
-
-
-def durableml(code: str) -> str:
-    """Change the import prefix, and nothing else."""
-    return re.sub(r"\bazureml\b", "durableml", code)
 
 
 def run_authoring_blocks(seed: Path) -> dict[str, Any]:
