@@ -107,7 +107,10 @@ class HttpServiceClient(HttpTransport, UnavailableOperations):
         except OSError as exc:
             raise ValidationError(f"upload_files: cannot read {local!r}: {exc.strerror or exc}.") from exc
         path = f"/api/datastores/{_segment(datastore)}/files/{_file_path(target)}"
-        self._request("upload_files", "PUT", path, data=data, params=_flag("overwrite", overwrite)).close()
+        try:
+            self._request("upload_files", "PUT", path, data=data, params=_flag("overwrite", overwrite)).close()
+        except ValidationError as exc:
+            raise ValidationError(f"upload_files: {local!r} ({len(data)} bytes) was refused: {exc}") from exc
 
     def download_files(
         self, datastore: str, prefix: str | None, target_path: str, overwrite: bool, show_progress: bool

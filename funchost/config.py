@@ -15,6 +15,12 @@ from typing import Any
 from funchost.errors import ConfigError
 
 DEFAULT_HUB = "TestHubName"
+DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's default (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT)
+
+
+def max_request_bytes() -> int:
+    """The largest request body funchost accepts (FUNCHOST_MAX_REQUEST_BYTES, default 100 MB)."""
+    return int(os.environ.get("FUNCHOST_MAX_REQUEST_BYTES", str(DEFAULT_MAX_REQUEST_BYTES)))
 
 
 @dataclass

@@ -12,7 +12,7 @@ from typing import Any, Optional
 from aiohttp import web
 
 from funchost import azurite, keys as keys_mod
-from funchost.config import HostConfig, load_host_json, load_local_settings
+from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
 from funchost.durable.http_api import DurableHttpApi, DurableUrls
@@ -26,7 +26,6 @@ from funchost.server import HttpTriggers, require
 log = logging.getLogger("funchost")
 STORAGE_SETTING = "AzureWebJobsStorage"
 DEFAULT_RPC_PORT = 17071
-MAX_BODY = int(os.environ.get("FUNCHOST_MAX_REQUEST_BYTES", str(100 * 1024 * 1024)))
 
 
 def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
@@ -136,7 +135,7 @@ class Host:
     # ---------------------------------------------------------------- HTTP
     async def _serve(self) -> None:
         assert self.index is not None
-        app = web.Application(client_max_size=MAX_BODY)
+        app = web.Application(client_max_size=max_request_bytes())
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_get("/admin/funchost/metrics", require(self.keys, "ADMIN")(self._metrics))
         app.router.add_get("/admin/funchost/instances/{iid}/history", require(self.keys, "ADMIN")(self.api.raw_history))
@@ -144,7 +143,7 @@ class Host:
         self.http = HttpTriggers(self.index.by_trigger("httpTrigger"), self.invoker, self.keys,
                                  self.config.route_prefix, log)
         self.http.add_routes(app)
-        rpc = web.Application(client_max_size=MAX_BODY)
+        rpc = web.Application(client_max_size=max_request_bytes())
         self.api.add_routes(rpc, "/durabletask")
         for application, port in ((app, self.config.port), (rpc, self.rpc_port)):
             runner = web.AppRunner(application, access_log=None)

@@ -10,6 +10,7 @@ from typing import Any, Awaitable, Callable, Optional
 import azure.functions as func
 from aiohttp import web
 
+from funchost.config import max_request_bytes
 from funchost.functions import FunctionInfo
 from funchost.invoke import Invoker
 from funchost.keys import Keys
@@ -103,7 +104,10 @@ class HttpTriggers:
             return web.Response(status=405 if path_matched else 404)
         if not authorized(self.keys, fn.auth_level, presented_key(request)):
             return unauthorized()
-        body = await request.read()
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            return too_large(exc)
         req = func.HttpRequest(method=request.method.upper(), url=str(request.url), headers=dict(request.headers),
                                params=dict(request.query), route_params=params, body=body)
         try:
@@ -112,6 +116,15 @@ class HttpTriggers:
             self.log.error("Executed 'Functions.%s' (Failed): %s\n%s", fn.info.name, exc, traceback.format_exc())
             return web.Response(status=500)
         return to_aiohttp(result)
+
+
+def too_large(exc: web.HTTPRequestEntityTooLarge) -> web.Response:
+    """413 with a body that says what the limit is and how to change it."""
+    message = (f"the request body is larger than this host accepts ({max_request_bytes()} bytes); send less data "
+               "per request, "
+               "or raise the limit with FUNCHOST_MAX_REQUEST_BYTES (the Azure Functions host allows 100 MB)")
+    return web.Response(status=413, text=json.dumps({"error": {"code": "RequestTooLarge", "message": message}}),
+                        content_type="application/json")
 
 
 def to_aiohttp(result: Any) -> web.StreamResponse:

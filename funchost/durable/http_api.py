@@ -15,6 +15,7 @@ from aiohttp import web
 from funchost.durable.client_ops import (ClientOpError, DurableClientOps, friendly_history, http_status_for,
                                          status_json, validate_instance_id)
 from funchost.durable.history import RuntimeStatus, parse_time
+from funchost.server import too_large
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -103,9 +104,16 @@ class _BadQuery(ClientOpError):
     status = 400
 
 
+class _TooLarge(ClientOpError):
+    status = 413
+
+
 async def _json_body(request: web.Request, problem: str) -> Optional[str]:
     """The body as JSON text (None when empty); 400 when it is not UTF-8 JSON."""
-    raw = await request.read()
+    try:
+        raw = await request.read()
+    except web.HTTPRequestEntityTooLarge as exc:
+        raise _TooLarge(str(too_large(exc).text)) from exc
     if not raw.strip():
         return None
     try:
