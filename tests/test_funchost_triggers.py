@@ -340,8 +340,8 @@ def test_timer_singleton_across_two_hosts(start_host: Callable[..., FunctionHost
     second = start_host("single-b", tag=tag, events_dir=events)
     both_up = time.time()
     first.wait_events("tick", 5, "ticks while both hosts run", where=lambda e: e["at"] > both_up)
+    handover = time.time()  # before stop(): a graceful stop releases the locks before the process exits
     first.proc.stop()  # releases the lock: the other host takes over
-    handover = time.time()
     second.wait_events("tick", 3, "ticks from the second host after the first stopped",
                        where=lambda e: e["pid"] == second.proc.pid and e["at"] > handover)
     second.proc.stop()
