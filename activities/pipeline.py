@@ -1,6 +1,7 @@
 """Activities of the pipeline orchestrations: each parses its input and calls one service function."""
 from __future__ import annotations
 
+import asyncio
 from typing import Any, Optional
 
 import azure.durable_functions as df
@@ -25,7 +26,8 @@ def pipeline_finished(payload: dict[str, Any]) -> None:
 async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     instance_id = f"{payload['run_id']}:{payload['step']['id']}"
     notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
-    return runtime.step_start(payload["run_id"], payload["step"], notify_url=notify)
+    # blocking storage calls: off the event loop, which serves every other function of the host
+    return await asyncio.to_thread(runtime.step_start, payload["run_id"], payload["step"], notify)
 
 
 @bp.activity_trigger(input_name="payload")

@@ -21,10 +21,33 @@ FINISHED, FAILED, CANCELED, NOT_STARTED, RUNNING = "Finished", "Failed", "Cancel
 CANCEL_EVENT = "cancel"
 
 
-def ready_steps(plan: dict[str, Any], status: dict[str, str]) -> list[dict[str, Any]]:
-    """Steps not started whose upstream steps all finished, in plan order."""
-    return [s for s in plan["steps"]
-            if status[s["id"]] == NOT_STARTED and all(status[d] == FINISHED for d in s["depends_on"])]
+class Readiness:
+    """Which steps can start: counts of unfinished upstream steps, updated as steps finish.
+
+    Incremental, because the orchestrator replays its whole history on every wake-up: rescanning every
+    step on every loop made long pipelines quadratic.
+    """
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        self.order = {s["id"]: i for i, s in enumerate(plan["steps"])}
+        self.steps = {s["id"]: s for s in plan["steps"]}
+        self.waiting_on = {s["id"]: len(set(s["depends_on"])) for s in plan["steps"]}
+        self.dependents: dict[str, list[str]] = {sid: [] for sid in self.steps}
+        for s in plan["steps"]:
+            for dep in set(s["depends_on"]):
+                self.dependents[dep].append(s["id"])
+        self.ready = [sid for sid in self.steps if self.waiting_on[sid] == 0]
+
+    def take(self) -> list[dict[str, Any]]:
+        """The steps that became ready since the last call, in plan order."""
+        ready, self.ready = sorted(self.ready, key=self.order.__getitem__), []
+        return [self.steps[sid] for sid in ready]
+
+    def finished(self, sid: str) -> None:
+        for dependent in self.dependents[sid]:
+            self.waiting_on[dependent] -= 1
+            if self.waiting_on[dependent] == 0:
+                self.ready.append(dependent)
 
 
 def final_status(status: dict[str, str], canceled: bool) -> str:
@@ -48,6 +71,7 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     plan = context.get_input()
     run_id = plan["run_id"]
     status = {s["id"]: NOT_STARTED for s in plan["steps"]}
+    readiness = Readiness(plan)
     results: dict[str, Any] = {}
     running: dict[str, Any] = {}
     stop_starting = canceled = False
@@ -55,7 +79,7 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     yield context.call_activity("pipeline_started", {"run_id": run_id})
     while True:
         if not stop_starting:
-            for step in ready_steps(plan, status):
+            for step in readiness.take():
                 status[step["id"]] = RUNNING
                 running[step["id"]] = context.call_sub_orchestrator(
                     "step_run", {"run_id": run_id, "step": step}, f"{run_id}:{step['id']}")
@@ -70,7 +94,9 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
         del running[sid]
         results[sid] = step_outcome(winner)
         status[sid] = results[sid]["status"]
-        if status[sid] != FINISHED and not plan.get("continue_on_step_failure"):
+        if status[sid] == FINISHED:
+            readiness.finished(sid)
+        elif not plan.get("continue_on_step_failure"):
             stop_starting = True
     outcome = final_status(status, canceled)
     summary = {"run_id": run_id, "status": outcome, "steps": status}

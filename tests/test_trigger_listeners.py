@@ -15,6 +15,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+
 import pytest
 
 from funchost.bindings import StorageBindings, expand_expression
@@ -325,7 +326,7 @@ def test_blob_trigger_path_captures_and_queue_output_expression(host: Host) -> N
         upload(host.storage, "tcsv", "2024/data.csv", b"a,b\n1,2\n")
         out = host.storage.queue.get_queue_client("tcsv-2024")
         await wait_until(lambda: len(events(host, "csv_blob")) == 1, what="csv blob")
-        await wait_until(lambda: out.get_queue_properties().approximate_message_count == 1, what="queue output")
+        await wait_until(lambda: message_count(out) == 1, what="queue output")
         await asyncio.sleep(0.3)
         await listener.stop()
         assert [e["name"] for e in events(host, "csv_blob")] == ["tcsv/2024/data.csv"]
@@ -343,7 +344,7 @@ def test_queue_trigger_happy_path_and_output(host: Host) -> None:
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
         source.send_message(b64("hello"))
-        await wait_until(lambda: out.get_queue_properties().approximate_message_count == 1, what="output")
+        await wait_until(lambda: message_count(out) == 1, what="output")
         await wait_until(lambda: source.get_queue_properties().approximate_message_count == 0, what="delete")
         await listener.stop()
         [seen] = events(host, "on_queue")
@@ -402,7 +403,7 @@ def test_queue_message_encoding_none(host: Host) -> None:
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
         source.send_message("plain text")
-        await wait_until(lambda: out.get_queue_properties().approximate_message_count == 1, what="output")
+        await wait_until(lambda: message_count(out) == 1, what="output")
         await listener.stop()
         assert [e["body"] for e in events(host, "on_queue")] == ["plain text"]
         assert [m.content for m in out.receive_messages()] == ["PLAIN TEXT"]

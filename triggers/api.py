@@ -3,6 +3,8 @@ and maps the result or error to a response; the error mapping lives in ``_respon
 """
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import logging
 from typing import Any, Awaitable, Callable
@@ -35,9 +37,10 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
 
 async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200) -> func.HttpResponse:
     try:
-        result = work()
-        if hasattr(result, "__await__"):
-            result = await result
+        if asyncio.iscoroutinefunction(work):
+            result = await work()
+        else:  # blocking storage calls: off the event loop, which serves every other function of the host
+            result = await asyncio.to_thread(work)
     except Exception as exc:  # mapped to the documented status codes; unknown errors are 500
         for kind, code, name in _STATUS:
             if isinstance(exc, kind):
@@ -71,18 +74,19 @@ async def experiment_runs(req: func.HttpRequest, client: df.DurableOrchestration
     experiment = req.route_params["experiment"]
     if req.method == "GET":
         return await _respond(lambda: [runs.summary(r) for r in runs.list_runs(experiment)])
-    return await _respond(lambda: _submit(req, client, experiment), status=202)
+    return await _respond(functools.partial(_submit, req, client, experiment), status=202)
 
 
 async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, experiment: str) -> Any:
     body = _body(req)
-    record, plan = runs.create_run(experiment, body.get("document"), body.get("parameters") or {},
-                                   body.get("tags"), bool(body.get("continueOnStepFailure")),
-                                   bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK")
+    record, plan = await asyncio.to_thread(
+        runs.create_run, experiment, body.get("document"), body.get("parameters") or {}, body.get("tags"),
+        bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK")
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start
-        runs.update_run(record["id"], status="Failed", error=f"could not start the run: {exc}")
+        await asyncio.to_thread(runs.update_run, record["id"], status="Failed",
+                                error=f"could not start the run: {exc}")
         raise
     return runs.summary(record)
 
@@ -128,7 +132,7 @@ async def run_steps(req: func.HttpRequest) -> func.HttpResponse:
 @bp.durable_client_input(client_name="client")
 async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def cancel() -> Any:
-        record = runs.get_run(req.route_params["run_id"])
+        record = await asyncio.to_thread(runs.get_run, req.route_params["run_id"])
         if record["status"] not in runs.TERMINAL:
             await client.raise_event(record["id"], "cancel", None)
         return runs.summary(record)

@@ -1,9 +1,10 @@
 """Records of the service (runs, step runs, experiments, ...) in Azure Tables, JSON documents inside.
 
-Each record is an entity whose ``doc`` property holds the record as JSON, plus a few top-level
-properties worth filtering on (``status``, ``experiment``). Updates are read-modify-write with the
-entity's ETag (optimistic concurrency), retried on conflict, so concurrent activities never lose a
-field another one wrote.
+Each record is an entity whose ``doc`` property holds the record as JSON (split over ``doc``, ``doc1``,
+``doc2``... because a table property holds at most 32K characters), plus a few top-level properties
+worth filtering on (``status``, ``experiment``). Large, immutable documents belong in blobs instead.
+Updates are read-modify-write with the entity's ETag (optimistic concurrency), retried on conflict, so
+concurrent activities never lose a field another one wrote.
 """
 from __future__ import annotations
 
@@ -12,9 +13,11 @@ import os
 import threading
 from typing import Any, Callable, Optional
 
-from durableml.exceptions import ConfigurationError
+from durableml.exceptions import ConfigurationError, ValidationError
 
 RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
+CHUNK = 30_000  # characters per property (the limit is 32K UTF-16 characters)
+MAX_CHUNKS = 30  # ~900 KB of JSON: below the 1 MB entity limit
 _INDEXED = ("status", "experiment", "name", "created", "kind", "parent_id")
 
 
@@ -52,6 +55,16 @@ class Records:
 
         self._table(table).upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE)
 
+    def insert(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> bool:
+        """Create the record; False (nothing written) when it exists already."""
+        from azure.core.exceptions import ResourceExistsError
+
+        try:
+            self._table(table).create_entity(_entity(pk, rk, doc))
+        except ResourceExistsError:
+            return False
+        return True
+
     def get(self, table: str, pk: str, rk: str) -> Optional[dict[str, Any]]:
         from azure.core.exceptions import ResourceNotFoundError
 
@@ -59,7 +72,7 @@ class Records:
             entity = self._table(table).get_entity(pk, rk)
         except ResourceNotFoundError:
             return None
-        return dict(json.loads(entity["doc"]))
+        return dict(json.loads(_text(entity)))
 
     def delete(self, table: str, pk: str, rk: str) -> None:
         self._table(table).delete_entity(pk, rk)
@@ -76,7 +89,7 @@ class Records:
                 entity = table_client.get_entity(pk, rk)
             except ResourceNotFoundError as exc:
                 raise LookupError(f"no record {table}/{pk}/{rk}") from exc
-            doc = dict(json.loads(entity["doc"]))
+            doc = dict(json.loads(_text(entity)))
             change(doc)
             try:
                 table_client.update_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE,
@@ -91,11 +104,25 @@ class Records:
         """Records of partition ``pk``, optionally filtered by an OData ``where`` on indexed properties."""
         flt = "PartitionKey eq @pk" + (f" and ( {where} )" if where else "")  # spaces: the SDK reads "@p)" as a name
         entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
-        return [dict(json.loads(e["doc"])) for e in entities]
+        return [dict(json.loads(_text(e))) for e in entities]
+
+
+def _text(entity: Any) -> str:
+    parts, i = [entity["doc"]], 1
+    while f"doc{i}" in entity:
+        parts.append(entity[f"doc{i}"])
+        i += 1
+    return "".join(parts)
 
 
 def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
-    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": rk, "doc": json.dumps(doc, sort_keys=True)}
+    text = json.dumps(doc, sort_keys=True)
+    chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    if len(chunks) > MAX_CHUNKS:
+        raise ValidationError(f"the record {pk}/{rk} would hold {len(text)} characters of JSON, more than a table "
+                              f"entity can ({CHUNK * MAX_CHUNKS}); log fewer or smaller values")
+    entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": rk, "doc": chunks[0]}
+    entity.update({f"doc{i}": chunk for i, chunk in enumerate(chunks[1:], start=1)})
     for key in _INDEXED:
         if isinstance(doc.get(key), str):
             entity[key] = doc[key]

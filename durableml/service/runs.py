@@ -3,7 +3,10 @@
 """
 from __future__ import annotations
 
+import functools
+import json
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
@@ -93,10 +96,12 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     check_references(document)
     values = check_parameters(document, parameters)
     run_id = str(uuid.uuid4())
+    _put_document(run_id, document)
     record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
               "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
               "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
-              "document": document, "run_source": source, "error": None, "parent_id": None}
+              "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json", "run_source": source, "error": None,
+              "parent_id": None}
     records().put(RUNS, PARTITION, run_id, record)
     records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
     return record, execution_plan(run_id, document, continue_on_step_failure)
@@ -128,6 +133,55 @@ def check_references(document: Mapping[str, Any]) -> None:
         raise DocumentValidationError("The pipeline refers to resources this workspace does not have", issues)
 
 
+RUNS_CONTAINER = "durableml-runs"
+
+
+def _runs_container() -> Any:
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    from durableml.service.records import storage_connection
+
+    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(RUNS_CONTAINER)
+    try:
+        client.create_container()
+    except ResourceExistsError:
+        pass
+    return client
+
+
+def _put_document(run_id: str, document: Mapping[str, Any]) -> None:
+    _runs_container().upload_blob(f"{run_id}/pipeline.json", json.dumps(document, sort_keys=True), overwrite=True)
+
+
+@functools.lru_cache(maxsize=256)
+def _document_text(run_id: str) -> str:
+    return bytes(_runs_container().download_blob(f"{run_id}/pipeline.json").readall()).decode()
+
+
+def run_document(run_id: str) -> dict[str, Any]:
+    """The pipeline document a run runs (immutable, so cached per process)."""
+    return dict(json.loads(_document_text(run_id)))
+
+
+@dataclass(frozen=True)
+class RunStatic:
+    """What never changes about a pipeline run once it is created (cached per process)."""
+
+    id: str
+    experiment: str
+    parameters: dict[str, Any]
+    regenerate_outputs: bool
+    document: dict[str, Any]
+
+
+@functools.lru_cache(maxsize=256)
+def run_static(run_id: str) -> RunStatic:
+    record = get_run(run_id)
+    return RunStatic(run_id, record["experiment"], dict(record["parameters"]),
+                     bool(record.get("regenerate_outputs")), run_document(run_id))
+
+
 def get_run(run_id: str) -> dict[str, Any]:
     record = records().get(RUNS, PARTITION, run_id)
     if record is None:
@@ -151,8 +205,8 @@ def list_step_runs(run_id: str) -> list[dict[str, Any]]:
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A run record without the (large) pipeline document."""
-    return {k: v for k, v in record.items() if k != "document"}
+    """A run record as the API shows it (without storage bookkeeping)."""
+    return {k: v for k, v in record.items() if k != "document_blob"}
 
 
 def run_log(run_id: str, offset: int = 0) -> str:

@@ -14,7 +14,18 @@ from durableml.compute.base import JobSpec, JobState, input_placeholder, output_
 from durableml.exceptions import AzureMLException
 from durableml.service import computes, datastores
 from durableml.service.records import records, storage_connection
-from durableml.service.runs import PARTITION, RUNS, get_run, step_run_id, update_run, utc_now, workspace_record
+from durableml.service.runs import (
+    PARTITION,
+    RUNS,
+    TERMINAL,
+    RunStatic,
+    get_run,
+    run_static,
+    step_run_id,
+    update_run,
+    utc_now,
+    workspace_record,
+)
 
 REUSE = "dmlReuse"
 
@@ -25,8 +36,8 @@ def pipeline_started(run_id: str) -> None:
 
 
 def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> None:
-    run = get_run(run_id)
-    for step in run["document"]["steps"]:
+    run = run_static(run_id)
+    for step in run.document["steps"]:
         if steps.get(step["id"]) == "NotStarted":
             _ensure_step_record(run, step, status="NotStarted")
     failed = sorted(sid for sid, s in steps.items() if s == "Failed")
@@ -34,13 +45,13 @@ def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> Non
     update_run(run_id, status=status, ended=utc_now(), error=error, pipeline_outputs=_pipeline_outputs(run))
 
 
-def _pipeline_outputs(run: Mapping[str, Any]) -> dict[str, Any]:
+def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
     """``{pipeline_output_name: {"datastore", "path"}}`` for the outputs of steps that produced them."""
     found: dict[str, Any] = {}
-    for step in run["document"]["steps"]:
+    for step in run.document["steps"]:
         for name, out in step["outputs"].items():
             if out.get("pipelineOutputName"):
-                record = records().get(RUNS, PARTITION, step_run_id(run["id"], step["id"]))
+                record = records().get(RUNS, PARTITION, step_run_id(run.id, step["id"]))
                 where = (record or {}).get("outputs", {}).get(name)
                 if where and record and record["status"] == "Finished":
                     found[out["pipelineOutputName"]] = {"datastore": where["datastore"], "path": where["path"]}
@@ -48,74 +59,76 @@ def _pipeline_outputs(run: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------------- steps
+# A step run's record is written only by its own step_start / step_complete (and by pipeline_finished for
+# steps that never started), one at a time, so these replace it whole instead of read-modify-write.
 def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None) -> dict[str, Any]:
     """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``."""
-    run = get_run(run_id)
+    run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
     record = _ensure_step_record(run, step, status="Queued")
-    if record["status"] in ("Running", "Finished", "Failed", "Canceled") and record.get("submitted"):
-        return {"result": _result(record)} if record["status"] in ("Finished", "Failed", "Canceled") else {}
+    if record.get("submitted") or record["status"] in TERMINAL:
+        return {"result": _result(record)} if record["status"] in TERMINAL else {}
     try:
         resolved = _resolve(run, step, record["id"])
     except AzureMLException as exc:
-        failed = _finish(run_id, record["id"], "Failed", error=f"{type(exc).__name__}: {exc}")
-        return {"result": _result(failed)}
+        return {"result": _result(_save(record, status="Failed", ended=utc_now(),
+                                        error=f"{type(exc).__name__}: {exc}"))}
     reused = _reuse(run, step, resolved)
     if reused is not None:
-        done = _finish(run_id, record["id"], "Finished", outputs=reused["outputs"], reused_from=reused["id"])
-        return {"result": _result(done)}
+        return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
+                                        reused_from=reused["id"]))}
     job = _job(run, step, record["id"], resolved, notify_url)
     computes.backend(step.get("computeTarget")).submit(job)
-    update_run(record["id"], status="Running", started=utc_now(), submitted=True,
-               reuse_key=resolved["reuse_key"], outputs=resolved["outputs"])
+    _save(record, status="Running", started=utc_now(), submitted=True, reuse_key=resolved["reuse_key"],
+          outputs=resolved["outputs"])
     return {}
 
 
 def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     """The step's result once its job is terminal, else None (keep waiting)."""
-    run = get_run(run_id)
+    run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
-    sid = step_run_id(run_id, step["id"])
-    record = get_run(sid)
-    if record["status"] in ("Finished", "Failed", "Canceled"):
+    record = get_run(step_run_id(run_id, step["id"]))
+    if record["status"] in TERMINAL:
         return _result(record)
-    status = computes.backend(step.get("computeTarget")).poll(sid)
+    status = computes.backend(step.get("computeTarget")).poll(record["id"])
     if not status.is_terminal:
         return None
     state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
-    done = _finish(run_id, sid, state, error=status.error, metrics=status.metrics)
+    done = _save(record, status=state, ended=utc_now(), error=status.error, metrics=status.metrics or [])
     if state == "Finished" and step.get("allowReuse") and record.get("reuse_key"):
-        records().put(REUSE, "key", record["reuse_key"], {"id": sid, "outputs": done.get("outputs", {})})
+        records().put(REUSE, "key", record["reuse_key"], {"id": record["id"], "outputs": done.get("outputs", {})})
     return _result(done)
 
 
 def steps_cancel(run_id: str, step_ids: list[str]) -> None:
-    run = get_run(run_id)
+    run = run_static(run_id)
     for sid in step_ids:
         step = _document_step(run, sid)
         computes.backend(step.get("computeTarget")).cancel(step_run_id(run_id, sid))
 
 
 # ---------------------------------------------------------------------------------------------- helpers
-def _document_step(run: Mapping[str, Any], step_id: str) -> dict[str, Any]:
-    return next(s for s in run["document"]["steps"] if s["id"] == step_id)
+def _document_step(run: RunStatic, step_id: str) -> dict[str, Any]:
+    return next(s for s in run.document["steps"] if s["id"] == step_id)
 
 
-def _ensure_step_record(run: Mapping[str, Any], step: Mapping[str, Any], status: str) -> dict[str, Any]:
-    sid = step_run_id(run["id"], step["id"])
-    existing = records().get(RUNS, PARTITION, sid)
-    if existing is not None:
-        return existing
-    record = {"id": sid, "kind": "step", "parent_id": run["id"], "experiment": run["experiment"],
+def _ensure_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> dict[str, Any]:
+    """The step run's record, created (one insert) on first use."""
+    sid = step_run_id(run.id, step["id"])
+    record = {"id": sid, "kind": "step", "parent_id": run.id, "experiment": run.experiment,
               "name": step["name"], "step_id": step["id"], "status": status, "created": utc_now(), "started": None,
               "ended": None, "outputs": {}, "metrics": [], "error": None, "reused_from": None,
               "compute_target": step.get("computeTarget") or computes.LOCAL}
-    records().put(RUNS, PARTITION, sid, record)
-    return record
+    if records().insert(RUNS, PARTITION, sid, record):
+        return record
+    return get_run(sid)
 
 
-def _finish(run_id: str, sid: str, status: str, **fields: Any) -> dict[str, Any]:
-    return update_run(sid, status=status, ended=utc_now(), **{k: v for k, v in fields.items() if v is not None})
+def _save(record: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    new = {**record, **changes}
+    records().put(RUNS, PARTITION, str(record["id"]), new)
+    return new
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,9 +136,9 @@ def _result(record: Mapping[str, Any]) -> dict[str, Any]:
             "reused_from": record.get("reused_from")}
 
 
-def _resolve(run: Mapping[str, Any], step: Mapping[str, Any], sid: str) -> dict[str, Any]:
+def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any]:
     """Arguments, inputs and outputs of a step with parameters, datastores and upstream outputs bound."""
-    params = run["parameters"]
+    params = run.parameters
     arguments = [_argument(a, params) for a in step["arguments"]]
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
     outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
@@ -146,11 +159,11 @@ def _argument(binding: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
     return input_placeholder(binding["name"]) if kind == "input" else output_placeholder(binding["name"])
 
 
-def _input(run: Mapping[str, Any], binding: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     source = binding["source"]
     kind = source["kind"]
     if kind == "stepOutput":
-        producer = get_run(step_run_id(run["id"], source["step"]))
+        producer = get_run(step_run_id(run.id, source["step"]))
         where = producer["outputs"][source["output"]]
         datastore, path = where["datastore"], where["path"]
     elif kind == "datastore":
@@ -174,7 +187,7 @@ def _input(run: Mapping[str, Any], binding: Mapping[str, Any], params: Mapping[s
             "path_on_compute": binding.get("pathOnCompute"), "dataset": described}
 
 
-def _output(binding: Mapping[str, Any], sid: str, name: str, run: Mapping[str, Any]) -> dict[str, Any]:
+def _output(binding: Mapping[str, Any], sid: str, name: str, run: RunStatic) -> dict[str, Any]:
     record = datastores.get_datastore(binding.get("datastore"))
     path = binding["destination"].replace("{run-id}", sid).replace("{output-name}", name)
     if binding["kind"] == "pipeline_data":
@@ -183,8 +196,8 @@ def _output(binding: Mapping[str, Any], sid: str, name: str, run: Mapping[str, A
             "is_directory": binding.get("isDirectory", True)}
 
 
-def _reuse(run: Mapping[str, Any], step: Mapping[str, Any], resolved: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    if not step.get("allowReuse") or run.get("regenerate_outputs"):
+def _reuse(run: RunStatic, step: Mapping[str, Any], resolved: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    if not step.get("allowReuse") or run.regenerate_outputs:
         return None
     found = records().get(REUSE, "key", resolved["reuse_key"])
     if found is None:
@@ -199,12 +212,12 @@ def _job_workspace() -> dict[str, str]:
             "workspace_name": ws["name"]}
 
 
-def _job(run: Mapping[str, Any], step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any],
+def _job(run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any],
          notify_url: Optional[str]) -> JobSpec:
     settings = step.get("settings") or {}
     snapshot = step.get("snapshot") or {}
     notify = {"url": notify_url.replace("{eventName}", "step_done"), "event": "step_done"} if notify_url else None
-    return JobSpec(job_id=sid, run_id=run["id"], step_name=step["name"],
+    return JobSpec(job_id=sid, run_id=run.id, step_name=step["name"],
                    snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
                    script_name=settings.get("scriptName", ""), connection_string=storage_connection(),
                    arguments=list(resolved["arguments"]),
@@ -213,5 +226,5 @@ def _job(run: Mapping[str, Any], step: Mapping[str, Any], sid: str, resolved: Ma
                            for n, i in resolved["inputs"].items()},
                    outputs={n: {"container": o["container"], "path_on_datastore": o["path"],
                                 "is_directory": o["is_directory"]} for n, o in resolved["outputs"].items()},
-                   notify=notify, experiment_name=run["experiment"], parent_run_id=run["id"],
+                   notify=notify, experiment_name=run.experiment, parent_run_id=run.id,
                    workspace=_job_workspace())
