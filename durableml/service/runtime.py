@@ -60,14 +60,20 @@ def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
 
 # ---------------------------------------------------------------------------------------------- steps
 # A step run's record is written only by its own step_start / step_complete (and by pipeline_finished for
-# steps that never started), one at a time, so these replace it whole instead of read-modify-write.
+# steps that never started), one at a time, so these replace it whole instead of read-modify-write, and
+# step_complete starts from the record step_start saved in this process when it is still cached.
+_SAVED: dict[str, dict[str, Any]] = {}
+
+
 def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None) -> dict[str, Any]:
-    """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``."""
+    """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``.
+
+    A repeated call (the activity ran twice) submits again, which the compute backend ignores, and
+    saves the same record again: step_complete cannot have run before this activity completed.
+    """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
-    record = _ensure_step_record(run, step, status="Queued")
-    if record.get("submitted") or record["status"] in TERMINAL:
-        return {"result": _result(record)} if record["status"] in TERMINAL else {}
+    record = _new_step_record(run, step, status="Queued")
     try:
         resolved = _resolve(run, step, record["id"])
     except AzureMLException as exc:
@@ -88,14 +94,17 @@ def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[st
     """The step's result once its job is terminal, else None (keep waiting)."""
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
-    record = get_run(step_run_id(run_id, step["id"]))
+    sid = step_run_id(run_id, step["id"])
+    record = _SAVED.get(sid) or get_run(sid)
     if record["status"] in TERMINAL:
+        _SAVED.pop(sid, None)
         return _result(record)
     status = computes.backend(step.get("computeTarget")).poll(record["id"])
     if not status.is_terminal:
         return None
     state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
     done = _save(record, status=state, ended=utc_now(), error=status.error, metrics=status.metrics or [])
+    _SAVED.pop(sid, None)
     if state == "Finished" and step.get("allowReuse") and record.get("reuse_key"):
         records().put(REUSE, "key", record["reuse_key"], {"id": record["id"], "outputs": done.get("outputs", {})})
     return _result(done)
@@ -115,19 +124,25 @@ def _document_step(run: RunStatic, step_id: str) -> dict[str, Any]:
 
 def _ensure_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> dict[str, Any]:
     """The step run's record, created (one insert) on first use."""
+    record = _new_step_record(run, step, status)
+    if records().insert(RUNS, PARTITION, record["id"], record):
+        return record
+    return get_run(record["id"])
+
+
+def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> dict[str, Any]:
     sid = step_run_id(run.id, step["id"])
-    record = {"id": sid, "kind": "step", "parent_id": run.id, "experiment": run.experiment,
+    return {"id": sid, "kind": "step", "parent_id": run.id, "experiment": run.experiment,
               "name": step["name"], "step_id": step["id"], "status": status, "created": utc_now(), "started": None,
               "ended": None, "outputs": {}, "metrics": [], "error": None, "reused_from": None,
               "compute_target": step.get("computeTarget") or computes.LOCAL}
-    if records().insert(RUNS, PARTITION, sid, record):
-        return record
-    return get_run(sid)
 
 
 def _save(record: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
     new = {**record, **changes}
     records().put(RUNS, PARTITION, str(record["id"]), new)
+    if new["status"] not in TERMINAL:
+        _SAVED[str(new["id"])] = new
     return new
 
 
