@@ -3,32 +3,18 @@
 from __future__ import annotations
 
 import os
-import time
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Sequence
 
 from durableml.core import Workspace
 from durableml.core.compute import AmlCompute, ComputeTarget
 from durableml.pipeline.core import PipelineData
 from durableml.pipeline.steps import PythonScriptStep
+from tests.polling import wait_until  # noqa: F401  (used by the e2e tests through this module)
 
 STEPS_DIR = Path(__file__).resolve().parent / "projects" / "steps"
 COMPUTE = "e2e-cpu"
-
-
-def wait_until(
-    condition: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05, what: str = "condition"
-) -> Any:
-    """Poll ``condition`` until it returns something true; AssertionError after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(interval)
 
 
 def pid_alive(pid: int) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import textwrap
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
@@ -21,6 +20,7 @@ from azure.storage.blob import BlobServiceClient
 
 from durableml.compute import JobSpec, LocalCompute
 from funchost.azurite import AzuriteHandle
+from tests.polling import wait_until
 
 _ids = itertools.count(1)
 StepFactory = Callable[..., JobSpec]
@@ -78,14 +78,7 @@ def step(tmp_path_factory: pytest.TempPathFactory, azurite: AzuriteHandle) -> St
 
 def wait_for(condition: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
     """Poll ``condition`` every 20 ms until it returns something true; AssertionError after ``timeout`` s."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = condition()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        time.sleep(0.02)
+    return wait_until(condition, timeout=timeout, interval=0.02, what=what)
 
 
 def process_gone(pid: int) -> bool:
