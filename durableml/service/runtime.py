@@ -107,7 +107,24 @@ def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[st
     _SAVED.pop(sid, None)
     if state == "Finished" and step.get("allowReuse") and record.get("reuse_key"):
         records().put(REUSE, "key", record["reuse_key"], {"id": record["id"], "outputs": done.get("outputs", {})})
+    if state == "Finished":
+        _register_outputs(step, done)
     return _result(done)
+
+
+def _register_outputs(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
+    """``OutputFileDatasetConfig.register_on_complete``: a new dataset version over what the step wrote."""
+    from durableml.service import datasets
+
+    for name, out in step["outputs"].items():
+        spec = out.get("registerAs")
+        where = record.get("outputs", {}).get(name)
+        if not spec or not where:
+            continue
+        definition = {"datasetType": spec.get("datasetType", "file"),
+                      "paths": [{"datastore": where["datastore"], "path": where["path"].rstrip("/") + "/**"}],
+                      "format": spec.get("format") or {}, "transforms": spec.get("transforms") or []}
+        datasets.register(definition, spec["name"], spec.get("description"), spec.get("tags"), True)
 
 
 def steps_cancel(run_id: str, step_ids: list[str]) -> None:
