@@ -35,7 +35,9 @@ def test_output_dataset_is_consumed_downstream_and_registered(ws: Any, service: 
                             arguments=["--name", "read", "--journal", str(journal), "--in",
                                        produced.as_input("produced_in")],
                             compute_target="e2e-cpu", allow_reuse=False)
-    run: Any = Experiment(ws, "e2e-output-datasets").submit(Pipeline(ws, [read]))
+    pipeline = Pipeline(ws, [read])  # "write" comes in through the data dependency
+    assert [s["name"] for s in pipeline.to_document()["steps"]] == [write.name, read.name]
+    run: Any = Experiment(ws, "e2e-output-datasets").submit(pipeline)
     status = run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False)
     assert status == "Finished", f"{step_summary(run)}\n{service.log_tail()}"
     writer = run.find_step_run("write")[0]
