@@ -58,3 +58,29 @@ def test_a_schedule_needs_exactly_one_trigger(ws: Workspace, blob_store: Datasto
         Schedule.create(
             ws, name="s", pipeline_id="p", experiment_name="e", recurrence=recurrence, path_on_datastore="in/"
         )
+
+
+def test_both_create_paths_send_the_same_spec_but_their_target(ws: Workspace) -> None:
+    sent: list[dict[str, object]] = []
+
+    def create_schedule(spec: dict[str, object]) -> dict[str, object]:
+        sent.append(dict(spec))
+        return {"id": f"sched-{len(sent)}", **spec}
+
+    ws._client.create_schedule = create_schedule  # type: ignore[attr-defined]  # the double is per test
+    hourly = ScheduleRecurrence(frequency="Hour", interval=1)
+    Schedule.create(
+        ws, name="s1", pipeline_id="p1", experiment_name="e", recurrence=hourly, pipeline_parameters={"a": 1}
+    )
+    Schedule.create_for_pipeline_endpoint(
+        ws, name="s2", pipeline_endpoint_id="pe1", experiment_name="e", recurrence=hourly
+    )
+    by_pipeline, by_endpoint = sent
+    assert by_pipeline["pipelineId"] == "p1" and "pipelineEndpointId" not in by_pipeline
+    assert by_endpoint["pipelineEndpointId"] == "pe1" and "pipelineId" not in by_endpoint
+    assert set(by_pipeline) - {"pipelineId"} == set(by_endpoint) - {"pipelineEndpointId"}
+    assert (by_pipeline["name"], by_pipeline["pipelineParameters"], by_endpoint["pipelineParameters"]) == (
+        "s1",
+        {"a": 1},
+        {},
+    )

@@ -169,16 +169,18 @@ class Schedule:
         _service_endpoint: str | None = None,
     ) -> Schedule:
         """Create a schedule for the published pipeline ``pipeline_id``."""
-        spec = {
-            "name": check_non_empty(name, "Schedule name"),
-            "pipelineId": check_non_empty(pipeline_id, "pipeline_id"),
-            "experimentName": experiment_name,
-            "description": description,
-            "pipelineParameters": dict(pipeline_parameters or {}),
-            "continueOnStepFailure": continue_on_step_failure,
-            **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore),
-        }
-        return Schedule(workspace, workspace._client.create_schedule(spec))
+        target = {"pipelineId": check_non_empty(pipeline_id, "pipeline_id")}
+        trigger = _trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)
+        return Schedule._create(
+            workspace,
+            target,
+            name,
+            experiment_name,
+            description,
+            pipeline_parameters,
+            continue_on_step_failure,
+            trigger,
+        )
 
     @staticmethod
     def create_for_pipeline_endpoint(
@@ -200,14 +202,39 @@ class Schedule:
         _service_endpoint: str | None = None,
     ) -> Schedule:
         """Create a schedule that runs the default version of a pipeline endpoint."""
+        target = {"pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id")}
+        trigger = _trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)
+        return Schedule._create(
+            workspace,
+            target,
+            name,
+            experiment_name,
+            description,
+            pipeline_parameters,
+            continue_on_step_failure,
+            trigger,
+        )
+
+    @staticmethod
+    def _create(
+        workspace: Workspace,
+        target: Mapping[str, Any],
+        name: str,
+        experiment_name: str,
+        description: str | None,
+        pipeline_parameters: Mapping[str, Any] | None,
+        continue_on_step_failure: bool | None,
+        trigger: Mapping[str, Any],
+    ) -> Schedule:
+        """The one place a schedule spec is built, for a published pipeline or a pipeline endpoint."""
         spec = {
             "name": check_non_empty(name, "Schedule name"),
-            "pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id"),
+            **target,
             "experimentName": experiment_name,
             "description": description,
             "pipelineParameters": dict(pipeline_parameters or {}),
             "continueOnStepFailure": continue_on_step_failure,
-            **_trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore),
+            **trigger,
         }
         return Schedule(workspace, workspace._client.create_schedule(spec))
 
