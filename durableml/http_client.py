@@ -255,12 +255,16 @@ class HttpServiceClient(HttpTransport, UnavailableOperations):
         regenerate_outputs: bool,
         continue_on_step_failure: bool,
         tags: Mapping[str, str],
+        properties: Mapping[str, str] | None = None,
+        step_properties: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Record:
         """Submit a pipeline document as a run of ``experiment``; never retried."""
         body = {
             "document": dict(document),
             "parameters": dict(parameters),
             "tags": dict(tags),
+            "properties": dict(properties or {}),
+            "stepProperties": {k: dict(v) for k, v in (step_properties or {}).items()},
             "continueOnStepFailure": bool(continue_on_step_failure),
             "regenerateOutputs": bool(regenerate_outputs),
         }

@@ -63,6 +63,14 @@ def _body(req: func.HttpRequest) -> dict[str, Any]:
     return value
 
 
+def _string_map(value: Any) -> dict[str, str]:
+    if value in (None, {}):
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise errors.ValidationError("run properties must be an object of string values")
+    return dict(value)
+
+
 def _flag(req: func.HttpRequest, name: str) -> bool:
     return (req.params.get(name) or "").lower() in ("1", "true", "yes")
 
@@ -81,7 +89,8 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     body = _body(req)
     record, plan = await asyncio.to_thread(
         runs.create_run, experiment, body.get("document"), body.get("parameters") or {}, body.get("tags"),
-        bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK")
+        bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK",
+        _string_map(body.get("properties")), {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()})
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from durableml.client import ServiceClient
+from durableml.git_info import git_properties
 from durableml.exceptions import ValidationError
 from durableml.pipeline.core.pipeline_parameter import PipelineParameter, parameter_type_of
 
@@ -51,8 +52,23 @@ def submit_pipeline(
         regenerate_outputs=bool(options.get("regenerate_outputs", False)),
         continue_on_step_failure=bool(options.get("continue_on_step_failure", False)),
         tags=dict(tags or {}),
+        properties=git_properties(os.getcwd()),
+        step_properties=step_git_properties(document),
     )
     return PipelineRun(experiment, str(record["id"]), _record=record)
+
+
+def step_git_properties(document: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+    """Each step's Git properties, from its source directory (looked up once per directory)."""
+    by_directory: dict[str, dict[str, str]] = {}
+    found: dict[str, dict[str, str]] = {}
+    for step in document["steps"]:
+        directory = os.path.abspath((step.get("snapshot") or {}).get("sourceDirectory") or ".")
+        if directory not in by_directory:
+            by_directory[directory] = git_properties(directory)
+        if by_directory[directory]:
+            found[step["id"]] = by_directory[directory]
+    return found
 
 
 def parameter_values(document: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -88,7 +88,9 @@ def _upstream(step: Mapping[str, Any]) -> set[str]:
 
 def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[str, Any],
                tags: Optional[Mapping[str, str]] = None, continue_on_step_failure: bool = False,
-               regenerate_outputs: bool = False, source: str = "SDK") -> tuple[dict[str, Any], dict[str, Any]]:
+               regenerate_outputs: bool = False, source: str = "SDK", properties: Optional[Mapping[str, str]] = None,
+               step_properties: Optional[Mapping[str, Mapping[str, str]]] = None
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate and record a new pipeline run; returns (run record, execution plan)."""
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
@@ -101,7 +103,8 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
               "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
               "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
               "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json", "run_source": source, "error": None,
-              "parent_id": None}
+              "parent_id": None, "properties": dict(properties or {}),
+              "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()}}
     records().put(RUNS, PARTITION, run_id, record)
     records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
     return record, execution_plan(run_id, document, continue_on_step_failure)
@@ -173,13 +176,15 @@ class RunStatic:
     parameters: dict[str, Any]
     regenerate_outputs: bool
     document: dict[str, Any]
+    step_properties: dict[str, dict[str, str]]
 
 
 @functools.lru_cache(maxsize=256)
 def run_static(run_id: str) -> RunStatic:
     record = get_run(run_id)
     return RunStatic(run_id, record["experiment"], dict(record["parameters"]),
-                     bool(record.get("regenerate_outputs")), run_document(run_id))
+                     bool(record.get("regenerate_outputs")), run_document(run_id),
+                     dict(record.get("step_properties") or {}))
 
 
 def get_run(run_id: str) -> dict[str, Any]:

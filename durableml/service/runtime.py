@@ -152,7 +152,8 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
     return {"id": sid, "kind": "step", "parent_id": run.id, "experiment": run.experiment,
               "name": step["name"], "step_id": step["id"], "status": status, "created": utc_now(), "started": None,
               "ended": None, "outputs": {}, "metrics": [], "error": None, "reused_from": None,
-              "compute_target": step.get("computeTarget") or computes.LOCAL}
+              "compute_target": step.get("computeTarget") or computes.LOCAL,
+              "properties": dict(run.step_properties.get(step["id"], {}))}
 
 
 def _save(record: Mapping[str, Any], **changes: Any) -> dict[str, Any]:

@@ -72,12 +72,16 @@ class ServiceDouble:
         regenerate_outputs: bool,
         continue_on_step_failure: bool,
         tags: Mapping[str, str],
+        properties: Mapping[str, str] | None = None,
+        step_properties: Mapping[str, Mapping[str, str]] | None = None,
     ) -> dict[str, Any]:
         record = {
             "id": f"run-{len(self.submitted) + 1}",
             "experiment": experiment,
             "status": "Finished",
             "document": document,
+            "properties": dict(properties or {}),
+            "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()},
             "parameters": dict(parameters),
             "tags": dict(tags),
             "regenerate_outputs": regenerate_outputs,

@@ -154,7 +154,8 @@ def test_submit_is_never_retried(stub: StubService, stub_client: HttpServiceClie
 def test_submit_sends_the_documented_body(stub: StubService, stub_client: HttpServiceClient) -> None:
     stub.reply("POST", SUBMIT, 202, {"id": "run-1", "status": "NotStarted"})
     record = stub_client.submit_pipeline(
-        {"schemaVersion": 1}, "exp", {"p": 1}, regenerate_outputs=True, continue_on_step_failure=False, tags={"t": "v"}
+        {"schemaVersion": 1}, "exp", {"p": 1}, regenerate_outputs=True, continue_on_step_failure=False, tags={"t": "v"},
+        properties={"azureml.git.commit": "abc"}, step_properties={"s1": {"azureml.git.dirty": "False"}},
     )  # fmt: skip
     assert record == {"id": "run-1", "status": "NotStarted"}
     import json
@@ -162,6 +163,7 @@ def test_submit_sends_the_documented_body(stub: StubService, stub_client: HttpSe
     assert json.loads(stub.requests[0].body) == {
         "document": {"schemaVersion": 1}, "parameters": {"p": 1}, "tags": {"t": "v"},
         "continueOnStepFailure": False, "regenerateOutputs": True,
+        "properties": {"azureml.git.commit": "abc"}, "stepProperties": {"s1": {"azureml.git.dirty": "False"}},
     }  # fmt: skip
 
 
