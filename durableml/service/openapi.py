@@ -46,7 +46,9 @@ _SUBMIT = {"type": "object", "required": ["document"], "properties": {
     "document": {"$ref": "#/components/schemas/PipelineDocument"},
     "parameters": {"type": "object"}, "tags": {"type": "object", "additionalProperties": {"type": "string"}},
     "continueOnStepFailure": {"type": "boolean"}, "regenerateOutputs": {"type": "boolean"},
-    "runSource": {"type": "string"}}}
+    "runSource": {"type": "string"},
+    "properties": {"type": "object", "additionalProperties": {"type": "string"}},
+    "stepProperties": {"type": "object", "additionalProperties": {"type": "object"}}}}
 
 ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/workspace": {"get": _op("The workspace", _json(_RECORD))},
