@@ -7,7 +7,7 @@ from typing import Any, Iterator, Mapping, Optional
 
 from durableml.exceptions import DatastoreNotFoundError, NotFoundError, NotSupportedError, ValidationError
 
-from durableml.service.records import records, storage_connection
+from durableml.service.records import blob_container, records, storage_connection
 
 
 class FileNotFoundInDatastoreError(NotFoundError):
@@ -82,17 +82,7 @@ def set_default_datastore(name: str) -> None:
 
 def container(name: Optional[str]) -> Any:
     """The ContainerClient behind a datastore (created if missing)."""
-    from azure.core.exceptions import ResourceExistsError
-    from azure.storage.blob import BlobServiceClient
-
-    record = get_datastore(name)
-    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(
-        record["container_name"])
-    try:
-        client.create_container()
-    except ResourceExistsError:
-        pass
-    return client
+    return blob_container(get_datastore(name)["container_name"])
 
 
 def list_files(name: Optional[str], prefix: str = "") -> Iterator[str]:

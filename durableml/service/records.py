@@ -129,6 +129,30 @@ def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
+_blob_service: Any = None
+_created: set[str] = set()
+_blob_lock = threading.Lock()
+
+
+def blob_container(name: str, create: bool = True) -> Any:
+    """A ContainerClient of the service's storage account (one shared client; created once per process)."""
+    global _blob_service
+    from azure.core.exceptions import ResourceExistsError
+    from azure.storage.blob import BlobServiceClient
+
+    with _blob_lock:
+        if _blob_service is None:
+            _blob_service = BlobServiceClient.from_connection_string(storage_connection())
+        client = _blob_service.get_container_client(name)
+        if create and name not in _created:
+            try:
+                client.create_container()
+            except ResourceExistsError:
+                pass
+            _created.add(name)
+    return client
+
+
 _shared: Optional[Records] = None
 
 

@@ -20,7 +20,7 @@ from durableml.exceptions import (
 )
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
-from durableml.service.records import RUNS, records
+from durableml.service.records import RUNS, blob_container, records
 
 PARTITION = "run"
 TERMINAL = {"Finished", "Failed", "Canceled"}
@@ -140,17 +140,7 @@ RUNS_CONTAINER = "durableml-runs"
 
 
 def _runs_container() -> Any:
-    from azure.core.exceptions import ResourceExistsError
-    from azure.storage.blob import BlobServiceClient
-
-    from durableml.service.records import storage_connection
-
-    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(RUNS_CONTAINER)
-    try:
-        client.create_container()
-    except ResourceExistsError:
-        pass
-    return client
+    return blob_container(RUNS_CONTAINER)
 
 
 def _put_document(run_id: str, document: Mapping[str, Any]) -> None:
@@ -265,11 +255,7 @@ ARTIFACTS = "durableml-artifacts"
 
 
 def _artifacts() -> Any:
-    from azure.storage.blob import BlobServiceClient
-
-    from durableml.service.records import storage_connection
-
-    return BlobServiceClient.from_connection_string(storage_connection()).get_container_client(ARTIFACTS)
+    return blob_container(ARTIFACTS, create=False)  # written by the step runner; may not exist yet
 
 
 def list_run_files(run_id: str) -> list[str]:

@@ -12,7 +12,7 @@ import re
 from typing import Any, Iterable, Mapping
 
 from durableml.exceptions import ValidationError
-from durableml.service.records import storage_connection
+from durableml.service.records import blob_container
 
 CONTAINER = "durableml-snapshots"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -20,15 +20,7 @@ MAX_FILE_BYTES = 300 * 1024 * 1024
 
 
 def _container() -> Any:
-    from azure.core.exceptions import ResourceExistsError
-    from azure.storage.blob import BlobServiceClient
-
-    client = BlobServiceClient.from_connection_string(storage_connection()).get_container_client(CONTAINER)
-    try:
-        client.create_container()
-    except ResourceExistsError:
-        pass
-    return client
+    return blob_container(CONTAINER)
 
 
 def _check_sha(sha: str) -> str:
