@@ -146,7 +146,6 @@ class DurableEngine:
             self._wake_orch.set()
 
     async def _execute_activity(self, item: WorkItem) -> dict[str, Any]:
-        ts = h.now
         fi = self.index.durable("activityTrigger", item.name)
         if item.name == "BuiltIn::HttpActivity":
             return _failed(item, "BuiltIn::HttpActivity", "NotSupportedError: call_http is not supported by funchost")
@@ -161,7 +160,7 @@ class DurableEngine:
             self.log.warning("activity '%s' of %s failed: %s: %s", fi.durable_name, item.instance_id,
                              type(exc).__name__, exc)
             return _failed(item, fi.durable_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
-        return h.event(EventType.TaskCompleted, ts(), TaskScheduledId=item.task_id, Result=encoded)
+        return h.event(EventType.TaskCompleted, h.now(), TaskScheduledId=item.task_id, Result=encoded)
 
     def _commit_activity(self, item: WorkItem, event: dict[str, Any]) -> None:
         with self.store.transaction() as tx:

@@ -31,9 +31,7 @@ class EpisodeOutcome:
     """What the dispatcher needs to know after an episode."""
 
     instance_id: str
-    ran_orchestrator: bool = False
     new_work: int = 0
-    woke: list[str] = field(default_factory=list)  # other instances that got messages
 
 
 def new_execution_id() -> str:
@@ -69,7 +67,7 @@ class EpisodeRunner:
             return out
         plan = self._plan(inst, msgs)
         if plan.terminate is not None:
-            self._terminate(inst, plan, out)
+            self._terminate(inst, plan)
         elif plan.deliver:
             self._run_orchestrator(inst, plan, out)
         else:
@@ -84,7 +82,6 @@ class EpisodeRunner:
         control_events: list[Event] = field(default_factory=list)
         status: Optional[RuntimeStatus] = None
         terminate: Optional[Event] = None
-        new_generation: Optional[Event] = None
 
     def _plan(self, inst: Instance, msgs: list[Message]) -> "EpisodeRunner._Plan":
         plan = self._Plan(status=inst.status)
@@ -139,7 +136,7 @@ class EpisodeRunner:
                     tx.append_history(inst.id, old, chunk)
                 tx.update_instance(inst.id, status=plan.status, updated=h.fmt_time(ts))
 
-    def _terminate(self, inst: Instance, plan: "_Plan", out: EpisodeOutcome) -> None:
+    def _terminate(self, inst: Instance, plan: "_Plan") -> None:
         assert plan.terminate is not None
         reason = plan.terminate.get("Input")
         ts = h.now()
@@ -154,7 +151,7 @@ class EpisodeRunner:
             tx.drop_instance_work(inst.id)
             tx.update_instance(inst.id, status=RuntimeStatus.Terminated, output=status_output_text(reason),
                                updated=h.fmt_time(ts))
-            self._notify_parent(tx, inst, failed=True, result=reason, details=None, out=out)
+            self._notify_parent(tx, inst, failed=True, result=reason, details=None)
 
     def _run_orchestrator(self, inst: Instance, plan: "_Plan", out: EpisodeOutcome) -> None:
         old = self.store.history(inst.id)
@@ -178,12 +175,11 @@ class EpisodeRunner:
                 failure = self._unknown_function(decisions.new)
         self.replay_seconds += time.perf_counter() - started
         self.episodes += 1
-        out.ran_orchestrator = True
         with self.store.transaction() as tx:
             tx.consume(plan.consumed)
             if failure is not None:
                 keep = None if oversized or not state else state.get("customStatus")
-                self._complete(tx, inst, old, chunk, ts, failed=True, result=failure, out=out, custom_status=keep)
+                self._complete(tx, inst, old, chunk, ts, failed=True, result=failure, custom_status=keep)
                 return
             assert decisions is not None and state is not None
             self._apply(tx, inst, old, chunk, ts, state, decisions.new, plan, out)
@@ -226,12 +222,12 @@ class EpisodeRunner:
         actions = flatten_actions(state)
         can = next((a for a in actions if a.get("actionType") == 4), None)
         if state.get("isDone") and can is not None:
-            self._continue_as_new(tx, inst, old, chunk, ts, can, custom, out)
+            self._continue_as_new(tx, inst, old, chunk, ts, can, custom)
             return
         scheduling = [self._schedule(tx, inst, d, ts, out) for d in new]
         if state.get("isDone"):
             self._complete(tx, inst, old, chunk + scheduling, ts, failed=False, result=state.get("output"),
-                           out=out, custom_status=custom)
+                           custom_status=custom)
             return
         tx.append_history(inst.id, old, [*chunk, *scheduling, h.event(EventType.OrchestratorCompleted, ts)])
         status = RuntimeStatus.Suspended if plan.status == RuntimeStatus.Suspended else RuntimeStatus.Running
@@ -250,19 +246,17 @@ class EpisodeRunner:
                                                                     FireAt=fire), d.fire_at.timestamp())])
             return h.event(EventType.TimerCreated, ts, d.id, FireAt=fire)
         child_id = d.instance_id or f"{inst.execution_id}:{d.id}"
-        self._start_child(tx, inst, d, child_id, ts, out)
+        self._start_child(tx, inst, d, child_id, ts)
         return h.event(EventType.SubOrchestrationInstanceCreated, ts, d.id, Name=d.name, Version="",
                        InstanceId=child_id, Input=d.input)
 
-    def _start_child(self, tx: _Tx, inst: Instance, d: Decision, child_id: str, ts: datetime,
-                     out: EpisodeOutcome) -> None:
+    def _start_child(self, tx: _Tx, inst: Instance, d: Decision, child_id: str, ts: datetime) -> None:
         parent = {"instance_id": inst.id, "execution_id": inst.execution_id, "task_id": d.id, "name": inst.name}
         input_text = json.dumps(d.input) if d.input is not None else None
         start_instance(tx, child_id, d.name, input_text, ts, parent=parent)
-        out.woke.append(child_id)
 
     def _continue_as_new(self, tx: _Tx, inst: Instance, old: list[Event], chunk: list[Event], ts: datetime,
-                         action: dict[str, Any], custom: Any, out: EpisodeOutcome) -> None:
+                         action: dict[str, Any], custom: Any) -> None:
         input_text = json.dumps(action.get("input")) if action.get("input") is not None else None
         tx.append_history(inst.id, old, [*chunk, h.event(EventType.ContinueAsNew, ts, OrchestrationStatus=int(
             RuntimeStatus.ContinuedAsNew), Result=input_text), h.event(EventType.OrchestratorCompleted, ts)])
@@ -274,10 +268,9 @@ class EpisodeRunner:
         tx.update_instance(inst.id, execution_id=execution_id, status=RuntimeStatus.ContinuedAsNew,
                            input=input_text, output=None, custom_status=_custom_text(custom),
                            created=h.fmt_time(ts), updated=h.fmt_time(ts))
-        out.woke.append(inst.id)
 
     def _complete(self, tx: _Tx, inst: Instance, old: list[Event], chunk: list[Event], ts: datetime, failed: bool,
-                  result: Any, out: EpisodeOutcome, custom_status: Any = None) -> None:
+                  result: Any, custom_status: Any = None) -> None:
         status = RuntimeStatus.Failed if failed else RuntimeStatus.Completed
         result_text = result if failed else json.dumps(result)
         tx.append_history(inst.id, old, [*chunk, h.event(EventType.ExecutionCompleted, ts, OrchestrationStatus=int(
@@ -285,10 +278,10 @@ class EpisodeRunner:
         tx.drop_instance_work(inst.id)
         tx.update_instance(inst.id, status=status, output=status_output_text(result), updated=h.fmt_time(ts),
                            custom_status=_custom_text(custom_status))
-        self._notify_parent(tx, inst, failed=failed, result=result_text, details=None, out=out)
+        self._notify_parent(tx, inst, failed=failed, result=result_text, details=None)
 
-    def _notify_parent(self, tx: _Tx, inst: Instance, failed: bool, result: Optional[str], details: Optional[str],
-                       out: EpisodeOutcome) -> None:
+    def _notify_parent(self, tx: _Tx, inst: Instance, failed: bool, result: Optional[str],
+                       details: Optional[str]) -> None:
         p = inst.parent
         if not p:
             return
@@ -299,7 +292,6 @@ class EpisodeRunner:
         else:
             ev = h.event(EventType.SubOrchestrationInstanceCompleted, ts, TaskScheduledId=p["task_id"], Result=result)
         tx.send([NewMessage(p["instance_id"], p["execution_id"], ev)])
-        out.woke.append(p["instance_id"])
 
 
 # -------------------------------------------------------------------- helpers shared with the client API
