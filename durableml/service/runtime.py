@@ -6,13 +6,11 @@ finds the step run already submitted, and the compute backend's submit is idempo
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any, Mapping, Optional
 
 from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder
 from durableml.exceptions import AzureMLException
-from durableml.service import computes, datastores
+from durableml.service import computes, datastores, reuse
 from durableml.service.records import records, storage_connection
 from durableml.service.runs import (
     PARTITION,
@@ -26,8 +24,6 @@ from durableml.service.runs import (
     utc_now,
     workspace_record,
 )
-
-REUSE = "dmlReuse"
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
@@ -79,7 +75,7 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
     except AzureMLException as exc:
         return {"result": _result(_save(record, status="Failed", ended=utc_now(),
                                         error=f"{type(exc).__name__}: {exc}"))}
-    reused = _reuse(run, step, resolved)
+    reused = reuse.find(run, step, resolved["reuse_key"])
     if reused is not None:
         return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
                                         reused_from=reused["id"]))}
@@ -105,9 +101,8 @@ def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[st
     state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
     done = _save(record, status=state, ended=utc_now(), error=status.error, metrics=status.metrics or [])
     _SAVED.pop(sid, None)
-    if state == "Finished" and step.get("allowReuse") and record.get("reuse_key"):
-        records().put(REUSE, "key", record["reuse_key"], {"id": record["id"], "outputs": done.get("outputs", {})})
     if state == "Finished":
+        reuse.remember(step, done)
         _register_outputs(step, done)
     return _result(done)
 
@@ -175,12 +170,8 @@ def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any
     arguments = [_argument(a, params) for a in step["arguments"]]
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
     outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
-    identity = {"kind": step["kind"], "settings": step.get("settings"),
-                "snapshot": (step.get("snapshot") or {}).get("id"), "arguments": arguments,
-                "inputs": {n: [i["container"], i["path_on_datastore"]] for n, i in inputs.items()},
-                "outputs": sorted(outputs), "version": step.get("version")}
-    key = hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-    return {"arguments": arguments, "inputs": inputs, "outputs": outputs, "reuse_key": key}
+    return {"arguments": arguments, "inputs": inputs, "outputs": outputs,
+            "reuse_key": reuse.key(step, arguments, inputs, outputs)}
 
 
 def _argument(binding: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
@@ -227,16 +218,6 @@ def _output(binding: Mapping[str, Any], sid: str, name: str, run: RunStatic) -> 
         path = f"azureml/{sid}/{name}"
     return {"container": record["container_name"], "datastore": record["name"], "path": path,
             "is_directory": binding.get("isDirectory", True)}
-
-
-def _reuse(run: RunStatic, step: Mapping[str, Any], resolved: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    if not step.get("allowReuse") or run.regenerate_outputs:
-        return None
-    found = records().get(REUSE, "key", resolved["reuse_key"])
-    if found is None:
-        return None
-    original = records().get(RUNS, PARTITION, found["id"])
-    return original if original and original["status"] == "Finished" else None
 
 
 def _job_workspace() -> dict[str, str]:
