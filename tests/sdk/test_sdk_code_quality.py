@@ -12,7 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SDK = [
     "durableml/__init__.py", "durableml/_alias.py", "durableml/_canonical.py", "durableml/_names.py",
     "durableml/_unsupported.py", "durableml/_version.py", "durableml/client.py", "durableml/compat.py",
-    "durableml/config.py", "durableml/exceptions.py", "durableml/git_info.py", "durableml/core",
+    "durableml/config.py", "durableml/exceptions.py", "durableml/git_info.py", "durableml/recurrence.py",
+    "durableml/core",
     "durableml/data", "durableml/pipeline", "durableml/widgets", "durableml/train", "durableml/automl",
     "durableml/contrib", "durableml/opendatasets",
 ]  # fmt: skip

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import builtins
 import datetime as dt
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from durableml import recurrence
 from durableml._names import check_non_empty
 from durableml.exceptions import ValidationError
 
@@ -22,20 +24,22 @@ if TYPE_CHECKING:
 
 __all__ = ["Schedule", "ScheduleRecurrence", "TimeZone"]
 
-FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
-WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
 
 class TimeZone:
-    """Time zone names accepted by ``ScheduleRecurrence(time_zone=...)`` (a few common ones)."""
+    """v1's ``TimeZone`` names: each attribute is a Windows time zone id ("Pacific Standard Time")."""
 
     UTC = "UTC"
-    PacificStandardTime = "Pacific Standard Time"
-    ChinaStandardTime = "China Standard Time"
+
+
+for _zone_id in recurrence.WINDOWS_TIME_ZONES:
+    setattr(TimeZone, re.sub(r"[^A-Za-z0-9]", "", _zone_id.replace("UTC-", "UTCMinus")), _zone_id)
 
 
 class ScheduleRecurrence:
-    """How often a schedule fires (v1 signature); ``hours``/``minutes``/``week_days`` narrow it."""
+    """How often a schedule fires (v1 signature); ``hours``/``minutes``/``week_days`` narrow it.
+
+    Checked when built with the rules the service fires it by (durableml.recurrence).
+    """
 
     def __init__(
         self,
@@ -48,34 +52,25 @@ class ScheduleRecurrence:
         week_days: Sequence[str] | None = None,
         time_of_day: str | None = None,
     ) -> None:
-        if frequency not in FREQUENCIES:
-            raise ValidationError(
-                f"ScheduleRecurrence frequency {frequency!r} must be one of {', '.join(FREQUENCIES)}."
-            )
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-            raise ValidationError(f"ScheduleRecurrence interval must be a positive integer, got {interval!r}.")
-        if (hours or minutes or time_of_day) and frequency not in ("Day", "Week"):
-            raise ValidationError(
-                f"ScheduleRecurrence hours/minutes/time_of_day need frequency 'Day' or 'Week', not {frequency!r}."
-            )
-        if week_days and frequency != "Week":
-            raise ValidationError(f"ScheduleRecurrence week_days need frequency 'Week', not {frequency!r}.")
         self.frequency = frequency
         self.interval = interval
         self.start_time = start_time
         self.time_zone = time_zone
-        self.hours = _numbers(hours, 23, "hours")
-        self.minutes = _numbers(minutes, 59, "minutes")
-        self.week_days = _week_days(week_days)
+        self.hours = list(hours or [])
+        self.minutes = list(minutes or [])
+        self.week_days = list(week_days or [])
         self.time_of_day = time_of_day
+        recurrence.check(self.to_dict())
+        self.hours, self.minutes = sorted(set(self.hours)), sorted(set(self.minutes))
+        self.week_days = sorted(set(self.week_days), key=recurrence.WEEK_DAYS.index)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return the recurrence as a JSON-able dict."""
-        start = self.start_time.isoformat() if isinstance(self.start_time, dt.datetime) else self.start_time
+        """Return the recurrence as a JSON-able dict (start_time as a wall-clock 'YYYY-MM-DDThh:mm:ss')."""
+        start = recurrence.parse_start_time(self.start_time, self.time_zone) if self.start_time else None
         return {
             "frequency": self.frequency,
             "interval": self.interval,
-            "startTime": start,
+            "startTime": start.strftime(recurrence.START_TIME_FORMAT) if start else None,
             "timeZone": self.time_zone,
             "hours": self.hours,
             "minutes": self.minutes,
@@ -98,21 +93,6 @@ class ScheduleRecurrence:
 
     def __repr__(self) -> str:
         return f"ScheduleRecurrence(frequency={self.frequency!r}, interval={self.interval})"
-
-
-def _numbers(values: Sequence[int] | None, top: int, what: str) -> list[int]:
-    result = list(values or [])
-    if not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= top for v in result):
-        raise ValidationError(f"ScheduleRecurrence {what} must be integers from 0 to {top}, got {values!r}.")
-    return sorted(set(result))
-
-
-def _week_days(values: Sequence[str] | None) -> list[str]:
-    result = list(values or [])
-    bad = [v for v in result if v not in WEEK_DAYS]
-    if bad:
-        raise ValidationError(f"ScheduleRecurrence week_days {bad!r} are not day names; use e.g. ['Monday', 'Friday'].")
-    return sorted(set(result), key=WEEK_DAYS.index)
 
 
 def _trigger_spec(
