@@ -1,0 +1,334 @@
+"""Schedules: run a published pipeline (or a pipeline endpoint's default version) on a recurrence or when
+data changes under a datastore path.
+
+The Function App's ``schedule_tick`` timer calls :func:`tick` every few seconds. Every run a schedule
+starts is one *firing*, recorded before the run is started under a key that names what caused it (the
+occurrence time, or the changed blobs), and the run's id derives from that key. So each occurrence starts
+exactly one run even when two hosts tick at once or a host dies between claiming and starting: the next
+tick finds the claim and finishes it.
+
+* Recurrences (v1 semantics, ``durableml.recurrence``): without ``start_time`` the first run starts when
+  the schedule is created; after a downtime that skipped occurrences, one catch-up run starts for the
+  latest of them and its firing records the skipped times. Disabling stops firings; enabling again, or
+  changing the recurrence, fires only occurrences after that moment.
+* Data changes: every ``polling_interval`` the watched path is listed (one folder level, or every
+  subfolder with ``include_subfolders``; optional name ``suffixes``) and blobs added or changed since the
+  last look (newer Last-Modified, or a new ETag) are pending. With ``debounce_seconds`` 0 (v1) each one
+  starts its own run; otherwise all blobs that arrive within the window after the first start one run.
+  The DataPath parameter ``data_path_parameter_name`` receives the changed blob (or, for a batch, the
+  folder holding them all), and the run's firing lists every blob (name, ETag) that caused it.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+import posixpath
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Optional
+
+from durableml import recurrence
+from durableml.exceptions import PipelineNotFoundError, ValidationError
+from durableml.service import datastores
+from durableml.service.records import blob_container, records
+from durableml.service.runs import utc_now
+
+TABLE, PARTITION, FIRINGS = "dmlSchedules", "schedule", "dmlScheduleFirings"
+ACTIVE, DISABLED = "Active", "Disabled"
+SKIPPED_KEPT = 100  # skipped occurrence times recorded per catch-up firing (the count is always kept)
+CLAIM_GRACE_S = 60  # a claimed firing whose run does not exist after this long is started by the next tick
+_RUN_NAMESPACE = uuid.UUID("0b6d1f43-5f0e-4a59-9d8e-3c1f2a7b9e21")
+log = logging.getLogger("durableml.schedules")
+
+_SETTINGS = ("name", "description", "status", "experimentName", "pipelineParameters", "continueOnStepFailure",
+             "recurrence", "datastore", "pathOnDatastore", "pollingInterval", "dataPathParameterName",
+             "debounceSeconds", "includeSubfolders", "suffixes", "notificationUrl")
+
+
+@dataclass
+class Firing:
+    """One run a schedule starts: what caused it and the run's deterministic id."""
+
+    schedule: dict[str, Any]
+    key: str
+    cause: dict[str, Any]
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def run_id(self) -> str:
+        return str(uuid.uuid5(_RUN_NAMESPACE, f"{self.schedule['id']}/{self.key}"))
+
+
+Starter = Callable[[Firing], Mapping[str, Any]]
+"""Starts the firing's run with id ``firing.run_id`` (idempotent: an existing run is returned as it is)."""
+
+
+# ---------------------------------------------------------------------------------------------- records
+def create(spec: Mapping[str, Any], check_target: Callable[[Mapping[str, Any]], None],
+           now: Optional[dt.datetime] = None) -> dict[str, Any]:
+    """Validate and record a schedule; ``check_target`` raises when its pipeline or endpoint is unknown."""
+    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    record = _checked({**{k: spec.get(k) for k in _SETTINGS}, "status": spec.get("status") or ACTIVE,
+                       "pipelineId": spec.get("pipelineId"), "pipelineEndpointId": spec.get("pipelineEndpointId")})
+    check_target(record)
+    record.update(id=str(uuid.uuid4()), created=_iso(now), updated=_iso(now), lastError=None)
+    _reset_clock(record, now)
+    if record["recurrence"] and not record["recurrence"].get("startTime"):
+        record["firstRunPending"] = _iso(now)  # v1: without start_time the first run starts at once
+    records().put(TABLE, PARTITION, record["id"], record)
+    return describe(record, now)
+
+
+def get(schedule_id: str) -> dict[str, Any]:
+    return describe(_get(schedule_id))
+
+
+def _get(schedule_id: str) -> dict[str, Any]:
+    record = records().get(TABLE, PARTITION, schedule_id) if schedule_id else None
+    if record is None:
+        raise PipelineNotFoundError(f"no schedule with id '{schedule_id}'; list them with Schedule.list(ws)")
+    return record
+
+
+def list_schedules(filters: Mapping[str, Any]) -> list[dict[str, Any]]:
+    found = records().query(TABLE, PARTITION)
+    if filters.get("activeOnly", True) not in (False, "false", "0"):
+        found = [r for r in found if r["status"] == ACTIVE]
+    for key in ("pipelineId", "pipelineEndpointId"):
+        if filters.get(key):
+            found = [r for r in found if r.get(key) == filters[key]]
+    return [describe(r) for r in sorted(found, key=lambda r: r["created"])]
+
+
+def update(schedule_id: str, changes: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
+    """Change settings; takes effect at the next tick. Enabling or a new recurrence fires only later times."""
+    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    unknown = sorted(set(changes) - set(_SETTINGS))
+    if unknown:
+        raise ValidationError(f"schedule settings {unknown} cannot be changed; changeable: {list(_SETTINGS)}")
+
+    def change(record: dict[str, Any]) -> None:
+        before = dict(record)
+        record.update({k: v for k, v in changes.items() if v is not None})
+        _checked(record)
+        if record["status"] == ACTIVE and (before["status"] != ACTIVE or record["recurrence"] != before["recurrence"]
+                                           or record["pathOnDatastore"] != before["pathOnDatastore"]
+                                           or record["datastore"] != before["datastore"]):
+            _reset_clock(record, now)
+        record["updated"] = _iso(now)
+
+    _get(schedule_id)
+    return describe(records().update(TABLE, PARTITION, schedule_id, change), now)
+
+
+def firings(schedule_id: str) -> list[dict[str, Any]]:
+    """What the schedule started, newest first: run id, when, and what caused it."""
+    _get(schedule_id)
+    return sorted(records().query(FIRINGS, schedule_id), key=lambda f: f["created"], reverse=True)
+
+
+def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
+    """A schedule as the API shows it, with the next time a recurrence fires."""
+    shown = {k: v for k, v in record.items() if k not in ("boundary", "pending", "firstRunPending")}
+    shown["pendingChanges"] = len(record.get("pending") or [])
+    if record.get("recurrence") and record["status"] == ACTIVE:
+        after = _time(record.get("lastOccurrence")) or _time(record["created"])
+        upcoming = recurrence.occurrences(record["recurrence"], _time(record["created"]),
+                                          max(after, recurrence.utc(now or dt.datetime.now(dt.timezone.utc))),
+                                          dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+        shown["nextRunTime"] = _iso(next(upcoming, None))
+    return shown
+
+
+def _checked(record: dict[str, Any]) -> dict[str, Any]:
+    """Raise ValidationError naming the setting and the fix; fill defaults."""
+    if not isinstance(record.get("name"), str) or not record["name"].strip():
+        raise ValidationError("a schedule needs a name, e.g. Schedule.create(ws, name='nightly', ...)")
+    if bool(record.get("pipelineId")) == bool(record.get("pipelineEndpointId")):
+        raise ValidationError("a schedule runs exactly one published pipeline (pipeline_id) or pipeline endpoint "
+                              "(pipeline_endpoint_id)")
+    if not isinstance(record.get("experimentName"), str) or not record["experimentName"].strip():
+        raise ValidationError("a schedule needs experiment_name: the experiment its runs are recorded under")
+    if record["status"] not in (ACTIVE, DISABLED):
+        raise ValidationError(f"schedule status must be 'Active' or 'Disabled', got {record['status']!r}")
+    if bool(record.get("recurrence")) == bool(record.get("datastore")):
+        raise ValidationError("a schedule needs exactly one trigger: recurrence=ScheduleRecurrence(...) or "
+                              "datastore= (a data-change schedule)")
+    if record.get("recurrence"):
+        recurrence.check(record["recurrence"])
+    else:
+        datastores.get_datastore(record["datastore"])  # DatastoreNotFoundError names the fix
+        record["pathOnDatastore"] = (record.get("pathOnDatastore") or "").strip("/")
+        record["dataPathParameterName"] = record.get("dataPathParameterName") or None
+    record["pollingInterval"] = _number(record.get("pollingInterval"), 5, "polling_interval (minutes)", 1)
+    record["debounceSeconds"] = _number(record.get("debounceSeconds"), 0, "debounce_seconds", 0)
+    record["includeSubfolders"] = bool(record.get("includeSubfolders"))
+    suffixes = record.get("suffixes") or []
+    if not isinstance(suffixes, list) or not all(isinstance(s, str) and s for s in suffixes):
+        raise ValidationError(f"suffixes must be a list of file name endings such as ['.csv'], got {suffixes!r}")
+    record["suffixes"] = suffixes
+    record["pipelineParameters"] = dict(record.get("pipelineParameters") or {})
+    url = record.get("notificationUrl")
+    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
+        raise ValidationError(f"notification_url must be an http(s) URL, got {url!r}")
+    return record
+
+
+def _number(value: Any, default: float, what: str, least: float) -> float:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+        raise ValidationError(f"{what} must be a number of at least {least}, got {value!r}")
+    return value
+
+
+def _reset_clock(record: dict[str, Any], now: dt.datetime) -> None:
+    """Fire only what happens after ``now``: recurrences from now on, data changes newer than now."""
+    record["lastOccurrence"] = _iso(now)
+    record["watermark"], record["boundary"], record["pending"], record["lastPoll"] = _iso(now), [], [], None
+
+
+# ---------------------------------------------------------------------------------------------- ticking
+def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] = None) -> list[dict[str, Any]]:
+    """Start every run that fell due (of every schedule, or of schedule ``only``); a failing schedule records
+    its error and does not stop the others."""
+    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    started: list[dict[str, Any]] = []
+    where, params = ("status eq 'Active' and RowKey eq @id", {"id": only}) if only else ("status eq 'Active'", {})
+    for record in records().query(TABLE, PARTITION, where, params):
+        try:
+            due = _recurrence_firings(record, now) if record.get("recurrence") else _change_firings(record, now)
+            for firing in due:
+                fired = _fire(firing, start, now)
+                if fired is not None:  # else another host is starting it; settled when a tick sees it started
+                    started.append(fired)
+                    _settle(firing, now)
+        except Exception as exc:  # recorded on the schedule, shown by Schedule.get; the next tick retries
+            log.warning("schedule '%s' (%s) failed: %s: %s", record.get("name"), record["id"], type(exc).__name__, exc)
+            records().update(TABLE, PARTITION, record["id"],
+                             lambda r, e=exc: r.update(lastError=f"{_iso(now)} {type(e).__name__}: {e}"))
+    return started
+
+
+def _recurrence_firings(record: Mapping[str, Any], now: dt.datetime) -> list[Firing]:
+    found = []
+    if record.get("firstRunPending"):
+        found.append(Firing(dict(record), f"created-{record['firstRunPending']}",
+                            {"kind": "created", "occurrence": record["firstRunPending"]}))
+    due = [_iso(t) for t in recurrence.occurrences(record["recurrence"], _time(record["created"]),
+                                                   _time(record["lastOccurrence"]), now)]
+    if due:
+        found.append(Firing(dict(record), f"at-{due[-1]}", {"kind": "recurrence", "occurrence": due[-1],
+                                                           "skipped": due[:-1][-SKIPPED_KEPT:],
+                                                           "skippedCount": len(due) - 1}))
+    return found
+
+
+def _change_firings(record: dict[str, Any], now: dt.datetime) -> list[Firing]:
+    last_poll = _time(record.get("lastPoll"))
+    if last_poll is None or (now - last_poll).total_seconds() >= record["pollingInterval"] * 60 - 0.5:
+        record = _poll(record, now)
+    pending = record.get("pending") or []
+    if not pending:
+        return []
+    if not record["debounceSeconds"]:
+        return [_change_firing(record, [blob]) for blob in pending]
+    first_seen = min(_time(b["seen"]) for b in pending)
+    if (now - first_seen).total_seconds() < record["debounceSeconds"]:
+        return []
+    return [_change_firing(record, pending)]
+
+
+def _poll(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    """List the watched path; blobs newer than the watermark join ``pending`` (one atomic record update)."""
+    store = datastores.get_datastore(record["datastore"])
+    changed = [b for b in _listing(store["container_name"], record) if _is_new(b, record)]
+
+    def change(doc: dict[str, Any]) -> None:
+        known = {(b["name"], b["etag"]) for b in doc.get("pending") or []}
+        doc["pending"] = [*(doc.get("pending") or []),
+                          *({**b, "seen": _iso(now)} for b in changed if (b["name"], b["etag"]) not in known)]
+        mark = max([doc["watermark"], *(b["modified"] for b in changed)])
+        at_mark = [[b["name"], b["etag"]] for b in changed if b["modified"] == mark]
+        doc["boundary"] = (doc.get("boundary") or [] if mark == doc["watermark"] else []) + at_mark
+        doc["watermark"] = mark
+        doc["lastPoll"] = _iso(now)
+
+    return records().update(TABLE, PARTITION, record["id"], change)
+
+
+def _listing(container: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    prefix = f"{record['pathOnDatastore']}/" if record["pathOnDatastore"] else ""
+    client = blob_container(container, create=False)
+    if record["includeSubfolders"]:
+        items = client.list_blobs(name_starts_with=prefix)
+    else:
+        items = (b for b in client.walk_blobs(name_starts_with=prefix, delimiter="/") if not b.name.endswith("/"))
+    suffixes = tuple(record["suffixes"])
+    return [{"name": b.name, "etag": str(b.etag).strip('"'), "modified": _iso(recurrence.utc(b.last_modified))}
+            for b in items if not suffixes or b.name.endswith(suffixes)]
+
+
+def _is_new(blob: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
+    if blob["modified"] > record["watermark"]:
+        return True
+    return blob["modified"] == record["watermark"] and [blob["name"], blob["etag"]] not in record["boundary"]
+
+
+def _change_firing(record: Mapping[str, Any], blobs: list[dict[str, Any]]) -> Firing:
+    names = sorted((b["name"], b["etag"]) for b in blobs)
+    key = "changes-" + hashlib.sha256(repr(names).encode()).hexdigest()[:32]
+    cause = {"kind": "dataChange", "datastore": record["datastore"],
+             "blobs": [{"name": n, "etag": e} for n, e in names]}
+    parameters = {}
+    if record.get("dataPathParameterName"):
+        path = names[0][0] if len(names) == 1 else _common_folder([n for n, _ in names])
+        parameters[record["dataPathParameterName"]] = {"datastore": record["datastore"], "path": path}
+    return Firing(dict(record), key, cause, parameters)
+
+
+def _common_folder(names: list[str]) -> str:
+    """The deepest folder holding every name ('' for the container's root)."""
+    folders = [posixpath.dirname(n) for n in names]
+    return "" if "" in folders else posixpath.commonpath(folders)
+
+
+def _fire(firing: Firing, start: Starter, now: dt.datetime) -> Optional[dict[str, Any]]:
+    """Claim the firing (once), then start its run (idempotent on the run id); None when another host has
+    just claimed it and may still be starting it."""
+    claim = {"key": firing.key, "schedule_id": firing.schedule["id"], "run_id": firing.run_id,
+             "created": _iso(now), "cause": firing.cause}
+    if not records().insert(FIRINGS, firing.schedule["id"], firing.key, claim):
+        claim = records().get(FIRINGS, firing.schedule["id"], firing.key) or claim
+        if (now - _time(claim["created"])).total_seconds() < CLAIM_GRACE_S and not claim.get("started"):
+            return None
+    run = start(firing)
+    if not claim.get("started"):
+        records().update(FIRINGS, firing.schedule["id"], firing.key,
+                         lambda c: c.update(started=utc_now(), status=run.get("status")))
+    return {**claim, "run_id": run["id"]}
+
+
+def _settle(firing: Firing, now: dt.datetime) -> None:
+    """Advance the schedule past a started firing (so the next tick does not fire it again)."""
+    def change(record: dict[str, Any]) -> None:
+        cause = firing.cause
+        if cause["kind"] == "created":
+            record.pop("firstRunPending", None)
+        elif cause["kind"] == "recurrence" and cause["occurrence"] > record["lastOccurrence"]:
+            record["lastOccurrence"] = cause["occurrence"]
+        elif cause["kind"] == "dataChange":
+            fired = {(b["name"], b["etag"]) for b in cause["blobs"]}
+            record["pending"] = [b for b in record.get("pending") or [] if (b["name"], b["etag"]) not in fired]
+        record["lastRunId"], record["lastRunTime"] = firing.run_id, _iso(now)
+
+    records().update(TABLE, PARTITION, firing.schedule["id"], change)
+
+
+def _iso(value: Optional[dt.datetime]) -> Optional[str]:
+    return recurrence.utc(value).isoformat(timespec="microseconds") if value else None
+
+
+def _time(text: Optional[str]) -> Any:
+    return dt.datetime.fromisoformat(text) if text else None

@@ -1,0 +1,238 @@
+"""The schedule service (durableml.service.schedules) against a real Azurite, with the clock given.
+
+Each tick gets ``now`` explicitly, so a test can step through an hour of a minute schedule, a host
+downtime or a debounce window in milliseconds. The run starter records what it was asked to start; the
+end-to-end tests (tests/e2e/test_schedules.py) start real runs through a real funchost.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any, Iterator, Mapping
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from durableml.exceptions import DatastoreNotFoundError, PipelineNotFoundError, ValidationError
+from durableml.service import records as records_module
+from durableml.service import schedules
+from durableml.service.schedules import Firing
+
+T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.timezone.utc)
+
+
+@pytest.fixture(autouse=True)
+def service_storage(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("DURABLEML_STORAGE", azurite.connection_string)
+    monkeypatch.setattr(records_module, "_shared", None)
+    monkeypatch.setattr(records_module, "_blob_service", None)
+    monkeypatch.setattr(records_module, "_created", set())
+    yield
+
+
+class Starter:
+    """Records the runs the ticks ask for; a run id is started at most once, as the real starter ensures."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, Firing] = {}
+
+    def __call__(self, firing: Firing) -> Mapping[str, Any]:
+        self.started.setdefault(firing.run_id, firing)
+        return {"id": firing.run_id, "status": "NotStarted"}
+
+    def causes(self, schedule_id: str) -> list[dict[str, Any]]:
+        return [f.cause for f in self.started.values() if f.schedule["id"] == schedule_id]
+
+
+def known_target(record: Mapping[str, Any]) -> None:
+    if record.get("pipelineId") == "missing":
+        raise PipelineNotFoundError("no published pipeline 'missing'")
+
+
+def minute_schedule(**extra: Any) -> dict[str, Any]:
+    spec = {"name": f"every-minute-{uuid.uuid4().hex[:6]}", "pipelineId": "p1", "experimentName": "sched",
+            "recurrence": {"frequency": "Minute", "interval": 1}, **extra}
+    return schedules.create(spec, known_target, now=T0)
+
+
+def at(seconds: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=seconds)
+
+
+def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice() -> None:
+    record, start = minute_schedule(), Starter()
+    schedules.tick(start, now=at(1), only=record["id"])
+    assert [c["kind"] for c in start.causes(record["id"])] == ["created"]  # v1: no start_time → at once
+    for second in (20, 40, 59):
+        schedules.tick(start, now=at(second), only=record["id"])
+    assert len(start.started) == 1
+    for second in (60, 61, 90, 120, 150):
+        schedules.tick(start, now=at(second), only=record["id"])
+        schedules.tick(start, now=at(second), only=record["id"])  # a second host ticking at the same moment
+    occurrences = [c["occurrence"] for c in start.causes(record["id"]) if c["kind"] == "recurrence"]
+    assert occurrences == [schedules._iso(at(60)), schedules._iso(at(120))]
+    runs = schedules.firings(record["id"])
+    assert len(runs) == 3 and all(f["started"] for f in runs)
+    assert schedules.get(record["id"])["nextRunTime"] == schedules._iso(at(180))
+
+
+def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times() -> None:
+    record, start = minute_schedule(), Starter()
+    schedules.tick(start, now=at(61), only=record["id"])  # the immediate run, and 10:01
+    schedules.tick(start, now=at(60 * 10 + 5), only=record["id"])  # the host was down from 10:01 to 10:10
+    catch_up = [c for c in start.causes(record["id"]) if c["kind"] == "recurrence"][-1]
+    assert catch_up["occurrence"] == schedules._iso(at(600))
+    assert catch_up["skipped"] == [schedules._iso(at(60 * m)) for m in range(2, 10)]
+    assert catch_up["skippedCount"] == 8
+    assert len(start.started) == 3
+
+
+def test_a_disabled_schedule_starts_nothing_and_enabling_fires_only_later_occurrences() -> None:
+    record, start = minute_schedule(), Starter()
+    schedules.tick(start, now=at(1), only=record["id"])
+    schedules.update(record["id"], {"status": "Disabled"}, now=at(2))
+    for minute in range(1, 6):
+        schedules.tick(start, now=at(60 * minute), only=record["id"])
+    assert len(start.started) == 1
+    assert schedules.list_schedules({"activeOnly": True, "pipelineId": "p1"}) == [] or all(
+        s["id"] != record["id"] for s in schedules.list_schedules({"activeOnly": True}))
+    schedules.update(record["id"], {"status": "Active"}, now=at(330))
+    schedules.tick(start, now=at(340), only=record["id"])
+    assert len(start.started) == 1  # nothing for the disabled minutes
+    schedules.tick(start, now=at(391), only=record["id"])
+    assert [c["occurrence"] for c in start.causes(record["id"])][-1] == schedules._iso(at(360))
+
+
+def test_updating_the_recurrence_takes_effect_at_the_next_tick() -> None:
+    record, start = minute_schedule(), Starter()
+    schedules.tick(start, now=at(1), only=record["id"])
+    schedules.update(record["id"], {"recurrence": {"frequency": "Hour", "interval": 1}}, now=at(30))
+    for minute in range(1, 60):
+        schedules.tick(start, now=at(60 * minute), only=record["id"])
+    assert len(start.started) == 1
+    schedules.tick(start, now=at(3601), only=record["id"])  # hourly from the creation time (no start_time)
+    assert start.causes(record["id"])[-1]["occurrence"] == schedules._iso(at(3600))
+
+
+def test_a_future_start_time_waits_for_it() -> None:
+    start = Starter()
+    record = minute_schedule(recurrence={"frequency": "Minute", "interval": 5, "startTime": "2026-11-22T10:30:00"})
+    for minute in (1, 10, 29):
+        schedules.tick(start, now=at(60 * minute), only=record["id"])
+    assert start.started == {}
+    schedules.tick(start, now=at(60 * 30 + 1), only=record["id"])
+    assert [c["occurrence"] for c in start.causes(record["id"])] == [schedules._iso(at(1800))]
+
+
+def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_tick() -> None:
+    record, start = minute_schedule(), Starter()
+    firing = Firing(schedules._get(record["id"]), f"created-{schedules._iso(T0)}", {"kind": "created"})
+    records_module.records().insert(schedules.FIRINGS, record["id"], firing.key,
+                                    {"key": firing.key, "schedule_id": record["id"], "run_id": firing.run_id,
+                                     "created": schedules._iso(at(1)), "cause": firing.cause})  # claimed, then died
+    schedules.tick(start, now=at(5), only=record["id"])
+    assert start.started == {}  # within the grace period: the claimer may still be starting it
+    schedules.tick(start, now=at(61 + schedules.CLAIM_GRACE_S), only=record["id"])
+    assert firing.run_id in start.started
+
+
+@pytest.mark.parametrize(("spec", "message"), [
+    ({"pipelineId": None}, "exactly one published pipeline"),
+    ({"experimentName": ""}, "needs experiment_name"),
+    ({"recurrence": {"frequency": "Minute", "interval": 0}}, "interval must be a positive integer"),
+    ({"recurrence": None}, "exactly one trigger"),
+    ({"datastore": "workspaceblobstore"}, "exactly one trigger"),
+    ({"notificationUrl": "ftp://x"}, "notification_url must be an http"),
+    ({"debounceSeconds": -1}, "debounce_seconds must be a number"),
+])
+def test_invalid_schedules_are_refused_with_what_to_fix_and_nothing_is_recorded(spec: dict, message: str) -> None:
+    before = len(schedules.list_schedules({"activeOnly": False}))
+    with pytest.raises(ValidationError, match=message):
+        minute_schedule(**spec)
+    assert len(schedules.list_schedules({"activeOnly": False})) == before
+
+
+def test_unknown_pipelines_datastores_and_schedules_are_not_found_errors() -> None:
+    with pytest.raises(PipelineNotFoundError):
+        minute_schedule(pipelineId="missing")
+    with pytest.raises(DatastoreNotFoundError, match="no datastore named 'nowhere'"):
+        minute_schedule(recurrence=None, datastore="nowhere")
+    with pytest.raises(PipelineNotFoundError, match="no schedule with id 'nope'"):
+        schedules.get("nope")
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        schedules.update(minute_schedule()["id"], {"pipelineId": "p2"})
+
+
+# ---------------------------------------------------------------------------------------------- data changes
+def upload(azurite: Any, names: list[str], container: str = "workspaceblobstore") -> None:
+    service = BlobServiceClient.from_connection_string(azurite.connection_string)
+    client = service.get_container_client(container)
+    if not client.exists():
+        client.create_container()
+    for name in names:
+        client.upload_blob(name, b"x,y\n1,2\n" + name.encode(), overwrite=True)
+
+
+def change_schedule(folder: str, created: dt.datetime, **extra: Any) -> dict[str, Any]:
+    spec = {"name": f"on-data-{folder}", "pipelineId": "p1", "experimentName": "sched", "datastore":
+            "workspaceblobstore", "pathOnDatastore": folder, "pollingInterval": 1,
+            "dataPathParameterName": "input_path", **extra}
+    return schedules.create(spec, known_target, now=created)
+
+
+def real_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_them(azurite: Any) -> None:
+    folder = f"incoming-{uuid.uuid4().hex[:6]}"
+    record, start = change_schedule(folder, real_now() - dt.timedelta(seconds=5), debounceSeconds=30), Starter()
+    upload(azurite, [f"{folder}/part-{i:02}.csv" for i in range(20)])
+    now = real_now()
+    schedules.tick(start, now=now, only=record["id"])
+    assert start.started == {} and schedules.get(record["id"])["pendingChanges"] == 20  # window still open
+    schedules.tick(start, now=now + dt.timedelta(seconds=31), only=record["id"])
+    schedules.tick(start, now=now + dt.timedelta(seconds=200), only=record["id"])
+    (firing,) = start.started.values()
+    assert sorted(b["name"] for b in firing.cause["blobs"]) == [f"{folder}/part-{i:02}.csv" for i in range(20)]
+    assert all(b["etag"] for b in firing.cause["blobs"])
+    assert firing.parameters == {"input_path": {"datastore": "workspaceblobstore", "path": folder}}
+    assert schedules.firings(record["id"])[0]["cause"]["blobs"] == firing.cause["blobs"]
+    assert schedules.get(record["id"])["pendingChanges"] == 0
+
+
+def test_without_debounce_each_changed_blob_starts_its_own_run_with_its_path(azurite: Any) -> None:
+    folder = f"v1-{uuid.uuid4().hex[:6]}"
+    record, start = change_schedule(folder, real_now() - dt.timedelta(seconds=5)), Starter()
+    upload(azurite, [f"{folder}/a.csv", f"{folder}/b.csv"])
+    schedules.tick(start, now=real_now(), only=record["id"])
+    assert sorted(f.parameters["input_path"]["path"] for f in start.started.values()) == [
+        f"{folder}/a.csv", f"{folder}/b.csv"]
+    schedules.tick(start, now=real_now() + dt.timedelta(minutes=2), only=record["id"])
+    assert len(start.started) == 2  # unchanged blobs do not fire again
+    upload(azurite, [f"{folder}/a.csv"])  # new content: a new ETag
+    schedules.tick(start, now=real_now() + dt.timedelta(minutes=4), only=record["id"])
+    assert len(start.started) == 3
+
+
+def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any) -> None:
+    folder = f"tree-{uuid.uuid4().hex[:6]}"
+    created = real_now() - dt.timedelta(seconds=5)
+    flat, start_flat = change_schedule(folder, created, name=f"flat-{folder}"), Starter()
+    deep, start_deep = change_schedule(folder, created, name=f"deep-{folder}", includeSubfolders=True,
+                                       suffixes=[".csv"]), Starter()
+    upload(azurite, [f"{folder}/2026/11/day.csv", f"{folder}/2026/11/notes.txt"])
+    schedules.tick(start_flat, now=real_now(), only=flat["id"])
+    schedules.tick(start_deep, now=real_now(), only=deep["id"])
+    assert start_flat.started == {}
+    assert [f.parameters["input_path"]["path"] for f in start_deep.started.values()] == [f"{folder}/2026/11/day.csv"]
+
+
+def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_others_still_fire(azurite: Any) -> None:
+    broken = change_schedule(f"gone-{uuid.uuid4().hex[:6]}", real_now(), name="broken")
+    records_module.records().update(schedules.TABLE, schedules.PARTITION, broken["id"],
+                                    lambda r: r.update(datastore="deleted-store"))  # its datastore went away
+    healthy, start = minute_schedule(), Starter()
+    schedules.tick(start, now=at(61))
+    assert "DatastoreNotFoundError" in (schedules.get(broken["id"])["lastError"] or "")
+    assert [c["kind"] for c in start.causes(healthy["id"])] == ["created", "recurrence"]
