@@ -1,6 +1,6 @@
 """The :class:`~durableml.client.ServiceClient` operations the service's HTTP API has no route for yet.
 
-Datasets outside a step, models, published pipelines, pipeline endpoints, schedules and drafts: each
+Datasets outside a step, models, published pipelines, pipeline endpoints and drafts: each
 raises :class:`~durableml.exceptions.NotSupportedError` naming the feature. When a route appears, its
 operation moves to :class:`~durableml.http_client.HttpServiceClient` and out of here.
 """
@@ -76,22 +76,6 @@ class UnavailableOperations:
     ) -> Record:
         """Not available yet: pipeline endpoints."""
         raise _unavailable("pipeline endpoints")
-
-    def create_schedule(self, spec: Mapping[str, Any]) -> Record:
-        """Not available yet: pipeline schedules."""
-        raise _unavailable("pipeline schedules")
-
-    def get_schedule(self, id: str) -> Record:
-        """Not available yet: pipeline schedules."""
-        raise _unavailable("pipeline schedules")
-
-    def list_schedules(self, filters: Mapping[str, Any]) -> list[Record]:
-        """Not available yet: pipeline schedules."""
-        raise _unavailable("pipeline schedules")
-
-    def update_schedule(self, id: str, changes: Mapping[str, Any]) -> Record:
-        """Not available yet: pipeline schedules."""
-        raise _unavailable("pipeline schedules")
 
     def create_draft(self, document: Mapping[str, Any], spec: Mapping[str, Any]) -> Record:
         """Not available yet: pipeline drafts."""

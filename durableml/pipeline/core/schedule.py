@@ -21,6 +21,7 @@ from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
+    from durableml.pipeline.core.run import PipelineRun
 
 __all__ = ["Schedule", "ScheduleRecurrence", "TimeZone"]
 
@@ -98,9 +99,10 @@ class ScheduleRecurrence:
 def _trigger_spec(
     recurrence: ScheduleRecurrence | None,
     datastore: Any,
-    polling_interval: int,
+    polling_interval: float,
     data_path_parameter_name: str | None,
     path_on_datastore: str | None,
+    options: Mapping[str, Any],
 ) -> dict[str, Any]:
     if (recurrence is None) == (datastore is None):
         raise ValidationError(
@@ -111,15 +113,36 @@ def _trigger_spec(
         raise ValidationError(
             "data_path_parameter_name and path_on_datastore only apply to data-change schedules (datastore=)."
         )
-    if not isinstance(polling_interval, int) or polling_interval < 1:
+    if isinstance(polling_interval, bool) or not isinstance(polling_interval, (int, float)) or polling_interval <= 0:
         raise ValidationError(f"polling_interval must be a positive number of minutes, got {polling_interval!r}.")
+    if datastore is None and any(options.get(k) for k in ("debounceSeconds", "includeSubfolders", "suffixes")):
+        raise ValidationError(
+            "debounce_seconds, include_subfolders and suffixes only apply to data-change schedules (datastore=)."
+        )
     return {
         "recurrence": recurrence.to_dict() if recurrence else None,
         "datastore": getattr(datastore, "name", datastore),
         "pollingInterval": polling_interval,
         "dataPathParameterName": data_path_parameter_name,
         "pathOnDatastore": path_on_datastore,
+        **options,
     }
+
+
+def _options(
+    debounce_seconds: float | None,
+    include_subfolders: bool | None,
+    suffixes: Sequence[str] | None,
+    notification_url: str | None,
+) -> dict[str, Any]:
+    """The settings durableml adds to v1's (None: not given)."""
+    given = {
+        "debounceSeconds": debounce_seconds,
+        "includeSubfolders": include_subfolders,
+        "suffixes": list(suffixes) if suffixes is not None else None,
+        "notificationUrl": notification_url,
+    }
+    return {k: v for k, v in given.items() if v is not None}
 
 
 class Schedule:
@@ -141,16 +164,24 @@ class Schedule:
         wait_for_provisioning: bool = False,
         wait_timeout: int = 3600,
         datastore: Any = None,
-        polling_interval: int = 5,
+        polling_interval: float = 5,
         data_path_parameter_name: str | None = None,
         continue_on_step_failure: bool | None = None,
         path_on_datastore: str | None = None,
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
+        *,
+        debounce_seconds: float | None = None,
+        include_subfolders: bool | None = None,
+        suffixes: Sequence[str] | None = None,
+        notification_url: str | None = None,
     ) -> Schedule:
         """Create a schedule for the published pipeline ``pipeline_id``."""
         target = {"pipelineId": check_non_empty(pipeline_id, "pipeline_id")}
-        trigger = _trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)
+        options = _options(debounce_seconds, include_subfolders, suffixes, notification_url)
+        trigger = _trigger_spec(
+            recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore, options
+        )
         return Schedule._create(
             workspace,
             target,
@@ -174,16 +205,24 @@ class Schedule:
         wait_for_provisioning: bool = False,
         wait_timeout: int = 3600,
         datastore: Any = None,
-        polling_interval: int = 5,
+        polling_interval: float = 5,
         data_path_parameter_name: str | None = None,
         continue_on_step_failure: bool | None = None,
         path_on_datastore: str | None = None,
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
+        *,
+        debounce_seconds: float | None = None,
+        include_subfolders: bool | None = None,
+        suffixes: Sequence[str] | None = None,
+        notification_url: str | None = None,
     ) -> Schedule:
         """Create a schedule that runs the default version of a pipeline endpoint."""
         target = {"pipelineEndpointId": check_non_empty(pipeline_endpoint_id, "pipeline_endpoint_id")}
-        trigger = _trigger_spec(recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore)
+        options = _options(debounce_seconds, include_subfolders, suffixes, notification_url)
+        trigger = _trigger_spec(
+            recurrence, datastore, polling_interval, data_path_parameter_name, path_on_datastore, options
+        )
         return Schedule._create(
             workspace,
             target,
@@ -333,8 +372,13 @@ class Schedule:
         data_path_parameter_name: str | None = None,
         continue_on_step_failure: bool | None = None,
         path_on_datastore: str | None = None,
+        *,
+        debounce_seconds: float | None = None,
+        include_subfolders: bool | None = None,
+        suffixes: Sequence[str] | None = None,
+        notification_url: str | None = None,
     ) -> None:
-        """Change the given settings of the schedule."""
+        """Change the given settings of the schedule; the service applies them from its next tick."""
         if status not in (None, "Active", "Disabled"):
             raise ValidationError(f"Schedule status must be 'Active' or 'Disabled', got {status!r}.")
         self._update(
@@ -349,8 +393,34 @@ class Schedule:
                 "dataPathParameterName": data_path_parameter_name,
                 "continueOnStepFailure": continue_on_step_failure,
                 "pathOnDatastore": path_on_datastore,
+                **_options(debounce_seconds, include_subfolders, suffixes, notification_url),
             }
         )
+
+    def get_pipeline_runs(self) -> builtins.list[PipelineRun]:
+        """The runs this schedule started, newest first."""
+        from durableml.core.experiment import Experiment
+        from durableml.pipeline.core.run import PipelineRun
+
+        return [
+            PipelineRun(Experiment(self._workspace, str(record["experiment"])), str(record["id"]), _record=record)
+            for record in self._workspace._client.list_schedule_runs(self.id)
+        ]
+
+    def get_last_pipeline_run(self) -> PipelineRun | None:
+        """The most recent run this schedule started, or None."""
+        runs = self.get_pipeline_runs()
+        return runs[0] if runs else None
+
+    @property
+    def last_error(self) -> str | None:
+        """The last error the service met running this schedule (e.g. its datastore was removed)."""
+        return self._record.get("lastError")
+
+    @property
+    def next_run_time(self) -> str | None:
+        """When a time-based schedule fires next (UTC, ISO 8601)."""
+        return self._record.get("nextRunTime")
 
     def __repr__(self) -> str:
         return f"Schedule(Name: {self.name}, Id: {self.id}, Status: {self.status}, Pipeline Id: {self.pipeline_id})"
