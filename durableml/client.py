@@ -87,8 +87,11 @@ class ServiceClient(Protocol):
     # experiments, snapshots, runs
     def list_experiments(self) -> list[Record]: ...
     def get_experiment(self, name: str) -> Record: ...
-    def upload_snapshot(self, source_directory: str) -> str:
-        """Upload a source directory (honouring .amlignore/.gitignore); return the snapshot id."""
+    def upload_snapshot(self, source_directory: str, hash_paths: Sequence[str] = ()) -> str:
+        """Upload a source directory (honouring .amlignore/.gitignore); return the snapshot id.
+
+        Files under legacy ``hash_paths`` (relative to the directory) count for reuse even when ignored.
+        """
 
     def submit_pipeline(
         self,
@@ -102,6 +105,12 @@ class ServiceClient(Protocol):
         properties: Mapping[str, str] | None = None,
         step_properties: Mapping[str, Mapping[str, str]] | None = None,
     ) -> Record: ...
+    def resume_run(self, run_id: str) -> Record:
+        """Start a new run of the ended pipeline run ``run_id`` that reuses its finished steps."""
+
+    def get_reuse_explanation(self, run_id: str) -> Record:
+        """``{"reused", "reused_from", "compared_with", "reasons", "changes", "message"}`` of a step run."""
+
     def get_run(self, run_id: str) -> Record: ...
     def list_runs(self, experiment: str) -> list[Record]: ...
     def list_step_runs(self, run_id: str) -> list[Record]: ...

@@ -31,7 +31,7 @@ from durableml._http_transport import DEFAULT_TIMEOUT, RETRY_DELAYS, HttpTranspo
 from durableml._http_schedules import ScheduleOperations
 from durableml._http_unavailable import UnavailableOperations
 from durableml.exceptions import ExperimentNotFoundError, ServiceError, SnapshotException, ValidationError
-from durableml.source_snapshot import SnapshotFile, snapshot_files
+from durableml.source_snapshot import SnapshotFile, hash_path_files, snapshot_files
 
 __all__ = ["HttpServiceClient", "DEFAULT_TIMEOUT", "RETRY_DELAYS"]
 
@@ -223,15 +223,22 @@ class HttpServiceClient(ScheduleOperations, HttpTransport, UnavailableOperations
                 return dict(record)
         raise ExperimentNotFoundError(f"no experiment named {name!r} in the workspace at {self.endpoint}.")
 
-    def upload_snapshot(self, source_directory: str) -> str:
-        """Upload a source directory (honouring .amlignore/.gitignore); return the snapshot id."""
+    def upload_snapshot(self, source_directory: str, hash_paths: Sequence[str] = ()) -> str:
+        """Upload a source directory (honouring .amlignore/.gitignore); return the snapshot id.
+
+        Files named by legacy ``hash_paths`` that the snapshot leaves out count for reuse: their hashes are
+        sent with the manifest, not their bytes.
+        """
         files = snapshot_files(source_directory)
+        hashed = hash_path_files(source_directory, hash_paths, files) if hash_paths else []
         hashes = sorted({file.sha256 for file in files})
         answer = self._record("upload_snapshot", "POST", "/api/snapshots/missing", json={"hashes": hashes}, retry=True)
         missing = set(answer.get("missing") or [])
         for file in {file.sha256: file for file in files if file.sha256 in missing}.values():
             self._upload_snapshot_file(file)
-        manifest = {"files": {file.path: file.sha256 for file in files}}
+        manifest: dict[str, Any] = {"files": {file.path: file.sha256 for file in files}}
+        if hashed:
+            manifest["hashed"] = {file.path: file.sha256 for file in hashed}
         created = self._record("upload_snapshot", "POST", "/api/snapshots", json=manifest, retry=True)
         return str(created["id"])
 
@@ -271,6 +278,14 @@ class HttpServiceClient(ScheduleOperations, HttpTransport, UnavailableOperations
         }
         path = f"/api/experiments/{_segment(experiment)}/runs"
         return self._record("submit_pipeline", "POST", path, json=body, retry=False)
+
+    def resume_run(self, run_id: str) -> Record:
+        """Start a run that resumes the ended pipeline run ``run_id``; never retried."""
+        return self._record("resume_run", "POST", f"/api/runs/{_segment(run_id)}/resume", retry=False)
+
+    def get_reuse_explanation(self, run_id: str) -> Record:
+        """Why the step run ``run_id`` was (not) reused."""
+        return self._record("get_reuse_explanation", "GET", f"/api/runs/{_segment(run_id)}/reuse")
 
     def get_run(self, run_id: str) -> Record:
         """The run record ``run_id`` (a pipeline run or a step run)."""

@@ -18,7 +18,14 @@ from dataclasses import dataclass
 from durableml.exceptions import SnapshotException
 from durableml.ignore_rules import IgnoreRules
 
-__all__ = ["SnapshotFile", "snapshot_files", "file_sha256", "SNAPSHOT_MAX_FILES", "SNAPSHOT_MAX_BYTES"]
+__all__ = [
+    "SnapshotFile",
+    "snapshot_files",
+    "hash_path_files",
+    "file_sha256",
+    "SNAPSHOT_MAX_FILES",
+    "SNAPSHOT_MAX_BYTES",
+]
 
 log = logging.getLogger("durableml.http_client")  # the logger snapshots have always reported to
 
@@ -88,6 +95,39 @@ def _entry_kind(root: str, entry: os.DirEntry[str]) -> str | None:
     if entry.is_dir():
         return "dir"
     return "file" if entry.is_file() else None
+
+
+def hash_path_files(
+    source_directory: str | os.PathLike[str], hash_paths: Sequence[str], kept: Sequence[SnapshotFile]
+) -> list[SnapshotFile]:
+    """The files legacy ``hash_paths`` add to a step's reuse key beyond the snapshot's ``kept`` files.
+
+    Each entry is a file or a folder relative to ``source_directory`` (ignore rules do not apply to it, which
+    is its point: a file left out of the snapshot can still decide whether the step is reused). Their hashes
+    go into the snapshot's manifest; their bytes are not uploaded.
+    """
+    root = os.path.realpath(os.fspath(source_directory))
+    known = {file.path for file in kept}
+    found: dict[str, SnapshotFile] = {}
+    for entry in hash_paths:
+        local = os.path.realpath(os.path.join(root, entry))
+        if os.path.commonpath([root, local]) != root or not os.path.exists(local):
+            raise SnapshotException(
+                f"hash_paths entry {entry!r} is not a file or folder inside the source directory {root!r}; "
+                "give paths relative to source_directory (or drop hash_paths: the whole directory is hashed)."
+            )
+        if os.path.isdir(local):
+            pairs = list(_walk(root, local, _relative(root, local) + "/", IgnoreRules(), (root, local)))
+        else:
+            pairs = [(_relative(root, local), local)]
+        for rel, path in pairs:
+            if rel not in known and rel not in found:
+                found[rel] = _hashed(rel, path)
+    return sorted(found.values(), key=lambda file: file.path)
+
+
+def _relative(root: str, path: str) -> str:
+    return os.path.relpath(path, root).replace(os.sep, "/")
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -13,7 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import computes, datasets, datastores, openapi, runs, snapshots
+from durableml.service import computes, datasets, datastores, openapi, reuse, runs, snapshots
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
@@ -91,6 +91,11 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
         runs.create_run, experiment, body.get("document"), body.get("parameters") or {}, body.get("tags"),
         bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK",
         _string_map(body.get("properties")), {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()})
+    return await _start(client, record, plan)
+
+
+async def _start(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
+    """Start the ``pipeline_run`` orchestration of a recorded run."""
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start
@@ -98,6 +103,21 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
                                 error=f"could not start the run: {exc}")
         raise
     return runs.summary(record)
+
+
+@bp.route(route="runs/{run_id}/resume", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def run_resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def resume() -> Any:
+        record, plan = await asyncio.to_thread(runs.resume_run, req.route_params["run_id"])
+        return await _start(client, record, plan)
+
+    return await _respond(resume, status=202)
+
+
+@bp.route(route="runs/{run_id}/reuse", methods=["GET"])
+async def run_reuse(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: reuse.explain(req.route_params["run_id"]))
 
 
 @bp.route(route="workspace", methods=["GET"])
@@ -227,7 +247,11 @@ async def snapshot_file(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="snapshots", methods=["POST"])
 async def snapshot_create(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: {"id": snapshots.create(_body(req).get("files") or {})}, 201)
+    def create() -> dict[str, str]:
+        body = _body(req)
+        return {"id": snapshots.create(body.get("files") or {}, body.get("hashed") or None)}
+
+    return await _respond(create, 201)
 
 
 @bp.route(route="openapi.json", methods=["GET"])

@@ -35,21 +35,25 @@ def compile_pipeline(
     default_datastore: str | None = None,
     default_source_directory: str | None = None,
     resolve_closure: bool = True,
+    reuse_policy: str | None = None,
 ) -> dict[str, Any]:
     """Resolve, check and compile ``steps`` into a validated pipeline document.
+
+    ``reuse_policy`` is the policy of steps that do not set their own (None: v1's "definition").
 
     Raises PipelineValidationError for a broken graph (cycles, unbound inputs, duplicate outputs,
     conflicting parameters).
     """
     graph = resolve_graph(steps, resolve_closure)
-    document = _Compiler(graph, default_source_directory).document(description, default_datastore)
+    document = _Compiler(graph, default_source_directory, reuse_policy).document(description, default_datastore)
     validate_document(document)  # a compiler bug must not reach the service
     return document
 
 
 class _Compiler:
-    def __init__(self, graph: ResolvedGraph, default_source_directory: str | None) -> None:
+    def __init__(self, graph: ResolvedGraph, default_source_directory: str | None, reuse_policy: str | None) -> None:
         self.graph = graph
+        self.reuse_policy = reuse_policy
         self.default_source_directory = default_source_directory
         self.parameters: dict[str, PipelineParameter] = {}
         self.step_ids: dict[PipelineStep, str] = {}
@@ -86,6 +90,9 @@ class _Compiler:
             "settings": step._settings(self.encode),
             "snapshot": step._snapshot(self.default_source_directory),
         }
+        policy = step._reuse_policy or self.reuse_policy
+        if policy not in (None, "definition"):  # absent means "definition": documents of v1 pipelines unchanged
+            entry["reusePolicy"] = policy
         step_id = f"{slugify(step.name)}_{content_hash(entry)[:12]}"
         suffix = 2
         while step_id in self.step_ids.values():  # identical steps in one pipeline

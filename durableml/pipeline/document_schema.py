@@ -15,12 +15,23 @@ from typing import Any
 
 from durableml._names import IDENTIFIER_PATTERN
 
-__all__ = ["SCHEMA_VERSION", "DOCUMENT_KIND", "STEP_KINDS", "INPUT_SOURCES", "PARAMETER_TYPES", "DOCUMENT_SCHEMA"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "DOCUMENT_KIND",
+    "STEP_KINDS",
+    "INPUT_SOURCES",
+    "PARAMETER_TYPES",
+    "REUSE_POLICIES",
+    "DOCUMENT_SCHEMA",
+]
 
 SCHEMA_VERSION = 1
 DOCUMENT_KIND = "durableml.pipeline"
 STEP_KINDS = ("python_script", "parallel_run", "data_transfer", "databricks", "adla")
 INPUT_SOURCES = ("stepOutput", "datastore", "parameter", "dataset", "sql")
+REUSE_POLICIES = ("definition", "content")
+"""How a step's inputs enter its reuse key: by definition (v1: datastore + path, dataset id + version) or by
+the content of the blobs behind them. Absent from a step entry means "definition"."""
 PARAMETER_TYPES = ("string", "int", "float", "bool", "datapath", "file_dataset", "tabular_dataset")
 
 _NAME = {"type": "string", "pattern": IDENTIFIER_PATTERN}
@@ -188,6 +199,7 @@ DOCUMENT_SCHEMA: dict[str, Any] = {
                 "runAfter": {"type": "array", "items": _STEP_ID},
                 "settings": {"type": "object"},
                 "snapshot": {"$ref": "#/$defs/snapshot"},
+                "reusePolicy": {"enum": list(REUSE_POLICIES)},
             },
         ),
         "edge": {

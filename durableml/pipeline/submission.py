@@ -94,16 +94,17 @@ def parameter_values(document: Mapping[str, Any], overrides: Mapping[str, Any]) 
 
 def attach_snapshots(document: dict[str, Any], client: ServiceClient) -> None:
     """Upload each step's source directory once and record the snapshot id in the document."""
-    uploaded: dict[str, str] = {}
+    uploaded: dict[tuple[str, tuple[str, ...]], str] = {}
     for step in document["steps"]:
         snapshot = step.get("snapshot")
         if snapshot is None:
             continue
         directory = os.path.abspath(snapshot["sourceDirectory"] or ".")
         _check_sources(step, directory)
-        if directory not in uploaded:
-            uploaded[directory] = client.upload_snapshot(directory)
-        snapshot["id"] = uploaded[directory]
+        hash_paths = tuple(snapshot.get("hashPaths") or ())
+        if (directory, hash_paths) not in uploaded:
+            uploaded[directory, hash_paths] = client.upload_snapshot(directory, hash_paths)
+        snapshot["id"] = uploaded[directory, hash_paths]
 
 
 def _check_sources(step: Mapping[str, Any], directory: str) -> None:

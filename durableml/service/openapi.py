@@ -65,6 +65,10 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("Metrics by name", _json({"type": "object"})),
         "post": _op("Log metrics", _json({"type": "object"}), _json({"type": "object", "properties": {
             "metrics": {"type": "array", "items": {"type": "object", "required": ["name"]}}}}))},
+    "/api/runs/{run_id}/resume": {"post": _op("Resume an ended pipeline run: a new run that reuses the steps that "
+                                              "finished and runs the rest", _json(_RECORD), status="202")},
+    "/api/runs/{run_id}/reuse": {"get": _op("Why a step run was (not) reused: reused_from, or what changed "
+                                            "against the step's previous run", _json(_RECORD))},
     "/api/runs/{run_id}/files/{*name}": {"get": _op("List (no name) or download a captured run file", _BYTES)},
     "/api/datastores/{name?}": {
         "get": _op("List datastores, or get one", _json(_RECORD)),
@@ -91,7 +95,8 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
                                                "type": "array", "items": {"type": "string"}}}}))},
     "/api/snapshots/files/{sha}": {"put": _op("Store one file by its sha256", _json(_RECORD), _BYTES, status="201")},
     "/api/snapshots": {"post": _op("Record a snapshot manifest", _json({"type": "object", "properties": {
-        "id": {"type": "string"}}}), _json({"type": "object", "properties": {"files": {"type": "object"}}}),
+        "id": {"type": "string"}}}), _json({"type": "object", "properties": {"files": {"type": "object"},
+                                                       "hashed": {"type": "object"}}}),
         status="201")},
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
 }

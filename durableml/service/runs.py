@@ -89,9 +89,12 @@ def _upstream(step: Mapping[str, Any]) -> set[str]:
 def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[str, Any],
                tags: Optional[Mapping[str, str]] = None, continue_on_step_failure: bool = False,
                regenerate_outputs: bool = False, source: str = "SDK", properties: Optional[Mapping[str, str]] = None,
-               step_properties: Optional[Mapping[str, Mapping[str, str]]] = None
-               ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Validate and record a new pipeline run; returns (run record, execution plan)."""
+               step_properties: Optional[Mapping[str, Mapping[str, str]]] = None,
+               resumed: Optional[tuple[str, Mapping[str, Any]]] = None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Validate and record a new pipeline run; returns (run record, execution plan).
+
+    ``resumed`` = (the run it resumes, what finished there by step id; see :func:`resume_run`).
+    """
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
     validate_document(document)
@@ -105,9 +108,23 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
               "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json", "run_source": source, "error": None,
               "parent_id": None, "properties": dict(properties or {}),
               "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()}}
+    if resumed is not None:
+        record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
     records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
     return record, execution_plan(run_id, document, continue_on_step_failure)
+
+
+def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new run of the pipeline run ``run_id`` (same document, parameters, tags and options) that reuses
+    every step that finished there and runs the others; returns (run record, execution plan)."""
+    from durableml.service import reuse
+
+    finished = reuse.resumed_steps(run_id)
+    original = get_run(run_id)
+    return create_run(original["experiment"], run_document(run_id), original["parameters"], original.get("tags"),
+                      bool(original.get("continue_on_step_failure")), False, "Resume", original.get("properties"),
+                      original.get("step_properties"), resumed=(run_id, finished))
 
 
 def check_references(document: Mapping[str, Any]) -> None:
@@ -167,6 +184,8 @@ class RunStatic:
     regenerate_outputs: bool
     document: dict[str, Any]
     step_properties: dict[str, dict[str, str]]
+    resumed_from: Optional[str] = None
+    resumed_steps: Optional[dict[str, Any]] = None  # for a resumed run: what finished in resumed_from
 
 
 @functools.lru_cache(maxsize=256)
@@ -174,7 +193,8 @@ def run_static(run_id: str) -> RunStatic:
     record = get_run(run_id)
     return RunStatic(run_id, record["experiment"], dict(record["parameters"]),
                      bool(record.get("regenerate_outputs")), run_document(run_id),
-                     dict(record.get("step_properties") or {}))
+                     dict(record.get("step_properties") or {}), record.get("resumed_from"),
+                     record.get("resumed_steps") if record.get("resumed_from") else None)
 
 
 def get_run(run_id: str) -> dict[str, Any]:

@@ -75,13 +75,13 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
     except AzureMLException as exc:
         return {"result": _result(_save(record, status="Failed", ended=utc_now(),
                                         error=f"{type(exc).__name__}: {exc}"))}
-    reused = reuse.find(run, step, resolved["reuse_key"])
+    reused = reuse.find(run, step, resolved["reuse"])
     if reused is not None:
         return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
-                                        reused_from=reused["id"]))}
+                                        reused_from=reused["id"], reuse=reused["reuse"]))}
     job = _job(run, step, record["id"], resolved, notify_url)
     computes.backend(step.get("computeTarget")).submit(job)
-    _save(record, status="Running", started=utc_now(), submitted=True, reuse_key=resolved["reuse_key"],
+    _save(record, status="Running", started=utc_now(), submitted=True, reuse=resolved["reuse"],
           outputs=resolved["outputs"])
     return {}
 
@@ -171,7 +171,7 @@ def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
     outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
     return {"arguments": arguments, "inputs": inputs, "outputs": outputs,
-            "reuse_key": reuse.key(step, arguments, inputs, outputs)}
+            "reuse": reuse.identify(run, step, arguments, inputs, outputs)}
 
 
 def _argument(binding: Mapping[str, Any], params: Mapping[str, Any]) -> Any:

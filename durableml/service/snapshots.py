@@ -9,9 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
-from durableml.exceptions import ValidationError
+from durableml.exceptions import NotFoundError, ValidationError
 from durableml.service.records import blob_container
 
 CONTAINER = "durableml-snapshots"
@@ -52,9 +52,13 @@ def put_file(sha: str, data: bytes) -> dict[str, Any]:
     return {"sha256": sha, "size": len(data)}
 
 
-def create(files: Mapping[str, str]) -> str:
-    """Record a manifest; every file must have been uploaded. Returns the snapshot id."""
-    for path, sha in files.items():
+def create(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None) -> str:
+    """Record a manifest; every file must have been uploaded. Returns the snapshot id.
+
+    ``hashed`` lists files that count for reuse but are not part of the snapshot (legacy ``hash_paths``
+    naming files the ignore rules leave out): their hashes are in the manifest, their bytes are not stored.
+    """
+    for path, sha in [*files.items(), *(hashed or {}).items()]:
         _check_sha(sha)
         if path.startswith("/") or ".." in path.split("/"):
             raise ValidationError(f"snapshot path {path!r} must be relative and stay inside the source directory")
@@ -62,7 +66,10 @@ def create(files: Mapping[str, str]) -> str:
     if absent:
         raise ValidationError(f"{len(absent)} snapshot file(s) were not uploaded (first: {absent[0]}); upload them "
                               "with PUT /api/snapshots/files/<sha256> first")
-    manifest = json.dumps({"files": dict(sorted(files.items()))}, sort_keys=True).encode()
+    body: dict[str, Any] = {"files": dict(sorted(files.items()))}
+    if hashed:  # only when present, so that snapshots without hash_paths keep their ids
+        body["hashed"] = dict(sorted(hashed.items()))
+    manifest = json.dumps(body, sort_keys=True).encode()
     snapshot_id = hashlib.sha256(manifest).hexdigest()
     from azure.core.exceptions import ResourceExistsError
 
@@ -71,3 +78,15 @@ def create(files: Mapping[str, str]) -> str:
     except ResourceExistsError:
         pass
     return snapshot_id
+
+
+def manifest(snapshot_id: str) -> dict[str, Any]:
+    """The manifest of snapshot ``snapshot_id``: ``{"files": {path: sha256}, "hashed"?: {path: sha256}}``."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    _check_sha(snapshot_id)
+    try:
+        return dict(json.loads(_container().download_blob(f"manifests/{snapshot_id}.json").readall()))
+    except ResourceNotFoundError as exc:
+        raise NotFoundError(f"no snapshot with id '{snapshot_id}'; snapshots are created by submitting a "
+                            "pipeline (POST /api/snapshots)") from exc

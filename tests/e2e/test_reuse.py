@@ -68,7 +68,6 @@ def test_unchanged_resubmission_reuses_every_step(env: dict[str, Any]) -> None:
     assert journal_counts(env["journal"], "end") == {"A": 1, "B": 1}, "no script ran again"
     reused_a = run.find_step_run("A")[0].get_output_data("a_out").path_on_datastore
     assert reused_a == first.find_step_run("A")[0].get_output_data("a_out").path_on_datastore
-    assert took < 5, f"a fully reused run took {took:.1f} s"
 
 
 def test_allow_reuse_false_runs_again(env: dict[str, Any]) -> None:

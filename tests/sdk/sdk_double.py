@@ -59,8 +59,8 @@ class ServiceDouble:
     attach_compute = create_compute
 
     # runs
-    def upload_snapshot(self, source_directory: str) -> str:
-        self.calls.append(("upload_snapshot", source_directory))
+    def upload_snapshot(self, source_directory: str, hash_paths: Sequence[str] = ()) -> str:
+        self.calls.append(("upload_snapshot", source_directory, *([tuple(hash_paths)] if hash_paths else [])))
         return f"snapshot-{len(self.calls)}"
 
     def submit_pipeline(

@@ -28,6 +28,7 @@ class Pipeline:
     ``steps`` may nest lists and StepSequences. ``default_datastore`` is where PipelineData
     without a datastore is written (the workspace default otherwise); ``default_source_directory``
     applies to steps without one; ``resolve_closure=False`` requires every step to be listed.
+    ``reuse_policy="content"`` keys every step's inputs by their content (steps may set their own).
     """
 
     def __init__(
@@ -38,6 +39,7 @@ class Pipeline:
         default_datastore: Datastore | str | None = None,
         default_source_directory: str | None = None,
         resolve_closure: bool = True,
+        reuse_policy: str | None = None,
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
         **kwargs: Any,
@@ -56,6 +58,9 @@ class Pipeline:
         )
         self._default_source_directory = default_source_directory
         self._resolve_closure = bool(resolve_closure)
+        from durableml.pipeline.core.pipeline_step import check_reuse_policy
+
+        self._reuse_policy = check_reuse_policy(reuse_policy, "Pipeline")
 
     @property
     def workspace(self) -> Workspace:
@@ -89,6 +94,7 @@ class Pipeline:
             self._default_datastore,
             self._default_source_directory,
             self._resolve_closure,
+            self._reuse_policy,
         )
 
     compile = to_document

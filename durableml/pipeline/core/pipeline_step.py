@@ -45,8 +45,10 @@ class PipelineStep:
         source_directory: str | None = None,
         hash_paths: Sequence[str] | None = None,
         version: str | None = None,
+        reuse_policy: str | None = None,
     ) -> None:
         self._name = check_non_empty(name, f"{type(self).__name__} name")
+        self._reuse_policy = check_reuse_policy(reuse_policy, f"Step {self._name!r}")
         self._creation_index = next(_creation_order)
         self._allow_reuse = _flag(allow_reuse, "allow_reuse", self._name)
         self._compute_target = compute_target
@@ -129,6 +131,18 @@ class StepSequence:
         self.steps = list(steps or [])
         if not self.steps:
             raise ValidationError("StepSequence needs at least one step.")
+
+
+def check_reuse_policy(policy: str | None, owner: str) -> str | None:
+    """``policy`` if it is None or one of REUSE_POLICIES; a ValidationError naming ``owner`` otherwise."""
+    from durableml.pipeline.document_schema import REUSE_POLICIES
+
+    if policy is not None and policy not in REUSE_POLICIES:
+        raise ValidationError(
+            f"{owner}: reuse_policy must be one of {', '.join(map(repr, REUSE_POLICIES))} (or None to follow the "
+            f"pipeline), got {policy!r}."
+        )
+    return policy
 
 
 def _as_list(value: Any, what: str, label: str) -> list[Any]:

@@ -13,6 +13,7 @@ import os
 import sys
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from durableml.core.run import Run, RunStatus
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
     from durableml.pipeline.core.published_pipeline import PublishedPipeline
 
-__all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference"]
+__all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "ReuseExplanation"]
 
 
 class PortDataReference:
@@ -67,8 +68,53 @@ class StepRunOutput:
         return PortDataReference(self.step_run.experiment.workspace, self.name, self._location)
 
 
+@dataclass(frozen=True)
+class ReuseExplanation:
+    """Why a step run was (not) reused; ``str()`` gives the sentence the studio shows.
+
+    ``reused_from`` is the step run whose outputs were reused; otherwise ``compared_with`` is the most recent
+    earlier run of the same step, ``changes`` every difference in the reuse key's components
+    (``{"what": "file"|"argument"|"parameter"|"input"|"setting"|..., "name", "old", "new"}``; files carry
+    their sha256 before and after) and ``reasons`` what forbade reuse whatever changed (``allow_reuse=False``,
+    ``regenerate_outputs=True``, a resumed run).
+    """
+
+    step_run_id: str
+    reused: bool
+    message: str
+    reused_from: str | None = None
+    compared_with: str | None = None
+    changes: list[dict[str, Any]] = field(default_factory=list)
+    reasons: list[str] = field(default_factory=list)
+
+    def changed(self, what: str) -> list[str]:
+        """The names of the changes of one kind: ``changed("file")`` → the changed files' paths."""
+        return [str(c["name"]) for c in self.changes if c.get("what") == what]
+
+    def __str__(self) -> str:
+        return self.message
+
+
 class StepRun(Run):
     """The run of one step of a pipeline run."""
+
+    @property
+    def reused_from(self) -> str | None:
+        """The id of the step run whose outputs this step reused ("Reused" in the studio), or None."""
+        return self._refresh().get("reused_from")
+
+    def get_reuse_explanation(self) -> ReuseExplanation:
+        """Say why this step was reused ("reused from <run>") or what changed since its previous run."""
+        answer = self._client.get_reuse_explanation(self._run_id)
+        return ReuseExplanation(
+            step_run_id=self._run_id,
+            reused=bool(answer.get("reused")),
+            message=str(answer.get("message") or ""),
+            reused_from=answer.get("reused_from"),
+            compared_with=answer.get("compared_with"),
+            changes=list(answer.get("changes") or []),
+            reasons=[str(r) for r in answer.get("reasons") or []],
+        )
 
     @property
     def name(self) -> str | None:
@@ -105,6 +151,16 @@ class PipelineRun(Run):
         self, experiment: Experiment, run_id: str, _service_endpoint: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(experiment, run_id, **kwargs)
+
+    def resume(self) -> PipelineRun:
+        """Start a new run of this pipeline that reuses every step that finished in this run and runs the
+        failed and canceled steps and everything downstream of them, with the same parameters.
+
+        Steps with ``allow_reuse=False`` that finished are reused too: resuming never loses completed work.
+        This run must have ended (Failed, Canceled or Finished).
+        """
+        record = self._client.resume_run(self._run_id)
+        return PipelineRun(self._experiment, str(record["id"]), _record=record)
 
     def get_steps(self) -> list[StepRun]:
         """Return the step runs, latest started first."""

@@ -34,6 +34,7 @@ class AdlaStep(PipelineStep):
         allow_reuse: bool = True,
         version: str | None = None,
         hash_paths: Sequence[str] | None = None,
+        reuse_policy: str | None = None,
     ) -> None:
         self._script_name = script_name
         self._params = dict(params or {})
@@ -47,6 +48,7 @@ class AdlaStep(PipelineStep):
             inputs=inputs,
             outputs=outputs,
             allow_reuse=allow_reuse,
+            reuse_policy=reuse_policy,
             compute_target=compute_target,
             source_directory=source_directory,
             hash_paths=hash_paths,

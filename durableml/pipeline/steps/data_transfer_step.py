@@ -33,6 +33,7 @@ class DataTransferStep(PipelineStep):
         source_reference_type: str | None = None,
         destination_reference_type: str | None = None,
         allow_reuse: bool = True,
+        reuse_policy: str | None = None,
     ) -> None:
         if source_data_reference is None or destination_data_reference is None:
             raise ValidationError(
@@ -60,6 +61,7 @@ class DataTransferStep(PipelineStep):
             inputs=[source_data_reference],
             outputs=[destination_data_reference] if writes else None,
             allow_reuse=allow_reuse,
+            reuse_policy=reuse_policy,
             compute_target=compute_target,
         )
 

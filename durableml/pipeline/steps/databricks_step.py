@@ -58,6 +58,7 @@ class DatabricksStep(PipelineStep):
         allow_reuse: bool = True,
         version: str | None = None,
         permit_cluster_restart: bool | None = None,
+        reuse_policy: str | None = None,
     ) -> None:
         self._target = _execution_target(
             name, notebook_path, python_script_path, python_script_name, main_class_name, source_directory
@@ -91,6 +92,7 @@ class DatabricksStep(PipelineStep):
             inputs=inputs,
             outputs=outputs,
             allow_reuse=allow_reuse,
+            reuse_policy=reuse_policy,
             compute_target=compute_target,
             source_directory=source_directory,
             hash_paths=hash_paths,

@@ -30,6 +30,7 @@ class ParallelRunStep(PipelineStep):
         side_inputs: Sequence[Any] | None = None,
         arguments: Sequence[Any] | None = None,
         allow_reuse: bool = True,
+        reuse_policy: str | None = None,
     ) -> None:
         if not isinstance(parallel_run_config, ParallelRunConfig):
             raise ValidationError(f"ParallelRunStep {name!r} needs a ParallelRunConfig, got {parallel_run_config!r}.")
@@ -43,6 +44,7 @@ class ParallelRunStep(PipelineStep):
             arguments=arguments,
             side_inputs=side_inputs,
             allow_reuse=allow_reuse,
+            reuse_policy=reuse_policy,
             compute_target=parallel_run_config.compute_target,
             source_directory=parallel_run_config.source_directory,
         )

@@ -38,6 +38,7 @@ class PythonScriptStep(PipelineStep):
         allow_reuse: bool = True,
         version: str | None = None,
         hash_paths: Sequence[str] | None = None,
+        reuse_policy: str | None = None,
         **kwargs: Any,
     ) -> None:
         compute_target = _compute_target(compute_target, kwargs.pop("target", None), runconfig)
@@ -62,6 +63,7 @@ class PythonScriptStep(PipelineStep):
             outputs=outputs,
             arguments=arguments,
             allow_reuse=allow_reuse,
+            reuse_policy=reuse_policy,
             compute_target=compute_target,
             source_directory=source_directory,
             hash_paths=hash_paths,
