@@ -50,7 +50,44 @@ _SUBMIT = {"type": "object", "required": ["document"], "properties": {
     "properties": {"type": "object", "additionalProperties": {"type": "string"}},
     "stepProperties": {"type": "object", "additionalProperties": {"type": "object"}}}}
 
-ROUTES: dict[str, dict[str, dict[str, Any]]] = {
+_V1 = ("/api/pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+       "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
+_V1_RUN = {"type": "object", "required": ["ExperimentName"], "properties": {
+    "ExperimentName": {"type": "string", "minLength": 1}, "RunSource": {"type": "string"},
+    "ContinueOnStepFailure": {"type": "boolean"},
+    "Tags": {"type": "object", "additionalProperties": {"type": "string"}},
+    "ParameterAssignments": {"type": "object", "additionalProperties": {
+        "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}},
+    "DataPathAssignments": {"type": "object", "additionalProperties": {
+        "type": "object", "required": ["RelativePath"],
+        "properties": {"DataStoreName": {"type": "string"}, "RelativePath": {"type": "string"}}}},
+    "DataSetDefinitionValueAssignments": {"type": "object", "additionalProperties": {
+        "type": "object", "properties": {"SavedDataSetReference": {"type": "object", "required": ["Id"], "properties": {
+            "Id": {"type": "string"}}}, "DataSetDefinition": {"type": "object"}}}}}}
+_V1_ANSWER = {"type": "object", "required": ["Id"], "properties": {"Id": {"type": "string"}, "Status": {
+    "type": "string"}, "ExperimentName": {"type": "string"}, "Links": {"type": "object"}}}
+_V1_OPS = {"get": _op("The JSON Schema of the run request this version accepts", _json({"type": "object"})),
+           "post": {**_op("Start a run (v1 body; an Idempotency-Key header makes retries start one run). 410: the "
+                          "pipeline or endpoint is disabled", _json(_V1_ANSWER), _json(_V1_RUN)),
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": False,
+                                    "schema": {"type": "string", "minLength": 1, "maxLength": 255}}]}}
+_PUBLISH = {"type": "object", "properties": {
+    "document": {"$ref": "#/components/schemas/PipelineDocument"}, "sourceRunId": {"type": "string"},
+    "name": {"type": "string"}, "description": {"type": "string"}, "version": {"type": "string"},
+    "continueOnStepFailure": {"type": "boolean"}, "id": {"type": "string", "format": "uuid"}}}
+_ENDPOINT = {"type": "object", "required": ["name", "pipelineId"], "properties": {
+    "name": {"type": "string"}, "description": {"type": "string"}, "pipelineId": {"type": "string"}}}
+_ENDPOINT_CHANGES = {"type": "object", "properties": {
+    "name": {"type": "string"}, "description": {"type": "string"},
+    "status": {"enum": ["Active", "Disabled", "Archived"]}, "addPipelineId": {"type": "string"},
+    "makeDefault": {"type": "boolean"}, "defaultPipelineId": {"type": "string"}, "defaultVersion": {"type": "string"}}}
+_DRAFT = {"type": "object", "properties": {
+    "document": {"$ref": "#/components/schemas/PipelineDocument"}, "name": {"type": "string"},
+    "description": {"type": "string"}, "experimentName": {"type": "string"},
+    "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+    "properties": {"type": "object", "additionalProperties": {"type": "string"}},
+    "pipelineParameters": {"type": "object"}, "continueOnStepFailure": {"type": "boolean"}}}
+PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/workspace": {"get": _op("The workspace", _json(_RECORD))},
     "/api/experiments": {"get": _op("List experiments", _json(_LIST))},
     "/api/experiments/{experiment}/runs": {
@@ -99,6 +136,7 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
                                                        "hashed": {"type": "object"}}}),
         status="201")},
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
+    **PUBLISHED_ROUTES,
 }
 
 

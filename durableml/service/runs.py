@@ -20,6 +20,7 @@ from durableml.exceptions import (
 )
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
+from durableml.service.parameters import bind_data_parameters
 from durableml.service.records import RUNS, blob_container, records
 
 PARTITION = "run"
@@ -90,18 +91,23 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
                tags: Optional[Mapping[str, str]] = None, continue_on_step_failure: bool = False,
                regenerate_outputs: bool = False, source: str = "SDK", properties: Optional[Mapping[str, str]] = None,
                step_properties: Optional[Mapping[str, Mapping[str, str]]] = None,
-               resumed: Optional[tuple[str, Mapping[str, Any]]] = None) -> tuple[dict[str, Any], dict[str, Any]]:
+               resumed: Optional[tuple[str, Mapping[str, Any]]] = None, run_id: Optional[str] = None
+               ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate and record a new pipeline run; returns (run record, execution plan).
 
     ``resumed`` = (the run it resumes, what finished there by step id; see :func:`resume_run`).
+    ``run_id`` (default: a new one) lets an idempotent caller create the same run again after a crash.
     """
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
     validate_document(document)
     check_references(document)
     values = check_parameters(document, parameters)
-    run_id = str(uuid.uuid4())
-    _put_document(run_id, document)
+    run_id = run_id or str(uuid.uuid4())
+    bound = bind_data_parameters(document, values)
+    _put_document(run_id, bound)
+    if bound != document:  # publishing this run publishes the pipeline as submitted, its parameters unbound
+        _runs_container().upload_blob(f"{run_id}/{SUBMITTED}", json.dumps(document, sort_keys=True), overwrite=True)
     record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
               "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
               "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
@@ -154,6 +160,7 @@ def check_references(document: Mapping[str, Any]) -> None:
 
 
 RUNS_CONTAINER = "durableml-runs"
+SUBMITTED = "submitted.json"  # the document as submitted, when binding data parameters changed it
 
 
 def _runs_container() -> Any:

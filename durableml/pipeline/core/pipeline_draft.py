@@ -11,7 +11,9 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml.pipeline.core.pipeline_parameter import PipelineParameter
 from durableml.pipeline.core.published_pipeline import PublishedPipeline
+from durableml.pipeline.submission import attach_snapshots, parameter_values
 
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
@@ -42,16 +44,17 @@ class PipelineDraft:
         _service_endpoint: str | None = None,
     ) -> PipelineDraft:
         """Save ``pipeline`` as a new draft."""
+        document = _uploaded_document(workspace, pipeline)
         spec = {
             "name": name,
             "description": description,
             "experimentName": experiment_name,
-            "pipelineParameters": dict(pipeline_parameters or {}),
+            "pipelineParameters": parameter_values(document, pipeline_parameters or {}),
             "continueOnStepFailure": continue_on_step_failure,
             "tags": dict(tags or {}),
             "properties": dict(properties or {}),
         }
-        return PipelineDraft(workspace, workspace._client.create_draft(pipeline.to_document(), spec))
+        return PipelineDraft(workspace, workspace._client.create_draft(document, spec))
 
     @staticmethod
     def get(workspace: Workspace, id: str, _service_endpoint: str | None = None) -> PipelineDraft:
@@ -106,6 +109,11 @@ class PipelineDraft:
         continue_on_step_failure: bool | None = None,
     ) -> None:
         """Change the given parts of the draft (``pipeline`` replaces the saved document)."""
+        document = _uploaded_document(self._workspace, pipeline) if pipeline is not None else None
+        if pipeline_parameters is not None:  # checked against the saved pipeline by the service
+            given = pipeline_parameters
+            pipeline_parameters = (parameter_values(document, given) if document is not None else
+                                   {k: PipelineParameter(k, v).default_to_document() for k, v in given.items()})
         changes = {
             "name": name,
             "description": description,
@@ -114,7 +122,6 @@ class PipelineDraft:
             "pipelineParameters": pipeline_parameters,
             "continueOnStepFailure": continue_on_step_failure,
         }
-        document = pipeline.to_document() if pipeline is not None else None
         self._record = dict(
             self._workspace._client.update_draft(self.id, document, {k: v for k, v in changes.items() if v is not None})
         )
@@ -138,3 +145,10 @@ class PipelineDraft:
 
     def __repr__(self) -> str:
         return f"PipelineDraft(Name: {self.name}, Id: {self.id})"
+
+
+def _uploaded_document(workspace: Workspace, pipeline: Pipeline) -> dict[str, Any]:
+    """The pipeline's document with its steps' source snapshots uploaded (a draft runs without this machine)."""
+    document = pipeline.to_document()
+    attach_snapshots(document, workspace._client)
+    return document

@@ -11,7 +11,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from durableml.exceptions import PipelineNotFoundError
+from durableml.exceptions import NotSupportedError, PipelineNotFoundError
 
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
@@ -37,6 +37,8 @@ class PublishedPipeline:
         continue_on_step_failure: bool | None,
         source_run_id: str | None = None,
     ) -> PublishedPipeline:
+        from durableml.pipeline.submission import attach_snapshots
+
         spec = {
             "name": name,
             "description": description,
@@ -44,13 +46,21 @@ class PublishedPipeline:
             "continueOnStepFailure": continue_on_step_failure,
             "sourceRunId": source_run_id,
         }
+        if document is not None:  # a run's document has its snapshots already
+            document = dict(document)
+            attach_snapshots(document, workspace._client)
         return PublishedPipeline(workspace, workspace._client.publish_pipeline(document, spec))
 
     @staticmethod
     def get(
         workspace: Workspace, id: str | None = None, _service_endpoint: str | None = None, *, name: str | None = None
     ) -> PublishedPipeline:
-        """Return the published pipeline ``id`` (or, durableml extension, the active one called ``name``)."""
+        """Return the published pipeline ``id`` (or, durableml extension, the newest active one called ``name``).
+
+        ``workspace`` may be given as a string (one of the seed articles passes ``workspace="ws"``): it then
+        means the workspace of config.json, ``Workspace.from_config()``.
+        """
+        workspace = _workspace(workspace)
         if id is not None:
             return PublishedPipeline(workspace, workspace._client.get_published_pipeline(id))
         matches = [p for p in PublishedPipeline.list(workspace) if p.name == name]
@@ -64,7 +74,8 @@ class PublishedPipeline:
     def list(
         workspace: Workspace, active_only: bool = True, _service_endpoint: str | None = None
     ) -> builtins.list[PublishedPipeline]:
-        """Return the published pipelines of ``workspace``."""
+        """Return the published pipelines of ``workspace``, newest first (only Active ones when ``active_only``)."""
+        workspace = _workspace(workspace)
         return [PublishedPipeline(workspace, r) for r in workspace._client.list_published_pipelines(active_only)]
 
     get_all = list
@@ -118,6 +129,13 @@ class PublishedPipeline:
         from durableml.core.experiment import Experiment
         from durableml.pipeline.core.run import PipelineRun
 
+        workspace = _workspace(workspace)
+        if continue_on_step_failure is not None or parent_run_id is not None:
+            raise NotSupportedError(
+                "PublishedPipeline.submit(continue_on_step_failure=..., parent_run_id=...)",
+                "A published pipeline runs with the continue_on_step_failure it was published with; publish "
+                "it again to change it.",
+            )
         record = workspace._client.submit_published_pipeline(self.id, experiment_name, dict(pipeline_parameters or {}))
         return PipelineRun(Experiment(workspace, experiment_name), str(record["id"]), _record=record)
 
@@ -131,3 +149,11 @@ class PublishedPipeline:
 
     def __repr__(self) -> str:
         return f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"
+
+
+def _workspace(workspace: Any) -> Workspace:
+    if isinstance(workspace, str):
+        from durableml.core.workspace import Workspace
+
+        return Workspace.from_config()
+    return workspace  # type: ignore[no-any-return]

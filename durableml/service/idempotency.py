@@ -1,0 +1,134 @@
+"""``Idempotency-Key``: a retried run request starts one run, not two, across concurrent retries and restarts.
+
+The first request with a key inserts a claim (table ``dmlIdempotency``, row key = sha256 of the key)
+holding the run id it will create, the request's fingerprint and a lease. Inserting is atomic, so of
+concurrent requests exactly one owns the claim; the others wait for it to be ``started`` and answer
+with the same run. An owner that died (host restart) leaves an expired lease: the next retry takes
+the claim over (ETag-guarded, so only one retry does) and finishes the same run id, after checking
+whether the orchestration had started already. A key reused with a different request is a 409.
+Claims are kept (a retry days later still finds its run); keys are never stored, only their hash.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Optional
+
+from durableml.exceptions import ConflictError, ValidationError
+from durableml.service.records import records
+
+TABLE, PARTITION = "dmlIdempotency", "key"
+LEASE_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A claim on an idempotency key: the run it stands for and whether this request must create it."""
+
+    row: str
+    run_id: str
+    owner: str
+    started: bool
+    mine: bool
+
+
+def fingerprint(*parts: Any) -> str:
+    """A stable hash of what a request asks for (target and body)."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_key(key: str) -> str:
+    """The key as sent; 400 unless it is 1-255 printable ASCII characters."""
+    if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
+        raise ValidationError("the Idempotency-Key header must be 1-255 printable ASCII characters, such as a UUID "
+                              "the caller generates once per logical request and reuses on every retry")
+    return key
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def claim(key: str, request: str) -> Claim:
+    """Claim ``key`` for the request with fingerprint ``request``, or find who holds it."""
+    row = hashlib.sha256(check_key(key).encode()).hexdigest()
+    owner = uuid.uuid4().hex
+    run_id = str(uuid.uuid4())
+    fresh: dict[str, Any] = {"run_id": run_id, "request": request, "owner": owner, "started": False,
+             "lease": (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()}
+    if records().insert(TABLE, PARTITION, row, fresh):
+        return Claim(row, run_id, owner, False, True)
+    return _existing(row, request, owner)
+
+
+def _existing(row: str, request: str, owner: str) -> Claim:
+    held = records().get(TABLE, PARTITION, row)
+    if held is None:  # deleted between our insert and read: only by hand; ask the caller to retry
+        raise ConflictError("the idempotency record changed while it was read; retry the request")
+    if held["request"] != request:
+        raise ConflictError("this Idempotency-Key was used for a different request (another endpoint, version or "
+                            "body); send a new key for a new request")
+    if held["started"]:
+        return Claim(row, held["run_id"], held["owner"], True, False)
+    return Claim(row, held["run_id"], held["owner"], False, False)
+
+
+def wait_or_take_over(current: Claim, request: str, timeout: float = LEASE_SECONDS * 1.5) -> Claim:
+    """Wait for the owner of ``current`` to start its run; take the claim over if its lease runs out."""
+    deadline = time.monotonic() + timeout
+    delay = 0.05
+    while time.monotonic() < deadline:
+        held = records().get(TABLE, PARTITION, current.row)
+        if held is None:
+            break
+        if held["started"]:
+            return Claim(current.row, held["run_id"], held["owner"], True, False)
+        if datetime.fromisoformat(held["lease"]) < _now():
+            taken = _take_over(current.row, held["owner"])
+            if taken is not None:
+                return taken
+        time.sleep(delay)
+        delay = min(delay * 2, 1.0)
+    raise ConflictError("the first request with this Idempotency-Key is still starting its run; retry shortly")
+
+
+def _take_over(row: str, previous_owner: str) -> Optional[Claim]:
+    owner = uuid.uuid4().hex
+    lease = (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()
+
+    def change(doc: dict[str, Any]) -> None:
+        if doc["owner"] != previous_owner or doc["started"]:
+            raise _Lost()
+        doc.update(owner=owner, lease=lease)
+
+    try:
+        doc = records().update(TABLE, PARTITION, row, change)
+    except _Lost:
+        return None
+    return Claim(row, doc["run_id"], owner, False, True)
+
+
+class _Lost(Exception):
+    """Another retry took the claim over first."""
+
+
+def mark_started(claim_: Claim) -> None:
+    """Record that the claim's run exists and its orchestration started."""
+    records().update(TABLE, PARTITION, claim_.row, lambda doc: doc.update(started=True))
+
+
+def release(claim_: Claim) -> None:
+    """Forget an unstarted claim whose request was refused, so a retry gets the same answer at once."""
+    def change(doc: dict[str, Any]) -> None:
+        if doc["owner"] != claim_.owner or doc["started"]:
+            raise _Lost()
+
+    try:
+        records().update(TABLE, PARTITION, claim_.row, change)
+    except (_Lost, LookupError):
+        return
+    records().delete(TABLE, PARTITION, claim_.row)

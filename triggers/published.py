@@ -1,0 +1,256 @@
+"""Published pipelines, pipeline endpoints and drafts over HTTP, including the v1-shaped REST run endpoints.
+
+Adapters only: parse, call durableml.service, answer through ``triggers.api._respond`` (the one error
+mapping). Every route needs a credential (the app's function auth level; see "Authentication" in
+docs/design/pipeline-runtime.md). The v1 run routes answer 200 with ``Id`` like Azure ML did; a GET
+on them returns the JSON Schema of the body the version accepts.
+"""
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+from typing import Any, Callable, Optional
+from urllib.parse import urlsplit
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from durableml import exceptions as errors
+from durableml.service import drafts, endpoints, idempotency, published, runs, submissions
+from triggers.api import _body, _respond, json_response
+
+bp = df.Blueprint()
+V1 = ("pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+      "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
+Target = tuple[dict[str, Any], Optional[str]]  # (published pipeline record, endpoint id)
+
+
+def _base(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _active_only(req: func.HttpRequest) -> bool:
+    return (req.params.get("activeOnly") or "true").lower() not in ("0", "false", "no")
+
+
+# ------------------------------------------------------------------------------------- published pipelines
+@bp.route(route="published-pipelines", methods=["GET", "POST"])
+async def published_pipelines(req: func.HttpRequest) -> func.HttpResponse:
+    base = _base(req)
+    if req.method == "POST":
+        def publish() -> Any:
+            spec = _body(req)
+            document = spec.pop("document", None)
+            return published.with_links(published.publish(document, spec), base)
+        return await _respond(publish, 201)
+    return await _respond(lambda: [published.with_links(r, base)
+                                   for r in published.list_published(_active_only(req))])
+
+
+@bp.route(route="published-pipelines/{id}", methods=["GET", "PATCH"])
+async def published_pipeline(req: func.HttpRequest) -> func.HttpResponse:
+    pipeline_id, base = req.route_params["id"], _base(req)
+    if req.method == "PATCH":
+        return await _respond(lambda: published.with_links(published.update(pipeline_id, _body(req)), base))
+    return await _respond(lambda: published.with_links(published.get(pipeline_id), base))
+
+
+# ------------------------------------------------------------------------------------- v1 REST run endpoints
+@bp.route(route=V1 + "/PipelineSubmit/{id}", methods=["GET", "POST"])
+@bp.durable_client_input(client_name="client")
+async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    def target() -> Target:
+        _check_workspace(req)
+        return published.runnable(req.route_params["id"]), None
+
+    return await _v1(req, client, target, lambda: published.get(req.route_params["id"]))
+
+
+@bp.route(route=V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", methods=["GET", "POST"])
+@bp.durable_client_input(client_name="client")
+async def endpoint_submit_by_id(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    return await _endpoint_v1(req, client, lambda: endpoints.get(req.route_params["id"]),
+                              req.route_params.get("version"))
+
+
+@bp.route(route=V1 + "/PipelineEndpointSubmit/Name", methods=["GET", "POST"])
+@bp.durable_client_input(client_name="client")
+async def endpoint_submit_by_name(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    def find() -> dict[str, Any]:
+        name = req.params.get("name")
+        if not name:
+            raise errors.ValidationError("name the endpoint: .../PipelineEndpointSubmit/Name?name=<endpoint name>"
+                                         "[&pipelineVersion=<version>]")
+        return endpoints.get(name=name)
+
+    return await _endpoint_v1(req, client, find, req.params.get("pipelineVersion"))
+
+
+def _check_workspace(req: func.HttpRequest) -> None:
+    params = req.route_params
+    published.check_workspace(params["subscription"], params["group"], params["workspace"])
+
+
+async def _endpoint_v1(req: func.HttpRequest, client: df.DurableOrchestrationClient,
+                       find: Callable[[], dict[str, Any]], version: Optional[str]) -> func.HttpResponse:
+    def target() -> Target:
+        _check_workspace(req)
+        endpoint = find()
+        return endpoints.runnable(endpoint, version), endpoint["id"]
+
+    def schema_target() -> dict[str, Any]:
+        endpoint = find()
+        chosen = endpoints._version(endpoint, version if version else endpoint["defaultVersion"])
+        return published.get(chosen["pipelineId"])
+
+    return await _v1(req, client, target, schema_target)
+
+
+async def _v1(req: func.HttpRequest, client: df.DurableOrchestrationClient, target: Callable[[], Target],
+              schema_target: Callable[[], dict[str, Any]]) -> func.HttpResponse:
+    if req.method == "GET":
+        def schema() -> Any:
+            _check_workspace(req)
+            record = schema_target()
+            title = f"run request of published pipeline {record.get('name') or record['id']}"
+            return submissions.parameter_schema(record["parameters"], title)
+        return await _respond(schema)
+    return await _respond(functools.partial(_start_run, req, client, target))
+
+
+async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient,
+                     target: Callable[[], Target]) -> func.HttpResponse:
+    body = _body(req)
+    key = req.headers.get("Idempotency-Key")
+    if key is None:
+        record, plan = await asyncio.to_thread(_create, body, target, None)
+        await _start(client, record, plan)
+        return _run_answer(req, record, replayed=False)
+    request = idempotency.fingerprint(urlsplit(req.url).path.lower(), req.params.get("name"),
+                                      req.params.get("pipelineVersion"), body)
+    claim = await asyncio.to_thread(idempotency.claim, key, request)
+    if not claim.mine and not claim.started:
+        claim = await asyncio.to_thread(idempotency.wait_or_take_over, claim, request)
+    if claim.started:
+        return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
+    status = await client.get_status(claim.run_id)
+    if status is not None and status.runtime_status is not None:  # started before a crash; finish the claim
+        await asyncio.to_thread(idempotency.mark_started, claim)
+        return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
+    try:
+        record, plan = await asyncio.to_thread(_create, body, target, claim.run_id)
+    except Exception:
+        await asyncio.to_thread(idempotency.release, claim)
+        raise
+    await _start(client, record, plan)
+    await asyncio.to_thread(idempotency.mark_started, claim)
+    return _run_answer(req, record, replayed=False)
+
+
+def _create(body: dict[str, Any], target: Callable[[], Target], run_id: Optional[str]) -> tuple[Any, Any]:
+    pipeline, endpoint_id = target()
+    document = published.document(pipeline["id"])
+    submission = submissions.from_rest(body, document["parameters"])
+    return submissions.create(document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"],
+                              endpoint_id, run_id)
+
+
+async def _start(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> None:
+    try:
+        await client.start_new("pipeline_run", record["id"], plan)
+    except Exception as exc:  # nothing half-created: the run is recorded as failed to start
+        await asyncio.to_thread(runs.update_run, record["id"], status="Failed",
+                                error=f"could not start the run: {exc}")
+        raise
+
+
+def _run_answer(req: func.HttpRequest, record: dict[str, Any], replayed: bool) -> func.HttpResponse:
+    """v1's answer (``Id``, ``Status``...) plus the run's links on this host."""
+    base = f"{_base(req)}/api/runs/{record['id']}"
+    properties = record.get("properties") or {}
+    body = {"Id": record["id"], "RunId": record["id"], "Status": record["status"],
+            "ExperimentName": record["experiment"], "RunSource": record.get("run_source"),
+            "PipelineId": properties.get("azureml.pipelineid"),
+            "PipelineEndpointId": properties.get("azureml.pipelineEndpointId"), "CreatedTime": record["created"],
+            "Links": {"self": base, "steps": f"{base}/steps", "logs": f"{base}/logs", "cancel": f"{base}/cancel"}}
+    response = json_response(body, 200)
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return response
+
+
+# ------------------------------------------------------------------------------------- pipeline endpoints
+@bp.route(route="pipeline-endpoints", methods=["GET", "POST"])
+async def pipeline_endpoints(req: func.HttpRequest) -> func.HttpResponse:
+    base = _base(req)
+    if req.method == "POST":
+        return await _respond(lambda: endpoints.with_links(endpoints.create(_body(req)), base), 201)
+    if req.params.get("name"):
+        return await _respond(lambda: endpoints.with_links(endpoints.get(name=req.params["name"]), base))
+    return await _respond(lambda: [endpoints.with_links(r, base)
+                                   for r in endpoints.list_endpoints(_active_only(req))])
+
+
+@bp.route(route="pipeline-endpoints/{id}", methods=["GET", "PATCH"])
+async def pipeline_endpoint(req: func.HttpRequest) -> func.HttpResponse:
+    endpoint_id, base = req.route_params["id"], _base(req)
+    if req.method == "PATCH":
+        return await _respond(lambda: endpoints.with_links(endpoints.update(endpoint_id, _body(req)), base))
+    return await _respond(lambda: endpoints.with_links(endpoints.get(endpoint_id), base))
+
+
+# ------------------------------------------------------------------------------------- drafts
+@bp.route(route="pipeline-drafts", methods=["GET", "POST"])
+async def pipeline_drafts(req: func.HttpRequest) -> func.HttpResponse:
+    if req.method == "POST":
+        def create() -> Any:
+            spec = _body(req)
+            return drafts.create(spec.pop("document", None), spec)
+        return await _respond(create, 201)
+    return await _respond(lambda: drafts.list_drafts(_tags(req.params.get("tags"))))
+
+
+def _tags(text: Optional[str]) -> dict[str, str]:
+    if not text:
+        return {}
+    try:
+        tags = json.loads(text)
+    except ValueError as exc:
+        raise errors.ValidationError(f"'tags' must be a JSON object of strings such as {{\"dev\": \"true\"}}: "
+                                     f"{exc}") from exc
+    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+        raise errors.ValidationError(f"'tags' must be a JSON object of strings, got {text!r}")
+    return tags
+
+
+@bp.route(route="pipeline-drafts/{id}", methods=["GET", "PATCH", "DELETE"])
+async def pipeline_draft(req: func.HttpRequest) -> func.HttpResponse:
+    draft_id = req.route_params["id"]
+    if req.method == "PATCH":
+        def update() -> Any:
+            changes = _body(req)
+            return drafts.update(draft_id, changes.pop("document", None), changes)
+        return await _respond(update)
+    if req.method == "DELETE":
+        return await _respond(lambda: drafts.delete(draft_id) or {"id": draft_id, "deleted": True})
+    return await _respond(lambda: drafts.get(draft_id))
+
+
+@bp.route(route="pipeline-drafts/{id}/submit", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def pipeline_draft_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    async def submit() -> Any:
+        record, plan = await asyncio.to_thread(drafts.create_run, req.route_params["id"])
+        await _start(client, record, plan)
+        return runs.summary(record)
+
+    return await _respond(submit, 202)
+
+
+@bp.route(route="pipeline-drafts/{id}/publish", methods=["POST"])
+async def pipeline_draft_publish(req: func.HttpRequest) -> func.HttpResponse:
+    base = _base(req)
+    return await _respond(lambda: published.with_links(drafts.publish(req.route_params["id"]), base), 201)
+
