@@ -104,11 +104,12 @@ def _with_values(value: Any, params: Mapping[str, Any]) -> Any:
 def _input_identity(run: RunStatic, binding: Mapping[str, Any], resolved: Mapping[str, Any],
                     policy: str) -> dict[str, Any]:
     identity: dict[str, Any] = {"mode": binding.get("mode"), "pathOnCompute": binding.get("pathOnCompute")}
-    if policy == "content":
-        return {**identity, "datastore": resolved["datastore"], "path": resolved["path_on_datastore"],
-                "content": content_of(resolved["container"], resolved["path_on_datastore"])}
     source = binding["source"]
     kind = source["kind"]
+    if policy == "content":  # an upstream output's path holds its step run id: only its content counts
+        where = {"output": source["output"]} if kind == "stepOutput" else \
+            {"datastore": resolved["datastore"], "path": resolved["path_on_datastore"]}
+        return {**identity, **where, "content": content_of(resolved["container"], resolved["path_on_datastore"])}
     if kind == "stepOutput":
         return {**identity, "output": source["output"], "data": _data_key(step_run_id(run.id, source["step"]))}
     dataset = source.get("dataset") if kind == "dataset" else None

@@ -126,6 +126,8 @@ def _input_changes(name: str, old: Optional[Mapping[str, Any]], new: Optional[Ma
 
 
 def _where(identity: Mapping[str, Any]) -> str:
+    if identity.get("output"):
+        return f"output {identity['output']}"
     return f"{identity.get('datastore')}/{identity.get('path')}"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from durableml import source_snapshot
 from durableml.exceptions import SnapshotException
-from durableml.source_snapshot import file_sha256, snapshot_files
+from durableml.source_snapshot import file_sha256, hash_path_files, snapshot_files
 
 
 def test_files_are_hashed_with_sha256(tmp_path: Path) -> None:
@@ -83,3 +83,84 @@ def test_an_unreadable_file_is_named(tmp_path: Path) -> None:
             snapshot_files(tmp_path)
     finally:
         locked.chmod(0o644)
+
+
+def test_an_unreadable_file_is_named_even_when_tests_run_as_root(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """As root, chmod cannot make a file unreadable: the snapshot is taken by an unprivileged child process
+    (with the system Python: the virtual environment's interpreter may live under root's home)."""
+    import shutil
+    import subprocess
+    import tempfile
+
+    if os.geteuid() != 0:
+        pytest.skip("covered by test_an_unreadable_file_is_named")
+    python = shutil.which("python3", path="/usr/local/bin:/usr/bin")
+    if python is None:
+        pytest.skip("no system python3 that an unprivileged user can run")
+    top = Path(tempfile.mkdtemp(prefix="snapshot-unreadable-"))
+    try:
+        top.chmod(0o755)
+        (top / "train.py").write_text("print(1)\n", encoding="utf-8")
+        (top / "locked.txt").write_text("x", encoding="utf-8")
+        (top / "locked.txt").chmod(0)
+        code = (
+            "import sys\nfrom durableml.exceptions import SnapshotException\nfrom durableml.source_snapshot import "
+            "snapshot_files\ntry:\n    snapshot_files(sys.argv[1])\nexcept SnapshotException as exc:\n"
+            "    print(exc)\n    sys.exit(3)\n"
+        )
+        repo = Path(__file__).resolve().parents[2]
+        done = subprocess.run(
+            [python, "-c", code, str(top)],
+            user="nobody",
+            group="nogroup",
+            capture_output=True,
+            text=True,
+            cwd=top,
+            env={"PYTHONPATH": str(repo), "PATH": os.environ.get("PATH", "")},
+            timeout=60,
+        )
+        assert done.returncode == 3, done.stderr
+        assert "cannot read" in done.stdout and "locked.txt" in done.stdout and ".amlignore" in done.stdout
+    finally:
+        shutil.rmtree(top)
+
+
+def test_over_the_default_file_limit(tmp_path: Path) -> None:
+    for index in range(source_snapshot.SNAPSHOT_MAX_FILES + 1):
+        (tmp_path / f"f{index:04}.txt").write_bytes(b"")
+    with pytest.raises(SnapshotException, match=r"holds 2001 files.*\(2000 files, 315 MB\).*\.amlignore") as caught:
+        snapshot_files(tmp_path)
+    assert caught.value.details == {"files": 2001, "bytes": 0}
+
+
+def test_over_the_size_limit_names_the_biggest_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(source_snapshot, "SNAPSHOT_MAX_BYTES", 1000)
+    (tmp_path / "model.bin").write_bytes(b"x" * 900)
+    (tmp_path / "data.csv").write_bytes(b"x" * 200)
+    (tmp_path / "train.py").write_bytes(b"x")
+    with pytest.raises(SnapshotException, match=r"3 files, 0\.0 MB.*Largest: model\.bin.*data\.csv.*train\.py"):
+        snapshot_files(tmp_path)
+
+
+def test_hash_paths_add_ignored_files_without_uploading_them(tmp_path: Path) -> None:
+    (tmp_path / ".amlignore").write_text("data/\nconfig.yml\n", encoding="utf-8")
+    (tmp_path / "train.py").write_text("print(1)\n", encoding="utf-8")
+    (tmp_path / "config.yml").write_text("lr: 0.1\n", encoding="utf-8")
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "a.csv").write_text("1\n", encoding="utf-8")
+    kept = snapshot_files(tmp_path)
+    assert [f.path for f in kept] == [".amlignore", "train.py"]
+    hashed = hash_path_files(tmp_path, ["config.yml", "data", "train.py"], kept)
+    assert [(f.path, f.sha256) for f in hashed] == [
+        ("config.yml", file_sha256(tmp_path / "config.yml")),
+        ("data/a.csv", file_sha256(tmp_path / "data" / "a.csv")),
+    ]  # train.py is in the snapshot already
+
+
+@pytest.mark.parametrize("entry", ["missing.txt", "../outside.txt", "/etc/hostname"])
+def test_hash_paths_must_name_something_inside_the_directory(tmp_path: Path, entry: str) -> None:
+    source = tmp_path / "src"
+    source.mkdir()
+    (tmp_path / "outside.txt").write_text("x", encoding="utf-8")
+    with pytest.raises(SnapshotException, match=f"hash_paths entry {entry!r} is not a file or folder inside"):
+        hash_path_files(source, [entry], [])

@@ -1,7 +1,7 @@
 """A generic pipeline step for the end-to-end tests (standard library only).
 
     step.py --name NAME [--journal FILE] [--in PATH ...] [--out PATH] [--value V] [--sleep S]
-            [--pidfile FILE] [--fail]
+            [--pidfile FILE] [--fail] [--fail-if FILE]
 
 * ``--journal``: appends ``start NAME <pid> <time>`` when it starts and ``end NAME <pid> <time>``
   when its work is done (so a test can count how often each step's script ran, and in what order);
@@ -9,7 +9,8 @@
 * ``--out``: a directory created with ``names.txt`` = this step's name plus every name read from the
   inputs (a join therefore proves which upstream outputs it saw), and ``value.txt`` when ``--value``;
 * ``--pidfile``: writes this process's pid there once it runs; ``--sleep``: sleeps that long;
-* ``--fail``: raises after printing, so the traceback lands in the step's log.
+* ``--fail``: raises after printing, so the traceback lands in the step's log; ``--fail-if FILE``: the same
+  while FILE exists (a failure a test can fix without changing the step).
 """
 
 import argparse
@@ -26,6 +27,7 @@ parser.add_argument("--value")
 parser.add_argument("--sleep", type=float, default=0.0)
 parser.add_argument("--pidfile")
 parser.add_argument("--fail", action="store_true")
+parser.add_argument("--fail-if")
 args = parser.parse_args()
 
 
@@ -62,7 +64,7 @@ if args.value is not None:
 if args.sleep:
     time.sleep(args.sleep)
 
-if args.fail:
+if args.fail or (args.fail_if and os.path.exists(args.fail_if)):
     print(f"step {args.name} is about to fail", flush=True)
     raise RuntimeError(f"step {args.name} failed on purpose (e2e-failure-marker)")
 
