@@ -28,6 +28,7 @@ from typing import Any
 from urllib.parse import quote
 
 from durableml._http_transport import DEFAULT_TIMEOUT, RETRY_DELAYS, HttpTransport, Record
+from durableml._http_models import ModelOperations
 from durableml._http_published import PublishedOperations
 from durableml._http_schedules import ScheduleOperations
 from durableml._http_unavailable import UnavailableOperations
@@ -37,7 +38,7 @@ from durableml.source_snapshot import SnapshotFile, hash_path_files, snapshot_fi
 __all__ = ["HttpServiceClient", "DEFAULT_TIMEOUT", "RETRY_DELAYS"]
 
 
-class HttpServiceClient(ScheduleOperations, PublishedOperations, HttpTransport, UnavailableOperations):
+class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations, HttpTransport, UnavailableOperations):
     """The :class:`~durableml.client.ServiceClient` over the durableml HTTP API at ``config.endpoint``.
 
     ``timeout`` is (connect, read) seconds per request; ``retry_delays`` the pauses before each retry

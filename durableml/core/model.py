@@ -1,10 +1,12 @@
 """Model: files registered under a name and version; ``Model.get_model_path`` inside steps.
 
-``get_model_path(name, version)`` looks, in order, under ``AZUREML_MODEL_DIR`` (set by the step
-runner or a deployment), under ``./azureml-models/<name>/<version>``, and finally asks the
-service to download the model when a workspace is given. The path is the registered item itself:
-a file for a single-file model, a directory for a folder. Service records carry ``id``, ``name``,
-``version``, ``tags``, ``properties``, ``description`` and ``createdTime``.
+``get_model_path(name, version)`` looks, in order, under ``AZUREML_MODEL_DIR`` (set by a deployment),
+under ``./azureml-models/<name>/<version>``, and finally downloads the model there from the service of
+``_workspace`` or, inside a step, of the step's run (``Run.get_context().experiment.workspace``), as v1
+does. The path is the registered item itself: a file for a single-file model, a directory for a folder.
+Service records (``durableml/service/models.py``) carry ``id`` (``name:version``), ``name``, ``version``,
+``tags``, ``properties``, ``description``, ``createdTime``, ``runId`` and ``item`` (the registered file or
+folder name).
 """
 
 from __future__ import annotations
@@ -12,10 +14,11 @@ from __future__ import annotations
 import builtins
 import os
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from durableml.core.dataset import Dataset
-from durableml.exceptions import ModelNotFoundException, ValidationError
+from durableml.exceptions import ModelNotFoundException, NotSupportedError, ValidationError
 
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
@@ -37,7 +40,9 @@ class Model:
         run_id: str | None = None,
         **kwargs: Any,
     ) -> None:
-        self._load(workspace, workspace._client.get_model(name, version, id))
+        if not name and not id:
+            raise ValidationError("Model(workspace, ...) needs name= or id= (for example Model(ws, name='model')).")
+        self._load(workspace, workspace._client.get_model(None if id else name, version, id))
 
     def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
         self.workspace = workspace
@@ -80,9 +85,15 @@ class Model:
         return self._record.get("description")
 
     @property
-    def created_time(self) -> str | None:
-        """When this version was registered."""
-        return self._record.get("createdTime")
+    def created_time(self) -> datetime | None:
+        """When this version was registered (a timezone-aware datetime, as v1)."""
+        created = self._record.get("createdTime")
+        return datetime.fromisoformat(str(created).replace("Z", "+00:00")) if created else None
+
+    @property
+    def run_id(self) -> str | None:
+        """The run whose files were registered (``Run.register_model``), else None."""
+        return self._record.get("runId")
 
     @staticmethod
     def register(
@@ -100,7 +111,14 @@ class Model:
         """Upload the file or folder ``model_path`` and register it as a new version of ``model_name``."""
         if not os.path.exists(model_path):
             raise ValidationError(
-                f"Model.register: model_path {model_path!r} does not exist (working directory {os.getcwd()!r})."
+                f"Model.register: model_path {model_path!r} does not exist (working directory {os.getcwd()!r}); "
+                "pass the path of the model file or folder to register. Nothing was registered."
+            )
+        files = _model_files(model_path)
+        if not files:
+            raise ValidationError(
+                f"Model.register: the folder {model_path!r} holds no files; write the model into it first. "
+                "Nothing was registered."
             )
         spec = {
             "name": model_name,
@@ -111,7 +129,7 @@ class Model:
             "frameworkVersion": model_framework_version,
             "datasets": [[label, getattr(ds, "id", str(ds))] for label, ds in datasets or []],
         }
-        return Model._from_record(workspace, workspace._client.register_model(spec, _model_files(model_path)))
+        return Model._from_record(workspace, workspace._client.register_model(spec, files))
 
     @staticmethod
     def list(
@@ -123,8 +141,18 @@ class Model:
         latest: bool = False,
         **kwargs: Any,
     ) -> builtins.list[Model]:
-        """Return registered models, optionally only ``name`` or those with ``tags``."""
-        return [Model._from_record(workspace, r) for r in workspace._client.list_models(name, tags)]
+        """Return registered model versions, newest first: only ``name``, those with ``tags`` (v1's
+        ``["key", ["key", "value"]]``), or with ``latest`` only the newest version of each name."""
+        if properties or run_id:
+            raise NotSupportedError("Model.list(properties=..., run_id=...)", "Filter by name= or tags= instead.")
+        found = [Model._from_record(workspace, r) for r in workspace._client.list_models(name, tags)]
+        if latest:
+            newest: dict[str, Model] = {}
+            for model in found:
+                if model.name not in newest or model.version > newest[model.name].version:
+                    newest[model.name] = model
+            found = [m for m in found if newest[m.name] is m]
+        return found
 
     @staticmethod
     def get_model_path(model_name: str, version: int | None = None, _workspace: Workspace | None = None) -> str:
@@ -134,24 +162,40 @@ class Model:
             found = _find_local(root, model_name, version)
             if found:
                 return found
-        if _workspace is not None:
-            model = Model(_workspace, name=model_name, version=version)
-            return model.download(
-                os.path.join(os.getcwd(), "azureml-models", model_name, str(model.version)), exist_ok=True
+        workspace = _workspace or _step_workspace()
+        if workspace is None:
+            raise ModelNotFoundException(
+                f"Model {model_name!r} (version {version or 'latest'}) was not found under AZUREML_MODEL_DIR or "
+                "./azureml-models. Inside a step it is downloaded from the workspace; elsewhere pass "
+                "_workspace=ws to download it."
             )
-        raise ModelNotFoundException(
-            f"Model {model_name!r} (version {version or 'latest'}) was "
-            "not found under AZUREML_MODEL_DIR or ./azureml-models. "
-            "Inside a step the runner provides registered models; elsewhere pass _workspace=ws to download it."
-        )
+        model = Model(workspace, name=model_name, version=version)
+        return model.download(os.path.join(os.getcwd(), "azureml-models", model_name, str(model.version)), True)
 
     def download(self, target_dir: str = ".", exist_ok: bool = False, exists_ok: bool | None = None) -> str:
-        """Download the model's files into ``target_dir``; return the path of the registered item."""
+        """Download the model's files into ``target_dir``; return the path of the registered file or folder.
+
+        An existing file or folder of that name is an error unless ``exist_ok`` (v1).
+        """
+        item = os.path.join(target_dir, str(self._record.get("item") or self.name))
+        if os.path.exists(item) and not (exist_ok or exists_ok):
+            raise ValidationError(
+                f"Model.download: {item!r} exists already; pass exist_ok=True to replace it or choose another "
+                "target_dir."
+            )
         os.makedirs(target_dir, exist_ok=True)
         return str(self.workspace._client.download_model(self.id, target_dir))
 
     def __repr__(self) -> str:
         return f"Model(workspace={self.workspace.name!r}, name={self.name!r}, id={self.id!r}, version={self.version})"
+
+
+def _step_workspace() -> Workspace | None:
+    """The workspace of the step this process runs, or None outside steps."""
+    from durableml.core.run import Run, _OfflineRun
+
+    run = Run.get_context()
+    return None if isinstance(run, _OfflineRun) else run.experiment.workspace
 
 
 def _model_files(model_path: str) -> builtins.list[tuple[str, str]]:

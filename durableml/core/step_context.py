@@ -13,7 +13,9 @@ The step runner stages inputs, writes a JSON context file and starts the script 
 input's ``dataset`` says it is tabular (``"tabular"`` or ``{"datasetType": "tabular", ...}``).
 The script's process imports no Azure SDK: metrics are appended to ``metrics_file``, one JSON
 object per line, ``{"kind", "name", "value", "description"}``, which the runner uploads. The
-workspace key comes from ``DURABLEML_KEY``, never from the file.
+workspace key comes from ``DURABLEML_KEY``, never from the file: the compute worker sets it (and
+``DURABLEML_ENDPOINT``) from the service's ``DURABLEML_STEP_KEY`` setting. Without a key, every call
+of ``run.experiment.workspace`` that needs the service raises a ConfigurationError saying so.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NoReturn, cast
 
+from durableml.client import ServiceClient
 from durableml.config import WorkspaceConfig
 from durableml.core.experiment import Experiment
 from durableml.core.run import Run
@@ -79,9 +82,35 @@ def load_step_context(path: str | None = None) -> StepRunContext | None:
     known = {key: value for key, value in (context.get("workspace") or {}).items() if value}
     fields = ("subscription_id", "resource_group", "workspace_name", "endpoint")
     config = WorkspaceConfig(**{key: str(known[key]) for key in fields if key in known}).with_environment()
-    workspace = Workspace(config.subscription_id, config.resource_group, config.workspace_name, config=config)
+    client = None if config.key else cast(ServiceClient, _NoStepCredential(config))
+    workspace = Workspace(
+        config.subscription_id, config.resource_group, config.workspace_name, config=config, client=client
+    )
     experiment = str(context.get("experiment_name") or context.get("experiment") or "")
     return StepRunContext(Experiment(workspace, experiment, _skip_name_validation=True), context)
+
+
+class _NoStepCredential:
+    """The service client of a step whose service gave it no key: every operation says why it cannot work."""
+
+    def __init__(self, config: WorkspaceConfig) -> None:
+        self.config = config
+
+    def __getattr__(self, operation: str) -> Any:
+        if operation.startswith("_"):
+            raise AttributeError(operation)
+
+        def unavailable(*args: Any, **kwargs: Any) -> NoReturn:
+            raise ConfigurationError(
+                f"'{operation}' needs the durableml service at {self.config.endpoint}, but this step process "
+                "has no credential for it: the service that ran the step has no DURABLEML_STEP_KEY setting. "
+                "Set DURABLEML_STEP_KEY to a function key of the Function App (locally: a key in "
+                "functionKeys of funchost's keys.json) in its app settings (local.settings.json Values) and "
+                "restart it and its compute workers.",
+                details={"operation": operation, "endpoint": self.config.endpoint},
+            )
+
+        return unavailable
 
 
 def _input_datasets(workspace: Workspace, context: Mapping[str, Any]) -> dict[str, Any]:

@@ -11,6 +11,12 @@ The script never talks to storage. ``Run.get_context()`` reads the JSON file nam
 and appends metrics to ``metrics_file``, one JSON object per line:
 ``{"name", "value", "kind": "scalar"|"list"|"row"|"table"|..., "step"?, "description"?}`` (other kinds,
 such as the SDK's ``image`` and ``tag``, are passed through).
+
+The script's SDK talks to the service that started the step: :func:`step_environment` sets
+``DURABLEML_ENDPOINT`` (the worker's ``DURABLEML_STEP_ENDPOINT`` setting, else the origin of the job's
+notify URL, i.e. the host that runs the step's orchestration) and ``DURABLEML_KEY`` (the worker's
+``DURABLEML_STEP_KEY`` setting, which the worker inherits from the service that started it). The key is
+never part of the job spec or the context file, and :func:`make_redactor` hides it in driver logs.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
 from durableml.compute.base import JobSpec
 
@@ -29,6 +36,9 @@ __all__ = [
     "parse_metrics",
     "error_summary",
     "make_redactor",
+    "service_access",
+    "STEP_ENDPOINT_SETTING",
+    "STEP_KEY_SETTING",
     "STARTUP_DIR",
     "REPO_ROOT",
 ]
@@ -40,6 +50,10 @@ _SECRET_ENV_NAMES = re.compile(
     r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$", re.IGNORECASE
 )
 _SECRET_MARKERS = ("AccountKey=", "SharedAccessSignature=", "sig=")
+STEP_ENDPOINT_SETTING = "DURABLEML_STEP_ENDPOINT"
+STEP_KEY_SETTING = "DURABLEML_STEP_KEY"
+# Never passed through from the worker's environment: the step's own values come from service_access.
+_SERVICE_ENV_NAMES = frozenset({STEP_ENDPOINT_SETTING, STEP_KEY_SETTING, "DURABLEML_ENDPOINT", "DURABLEML_KEY"})
 _METRIC_KINDS = ("scalar", "list", "row", "table")
 TRACEBACK = "Traceback (most recent call last):"
 
@@ -75,7 +89,7 @@ def step_environment(
 ) -> dict[str, str]:
     """The script's environment: ``base`` without storage secrets, plus the run's variables and the job's own."""
     hidden = [s for s in secrets if s]
-    env = {k: v for k, v in base.items() if not _is_secret(k, v, hidden)}
+    env = {k: v for k, v in base.items() if k not in _SERVICE_ENV_NAMES and not _is_secret(k, v, hidden)}
     python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env.update(
         {
@@ -92,7 +106,31 @@ def step_environment(
     for name, path in {**inputs, **outputs}.items():
         env[f"AZUREML_DATAREFERENCE_{name}"] = path
     env.update({str(k): str(v) for k, v in spec.environment.items()})
+    env.update(service_access(spec, base))  # last: a job's environment cannot redirect the credential
     return env
+
+
+def service_access(spec: JobSpec, base: Mapping[str, str]) -> dict[str, str]:
+    """``DURABLEML_ENDPOINT`` / ``DURABLEML_KEY`` for the script's SDK, from the worker's settings.
+
+    The endpoint is ``DURABLEML_STEP_ENDPOINT``, else the origin of the job's notify URL (the service
+    that started the step), else the context file's workspace endpoint. The key is
+    ``DURABLEML_STEP_KEY`` only: without it the script's SDK explains that the service gave it no
+    credential (see :mod:`durableml.core.step_context`).
+    """
+    access: dict[str, str] = {}
+    endpoint = base.get(STEP_ENDPOINT_SETTING) or _origin((spec.notify or {}).get("url", ""))
+    endpoint = endpoint or str(spec.workspace.get("endpoint") or "")
+    if endpoint:
+        access["DURABLEML_ENDPOINT"] = endpoint.rstrip("/")
+    if base.get(STEP_KEY_SETTING):
+        access["DURABLEML_KEY"] = base[STEP_KEY_SETTING]
+    return access
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}" if parts.scheme in ("http", "https") and parts.netloc else ""
 
 
 def _is_secret(name: str, value: str, hidden: list[str]) -> bool:
@@ -102,7 +140,11 @@ def _is_secret(name: str, value: str, hidden: list[str]) -> bool:
 
 
 def make_redactor(secrets: Iterable[str]) -> Callable[[str], str]:
-    """A function that replaces each secret (and any ``AccountKey=...`` value) in a text with ``***``."""
+    """A function that replaces each secret (and any ``AccountKey=...`` value) in a text with ``***``.
+
+    The worker's step key (``DURABLEML_STEP_KEY``) is always one of them, even in what the script prints.
+    """
+    secrets = [*secrets, os.environ.get(STEP_KEY_SETTING, "")]
     hidden = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
     key_value = re.compile(r"(AccountKey|SharedAccessSignature|code|sig)=[^;&\s]+", re.I)
 

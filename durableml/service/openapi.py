@@ -50,6 +50,12 @@ _SUBMIT = {"type": "object", "required": ["document"], "properties": {
     "properties": {"type": "object", "additionalProperties": {"type": "string"}},
     "stepProperties": {"type": "object", "additionalProperties": {"type": "object"}}}}
 
+_MODEL_SPEC = {"type": "object", "required": ["name"], "properties": {
+    "name": {"type": "string"}, "files": {"type": "object", "additionalProperties": {"type": "string"}},
+    "runId": {"type": "string"}, "runPath": {"type": "string"}, "description": {"type": "string"},
+    "tags": {"type": "object"}, "properties": {"type": "object"}, "framework": {"type": "string"},
+    "frameworkVersion": {"type": "string"}, "datasets": {"type": "array", "items": {"type": "array"}}}}
+
 _V1 = ("/api/pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
        "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
 _V1_RUN = {"type": "object", "required": ["ExperimentName"], "properties": {
@@ -88,6 +94,41 @@ _DRAFT = {"type": "object", "properties": {
     "properties": {"type": "object", "additionalProperties": {"type": "string"}},
     "pipelineParameters": {"type": "object"}, "continueOnStepFailure": {"type": "boolean"}}}
 PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
+    "/api/published-pipelines": {
+        "get": _op("List published pipelines, newest first (?activeOnly=false for disabled ones too)", _json(_LIST),
+                   query=("activeOnly",)),
+        "post": _op("Publish a pipeline document, or the pipeline of run sourceRunId", _json(_RECORD),
+                    _json(_PUBLISH), status="201")},
+    "/api/published-pipelines/{id}": {
+        "get": _op("A published pipeline", _json(_RECORD)),
+        "patch": _op("Enable or disable a published pipeline", _json(_RECORD), _json({
+            "type": "object", "required": ["status"], "properties": {"status": {"enum": ["Active", "Disabled"]}}}))},
+    _V1 + "/PipelineSubmit/{id}": _V1_OPS,
+    _V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}": _V1_OPS,
+    _V1 + "/PipelineEndpointSubmit/Name": {method: {**op, "parameters": [
+        *op.get("parameters", []), *[{"name": q, "in": "query", "required": q == "name", "schema": {"type": "string"}}
+                                     for q in ("name", "pipelineVersion")]]} for method, op in _V1_OPS.items()},
+    "/api/pipeline-endpoints": {
+        "get": _op("List pipeline endpoints that are not archived (?activeOnly=false for disabled ones too), or "
+                   "get one by ?name=", _json(_RECORD), query=("activeOnly", "name")),
+        "post": _op("Create a pipeline endpoint whose version 0 is pipelineId", _json(_RECORD), _json(_ENDPOINT),
+                    status="201")},
+    "/api/pipeline-endpoints/{id}": {
+        "get": _op("A pipeline endpoint", _json(_RECORD)),
+        "patch": _op("Change a pipeline endpoint (versions, default, name, status)", _json(_RECORD),
+                     _json(_ENDPOINT_CHANGES))},
+    "/api/pipeline-drafts": {
+        "get": _op("List drafts carrying ?tags= (a JSON object)", _json(_LIST), query=("tags",)),
+        "post": _op("Save a pipeline draft", _json(_RECORD), _json(_DRAFT), status="201")},
+    "/api/pipeline-drafts/{id}": {
+        "get": _op("A pipeline draft", _json(_RECORD)),
+        "patch": _op("Change a draft (a document replaces its pipeline)", _json(_RECORD), _json(_DRAFT)),
+        "delete": _op("Delete a draft", _json(_RECORD))},
+    "/api/pipeline-drafts/{id}/submit": {"post": _op("Run a draft", _json(_RECORD), status="202")},
+    "/api/pipeline-drafts/{id}/publish": {"post": _op("Publish a draft", _json(_RECORD), status="201")},
+}
+
+ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/workspace": {"get": _op("The workspace", _json(_RECORD))},
     "/api/experiments": {"get": _op("List experiments", _json(_LIST))},
     "/api/experiments/{experiment}/runs": {
@@ -96,16 +137,16 @@ PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/runs/{run_id}": {"get": _op("A pipeline or step run", _json(_RECORD))},
     "/api/runs/{run_id}/steps": {"get": _op("A pipeline run's step runs, latest first", _json(_LIST))},
     "/api/runs/{run_id}/cancel": {"post": _op("Cancel a run", _json(_RECORD), status="202")},
+    "/api/runs/{run_id}/resume": {"post": _op("Resume an ended pipeline run: a new run that reuses the steps that "
+                                              "finished and runs the rest", _json(_RECORD), status="202")},
+    "/api/runs/{run_id}/reuse": {"get": _op("Why a step run was (not) reused: reused_from, or what changed "
+                                            "against the step's previous run", _json(_RECORD))},
     "/api/runs/{run_id}/logs": {"get": _op("Driver log text from an offset", {"text/plain": {"schema": {
         "type": "string"}}}, query=("offset",))},
     "/api/runs/{run_id}/metrics": {
         "get": _op("Metrics by name", _json({"type": "object"})),
         "post": _op("Log metrics", _json({"type": "object"}), _json({"type": "object", "properties": {
             "metrics": {"type": "array", "items": {"type": "object", "required": ["name"]}}}}))},
-    "/api/runs/{run_id}/resume": {"post": _op("Resume an ended pipeline run: a new run that reuses the steps that "
-                                              "finished and runs the rest", _json(_RECORD), status="202")},
-    "/api/runs/{run_id}/reuse": {"get": _op("Why a step run was (not) reused: reused_from, or what changed "
-                                            "against the step's previous run", _json(_RECORD))},
     "/api/runs/{run_id}/files/{*name}": {"get": _op("List (no name) or download a captured run file", _BYTES)},
     "/api/datastores/{name?}": {
         "get": _op("List datastores, or get one", _json(_RECORD)),
@@ -135,6 +176,15 @@ PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         "id": {"type": "string"}}}), _json({"type": "object", "properties": {"files": {"type": "object"},
                                                        "hashed": {"type": "object"}}}),
         status="201")},
+    "/api/models/{name?}": {
+        "get": _op("List model versions, newest first (?name=, ?tags= a JSON list of keys and [key, value] pairs), "
+                   "or get one by name (?version=) or ?id=name:version", _json(_RECORD),
+                   query=("name", "tags", "version", "id")),
+        "post": _op("Register a new model version over uploaded files (or, with runId + runPath, over files a run "
+                    "captured)", _json(_RECORD), _json(_MODEL_SPEC), status="201")},
+    "/api/model-files/{sha}": {
+        "get": _op("Download one model file by its sha256", _BYTES),
+        "put": _op("Store one model file by its sha256", _json(_RECORD), _BYTES, status="201")},
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     **PUBLISHED_ROUTES,
 }

@@ -221,10 +221,6 @@ def test_a_failed_download_leaves_no_partial_file(
 
 
 UNAVAILABLE = [
-    ("register_model", ({}, []), "model registry"),
-    ("get_model", ("m", None, None), "model registry"),
-    ("list_models", (None, None), "model registry"),
-    ("download_model", ("m:1", "t"), "model registry"),
     ("publish_pipeline", (None, {}), "publishing pipelines"),
     ("get_published_pipeline", ("p",), "publishing pipelines"),
     ("list_published_pipelines", (True,), "publishing pipelines"),
