@@ -1,11 +1,13 @@
 """Every code block of the two seed articles, run in article order against a real durableml service.
 
 The blocks are read from ``shared/seeds/*.txt`` and run with only ``azureml`` → ``durableml`` changed
-(tests/sdk/test_seeds.py runs the same blocks against an SDK double). Blocks that publish a pipeline
-or call its REST endpoint belong to issue 5 and are listed in ``LATER``; a block in neither list fails
-the test. The in-step block (``Run.get_context()`` reading ``input_datasets``) runs *unchanged*, as the
+(tests/sdk/test_seeds.py runs the same blocks against an SDK double), including the blocks that
+publish a pipeline, call its REST endpoint with ``requests``, version it behind a PipelineEndpoint and
+disable it. The in-step block (``Run.get_context()`` reading ``input_datasets``) runs *unchanged*, as the
 step script ``iris_train.py``, through the ``azureml`` alias. Names the articles leave undefined
-(``project_folder``, ``extractStep``, ``my_dataset``) get the few lines of glue a reader would write.
+(``project_folder``, ``extractStep``, ``my_dataset``, ``aad_token``) get the few lines of glue a reader
+would write; the pipeline id the article copies "from the studio" is given to the pipeline the way a
+reader moving from Azure ML keeps the ids their callers use (publishing with ``id``).
 """
 from __future__ import annotations
 
@@ -13,12 +15,14 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 
 from tests.seed_blocks import SEEDS, durableml, python_blocks
 
-LATER = ["publish_pipeline(", "requests.post(", "PublishedPipeline.get(", "pipeline_endpoint_by_name.submit("]
+LATER: list[str] = []  # blocks not run yet: none
+STUDIO_ID = "068f4885-7088-424b-8ce2-eeb9ba5381a6"
 IN_STEP = "run_context.input_datasets"
 STEP_SCRIPT = """import argparse, os
 parser = argparse.ArgumentParser()
@@ -59,6 +63,18 @@ notebook_path = "/Users/someone@example.com/train-notebook"
     "hash_paths=": """
 aml_compute = compute_target
 source_directory = project_folder
+""",
+    "requests.post(": """
+from azureml.core.authentication import InteractiveLoginAuthentication
+aad_token = InteractiveLoginAuthentication().get_authentication_header()
+""",
+    STUDIO_ID: f"""
+import json, pathlib
+# The pipeline the reader copied the id of in the studio, published here under that id.
+endpoint = json.loads(pathlib.Path("config.json").read_text())["endpoint"]
+requests.post(endpoint + "/api/published-pipelines", headers=aad_token,
+              json={{"sourceRunId": pipeline_run1.id, "name": "From the studio", "id": "{STUDIO_ID}"}}
+              ).raise_for_status()
 """,
     # The article submits "pipeline1", last assigned to the Databricks example; a reader submits the
     # compare pipeline (with the dataset step) they built before it.
@@ -125,3 +141,23 @@ def test_article_runs_against_the_service(seed: Path, article: Path, service: An
         elif step._record.get("reused_from") is None:
             assert f"ran {step.name}" in log, log
     assert os.path.exists(article / "config.json")
+    check_published(ns, service)
+
+
+def check_published(ns: dict[str, Any], service: Any) -> None:
+    """What the publish, REST, endpoint and disable blocks did, seen through the service."""
+    response = ns["response"]
+    assert response.status_code == 200, response.text
+    rest_run = service.api("GET", f"/api/runs/{response.json()['Id']}").json()
+    assert rest_run["run_source"] == "API" and rest_run["experiment"] in ("My_Pipeline", "PipelineEndpointExperiment")
+    published = ns["published_pipeline1"]
+    assert published.status == "Active" and published.name == "My_Published_Pipeline"
+    if "pipeline_endpoint_by_name" not in ns:
+        return
+    endpoint = ns["pipeline_endpoint_by_name"]
+    assert [v.version for v in endpoint.list_versions()] == ["0"]
+    assert ns["run_id"].experiment.name == "PipelineEndpointExperiment"
+    assert rest_run["properties"]["azureml.pipelineEndpointId"] == endpoint.id
+    assert ns["p"].status == "Disabled" and ns["p"].id == STUDIO_ID
+    refused = service.api("POST", urlsplit(ns["p"].endpoint).path, json={"ExperimentName": "after-disable"})
+    assert refused.status_code == 410 and "Disabled" in refused.json()["error"]["message"]
