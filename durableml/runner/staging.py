@@ -7,7 +7,9 @@
   ``<job>/inputs/<name>/...`` (or ``path_on_compute``); a single blob stays a file path. A path with
   glob characters (``data/*.csv``) selects matching blobs, placed relative to the directory before
   the first glob. An empty intermediate output (``azureml/...``) becomes an empty directory; any
-  other path with no blobs is an error.
+  other path with no blobs is an error. A dataset over several paths (its ``dataset`` definition lists
+  them, all on the binding's container) becomes one directory holding every file, placed relative to
+  the deepest folder all the paths share, as v1 removes that common prefix.
 * Outputs: ``<job>/outputs/<name>``; created as a directory when ``is_directory``, otherwise only
   its parent exists, so the script may write the path as a file or ``os.makedirs`` it.
 """
@@ -116,6 +118,9 @@ def stage_input(
     container = str(binding["container"])
     path = str(binding["path_on_datastore"] or "").strip("/")
     target = _input_target(name, binding, job_dir, cwd)
+    dataset = binding.get("dataset")
+    if isinstance(dataset, Mapping) and len(dataset.get("paths") or []) > 1:
+        return _stage_paths(name, container, [str(p.get("path") or "") for p in dataset["paths"]], target, store)
     if _GLOB.search(path):
         return _stage_glob(name, container, path, target, store)
     names = store.list_names(container, path)
@@ -143,6 +148,38 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
     cut = len(base) + 1 if base else 0
     store.download_files(container, [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched])
     return str(target), []
+
+
+def _stage_paths(name: str, container: str, paths: list[str], target: Path, store: BlobStore) -> tuple[str, list[str]]:
+    """Several datastore paths (files, folders, globs) as one directory, relative to their common folder."""
+    blobs: set[str] = set()
+    roots = []
+    for path in (p.strip("/") for p in paths):
+        found, root = _path_blobs(container, path, store)
+        if not found:
+            raise NotFoundError(
+                f"input {name!r}: nothing found at {container}/{path} (one of the dataset's {len(paths)} paths); "
+                "upload the data first or correct the path"
+            )
+        blobs.update(found)
+        roots.append(root)
+    common = "/".join(os.path.commonprefix([r.split("/") if r else [] for r in roots]))
+    cut = len(common) + 1 if common else 0
+    store.download_files(container, [(b, target / _safe_relative(b[cut:], f"input {name}")) for b in sorted(blobs)])
+    return str(target), []
+
+
+def _path_blobs(container: str, path: str, store: BlobStore) -> tuple[list[str], str]:
+    """The blobs one dataset path selects, and the folder they are placed relative to."""
+    if _GLOB.search(path):
+        base = path[: _GLOB.search(path).start()].rpartition("/")[0]  # type: ignore[union-attr]
+        listed = store.list_names(container, base + "/" if base else "")
+        return [n for n in listed if fnmatch.fnmatchcase(n, path)], base
+    names = store.list_names(container, path)
+    inside = [n for n in names if not path or n.startswith(path + "/")]
+    if path in names and not inside:
+        return [path], path.rpartition("/")[0]
+    return inside, path
 
 
 def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[str, list[str]]:

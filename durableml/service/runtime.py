@@ -195,13 +195,17 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
     elif kind == "parameter":
         value = params[source["name"]]
         datastore, path = value.get("datastore"), value.get("path", "")
-    elif kind == "dataset":
-        dataset = source["dataset"]
-        paths = dataset["paths"]
-        if len(paths) != 1:
-            raise AzureMLException(f"dataset inputs with {len(paths)} paths are not supported yet; use one path "
-                                   "or a glob")
-        datastore, path = paths[0].get("datastore"), paths[0].get("path", "")
+    elif kind == "dataset":  # several paths: the runner stages each of them into one directory (staging.py)
+        from durableml.exceptions import NotSupportedError
+
+        paths = source["dataset"]["paths"]
+        stores = {datastores.get_datastore(p.get("datastore"))["name"] for p in paths if not p.get("url")}
+        if len(stores) != 1 or any(p.get("url") for p in paths):
+            where = [p.get("url") or f"{p.get('datastore') or 'default'}:{p.get('path', '')}" for p in paths]
+            raise NotSupportedError("a step input whose dataset spans URLs or several datastores",
+                                    f"Its paths are {where}; upload the files to one datastore "
+                                    "(Datastore.upload_files) and build the dataset from there.")
+        datastore, path = stores.pop(), paths[0].get("path", "") if len(paths) == 1 else ""
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
     record = datastores.get_datastore(datastore)
