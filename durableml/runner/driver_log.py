@@ -4,6 +4,11 @@ Bytes go to ``<job>/logs/70_driver_log.txt`` as they arrive and are appended to 
 ``durableml-logs/<run id>/<step run id>/70_driver_log.txt`` by a background thread at least every
 ``interval`` seconds, and once more on :meth:`DriverLog.close`. A failing blob append does not stop the
 step: the bytes stay buffered and go out with the next flush.
+
+The blob is created by the first flush, not when the step starts: a step that ends within ``interval``
+(most short steps) writes its whole log with one request at close (a block blob), instead of creating
+an append blob while its script starts (a storage request competing with the script for the CPU) and
+appending to it at the end. Longer steps get an append blob that grows every ``interval`` seconds.
 """
 
 from __future__ import annotations
@@ -20,18 +25,20 @@ _log = logging.getLogger("durableml.runner")
 
 
 class AppendBlob(Protocol):
-    """The two calls of an Azure append blob client the log needs."""
+    """The calls of an Azure blob client the log needs."""
 
     def create_append_blob(self) -> Any: ...
 
     def append_block(self, data: bytes) -> Any: ...
 
+    def upload_blob(self, data: bytes, **kwargs: Any) -> Any: ...
+
 
 class DriverLog:
-    """A log file plus an append blob kept in step with it.
+    """A log file plus a blob kept in step with it.
 
-    ``blob_factory`` returns the append blob client (or None for local-only logs); it is called on
-    the flusher thread, so slow client setup overlaps with the script's start.
+    ``blob_factory`` returns the blob client (or None for local-only logs); it is called on the first
+    flush (the flusher thread's after ``interval``, or close's).
     """
 
     def __init__(
@@ -96,24 +103,45 @@ class DriverLog:
             self._blob = blob
 
     def _flush_loop(self) -> None:
-        try:
-            self.flush()  # create the (empty) blob while the script starts
-        finally:
-            while not self._closed:
-                self._wake.wait(self._interval)
-                if self._pending and not self._closed:
-                    self.flush()
+        while not self._closed:
+            self._wake.wait(self._interval)
+            if self._pending and not self._closed:
+                self.flush()
 
     def close(self) -> None:
-        """Stop the flusher, append what is left, close the file. Safe to call twice."""
+        """Stop the flusher, upload what is left, close the file. Safe to call twice.
+
+        If nothing was uploaded yet, the whole log goes up as one blob in one request.
+        """
         if self._closed:
             return
         self._closed = True
         self._wake.set()
         self._thread.join()
-        self.flush()
+        if not self._upload_whole():
+            self.flush()
         with self._lock:
             self._file.close()
+
+    def _upload_whole(self) -> bool:
+        """Write the blob with everything buffered in one request, if no flush created it yet."""
+        with self._upload_lock:
+            if self._blob_factory is None or self._blob is not None:
+                return self._blob_factory is None
+            with self._lock:
+                data = bytes(self._pending)
+            if len(data) > MAX_APPEND:
+                return False
+            try:
+                blob = self._blob_factory()
+                blob.upload_blob(data, overwrite=True)
+            except Exception as exc:  # noqa: BLE001 - the step's own status must not depend on it
+                self.upload_errors += 1
+                _log.warning("driver log upload failed (%s): %s", type(exc).__name__, exc)
+                return True
+            with self._lock:
+                del self._pending[: len(data)]
+            return True
 
     def tail(self, max_bytes: int = 64 * 1024) -> str:
         """The last ``max_bytes`` of the log file, decoded."""
