@@ -12,11 +12,6 @@ bp = df.Blueprint()
 
 
 @bp.activity_trigger(input_name="payload")
-def pipeline_started(payload: dict[str, Any]) -> None:
-    runtime.pipeline_started(payload["run_id"])
-
-
-@bp.activity_trigger(input_name="payload")
 def pipeline_finished(payload: dict[str, Any]) -> None:
     runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"])
 
@@ -27,12 +22,13 @@ async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationCli
     instance_id = f"{payload['run_id']}:{payload['step']['id']}"
     notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
     # blocking storage calls: off the event loop, which serves every other function of the host
-    return await asyncio.to_thread(runtime.step_start, payload["run_id"], payload["step"], notify)
+    return await asyncio.to_thread(runtime.step_start, payload["run_id"], payload["step"], notify,
+                                   payload.get("record_first") or (), bool(payload.get("pipeline_running")))
 
 
 @bp.activity_trigger(input_name="payload")
 def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
-    return runtime.step_complete(payload["run_id"], payload["step"])
+    return runtime.step_complete(payload["run_id"], payload["step"], payload.get("report"))
 
 
 @bp.activity_trigger(input_name="payload")

@@ -3,11 +3,22 @@
 Input (the execution plan the service derives from a validated pipeline document)::
 
     {"run_id": str, "continue_on_step_failure": bool,
-     "steps": [{"id": str, "name": str, "depends_on": [step ids], "spec": {...}}]}   # topological order
+     "steps": [{"id": str, "name": str, "depends_on": [step ids], ...}]}   # topological order
 
 Each step runs as a ``step_run`` sub-orchestration with instance id ``<run_id>:<step id>``, which keeps
 every history short (the Python SDK replays the whole history on each wake-up). ``task_any`` over the
 running steps (plus a ``cancel`` event) reacts to each completion at once, not level by level.
+
+Chain edges (a step whose only dependent depends on nothing else) are handed over without a stop: such a
+step's ``step_run`` returns as soon as the runner reports its job's end (``defer_record``), and the
+dependent's ``step_start`` records that result right after submitting its own job (``record_first``),
+so recording one step and starting the next is one activity instead of two activities and two episodes.
+When the dependent does not start (the step failed, the run was canceled or is stopping), the result is
+recorded by a ``step_complete`` activity of this orchestration instead.
+
+The first step started also sets the run Running (``pipeline_running``). After ``GENERATION_STEPS``
+completions, when no step runs, the orchestration continues as new with its state, so its own history
+(replayed at every wake-up) stays short however long the pipeline is.
 """
 from __future__ import annotations
 
@@ -19,24 +30,27 @@ bp = df.Blueprint()
 
 FINISHED, FAILED, CANCELED, NOT_STARTED, RUNNING = "Finished", "Failed", "Canceled", "NotStarted", "Running"
 CANCEL_EVENT = "cancel"
+GENERATION_STEPS = 16
 
 
 class Readiness:
     """Which steps can start: counts of unfinished upstream steps, updated as steps finish.
 
     Incremental, because the orchestrator replays its whole history on every wake-up: rescanning every
-    step on every loop made long pipelines quadratic.
+    step on every loop made long pipelines quadratic. Built from the statuses so far, so that a new
+    generation (continue_as_new) resumes where the previous one stopped.
     """
 
-    def __init__(self, plan: dict[str, Any]) -> None:
+    def __init__(self, plan: dict[str, Any], status: dict[str, str]) -> None:
         self.order = {s["id"]: i for i, s in enumerate(plan["steps"])}
         self.steps = {s["id"]: s for s in plan["steps"]}
-        self.waiting_on = {s["id"]: len(set(s["depends_on"])) for s in plan["steps"]}
         self.dependents: dict[str, list[str]] = {sid: [] for sid in self.steps}
         for s in plan["steps"]:
             for dep in set(s["depends_on"]):
                 self.dependents[dep].append(s["id"])
-        self.ready = [sid for sid in self.steps if self.waiting_on[sid] == 0]
+        self.waiting_on = {s["id"]: len({d for d in s["depends_on"] if status[d] != FINISHED})
+                           for s in plan["steps"]}
+        self.ready = [sid for sid in self.steps if self.waiting_on[sid] == 0 and status[sid] == NOT_STARTED]
 
     def take(self) -> list[dict[str, Any]]:
         """The steps that became ready since the last call, in plan order."""
@@ -48,6 +62,11 @@ class Readiness:
             self.waiting_on[dependent] -= 1
             if self.waiting_on[dependent] == 0:
                 self.ready.append(dependent)
+
+    def chain_edge(self, sid: str) -> bool:
+        """True when the step's only dependent depends on this step alone."""
+        after = self.dependents[sid]
+        return len(after) == 1 and set(self.steps[after[0]]["depends_on"]) == {sid}
 
 
 def final_status(status: dict[str, str], canceled: bool) -> str:
@@ -63,42 +82,89 @@ def step_outcome(task: Any) -> dict[str, Any]:
     value = task.result
     if isinstance(value, dict):
         return value
-    return {"status": FAILED, "error": f"step orchestration failed: {value}"}
+    return {"status": FAILED, "error": f"step orchestration failed: {value}", "orchestration_failed": True}
+
+
+class _Run:
+    """The orchestration's state between wake-ups; ``carried()`` is what a new generation starts from."""
+
+    def __init__(self, plan: dict[str, Any]) -> None:
+        state = plan.get("state") or {}
+        self.plan = {k: v for k, v in plan.items() if k != "state"}
+        self.run_id = plan["run_id"]
+        self.status: dict[str, str] = state.get("status") or {s["id"]: NOT_STARTED for s in plan["steps"]}
+        self.unrecorded: dict[str, dict[str, Any]] = state.get("unrecorded") or {}  # ended, not yet recorded
+        self.first = bool(state.get("first", True))
+        self.readiness = Readiness(plan, self.status)
+        self.running: dict[str, Any] = {}
+        self.recording: dict[str, Any] = {}
+        self.handed: dict[str, list[dict[str, Any]]] = {}  # step id -> results its step_start records
+        self.stop_starting = self.canceled = False
+        self.completions = 0
+
+    def carried(self) -> dict[str, Any]:
+        return {**self.plan, "state": {"status": self.status, "unrecorded": self.unrecorded, "first": self.first}}
+
+    def step_input(self, step: dict[str, Any]) -> dict[str, Any]:
+        work: dict[str, Any] = {"run_id": self.run_id, "step": step}
+        if self.first:
+            work["pipeline_running"] = True
+            self.first = False
+        handover = [self.unrecorded.pop(d) for d in sorted(set(step["depends_on"])) if d in self.unrecorded]
+        if handover:
+            work["record_first"] = self.handed[step["id"]] = handover
+        if self.readiness.chain_edge(step["id"]):
+            work["defer_record"] = True
+        return work
+
+    def ended(self, sid: str, outcome: dict[str, Any]) -> None:
+        self.status[sid] = outcome["status"]
+        if "report" in outcome:  # ended but not recorded: the next step_start (or step_complete) records it
+            self.unrecorded[sid] = {"step": self.readiness.steps[sid], "report": outcome["report"]}
+        if sid in self.handed:
+            handed = self.handed.pop(sid)
+            if outcome.get("orchestration_failed"):  # its step_start may not have recorded them
+                self.unrecorded.update({h["step"]["id"]: h for h in handed})
+        if self.status[sid] == FINISHED:
+            self.readiness.finished(sid)
+        elif not self.plan.get("continue_on_step_failure"):
+            self.stop_starting = True
 
 
 @bp.orchestration_trigger(context_name="context")
 def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
-    plan = context.get_input()
-    run_id = plan["run_id"]
-    status = {s["id"]: NOT_STARTED for s in plan["steps"]}
-    readiness = Readiness(plan)
-    results: dict[str, Any] = {}
-    running: dict[str, Any] = {}
-    stop_starting = canceled = False
+    run = _Run(context.get_input())
     cancel = context.wait_for_external_event(CANCEL_EVENT)
-    yield context.call_activity("pipeline_started", {"run_id": run_id})
     while True:
-        if not stop_starting:
-            for step in readiness.take():
-                status[step["id"]] = RUNNING
-                running[step["id"]] = context.call_sub_orchestrator(
-                    "step_run", {"run_id": run_id, "step": step}, f"{run_id}:{step['id']}")
-        if not running:
+        if not run.stop_starting:
+            ready = run.readiness.take()
+            if ready and run.completions >= GENERATION_STEPS and not (run.running or run.recording
+                                                                       or cancel.is_completed):
+                context.continue_as_new(run.carried())
+                return None
+            for step in ready:
+                run.status[step["id"]] = RUNNING
+                run.running[step["id"]] = context.call_sub_orchestrator(
+                    "step_run", run.step_input(step), f"{run.run_id}:{step['id']}")
+        for sid, entry in sorted(run.unrecorded.items()):
+            run.recording[sid] = context.call_activity("step_complete", {"run_id": run.run_id, **entry})
+        run.unrecorded.clear()
+        if not run.running and not run.recording:
             break
-        winner = yield context.task_any([*running.values(), cancel] if not canceled else list(running.values()))
+        pending = [*run.running.values(), *run.recording.values()]
+        winner = yield context.task_any(pending if run.canceled else [*pending, cancel])
         if winner is cancel:
-            canceled = stop_starting = True
-            yield context.call_activity("steps_cancel", {"run_id": run_id, "step_ids": sorted(running)})
+            run.canceled = run.stop_starting = True
+            yield context.call_activity("steps_cancel", {"run_id": run.run_id, "step_ids": sorted(run.running)})
             continue
-        sid = next(k for k, t in running.items() if t is winner)
-        del running[sid]
-        results[sid] = step_outcome(winner)
-        status[sid] = results[sid]["status"]
-        if status[sid] == FINISHED:
-            readiness.finished(sid)
-        elif not plan.get("continue_on_step_failure"):
-            stop_starting = True
-    outcome = final_status(status, canceled)
-    summary = {"run_id": run_id, "status": outcome, "steps": status}
+        recorded = next((k for k, t in run.recording.items() if t is winner), None)
+        if recorded is not None:
+            del run.recording[recorded]
+            continue
+        sid = next(k for k, t in run.running.items() if t is winner)
+        del run.running[sid]
+        run.completions += 1
+        run.ended(sid, step_outcome(winner))
+    summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
     yield context.call_activity("pipeline_finished", summary)
     return summary

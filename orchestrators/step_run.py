@@ -3,11 +3,17 @@
 It waits for the runner's ``step_done`` event raced against a durable timer; on the timer it polls
 (backoff 0.5 s doubling to 30 s), so a lost event costs at most one poll interval. After many polls it
 continues as new, keeping its history short for steps that run for hours.
+
+The event carries the job's terminal report (status, error, outputs, metrics; see
+``durableml.compute.base.job_report``), so ``step_complete`` records it without reading the job's state
+again. With ``defer_record`` (set by ``pipeline_run`` on chain edges) a complete report is returned
+unrecorded instead (``{"report": ...}``), for the next step's ``step_start`` to record.
 """
 from __future__ import annotations
 
+import json
 from datetime import timedelta
-from typing import Any
+from typing import Any, Optional
 
 import azure.durable_functions as df
 
@@ -15,6 +21,19 @@ bp = df.Blueprint()
 
 DONE_EVENT = "step_done"
 FIRST_POLL_S, MAX_POLL_S, POLLS_PER_GENERATION = 0.5, 30.0, 50
+TERMINAL = ("Finished", "Failed", "Canceled")
+
+
+def complete_report(value: Any) -> Optional[dict[str, Any]]:
+    """The event's job report when it is a complete terminal one, else None (then step_complete reads it)."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if isinstance(value, dict) and value.get("complete") and value.get("status") in TERMINAL:
+        return value
+    return None
 
 
 @bp.orchestration_trigger(context_name="context")
@@ -24,14 +43,20 @@ def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
         started = yield context.call_activity("step_start", work)
         if started.get("result") is not None:  # reused, or failed before it could run
             return started["result"]
-        work = {**work, "submitted": True, "poll_s": FIRST_POLL_S}
+        work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
+        work.update(submitted=True, poll_s=FIRST_POLL_S)
     for _ in range(POLLS_PER_GENERATION):
         done = context.wait_for_external_event(DONE_EVENT)
         timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=work["poll_s"]))
         winner = yield context.task_any([done, timer])
+        report = None
         if winner is done:
             timer.cancel()
-        result = yield context.call_activity("step_complete", work)
+            report = complete_report(done.result)
+        if report is not None and work.get("defer_record"):
+            return {"status": report["status"], "step_run_id": work["step"].get("step_run_id"),
+                    "error": report.get("error"), "reused_from": None, "report": report}
+        result = yield context.call_activity("step_complete", {**work, "report": report})
         if result is not None:
             return result
         work["poll_s"] = min(work["poll_s"] * 2, MAX_POLL_S)

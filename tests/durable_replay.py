@@ -56,10 +56,13 @@ class ReplayRun:
                        and e["EventId"] == timer_id)
         self.pending.append(h.event(EventType.TimerFired, self.now, TimerId=timer_id, FireAt=fire_at))
 
-
     def complete_sub(self, task_id: int, value: object) -> None:
         self.pending.append(h.event(EventType.SubOrchestrationInstanceCompleted, self.now,
                                     TaskScheduledId=task_id, Result=json.dumps(value)))
+
+    def fail_sub(self, task_id: int, reason: str = "boom") -> None:
+        self.pending.append(h.event(EventType.SubOrchestrationInstanceFailed, self.now, TaskScheduledId=task_id,
+                                    Reason=reason, Details=None))
 
     def raise_event(self, name: str, value: object) -> None:
         self.pending.append(h.event(EventType.EventRaised, self.now, Name=name, Input=json.dumps(value)))

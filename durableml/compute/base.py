@@ -16,6 +16,7 @@ This module imports nothing beyond the standard library and ``durableml.exceptio
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -29,10 +30,13 @@ __all__ = [
     "JobState",
     "JobStatus",
     "validate_job_id",
+    "job_report",
+    "status_from_report",
     "input_placeholder",
     "output_placeholder",
 ]
 
+REPORT_LIMIT = 32 * 1024  # bytes of JSON: a bigger report travels without outputs and metrics
 _JOB_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,199}$")
 _MODES = ("mount", "download")
 
@@ -209,3 +213,42 @@ class ComputeBackend(Protocol):
     def logs(self, job_id: str, offset: int = 0) -> str:
         """The driver log (stdout + stderr of the script) from character ``offset`` on."""
         ...
+
+
+def job_report(result: Mapping[str, Any]) -> dict[str, Any]:
+    """What a backend tells the orchestration when a job ends (the ``step_done`` event's payload).
+
+    ``{"job_id", "status", "exit_code", "error", "started", "ended", "outputs", "metrics", "complete": true}``
+    built from the job's result document, so the orchestration can record the step without reading the
+    job's state again. A report over ``REPORT_LIMIT`` bytes (many metrics) is cut to the fields before
+    ``outputs`` with ``"complete": false``: the orchestration then polls the backend for the rest.
+    """
+    report = {
+        "job_id": result.get("job_id"),
+        "status": result.get("status"),
+        "exit_code": result.get("exit_code"),
+        "error": result.get("error"),
+        "started": result.get("started"),
+        "ended": result.get("ended"),
+        "outputs": result.get("outputs") or {},
+        "metrics": result.get("metrics") or [],
+        "complete": True,
+    }
+    if len(json.dumps(report)) > REPORT_LIMIT:
+        short = {k: report[k] for k in ("job_id", "status", "exit_code")}
+        return {**short, "complete": False}
+    return report
+
+
+def status_from_report(job_id: str, report: Mapping[str, Any]) -> JobStatus:
+    """The :class:`JobStatus` of a result document or of a complete :func:`job_report`."""
+    return JobStatus(
+        job_id,
+        JobState(report["status"]),
+        exit_code=report.get("exit_code"),
+        error=report.get("error"),
+        started=report.get("started"),
+        ended=report.get("ended"),
+        outputs=report.get("outputs") or {},
+        metrics=report.get("metrics") or [],
+    )

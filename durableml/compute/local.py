@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from durableml.compute.base import JobSpec, JobState, JobStatus
+from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report
 from durableml.compute.job_files import JobFiles, StateDir, create_json_once, read_json, write_json_atomic
 from durableml.compute.worker_http import call_worker
 from durableml.exceptions import ComputeTargetException, RunNotFoundError
@@ -66,7 +66,7 @@ class LocalCompute:
         files = self._existing(job_id)
         result = files.read_result()
         if result is not None:
-            return _status_from_result(job_id, result)
+            return status_from_report(job_id, result)
         running = files.read_running()
         if not self.state.worker_alive():
             self._tell_worker(f"/jobs/{job_id}", {"max_nodes": self.max_nodes})
@@ -237,19 +237,6 @@ class LocalCompute:
         if running is not None:
             kill_leftover(files, running)
         write_json_atomic(files.result, canceled_result(files.job_id, "canceled while no worker was running"))
-
-
-def _status_from_result(job_id: str, result: dict[str, Any]) -> JobStatus:
-    return JobStatus(
-        job_id,
-        JobState(result["status"]),
-        exit_code=result.get("exit_code"),
-        error=result.get("error"),
-        started=result.get("started"),
-        ended=result.get("ended"),
-        outputs=result.get("outputs") or {},
-        metrics=result.get("metrics") or [],
-    )
 
 
 def _worker_env() -> dict[str, str]:

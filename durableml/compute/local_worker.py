@@ -6,7 +6,8 @@ holds ``<state>/worker.lock`` for its whole life (a second worker exits at once)
 (:mod:`.worker_http`) and runs up to ``max_nodes`` jobs at a time with the step runner.
 
 Per job: ``running.json`` (attempt, pid) → :class:`~durableml.runner.StepRunner` → ``result.json``
-(atomic) → POST ``{"job_id", "status", "exit_code"}`` to the job's notify URL (never logged).
+(atomic) → POST the job's report (:func:`~durableml.compute.base.job_report`: status, error, outputs,
+metrics) to the job's notify URL (never logged).
 
 Restart safety and delivery: a job with a result.json never runs again. A job that was running when
 its worker died is run again, from the start, by the next worker (at-least-once), after killing what
@@ -30,7 +31,7 @@ import threading
 import time
 from typing import Any, Optional
 
-from durableml.compute.base import JobSpec, JobState, validate_job_id
+from durableml.compute.base import JobSpec, JobState, job_report, validate_job_id
 from durableml.compute.job_files import JobFiles, StateDir, now_iso, read_json, write_json_atomic
 from durableml.compute.notify import send_notification
 from durableml.compute.worker_http import make_server
@@ -191,9 +192,7 @@ class Worker:
     def _notify(self, files: JobFiles, result: dict[str, Any], spec: Optional[JobSpec]) -> None:
         notify = spec.notify if spec is not None else (read_json(files.spec) or {}).get("notify")
         if notify:
-            send_notification(
-                notify, {"job_id": files.job_id, "status": result["status"], "exit_code": result.get("exit_code")}
-            )
+            send_notification(notify, job_report(result))
 
     # -- life cycle ------------------------------------------------------------------------------
     def serve(self) -> None:

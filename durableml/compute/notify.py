@@ -1,4 +1,4 @@
-"""Telling the orchestration that a job ended: POST ``{"job_id", "status", "exit_code"}`` to its URL.
+"""Telling the orchestration that a job ended: POST the job's report (``job_report``) as JSON to its URL.
 
 The URL is the Durable Functions ``raiseEvent`` URL of the step_run instance (``sendEventPostUri``,
 which carries a system key in ``code=``), with ``{eventName}`` replaced by the event name. It is a

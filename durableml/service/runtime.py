@@ -1,14 +1,14 @@
 """The step lifecycle the orchestrations drive through activities: start (reuse or submit), complete,
-cancel, and the pipeline run's own start and finish.
+cancel, and the pipeline run's finish (the first step's start sets the run Running).
 
 Every function is idempotent: an activity may run twice (at-least-once), so a second ``step_start``
 finds the step run already submitted, and the compute backend's submit is idempotent on the step run id.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Mapping, Optional, Sequence
 
-from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder
+from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder, status_from_report
 from durableml.exceptions import AzureMLException
 from durableml.service import computes, datastores, reuse
 from durableml.service.records import records, storage_connection
@@ -27,10 +27,6 @@ from durableml.service.runs import (
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
-def pipeline_started(run_id: str) -> None:
-    update_run(run_id, status="Running", started=utc_now())
-
-
 def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> None:
     run = run_static(run_id)
     for step in run.document["steps"]:
@@ -61,11 +57,17 @@ def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
 _SAVED: dict[str, dict[str, Any]] = {}
 
 
-def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None) -> dict[str, Any]:
+def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None,
+               record_first: Sequence[Mapping[str, Any]] = (), pipeline_running: bool = False) -> dict[str, Any]:
     """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``.
 
+    ``record_first``: ended upstream steps (``{"step": plan step, "report": job report}``) whose results
+    this call records, right after submitting (their records are saved before this step's, so nobody
+    sees this step running while an upstream one does not show its end yet). ``pipeline_running``: this
+    is the run's first step, so the run is set Running too (after the submit, off the step's path).
+
     A repeated call (the activity ran twice) submits again, which the compute backend ignores, and
-    saves the same record again: step_complete cannot have run before this activity completed.
+    saves the same records again: step_complete cannot have run before this activity completed.
     """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
@@ -73,21 +75,36 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
     try:
         resolved = _resolve(run, step, record["id"])
     except AzureMLException as exc:
+        _after_decision(run, record_first, pipeline_running)
         return {"result": _result(_save(record, status="Failed", ended=utc_now(),
                                         error=f"{type(exc).__name__}: {exc}"))}
     reused = reuse.find(run, step, resolved["reuse"])
     if reused is not None:
+        _after_decision(run, record_first, pipeline_running)
         return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
                                         reused_from=reused["id"], reuse=reused["reuse"]))}
     job = _job(run, step, record["id"], resolved, notify_url)
     computes.backend(step.get("computeTarget")).submit(job)
+    _after_decision(run, record_first, pipeline_running)
     _save(record, status="Running", started=utc_now(), submitted=True, reuse=resolved["reuse"],
           outputs=resolved["outputs"])
     return {}
 
 
-def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    """The step's result once its job is terminal, else None (keep waiting)."""
+def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], pipeline_running: bool) -> None:
+    for ended in record_first:
+        step_complete(run.id, ended["step"], ended.get("report"))
+    if pipeline_running:
+        update_run(run.id, status="Running", started=utc_now())
+
+
+def step_complete(run_id: str, plan_step: Mapping[str, Any],
+                  report: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
+    """The step's result once its job is terminal (recorded once), else None (keep waiting).
+
+    ``report``: the job's terminal report from the ``step_done`` event (``job_report``); when complete
+    it is recorded as it is, otherwise the compute backend is polled.
+    """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
     sid = step_run_id(run_id, step["id"])
@@ -95,7 +112,10 @@ def step_complete(run_id: str, plan_step: Mapping[str, Any]) -> Optional[dict[st
     if record["status"] in TERMINAL:
         _SAVED.pop(sid, None)
         return _result(record)
-    status = computes.backend(step.get("computeTarget")).poll(record["id"])
+    if report and report.get("complete") and report.get("status") in TERMINAL:
+        status = status_from_report(sid, report)
+    else:
+        status = computes.backend(step.get("computeTarget")).poll(record["id"])
     if not status.is_terminal:
         return None
     state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
