@@ -216,6 +216,9 @@ def breakdown(store: Path, run_ids: list[str]) -> list[str]:
 
     A step's critical path runs from its ``step_run`` sub-orchestration being created to the next step's
     being created; event timestamps are those the engine wrote (an episode's events carry its start time).
+    Only for chains that did not continue as new (the store keeps the current generation's history).
+    A ``step_run`` that hands its result to the next step ends at the event; one that records it
+    itself ends after ``step_complete``.
     """
     from funchost.durable.history import EventType as E
 
@@ -242,19 +245,19 @@ def breakdown(store: Path, run_ids: list[str]) -> list[str]:
             completed = [t for kind, t, _ in ev if kind == E.TaskCompleted]
             raised = [t for kind, t, _ in ev if kind == E.EventRaised]
             done = [t for kind, t, _ in ev if kind == E.ExecutionCompleted]
-            if len(scheduled) < 2 or not raised or not done:
-                continue  # finished through a poll, not the event: leave it out
+            if not scheduled or not completed or not raised or not done:
+                continue  # reused or finished through a poll, not the event: leave it out
             part = {
                 "pipeline_run episode -> step_start scheduled": scheduled[0] - t_created,
                 "step_start activity (records + submit)": completed[0] - scheduled[0],
                 "step_start done -> step_done event (compute)": raised[0] - completed[0],
-                "step_done event -> step_complete done": completed[-1] - raised[0],
+                "step_done event -> step_run done": done[-1] - raised[0],
             }
             if i + 1 < len(created):
-                part["step_run done -> next step_run created"] = created[i + 1][1] - completed[-1]
+                part["step_run done -> next step_run created"] = created[i + 1][1] - done[-1]
                 part["= per step (created -> next created)"] = created[i + 1][1] - t_created
             else:
-                fixed.setdefault("last step_complete -> pipeline completed", []).append(parent[-1][1] - completed[-1])
+                fixed.setdefault("last step_run done -> pipeline completed", []).append(parent[-1][1] - done[-1])
             for key, value in part.items():
                 phases.setdefault(key, []).append(value)
     db.close()
