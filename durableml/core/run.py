@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from durableml.exceptions import ActivityFailedException, UserErrorException
+from durableml.exceptions import ActivityFailedException, NotSupportedError, UserErrorException
 
 if TYPE_CHECKING:
     from durableml.core.experiment import Experiment
@@ -213,6 +213,20 @@ class Run:
         """Download one captured file (``outputs/model.pkl``) to ``output_file_path``."""
         target = output_file_path or os.path.basename(name)
         self._client.download_run_file(self._run_id, name.lstrip("./"), target)
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        """Uploading files to a run is only available inside its step (``Run.get_context()``)."""
+        raise NotSupportedError(
+            "Run.upload_file outside the run's step",
+            "Inside a step, Run.get_context().upload_file('outputs/...', path) adds the file to the run.",
+        )
+
+    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> None:
+        """Uploading folders to a run is only available inside its step (``Run.get_context()``)."""
+        raise NotSupportedError(
+            "Run.upload_folder outside the run's step",
+            "Inside a step, Run.get_context().upload_folder('outputs/...', path) adds the files to the run.",
+        )
 
     def register_model(
         self,

@@ -7,7 +7,7 @@ The step runner stages inputs, writes a JSON context file and starts the script 
     {"run_id": <pipeline run id>, "step_run_id", "step_name", "experiment_name", "parent_run_id",
      "workspace": {"subscription_id", "resource_group", "workspace_name", "endpoint"},
      "input_datasets": {name: local path}, "inputs": {name: {"path", "mode", "dataset"}},
-     "outputs": {name: local path}, "metrics_file": path}
+     "outputs": {name: local path}, "metrics_file": path, "working_directory": path}
 
 ``run.input_datasets[name]`` is the local path, or a TabularDataset over the staged files when the
 input's ``dataset`` says it is tabular (``"tabular"`` or ``{"datasetType": "tabular", ...}``).
@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from typing import Any, NoReturn, cast
 
@@ -31,7 +32,7 @@ from durableml.core.experiment import Experiment
 from durableml.core.run import Run
 from durableml.core.workspace import Workspace
 from durableml.data.tabular_dataset import TabularDataset
-from durableml.exceptions import ConfigurationError
+from durableml.exceptions import ConfigurationError, NotSupportedError
 
 __all__ = ["CONTEXT_ENV_VAR", "StepRunContext", "load_step_context"]
 
@@ -51,6 +52,35 @@ class StepRunContext(Run):
             _input_datasets=_input_datasets(experiment.workspace, context),
         )
         self._metrics_file = context.get("metrics_file")
+        self._working_directory = str(context.get("working_directory") or os.getcwd())
+
+    def upload_file(self, name: str, path_or_stream: Any, datastore_name: str | None = None) -> None:
+        """Add a file to the run's captured files: ``name`` under ``outputs/`` or ``logs/`` (uploaded at the end)."""
+        target = self._captured_path(name)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        if isinstance(path_or_stream, (str, os.PathLike)):
+            shutil.copyfile(path_or_stream, target)
+        else:
+            data = path_or_stream.read()
+            with open(target, "wb") as handle:
+                handle.write(data.encode() if isinstance(data, str) else data)
+
+    def upload_folder(self, name: str, path: str, datastore_name: str | None = None) -> None:
+        """Add a folder's files to the run's captured files under ``name`` (``outputs/...`` or ``logs/...``)."""
+        for root, _dirs, files in os.walk(path):
+            for file in files:
+                local = os.path.join(root, file)
+                self.upload_file(f"{name.rstrip('/')}/{os.path.relpath(local, path)}", local)
+
+    def _captured_path(self, name: str) -> str:
+        clean = os.path.normpath(str(name).removeprefix("./")).replace(os.sep, "/")
+        if clean.split("/")[0] not in ("outputs", "logs") or ".." in clean.split("/") or clean in ("outputs", "logs"):
+            raise NotSupportedError(
+                f"Run.upload_file({name!r})",
+                "Inside a durableml step, files are captured under 'outputs/' and 'logs/'; name the file "
+                "'outputs/...' (it is uploaded when the script ends, like everything written to ./outputs).",
+            )
+        return os.path.join(self._working_directory, clean)
 
     def _log(self, kind: str, name: str, value: Any, description: str = "") -> None:
         if not self._metrics_file:

@@ -6,7 +6,7 @@ The script never talks to storage. ``Run.get_context()`` reads the JSON file nam
     {"run_id", "step_run_id", "step_name", "experiment_name", "parent_run_id",
      "workspace": {"subscription_id", "resource_group", "workspace_name", "endpoint"},
      "input_datasets": {name: local path}, "inputs": {name: {"path", "mode", "dataset"}},
-     "outputs": {name: local path}, "metrics_file": path}
+     "outputs": {name: local path}, "metrics_file": path, "working_directory": path}
 
 and appends metrics to ``metrics_file``, one JSON object per line:
 ``{"name", "value", "kind": "scalar"|"list"|"row"|"table"|..., "step"?, "description"?}`` (other kinds,
@@ -76,6 +76,8 @@ def build_context(
         },
         "outputs": dict(outputs),
         "metrics_file": str(metrics_file),
+        # the script's starting working directory (the runner captures its ./outputs and ./logs)
+        "working_directory": str(metrics_file.parent / "snapshot"),
     }
 
 

@@ -19,6 +19,7 @@ import pytest
 
 from durableml.core import Dataset, Experiment
 from durableml.core.model import Model
+from durableml.exceptions import ValidationError
 from durableml.pipeline.core import Pipeline
 from durableml.pipeline.steps import PythonScriptStep
 from funchost.azurite import start_azurite
@@ -101,8 +102,17 @@ def test_a_step_registers_a_model_and_a_later_step_finds_it(ws: Any, service: Se
         (name, 1, {"stage": "train"}, "registered from inside a step")]
     downloaded = Model(ws, name=name).download(str(tmp_path / "dl"))
     assert downloaded == str(tmp_path / "dl" / "model.pkl")
-    assert Path(downloaded).read_bytes() == (service.state_dir / "compute" / "e2e-cpu" / "jobs" / train_run.id /
-                                             "snapshot" / "outputs" / "model.pkl").read_bytes()
+    trained = (service.state_dir / "compute" / "e2e-cpu" / "jobs" / train_run.id / "snapshot" / "outputs" /
+               "model.pkl").read_bytes()
+    assert Path(downloaded).read_bytes() == trained
+
+    # v1's StepRun.register_model over the files the finished step captured (./outputs)
+    from_run = train_run.register_model(model_name=f"{name}-run", model_path="outputs/model.pkl", tags={"k": "v"})
+    assert (from_run.version, from_run.run_id, from_run.tags) == (1, train_run.id, {"k": "v"})
+    assert Path(from_run.download(str(tmp_path / "from-run"))).read_bytes() == trained
+    with pytest.raises(ValidationError, match="captured no file at 'outputs/absent.pkl'"):
+        train_run.register_model(model_name=f"{name}-absent", model_path="outputs/absent.pkl")
+    assert Model.list(ws, name=f"{name}-absent") == []
 
 
 def test_a_folder_model_is_a_directory_in_the_later_step(ws: Any, service: Service, tmp_path: Path) -> None:
@@ -125,11 +135,17 @@ def test_a_step_reads_a_registered_dataset_and_a_datastore(ws: Any, service: Ser
     store.upload_files([str(data)], target_path=f"step-service/{name}", overwrite=True, show_progress=False)
     Dataset.Tabular.from_delimited_files(path=(store, f"step-service/{name}/rows.csv")).register(ws, name)
     report = tmp_path / "report.json"
-    _run(ws, service, "e2e-step-datasets", _step("use_dataset.py", "read", "--dataset", name, "--report",
-                                                  str(report)))
+    run = _run(ws, service, "e2e-step-datasets", _step("use_dataset.py", "read", "--dataset", name, "--report",
+                                                        str(report)))
     service_workspace = service.api("GET", "/api/workspace").json()["name"]  # the step's names are the service's
     assert json.loads(report.read_text()) == {"version": 1, "rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}],
                                               "datastore": "workspaceblobstore", "workspace": service_workspace}
+    # run.upload_file inside the step: captured with the run's files
+    step_run = run.find_step_run("read")[0]
+    assert {"outputs/report.json", "logs/note.txt"} <= set(step_run.get_file_names())
+    step_run.download_file("outputs/report.json", str(tmp_path / "uploaded.json"))
+    assert (tmp_path / "uploaded.json").read_bytes() == report.read_bytes()
+    assert "refused: Run.upload_file('elsewhere.txt') is not supported" in step_run.get_job_log()
 
 
 def test_the_step_key_reaches_the_script_and_nothing_else(ws: Any, service: Any, tmp_path: Path) -> None:
