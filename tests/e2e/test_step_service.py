@@ -17,11 +17,13 @@ from typing import Any, Callable
 
 import pytest
 
+from durableml.compute.base import JobSpec
 from durableml.core import Dataset, Experiment
 from durableml.core.model import Model
 from durableml.exceptions import ValidationError
 from durableml.pipeline.core import Pipeline
 from durableml.pipeline.steps import PythonScriptStep
+from durableml.runner.context import make_redactor, step_environment
 from funchost.azurite import start_azurite
 
 from ._helpers import ensure_compute, step_summary
@@ -168,3 +170,35 @@ def test_the_step_key_reaches_the_script_and_nothing_else(ws: Any, service: Any,
     # only funchost's keys file: no job spec, context file, worker or driver log, table, blob or orchestration store
     assert holders == [service.host.state_dir / "keys.json"]
     assert key not in service.host.output()
+
+
+# ---- the worker's side, without a service: which endpoint and key the script gets
+def _job(**fields: Any) -> JobSpec:
+    return JobSpec(**{"job_id": "step-1", "run_id": "run-1", "step_name": "s", "snapshot": "/src",
+                      "script_name": "s.py", "connection_string": "UseDevelopmentStorage=true", **fields})
+
+
+def _env(job: JobSpec, base: dict[str, str], tmp_path: Path) -> dict[str, str]:
+    return step_environment(job, tmp_path / "context.json", {}, {}, base, [])
+
+
+def test_the_script_gets_the_notify_origin_and_the_step_key_only(tmp_path: Path) -> None:
+    job = _job(notify={"url": "http://127.0.0.1:7123/runtime/webhooks/durabletask/instances/x?code=sys"},
+               environment={"DURABLEML_KEY": "from-the-job", "DURABLEML_ENDPOINT": "http://evil"})
+    base = {"PATH": "/bin", "DURABLEML_STEP_KEY": "step-key-123", "DURABLEML_KEY": "someone-elses",
+            "DURABLEML_ENDPOINT": "http://elsewhere"}
+    env = _env(job, base, tmp_path)
+    assert (env["DURABLEML_ENDPOINT"], env["DURABLEML_KEY"]) == ("http://127.0.0.1:7123", "step-key-123")
+    assert not [name for name in env if name.startswith("DURABLEML_STEP_")]
+
+
+def test_a_configured_step_endpoint_wins_and_no_key_means_none(tmp_path: Path) -> None:
+    job = _job(notify={"url": "http://127.0.0.1:7123/x"}, workspace={"endpoint": "http://ws:1"})
+    env = _env(job, {"DURABLEML_STEP_ENDPOINT": "https://app.example/", "DURABLEML_KEY": "inherited"}, tmp_path)
+    assert env["DURABLEML_ENDPOINT"] == "https://app.example" and "DURABLEML_KEY" not in env
+    assert _env(_job(workspace={"endpoint": "http://ws:1"}), {}, tmp_path)["DURABLEML_ENDPOINT"] == "http://ws:1"
+
+
+def test_the_worker_redacts_the_step_key_in_its_own_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DURABLEML_STEP_KEY", "step-key-123456")
+    assert make_redactor([])("failed with step-key-123456 in it") == "failed with *** in it"
