@@ -132,7 +132,7 @@ async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
                                       req.params.get("pipelineVersion"), body)
     claim = await asyncio.to_thread(idempotency.claim, key, request)
     if not claim.mine and not claim.started:
-        claim = await asyncio.to_thread(idempotency.wait_or_take_over, claim, request)
+        claim = await idempotency.wait_or_take_over(claim, request)
     if claim.started:
         return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
     status = await client.get_status(claim.run_id)

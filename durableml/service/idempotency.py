@@ -10,6 +10,7 @@ Claims are kept (a retry days later still finds its run); keys are never stored,
 """
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -56,44 +57,52 @@ def _now() -> datetime:
 def claim(key: str, request: str) -> Claim:
     """Claim ``key`` for the request with fingerprint ``request``, or find who holds it."""
     row = hashlib.sha256(check_key(key).encode()).hexdigest()
-    owner = uuid.uuid4().hex
-    run_id = str(uuid.uuid4())
+    return _insert(row, request) or _existing(row, request)
+
+
+def _insert(row: str, request: str) -> Optional[Claim]:
+    owner, run_id = uuid.uuid4().hex, str(uuid.uuid4())
     fresh: dict[str, Any] = {"run_id": run_id, "request": request, "owner": owner, "started": False,
-             "lease": (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()}
-    if records().insert(TABLE, PARTITION, row, fresh):
-        return Claim(row, run_id, owner, False, True)
-    return _existing(row, request, owner)
+                             "lease": (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()}
+    return Claim(row, run_id, owner, False, True) if records().insert(TABLE, PARTITION, row, fresh) else None
 
 
-def _existing(row: str, request: str, owner: str) -> Claim:
+def _existing(row: str, request: str) -> Claim:
     held = records().get(TABLE, PARTITION, row)
-    if held is None:  # deleted between our insert and read: only by hand; ask the caller to retry
-        raise ConflictError("the idempotency record changed while it was read; retry the request")
+    if held is None:  # released by a refused first request a moment ago: claim it afresh
+        return _insert(row, request) or _existing(row, request)
     if held["request"] != request:
         raise ConflictError("this Idempotency-Key was used for a different request (another endpoint, version or "
                             "body); send a new key for a new request")
-    if held["started"]:
-        return Claim(row, held["run_id"], held["owner"], True, False)
-    return Claim(row, held["run_id"], held["owner"], False, False)
+    return Claim(row, held["run_id"], held["owner"], bool(held["started"]), False)
 
 
-def wait_or_take_over(current: Claim, request: str, timeout: float = LEASE_SECONDS * 1.5) -> Claim:
-    """Wait for the owner of ``current`` to start its run; take the claim over if its lease runs out."""
+async def wait_or_take_over(current: Claim, request: str, timeout: float = LEASE_SECONDS * 1.5) -> Claim:
+    """Wait for the owner of ``current`` to start its run; take the claim over if its lease runs out.
+
+    Async, sleeping between reads: a waiting retry must not hold a worker thread the owner needs.
+    """
     deadline = time.monotonic() + timeout
     delay = 0.05
     while time.monotonic() < deadline:
-        held = records().get(TABLE, PARTITION, current.row)
-        if held is None:
-            break
-        if held["started"]:
-            return Claim(current.row, held["run_id"], held["owner"], True, False)
-        if datetime.fromisoformat(held["lease"]) < _now():
-            taken = _take_over(current.row, held["owner"])
-            if taken is not None:
-                return taken
-        time.sleep(delay)
+        found = await asyncio.to_thread(_look, current, request)
+        if found is not None:
+            return found
+        await asyncio.sleep(delay)
         delay = min(delay * 2, 1.0)
     raise ConflictError("the first request with this Idempotency-Key is still starting its run; retry shortly")
+
+
+def _look(current: Claim, request: str) -> Optional[Claim]:
+    """The claim once started, or taken over when its lease ran out; None while its owner is at work."""
+    held = records().get(TABLE, PARTITION, current.row)
+    if held is None:  # the owner's request was refused and released the key: this retry tries itself
+        return _insert(current.row, request)
+    if held["started"]:
+        return Claim(current.row, held["run_id"], held["owner"], True, False)
+    if datetime.fromisoformat(held["lease"]) < _now():
+        return _take_over(current.row, held["owner"])
+    return None
 
 
 def _take_over(row: str, previous_owner: str) -> Optional[Claim]:
