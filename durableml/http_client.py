@@ -233,14 +233,15 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         """
         files = snapshot_files(source_directory)
         hashed = hash_path_files(source_directory, hash_paths, files) if hash_paths else []
-        hashes = sorted({file.sha256 for file in files})
-        answer = self._record("upload_snapshot", "POST", "/api/snapshots/missing", json={"hashes": hashes}, retry=True)
-        missing = set(answer.get("missing") or [])
-        for file in {file.sha256: file for file in files if file.sha256 in missing}.values():
-            self._upload_snapshot_file(file)
         manifest: dict[str, Any] = {"files": {file.path: file.sha256 for file in files}}
         if hashed:
             manifest["hashed"] = {file.path: file.sha256 for file in hashed}
+        answer = self._record("upload_snapshot", "POST", "/api/snapshots/missing", json=manifest, retry=True)
+        if answer.get("id"):  # the service holds this snapshot already
+            return str(answer["id"])
+        missing = set(answer.get("missing") or [])
+        for file in {file.sha256: file for file in files if file.sha256 in missing}.values():
+            self._upload_snapshot_file(file)
         created = self._record("upload_snapshot", "POST", "/api/snapshots", json=manifest, retry=True)
         return str(created["id"])
 

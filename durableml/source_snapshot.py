@@ -10,9 +10,10 @@ the directory, and refuses a directory past v1's limits (:data:`SNAPSHOT_MAX_FIL
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from durableml.exceptions import SnapshotException
@@ -23,6 +24,7 @@ __all__ = [
     "snapshot_files",
     "hash_path_files",
     "file_sha256",
+    "snapshot_manifest",
     "SNAPSHOT_MAX_FILES",
     "SNAPSHOT_MAX_BYTES",
 ]
@@ -128,6 +130,16 @@ def hash_path_files(
 
 def _relative(root: str, path: str) -> str:
     return os.path.relpath(path, root).replace(os.sep, "/")
+
+
+def snapshot_manifest(files: Mapping[str, str], hashed: Mapping[str, str] | None = None) -> tuple[str, bytes]:
+    """A snapshot's id and manifest bytes: ``{"files": {path: sha256}, "hashed"?: {...}}`` as sorted JSON, and its
+    sha256 (the client and the service compute both the same way, here)."""
+    body: dict[str, dict[str, str]] = {"files": dict(sorted(files.items()))}
+    if hashed:  # only when present, so that snapshots without hash_paths keep their ids
+        body["hashed"] = dict(sorted(hashed.items()))
+    manifest = json.dumps(body, sort_keys=True).encode()
+    return hashlib.sha256(manifest).hexdigest(), manifest
 
 
 def file_sha256(path: str | os.PathLike[str]) -> str:

@@ -168,9 +168,11 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("List compute targets, or get one", _json(_RECORD)),
         "put": _op("Create a compute target", _json(_RECORD), _json(_RECORD), status="201"),
         "delete": _op("Delete a compute target", _json({}))},
-    "/api/snapshots/missing": {"post": _op("Which content hashes are not stored yet", _json({"type": "object"}),
+    "/api/snapshots/missing": {"post": _op("Which content hashes are not stored yet (or, given a whole manifest, "
+                                           "the snapshot's id when it exists already)", _json({"type": "object"}),
                                            _json({"type": "object", "properties": {"hashes": {
-                                               "type": "array", "items": {"type": "string"}}}}))},
+                                               "type": "array", "items": {"type": "string"}},
+                                               "files": {"type": "object"}, "hashed": {"type": "object"}}}))},
     "/api/snapshots/files/{sha}": {"put": _op("Store one file by its sha256", _json(_RECORD), _BYTES, status="201")},
     "/api/snapshots": {"post": _op("Record a snapshot manifest", _json({"type": "object", "properties": {
         "id": {"type": "string"}}}), _json({"type": "object", "properties": {"files": {"type": "object"},

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Mapping, Optional
 
 from durableml.exceptions import NotFoundError, ValidationError
 from durableml.service.records import blob_container
+from durableml.source_snapshot import snapshot_manifest
 
 CONTAINER = "durableml-snapshots"
 _SHA = re.compile(r"^[0-9a-f]{64}$")
@@ -52,25 +53,41 @@ def put_file(sha: str, data: bytes) -> dict[str, Any]:
     return {"sha256": sha, "size": len(data)}
 
 
+def check(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
+    """For a manifest about to be uploaded: ``{"id", "missing": []}`` when the snapshot exists already (one
+    request, no listing: the common case of an unchanged source directory), else ``{"id": None, "missing"}``."""
+    _check_manifest(files, hashed)
+    snapshot_id, _manifest = snapshot_manifest(files, hashed)
+    if _exists(snapshot_id):
+        return {"id": snapshot_id, "missing": []}
+    return {"id": None, "missing": missing(files.values())}
+
+
+def _exists(snapshot_id: str) -> bool:
+    return bool(_container().get_blob_client(f"manifests/{snapshot_id}.json").exists())
+
+
+def _check_manifest(files: Mapping[str, str], hashed: Optional[Mapping[str, str]]) -> None:
+    for path, sha in [*files.items(), *(hashed or {}).items()]:
+        _check_sha(sha)
+        if path.startswith("/") or ".." in path.split("/"):
+            raise ValidationError(f"snapshot path {path!r} must be relative and stay inside the source directory")
+
+
 def create(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None) -> str:
     """Record a manifest; every file must have been uploaded. Returns the snapshot id.
 
     ``hashed`` lists files that count for reuse but are not part of the snapshot (legacy ``hash_paths``
     naming files the ignore rules leave out): their hashes are in the manifest, their bytes are not stored.
     """
-    for path, sha in [*files.items(), *(hashed or {}).items()]:
-        _check_sha(sha)
-        if path.startswith("/") or ".." in path.split("/"):
-            raise ValidationError(f"snapshot path {path!r} must be relative and stay inside the source directory")
+    _check_manifest(files, hashed)
     absent = missing(files.values())
     if absent:
         raise ValidationError(f"{len(absent)} snapshot file(s) were not uploaded (first: {absent[0]}); upload them "
                               "with PUT /api/snapshots/files/<sha256> first")
-    body: dict[str, Any] = {"files": dict(sorted(files.items()))}
-    if hashed:  # only when present, so that snapshots without hash_paths keep their ids
-        body["hashed"] = dict(sorted(hashed.items()))
-    manifest = json.dumps(body, sort_keys=True).encode()
-    snapshot_id = hashlib.sha256(manifest).hexdigest()
+    snapshot_id, manifest = snapshot_manifest(files, hashed)
+    if _exists(snapshot_id):
+        return snapshot_id
     from azure.core.exceptions import ResourceExistsError
 
     try:

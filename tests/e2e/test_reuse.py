@@ -374,3 +374,27 @@ def test_compiling_twice_gives_identical_documents_and_service_keys(
         keys.append({s.name: s.get_details()["reuse"]["key"] for s in run.get_steps()})
     assert keys[0] == keys[1]
     assert len(set(keys[0].values())) == 3
+
+
+def test_reuse_of_a_run_started_through_the_published_pipeline_rest_endpoint(
+    env: dict[str, Any], source: Path
+) -> None:
+    """Reuse works across experiments and submission paths: a v1 REST ``PipelineSubmit`` run reuses a step
+    that an SDK submission ran."""
+    import requests
+
+    from durableml.pipeline.core import PipelineRun
+
+    first = submit(env, one_step(env, "published", source))
+    published = one_step(env, "published", source).publish(name="reuse-rest", description="reuse", version="1")
+    response = requests.post(
+        published.endpoint,
+        headers={"x-functions-key": env["service"].key},
+        json={"ExperimentName": "e2e-reuse-rest", "RunSource": "API"},
+        timeout=30,
+    )
+    assert response.status_code == 200, response.text
+    run = PipelineRun(Experiment(env["ws"], "e2e-reuse-rest"), response.json()["Id"])
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished", step_summary(run)
+    assert reused_from(run) == {"published": first.find_step_run("published")[0].id}
+    assert journal_counts(env["journal"], "end")["published"] == 1
