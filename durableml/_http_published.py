@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from durableml._http_transport import HttpTransport, Record
+from durableml.core.authentication import AbstractAuthentication, entra_scope
 from durableml.exceptions import ValidationError
 
 __all__ = ["PublishedOperations", "v1_run_body"]
@@ -87,8 +88,16 @@ class PublishedOperations(HttpTransport):
                 query: Mapping[str, str] | None = None) -> Record:
         body = v1_run_body(experiment, parameters)
         headers = {"Idempotency-Key": str(uuid.uuid4())}  # so that retrying after a lost answer starts one run
+        if entra_scope():  # an Entra deployment's run routes take tokens, not keys (durableml.service.access)
+            headers.update(self._entra_login().get_authentication_header())
         answer = self._record(operation, "POST", path, json=body, params=dict(query or {}), headers=headers, retry=True)
         return self._record(operation, "GET", f"/api/runs/{_seg(str(answer['Id']))}")
+
+    def _entra_login(self) -> AbstractAuthentication:
+        login = getattr(self, "_login", None)
+        if login is None:
+            login = self._login = AbstractAuthentication()  # DefaultAzureCredential: CLI, managed identity, env
+        return login
 
     # ---- pipeline endpoints
     def create_pipeline_endpoint(self, spec: Mapping[str, Any]) -> Record:

@@ -1,7 +1,8 @@
 """Published pipelines, pipeline endpoints and drafts over HTTP, including the v1-shaped REST run endpoints.
 
 Adapters only: parse, call durableml.service, answer through ``triggers.api._respond`` (the one error
-mapping). Every route needs a credential (the app's function auth level; see "Authentication" in
+mapping). Every route needs a credential: a function key, or for the run routes of an ``entra``
+deployment an Entra ID token validated by App Service (durableml.service.access; "Authentication" in
 docs/design/pipeline-runtime.md). The v1 run routes answer 200 with ``Id`` like Azure ML did; a GET
 on them returns the JSON Schema of the body the version accepts.
 """
@@ -17,10 +18,12 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import drafts, endpoints, idempotency, published, runs, submissions
-from triggers.api import _body, _respond, json_response
+from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
+from triggers.api import _body, _respond, error_response, json_response
 
 bp = df.Blueprint()
+# The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.
+_RUN_AUTH = func.AuthLevel.ANONYMOUS if access.mode() == "entra" else None
 V1 = ("pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
       "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
 Target = tuple[dict[str, Any], Optional[str]]  # (published pipeline record, endpoint id)
@@ -58,7 +61,7 @@ async def published_pipeline(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ------------------------------------------------------------------------------------- v1 REST run endpoints
-@bp.route(route=V1 + "/PipelineSubmit/{id}", methods=["GET", "POST"])
+@bp.route(route=V1 + "/PipelineSubmit/{id}", methods=["GET", "POST"], auth_level=_RUN_AUTH)
 @bp.durable_client_input(client_name="client")
 async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     def target() -> Target:
@@ -68,14 +71,14 @@ async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestration
     return await _v1(req, client, target, lambda: published.get(req.route_params["id"]))
 
 
-@bp.route(route=V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", methods=["GET", "POST"])
+@bp.route(route=V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", methods=["GET", "POST"], auth_level=_RUN_AUTH)
 @bp.durable_client_input(client_name="client")
 async def endpoint_submit_by_id(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await _endpoint_v1(req, client, lambda: endpoints.get(req.route_params["id"]),
                               req.route_params.get("version"))
 
 
-@bp.route(route=V1 + "/PipelineEndpointSubmit/Name", methods=["GET", "POST"])
+@bp.route(route=V1 + "/PipelineEndpointSubmit/Name", methods=["GET", "POST"], auth_level=_RUN_AUTH)
 @bp.durable_client_input(client_name="client")
 async def endpoint_submit_by_name(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     def find() -> dict[str, Any]:
@@ -110,6 +113,9 @@ async def _endpoint_v1(req: func.HttpRequest, client: df.DurableOrchestrationCli
 
 async def _v1(req: func.HttpRequest, client: df.DurableOrchestrationClient, target: Callable[[], Target],
               schema_target: Callable[[], dict[str, Any]]) -> func.HttpResponse:
+    refused = _refused(req)
+    if refused is not None:
+        return refused
     if req.method == "GET":
         def schema() -> Any:
             _check_workspace(req)
@@ -118,6 +124,16 @@ async def _v1(req: func.HttpRequest, client: df.DurableOrchestrationClient, targ
             return submissions.parameter_schema(record["parameters"], title)
         return await _respond(schema)
     return await _respond(functools.partial(_start_run, req, client, target))
+
+
+def _refused(req: func.HttpRequest) -> Optional[func.HttpResponse]:
+    """401/403 when (entra mode) App Service authenticated no caller, or one not allowed."""
+    try:
+        access.principal(req.headers)
+    except errors.AuthenticationException as exc:
+        status = int(exc.details.get("status", 401))
+        return error_response(status, "Unauthorized" if status == 401 else "Forbidden", str(exc))
+    return None
 
 
 async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient,
