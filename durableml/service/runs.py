@@ -128,7 +128,7 @@ def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
     finished = reuse.resumed_steps(run_id)
     original = get_run(run_id)
-    return create_run(original["experiment"], run_document(run_id), original["parameters"], original.get("tags"),
+    return create_run(original["experiment"], submitted_document(run_id), original["parameters"], original.get("tags"),
                       bool(original.get("continue_on_step_failure")), False, "Resume", original.get("properties"),
                       original.get("step_properties"), resumed=(run_id, finished))
 
@@ -174,6 +174,16 @@ def _put_document(run_id: str, document: Mapping[str, Any]) -> None:
 @functools.lru_cache(maxsize=256)
 def _document_text(run_id: str) -> str:
     return bytes(_runs_container().download_blob(f"{run_id}/pipeline.json").readall()).decode()
+
+
+def submitted_document(run_id: str) -> dict[str, Any]:
+    """The document run ``run_id`` was submitted with (data parameters still parameters, unlike run_document)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    try:
+        return dict(json.loads(bytes(_runs_container().download_blob(f"{run_id}/{SUBMITTED}").readall()).decode()))
+    except ResourceNotFoundError:
+        return run_document(run_id)
 
 
 def run_document(run_id: str) -> dict[str, Any]:
