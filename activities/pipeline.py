@@ -13,7 +13,7 @@ bp = df.Blueprint()
 
 @bp.activity_trigger(input_name="payload")
 def pipeline_finished(payload: dict[str, Any]) -> None:
-    runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"])
+    runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"], payload.get("record_first") or ())
 
 
 @bp.activity_trigger(input_name="payload")

@@ -13,8 +13,10 @@ Chain edges (a step whose only dependent depends on nothing else) are handed ove
 step's ``step_run`` returns as soon as the runner reports its job's end (``defer_record``), and the
 dependent's ``step_start`` records that result right after submitting its own job (``record_first``),
 so recording one step and starting the next is one activity instead of two activities and two episodes.
-When the dependent does not start (the step failed, the run was canceled or is stopping), the result is
-recorded by a ``step_complete`` activity of this orchestration instead.
+The pipeline's only sink hands its result to ``pipeline_finished`` the same way. When the dependent does
+not start (the step failed, the run was canceled or is stopping), the result is recorded by a
+``step_complete`` activity of this orchestration instead, or by ``pipeline_finished`` when nothing else
+runs any more.
 
 The first step started also sets the run Running (``pipeline_running``). After ``GENERATION_STEPS``
 completions, when no step runs, the orchestration continues as new with its state, so its own history
@@ -63,9 +65,13 @@ class Readiness:
             if self.waiting_on[dependent] == 0:
                 self.ready.append(dependent)
 
-    def chain_edge(self, sid: str) -> bool:
-        """True when the step's only dependent depends on this step alone."""
+    def hands_over(self, sid: str) -> bool:
+        """True when the step's result can wait for whoever runs next: its only dependent depends on this
+        step alone (a chain edge), or it is the pipeline's only sink (every other step is upstream of it,
+        so nothing runs after it but ``pipeline_finished``)."""
         after = self.dependents[sid]
+        if not after:
+            return sum(1 for deps in self.dependents.values() if not deps) == 1
         return len(after) == 1 and set(self.steps[after[0]]["depends_on"]) == {sid}
 
 
@@ -113,7 +119,7 @@ class _Run:
         handover = [self.unrecorded.pop(d) for d in sorted(set(step["depends_on"])) if d in self.unrecorded]
         if handover:
             work["record_first"] = self.handed[step["id"]] = handover
-        if self.readiness.chain_edge(step["id"]):
+        if self.readiness.hands_over(step["id"]):
             work["defer_record"] = True
         return work
 
@@ -146,11 +152,11 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
                 run.status[step["id"]] = RUNNING
                 run.running[step["id"]] = context.call_sub_orchestrator(
                     "step_run", run.step_input(step), f"{run.run_id}:{step['id']}")
+        if not run.running and not run.recording:
+            break  # pipeline_finished records what is left
         for sid, entry in sorted(run.unrecorded.items()):
             run.recording[sid] = context.call_activity("step_complete", {"run_id": run.run_id, **entry})
         run.unrecorded.clear()
-        if not run.running and not run.recording:
-            break
         pending = [*run.running.values(), *run.recording.values()]
         winner = yield context.task_any(pending if run.canceled else [*pending, cancel])
         if winner is cancel:
@@ -166,5 +172,6 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
         run.completions += 1
         run.ended(sid, step_outcome(winner))
     summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
-    yield context.call_activity("pipeline_finished", summary)
+    yield context.call_activity("pipeline_finished", {**summary, "record_first": [
+        entry for _, entry in sorted(run.unrecorded.items())]})
     return summary

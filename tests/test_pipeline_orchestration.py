@@ -57,9 +57,11 @@ def test_diamond_starts_each_step_as_soon_as_its_inputs_are_ready() -> None:
     run.complete_sub(ids["r1:b"], {"status": "Finished"})
     _, new = run.episode()
     assert subs(new) == ["r1:d"]
-    run.complete_sub(new[0].id, {"status": "Finished"})
+    assert inputs(new)["d"]["defer_record"] is True  # the only sink: pipeline_finished records it
+    run.complete_sub(new[0].id, {"status": "Finished", "report": report()})
     _, new = run.episode()
     assert [d.name for d in new] == ["pipeline_finished"]
+    assert [r["step"]["id"] for r in inputs(new)["pipeline_finished"]["record_first"]] == ["d"]
     run.complete(new[0].id)
     state, _ = run.episode()
     assert state["output"] == {"run_id": "r1", "status": "Finished",
@@ -124,25 +126,43 @@ def test_a_chain_hands_each_ended_step_to_the_next_step_start() -> None:
     _, new = run.episode()
     c = inputs(new)["c"]
     assert subs(new) == ["r1:c"] and [r["step"]["id"] for r in c["record_first"]] == ["b"]
-    assert "defer_record" not in c  # the last step records itself
-    run.complete_sub(new[0].id, {"status": "Finished"})
+    assert c["defer_record"] is True  # the only sink
+    run.complete_sub(new[0].id, {"status": "Finished", "report": report()})
     _, new = run.episode()
-    assert [d.name for d in new] == ["pipeline_finished"]
+    assert [d.name for d in new] == ["pipeline_finished"]  # records c, then the run
+    finished = inputs(new)["pipeline_finished"]
+    assert [r["step"]["id"] for r in finished["record_first"]] == ["c"] and finished["status"] == "Finished"
 
 
 def test_an_ended_step_nobody_starts_after_is_recorded_by_step_complete() -> None:
+    run, new = start(plan({"a": [], "b": ["a"], "c": []}))
+    assert subs(new) == ["r1:a", "r1:c"] and "defer_record" not in inputs(new)["c"]  # two sinks: b and c
+    failed = report("Failed", exit_code=1, error="boom")
+    run.complete_sub(new[0].id, {"status": "Failed", "report": failed})
+    _, new = run.episode()
+    assert kinds(new) == [(2, "task", "step_complete")]  # a failed, b never starts, c still runs: record a now
+    assert inputs(new)["step_complete"] == {"run_id": "r1", "step": plan({"a": []})["steps"][0], "report": failed}
+    run.complete_sub(1, {"status": "Finished"})
+    _, new = run.episode()
+    assert new == []  # still recording a
+    run.complete(2, {"status": "Failed"})
+    _, new = run.episode()
+    assert [d.name for d in new] == ["pipeline_finished"] and inputs(new)["pipeline_finished"]["record_first"] == []
+    run.complete(new[0].id)
+    state, _ = run.episode()
+    assert state["output"]["steps"] == {"a": "Failed", "b": "NotStarted", "c": "Finished"}
+
+
+def test_a_failed_step_at_the_end_is_recorded_by_pipeline_finished() -> None:
     run, new = start(plan({"a": [], "b": ["a"], "c": ["b"]}))
     run.complete_sub(new[0].id, {"status": "Finished", "report": report()})
     _, new = run.episode()
     failed = report("Failed", exit_code=1, error="boom")
     run.complete_sub(new[0].id, {"status": "Failed", "report": failed})
     _, new = run.episode()
-    assert kinds(new) == [(2, "task", "step_complete")]  # b failed: c never starts, so b is recorded here
-    assert inputs(new)["step_complete"] == {"run_id": "r1", "step": plan({"b": ["a"]})["steps"][0],
-                                            "report": failed}
-    run.complete(2, {"status": "Failed"})
-    _, new = run.episode()
-    assert [d.name for d in new] == ["pipeline_finished"]
+    assert [d.name for d in new] == ["pipeline_finished"]  # nothing else runs: no separate step_complete
+    assert inputs(new)["pipeline_finished"]["record_first"] == [{"step": plan({"b": ["a"]})["steps"][0],
+                                                                 "report": failed}]
     run.complete(new[0].id)
     state, _ = run.episode()
     assert state["output"]["steps"] == {"a": "Finished", "b": "Failed", "c": "NotStarted"}
@@ -154,10 +174,8 @@ def test_a_failed_step_orchestration_gives_back_what_it_was_to_record() -> None:
     _, new = run.episode()
     run.fail_sub(new[0].id, "step_start crashed")
     _, new = run.episode()
-    assert kinds(new) == [(2, "task", "step_complete")] and inputs(new)["step_complete"]["step"]["id"] == "a"
-    run.complete(2, {"status": "Finished"})
-    _, new = run.episode()
     assert [d.name for d in new] == ["pipeline_finished"]
+    assert [r["step"]["id"] for r in inputs(new)["pipeline_finished"]["record_first"]] == ["a"]
     run.complete(new[0].id)
     state, _ = run.episode()
     assert state["output"]["steps"] == {"a": "Finished", "b": "Failed"}

@@ -27,8 +27,12 @@ from durableml.service.runs import (
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
-def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str]) -> None:
+def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str],
+                      record_first: Sequence[Mapping[str, Any]] = ()) -> None:
+    """Record the run's end: first the ended steps handed over to it (``{"step", "report"}``, see
+    ``step_start``), the steps that never started, then the run itself."""
     run = run_static(run_id)
+    _after_decision(run, record_first, False)
     for step in run.document["steps"]:
         if steps.get(step["id"]) == "NotStarted":
             _ensure_step_record(run, step, status="NotStarted")
