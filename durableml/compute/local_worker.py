@@ -24,6 +24,7 @@ import collections
 import fcntl
 import logging
 import os
+import queue
 import secrets
 import signal
 import sys
@@ -54,6 +55,8 @@ class Worker:
         self.token = secrets.token_urlsafe(24)
         self._queued: collections.deque[str] = collections.deque()
         self._running: dict[str, Any] = {}  # job id -> StepRunner (None while it is being set up)
+        self._handover: queue.SimpleQueue[str] = queue.SimpleQueue()  # dispatched jobs, for runner threads
+        self._idle_threads = 0  # runner threads waiting on the hand-over queue with no job assigned
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stopping = False
@@ -103,10 +106,31 @@ class Worker:
 
     # -- scheduling ------------------------------------------------------------------------------
     def _dispatch_locked(self) -> None:
+        """Hand queued jobs to runner threads, up to ``max_nodes`` at once.
+
+        Runner threads are kept (blocked on the hand-over queue) between jobs: starting a thread waits
+        until the OS schedules it, which on a busy machine delayed every job's start (and the submit
+        that triggered it) by up to a few milliseconds.
+        """
         while self._queued and len(self._running) < self.max_nodes and not self._stopping:
             job_id = self._queued.popleft()
             self._running[job_id] = None
-            threading.Thread(target=self._run_job, args=(job_id,), name=f"job:{job_id}", daemon=True).start()
+            self._handover.put(job_id)
+            if self._idle_threads:
+                self._idle_threads -= 1
+            else:
+                threading.Thread(target=self._runner_thread, name="runner", daemon=True).start()
+
+    def _runner_thread(self) -> None:
+        while True:
+            job_id = self._handover.get()
+            threading.current_thread().name = f"job:{job_id}"
+            try:
+                self._run_job(job_id)
+            finally:
+                threading.current_thread().name = "runner"
+                with self._lock:
+                    self._idle_threads += 1
 
     def rescan(self) -> None:
         """Queue every job on disk that has no result (start-up, and every few seconds)."""

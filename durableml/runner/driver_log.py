@@ -61,8 +61,12 @@ class DriverLog:
         self._interval = interval
         self._redact = redact
         self.upload_errors = 0
-        self._thread = threading.Thread(target=self._flush_loop, name=f"log:{path.parent.parent.name}", daemon=True)
-        self._thread.start()
+        self._thread: Optional[threading.Thread] = None  # started by the first write, off the script's start
+
+    def _start_flusher(self) -> None:
+        thread = threading.Thread(target=self._flush_loop, name=f"log:{self.path.parent.parent.name}", daemon=True)
+        self._thread = thread
+        thread.start()
 
     def write(self, data: bytes) -> None:
         """Record bytes from the script (written to disk at once, to the blob on the next flush)."""
@@ -70,6 +74,8 @@ class DriverLog:
             self._file.write(data)
             self._file.flush()
             self._pending += data
+            if self._thread is None and not self._closed:
+                self._start_flusher()
 
     def note(self, text: str) -> None:
         """Record a message of the runner itself (redacted: it never carries secrets into the log)."""
@@ -115,9 +121,12 @@ class DriverLog:
         """
         if self._closed:
             return
-        self._closed = True
+        with self._lock:
+            self._closed = True
+            thread = self._thread
         self._wake.set()
-        self._thread.join()
+        if thread is not None:
+            thread.join()
         if not self._upload_whole():
             self.flush()
         with self._lock:
