@@ -8,8 +8,10 @@ from orchestrators.step_run import bp as step_run
 from triggers.api import bp as api
 from triggers.published import bp as published
 from triggers.models import bp as models
+from triggers.schedules import bp as schedules
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (pipeline_run, step_run, pipeline_activities, api, published):
     app.register_functions(blueprint)
 app.register_functions(models)
+app.register_functions(schedules)

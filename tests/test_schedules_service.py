@@ -7,15 +7,17 @@ end-to-end tests (tests/e2e/test_schedules.py) start real runs through a real fu
 from __future__ import annotations
 
 import datetime as dt
+import json
 import uuid
+from pathlib import Path
 from typing import Any, Iterator, Mapping
 
 import pytest
 from azure.storage.blob import BlobServiceClient
 
 from durableml.exceptions import DatastoreNotFoundError, PipelineNotFoundError, ValidationError
+from durableml.service import published, schedules
 from durableml.service import records as records_module
-from durableml.service import schedules
 from durableml.service.schedules import Firing
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.timezone.utc)
@@ -44,23 +46,31 @@ class Starter:
         return [f.cause for f in self.started.values() if f.schedule["id"] == schedule_id]
 
 
-def known_target(record: Mapping[str, Any]) -> None:
-    if record.get("pipelineId") == "missing":
-        raise PipelineNotFoundError("no published pipeline 'missing'")
+GOLDEN = Path(__file__).parent / "sdk" / "golden" / "sample_pipeline.json"
 
 
-def minute_schedule(**extra: Any) -> dict[str, Any]:
-    spec = {"name": f"every-minute-{uuid.uuid4().hex[:6]}", "pipelineId": "p1", "experimentName": "sched",
+@pytest.fixture(name="pipeline_id")
+def published_pipeline() -> str:
+    """A real published pipeline: the golden sample's first step on local compute (never run here)."""
+    document = json.loads(GOLDEN.read_text())
+    step = document["steps"][0]
+    document["steps"] = [{**step, "computeTarget": "local", "snapshot": {**step["snapshot"], "id": "0" * 64}}]
+    document["edges"] = []
+    return str(published.publish(document, {"name": "scoring"})["id"])
+
+
+def minute_schedule(pipeline_id: str, **extra: Any) -> dict[str, Any]:
+    spec = {"name": f"every-minute-{uuid.uuid4().hex[:6]}", "pipelineId": pipeline_id, "experimentName": "sched",
             "recurrence": {"frequency": "Minute", "interval": 1}, **extra}
-    return schedules.create(spec, known_target, now=T0)
+    return schedules.create(spec, now=T0)
 
 
 def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
 
 
-def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice() -> None:
-    record, start = minute_schedule(), Starter()
+def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice(pipeline_id: str) -> None:
+    record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(1), only=record["id"])
     assert [c["kind"] for c in start.causes(record["id"])] == ["created"]  # v1: no start_time → at once
     for second in (20, 40, 59):
@@ -76,8 +86,8 @@ def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice()
     assert schedules.get(record["id"])["nextRunTime"] == schedules._iso(at(180))
 
 
-def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times() -> None:
-    record, start = minute_schedule(), Starter()
+def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times(pipeline_id: str) -> None:
+    record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(61), only=record["id"])  # the immediate run, and 10:01
     schedules.tick(start, now=at(60 * 10 + 5), only=record["id"])  # the host was down from 10:01 to 10:10
     catch_up = [c for c in start.causes(record["id"]) if c["kind"] == "recurrence"][-1]
@@ -87,14 +97,14 @@ def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_t
     assert len(start.started) == 3
 
 
-def test_a_disabled_schedule_starts_nothing_and_enabling_fires_only_later_occurrences() -> None:
-    record, start = minute_schedule(), Starter()
+def test_a_disabled_schedule_starts_nothing_and_enabling_fires_only_later_occurrences(pipeline_id: str) -> None:
+    record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(1), only=record["id"])
     schedules.update(record["id"], {"status": "Disabled"}, now=at(2))
     for minute in range(1, 6):
         schedules.tick(start, now=at(60 * minute), only=record["id"])
     assert len(start.started) == 1
-    assert schedules.list_schedules({"activeOnly": True, "pipelineId": "p1"}) == [] or all(
+    assert schedules.list_schedules({"activeOnly": True, "pipelineId": pipeline_id}) == [] or all(
         s["id"] != record["id"] for s in schedules.list_schedules({"activeOnly": True}))
     schedules.update(record["id"], {"status": "Active"}, now=at(330))
     schedules.tick(start, now=at(340), only=record["id"])
@@ -103,8 +113,8 @@ def test_a_disabled_schedule_starts_nothing_and_enabling_fires_only_later_occurr
     assert [c["occurrence"] for c in start.causes(record["id"])][-1] == schedules._iso(at(360))
 
 
-def test_updating_the_recurrence_takes_effect_at_the_next_tick() -> None:
-    record, start = minute_schedule(), Starter()
+def test_updating_the_recurrence_takes_effect_at_the_next_tick(pipeline_id: str) -> None:
+    record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(1), only=record["id"])
     schedules.update(record["id"], {"recurrence": {"frequency": "Hour", "interval": 1}}, now=at(30))
     for minute in range(1, 60):
@@ -114,9 +124,9 @@ def test_updating_the_recurrence_takes_effect_at_the_next_tick() -> None:
     assert start.causes(record["id"])[-1]["occurrence"] == schedules._iso(at(3600))
 
 
-def test_a_future_start_time_waits_for_it() -> None:
+def test_a_future_start_time_waits_for_it(pipeline_id: str) -> None:
     start = Starter()
-    record = minute_schedule(recurrence={"frequency": "Minute", "interval": 5, "startTime": "2026-11-22T10:30:00"})
+    record = minute_schedule(pipeline_id, recurrence={"frequency": "Minute", "interval": 5, "startTime": "2026-11-22T10:30:00"})
     for minute in (1, 10, 29):
         schedules.tick(start, now=at(60 * minute), only=record["id"])
     assert start.started == {}
@@ -124,8 +134,8 @@ def test_a_future_start_time_waits_for_it() -> None:
     assert [c["occurrence"] for c in start.causes(record["id"])] == [schedules._iso(at(1800))]
 
 
-def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_tick() -> None:
-    record, start = minute_schedule(), Starter()
+def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_tick(pipeline_id: str) -> None:
+    record, start = minute_schedule(pipeline_id), Starter()
     firing = Firing(schedules._get(record["id"]), f"created-{schedules._iso(T0)}", {"kind": "created"})
     records_module.records().insert(schedules.FIRINGS, record["id"], firing.key,
                                     {"key": firing.key, "schedule_id": record["id"], "run_id": firing.run_id,
@@ -144,23 +154,27 @@ def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_
     ({"datastore": "workspaceblobstore"}, "exactly one trigger"),
     ({"notificationUrl": "ftp://x"}, "notification_url must be an http"),
     ({"debounceSeconds": -1}, "debounce_seconds must be a number"),
+    ({"parameterAssignments": {"ParameterAssignments": {"epochs": "many"}}}, "'epochs' expects a int"),
+    ({"recurrence": None, "datastore": "workspaceblobstore", "dataPathParameterName": "epochs"},
+     "'epochs' is not a DataPath parameter of the pipeline; its DataPath parameters: \\['input_path'\\]"),
 ])
-def test_invalid_schedules_are_refused_with_what_to_fix_and_nothing_is_recorded(spec: dict, message: str) -> None:
+def test_invalid_schedules_are_refused_with_what_to_fix_and_nothing_is_recorded(pipeline_id: str, spec: dict,
+                                                                                    message: str) -> None:
     before = len(schedules.list_schedules({"activeOnly": False}))
     with pytest.raises(ValidationError, match=message):
-        minute_schedule(**spec)
+        minute_schedule(pipeline_id, **spec)
     assert len(schedules.list_schedules({"activeOnly": False})) == before
 
 
-def test_unknown_pipelines_datastores_and_schedules_are_not_found_errors() -> None:
+def test_unknown_pipelines_datastores_and_schedules_are_not_found_errors(pipeline_id: str) -> None:
     with pytest.raises(PipelineNotFoundError):
-        minute_schedule(pipelineId="missing")
+        minute_schedule("missing")
     with pytest.raises(DatastoreNotFoundError, match="no datastore named 'nowhere'"):
-        minute_schedule(recurrence=None, datastore="nowhere")
+        minute_schedule(pipeline_id, recurrence=None, datastore="nowhere")
     with pytest.raises(PipelineNotFoundError, match="no schedule with id 'nope'"):
         schedules.get("nope")
     with pytest.raises(ValidationError, match="cannot be changed"):
-        schedules.update(minute_schedule()["id"], {"pipelineId": "p2"})
+        schedules.update(minute_schedule(pipeline_id)["id"], {"pipelineId": "p2"})
 
 
 # ---------------------------------------------------------------------------------------------- data changes
@@ -173,20 +187,21 @@ def upload(azurite: Any, names: list[str], container: str = "workspaceblobstore"
         client.upload_blob(name, b"x,y\n1,2\n" + name.encode(), overwrite=True)
 
 
-def change_schedule(folder: str, created: dt.datetime, **extra: Any) -> dict[str, Any]:
-    spec = {"name": f"on-data-{folder}", "pipelineId": "p1", "experimentName": "sched", "datastore":
+def change_schedule(pipeline_id: str, folder: str, created: dt.datetime, **extra: Any) -> dict[str, Any]:
+    spec = {"name": f"on-data-{folder}", "pipelineId": pipeline_id, "experimentName": "sched", "datastore":
             "workspaceblobstore", "pathOnDatastore": folder, "pollingInterval": 1,
             "dataPathParameterName": "input_path", **extra}
-    return schedules.create(spec, known_target, now=created)
+    return schedules.create(spec, now=created)
 
 
 def real_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_them(azurite: Any) -> None:
+def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_them(azurite: Any, pipeline_id: str) -> None:
     folder = f"incoming-{uuid.uuid4().hex[:6]}"
-    record, start = change_schedule(folder, real_now() - dt.timedelta(seconds=5), debounceSeconds=30), Starter()
+    # created in the same whole second as the uploads: Last-Modified has one-second resolution
+    record, start = change_schedule(pipeline_id, folder, real_now(), debounceSeconds=30), Starter()
     upload(azurite, [f"{folder}/part-{i:02}.csv" for i in range(20)])
     now = real_now()
     schedules.tick(start, now=now, only=record["id"])
@@ -201,9 +216,9 @@ def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_
     assert schedules.get(record["id"])["pendingChanges"] == 0
 
 
-def test_without_debounce_each_changed_blob_starts_its_own_run_with_its_path(azurite: Any) -> None:
+def test_without_debounce_each_changed_blob_starts_its_own_run_with_its_path(azurite: Any, pipeline_id: str) -> None:
     folder = f"v1-{uuid.uuid4().hex[:6]}"
-    record, start = change_schedule(folder, real_now() - dt.timedelta(seconds=5)), Starter()
+    record, start = change_schedule(pipeline_id, folder, real_now() - dt.timedelta(seconds=5)), Starter()
     upload(azurite, [f"{folder}/a.csv", f"{folder}/b.csv"])
     schedules.tick(start, now=real_now(), only=record["id"])
     assert sorted(f.parameters["input_path"]["path"] for f in start.started.values()) == [
@@ -215,11 +230,11 @@ def test_without_debounce_each_changed_blob_starts_its_own_run_with_its_path(azu
     assert len(start.started) == 3
 
 
-def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any) -> None:
+def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any, pipeline_id: str) -> None:
     folder = f"tree-{uuid.uuid4().hex[:6]}"
     created = real_now() - dt.timedelta(seconds=5)
-    flat, start_flat = change_schedule(folder, created, name=f"flat-{folder}"), Starter()
-    deep, start_deep = change_schedule(folder, created, name=f"deep-{folder}", includeSubfolders=True,
+    flat, start_flat = change_schedule(pipeline_id, folder, created, name=f"flat-{folder}"), Starter()
+    deep, start_deep = change_schedule(pipeline_id, folder, created, name=f"deep-{folder}", includeSubfolders=True,
                                        suffixes=[".csv"]), Starter()
     upload(azurite, [f"{folder}/2026/11/day.csv", f"{folder}/2026/11/notes.txt"])
     schedules.tick(start_flat, now=real_now(), only=flat["id"])
@@ -228,11 +243,11 @@ def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any) -> None:
     assert [f.parameters["input_path"]["path"] for f in start_deep.started.values()] == [f"{folder}/2026/11/day.csv"]
 
 
-def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_others_still_fire(azurite: Any) -> None:
-    broken = change_schedule(f"gone-{uuid.uuid4().hex[:6]}", real_now(), name="broken")
+def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_others_still_fire(azurite: Any, pipeline_id: str) -> None:
+    broken = change_schedule(pipeline_id, f"gone-{uuid.uuid4().hex[:6]}", real_now(), name="broken")
     records_module.records().update(schedules.TABLE, schedules.PARTITION, broken["id"],
                                     lambda r: r.update(datastore="deleted-store"))  # its datastore went away
-    healthy, start = minute_schedule(), Starter()
+    healthy, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(61))
     assert "DatastoreNotFoundError" in (schedules.get(broken["id"])["lastError"] or "")
     assert [c["kind"] for c in start.causes(healthy["id"])] == ["created", "recurrence"]

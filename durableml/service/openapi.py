@@ -128,6 +128,15 @@ PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/pipeline-drafts/{id}/publish": {"post": _op("Publish a draft", _json(_RECORD), status="201")},
 }
 
+_SCHEDULE = {"type": "object", "required": ["name", "experimentName"], "properties": {
+    "name": {"type": "string"}, "description": {"type": "string"}, "pipelineId": {"type": "string"},
+    "pipelineEndpointId": {"type": "string"}, "experimentName": {"type": "string"},
+    "parameterAssignments": {"type": "object"}, "continueOnStepFailure": {"type": "boolean"},
+    "recurrence": {"type": "object"}, "datastore": {"type": "string"}, "pathOnDatastore": {"type": "string"},
+    "pollingInterval": {"type": "number"}, "dataPathParameterName": {"type": "string"},
+    "debounceSeconds": {"type": "number"}, "includeSubfolders": {"type": "boolean"},
+    "suffixes": {"type": "array", "items": {"type": "string"}}, "notificationUrl": {"type": "string"}}}
+
 ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/workspace": {"get": _op("The workspace", _json(_RECORD))},
     "/api/experiments": {"get": _op("List experiments", _json(_LIST))},
@@ -189,6 +198,16 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         "put": _op("Store one model file by its sha256", _json(_RECORD), _BYTES, status="201")},
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     **PUBLISHED_ROUTES,
+    "/api/schedules": {
+        "get": _op("List schedules", _json(_LIST), query=("activeOnly", "pipelineId", "pipelineEndpointId")),
+        "post": _op("Create a schedule (a recurrence without startTime starts its first run at once)",
+                    _json(_RECORD), _json(_SCHEDULE), status="201")},
+    "/api/schedules/{schedule_id}": {
+        "get": _op("A schedule, with nextRunTime and lastError", _json(_RECORD)),
+        "patch": _op("Change a schedule's settings (status Active/Disabled, recurrence, ...)", _json(_RECORD),
+                     _json({"type": "object"}))},
+    "/api/schedules/{schedule_id}/runs": {"get": _op("The runs a schedule started, newest first, with what "
+                                                     "triggered each", _json(_LIST))},
 }
 
 

@@ -28,6 +28,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
+from azure.core.exceptions import ResourceNotFoundError
+
 from durableml import recurrence
 from durableml.exceptions import PipelineNotFoundError, ValidationError
 from durableml.service import datastores
@@ -36,12 +38,14 @@ from durableml.service.runs import utc_now
 
 TABLE, PARTITION, FIRINGS = "dmlSchedules", "schedule", "dmlScheduleFirings"
 ACTIVE, DISABLED = "Active", "Disabled"
+BLOBS_KEPT = 1000  # changed blobs listed per firing (the count is always kept)
 SKIPPED_KEPT = 100  # skipped occurrence times recorded per catch-up firing (the count is always kept)
 CLAIM_GRACE_S = 60  # a claimed firing whose run does not exist after this long is started by the next tick
+_ASSIGNMENTS = ("ParameterAssignments", "DataPathAssignments", "DataSetDefinitionValueAssignments")
 _RUN_NAMESPACE = uuid.UUID("0b6d1f43-5f0e-4a59-9d8e-3c1f2a7b9e21")
 log = logging.getLogger("durableml.schedules")
 
-_SETTINGS = ("name", "description", "status", "experimentName", "pipelineParameters", "continueOnStepFailure",
+_SETTINGS = ("name", "description", "status", "experimentName", "parameterAssignments", "continueOnStepFailure",
              "recurrence", "datastore", "pathOnDatastore", "pollingInterval", "dataPathParameterName",
              "debounceSeconds", "includeSubfolders", "suffixes", "notificationUrl")
 
@@ -65,9 +69,8 @@ Starter = Callable[[Firing], Mapping[str, Any]]
 
 
 # ---------------------------------------------------------------------------------------------- records
-def create(spec: Mapping[str, Any], check_target: Callable[[Mapping[str, Any]], None],
-           now: Optional[dt.datetime] = None) -> dict[str, Any]:
-    """Validate and record a schedule; ``check_target`` raises when its pipeline or endpoint is unknown."""
+def create(spec: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
+    """Validate and record a schedule (its pipeline or endpoint must exist and accept its parameters)."""
     now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
     record = _checked({**{k: spec.get(k) for k in _SETTINGS}, "status": spec.get("status") or ACTIVE,
                        "pipelineId": spec.get("pipelineId"), "pipelineEndpointId": spec.get("pipelineEndpointId")})
@@ -112,10 +115,11 @@ def update(schedule_id: str, changes: Mapping[str, Any], now: Optional[dt.dateti
         before = dict(record)
         record.update({k: v for k, v in changes.items() if v is not None})
         _checked(record)
-        if record["status"] == ACTIVE and (before["status"] != ACTIVE or record["recurrence"] != before["recurrence"]
-                                           or record["pathOnDatastore"] != before["pathOnDatastore"]
-                                           or record["datastore"] != before["datastore"]):
-            _reset_clock(record, now)
+        if {"parameterAssignments", "dataPathParameterName"} & set(changes):
+            check_target(record)
+        trigger = ("status", "recurrence", "datastore", "pathOnDatastore", "includeSubfolders", "suffixes")
+        if record["status"] == ACTIVE and any(record[k] != before.get(k) for k in trigger):
+            _reset_clock(record, now)  # a changed trigger fires only for what happens from now on
         record["updated"] = _iso(now)
 
     _get(schedule_id)
@@ -161,14 +165,18 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
         datastores.get_datastore(record["datastore"])  # DatastoreNotFoundError names the fix
         record["pathOnDatastore"] = (record.get("pathOnDatastore") or "").strip("/")
         record["dataPathParameterName"] = record.get("dataPathParameterName") or None
-    record["pollingInterval"] = _number(record.get("pollingInterval"), 5, "polling_interval (minutes)", 1)
+    record["pollingInterval"] = _number(record.get("pollingInterval"), 5, "polling_interval (minutes)", 0.05)
     record["debounceSeconds"] = _number(record.get("debounceSeconds"), 0, "debounce_seconds", 0)
     record["includeSubfolders"] = bool(record.get("includeSubfolders"))
     suffixes = record.get("suffixes") or []
     if not isinstance(suffixes, list) or not all(isinstance(s, str) and s for s in suffixes):
         raise ValidationError(f"suffixes must be a list of file name endings such as ['.csv'], got {suffixes!r}")
     record["suffixes"] = suffixes
-    record["pipelineParameters"] = dict(record.get("pipelineParameters") or {})
+    assignments = record.get("parameterAssignments") or {}
+    if not isinstance(assignments, dict) or set(assignments) - set(_ASSIGNMENTS):
+        raise ValidationError("parameterAssignments must be an object with the v1 run request's sections "
+                              f"{list(_ASSIGNMENTS)}, e.g. {{'ParameterAssignments': {{'count': 3}}}}")
+    record["parameterAssignments"] = assignments
     url = record.get("notificationUrl")
     if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
         raise ValidationError(f"notification_url must be an http(s) URL, got {url!r}")
@@ -184,9 +192,79 @@ def _number(value: Any, default: float, what: str, least: float) -> float:
 
 
 def _reset_clock(record: dict[str, Any], now: dt.datetime) -> None:
-    """Fire only what happens after ``now``: recurrences from now on, data changes newer than now."""
+    """Fire only what happens after ``now``: recurrences from now on, data changes newer than now.
+
+    Blob Last-Modified times have whole-second resolution, so the data watermark is ``now`` rounded down
+    to the second, and the blobs already there in that second are remembered as seen (``boundary``).
+    """
     record["lastOccurrence"] = _iso(now)
-    record["watermark"], record["boundary"], record["pending"], record["lastPoll"] = _iso(now), [], [], None
+    record["pending"], record["lastPoll"] = [], None
+    record["watermark"], record["boundary"] = _iso(now.replace(microsecond=0)), []
+    if record.get("datastore"):
+        store = datastores.get_datastore(record["datastore"])
+        record["boundary"] = [[b["name"], b["etag"]] for b in _listing(store["container_name"], record)
+                              if b["modified"] >= record["watermark"]]
+
+
+# ---------------------------------------------------------------------------------------------- runs
+def _runnable(record: Mapping[str, Any]) -> tuple[dict[str, Any], Optional[str]]:
+    """(published pipeline a run of the schedule starts, endpoint id or None); 404/410 as for REST callers."""
+    from durableml.service import endpoints, published
+
+    if record.get("pipelineId"):
+        return published.runnable(record["pipelineId"]), None
+    endpoint = endpoints.get(record["pipelineEndpointId"])
+    return endpoints.runnable(endpoint, None), endpoint["id"]
+
+
+def _run_request(record: Mapping[str, Any], data_paths: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
+    """The v1 run request a firing makes: the schedule's assignments, plus the changed path if any."""
+    body: dict[str, Any] = {"ExperimentName": record["experimentName"], "RunSource": "Schedule",
+                            **{k: dict(v) for k, v in record["parameterAssignments"].items()}}
+    if record.get("continueOnStepFailure") is not None:
+        body["ContinueOnStepFailure"] = bool(record["continueOnStepFailure"])
+    for name, where in data_paths.items():
+        body.setdefault("DataPathAssignments", {})[name] = {"DataStoreName": where["datastore"],
+                                                            "RelativePath": where["path"]}
+    return body
+
+
+def check_target(record: Mapping[str, Any]) -> None:
+    """The schedule's pipeline or endpoint exists, and its parameters and data path parameter fit it."""
+    from durableml.service import published, submissions
+
+    declared = published.document(_any_version(record)["id"])["parameters"]
+    name = record.get("dataPathParameterName")
+    if name and (declared.get(name) or {}).get("type") != "datapath":
+        datapaths = sorted(n for n, p in declared.items() if p["type"] == "datapath")
+        raise ValidationError(f"data_path_parameter_name '{name}' is not a DataPath parameter of the pipeline; "
+                              f"its DataPath parameters: {datapaths or 'none'}")
+    submissions.from_rest(_run_request(record, {}), declared)  # 400 naming a wrongly typed parameter
+
+
+def _any_version(record: Mapping[str, Any]) -> dict[str, Any]:
+    from durableml.service import endpoints, published
+
+    if record.get("pipelineId"):
+        return published.get(record["pipelineId"])
+    endpoint = endpoints.get(record["pipelineEndpointId"])
+    return published.get(endpoints._version(endpoint, endpoint["defaultVersion"])["pipelineId"])
+
+
+def create_run(firing: Firing) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Record the run of a firing (id ``firing.run_id``); returns (run record, execution plan)."""
+    import json
+
+    from durableml.service import published, submissions
+
+    schedule = firing.schedule
+    pipeline, endpoint_id = _runnable(schedule)
+    document = published.document(pipeline["id"])
+    submission = submissions.from_rest(_run_request(schedule, firing.parameters), document["parameters"])
+    properties = {"azureml.scheduleId": schedule["id"], "azureml.scheduleName": schedule["name"],
+                  "durableml.trigger": json.dumps(firing.cause, sort_keys=True)}
+    return submissions.create(document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"],
+                              endpoint_id, firing.run_id, properties)
 
 
 # ---------------------------------------------------------------------------------------------- ticking
@@ -266,8 +344,11 @@ def _listing(container: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
     else:
         items = (b for b in client.walk_blobs(name_starts_with=prefix, delimiter="/") if not b.name.endswith("/"))
     suffixes = tuple(record["suffixes"])
-    return [{"name": b.name, "etag": str(b.etag).strip('"'), "modified": _iso(recurrence.utc(b.last_modified))}
-            for b in items if not suffixes or b.name.endswith(suffixes)]
+    try:
+        return [{"name": b.name, "etag": str(b.etag).strip('"'), "modified": _iso(recurrence.utc(b.last_modified))}
+                for b in items if not suffixes or b.name.endswith(suffixes)]
+    except ResourceNotFoundError:
+        return []  # the container does not exist (yet): nothing has changed in it
 
 
 def _is_new(blob: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
@@ -279,8 +360,8 @@ def _is_new(blob: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
 def _change_firing(record: Mapping[str, Any], blobs: list[dict[str, Any]]) -> Firing:
     names = sorted((b["name"], b["etag"]) for b in blobs)
     key = "changes-" + hashlib.sha256(repr(names).encode()).hexdigest()[:32]
-    cause = {"kind": "dataChange", "datastore": record["datastore"],
-             "blobs": [{"name": n, "etag": e} for n, e in names]}
+    cause = {"kind": "dataChange", "datastore": record["datastore"], "count": len(names),
+             "blobs": [{"name": n, "etag": e} for n, e in names[:BLOBS_KEPT]]}
     parameters = {}
     if record.get("dataPathParameterName"):
         path = names[0][0] if len(names) == 1 else _common_folder([n for n, _ in names])

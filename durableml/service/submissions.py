@@ -158,11 +158,12 @@ def _definition(name: str, expected: str, value: Any) -> dict[str, Any]:
 
 
 def create(document: dict[str, Any], submission: Submission, continue_default: bool, pipeline_id: str,
-           endpoint_id: Optional[str] = None, run_id: Optional[str] = None) -> tuple[dict[str, Any], dict[str, Any]]:
+           endpoint_id: Optional[str] = None, run_id: Optional[str] = None,
+           extra_properties: Optional[Mapping[str, str]] = None) -> tuple[dict[str, Any], dict[str, Any]]:
     """Record a run of a published pipeline's ``document``; returns (run record, execution plan)."""
     flag = continue_default if submission.continue_on_step_failure is None else submission.continue_on_step_failure
     properties = {"azureml.pipelineid": pipeline_id, **({"azureml.pipelineEndpointId": endpoint_id}
-                                                        if endpoint_id else {})}
+                                                        if endpoint_id else {}), **(extra_properties or {})}
     return runs.create_run(submission.experiment, document, submission.parameters, submission.tags, flag,
                            False, submission.run_source, properties, run_id=run_id)
 

@@ -79,8 +79,8 @@ def test_both_create_paths_send_the_same_spec_but_their_target(ws: Workspace) ->
     assert by_pipeline["pipelineId"] == "p1" and "pipelineEndpointId" not in by_pipeline
     assert by_endpoint["pipelineEndpointId"] == "pe1" and "pipelineId" not in by_endpoint
     assert set(by_pipeline) - {"pipelineId"} == set(by_endpoint) - {"pipelineEndpointId"}
-    assert (by_pipeline["name"], by_pipeline["pipelineParameters"], by_endpoint["pipelineParameters"]) == (
+    assert (by_pipeline["name"], by_pipeline["parameterAssignments"], by_endpoint["parameterAssignments"]) == (
         "s1",
-        {"a": 1},
+        {"ParameterAssignments": {"a": 1}},
         {},
     )

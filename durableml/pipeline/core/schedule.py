@@ -129,6 +129,14 @@ def _trigger_spec(
     }
 
 
+def _assignments(experiment_name: str, pipeline_parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``pipeline_parameters`` as the v1 run request's assignment sections (what a REST caller would send)."""
+    from durableml._http_published import v1_run_body
+
+    body = v1_run_body(experiment_name, dict(pipeline_parameters or {}))
+    return {k: v for k, v in body.items() if k.endswith("Assignments") and v}
+
+
 def _options(
     debounce_seconds: float | None,
     include_subfolders: bool | None,
@@ -251,7 +259,7 @@ class Schedule:
             **target,
             "experimentName": experiment_name,
             "description": description,
-            "pipelineParameters": dict(pipeline_parameters or {}),
+            "parameterAssignments": _assignments(experiment_name, pipeline_parameters),
             "continueOnStepFailure": continue_on_step_failure,
             **trigger,
         }
@@ -386,7 +394,9 @@ class Schedule:
                 "name": name,
                 "description": description,
                 "recurrence": recurrence.to_dict() if recurrence else None,
-                "pipelineParameters": pipeline_parameters,
+                "parameterAssignments": (
+                    _assignments("update", pipeline_parameters) if pipeline_parameters is not None else None
+                ),
                 "status": status,
                 "datastore": getattr(datastore, "name", datastore),
                 "pollingInterval": polling_interval,

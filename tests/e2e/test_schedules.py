@@ -1,0 +1,171 @@
+"""Schedules against a real funchost and Azurite (issue 6): the timer trigger fires them, runs are real.
+
+One module-scoped published pipeline (``projects/scheduled/seen_path.py`` prints the files under its
+DataPath parameter). The time-based tests share one timeline, because minutes cannot be shortened here:
+two minute schedules fire, one is disabled, funchost is stopped across two occurrences and restarted,
+and the active one starts exactly one catch-up run while the disabled one starts none. The clock-driven
+rules (daylight saving, catch-up bookkeeping, claims) are covered in tests/test_schedules_service.py.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from durableml.core import Datastore
+from durableml.data.datapath import DataPath, DataPathComputeBinding
+from durableml.exceptions import NotFoundError, ValidationError
+from durableml.pipeline.core import Pipeline, PipelineData, PipelineParameter, Schedule, ScheduleRecurrence
+from durableml.pipeline.steps import PythonScriptStep
+
+from ._helpers import ensure_compute, wait_until
+
+PROJECT = Path(__file__).resolve().parent / "projects" / "scheduled"
+
+
+@pytest.fixture(scope="module")
+def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    ws = service.workspace()
+    store = ws.get_default_datastore()
+    defaults = tmp_path_factory.mktemp("defaults") / "default.txt"
+    defaults.write_text("default")
+    store.upload_files([str(defaults)], target_path="defaults", overwrite=True)
+    path = (PipelineParameter("input_path", default_value=DataPath(store, "defaults")),
+            DataPathComputeBinding(mode="mount"))
+    out = PipelineData("seen_out", datastore=store)
+    step = PythonScriptStep(
+        script_name="seen_path.py", name="seen", source_directory=str(PROJECT), compute_target=ensure_compute(ws),
+        arguments=["--path", path, "--value", PipelineParameter("value", default_value="default"), "--out", out],
+        inputs=[path], outputs=[out], allow_reuse=False)
+    published = Pipeline(workspace=ws, steps=[step]).publish(name="scored", description="schedules", version="1")
+    return {"ws": ws, "store": store, "published": published, "t0": time.time()}
+
+
+def seen(run: Any) -> dict[str, Any]:
+    assert run.wait_for_completion(show_output=False) == "Finished", run.get_steps()[0].get_job_log()
+    log = run.find_step_run("seen")[0].get_job_log()
+    match = re.search(r"^SEEN (.*)$", log, re.M)
+    assert match, log
+    return dict(json.loads(match.group(1)))
+
+
+def runs_of(schedule: Schedule) -> list[Any]:
+    return schedule.get_pipeline_runs()
+
+
+def minute_at(offset_s: float) -> ScheduleRecurrence:
+    """Every minute, anchored so that an occurrence falls ``offset_s`` seconds from now (v1: past start_time)."""
+    anchor = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=offset_s - 60)
+    return ScheduleRecurrence(frequency="Minute", interval=1, start_time=anchor.replace(microsecond=0))
+
+
+def test_a_schedule_without_start_time_starts_its_first_run_at_once(env: dict[str, Any]) -> None:
+    schedule = Schedule.create(env["ws"], name="at-once", pipeline_id=env["published"].id, experiment_name="sched",
+                               recurrence=ScheduleRecurrence(frequency="Day", interval=1),
+                               pipeline_parameters={"value": "first"})
+    (run,) = runs_of(schedule)  # started by Schedule.create itself, as in v1
+    assert seen(run) == {"files": {"default.txt": "default"}, "value": "first"}
+    assert run.properties["azureml.scheduleId"] == schedule.id
+    assert schedule.get_last_pipeline_run().id == run.id
+    schedule.disable()
+    assert Schedule.get(env["ws"], schedule.id).status == "Disabled"
+
+
+def test_minute_schedules_fire_once_per_minute_none_while_disabled_and_catch_up_once_after_a_restart(
+    env: dict[str, Any], service: Any
+) -> None:
+    ws, pipeline_id = env["ws"], env["published"].id
+    active = Schedule.create(ws, name="minutely", pipeline_id=pipeline_id, experiment_name="sched",
+                             recurrence=minute_at(8), pipeline_parameters={"value": "active"})
+    paused = Schedule.create(ws, name="paused", pipeline_id=pipeline_id, experiment_name="sched",
+                             recurrence=minute_at(8))
+    assert runs_of(active) == [] and runs_of(paused) == []  # a past start_time: the next computed time, not now
+    wait_until(lambda: len(runs_of(active)) == 1 and len(runs_of(paused)) == 1, timeout=40,
+               what="both schedules fire at their first occurrence")
+    assert seen(runs_of(active)[0])["value"] == "active"
+    paused.disable()
+    time.sleep(6)  # past any tick that was evaluating it when it was disabled
+    next_in = _seconds_until(str(Schedule.get(ws, active.id).next_run_time))
+    service.host.stop()  # down across the next two occurrences of each schedule
+    time.sleep(max(0.0, next_in) + 62)
+    service.host.restart()
+    wait_until(lambda: len(runs_of(active)) == 2, timeout=30, what="one catch-up run after the restart")
+    time.sleep(6)  # a tick or more later: still exactly one catch-up run, and none for the disabled one
+    assert len(runs_of(active)) == 2 and len(runs_of(paused)) == 1
+    trigger = json.loads(runs_of(active)[0].properties["durableml.trigger"])
+    assert trigger["kind"] == "recurrence" and trigger["skippedCount"] == 1, trigger
+
+
+def _seconds_until(iso: str) -> float:
+    return (dt.datetime.fromisoformat(iso) - dt.datetime.now(dt.timezone.utc)).total_seconds()
+
+
+def upload(store: Datastore, tmp: Path, names: dict[str, str]) -> None:
+    for name, text in names.items():
+        local = tmp / name
+        local.parent.mkdir(parents=True, exist_ok=True)
+        local.write_text(text)
+        store.upload_files([str(local)], target_path=str(Path(name).parent), overwrite=True)
+
+
+def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of_them(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = f"batch-{uuid.uuid4().hex[:6]}"
+    schedule = Schedule.create(env["ws"], name="on-batch", pipeline_id=env["published"].id, experiment_name="sched",
+                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
+                               data_path_parameter_name="input_path", debounce_seconds=8)
+    upload(env["store"], tmp_path, {f"{folder}/part-{i:02}.csv": f"row {i}" for i in range(20)})
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=40, what="one run for the batch")
+    time.sleep(6)
+    (run,) = runs_of(schedule)
+    trigger = json.loads(run.properties["durableml.trigger"])
+    assert sorted(b["name"] for b in trigger["blobs"]) == [f"{folder}/part-{i:02}.csv" for i in range(20)]
+    assert seen(run)["files"] == {f"part-{i:02}.csv": f"row {i}" for i in range(20)}  # the folder holding them
+
+
+def test_each_changed_blob_without_debounce_is_the_path_the_step_sees(env: dict[str, Any], tmp_path: Path) -> None:
+    folder = f"single-{uuid.uuid4().hex[:6]}"
+    schedule = Schedule.create(env["ws"], name="on-file", pipeline_id=env["published"].id, experiment_name="sched",
+                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
+                               data_path_parameter_name="input_path")
+    upload(env["store"], tmp_path, {f"{folder}/new.csv": "fresh data"})
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="a run for the new blob")
+    assert seen(runs_of(schedule)[0])["files"] == {"new.csv": "fresh data"}
+
+
+def test_subfolders_trigger_only_when_matching_is_on_and_updates_apply_without_a_restart(
+    env: dict[str, Any], tmp_path: Path
+) -> None:
+    folder = f"tree-{uuid.uuid4().hex[:6]}"
+    schedule = Schedule.create(env["ws"], name="tree", pipeline_id=env["published"].id, experiment_name="sched",
+                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
+                               data_path_parameter_name="input_path")
+    upload(env["store"], tmp_path, {f"{folder}/2026/11/deep.csv": "deep"})
+    time.sleep(8)
+    assert runs_of(schedule) == []  # v1: subfolders are not watched
+    schedule.update(include_subfolders=True)
+    upload(env["store"], tmp_path, {f"{folder}/2026/12/deeper.csv": "deeper"})
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="the subfolder upload fires once matching is on")
+    assert seen(runs_of(schedule)[0])["files"] == {"deeper.csv": "deeper"}
+
+
+def test_bad_schedules_get_clear_errors(env: dict[str, Any]) -> None:
+    ws = env["ws"]
+    with pytest.raises(NotFoundError, match="no published pipeline with id"):
+        Schedule.create(ws, name="x", pipeline_id=str(uuid.uuid4()), experiment_name="sched",
+                        recurrence=ScheduleRecurrence(frequency="Hour", interval=1))
+    with pytest.raises(ValidationError, match="is not a DataPath parameter"):
+        Schedule.create(ws, name="x", pipeline_id=env["published"].id, experiment_name="sched",
+                        datastore=env["store"], data_path_parameter_name="value")
+    with pytest.raises(ValidationError, match="polling_interval"):
+        Schedule.create(ws, name="x", pipeline_id=env["published"].id, experiment_name="sched",
+                        datastore=env["store"], polling_interval=0.001)
+    assert [s.name for s in Schedule.list(ws, active_only=False) if s.name == "x"] == []
