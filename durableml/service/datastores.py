@@ -20,6 +20,7 @@ TABLE, PARTITION = "dmlDatastores", "datastore"
 DEFAULT_NAME = "workspaceblobstore"
 FILE_STORE = "workspacefilestore"  # Azure Files in v1; a container of the service account here
 _SETTINGS = ("dmlWorkspace", "workspace", "settings")
+_SECRETS = ("account_key", "sas_token", "client_secret", "password")  # never stored with the record
 
 
 def _builtin(name: str = DEFAULT_NAME) -> dict[str, Any]:
@@ -53,9 +54,11 @@ def list_datastores() -> list[dict[str, Any]]:
 
 def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict[str, Any]:
     name = str(spec.get("name") or "")
-    container = str(spec.get("container_name") or "")
+    # an ADLS Gen2 file system is a container of the account to the blob API (multi-protocol access)
+    container = str(spec.get("container_name") or spec.get("filesystem") or "")
     if not name or not container:
-        raise ValidationError("a datastore needs 'name' and 'container_name'")
+        raise ValidationError("a datastore needs 'name' and 'container_name' (a blob container, or for ADLS Gen2 "
+                              "the 'filesystem')")
     if name in (DEFAULT_NAME, FILE_STORE):
         raise ValidationError(f"'{name}' is a built-in datastore; choose another name")
     account = spec.get("account_name")
@@ -64,7 +67,7 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
                                 f"own account ('{_account_name()}') for now; copy the data into a container there")
     if not overwrite and records().get(TABLE, PARTITION, name) is not None:
         return get_datastore(name)
-    record = {**_builtin(), **{k: v for k, v in spec.items() if k not in ("account_key", "sas_token")},
+    record = {**_builtin(), **{k: v for k, v in spec.items() if k not in _SECRETS},
               "name": name, "container_name": container}
     records().put(TABLE, PARTITION, name, record)
     return record

@@ -169,3 +169,18 @@ def test_bad_schedules_get_clear_errors(env: dict[str, Any]) -> None:
         Schedule.create(ws, name="x", pipeline_id=env["published"].id, experiment_name="sched",
                         datastore=env["store"], polling_interval=0.001)
     assert [s.name for s in Schedule.list(ws, active_only=False) if s.name == "x"] == []
+
+
+def test_an_adls_gen2_datastore_triggers_like_a_blob_one_and_its_secret_is_not_stored(
+    env: dict[str, Any], tmp_path: Path, service: Any
+) -> None:
+    lake = Datastore.register_azure_data_lake_gen2(
+        env["ws"], datastore_name="lake", filesystem="lakefs", account_name="devstoreaccount1",
+        tenant_id="t", client_id="c", client_secret="s3cr3t-value")
+    assert "s3cr3t-value" not in service.api("GET", "/api/datastores/lake").text
+    schedule = Schedule.create(env["ws"], name="on-lake", pipeline_id=env["published"].id, experiment_name="sched",
+                               datastore=lake, path_on_datastore="landing", polling_interval=0.05,
+                               data_path_parameter_name="input_path")
+    upload(lake, tmp_path, {"landing/day.csv": "lake data"})
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="a run for the file landed in the lake")
+    assert seen(runs_of(schedule)[0])["files"] == {"day.csv": "lake data"}
