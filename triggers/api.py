@@ -172,7 +172,10 @@ async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClien
 @bp.route(route="runs/{run_id}/logs", methods=["GET"])
 async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
     def logs() -> func.HttpResponse:
-        text = runs.run_log(req.route_params["run_id"], int(req.params.get("offset") or 0))
+        offset = req.params.get("offset") or "0"
+        if not offset.isdigit():
+            raise errors.ValidationError(f"'offset' must be a character count (0 or more), got {offset!r}")
+        text = runs.run_log(req.route_params["run_id"], int(offset))
         return func.HttpResponse(text, mimetype="text/plain", charset="utf-8")
 
     return await _respond(logs)

@@ -44,10 +44,15 @@ def list_computes() -> list[dict[str, Any]]:
 
 
 def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-    if not name or name == LOCAL:
-        raise ValidationError(f"invalid compute target name {name!r}; '{LOCAL}' is built in")
+    if not name or name == LOCAL or not name.isprintable() or any(c in name for c in "/\\#?"):
+        raise ValidationError(f"invalid compute target name {name!r}: use letters, digits and '-' ('{LOCAL}' is "
+                              "built in)")
     kind = str(spec.get("type") or "AmlCompute")
-    max_nodes = int(spec.get("max_nodes") or 4)
+    try:
+        max_nodes = int(spec.get("max_nodes") or 4)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"compute target '{name}': max_nodes must be an integer, got "
+                              f"{spec.get('max_nodes')!r}") from exc
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': max_nodes must be at least 1, got {max_nodes}")
     record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}

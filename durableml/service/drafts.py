@@ -65,7 +65,7 @@ def document(draft_id: str) -> dict[str, Any]:
 
 def get(draft_id: str) -> dict[str, Any]:
     """The draft ``draft_id`` (404 naming it)."""
-    record = records().get(TABLE, PARTITION, draft_id) if draft_id else None
+    record = records().get(TABLE, PARTITION, draft_id) if published.is_guid(draft_id) else None
     if record is None:
         raise PipelineNotFoundError(f"no pipeline draft with id {draft_id!r}; list them with PipelineDraft.list(ws)")
     return record

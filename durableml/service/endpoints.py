@@ -54,7 +54,7 @@ def get(endpoint_id: Optional[str] = None, name: Optional[str] = None) -> dict[s
     if not endpoint_id and name:
         claim = records().get(TABLE, NAMES, name) if _NAME.match(name) else None
         endpoint_id = claim["id"] if claim else None
-    record = records().get(TABLE, PARTITION, endpoint_id) if endpoint_id else None
+    record = records().get(TABLE, PARTITION, endpoint_id) if endpoint_id and published.is_guid(endpoint_id) else None
     if record is None:
         asked = f"name {name!r}" if name else f"id {endpoint_id!r}"
         raise PipelineNotFoundError(f"no pipeline endpoint with {asked}; list them with PipelineEndpoint.list(ws)")

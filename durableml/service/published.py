@@ -120,9 +120,14 @@ def _new_id(spec: Mapping[str, Any]) -> str:
     return wanted.lower()
 
 
+def is_guid(text: str) -> bool:
+    """Whether ``text`` is a lowercase GUID (every id of this module's records is one)."""
+    return bool(_GUID.match(text))
+
+
 def get(pipeline_id: str) -> dict[str, Any]:
     """The published pipeline ``pipeline_id`` (404 naming the id)."""
-    record = records().get(TABLE, PARTITION, pipeline_id.lower()) if pipeline_id else None
+    record = records().get(TABLE, PARTITION, pipeline_id.lower()) if _GUID.match(pipeline_id.lower()) else None
     if record is None:
         raise PipelineNotFoundError(f"no published pipeline with id {pipeline_id!r}; list them with "
                                     "PublishedPipeline.list(ws) or GET /api/published-pipelines")

@@ -100,6 +100,9 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     """
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
+    if not experiment.isprintable() or any(c in experiment for c in "/\\#?") or len(experiment) > 255:
+        raise ValidationError(f"experiment name {experiment!r} may not hold control characters or / \\ # ?, and "
+                              "has at most 255 characters; use letters, digits, '-' and '_'")
     validate_document(document)
     check_references(document)
     values = check_parameters(document, parameters)

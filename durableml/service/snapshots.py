@@ -25,7 +25,7 @@ def _container() -> Any:
 
 
 def _check_sha(sha: str) -> str:
-    if not _SHA.match(sha):
+    if not isinstance(sha, str) or not _SHA.match(sha):
         raise ValidationError(f"{sha!r} is not a sha256 hex digest (64 lowercase hex characters)")
     return sha
 
@@ -68,6 +68,8 @@ def _exists(snapshot_id: str) -> bool:
 
 
 def _check_manifest(files: Mapping[str, str], hashed: Optional[Mapping[str, str]]) -> None:
+    if not isinstance(files, Mapping) or not isinstance(hashed or {}, Mapping):
+        raise ValidationError("'files' (and 'hashed') must map relative paths to sha256 digests")
     for path, sha in [*files.items(), *(hashed or {}).items()]:
         _check_sha(sha)
         if path.startswith("/") or ".." in path.split("/"):

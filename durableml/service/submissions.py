@@ -145,7 +145,7 @@ def _definition(name: str, expected: str, value: Any) -> dict[str, Any]:
 
     if isinstance(value, dict) and isinstance(value.get("SavedDataSetReference"), dict):
         dataset_id = value["SavedDataSetReference"].get("Id")
-        if isinstance(dataset_id, str) and dataset_id:
+        if isinstance(dataset_id, str) and dataset_id.isprintable() and not any(c in dataset_id for c in "/\\#?"):
             return dict(datasets.get(None, None, dataset_id)["definition"])
     if isinstance(value, dict) and isinstance(value.get("DataSetDefinition"), dict):  # unregistered (durableml)
         definition = dict(value["DataSetDefinition"])
