@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
 from durableml.compute.job_files import temp_path_beside
+from durableml.data import layout
 from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
 from durableml.runner.storage import SNAPSHOTS_CONTAINER, BlobStore
 
@@ -151,35 +152,32 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
 
 
 def _stage_paths(name: str, container: str, paths: list[str], target: Path, store: BlobStore) -> tuple[str, list[str]]:
-    """Several datastore paths (files, folders, globs) as one directory, relative to their common folder."""
+    """Several datastore paths (files, folders, globs) as one directory (see :mod:`durableml.data.layout`)."""
     blobs: set[str] = set()
-    roots = []
+    folders = []
     for path in (p.strip("/") for p in paths):
-        found, root = _path_blobs(container, path, store)
+        found = _path_blobs(container, path, store)
         if not found:
             raise NotFoundError(
                 f"input {name!r}: nothing found at {container}/{path} (one of the dataset's {len(paths)} paths); "
                 "upload the data first or correct the path"
             )
         blobs.update(found)
-        roots.append(root)
-    common = "/".join(os.path.commonprefix([r.split("/") if r else [] for r in roots]))
-    cut = len(common) + 1 if common else 0
-    store.download_files(container, [(b, target / _safe_relative(b[cut:], f"input {name}")) for b in sorted(blobs)])
+        folders.append(layout.path_folder(path, found))
+    common = layout.common_folder(folders)
+    pairs = [(b, target / _safe_relative(layout.relative_to(b, common), f"input {name}")) for b in sorted(blobs)]
+    store.download_files(container, pairs)
     return str(target), []
 
 
-def _path_blobs(container: str, path: str, store: BlobStore) -> tuple[list[str], str]:
-    """The blobs one dataset path selects, and the folder they are placed relative to."""
-    if _GLOB.search(path):
-        base = path[: _GLOB.search(path).start()].rpartition("/")[0]  # type: ignore[union-attr]
-        listed = store.list_names(container, base + "/" if base else "")
-        return [n for n in listed if fnmatch.fnmatchcase(n, path)], base
+def _path_blobs(container: str, path: str, store: BlobStore) -> list[str]:
+    """The blobs one dataset path selects: the glob's matches, the file itself, or the folder's files."""
+    if layout.has_wildcard(path):
+        folder = layout.path_folder(path, [])
+        return [n for n in store.list_names(container, folder + "/" if folder else "") if fnmatch.fnmatchcase(n, path)]
     names = store.list_names(container, path)
     inside = [n for n in names if not path or n.startswith(path + "/")]
-    if path in names and not inside:
-        return [path], path.rpartition("/")[0]
-    return inside, path
+    return [path] if path in names and not inside else inside
 
 
 def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[str, list[str]]:

@@ -95,3 +95,18 @@ def test_paths_on_two_datastores_are_named_as_not_supported(ws: Any, data: tuple
     error = run.find_step_run("read")[0].get_details()["error"]
     assert run.get_status() == "Failed", error
     assert "NotSupportedError" in error and "several datastores" in error and "mp_second:x/notes.txt" in error, error
+
+
+# ---- the layout rule itself (durableml.data.layout), without a service
+@pytest.mark.parametrize(("paths", "expected"), [
+    ([("d/train/*.csv", ["d/train/a.csv"]), ("d/test", ["d/test/a.csv"]), ("d/notes.txt", ["d/notes.txt"])],
+     ["train/a.csv", "test/a.csv", "notes.txt"]),
+    ([("d/jan.csv", ["d/jan.csv"]), ("d/feb.csv", ["d/feb.csv"])], ["jan.csv", "feb.csv"]),
+    ([("a/x.csv", ["a/x.csv"]), ("ab/y.csv", ["ab/y.csv"])], ["a/x.csv", "ab/y.csv"]),  # whole segments
+    ([("*.csv", ["top.csv"]), ("deep/er/z.csv", ["deep/er/z.csv"])], ["top.csv", "deep/er/z.csv"]),
+])
+def test_files_land_relative_to_the_folder_all_paths_share(paths: Any, expected: list[str]) -> None:
+    from durableml.data.layout import common_folder, path_folder, relative_to
+
+    common = common_folder(path_folder(path, selected) for path, selected in paths)
+    assert [relative_to(name, common) for _, selected in paths for name in selected] == expected
