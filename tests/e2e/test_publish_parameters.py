@@ -143,3 +143,28 @@ def test_rest_wrong_types_are_400_naming_parameter_and_type(
     message = response.json()["error"]["message"]
     assert f"'{name}'" in message and expected in message, message
     assert len(service.api("GET", "/api/experiments/params-bad/runs").json()) == before  # nothing half-created
+
+
+def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[str, Any], service: Any) -> None:
+    """A node count given as a PipelineParameter (ParallelRunConfig): in the schema, type-checked, recorded."""
+    from durableml.core.environment import Environment
+    from durableml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+
+    nodes = PipelineParameter("nodecount", default_value=2)
+    config = ParallelRunConfig(environment=Environment("env"), entry_script="seen.py", error_threshold=1,
+                               output_action="summary_only", compute_target=ensure_compute(env["ws"]),
+                               node_count=nodes, mini_batch_size="1", source_directory=str(PARAMS_DIR))
+    files = Dataset.File.from_files((env["store"], "params/f1.txt"))
+    step = ParallelRunStep(name="scored", parallel_run_config=config, allow_reuse=False,
+                           inputs=[files.as_named_input("files_in").as_mount()])
+    published = Pipeline(workspace=env["ws"], steps=[step]).publish(name="nodes", description="", version="1")
+    headers = {"x-functions-key": service.key}
+    schema = requests.get(published.endpoint, headers=headers, timeout=30).json()
+    assert schema["properties"]["ParameterAssignments"]["properties"]["nodecount"]["type"] == "integer"
+    wrong = requests.post(published.endpoint, headers=headers, timeout=30,
+                          json={"ExperimentName": "nodes", "ParameterAssignments": {"nodecount": "many"}})
+    assert wrong.status_code == 400 and "'nodecount'" in wrong.text and "int" in wrong.text
+    ok = requests.post(published.endpoint, headers=headers, timeout=30,
+                       json={"ExperimentName": "nodes", "ParameterAssignments": {"nodecount": "3", "NodeCount": 9}})
+    assert ok.status_code == 200, ok.text
+    assert service.api("GET", f"/api/runs/{ok.json()['Id']}").json()["parameters"] == {"nodecount": 3}
