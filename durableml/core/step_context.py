@@ -111,7 +111,10 @@ def load_step_context(path: str | None = None) -> StepRunContext | None:
         )
     known = {key: value for key, value in (context.get("workspace") or {}).items() if value}
     fields = ("subscription_id", "resource_group", "workspace_name", "endpoint")
-    config = WorkspaceConfig(**{key: str(known[key]) for key in fields if key in known}).with_environment()
+    # source: what a refused key's error points at (the service's setting, not a config.json)
+    source = "the step's DURABLEML_KEY, from the service's DURABLEML_STEP_KEY setting"
+    config = WorkspaceConfig(**{key: str(known[key]) for key in fields if key in known}, source=source)
+    config = config.with_environment()
     client = None if config.key else cast(ServiceClient, _NoStepCredential(config))
     workspace = Workspace(
         config.subscription_id, config.resource_group, config.workspace_name, config=config, client=client

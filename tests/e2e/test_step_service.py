@@ -20,7 +20,8 @@ import pytest
 from durableml.compute.base import JobSpec
 from durableml.core import Dataset, Experiment
 from durableml.core.model import Model
-from durableml.exceptions import ValidationError
+from durableml.core.step_context import load_step_context
+from durableml.exceptions import AuthenticationException, ValidationError
 from durableml.pipeline.core import Pipeline
 from durableml.pipeline.steps import PythonScriptStep
 from durableml.runner.context import make_redactor, step_environment
@@ -170,6 +171,20 @@ def test_the_step_key_reaches_the_script_and_nothing_else(ws: Any, service: Any,
     # only funchost's keys file: no job spec, context file, worker or driver log, table, blob or orchestration store
     assert holders == [service.host.state_dir / "keys.json"]
     assert key not in service.host.output()
+
+
+def test_a_refused_step_key_points_at_the_setting(service: Any, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    context = {"run_id": "r", "step_run_id": "r-s", "experiment_name": "e", "workspace": {"workspace_name": "w"},
+               "metrics_file": str(tmp_path / "m.jsonl")}
+    (tmp_path / "context.json").write_text(json.dumps(context), encoding="utf-8")
+    monkeypatch.setenv("DURABLEML_ENDPOINT", service.base_url)
+    monkeypatch.setenv("DURABLEML_KEY", "not-a-key-of-this-service")
+    run = load_step_context(str(tmp_path / "context.json"))
+    assert run is not None
+    with pytest.raises(AuthenticationException, match="from the service's DURABLEML_STEP_KEY setting") as info:
+        run.experiment.workspace.get_default_datastore()
+    assert "not-a-key-of-this-service" not in str(info.value)
 
 
 # ---- the worker's side, without a service: which endpoint and key the script gets
