@@ -89,7 +89,7 @@ def register(spec: Mapping[str, Any]) -> dict[str, Any]:
 def _run_files(spec: Mapping[str, Any]) -> dict[str, str]:
     """Store the files run ``spec["runId"]`` captured under ``spec["runPath"]``; their manifest."""
     run_id = str(spec.get("runId") or "")
-    run_path = str(spec.get("runPath") or "outputs").strip().lstrip("./").rstrip("/")
+    run_path = str(spec.get("runPath") or "outputs").strip().removeprefix("./").strip("/")
     captured = runs.list_run_files(run_id)  # RunNotFoundError for an unknown run
     chosen = [f for f in captured if f == run_path or f.startswith(run_path + "/")]
     if not chosen:
