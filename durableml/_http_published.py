@@ -84,8 +84,14 @@ class PublishedOperations(HttpTransport):
         url = str(self.get_published_pipeline(id)["endpoint"])
         return self._run_v1("submit_published_pipeline", urlsplit(url).path, experiment, parameters)
 
-    def _run_v1(self, operation: str, path: str, experiment: str, parameters: Mapping[str, Any],
-                query: Mapping[str, str] | None = None) -> Record:
+    def _run_v1(
+        self,
+        operation: str,
+        path: str,
+        experiment: str,
+        parameters: Mapping[str, Any],
+        query: Mapping[str, str] | None = None,
+    ) -> Record:
         body = v1_run_body(experiment, parameters)
         headers = {"Idempotency-Key": str(uuid.uuid4())}  # so that retrying after a lost answer starts one run
         if entra_scope():  # an Entra deployment's run routes take tokens, not keys (durableml.service.access)

@@ -86,8 +86,9 @@ class InteractiveLoginAuthentication(AbstractAuthentication):
     def _credential(self) -> Any:
         from azure.identity import InteractiveBrowserCredential
 
-        return InteractiveBrowserCredential(tenant_id=self.tenant_id) if self.tenant_id else \
-            InteractiveBrowserCredential()
+        return (
+            InteractiveBrowserCredential(tenant_id=self.tenant_id) if self.tenant_id else InteractiveBrowserCredential()
+        )
 
 
 class AzureCliAuthentication(AbstractAuthentication):

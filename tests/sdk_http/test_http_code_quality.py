@@ -15,6 +15,7 @@ SOURCES = [
     "durableml/_http_errors.py",
     "durableml/_http_unavailable.py",
     "durableml/_http_schedules.py",
+    "durableml/_http_published.py",
     "durableml/source_snapshot.py",
     "durableml/ignore_rules.py",
     "durableml/client.py",

@@ -6,6 +6,8 @@ on demand; the answers the real service does give are checked in test_http_servi
 
 from __future__ import annotations
 
+import json
+
 import time
 from pathlib import Path
 from typing import Any
@@ -220,34 +222,64 @@ def test_a_failed_download_leaves_no_partial_file(
     assert list(tmp_path.iterdir()) == []
 
 
-UNAVAILABLE = [
-    ("publish_pipeline", (None, {}), "publishing pipelines"),
-    ("get_published_pipeline", ("p",), "publishing pipelines"),
-    ("list_published_pipelines", (True,), "publishing pipelines"),
-    ("update_published_pipeline", ("p", {}), "publishing pipelines"),
-    ("submit_published_pipeline", ("p", "e", {}), "publishing pipelines"),
-    ("create_pipeline_endpoint", ({},), "pipeline endpoints"),
-    ("get_pipeline_endpoint", (None, "n"), "pipeline endpoints"),
-    ("list_pipeline_endpoints", (True,), "pipeline endpoints"),
-    ("update_pipeline_endpoint", ("e", {}), "pipeline endpoints"),
-    ("submit_pipeline_endpoint", ("e", "x", None, {}), "pipeline endpoints"),
-    ("create_draft", ({}, {}), "pipeline drafts"),
-    ("get_draft", ("d",), "pipeline drafts"),
-    ("list_drafts", (None,), "pipeline drafts"),
-    ("update_draft", ("d", None, {}), "pipeline drafts"),
-    ("delete_draft", ("d",), "pipeline drafts"),
-    ("submit_draft", ("d",), "pipeline drafts"),
-    ("publish_draft", ("d",), "pipeline drafts"),
+PUBLISH_ROUTES = [  # every publish / endpoint / draft operation: (operation, args, method, path, status, answer)
+    ("publish_pipeline", (None, {"sourceRunId": "r", "name": None}), "POST", "/api/published-pipelines", 201, {}),
+    ("get_published_pipeline", ("p 1",), "GET", "/api/published-pipelines/p%201", 200, {}),
+    ("list_published_pipelines", (False,), "GET", "/api/published-pipelines?activeOnly=false", 200, []),
+    ("update_published_pipeline", ("p", {"status": "Disabled"}), "PATCH", "/api/published-pipelines/p", 200, {}),
+    ("create_pipeline_endpoint", ({"name": "e"},), "POST", "/api/pipeline-endpoints", 201, {}),
+    ("get_pipeline_endpoint", (None, "my endpoint"), "GET", "/api/pipeline-endpoints?name=my+endpoint", 200, {}),
+    ("list_pipeline_endpoints", (True,), "GET", "/api/pipeline-endpoints?activeOnly=true", 200, []),
+    ("update_pipeline_endpoint", ("e", {"name": "n"}), "PATCH", "/api/pipeline-endpoints/e", 200, {}),
+    ("create_draft", ({"steps": []}, {"name": "d", "tags": None}), "POST", "/api/pipeline-drafts", 201, {}),
+    ("get_draft", ("d",), "GET", "/api/pipeline-drafts/d", 200, {}),
+    ("list_drafts", ({"dev": "true"},), "GET", "/api/pipeline-drafts?tags=%7B%22dev%22%3A+%22true%22%7D", 200, []),
+    ("update_draft", ("d", None, {"name": "n"}), "PATCH", "/api/pipeline-drafts/d", 200, {}),
+    ("submit_draft", ("d",), "POST", "/api/pipeline-drafts/d/submit", 202, {}),
+    ("publish_draft", ("d",), "POST", "/api/pipeline-drafts/d/publish", 201, {}),
 ]
 
 
-@pytest.mark.parametrize(("operation", "args", "feature"), UNAVAILABLE, ids=[u[0] for u in UNAVAILABLE])
-def test_features_without_a_route_raise_not_supported(
-    stub: StubService, stub_client: HttpServiceClient, operation: str, args: tuple[Any, ...], feature: str
+@pytest.mark.parametrize(
+    ("operation", "args", "method", "path", "status", "answer"), PUBLISH_ROUTES, ids=[r[0] for r in PUBLISH_ROUTES]
+)
+def test_publish_operations_call_their_routes(
+    stub: StubService,
+    stub_client: HttpServiceClient,
+    operation: str,
+    args: tuple[Any, ...],
+    method: str,
+    path: str,
+    status: int,
+    answer: Any,
 ) -> None:
-    with pytest.raises(NotSupportedError, match=f"{feature}.*not available yet in durableml"):
-        getattr(stub_client, operation)(*args)
-    assert stub.requests == []  # decided locally, nothing faked on the wire
+    stub.reply(method, path.split("?")[0], status, answer)
+    assert getattr(stub_client, operation)(*args) == answer
+    sent = stub.requests[-1]
+    assert (sent.method, sent.path) == (method, path)
+    if sent.body:
+        assert None not in json.loads(sent.body).values()  # unset settings are left out, not sent as null
+
+
+def test_published_runs_post_a_v1_body_with_an_idempotency_key(
+    stub: StubService, stub_client: HttpServiceClient
+) -> None:
+    v1 = (
+        "/api/pipelines/v1.0/subscriptions/s/resourceGroups/g/providers/Microsoft.MachineLearningServices/"
+        "workspaces/w/PipelineRuns/PipelineEndpointSubmit/Id/e"
+    )
+    stub.reply("GET", "/api/pipeline-endpoints/e", 200, {"endpoint": "http://elsewhere:1" + v1})
+    stub.reply("POST", v1 + "/2", 200, {"Id": "r"})
+    stub.reply("GET", "/api/runs/r", 200, {"id": "r"})
+    assert stub_client.submit_pipeline_endpoint("e", "exp", "2", {"count": 3, "flag": True}) == {"id": "r"}
+    posted = stub.requests[1]
+    assert posted.path == v1 + "/2"  # the record's path on the configured host, not the record's host
+    assert json.loads(posted.body) == {
+        "ExperimentName": "exp",
+        "RunSource": "SDK",
+        "ParameterAssignments": {"count": 3, "flag": True},
+    }
+    assert posted.headers.get("Idempotency-Key")
 
 
 def test_every_protocol_method_is_implemented() -> None:

@@ -112,8 +112,11 @@ class PipelineDraft:
         document = _uploaded_document(self._workspace, pipeline) if pipeline is not None else None
         if pipeline_parameters is not None:  # checked against the saved pipeline by the service
             given = pipeline_parameters
-            pipeline_parameters = (parameter_values(document, given) if document is not None else
-                                   {k: PipelineParameter(k, v).default_to_document() for k, v in given.items()})
+            pipeline_parameters = (
+                parameter_values(document, given)
+                if document is not None
+                else {k: PipelineParameter(k, v).default_to_document() for k, v in given.items()}
+            )
         changes = {
             "name": name,
             "description": description,
