@@ -376,9 +376,7 @@ def test_compiling_twice_gives_identical_documents_and_service_keys(
     assert len(set(keys[0].values())) == 3
 
 
-def test_reuse_of_a_run_started_through_the_published_pipeline_rest_endpoint(
-    env: dict[str, Any], source: Path
-) -> None:
+def test_reuse_of_a_run_started_through_the_published_pipeline_rest_endpoint(env: dict[str, Any], source: Path) -> None:
     """Reuse works across experiments and submission paths: a v1 REST ``PipelineSubmit`` run reuses a step
     that an SDK submission ran."""
     import requests
@@ -398,3 +396,21 @@ def test_reuse_of_a_run_started_through_the_published_pipeline_rest_endpoint(
     assert run.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished", step_summary(run)
     assert reused_from(run) == {"published": first.find_step_run("published")[0].id}
     assert journal_counts(env["journal"], "end")["published"] == 1
+
+
+def test_an_over_limit_source_directory_is_refused_before_anything_is_created(
+    env: dict[str, Any], source: Path
+) -> None:
+    from durableml.exceptions import SnapshotException
+    from durableml.source_snapshot import SNAPSHOT_MAX_FILES
+
+    (source / "data").mkdir()
+    for index in range(SNAPSHOT_MAX_FILES):
+        (source / "data" / f"row{index:04}.csv").write_text("1\n")
+    experiment = Experiment(env["ws"], "e2e-reuse-too-big")
+    with pytest.raises(SnapshotException, match=r"more than a snapshot may \(2000 files.*\.amlignore"):
+        experiment.submit(one_step(env, "too-big", source))
+    assert env["service"].api("GET", "/api/experiments/e2e-reuse-too-big/runs").json() == []
+    (source / ".amlignore").write_text("data/\n")  # the fix the message names
+    run = submit(env, one_step(env, "too-big", source), experiment="e2e-reuse-too-big")
+    assert run.find_step_run("too-big")[0].get_status() == "Finished"
