@@ -18,6 +18,7 @@ from typing import Iterator
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
+from funchost.keys import ensure_function_key  # noqa: E402
 from funchost.process import FunchostProcess, with_local_storage  # noqa: E402
 
 
@@ -26,8 +27,10 @@ def local_durableml(name: str, project: Path, keep_running: bool = False) -> Ite
     """A running durableml whose config.json is in ``project``; stopped afterwards unless ``keep_running``."""
     state = REPO / ".funchost" / name
     state.mkdir(parents=True, exist_ok=True)
+    # steps call the service (Model.register, Dataset.get_by_name...) with a function key of their own
+    step_key = ensure_function_key(state / "funchost", "durableml-steps")
     env = with_local_storage({**os.environ, "DURABLEML_STATE_DIR": str(state / "durableml"),
-                              "PYTHONUNBUFFERED": "1"})
+                              "DURABLEML_STEP_KEY": step_key, "PYTHONUNBUFFERED": "1"})
     host = FunchostProcess(REPO, state / "funchost", state / "funchost.log", env, cwd=REPO, ready_timeout=90)
     started = time.monotonic()
     print(f"starting durableml (funchost + Azurite); log: {host.log_path}", flush=True)

@@ -65,6 +65,19 @@ def load_or_create(state_dir: Path) -> Keys:
     return keys
 
 
+def ensure_function_key(state_dir: Path, name: str) -> str:
+    """The value of function key ``name`` in ``<state_dir>/keys.json``, added (with a fresh value) when missing.
+
+    Like ``az functionapp keys set --key-name <name>`` against the real host; call it before the host starts
+    (it reads keys.json once).
+    """
+    keys = load_or_create(state_dir)
+    if name not in keys.function:
+        keys.function[name] = _new_key()
+        _write(state_dir / "keys.json", keys)
+    return keys.function[name]
+
+
 def _write(path: Path, keys: Keys) -> None:
     tmp = path.with_suffix(".tmp")
     fd = os.open(str(tmp), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

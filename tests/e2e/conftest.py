@@ -13,6 +13,7 @@ modules (a crash test leaves orchestrations behind that another host must not pi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ import requests
 from durableml.compute import LocalCompute
 from durableml.core import Workspace
 from funchost.azurite import AzuriteHandle, start_azurite
+from funchost.keys import ensure_function_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = Path(__file__).resolve().parent / "projects"
@@ -39,6 +41,7 @@ class Service:
         self.state_dir = state_dir
         self.project = project
         self.session = requests.Session()
+        self.step_key: str | None = None
 
     @property
     def base_url(self) -> str:
@@ -88,23 +91,25 @@ class Service:
                 LocalCompute(target).shutdown()
 
 
-@pytest.fixture(scope="module")
-def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    work = tmp_path_factory.mktemp("e2e")
+@contextlib.contextmanager
+def running_service(funchost_process: Callable[..., Any], work: Path, step_key: bool = False) -> Iterator[Service]:
+    """A private Azurite and a funchost on this repository's app under ``work``; stopped afterwards.
+
+    ``step_key``: provision a function key for step processes (``durableml-steps`` in keys.json, named by the
+    app's DURABLEML_STEP_KEY setting), as an operator does, so steps can call the service; ``svc.step_key``.
+    """
     azurite = start_azurite(work / "azurite")
-    state = work / "durableml"
+    state, host_state = work / "durableml", work / "funchost-state"
+    env = {"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(state),
+           "PYTHONUNBUFFERED": "1"}
+    key = ensure_function_key(host_state, "durableml-steps") if step_key else None
+    if key:
+        env["DURABLEML_STEP_KEY"] = key
     svc: Service | None = None
     try:
-        host = funchost_process(
-            REPO_ROOT,
-            env={
-                "AzureWebJobsStorage": azurite.connection_string,
-                "DURABLEML_STATE_DIR": str(state),
-                "PYTHONUNBUFFERED": "1",
-            },
-            ready_timeout=60,
-        )
+        host = funchost_process(REPO_ROOT, env=env, state_dir=host_state, ready_timeout=60)
         svc = Service(host, azurite, state, work / "project")
+        svc.step_key = key
         svc.write_config(svc.project)
         yield svc
     finally:
@@ -113,6 +118,12 @@ def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempP
             svc.host.stop()
             svc.shutdown_workers()
         azurite.stop()
+
+
+@pytest.fixture(scope="module")
+def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(funchost_process, tmp_path_factory.mktemp("e2e")) as svc:
+        yield svc
 
 
 @pytest.fixture
