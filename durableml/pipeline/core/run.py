@@ -73,10 +73,10 @@ class ReuseExplanation:
     """Why a step run was (not) reused; ``str()`` gives the sentence the studio shows.
 
     ``reused_from`` is the step run whose outputs were reused; otherwise ``compared_with`` is the most recent
-    earlier run of the same step (same display name, same experiment, another pipeline run), ``changes`` every difference in the reuse key's components
-    (``{"what": "file"|"argument"|"parameter"|"input"|"setting"|..., "name", "old", "new"}``; files carry
-    their sha256 before and after) and ``reasons`` what forbade reuse whatever changed (``allow_reuse=False``,
-    ``regenerate_outputs=True``, a resumed run).
+    earlier run of the same step (same display name, same experiment, another pipeline run), ``changes``
+    every difference in the reuse key's components (``{"what": "file"|"argument"|"parameter"|"input"|
+    "setting"|..., "name", "old", "new"}``; files carry their sha256 before and after) and ``reasons``
+    what forbade reuse whatever changed (``allow_reuse=False``, ``regenerate_outputs=True``, a resumed run).
     """
 
     step_run_id: str
