@@ -70,7 +70,7 @@ class StepRunOutput:
 
 @dataclass(frozen=True)
 class ReuseExplanation:
-    """Why a step run was (not) reused; ``str()`` gives the sentence the studio shows.
+    """Why a step run was (not) reused; ``str()`` gives it as text (one line per change).
 
     ``reused_from`` is the step run whose outputs were reused; otherwise ``compared_with`` is the most recent
     earlier run of the same step (same display name, same experiment, another pipeline run), ``changes``
@@ -100,7 +100,7 @@ class StepRun(Run):
 
     @property
     def reused_from(self) -> str | None:
-        """The id of the step run whose outputs this step reused ("Reused" in the studio), or None."""
+        """The id of the step run whose outputs this step reused, or None when it ran."""
         return self._refresh().get("reused_from")
 
     def get_reuse_explanation(self) -> ReuseExplanation:
