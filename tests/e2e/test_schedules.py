@@ -108,11 +108,16 @@ def _seconds_until(iso: str) -> float:
 
 
 def upload(store: Datastore, tmp: Path, names: dict[str, str]) -> None:
+    """Upload files (all in one folder) in one upload_files call, as a user drops a batch."""
+    folders = {str(Path(name).parent) for name in names}
+    assert len(folders) == 1, folders
+    local = []
     for name, text in names.items():
-        local = tmp / name
-        local.parent.mkdir(parents=True, exist_ok=True)
-        local.write_text(text)
-        store.upload_files([str(local)], target_path=str(Path(name).parent), overwrite=True)
+        path = tmp / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+        local.append(str(path))
+    store.upload_files(local, target_path=folders.pop(), overwrite=True, show_progress=False)
 
 
 def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of_them(
@@ -121,9 +126,9 @@ def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of
     folder = f"batch-{uuid.uuid4().hex[:6]}"
     schedule = Schedule.create(env["ws"], name="on-batch", pipeline_id=env["published"].id, experiment_name="sched",
                                datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
-                               data_path_parameter_name="input_path", debounce_seconds=8)
+                               data_path_parameter_name="input_path", debounce_seconds=15)
     upload(env["store"], tmp_path, {f"{folder}/part-{i:02}.csv": f"row {i}" for i in range(20)})
-    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=40, what="one run for the batch")
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=90, what="one run for the batch")
     time.sleep(6)
     (run,) = runs_of(schedule)
     trigger = json.loads(run.properties["durableml.trigger"])
@@ -137,7 +142,7 @@ def test_each_changed_blob_without_debounce_is_the_path_the_step_sees(env: dict[
                                datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
                                data_path_parameter_name="input_path")
     upload(env["store"], tmp_path, {f"{folder}/new.csv": "fresh data"})
-    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="a run for the new blob")
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="a run for the new blob")
     assert seen(runs_of(schedule)[0])["files"] == {"new.csv": "fresh data"}
 
 
@@ -153,7 +158,7 @@ def test_subfolders_trigger_only_when_matching_is_on_and_updates_apply_without_a
     assert runs_of(schedule) == []  # v1: subfolders are not watched
     schedule.update(include_subfolders=True)
     upload(env["store"], tmp_path, {f"{folder}/2026/12/deeper.csv": "deeper"})
-    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="the subfolder upload fires once matching is on")
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="the subfolder upload fires once matching is on")
     assert seen(runs_of(schedule)[0])["files"] == {"deeper.csv": "deeper"}
 
 
@@ -182,5 +187,5 @@ def test_an_adls_gen2_datastore_triggers_like_a_blob_one_and_its_secret_is_not_s
                                datastore=lake, path_on_datastore="landing", polling_interval=0.05,
                                data_path_parameter_name="input_path")
     upload(lake, tmp_path, {"landing/day.csv": "lake data"})
-    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=30, what="a run for the file landed in the lake")
+    wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="a run for the file landed in the lake")
     assert seen(runs_of(schedule)[0])["files"] == {"day.csv": "lake data"}
