@@ -2,6 +2,7 @@
 import azure.durable_functions as df
 import azure.functions as func
 
+from activities.notifications import bp as notification_activities
 from activities.pipeline import bp as pipeline_activities
 from orchestrators.pipeline_run import bp as pipeline_run
 from orchestrators.step_run import bp as step_run
@@ -15,3 +16,4 @@ for blueprint in (pipeline_run, step_run, pipeline_activities, api, published):
     app.register_functions(blueprint)
 app.register_functions(models)
 app.register_functions(schedules)
+app.register_functions(notification_activities)

@@ -251,3 +251,77 @@ def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_oth
     schedules.tick(start, now=at(61))
     assert "DatastoreNotFoundError" in (schedules.get(broken["id"])["lastError"] or "")
     assert [c["kind"] for c in start.causes(healthy["id"])] == ["created", "recurrence"]
+
+
+# ---------------------------------------------------------------------------------------------- notifications
+class Receiver:
+    """A real HTTP server on loopback that records the notices it gets; answers ``codes`` in turn, then 200."""
+
+    def __init__(self, codes: list[int]) -> None:
+        import http.server
+        import threading
+
+        receiver = self
+        self.bodies: list[dict[str, Any]] = []
+        self.codes = list(codes)
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
+                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
+                self.end_headers()
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/run-done?sig=SECRET-SIGNATURE"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def finished_run(schedule_id: str | None) -> str:
+    from durableml.service import runs
+
+    run_id = str(uuid.uuid4())
+    properties = {"azureml.scheduleId": schedule_id} if schedule_id else {}
+    records_module.records().put(runs.RUNS, runs.PARTITION, run_id, {
+        "id": run_id, "kind": "pipeline", "experiment": "sched", "status": "Failed", "created": "2026-11-22T10:00Z",
+        "ended": "2026-11-22T10:01Z", "error": "step(s) failed: score", "run_source": "Schedule",
+        "properties": properties})
+    return run_id
+
+
+def test_a_finished_run_of_a_schedule_with_a_notification_url_posts_its_outcome(pipeline_id: str) -> None:
+    from durableml.service import notifications
+
+    receiver = Receiver([])
+    try:
+        record = minute_schedule(pipeline_id, notificationUrl=receiver.url)
+        run_id = finished_run(record["id"])
+        sent = notifications.notify_run_finished(run_id)
+        (body,) = receiver.bodies
+        assert body["runId"] == run_id and body["status"] == "Failed" and body["error"] == "step(s) failed: score"
+        assert body["properties"]["azureml.scheduleId"] == record["id"]
+        assert sent is not None and "SECRET" not in json.dumps(sent)  # only scheme and host are shown
+        assert notifications.notify_run_finished(finished_run(None)) is None  # nobody asked: nothing sent
+    finally:
+        receiver.close()
+
+
+def test_a_receiver_that_refuses_fails_the_attempt_without_showing_the_url_secret(pipeline_id: str) -> None:
+    from durableml.service import notifications
+
+    receiver = Receiver([503])
+    try:
+        run_id = finished_run(minute_schedule(pipeline_id, notificationUrl=receiver.url)["id"])
+        with pytest.raises(notifications.NotificationFailed, match="answered 503") as info:
+            notifications.notify_run_finished(run_id)
+        assert "SECRET" not in str(info.value) and "/hooks" not in str(info.value)
+        notifications.notify_run_finished(run_id)  # the retry the orchestration makes
+        assert len(receiver.bodies) == 2
+    finally:
+        receiver.close()

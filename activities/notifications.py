@@ -1,0 +1,15 @@
+"""The run-finished notice (durableml.service.notifications); ``pipeline_run`` calls it with retries."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import azure.durable_functions as df
+
+from durableml.service import notifications
+
+bp = df.Blueprint()
+
+
+@bp.activity_trigger(input_name="payload")
+def notify_run_finished(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
+    return notifications.notify_run_finished(payload["run_id"])
