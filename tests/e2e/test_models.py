@@ -1,6 +1,7 @@
 """The model registry end to end from the notebook side (issue 3): Model.register / Model(ws, ...) /
 Model.list / download / get_model_path against a real funchost, bad input, and a step whose service
 gave it no credential."""
+
 from __future__ import annotations
 
 import hashlib
@@ -39,8 +40,13 @@ def test_versions_list_get_and_download(ws: Any, tmp_path: Path, monkeypatch: py
     (folder / "sub" / "w.bin").write_bytes(b"\x00\x01")
     (folder / "conf.json").write_text("{}", encoding="utf-8")
 
-    first = Model.register(ws, model_path=str(tmp_path / "model.pkl"), model_name=name,
-                           tags={"area": "iris", "type": "file"}, description="a pickled model")
+    first = Model.register(
+        ws,
+        model_path=str(tmp_path / "model.pkl"),
+        model_name=name,
+        tags={"area": "iris", "type": "file"},
+        description="a pickled model",
+    )
     second = Model.register(workspace=ws, model_path=str(folder), model_name=name, tags={"area": "iris"})
     assert (first.id, first.version, second.id, second.version) == (f"{name}:1", 1, f"{name}:2", 2)
     assert first.tags == {"area": "iris", "type": "file"} and first.description == "a pickled model"
@@ -59,8 +65,7 @@ def test_versions_list_get_and_download(ws: Any, tmp_path: Path, monkeypatch: py
     assert path == str(tmp_path / "one" / "model.pkl") and Path(path).read_bytes() == b"version one"
     path = Model(ws, name).download(str(tmp_path / "two"))
     assert path == str(tmp_path / "two" / "model")
-    assert sorted(str(p.relative_to(path)) for p in Path(path).rglob("*") if p.is_file()) == [
-        "conf.json", "sub/w.bin"]
+    assert sorted(str(p.relative_to(path)) for p in Path(path).rglob("*") if p.is_file()) == ["conf.json", "sub/w.bin"]
     assert (Path(path) / "sub" / "w.bin").read_bytes() == b"\x00\x01"
     with pytest.raises(ValidationError, match="exists already; pass exist_ok=True"):
         Model(ws, name).download(str(tmp_path / "two"))
@@ -115,9 +120,14 @@ def test_bad_registrations_register_nothing(ws: Any, service: Any, tmp_path: Pat
 def test_a_step_without_a_step_key_says_what_to_configure(ws: Any, service: Any, tmp_path: Path) -> None:
     ensure_compute(ws, max_nodes=2)
     name = _unique("nokey")
-    step = PythonScriptStep(script_name="register_model.py", name="train", compute_target="e2e-cpu",
-                            source_directory=str(PROJECTS / "step_service"), allow_reuse=False,
-                            arguments=["--model-name", name, "--report", str(tmp_path / "r.json")])
+    step = PythonScriptStep(
+        script_name="register_model.py",
+        name="train",
+        compute_target="e2e-cpu",
+        source_directory=str(PROJECTS / "step_service"),
+        allow_reuse=False,
+        arguments=["--model-name", name, "--report", str(tmp_path / "r.json")],
+    )
     run: Any = Experiment(ws, "e2e-models-nokey").submit(Pipeline(ws, [step]))
     assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Failed"
     error = run.find_step_run("train")[0].get_details()["error"]

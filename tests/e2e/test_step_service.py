@@ -5,11 +5,11 @@ storage, or a log.
 The service here is started the way an operator sets it up: funchost's keys.json holds a dedicated
 function key for steps, and the Function App's ``DURABLEML_STEP_KEY`` setting names it.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
-import secrets
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,43 +25,18 @@ from durableml.exceptions import AuthenticationException, ValidationError
 from durableml.pipeline.core import Pipeline
 from durableml.pipeline.steps import PythonScriptStep
 from durableml.runner.context import make_redactor, step_environment
-from funchost.azurite import start_azurite
 
 from ._helpers import ensure_compute, step_summary
-from .conftest import PROJECTS, REPO_ROOT, Service
+from .conftest import PROJECTS, Service, running_service
 
 STEP_PROJECT = PROJECTS / "step_service"
 
 
 @pytest.fixture(scope="module")
 def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    """Like conftest's ``service``, with a step key provisioned in keys.json and named by DURABLEML_STEP_KEY."""
-    work = tmp_path_factory.mktemp("e2e-step-service")
-    azurite = start_azurite(work / "azurite")
-    state, host_state = work / "durableml", work / "funchost-state"
-    step_key = secrets.token_urlsafe(40)
-    host_state.mkdir()
-    (host_state / "keys.json").write_text(json.dumps({
-        "masterKey": secrets.token_urlsafe(40),
-        "functionKeys": {"default": secrets.token_urlsafe(40), "durableml-steps": step_key},
-        "systemKeys": {"durabletask_extension": secrets.token_urlsafe(40)}}), encoding="utf-8")
-    svc: Service | None = None
-    try:
-        host = funchost_process(REPO_ROOT, env={"AzureWebJobsStorage": azurite.connection_string,
-                                                "DURABLEML_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1",
-                                                "DURABLEML_STEP_KEY": step_key},
-                                state_dir=host_state, ready_timeout=60)
-        svc = Service(host, azurite, state, work / "project")
-        svc.write_config(svc.project)
-        svc.step_key = step_key  # type: ignore[attr-defined]
-        svc.work = work  # type: ignore[attr-defined]
+    """conftest's service with a step key provisioned in keys.json and named by DURABLEML_STEP_KEY."""
+    with running_service(funchost_process, tmp_path_factory.mktemp("e2e-step-service"), step_key=True) as svc:
         yield svc
-    finally:
-        if svc is not None:
-            svc.session.close()
-            svc.host.stop()
-            svc.shutdown_workers()
-        azurite.stop()
 
 
 @pytest.fixture(scope="module")
@@ -72,8 +47,14 @@ def ws(service: Service) -> Any:
 
 
 def _step(script: str, name: str, *arguments: Any) -> PythonScriptStep:
-    return PythonScriptStep(script_name=script, name=name, source_directory=str(STEP_PROJECT),
-                            arguments=list(arguments), compute_target="e2e-cpu", allow_reuse=False)
+    return PythonScriptStep(
+        script_name=script,
+        name=name,
+        source_directory=str(STEP_PROJECT),
+        arguments=list(arguments),
+        compute_target="e2e-cpu",
+        allow_reuse=False,
+    )
 
 
 def _run(ws: Any, service: Service, experiment: str, *steps: PythonScriptStep) -> Any:
@@ -102,11 +83,13 @@ def test_a_step_registers_a_model_and_a_later_step_finds_it(ws: Any, service: Se
     # the notebook side sees the same model: list, get, download
     listed = Model.list(ws, name=name)
     assert [(m.name, m.version, m.tags, m.description) for m in listed] == [
-        (name, 1, {"stage": "train"}, "registered from inside a step")]
+        (name, 1, {"stage": "train"}, "registered from inside a step")
+    ]
     downloaded = Model(ws, name=name).download(str(tmp_path / "dl"))
     assert downloaded == str(tmp_path / "dl" / "model.pkl")
-    trained = (service.state_dir / "compute" / "e2e-cpu" / "jobs" / train_run.id / "snapshot" / "outputs" /
-               "model.pkl").read_bytes()
+    trained = (
+        service.state_dir / "compute" / "e2e-cpu" / "jobs" / train_run.id / "snapshot" / "outputs" / "model.pkl"
+    ).read_bytes()
     assert Path(downloaded).read_bytes() == trained
 
     # v1's StepRun.register_model over the files the finished step captured (./outputs)
@@ -138,11 +121,16 @@ def test_a_step_reads_a_registered_dataset_and_a_datastore(ws: Any, service: Ser
     store.upload_files([str(data)], target_path=f"step-service/{name}", overwrite=True, show_progress=False)
     Dataset.Tabular.from_delimited_files(path=(store, f"step-service/{name}/rows.csv")).register(ws, name)
     report = tmp_path / "report.json"
-    run = _run(ws, service, "e2e-step-datasets", _step("use_dataset.py", "read", "--dataset", name, "--report",
-                                                        str(report)))
+    run = _run(
+        ws, service, "e2e-step-datasets", _step("use_dataset.py", "read", "--dataset", name, "--report", str(report))
+    )
     service_workspace = service.api("GET", "/api/workspace").json()["name"]  # the step's names are the service's
-    assert json.loads(report.read_text()) == {"version": 1, "rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}],
-                                              "datastore": "workspaceblobstore", "workspace": service_workspace}
+    assert json.loads(report.read_text()) == {
+        "version": 1,
+        "rows": [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}],
+        "datastore": "workspaceblobstore",
+        "workspace": service_workspace,
+    }
     # run.upload_file inside the step: captured with the run's files
     step_run = run.find_step_run("read")[0]
     assert {"outputs/report.json", "logs/note.txt"} <= set(step_run.get_file_names())
@@ -156,8 +144,11 @@ def test_the_step_key_reaches_the_script_and_nothing_else(ws: Any, service: Any,
     run = _run(ws, service, "e2e-step-secrets", _step("show_env.py", "env", "--report", str(report)))
     key: str = service.step_key
     seen = json.loads(report.read_text())
-    assert seen == {"key_sha256": hashlib.sha256(key.encode()).hexdigest(), "endpoint": service.base_url,
-                    "step_settings": []}  # the script has the key, but not the worker's settings
+    assert seen == {
+        "key_sha256": hashlib.sha256(key.encode()).hexdigest(),
+        "endpoint": service.base_url,
+        "step_settings": [],
+    }  # the script has the key, but not the worker's settings
     step_run = run.find_step_run("env")[0]
     log = step_run.get_job_log()
     assert "the step has a key: True; datastores: ['workspaceblobstore'" in log and key not in log
@@ -166,17 +157,27 @@ def test_the_step_key_reaches_the_script_and_nothing_else(ws: Any, service: Any,
     assert (job / "spec.json").is_file() and (job / "context.json").is_file()
     records = [service.api("GET", f"/api/runs/{run.id}").text, service.api("GET", f"/api/runs/{run.id}/steps").text]
     assert not [text for text in records if key in text]
-    holders = [path for root in (service.state_dir, service.azurite.data_dir, service.host.state_dir)
-               for path in Path(root).rglob("*") if path.is_file() and key.encode() in path.read_bytes()]
+    holders = [
+        path
+        for root in (service.state_dir, service.azurite.data_dir, service.host.state_dir)
+        for path in Path(root).rglob("*")
+        if path.is_file() and key.encode() in path.read_bytes()
+    ]
     # only funchost's keys file: no job spec, context file, worker or driver log, table, blob or orchestration store
     assert holders == [service.host.state_dir / "keys.json"]
     assert key not in service.host.output()
 
 
-def test_a_refused_step_key_points_at_the_setting(service: Any, tmp_path: Path,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
-    context = {"run_id": "r", "step_run_id": "r-s", "experiment_name": "e", "workspace": {"workspace_name": "w"},
-               "metrics_file": str(tmp_path / "m.jsonl")}
+def test_a_refused_step_key_points_at_the_setting(
+    service: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    context = {
+        "run_id": "r",
+        "step_run_id": "r-s",
+        "experiment_name": "e",
+        "workspace": {"workspace_name": "w"},
+        "metrics_file": str(tmp_path / "m.jsonl"),
+    }
     (tmp_path / "context.json").write_text(json.dumps(context), encoding="utf-8")
     monkeypatch.setenv("DURABLEML_ENDPOINT", service.base_url)
     monkeypatch.setenv("DURABLEML_KEY", "not-a-key-of-this-service")
@@ -189,8 +190,17 @@ def test_a_refused_step_key_points_at_the_setting(service: Any, tmp_path: Path,
 
 # ---- the worker's side, without a service: which endpoint and key the script gets
 def _job(**fields: Any) -> JobSpec:
-    return JobSpec(**{"job_id": "step-1", "run_id": "run-1", "step_name": "s", "snapshot": "/src",
-                      "script_name": "s.py", "connection_string": "UseDevelopmentStorage=true", **fields})
+    return JobSpec(
+        **{
+            "job_id": "step-1",
+            "run_id": "run-1",
+            "step_name": "s",
+            "snapshot": "/src",
+            "script_name": "s.py",
+            "connection_string": "UseDevelopmentStorage=true",
+            **fields,
+        }
+    )
 
 
 def _env(job: JobSpec, base: dict[str, str], tmp_path: Path) -> dict[str, str]:
@@ -198,10 +208,16 @@ def _env(job: JobSpec, base: dict[str, str], tmp_path: Path) -> dict[str, str]:
 
 
 def test_the_script_gets_the_notify_origin_and_the_step_key_only(tmp_path: Path) -> None:
-    job = _job(notify={"url": "http://127.0.0.1:7123/runtime/webhooks/durabletask/instances/x?code=sys"},
-               environment={"DURABLEML_KEY": "from-the-job", "DURABLEML_ENDPOINT": "http://evil"})
-    base = {"PATH": "/bin", "DURABLEML_STEP_KEY": "step-key-123", "DURABLEML_KEY": "someone-elses",
-            "DURABLEML_ENDPOINT": "http://elsewhere"}
+    job = _job(
+        notify={"url": "http://127.0.0.1:7123/runtime/webhooks/durabletask/instances/x?code=sys"},
+        environment={"DURABLEML_KEY": "from-the-job", "DURABLEML_ENDPOINT": "http://evil"},
+    )
+    base = {
+        "PATH": "/bin",
+        "DURABLEML_STEP_KEY": "step-key-123",
+        "DURABLEML_KEY": "someone-elses",
+        "DURABLEML_ENDPOINT": "http://elsewhere",
+    }
     env = _env(job, base, tmp_path)
     assert (env["DURABLEML_ENDPOINT"], env["DURABLEML_KEY"]) == ("http://127.0.0.1:7123", "step-key-123")
     assert not [name for name in env if name.startswith("DURABLEML_STEP_")]

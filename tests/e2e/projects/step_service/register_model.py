@@ -1,4 +1,5 @@
 """Train a toy model and register it from inside the step, the v1 way (unchanged azureml imports)."""
+
 import argparse
 import json
 import os
@@ -27,8 +28,13 @@ else:
     with open("outputs/model.pkl", "wb") as handle:
         pickle.dump({"weights": [1, 2, 3], "trained_by": run.id}, handle)
     path = "outputs/model.pkl"
-model = Model.register(ws, model_path=path, model_name=args.model_name, tags={"stage": "train"},
-                       description="registered from inside a step")
+model = Model.register(
+    ws,
+    model_path=path,
+    model_name=args.model_name,
+    tags={"stage": "train"},
+    description="registered from inside a step",
+)
 with open(args.report, "w") as handle:
     json.dump({"name": model.name, "version": model.version, "id": model.id, "run": run.id}, handle)
 print(f"registered {model.id}")

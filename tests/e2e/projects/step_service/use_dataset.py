@@ -1,4 +1,5 @@
 """Read a registered dataset and a datastore from inside the step through the step's workspace."""
+
 import argparse
 import io
 import json
@@ -15,8 +16,12 @@ ws = run.experiment.workspace
 dataset = Dataset.get_by_name(ws, name=args.dataset)
 frame = dataset.to_pandas_dataframe()
 store = Datastore.get(ws, "workspaceblobstore")
-report = {"version": dataset.version, "rows": frame.to_dict(orient="records"), "datastore": store.name,
-          "workspace": ws.name}
+report = {
+    "version": dataset.version,
+    "rows": frame.to_dict(orient="records"),
+    "datastore": store.name,
+    "workspace": ws.name,
+}
 with open(args.report, "w") as handle:
     json.dump(report, handle)
 run.upload_file("outputs/report.json", args.report)

@@ -1,4 +1,5 @@
 """Find a registered model inside a step with Model.get_model_path (downloaded from the workspace)."""
+
 import argparse
 import json
 import os
@@ -17,7 +18,8 @@ if os.path.isfile(path):
     with open(path, "rb") as handle:
         report["model"] = pickle.load(handle)
 else:
-    report["files"] = sorted(os.path.relpath(os.path.join(root, name), path)
-                             for root, _dirs, names in os.walk(path) for name in names)
+    report["files"] = sorted(
+        os.path.relpath(os.path.join(root, name), path) for root, _dirs, names in os.walk(path) for name in names
+    )
 with open(args.report, "w") as handle:
     json.dump(report, handle)
