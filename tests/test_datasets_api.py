@@ -63,3 +63,11 @@ def test_file_dataset_paths_and_download(ws: Workspace, tmp_path: Path) -> None:
     missing = Dataset.File.from_files((store, "ds-test/nothing-here/*.csv"))
     with pytest.raises(DatasetNotFoundError, match="matches no files"):
         missing.to_path()
+
+
+def test_a_dataset_over_several_paths_lays_files_out_as_steps_see_them(ws: Workspace, tmp_path: Path) -> None:
+    store = Datastore(ws, "workspaceblobstore")
+    several = Dataset.File.from_files([(store, "ds-test/tables/*.csv"), (store, "ds-test/notes.txt")])
+    assert sorted(several.to_path()) == ["/notes.txt", "/tables/part1.csv", "/tables/part2.csv"]  # v1: common prefix
+    several.download(target_path=str(tmp_path))
+    assert (tmp_path / "tables" / "part2.csv").exists() and (tmp_path / "notes.txt").exists()

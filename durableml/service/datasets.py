@@ -12,13 +12,13 @@ import json
 import uuid
 from typing import Any, Mapping, Optional
 
+from durableml.data import layout
 from durableml.exceptions import ConflictError, DatasetNotFoundError, ValidationError
 from durableml.service import datastores
 from durableml.service.records import records
 from durableml.service.runs import utc_now
 
 TABLE, BY_ID = "dmlDatasets", "dmlDatasetIds"
-_WILDCARDS = set("*?[")
 
 
 def _version_key(version: int) -> str:
@@ -92,8 +92,12 @@ def list_latest() -> list[dict[str, Any]]:
 
 
 def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
-    """Every file behind a definition: ``{"datastore", "path", "relative"}``; missing paths are an error."""
-    found: list[dict[str, str]] = []
+    """Every file behind a definition: ``{"datastore", "path", "relative"}``; missing paths are an error.
+
+    ``relative`` is where the file lands when the dataset is mounted or downloaded: v1's layout rule
+    (durableml.data.layout), the same one the step runner stages inputs with.
+    """
+    selected: list[tuple[str, str, list[str]]] = []
     for entry in definition.get("paths") or []:
         store = entry.get("datastore")
         path = str(entry.get("path") or "").lstrip("/")
@@ -101,26 +105,18 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
         if not matches:
             raise DatasetNotFoundError(f"the dataset path '{path}' on datastore '{store}' matches no files; upload "
                                        "the data first or fix the path")
-        base = _root(path, matches)
-        found.extend({"datastore": datastores.get_datastore(store)["name"], "path": m,
-                      "relative": m[len(base):].lstrip("/")} for m in matches)
-    return found
+        selected.append((datastores.get_datastore(store)["name"], path, matches))
+    folder = layout.common_folder(layout.path_folder(path, matches) for _, path, matches in selected)
+    return [{"datastore": store, "path": m, "relative": layout.relative_to(m, folder)}
+            for store, _, matches in selected for m in matches]
 
 
 def _resolve(store: Optional[str], path: str) -> list[str]:
-    if any(c in _WILDCARDS for c in path):
-        prefix = path[: min(path.index(c) for c in _WILDCARDS if c in path)].rsplit("/", 1)[0]
+    if layout.has_wildcard(path):
+        prefix = layout.path_folder(path, [])
         pattern = path.replace("**/", "*")
         return sorted(n for n in datastores.list_files(store, prefix) if fnmatch.fnmatchcase(n, pattern))
     names = sorted(datastores.list_files(store, path))
     if path in names:
         return [path]
     return [n for n in names if n.startswith(path.rstrip("/") + "/")]
-
-
-def _root(path: str, matches: list[str]) -> str:
-    if any(c in _WILDCARDS for c in path):
-        return path[: min(path.index(c) for c in _WILDCARDS if c in path)].rsplit("/", 1)[0]
-    if matches == [path]:
-        return path.rsplit("/", 1)[0] if "/" in path else ""
-    return path.rstrip("/")

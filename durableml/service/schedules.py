@@ -31,6 +31,7 @@ from typing import Any, Callable, Mapping, Optional
 from azure.core.exceptions import ResourceNotFoundError
 
 from durableml import recurrence
+from durableml.data import layout
 from durableml.exceptions import PipelineNotFoundError, ValidationError
 from durableml.service import datastores
 from durableml.service.records import blob_container, records
@@ -364,15 +365,9 @@ def _change_firing(record: Mapping[str, Any], blobs: list[dict[str, Any]]) -> Fi
              "blobs": [{"name": n, "etag": e} for n, e in names[:BLOBS_KEPT]]}
     parameters = {}
     if record.get("dataPathParameterName"):
-        path = names[0][0] if len(names) == 1 else _common_folder([n for n, _ in names])
+        path = names[0][0] if len(names) == 1 else layout.common_folder(posixpath.dirname(n) for n, _ in names)
         parameters[record["dataPathParameterName"]] = {"datastore": record["datastore"], "path": path}
     return Firing(dict(record), key, cause, parameters)
-
-
-def _common_folder(names: list[str]) -> str:
-    """The deepest folder holding every name ('' for the container's root)."""
-    folders = [posixpath.dirname(n) for n in names]
-    return "" if "" in folders else posixpath.commonpath(folders)
 
 
 def _fire(firing: Firing, start: Starter, now: dt.datetime) -> Optional[dict[str, Any]]:
