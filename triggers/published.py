@@ -104,9 +104,7 @@ async def _endpoint_v1(req: func.HttpRequest, client: df.DurableOrchestrationCli
         return endpoints.runnable(endpoint, version), endpoint["id"]
 
     def schema_target() -> dict[str, Any]:
-        endpoint = find()
-        chosen = endpoints._version(endpoint, version if version else endpoint["defaultVersion"])
-        return published.get(chosen["pipelineId"])
+        return published.get(endpoints.pipeline_id(find(), version))
 
     return await _v1(req, client, target, schema_target)
 

@@ -118,13 +118,17 @@ def _version(record: Mapping[str, Any], version: Any) -> dict[str, Any]:
     raise PipelineNotFoundError(f"pipeline endpoint {record['name']!r} has no version {version!r}; versions: {known}")
 
 
+def pipeline_id(endpoint: Mapping[str, Any], version: Optional[str]) -> str:
+    """The published pipeline behind ``version`` of ``endpoint`` (the default version when None or empty)."""
+    return str(_version(endpoint, endpoint["defaultVersion"] if version in (None, "") else version)["pipelineId"])
+
+
 def runnable(endpoint: Mapping[str, Any], version: Optional[str]) -> dict[str, Any]:
     """The published pipeline a run of ``endpoint`` (at ``version``, else the default) starts; 410 if refused."""
     if endpoint["status"] != "Active":
         how = "it was archived" if endpoint["status"] == "Archived" else "enable it with PipelineEndpoint.enable()"
         raise GoneError(f"pipeline endpoint {endpoint['name']!r} is {endpoint['status']} and refuses runs; {how}")
-    chosen = _version(endpoint, endpoint["defaultVersion"] if version in (None, "") else version)
-    return published.runnable(chosen["pipelineId"])
+    return published.runnable(pipeline_id(endpoint, version))
 
 
 def with_links(record: Mapping[str, Any], base_url: str) -> dict[str, Any]:
