@@ -6,8 +6,8 @@ them (connection failures are mapped by the transport, :mod:`durableml._http_tra
     400  ValidationError (DocumentValidationError for InvalidDocument, NotSupportedError for NotSupported)
     401/403  AuthenticationException           check the key in config.json / DURABLEML_KEY
     404  the NotFoundError of the route's resource (DatastoreNotFoundError, ComputeTargetNotFoundError,
-         RunNotFoundError, ExperimentNotFoundError, PipelineNotFoundError for published pipelines, endpoints
-         and drafts); a 404 without an error body is a missing route
+         RunNotFoundError, ExperimentNotFoundError, ModelNotFoundException for models, PipelineNotFoundError for
+         published pipelines, endpoints, drafts and schedules); a 404 without an error body is a missing route
     409  ConflictError      410  GoneError      413  ValidationError (SnapshotException for snapshots)
     5xx  ServiceError       connection failures  ServiceNotConnectedError (says how to start the service)
 """
@@ -30,6 +30,7 @@ from durableml.exceptions import (
     ExperimentNotFoundError,
     GoneError,
     Issue,
+    ModelNotFoundException,
     NotFoundError,
     NotSupportedError,
     PipelineNotFoundError,
@@ -55,6 +56,9 @@ _NOT_FOUND: tuple[tuple[str, type[AzureMLException]], ...] = (
     ("/api/pipeline-endpoints", PipelineNotFoundError),
     ("/api/pipeline-drafts", PipelineNotFoundError),
     ("/api/pipelines/", PipelineNotFoundError),
+    ("/api/schedules", PipelineNotFoundError),
+    ("/api/models", ModelNotFoundException),
+    ("/api/model-files", ModelNotFoundException),
 )
 _BY_STATUS: dict[int, type[AzureMLException]] = {409: ConflictError, 410: GoneError}
 _ERROR_400: dict[str, type[AzureMLException]] = {"ComputeTargetError": ComputeTargetException}

@@ -11,11 +11,11 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from typing import Any, NoReturn
+from typing import Any
 from urllib.parse import quote
 
 from durableml._http_transport import HttpTransport, Record
-from durableml.exceptions import ModelNotFoundException, NotFoundError, ValidationError
+from durableml.exceptions import ValidationError
 
 __all__ = ["ModelOperations"]
 
@@ -50,10 +50,7 @@ class ModelOperations(HttpTransport):
         path = f"/api/models/{quote(name, safe='')}" if name and not id else "/api/models"
         if id:
             params = {"id": id}
-        try:
-            return self._record("get_model", "GET", path, params=params)
-        except NotFoundError as exc:
-            _model_not_found(exc)
+        return self._record("get_model", "GET", path, params=params)
 
     def list_models(self, name: str | None, tags: Sequence[Any] | None) -> list[Record]:
         """Model versions, newest first, optionally only ``name`` and those matching ``tags``."""
@@ -68,12 +65,5 @@ class ModelOperations(HttpTransport):
         files: Mapping[str, str] = record.get("files") or {}
         destinations = {name: _destination(target_path, name) for name in files}  # all checked before any write
         for name, sha in files.items():
-            try:
-                self._download("download_model", f"/api/model-files/{quote(sha, safe='')}", destinations[name])
-            except NotFoundError as exc:
-                _model_not_found(exc)
+            self._download("download_model", f"/api/model-files/{quote(sha, safe='')}", destinations[name])
         return os.path.join(target_path, str(record["item"]))
-
-
-def _model_not_found(exc: NotFoundError) -> NoReturn:
-    raise ModelNotFoundException(str(exc), details=exc.details) from exc
