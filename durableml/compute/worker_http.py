@@ -78,7 +78,9 @@ class _Handler(BaseHTTPRequestHandler):
         elif len(parts) == 3 and parts[0] == "jobs" and parts[2] == "cancel":
             self.api.cancel(parts[1])
         elif parts == ["shutdown"]:
+            self._reply(202, {"accepted": True})  # before stopping: the process may exit right after
             self.api.request_shutdown()
+            return
         else:
             self._reply(404, {"error": f"no route POST {self.path}"})
             return
