@@ -60,7 +60,7 @@ _V1 = ("/api/pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/
        "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
 _V1_RUN = {"type": "object", "required": ["ExperimentName"], "properties": {
     "ExperimentName": {"type": "string", "minLength": 1}, "RunSource": {"type": "string"},
-    "ContinueOnStepFailure": {"type": "boolean"},
+    "ContinueOnStepFailure": {"type": "boolean"}, "EnforceRerun": {"type": "boolean"},
     "Tags": {"type": "object", "additionalProperties": {"type": "string"}},
     "ParameterAssignments": {"type": "object", "additionalProperties": {
         "oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}},

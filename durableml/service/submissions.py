@@ -10,9 +10,11 @@ v1 body::
      "DataPathAssignments": {"input_path": {"DataStoreName": "workspaceblobstore", "RelativePath": "data/x.csv"}},
      "DataSetDefinitionValueAssignments": {"ds": {"SavedDataSetReference": {"Id": "<dataset id>"}}}}
 
-Unknown parameter names are ignored, as in v1. REST callers of other languages send every value as a
-string (v1's wire type), so ``"45"`` is accepted for an int parameter and ``"true"`` for a bool one;
-a value that is not of the parameter's type is a 400 naming the parameter and the type.
+``EnforceRerun`` regenerates every output (no step reuse). Other v1 request fields (``Description``,
+``Properties``, ``StepTags``...) are accepted and ignored; a key v1 did not have is a 400 (a typo would
+otherwise go unnoticed). Unknown parameter names are ignored, as in v1. REST callers of other languages
+send every value as a string (v1's wire type), so ``"45"`` is accepted for an int parameter and ``"true"``
+for a bool one; a value that is not of the parameter's type is a 400 naming the parameter and the type.
 """
 from __future__ import annotations
 
@@ -24,7 +26,10 @@ from durableml.exceptions import ValidationError
 from durableml.service import runs
 
 _BODY_KEYS = {"ExperimentName", "RunSource", "ParameterAssignments", "DataPathAssignments",
-              "DataSetDefinitionValueAssignments", "ContinueOnStepFailure", "Description", "Tags"}
+              "DataSetDefinitionValueAssignments", "ContinueOnStepFailure", "Tags", "EnforceRerun"}
+# v1 request fields accepted and ignored, so that a v1 caller only changes the host (they change nothing here)
+_IGNORED_V1_KEYS = {"Description", "RunType", "Properties", "StepTags", "ContinueRunOnFailedOptionalInput",
+                    "AssetOutputSettingsAssignments"}
 _JSON_TYPES = {"string": {"type": "string"}, "int": {"type": "integer"}, "float": {"type": "number"},
                "bool": {"type": "boolean"}}
 
@@ -38,6 +43,7 @@ class Submission:
     run_source: str = "API"
     continue_on_step_failure: Optional[bool] = None
     tags: dict[str, str] = field(default_factory=dict)
+    regenerate_outputs: bool = False
 
 
 def from_rest(body: Any, declared: Mapping[str, Mapping[str, Any]]) -> Submission:
@@ -45,7 +51,7 @@ def from_rest(body: Any, declared: Mapping[str, Mapping[str, Any]]) -> Submissio
     if not isinstance(body, dict):
         raise ValidationError("the request body must be a JSON object such as "
                               '{"ExperimentName": "my-experiment", "ParameterAssignments": {"name": "value"}}')
-    unknown = sorted(set(body) - _BODY_KEYS)
+    unknown = sorted(set(body) - _BODY_KEYS - _IGNORED_V1_KEYS)
     if unknown:
         raise ValidationError(f"unknown keys {unknown} in the run request; known: {sorted(_BODY_KEYS)}")
     experiment = body.get("ExperimentName")
@@ -65,13 +71,14 @@ def from_rest(body: Any, declared: Mapping[str, Mapping[str, Any]]) -> Submissio
     source = body.get("RunSource")
     if source is not None and not isinstance(source, str):
         raise ValidationError(f"'RunSource' must be a string such as \"API\", got {source!r}")
-    flag = body.get("ContinueOnStepFailure")
-    if flag is not None and not isinstance(flag, bool):
-        raise ValidationError(f"'ContinueOnStepFailure' must be true or false, got {flag!r}")
+    flag, rerun = body.get("ContinueOnStepFailure"), body.get("EnforceRerun")
+    for key, value in (("ContinueOnStepFailure", flag), ("EnforceRerun", rerun)):
+        if value is not None and not isinstance(value, bool):
+            raise ValidationError(f"'{key}' must be true or false, got {value!r}")
     tags = _section(body, "Tags")
     if not all(isinstance(v, str) for v in tags.values()):
         raise ValidationError("'Tags' must map names to string values")
-    return Submission(experiment, parameters, source or "API", flag, dict(tags))
+    return Submission(experiment, parameters, source or "API", flag, dict(tags), bool(rerun))
 
 
 def _section(body: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -165,7 +172,7 @@ def create(document: dict[str, Any], submission: Submission, continue_default: b
     properties = {"azureml.pipelineid": pipeline_id, **({"azureml.pipelineEndpointId": endpoint_id}
                                                         if endpoint_id else {}), **(extra_properties or {})}
     return runs.create_run(submission.experiment, document, submission.parameters, submission.tags, flag,
-                           False, submission.run_source, properties, run_id=run_id)
+                           submission.regenerate_outputs, submission.run_source, properties, run_id=run_id)
 
 
 def parameter_schema(declared: Mapping[str, Mapping[str, Any]], title: str) -> dict[str, Any]:

@@ -173,3 +173,17 @@ def test_drafts(env: dict[str, Any], service: Any) -> None:
     published = draft.publish()
     assert published.name == "renamed" and published.continue_on_step_failure is True
     assert ran(service, post(service, published.endpoint).json()["Id"]) == "v1"
+
+
+def test_v1_request_fields_accepted_ignored_or_refused(env: dict[str, Any], service: Any) -> None:
+    url = env["v0"].endpoint
+    extra = {"ExperimentName": "endpoints-v1", "Description": "d", "Properties": {"a": "b"}, "StepTags": {},
+             "EnforceRerun": True, "ContinueOnStepFailure": True, "Tags": {"team": "ml"}}
+    answer = post(service, url, extra)
+    assert answer.status_code == 200, answer.text
+    run = service.api("GET", f"/api/runs/{answer.json()['Id']}").json()
+    assert (run["regenerate_outputs"], run["continue_on_step_failure"], run["tags"]) == (True, True, {"team": "ml"})
+    typo = post(service, url, {"ExperimentName": "endpoints-v1", "ParameterAssignment": {"value": "x"}})
+    assert typo.status_code == 400 and "ParameterAssignment" in typo.json()["error"]["message"]
+    no_experiment = post(service, url, {"ParameterAssignments": {}})
+    assert no_experiment.status_code == 400 and "ExperimentName" in no_experiment.json()["error"]["message"]
