@@ -7,13 +7,11 @@ from activities.pipeline import bp as pipeline_activities
 from orchestrators.pipeline_run import bp as pipeline_run
 from orchestrators.step_run import bp as step_run
 from triggers.api import bp as api
-from triggers.published import bp as published
 from triggers.models import bp as models
+from triggers.published import bp as published
 from triggers.schedules import bp as schedules
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (pipeline_run, step_run, pipeline_activities, api, published):
+for blueprint in (pipeline_run, step_run, pipeline_activities, notification_activities, api, published, models,
+                  schedules):
     app.register_functions(blueprint)
-app.register_functions(models)
-app.register_functions(schedules)
-app.register_functions(notification_activities)

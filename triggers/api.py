@@ -91,11 +91,11 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
         runs.create_run, experiment, body.get("document"), body.get("parameters") or {}, body.get("tags"),
         bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK",
         _string_map(body.get("properties")), {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()})
-    return await _start(client, record, plan)
+    return await start_run(client, record, plan)
 
 
-async def _start(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
-    """Start the ``pipeline_run`` orchestration of a recorded run."""
+async def start_run(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
+    """Start the ``pipeline_run`` orchestration of a recorded run (every way of starting a run ends here)."""
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start
@@ -110,7 +110,7 @@ async def _start(client: df.DurableOrchestrationClient, record: dict[str, Any], 
 async def run_resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def resume() -> Any:
         record, plan = await asyncio.to_thread(runs.resume_run, req.route_params["run_id"])
-        return await _start(client, record, plan)
+        return await start_run(client, record, plan)
 
     return await _respond(resume, status=202)
 

@@ -19,7 +19,7 @@ import azure.functions as func
 
 from durableml import exceptions as errors
 from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
-from triggers.api import _body, _respond, error_response, json_response
+from triggers.api import _body, _respond, error_response, json_response, start_run
 
 bp = df.Blueprint()
 # The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.
@@ -140,7 +140,7 @@ async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
     key = req.headers.get("Idempotency-Key")
     if key is None:
         record, plan = await asyncio.to_thread(_create, body, target, None)
-        await _start(client, record, plan)
+        await start_run(client, record, plan)
         return _run_answer(req, record, replayed=False)
     request = idempotency.fingerprint(urlsplit(req.url).path.lower(), req.params.get("name"),
                                       req.params.get("pipelineVersion"), body)
@@ -158,7 +158,7 @@ async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
     except Exception:
         await asyncio.to_thread(idempotency.release, claim)
         raise
-    await _start(client, record, plan)
+    await start_run(client, record, plan)
     await asyncio.to_thread(idempotency.mark_started, claim)
     return _run_answer(req, record, replayed=False)
 
@@ -169,15 +169,6 @@ def _create(body: dict[str, Any], target: Callable[[], Target], run_id: Optional
     submission = submissions.from_rest(body, document["parameters"])
     return submissions.create(document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"],
                               endpoint_id, run_id)
-
-
-async def _start(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> None:
-    try:
-        await client.start_new("pipeline_run", record["id"], plan)
-    except Exception as exc:  # nothing half-created: the run is recorded as failed to start
-        await asyncio.to_thread(runs.update_run, record["id"], status="Failed",
-                                error=f"could not start the run: {exc}")
-        raise
 
 
 def _run_answer(req: func.HttpRequest, record: dict[str, Any], replayed: bool) -> func.HttpResponse:
@@ -257,7 +248,7 @@ async def pipeline_draft(req: func.HttpRequest) -> func.HttpResponse:
 async def pipeline_draft_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def submit() -> Any:
         record, plan = await asyncio.to_thread(drafts.create_run, req.route_params["id"])
-        await _start(client, record, plan)
+        await start_run(client, record, plan)
         return runs.summary(record)
 
     return await _respond(submit, 202)

@@ -16,8 +16,7 @@ import azure.functions as func
 
 from durableml.service import runs, schedules
 from durableml.service.schedules import Firing
-from triggers.api import _body, _respond
-from triggers.published import _start as start_run
+from triggers.api import _body, _respond, start_run
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.schedules")

@@ -76,7 +76,7 @@ def publish(document: Optional[dict[str, Any]], spec: Mapping[str, Any]) -> dict
             raise ValidationError("publishing needs a 'document' or the 'sourceRunId' of a pipeline run")
         if runs.get_run(source_run).get("kind") != "pipeline":
             raise ValidationError(f"run {source_run!r} is a step run; publish its pipeline run instead")
-        document = _submitted_document(source_run)
+        document = runs.submitted_document(source_run)
     check_publishable(document)
     pipeline_id = _new_id(spec)
     record = {"id": pipeline_id, "name": _text(spec, "name"), "description": _text(spec, "description"),
@@ -88,17 +88,6 @@ def publish(document: Optional[dict[str, Any]], spec: Mapping[str, Any]) -> dict
     if not records().insert(TABLE, PARTITION, pipeline_id, record):
         raise ConflictError(f"a published pipeline with id {pipeline_id!r} exists already; omit 'id' to get a new one")
     return record
-
-
-def _submitted_document(run_id: str) -> dict[str, Any]:
-    """The document run ``run_id`` was submitted with (its data parameters still parameters)."""
-    from azure.core.exceptions import ResourceNotFoundError
-
-    try:
-        text = blob_container(runs.RUNS_CONTAINER).download_blob(f"{run_id}/{runs.SUBMITTED}").readall()
-    except ResourceNotFoundError:
-        return runs.run_document(run_id)
-    return dict(json.loads(bytes(text).decode()))
 
 
 def check_publishable(document: Any) -> None:
