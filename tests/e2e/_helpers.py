@@ -96,3 +96,15 @@ def step_summary(run: Any) -> str:
         details = step_run.get_details()
         lines.append(f"{details.get('name')}: {details.get('status')} error={details.get('error')!r}")
     return "\n".join(lines)
+
+
+def seen(run: Any, step_name: str = "seen") -> dict[str, Any]:
+    """What a step reported with one ``SEEN {json}`` line in its log, once the run finished."""
+    import json
+    import re
+
+    assert run.wait_for_completion(show_output=False) == "Finished", run.get_steps()[0].get_job_log()
+    log = run.find_step_run(step_name)[0].get_job_log()
+    match = re.search(r"^SEEN (.*)$", log, re.M)
+    assert match, log
+    return dict(json.loads(match.group(1)))

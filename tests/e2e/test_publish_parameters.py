@@ -8,8 +8,6 @@ parameter through DatasetConsumptionConfig, and a TabularDataset parameter read 
 
 from __future__ import annotations
 
-import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +22,7 @@ from durableml.pipeline.core import Pipeline, PipelineData, PublishedPipeline
 from durableml.pipeline.core.graph import PipelineParameter
 from durableml.pipeline.steps import PythonScriptStep
 
-from ._helpers import ensure_compute
+from ._helpers import ensure_compute, seen
 
 PARAMS_DIR = Path(__file__).resolve().parent / "projects" / "params"
 DEFAULTS = {"text": "hello", "count": 10, "ratio": 0.5, "flag": "False", "path": ["A1"], "files": "F1",
@@ -65,14 +63,6 @@ def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     published = pipeline.publish(name="params", description="every parameter type", version="1")
     return {"ws": ws, "store": store, "pipeline": pipeline, "published": published, "table5": table5,
             "file2": file2}
-
-
-def seen(run: Any) -> dict[str, Any]:
-    assert run.wait_for_completion(show_output=False) == "Finished", run.get_steps()[0].get_job_log()
-    log = run.find_step_run("seen")[0].get_job_log()
-    match = re.search(r"^SEEN (.*)$", log, re.M)
-    assert match, log
-    return dict(json.loads(match.group(1)))
 
 
 def test_defaults_of_every_type_reach_the_script(env: dict[str, Any]) -> None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import re
 import time
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ from durableml.exceptions import NotFoundError, ValidationError
 from durableml.pipeline.core import Pipeline, PipelineData, PipelineParameter, Schedule, ScheduleRecurrence
 from durableml.pipeline.steps import PythonScriptStep
 
-from ._helpers import ensure_compute, wait_until
+from ._helpers import ensure_compute, seen, wait_until
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "scheduled"
 
@@ -46,14 +45,6 @@ def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
         inputs=[path], outputs=[out], allow_reuse=False)
     published = Pipeline(workspace=ws, steps=[step]).publish(name="scored", description="schedules", version="1")
     return {"ws": ws, "store": store, "published": published, "t0": time.time()}
-
-
-def seen(run: Any) -> dict[str, Any]:
-    assert run.wait_for_completion(show_output=False) == "Finished", run.get_steps()[0].get_job_log()
-    log = run.find_step_run("seen")[0].get_job_log()
-    match = re.search(r"^SEEN (.*)$", log, re.M)
-    assert match, log
-    return dict(json.loads(match.group(1)))
 
 
 def runs_of(schedule: Schedule) -> list[Any]:
