@@ -19,6 +19,7 @@ from durableml.exceptions import DatastoreNotFoundError, PipelineNotFoundError, 
 from durableml.service import published, schedules
 from durableml.service import records as records_module
 from durableml.service.schedules import Firing
+from tests.http_receiver import Receiver
 
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.timezone.utc)
 
@@ -86,7 +87,9 @@ def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice(p
     assert schedules.get(record["id"])["nextRunTime"] == schedules._iso(at(180))
 
 
-def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times(pipeline_id: str) -> None:
+def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times(
+    pipeline_id: str
+) -> None:
     record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(61), only=record["id"])  # the immediate run, and 10:01
     schedules.tick(start, now=at(60 * 10 + 5), only=record["id"])  # the host was down from 10:01 to 10:10
@@ -126,7 +129,8 @@ def test_updating_the_recurrence_takes_effect_at_the_next_tick(pipeline_id: str)
 
 def test_a_future_start_time_waits_for_it(pipeline_id: str) -> None:
     start = Starter()
-    record = minute_schedule(pipeline_id, recurrence={"frequency": "Minute", "interval": 5, "startTime": "2026-11-22T10:30:00"})
+    every_5 = {"frequency": "Minute", "interval": 5, "startTime": "2026-11-22T10:30:00"}
+    record = minute_schedule(pipeline_id, recurrence=every_5)
     for minute in (1, 10, 29):
         schedules.tick(start, now=at(60 * minute), only=record["id"])
     assert start.started == {}
@@ -198,7 +202,9 @@ def real_now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
-def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_them(azurite: Any, pipeline_id: str) -> None:
+def test_twenty_uploads_within_the_debounce_window_start_one_run_listing_all_of_them(
+    azurite: Any, pipeline_id: str
+) -> None:
     folder = f"incoming-{uuid.uuid4().hex[:6]}"
     # created in the same whole second as the uploads: Last-Modified has one-second resolution
     record, start = change_schedule(pipeline_id, folder, real_now(), debounceSeconds=30), Starter()
@@ -243,7 +249,9 @@ def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any, pipeline_id
     assert [f.parameters["input_path"]["path"] for f in start_deep.started.values()] == [f"{folder}/2026/11/day.csv"]
 
 
-def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_others_still_fire(azurite: Any, pipeline_id: str) -> None:
+def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_others_still_fire(
+    azurite: Any, pipeline_id: str
+) -> None:
     broken = change_schedule(pipeline_id, f"gone-{uuid.uuid4().hex[:6]}", real_now(), name="broken")
     records_module.records().update(schedules.TABLE, schedules.PARTITION, broken["id"],
                                     lambda r: r.update(datastore="deleted-store"))  # its datastore went away
@@ -254,35 +262,6 @@ def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_oth
 
 
 # ---------------------------------------------------------------------------------------------- notifications
-class Receiver:
-    """A real HTTP server on loopback that records the notices it gets; answers ``codes`` in turn, then 200."""
-
-    def __init__(self, codes: list[int]) -> None:
-        import http.server
-        import threading
-
-        receiver = self
-        self.bodies: list[dict[str, Any]] = []
-        self.codes = list(codes)
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802 (http.server's name)
-                receiver.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(receiver.codes.pop(0) if receiver.codes else 200)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks/run-done?sig=SECRET-SIGNATURE"
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 def finished_run(schedule_id: str | None) -> str:
     from durableml.service import runs
 

@@ -12,13 +12,14 @@ import uuid
 from typing import Any, Mapping, Optional
 
 from durableml.exceptions import ConflictError, GoneError, PipelineNotFoundError, ValidationError
-from durableml.service import published, runs
+from durableml.service import notifications, published, runs
 from durableml.service.records import records
 
 TABLE, PARTITION, NAMES = "dmlEndpoints", "endpoint", "name"
 STATUSES = ("Active", "Disabled", "Archived")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,254}$")
-_CHANGES = {"name", "description", "status", "addPipelineId", "makeDefault", "defaultPipelineId", "defaultVersion"}
+_CHANGES = {"name", "description", "status", "addPipelineId", "makeDefault", "defaultPipelineId", "defaultVersion",
+            "notificationUrl"}
 
 
 def _check_name(name: Any) -> str:
@@ -30,9 +31,10 @@ def _check_name(name: Any) -> str:
 
 def create(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Create endpoint ``spec["name"]`` whose version "0" (the default) is ``spec["pipelineId"]``."""
-    unknown = sorted(set(spec) - {"name", "description", "pipelineId"})
+    unknown = sorted(set(spec) - {"name", "description", "pipelineId", "notificationUrl"})
     if unknown:
-        raise ValidationError(f"unknown pipeline endpoint settings {unknown}; known: name, description, pipelineId")
+        raise ValidationError(f"unknown pipeline endpoint settings {unknown}; known: name, description, pipelineId, "
+                              "notificationUrl")
     name = _check_name(spec.get("name"))
     description = spec.get("description")
     if description is not None and not isinstance(description, str):
@@ -44,7 +46,8 @@ def create(spec: Mapping[str, Any]) -> dict[str, Any]:
                             "PipelineEndpoint.get(ws, name=...).add(pipeline) or choose another name")
     record = {"id": endpoint_id, "name": name, "description": description, "status": "Active",
               "created": runs.utc_now(), "defaultVersion": "0",
-              "versions": [{"version": "0", "pipelineId": pipeline["id"]}]}
+              "versions": [{"version": "0", "pipelineId": pipeline["id"]}],
+              "notificationUrl": notifications.check_url(spec.get("notificationUrl"))}
     records().put(TABLE, PARTITION, endpoint_id, record)
     return record
 
@@ -73,6 +76,8 @@ def update(endpoint_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
     if unknown or not changes:
         raise ValidationError(f"unknown pipeline endpoint changes {unknown or 'none given'}; known: {sorted(_CHANGES)}")
     current = get(endpoint_id)
+    if "notificationUrl" in changes:
+        notifications.check_url(changes["notificationUrl"])
     if "status" in changes and changes["status"] not in STATUSES:
         raise ValidationError(f"'status' must be one of {list(STATUSES)}, got {changes['status']!r}")
     for key in ("addPipelineId", "defaultPipelineId"):
@@ -105,7 +110,7 @@ def _apply(record: dict[str, Any], changes: Mapping[str, Any]) -> None:
         record["defaultVersion"] = holding[-1]
     if "defaultVersion" in changes:
         record["defaultVersion"] = _version(record, changes["defaultVersion"])["version"]
-    for key in ("name", "description", "status"):
+    for key in ("name", "description", "status", "notificationUrl"):
         if key in changes:
             record[key] = changes[key]
 

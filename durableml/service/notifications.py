@@ -12,6 +12,7 @@ import os
 from typing import Any, Mapping, Optional
 from urllib.parse import urlsplit
 
+from durableml.exceptions import ValidationError
 from durableml.service.runs import get_run
 
 log = logging.getLogger("durableml.notifications")
@@ -67,17 +68,30 @@ def _base_url() -> str:
     return f"{scheme}://{host}"
 
 
-def target(run: Mapping[str, Any]) -> Optional[str]:
-    """The URL a run's notice goes to: the one its schedule names now (kept there, not copied into runs)."""
-    from durableml.service import schedules
-
-    schedule_id = (run.get("properties") or {}).get("azureml.scheduleId")
-    if not schedule_id:
+def check_url(url: Any) -> Optional[str]:
+    """A notification URL as given (None: no notices); ValidationError unless it is http(s)."""
+    if url in (None, ""):
         return None
+    if not (isinstance(url, str) and url.startswith(("http://", "https://")) and urlsplit(url).hostname):
+        raise ValidationError(f"notification_url must be an http(s) URL such as https://example.com/hooks/runs, "
+                              f"got {url!r}")
+    return url
+
+
+def target(run: Mapping[str, Any]) -> Optional[str]:
+    """The URL a run's notice goes to: the one the schedule or endpoint that started it names now (kept there,
+    not copied into runs)."""
+    from durableml.service import endpoints, schedules
+
+    properties = run.get("properties") or {}
     try:
-        return schedules.get(schedule_id).get("notificationUrl") or None
+        if properties.get("azureml.scheduleId"):
+            return schedules.get(properties["azureml.scheduleId"]).get("notificationUrl") or None
+        if properties.get("azureml.pipelineEndpointId"):
+            return endpoints.get(properties["azureml.pipelineEndpointId"]).get("notificationUrl") or None
     except LookupError:
-        return None  # the schedule was deleted since
+        return None  # deleted since
+    return None
 
 
 def notify_run_finished(run_id: str) -> Optional[dict[str, Any]]:

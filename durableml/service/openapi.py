@@ -82,11 +82,13 @@ _PUBLISH = {"type": "object", "properties": {
     "name": {"type": "string"}, "description": {"type": "string"}, "version": {"type": "string"},
     "continueOnStepFailure": {"type": "boolean"}, "id": {"type": "string", "format": "uuid"}}}
 _ENDPOINT = {"type": "object", "required": ["name", "pipelineId"], "properties": {
-    "name": {"type": "string"}, "description": {"type": "string"}, "pipelineId": {"type": "string"}}}
+    "name": {"type": "string"}, "description": {"type": "string"}, "pipelineId": {"type": "string"},
+    "notificationUrl": {"type": "string"}}}
 _ENDPOINT_CHANGES = {"type": "object", "properties": {
     "name": {"type": "string"}, "description": {"type": "string"},
     "status": {"enum": ["Active", "Disabled", "Archived"]}, "addPipelineId": {"type": "string"},
-    "makeDefault": {"type": "boolean"}, "defaultPipelineId": {"type": "string"}, "defaultVersion": {"type": "string"}}}
+    "makeDefault": {"type": "boolean"}, "defaultPipelineId": {"type": "string"}, "defaultVersion": {"type": "string"},
+    "notificationUrl": {"type": "string"}}}
 _DRAFT = {"type": "object", "properties": {
     "document": {"$ref": "#/components/schemas/PipelineDocument"}, "name": {"type": "string"},
     "description": {"type": "string"}, "experimentName": {"type": "string"},

@@ -33,7 +33,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from durableml import recurrence
 from durableml.data import layout
 from durableml.exceptions import PipelineNotFoundError, ValidationError
-from durableml.service import datastores
+from durableml.service import datastores, notifications
 from durableml.service.records import blob_container, records
 from durableml.service.runs import utc_now
 
@@ -178,9 +178,7 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
         raise ValidationError("parameterAssignments must be an object with the v1 run request's sections "
                               f"{list(_ASSIGNMENTS)}, e.g. {{'ParameterAssignments': {{'count': 3}}}}")
     record["parameterAssignments"] = assignments
-    url = record.get("notificationUrl")
-    if url is not None and not (isinstance(url, str) and url.startswith(("http://", "https://"))):
-        raise ValidationError(f"notification_url must be an http(s) URL, got {url!r}")
+    record["notificationUrl"] = notifications.check_url(record.get("notificationUrl"))
     return record
 
 

@@ -61,9 +61,16 @@ class PipelineEndpoint:
         pipeline: Any,
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
+        *,
+        notification_url: str | None = None,
     ) -> PipelineEndpoint:
-        """Create endpoint ``name`` whose version "0" is ``pipeline``."""
-        spec = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline)}
+        """Create endpoint ``name`` whose version "0" is ``pipeline``.
+
+        ``notification_url`` (durableml): a URL that receives a POST when a run the endpoint started finishes.
+        """
+        spec: dict[str, Any] = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline)}
+        if notification_url is not None:
+            spec["notificationUrl"] = notification_url
         return PipelineEndpoint(workspace, workspace._client.create_pipeline_endpoint(spec))
 
     @staticmethod
@@ -150,6 +157,15 @@ class PipelineEndpoint:
     def set_name(self, name: str) -> None:
         """Rename the endpoint."""
         self._update(name=name)
+
+    def set_notification_url(self, url: str | None) -> None:
+        """(durableml) POST a notice to ``url`` when a run this endpoint started finishes; None or "" stops them."""
+        self._update(notificationUrl=url or "")
+
+    @property
+    def notification_url(self) -> str | None:
+        """(durableml) Where notices of finished runs go, or None."""
+        return self._record.get("notificationUrl")
 
     def list_versions(self) -> builtins.list[PipelineEndpointVersion]:
         """Return the versions, oldest first."""
