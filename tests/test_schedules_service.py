@@ -304,3 +304,28 @@ def test_a_receiver_that_refuses_fails_the_attempt_without_showing_the_url_secre
         assert len(receiver.bodies) == 2
     finally:
         receiver.close()
+
+
+def test_a_blob_whose_run_cannot_start_is_set_aside_after_five_attempts_and_the_rest_still_fire(
+    azurite: Any, pipeline_id: str
+) -> None:
+    folder = f"poison-{uuid.uuid4().hex[:6]}"
+    record = change_schedule(pipeline_id, folder, real_now())
+    upload(azurite, [f"{folder}/bad.csv", f"{folder}/good.csv"])
+    start = Starter()
+
+    def refuse_bad(firing: Firing) -> Mapping[str, Any]:
+        if firing.cause["blobs"][0]["name"].endswith("bad.csv"):
+            raise ValueError("this file cannot be bound")
+        return start(firing)
+
+    later = real_now()
+    for attempt in range(schedules.POISON_AFTER):
+        schedules.tick(refuse_bad, now=later + dt.timedelta(minutes=2 * attempt), only=record["id"])
+    assert [f.cause["blobs"][0]["name"] for f in start.started.values()] == [f"{folder}/good.csv"]
+    shown = schedules.get(record["id"])
+    assert [p["cause"]["blobs"][0]["name"] for p in shown["poisoned"]] == [f"{folder}/bad.csv"]
+    assert "ValueError: this file cannot be bound" in shown["poisoned"][0]["error"] and shown["pendingChanges"] == 0
+    upload(azurite, [f"{folder}/later.csv"])  # the trigger keeps running for everything else
+    schedules.tick(refuse_bad, now=later + dt.timedelta(minutes=20), only=record["id"])
+    assert len(start.started) == 2

@@ -39,6 +39,8 @@ from durableml.service.runs import utc_now
 
 TABLE, PARTITION, FIRINGS = "dmlSchedules", "schedule", "dmlScheduleFirings"
 ACTIVE, DISABLED = "Active", "Disabled"
+POISON_AFTER = 5  # failed attempts before a firing is set aside (the Functions host's poisonBlobThreshold)
+POISONED_KEPT = 50  # poisoned firings listed on a schedule
 BLOBS_KEPT = 1000  # changed blobs listed per firing (the count is always kept)
 SKIPPED_KEPT = 100  # skipped occurrence times recorded per catch-up firing (the count is always kept)
 CLAIM_GRACE_S = 60  # a claimed firing whose run does not exist after this long is started by the next tick
@@ -135,7 +137,7 @@ def firings(schedule_id: str) -> list[dict[str, Any]]:
 
 def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
     """A schedule as the API shows it, with the next time a recurrence fires."""
-    shown = {k: v for k, v in record.items() if k not in ("boundary", "pending", "firstRunPending")}
+    shown = {k: v for k, v in record.items() if k not in ("boundary", "pending", "firstRunPending", "attempts")}
     shown["pendingChanges"] = len(record.get("pending") or [])
     if record.get("recurrence") and record["status"] == ACTIVE:
         after = _time(record.get("lastOccurrence")) or _time(record["created"])
@@ -268,24 +270,52 @@ def create_run(firing: Firing) -> tuple[dict[str, Any], dict[str, Any]]:
 
 # ---------------------------------------------------------------------------------------------- ticking
 def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] = None) -> list[dict[str, Any]]:
-    """Start every run that fell due (of every schedule, or of schedule ``only``); a failing schedule records
-    its error and does not stop the others."""
+    """Start every run that fell due (of every schedule, or of schedule ``only``).
+
+    A firing whose run cannot start is retried at the next ticks; after ``POISON_AFTER`` failed attempts it is
+    set aside (``poisoned`` on the schedule, with its error), like the Functions host's poison blobs, so one
+    bad blob or occurrence never blocks the others. A schedule that fails as a whole (its datastore is gone)
+    records ``lastError`` and does not stop the other schedules.
+    """
     now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
     started: list[dict[str, Any]] = []
     where, params = ("status eq 'Active' and RowKey eq @id", {"id": only}) if only else ("status eq 'Active'", {})
     for record in records().query(TABLE, PARTITION, where, params):
         try:
             due = _recurrence_firings(record, now) if record.get("recurrence") else _change_firings(record, now)
-            for firing in due:
-                fired = _fire(firing, start, now)
-                if fired is not None:  # else another host is starting it; settled when a tick sees it started
-                    started.append(fired)
-                    _settle(firing, now)
         except Exception as exc:  # recorded on the schedule, shown by Schedule.get; the next tick retries
-            log.warning("schedule '%s' (%s) failed: %s: %s", record.get("name"), record["id"], type(exc).__name__, exc)
-            records().update(TABLE, PARTITION, record["id"],
-                             lambda r, e=exc: r.update(lastError=f"{_iso(now)} {type(e).__name__}: {e}"))
+            _failed(record, None, exc, now)
+            continue
+        for firing in due:
+            try:
+                fired = _fire(firing, start, now)
+            except Exception as exc:
+                _failed(record, firing, exc, now)
+                continue
+            if fired is not None:  # else another host is starting it; settled when a tick sees it started
+                started.append(fired)
+                _settle(firing, now)
     return started
+
+
+def _failed(record: Mapping[str, Any], firing: Optional[Firing], exc: Exception, now: dt.datetime) -> None:
+    """Record a failure on the schedule; a firing that failed ``POISON_AFTER`` times is set aside."""
+    error = f"{_iso(now)} {type(exc).__name__}: {exc}"
+    log.warning("schedule '%s' (%s) failed: %s", record.get("name"), record["id"], error)
+
+    def change(doc: dict[str, Any]) -> None:
+        doc["lastError"] = error
+        if firing is None:
+            return
+        attempts = doc.setdefault("attempts", {})
+        attempts[firing.key] = attempts.get(firing.key, 0) + 1
+        if attempts[firing.key] >= POISON_AFTER:
+            del attempts[firing.key]
+            doc["poisoned"] = [*doc.get("poisoned", [])[-(POISONED_KEPT - 1):],
+                               {"key": firing.key, "cause": firing.cause, "error": error}]
+            _advance(doc, firing)
+
+    records().update(TABLE, PARTITION, record["id"], change)
 
 
 def _recurrence_firings(record: Mapping[str, Any], now: dt.datetime) -> list[Firing]:
@@ -387,17 +417,23 @@ def _fire(firing: Firing, start: Starter, now: dt.datetime) -> Optional[dict[str
 def _settle(firing: Firing, now: dt.datetime) -> None:
     """Advance the schedule past a started firing (so the next tick does not fire it again)."""
     def change(record: dict[str, Any]) -> None:
-        cause = firing.cause
-        if cause["kind"] == "created":
-            record.pop("firstRunPending", None)
-        elif cause["kind"] == "recurrence" and cause["occurrence"] > record["lastOccurrence"]:
-            record["lastOccurrence"] = cause["occurrence"]
-        elif cause["kind"] == "dataChange":
-            fired = {(b["name"], b["etag"]) for b in cause["blobs"]}
-            record["pending"] = [b for b in record.get("pending") or [] if (b["name"], b["etag"]) not in fired]
+        _advance(record, firing)
+        (record.get("attempts") or {}).pop(firing.key, None)
         record["lastRunId"], record["lastRunTime"] = firing.run_id, _iso(now)
 
     records().update(TABLE, PARTITION, firing.schedule["id"], change)
+
+
+def _advance(record: dict[str, Any], firing: Firing) -> None:
+    """Mark what caused the firing as handled: the first run, the occurrence, or the changed blobs."""
+    cause = firing.cause
+    if cause["kind"] == "created":
+        record.pop("firstRunPending", None)
+    elif cause["kind"] == "recurrence" and cause["occurrence"] > record["lastOccurrence"]:
+        record["lastOccurrence"] = cause["occurrence"]
+    elif cause["kind"] == "dataChange":
+        fired = {(b["name"], b["etag"]) for b in cause["blobs"]}
+        record["pending"] = [b for b in record.get("pending") or [] if (b["name"], b["etag"]) not in fired]
 
 
 def _iso(value: Optional[dt.datetime]) -> Optional[str]:
