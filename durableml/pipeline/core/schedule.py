@@ -428,6 +428,11 @@ class Schedule:
         return self._record.get("lastError")
 
     @property
+    def poisoned(self) -> builtins.list[dict[str, Any]]:
+        """(durableml) Firings set aside after 5 failed attempts: what caused each (blobs or time) and its error."""
+        return [dict(p) for p in self._record.get("poisoned") or []]
+
+    @property
     def next_run_time(self) -> str | None:
         """When a time-based schedule fires next (UTC, ISO 8601)."""
         return self._record.get("nextRunTime")
