@@ -43,6 +43,7 @@ class DurableEngine:
         self.episodes = EpisodeRunner(store, index, log, self._call_orchestrator)
         self._busy_instances: set[str] = set()
         self._running_work: set[int] = set()
+        self._running_of: dict[str, int] = {}  # instance id -> its activities running now
         self._wake_orch = asyncio.Event()
         self._wake_work = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -115,6 +116,7 @@ class DurableEngine:
             if item.seq in self._running_work or len(self._running_work) >= self.max_activities:
                 continue
             self._running_work.add(item.seq)
+            self._running_of[item.instance_id] = self._running_of.get(item.instance_id, 0) + 1
             self._spawn(self._run_activity(item))
 
     def _run_episode(self, instance_id: str, exclude: set[int], free: int) -> tuple[EpisodeOutcome, list[WorkItem]]:
@@ -172,7 +174,11 @@ class DurableEngine:
             await asyncio.sleep(0.5)
         finally:
             self._running_work.discard(item.seq)
-            self._dispatch_episode(item.instance_id)
+            left = self._running_of.pop(item.instance_id, 1) - 1
+            if left:
+                self._running_of[item.instance_id] = left
+            else:  # its last running activity: nothing to batch this result with, so replay now
+                self._dispatch_episode(item.instance_id)
             self._wake_work.set()
             self._wake_orch.set()
 
