@@ -10,6 +10,10 @@ The worker listens on ``127.0.0.1:<port>`` (port and a random token in ``<state>
 Every request carries ``X-Durableml-Token``; anything else gets 403. Bodies are JSON; a submit may
 carry ``{"max_nodes": n}`` to change the worker's concurrency. Notifications are hints: the worker also
 rescans the jobs directory every few seconds, so a lost request only delays a job.
+
+Connections are kept alive (HTTP/1.1; one per calling thread and worker port), so a submit costs one
+request, not a TCP connection and a server thread; a kept connection the worker closed (it stopped, or a
+new worker took its port) is replaced once, which is safe as every request is idempotent.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from __future__ import annotations
 import http.client
 import json
 import logging
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Protocol
 
@@ -54,6 +59,7 @@ def make_server(worker: WorkerAPI) -> ThreadingHTTPServer:
 class _Handler(BaseHTTPRequestHandler):
     api: WorkerAPI
     server_version = "durableml-worker"
+    protocol_version = "HTTP/1.1"  # keep-alive: every reply has a Content-Length
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server naming
         if not self._authorized():
@@ -114,25 +120,39 @@ class _Handler(BaseHTTPRequestHandler):
         _log.debug("http: " + format, *args)
 
 
+_kept = threading.local()  # port -> HTTPConnection, per calling thread
+
+
 def call_worker(
     port: int, token: str, method: str, path: str, body: Optional[dict[str, Any]] = None, timeout: float = 5.0
 ) -> tuple[int, dict[str, Any]]:
     """One request to the worker; returns (status, JSON body). Raises OSError if nobody listens."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    try:
-        data = json.dumps(body or {}).encode()
-        conn.request(
-            method,
-            path,
-            body=data if method == "POST" else None,
-            headers={TOKEN_HEADER: token, "Content-Type": "application/json"},
-        )
-        response = conn.getresponse()
-        raw = response.read()
+    kept: dict[int, http.client.HTTPConnection] = _kept.__dict__.setdefault("connections", {})
+    data = json.dumps(body or {}).encode()
+    headers = {TOKEN_HEADER: token, "Content-Type": "application/json"}
+    while True:
+        conn = kept.pop(port, None)
+        reused = conn is not None
+        if conn is None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+        conn.timeout = timeout
+        if conn.sock is not None:
+            conn.sock.settimeout(timeout)
+        try:
+            conn.request(method, path, body=data if method == "POST" else None, headers=headers)
+            response = conn.getresponse()
+            raw = response.read()
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            if reused:
+                continue  # the worker closed the kept connection: once more on a new one
+            raise
+        if response.will_close:
+            conn.close()
+        else:
+            kept[port] = conn
         try:
             parsed = json.loads(raw) if raw else {}
         except ValueError:
             parsed = {}
         return response.status, parsed if isinstance(parsed, dict) else {}
-    finally:
-        conn.close()
