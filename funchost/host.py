@@ -57,6 +57,8 @@ class Host:
     async def start(self) -> None:
         cfg = self.config
         load_local_settings(cfg.app_dir)
+        # the app's own host name, as the Functions host sets it (Core Tools: localhost:<port>)
+        os.environ.setdefault("WEBSITE_HOSTNAME", cfg.base_url.split("://", 1)[-1].rstrip("/"))
         self._ensure_storage()
         self.index = load_app(cfg.app_dir)
         if os.environ.get("FUNCHOST_SDK_SPEEDUPS", "1") != "0":

@@ -24,6 +24,7 @@ completions, when no step runs, the orchestration continues as new with its stat
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -32,6 +33,7 @@ bp = df.Blueprint()
 
 FINISHED, FAILED, CANCELED, NOT_STARTED, RUNNING = "Finished", "Failed", "Canceled", "NotStarted", "Running"
 CANCEL_EVENT = "cancel"
+NOTIFY_ATTEMPTS, NOTIFY_FIRST_RETRY_S = 6, 2.0
 GENERATION_STEPS = 16
 
 
@@ -174,4 +176,21 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
     yield context.call_activity("pipeline_finished", {**summary, "record_first": [
         entry for _, entry in sorted(run.unrecorded.items())]})
+    if run.plan.get("notify"):
+        yield from _notify(context, run.run_id)
     return summary
+
+
+def _notify(context: df.DurableOrchestrationContext, run_id: str):  # type: ignore[no-untyped-def]
+    """Send the run-finished notice, retried with backoff (2 s doubling, NOTIFY_ATTEMPTS tries); a receiver
+    that keeps refusing does not change the run's outcome (the activity's failures are in the host log)."""
+    delay = NOTIFY_FIRST_RETRY_S
+    for attempt in range(NOTIFY_ATTEMPTS):
+        try:
+            yield context.call_activity("notify_run_finished", {"run_id": run_id})
+            return
+        except Exception:  # noqa: BLE001 (an activity failure, whatever the receiver did)
+            if attempt + 1 == NOTIFY_ATTEMPTS:
+                return
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=delay))
+        delay *= 2

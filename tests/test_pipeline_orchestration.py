@@ -260,3 +260,35 @@ def test_step_run_with_defer_record_returns_the_report_unrecorded() -> None:
     assert new == [] and state["isDone"]
     assert state["output"] == {"status": "Failed", "step_run_id": "r1_a", "error": "boom", "reused_from": None,
                                "report": report("Failed", error="boom")}
+
+
+def test_the_run_finished_notice_is_retried_with_backoff_and_never_fails_the_run() -> None:
+    run, new = start({**plan({"a": []}), "notify": True})
+    run.complete_sub(new[0].id, {"status": "Finished"})
+    _, new = run.episode()
+    assert [d.name for d in new] == ["pipeline_finished"]
+    run.complete(new[0].id)
+    delays = []
+    for _attempt in range(6):  # every attempt refused by the receiver
+        _, new = run.episode()
+        assert [d.name for d in new] == ["notify_run_finished"]
+        run.fail(new[0].id, "receiver answered 503")
+        state, new = run.episode()
+        if not new:
+            break
+        assert [d.kind for d in new] == ["timer"]
+        delays.append(new[0].fire_at)
+        run.fire(new[0].id)
+    assert state["isDone"] and state["output"]["status"] == "Finished"  # the notice's failure changes nothing
+    assert len(delays) == 5
+    gaps = [(later - earlier).total_seconds() for earlier, later in zip(delays, delays[1:], strict=False)]
+    assert gaps == sorted(gaps) and gaps[-1] > 2 * gaps[0]  # the waits grow: backoff
+
+
+def test_a_run_without_a_receiver_sends_no_notice() -> None:
+    run, new = start(plan({"a": []}))
+    run.complete_sub(new[0].id, {"status": "Finished"})
+    _, new = run.episode()
+    run.complete(new[0].id)
+    state, new = run.episode()
+    assert new == [] and state["isDone"]

@@ -13,7 +13,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import computes, datasets, datastores, openapi, reuse, runs, snapshots
+from durableml.service import computes, datasets, datastores, notifications, openapi, reuse, runs, snapshots
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
@@ -96,6 +96,8 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
 
 async def start_run(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
     """Start the ``pipeline_run`` orchestration of a recorded run (every way of starting a run ends here)."""
+    if await asyncio.to_thread(notifications.target, record):
+        plan = {**plan, "notify": True}  # its schedule or endpoint names a URL for the run-finished notice
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start

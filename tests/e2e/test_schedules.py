@@ -17,12 +17,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from durableml.core import Datastore
 from durableml.data.datapath import DataPath, DataPathComputeBinding
 from durableml.exceptions import NotFoundError, ValidationError
-from durableml.pipeline.core import Pipeline, PipelineData, PipelineParameter, Schedule, ScheduleRecurrence
+from durableml.pipeline.core import (
+    Pipeline,
+    PipelineData,
+    PipelineEndpoint,
+    PipelineParameter,
+    Schedule,
+    ScheduleRecurrence,
+)
 from durableml.pipeline.steps import PythonScriptStep
+
+from tests.http_receiver import Receiver
 
 from ._helpers import ensure_compute, seen, wait_until
 
@@ -180,3 +190,30 @@ def test_an_adls_gen2_datastore_triggers_like_a_blob_one_and_its_secret_is_not_s
     upload(lake, tmp_path, {"landing/day.csv": "lake data"})
     wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="a run for the file landed in the lake")
     assert seen(runs_of(schedule)[0])["files"] == {"day.csv": "lake data"}
+
+
+def test_runs_started_by_a_schedule_or_an_endpoint_notify_the_url_they_name_when_they_finish(
+    env: dict[str, Any], service: Any
+) -> None:
+    receiver = Receiver([503])  # the first attempt is refused: the notice is retried with backoff
+    try:
+        schedule = Schedule.create(env["ws"], name="notifying", pipeline_id=env["published"].id,
+                                   experiment_name="sched", recurrence=ScheduleRecurrence(frequency="Day", interval=1),
+                                   notification_url=receiver.url)
+        (run,) = runs_of(schedule)
+        assert run.wait_for_completion(show_output=False) == "Finished"
+        wait_until(lambda: len(receiver.bodies) == 2, timeout=60, what="the notice, after one refused attempt")
+        notice = receiver.bodies[-1]
+        assert (notice["runId"], notice["status"], notice["experimentName"]) == (run.id, "Finished", "sched")
+        assert notice["links"]["run"].endswith(f"/api/runs/{run.id}")
+        schedule.disable()
+
+        endpoint = PipelineEndpoint.publish(env["ws"], name="notifying-endpoint", description="notices",
+                                            pipeline=env["published"], notification_url=receiver.url)
+        answer = requests.post(endpoint.endpoint, json={"ExperimentName": "sched"}, timeout=30,
+                               headers={"x-functions-key": service.key})
+        wait_until(lambda: len(receiver.bodies) == 3, timeout=60, what="the endpoint run's notice")
+        assert receiver.bodies[-1]["runId"] == answer.json()["Id"]
+        assert "SECRET-SIGNATURE" not in service.host.output()  # the URL's secret is never logged
+    finally:
+        receiver.close()
