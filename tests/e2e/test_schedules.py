@@ -121,13 +121,18 @@ def upload(store: Datastore, tmp: Path, names: dict[str, str]) -> None:
     store.upload_files(local, target_path=folders.pop(), overwrite=True, show_progress=False)
 
 
+def watch(env: dict[str, Any], name: str, folder: str, **options: Any) -> Schedule:
+    """A data-change schedule of the module's pipeline on ``folder`` of the default datastore, polled every 3 s."""
+    return Schedule.create(env["ws"], name=name, pipeline_id=env["published"].id, experiment_name="sched",
+                           datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
+                           data_path_parameter_name="input_path", **options)
+
+
 def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of_them(
     env: dict[str, Any], tmp_path: Path
 ) -> None:
     folder = f"batch-{uuid.uuid4().hex[:6]}"
-    schedule = Schedule.create(env["ws"], name="on-batch", pipeline_id=env["published"].id, experiment_name="sched",
-                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
-                               data_path_parameter_name="input_path", debounce_seconds=15)
+    schedule = watch(env, "on-batch", folder, debounce_seconds=15)
     upload(env["store"], tmp_path, {f"{folder}/part-{i:02}.csv": f"row {i}" for i in range(20)})
     wait_until(lambda: len(runs_of(schedule)) == 1, timeout=90, what="one run for the batch")
     time.sleep(6)
@@ -139,9 +144,7 @@ def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of
 
 def test_each_changed_blob_without_debounce_is_the_path_the_step_sees(env: dict[str, Any], tmp_path: Path) -> None:
     folder = f"single-{uuid.uuid4().hex[:6]}"
-    schedule = Schedule.create(env["ws"], name="on-file", pipeline_id=env["published"].id, experiment_name="sched",
-                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
-                               data_path_parameter_name="input_path")
+    schedule = watch(env, "on-file", folder)
     upload(env["store"], tmp_path, {f"{folder}/new.csv": "fresh data"})
     wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="a run for the new blob")
     assert seen(runs_of(schedule)[0])["files"] == {"new.csv": "fresh data"}
@@ -151,9 +154,7 @@ def test_subfolders_trigger_only_when_matching_is_on_and_updates_apply_without_a
     env: dict[str, Any], tmp_path: Path
 ) -> None:
     folder = f"tree-{uuid.uuid4().hex[:6]}"
-    schedule = Schedule.create(env["ws"], name="tree", pipeline_id=env["published"].id, experiment_name="sched",
-                               datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
-                               data_path_parameter_name="input_path")
+    schedule = watch(env, "tree", folder)
     upload(env["store"], tmp_path, {f"{folder}/2026/11/deep.csv": "deep"})
     time.sleep(8)
     assert runs_of(schedule) == []  # v1: subfolders are not watched
