@@ -5,7 +5,7 @@ import importlib.util
 import inspect
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -51,19 +51,16 @@ class FunctionIndex:
     """All functions of an app, looked up case-insensitively like the Functions host."""
 
     functions: list[FunctionInfo]
-    _durable: dict[tuple[str, str], FunctionInfo | None] = field(default_factory=dict, repr=False, compare=False)
 
     def by_trigger(self, trigger_type: str) -> list[FunctionInfo]:
         return [f for f in self.functions if f.trigger_type == trigger_type]
 
     def durable(self, trigger_type: str, name: str) -> FunctionInfo | None:
-        """The function of this trigger type Durable knows as ``name`` (case-insensitive; cached, as every
-        episode and activity looks its function up)."""
-        key = (trigger_type, name.lower())
-        if key not in self._durable:
-            self._durable[key] = next((f for f in self.by_trigger(trigger_type) if f.durable_name.lower() == key[1]),
-                                      None)
-        return self._durable[key]
+        wanted = name.lower()
+        for f in self.by_trigger(trigger_type):
+            if f.durable_name.lower() == wanted:
+                return f
+        return None
 
     def durable_names(self, trigger_type: str) -> list[str]:
         return [f.durable_name for f in self.by_trigger(trigger_type)]

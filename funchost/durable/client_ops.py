@@ -74,8 +74,7 @@ def validate_instance_id(instance_id: str) -> str:
 
 
 class DurableClientOps:
-    """The client operations; ``on_change`` is called after every write so the engine looks for work
-    (with the instance id when one instance got a message it can process at once)."""
+    """The client operations; ``on_change`` is called after every write so the engine looks for work."""
 
     def __init__(self, store: Store, index: FunctionIndex, on_change: Any) -> None:
         self.store = store
@@ -112,7 +111,7 @@ class DurableClientOps:
         ev = h.event(EventType.EventRaised, h.now(), Name=name, Input=input_text)
         with self.store.transaction() as tx:
             tx.send([NewMessage(instance_id, None, ev)])
-        self.on_change(instance_id)
+        self.on_change()
 
     def _control(self, instance_id: str, kind: EventType, reason: Optional[str], allowed: set[RuntimeStatus]) -> None:
         inst = self._instance(instance_id)

@@ -20,7 +20,7 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from azure.functions import meta
 
 from funchost.durable import history as h
-from funchost.durable.episode import EpisodeOutcome, EpisodeRunner
+from funchost.durable.episode import EpisodeRunner
 from funchost.durable.history import EventType
 from funchost.durable.store import NewMessage, Store, WorkItem
 from funchost.functions import FunctionIndex, FunctionInfo
@@ -43,7 +43,6 @@ class DurableEngine:
         self.episodes = EpisodeRunner(store, index, log, self._call_orchestrator)
         self._busy_instances: set[str] = set()
         self._running_work: set[int] = set()
-        self._running_of: dict[str, int] = {}  # instance id -> its activities running now
         self._wake_orch = asyncio.Event()
         self._wake_work = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -65,10 +64,8 @@ class DurableEngine:
                 pass
         self._episode_pool.shutdown(wait=False, cancel_futures=True)
 
-    def wake(self, instance_id: Optional[str] = None) -> None:
-        """Something was written to the store (for ``instance_id``, if given): look for work now."""
-        if instance_id is not None and _on_loop_thread():
-            self._dispatch_episode(instance_id)
+    def wake(self) -> None:
+        """Something was written to the store: look for work now."""
         self._wake_orch.set()
         self._wake_work.set()
 
@@ -86,8 +83,9 @@ class DurableEngine:
             if free > 0:
                 ready = await loop.run_in_executor(self._episode_pool, self.store.ready_instances, time.time(),
                                                    set(self._busy_instances), free)
-                for iid in ready:  # the query ran on another thread: some may have been dispatched since
-                    self._dispatch_episode(iid)
+                for iid in ready:
+                    self._busy_instances.add(iid)
+                    self._spawn(self._episode(iid))
             await self._sleep_until_due(self._wake_orch)
 
     async def _sleep_until_due(self, event: asyncio.Event) -> None:
@@ -100,50 +98,18 @@ class DurableEngine:
         except asyncio.TimeoutError:
             pass
 
-    def _dispatch_episode(self, instance_id: str) -> None:
-        """Run an episode of ``instance_id`` now, unless one runs or the pool is full (the loop finds it then).
-
-        Called when a commit sent the instance a message (a completion, an event, a new child): going
-        straight to its episode saves the loop's store query and a thread hop per orchestration step.
-        """
-        if instance_id in self._busy_instances or len(self._busy_instances) >= self.max_orchestrators:
-            return
-        self._busy_instances.add(instance_id)
-        self._spawn(self._episode(instance_id))
-
-    def _start_work(self, items: list[WorkItem]) -> None:
-        for item in items:
-            if item.seq in self._running_work or len(self._running_work) >= self.max_activities:
-                continue
-            self._running_work.add(item.seq)
-            self._running_of[item.instance_id] = self._running_of.get(item.instance_id, 0) + 1
-            self._spawn(self._run_activity(item))
-
-    def _run_episode(self, instance_id: str, exclude: set[int], free: int) -> tuple[EpisodeOutcome, list[WorkItem]]:
-        """An episode, then (same thread) the work items it may have added, to start them without a hop."""
-        outcome = self.episodes.run(instance_id)
-        work = self.store.pending_work(exclude, free) if outcome.new_work and free > 0 else []
-        return outcome, work
-
     async def _episode(self, instance_id: str) -> None:
         loop = asyncio.get_running_loop()
-        wake: set[str] = set()
         try:
-            free = self.max_activities - len(self._running_work)
-            outcome, work = await loop.run_in_executor(self._episode_pool, self._run_episode, instance_id,
-                                                       set(self._running_work), free)
-            self._start_work(work)
+            outcome = await loop.run_in_executor(self._episode_pool, self.episodes.run, instance_id)
             if outcome.new_work:
                 self._wake_work.set()
-            wake = outcome.wake
         except Exception:
             self.log.error("episode of %s failed in the host; it will be retried:\n%s", instance_id,
                            traceback.format_exc())
             await asyncio.sleep(0.5)
         finally:
             self._busy_instances.discard(instance_id)
-            for other in sorted(wake):
-                self._dispatch_episode(other)
             self._wake_orch.set()
 
     def _call_orchestrator(self, fi: FunctionInfo, context_json: str) -> str:
@@ -157,7 +123,9 @@ class DurableEngine:
             free = self.max_activities - len(self._running_work)
             if free > 0:
                 items = await loop.run_in_executor(None, self.store.pending_work, set(self._running_work), free)
-                self._start_work(items)  # rechecks: an episode may have started some of them meanwhile
+                for item in items:
+                    self._running_work.add(item.seq)
+                    self._spawn(self._run_activity(item))
             try:
                 await asyncio.wait_for(self._wake_work.wait(), timeout=1.0)
             except asyncio.TimeoutError:
@@ -174,11 +142,6 @@ class DurableEngine:
             await asyncio.sleep(0.5)
         finally:
             self._running_work.discard(item.seq)
-            left = self._running_of.pop(item.instance_id, 1) - 1
-            if left:
-                self._running_of[item.instance_id] = left
-            else:  # its last running activity: nothing to batch this result with, so replay now
-                self._dispatch_episode(item.instance_id)
             self._wake_work.set()
             self._wake_orch.set()
 
@@ -209,14 +172,6 @@ class DurableEngine:
         return {"episodes": self.episodes.episodes, "replaySeconds": round(self.episodes.replay_seconds, 4),
                 "activities": self.activities_run, "runningActivities": len(self._running_work),
                 "busyInstances": len(self._busy_instances), **self.store.stats()}
-
-
-def _on_loop_thread() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
 
 
 def _failed(item: WorkItem, name: str, message: str, stack: Optional[str] = None) -> dict[str, Any]:

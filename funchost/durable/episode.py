@@ -32,7 +32,6 @@ class EpisodeOutcome:
 
     instance_id: str
     new_work: int = 0
-    wake: set[str] = field(default_factory=set)  # other instances that got messages (children, parent)
 
 
 def new_execution_id() -> str:
@@ -68,7 +67,7 @@ class EpisodeRunner:
             return out
         plan = self._plan(inst, msgs)
         if plan.terminate is not None:
-            out.wake.update(self._terminate(inst, plan))
+            self._terminate(inst, plan)
         elif plan.deliver:
             self._run_orchestrator(inst, plan, out)
         else:
@@ -137,7 +136,7 @@ class EpisodeRunner:
                     tx.append_history(inst.id, old, chunk)
                 tx.update_instance(inst.id, status=plan.status, updated=h.fmt_time(ts))
 
-    def _terminate(self, inst: Instance, plan: "_Plan") -> set[str]:
+    def _terminate(self, inst: Instance, plan: "_Plan") -> None:
         assert plan.terminate is not None
         reason = plan.terminate.get("Input")
         ts = h.now()
@@ -153,7 +152,6 @@ class EpisodeRunner:
             tx.update_instance(inst.id, status=RuntimeStatus.Terminated, output=status_output_text(reason),
                                updated=h.fmt_time(ts))
             self._notify_parent(tx, inst, failed=True, result=reason, details=None)
-        return tx.sent_to - {inst.id}
 
     def _run_orchestrator(self, inst: Instance, plan: "_Plan", out: EpisodeOutcome) -> None:
         old = self.store.history(inst.id)
@@ -182,10 +180,9 @@ class EpisodeRunner:
             if failure is not None:
                 keep = None if oversized or not state else state.get("customStatus")
                 self._complete(tx, inst, old, chunk, ts, failed=True, result=failure, custom_status=keep)
-            else:
-                assert decisions is not None and state is not None
-                self._apply(tx, inst, old, chunk, ts, state, decisions.new, plan, out)
-        out.wake.update(tx.sent_to - {inst.id})
+                return
+            assert decisions is not None and state is not None
+            self._apply(tx, inst, old, chunk, ts, state, decisions.new, plan, out)
 
     def _invoke(self, inst: Instance, old: list[Event], chunk: list[Event]) -> tuple[dict[str, Any], Optional[str]]:
         fi = self.index.durable("orchestrationTrigger", inst.name)

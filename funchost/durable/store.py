@@ -186,7 +186,6 @@ class _Tx:
         self.s = store
         self.db = store._db
         self._history_updates: dict[str, Optional[list[Event]]] = {}
-        self.sent_to: set[str] = set()  # instances that got a message visible now (the engine runs them next)
 
     def __enter__(self) -> "_Tx":
         self.s._lock.acquire()
@@ -236,11 +235,9 @@ class _Tx:
         self._history_updates[instance_id] = []
 
     def send(self, messages: Iterable[NewMessage]) -> None:
-        rows = [(m.instance_id, m.execution_id, m.visible_at, int(m.control), json.dumps(m.event)) for m in messages]
         self.db.executemany(
-            "INSERT INTO inbox (instance_id, execution_id, visible_at, control, message) VALUES (?,?,?,?,?)", rows)
-        now = time.time()
-        self.sent_to.update(row[0] for row in rows if row[2] <= now)
+            "INSERT INTO inbox (instance_id, execution_id, visible_at, control, message) VALUES (?,?,?,?,?)",
+            [(m.instance_id, m.execution_id, m.visible_at, int(m.control), json.dumps(m.event)) for m in messages])
 
     def consume(self, seqs: Iterable[int]) -> None:
         self.db.executemany("DELETE FROM inbox WHERE seq=?", [(s,) for s in seqs])
