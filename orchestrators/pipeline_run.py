@@ -55,6 +55,7 @@ class Readiness:
         self.waiting_on = {s["id"]: len({d for d in s["depends_on"] if status[d] != FINISHED})
                            for s in plan["steps"]}
         self.ready = [sid for sid in self.steps if self.waiting_on[sid] == 0 and status[sid] == NOT_STARTED]
+        self.sinks = sum(1 for after in self.dependents.values() if not after)
 
     def take(self) -> list[dict[str, Any]]:
         """The steps that became ready since the last call, in plan order."""
@@ -73,7 +74,7 @@ class Readiness:
         so nothing runs after it but ``pipeline_finished``)."""
         after = self.dependents[sid]
         if not after:
-            return sum(1 for deps in self.dependents.values() if not deps) == 1
+            return self.sinks == 1
         return len(after) == 1 and set(self.steps[after[0]]["depends_on"]) == {sid}
 
 
