@@ -36,7 +36,9 @@ __all__ = [
     "output_placeholder",
 ]
 
-REPORT_LIMIT = 32 * 1024  # bytes of JSON: a bigger report travels without outputs and metrics
+# bytes of JSON: a bigger report travels without outputs and metrics. It is kept in orchestration histories
+# (the step_run result, the next step's input), which every episode replays, so it stays small.
+REPORT_LIMIT = 8 * 1024
 _JOB_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,199}$")
 _MODES = ("mount", "download")
 

@@ -10,6 +10,7 @@ import pytest
 
 from durableml.compute import JobSpec, JobState, input_placeholder, output_placeholder
 from durableml.compute.job_files import create_json_once, read_json
+from durableml.compute.base import job_report, status_from_report
 from durableml.exceptions import ValidationError
 from durableml.runner.context import error_summary, make_redactor, parse_metrics, step_environment
 from durableml.runner.staging import resolve_arguments
@@ -136,3 +137,26 @@ def test_create_once_keeps_the_first_content(tmp_path: Path) -> None:
     assert create_json_once(path, {"n": 2}) is False
     assert read_json(path) == {"n": 1}
     assert list(tmp_path.iterdir()) == [path]  # no temp files left behind
+
+
+def test_a_job_report_carries_the_result_unless_it_is_too_big_for_an_orchestration_history() -> None:
+    result = {
+        "job_id": "j1",
+        "status": "Finished",
+        "exit_code": 0,
+        "error": None,
+        "started": "2026-01-01T00:00:00.000000Z",
+        "ended": "2026-01-01T00:00:01.000000Z",
+        "outputs": {"out": {"container": "c", "path": "p", "kind": "directory", "files": 1}},
+        "metrics": [{"name": "acc", "value": 0.9, "kind": "scalar"}],
+        "attempt": 1,
+        "log": {"container": "durableml-logs", "blob": "r/j1/70_driver_log.txt"},
+    }
+    report = job_report(result)
+    assert report == {
+        **{k: result[k] for k in ("job_id", "status", "exit_code", "error", "started", "ended", "outputs", "metrics")},
+        "complete": True,
+    }
+    assert status_from_report("j1", report) == status_from_report("j1", result)
+    many = {**result, "metrics": [{"name": f"m{i}", "value": "x" * 100} for i in range(200)]}
+    assert job_report(many) == {"job_id": "j1", "status": "Finished", "exit_code": 0, "complete": False}
