@@ -12,6 +12,7 @@ settings) opens one per notification.
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import logging
@@ -20,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import weakref
 from typing import Any, Mapping
 from urllib.parse import quote
 
@@ -80,6 +82,13 @@ def _post(url: str, body: bytes) -> tuple[bool, str] | None:
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 _kept = threading.local()  # netloc -> HTTPConnection, per thread
+_every_kept: "weakref.WeakSet[http.client.HTTPConnection]" = weakref.WeakSet()  # closed at exit
+
+
+@atexit.register
+def _close_kept() -> None:
+    for conn in list(_every_kept):
+        conn.close()
 
 
 def _post_kept(parts: urllib.parse.SplitResult, body: bytes) -> tuple[bool, str] | None:
@@ -90,6 +99,7 @@ def _post_kept(parts: urllib.parse.SplitResult, body: bytes) -> tuple[bool, str]
         reused = conn is not None
         if conn is None:
             conn = http.client.HTTPConnection(parts.hostname or "", parts.port or 80, timeout=TIMEOUT_S)
+            _every_kept.add(conn)
         try:
             conn.request("POST", target, body=body, headers={"Content-Type": "application/json"})
             response = conn.getresponse()

@@ -18,10 +18,12 @@ new worker took its port) is replaced once, which is safe as every request is id
 
 from __future__ import annotations
 
+import atexit
 import http.client
 import json
 import logging
 import threading
+import weakref
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Optional, Protocol
 
@@ -124,6 +126,13 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 _kept = threading.local()  # port -> HTTPConnection, per calling thread
+_every_kept: "weakref.WeakSet[http.client.HTTPConnection]" = weakref.WeakSet()  # closed at exit
+
+
+@atexit.register
+def _close_kept() -> None:
+    for conn in list(_every_kept):
+        conn.close()
 
 
 def call_worker(
@@ -138,6 +147,7 @@ def call_worker(
         reused = conn is not None
         if conn is None:
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+            _every_kept.add(conn)
         conn.timeout = timeout
         if conn.sock is not None:
             conn.sock.settimeout(timeout)
