@@ -21,7 +21,7 @@ from durableml.exceptions import (
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
 from durableml.service.parameters import bind_data_parameters
-from durableml.service.records import RUNS, blob_container, records
+from durableml.service.records import EXPERIMENTS, RUNS, blob_container, records
 
 PARTITION = "run"
 TERMINAL = {"Finished", "Failed", "Canceled"}
@@ -120,8 +120,18 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     if resumed is not None:
         record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
-    records().put("dmlExperiments", "experiment", experiment, {"name": experiment, "created": record["created"]})
+    _note_experiment(experiment, record["created"])
     return record, execution_plan(run_id, document, continue_on_step_failure)
+
+
+_KNOWN_EXPERIMENTS: set[str] = set()
+
+
+def _note_experiment(name: str, created: str) -> None:
+    """Record the experiment on its first run (its creation time is the first run's); once per process."""
+    if name not in _KNOWN_EXPERIMENTS:
+        records().insert(EXPERIMENTS, "experiment", name, {"name": name, "created": created})
+        _KNOWN_EXPERIMENTS.add(name)
 
 
 def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -153,11 +163,16 @@ def check_references(document: Mapping[str, Any]) -> None:
             wanted += [("datastore", store, f"$.steps[{i}].inputs.{name}") for store in stores if store]
         wanted += [("datastore", out["datastore"], f"$.steps[{i}].outputs.{name}")
                    for name, out in step["outputs"].items() if out.get("datastore")]
+    missing: dict[tuple[str, Optional[str]], Optional[str]] = {}  # each name looked up once: steps share them
     for kind, name, path in wanted:
-        try:
-            (computes.get_compute if kind == "compute" else datastores.get_datastore)(name)
-        except (ComputeTargetNotFoundError, DatastoreNotFoundError) as exc:
-            issues.append(Issue(f"unknown_{kind}", str(exc), path))
+        if (kind, name) not in missing:
+            try:
+                (computes.get_compute if kind == "compute" else datastores.get_datastore)(name)
+                missing[(kind, name)] = None
+            except (ComputeTargetNotFoundError, DatastoreNotFoundError) as exc:
+                missing[(kind, name)] = str(exc)
+        if missing[(kind, name)]:
+            issues.append(Issue(f"unknown_{kind}", str(missing[(kind, name)]), path))
     if issues:
         raise DocumentValidationError("The pipeline refers to resources this workspace does not have", issues)
 
@@ -267,7 +282,7 @@ def workspace_record() -> dict[str, Any]:
 
 
 def list_experiments() -> list[dict[str, Any]]:
-    return records().query("dmlExperiments", "experiment")
+    return records().query(EXPERIMENTS, "experiment")
 
 
 def get_metrics(run_id: str) -> dict[str, Any]:
