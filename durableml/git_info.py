@@ -37,19 +37,29 @@ def strip_credentials(url: str) -> str:
     return urlunsplit(parts._replace(netloc=parts.netloc.rsplit("@", 1)[1]))
 
 
-def git_properties(directory: str | Path) -> dict[str, str]:
-    """The v1 Git properties of ``directory``'s repository, or ``{}`` when it is not in one."""
+def git_properties(directory: str | Path, by_repository: dict[str, dict[str, str]] | None = None) -> dict[str, str]:
+    """The v1 Git properties of ``directory``'s repository, or ``{}`` when it is not in one.
+
+    ``by_repository``: answers already found during this submission, by repository root (a pipeline's
+    directories usually share one repository, and ``git status`` is the slow part).
+    """
     if shutil.which("git") is None:
         return {}
     path = Path(directory).resolve()
     top = _git(path, "rev-parse", "--show-toplevel")
     if not top:
-        return {}
-    commit = _git(path, "rev-parse", "HEAD") or ""
-    branch = _git(path, "rev-parse", "--abbrev-ref", "HEAD") or ""
+        return {}  # not in a repository
+    if by_repository is not None and top in by_repository:
+        return by_repository[top]
+    status = _git(path, "status", "--porcelain=v2", "--branch") or ""  # one call: commit, branch, changes
+    headers = dict(line[2:].split(" ", 1) for line in status.splitlines() if line.startswith("# ") and " " in line[2:])
+    commit = headers.get("branch.oid", "")
+    commit = "" if commit == "(initial)" else commit
+    branch = headers.get("branch.head", "")
+    branch = "HEAD" if branch == "(detached)" else branch  # what `git rev-parse --abbrev-ref HEAD` says
+    dirty = any(not line.startswith("# ") for line in status.splitlines() if line)
     remote = strip_credentials(_git(path, "config", "--get", "remote.origin.url") or top)
-    dirty = bool(_git(path, "status", "--porcelain"))
-    return {
+    found = {
         "azureml.git.repository_uri": remote,
         "mlflow.source.git.repoURL": remote,
         "azureml.git.branch": branch,
@@ -58,3 +68,6 @@ def git_properties(directory: str | Path) -> dict[str, str]:
         "mlflow.source.git.commit": commit,
         "azureml.git.dirty": str(dirty),
     }
+    if by_repository is not None:
+        by_repository[top] = found
+    return found

@@ -45,6 +45,7 @@ def submit_pipeline(
     values = parameter_values(document, pipeline_parameters or {})
     client = experiment.workspace._client
     attach_snapshots(document, client)
+    repositories: dict[str, dict[str, str]] = {}  # Git answers by repository root, for this submission
     record = client.submit_pipeline(
         document,
         experiment.name,
@@ -52,20 +53,22 @@ def submit_pipeline(
         regenerate_outputs=bool(options.get("regenerate_outputs", False)),
         continue_on_step_failure=bool(options.get("continue_on_step_failure", False)),
         tags=dict(tags or {}),
-        properties=git_properties(os.getcwd()),
-        step_properties=step_git_properties(document),
+        properties=git_properties(os.getcwd(), repositories),
+        step_properties=step_git_properties(document, repositories),
     )
     return PipelineRun(experiment, str(record["id"]), _record=record)
 
 
-def step_git_properties(document: Mapping[str, Any]) -> dict[str, dict[str, str]]:
+def step_git_properties(
+    document: Mapping[str, Any], repositories: dict[str, dict[str, str]] | None = None
+) -> dict[str, dict[str, str]]:
     """Each step's Git properties, from its source directory (looked up once per directory)."""
     by_directory: dict[str, dict[str, str]] = {}
     found: dict[str, dict[str, str]] = {}
     for step in document["steps"]:
         directory = os.path.abspath((step.get("snapshot") or {}).get("sourceDirectory") or ".")
         if directory not in by_directory:
-            by_directory[directory] = git_properties(directory)
+            by_directory[directory] = git_properties(directory, repositories)
         if by_directory[directory]:
             found[step["id"]] = by_directory[directory]
     return found
