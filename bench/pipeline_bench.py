@@ -43,7 +43,7 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from durableml.compute import LocalCompute  # noqa: E402
+from durableml.compute.local import shutdown_workers  # noqa: E402
 from durableml.core import Experiment, Workspace  # noqa: E402
 from durableml.core.run import RunStatus  # noqa: E402
 from durableml.pipeline.core import Pipeline, PipelineData  # noqa: E402
@@ -131,13 +131,7 @@ class Service:
         try:
             if self.host is not None:
                 self.host.stop()
-            compute = self.dml_state / "compute"
-            if compute.is_dir():  # the detached local-compute workers outlive funchost
-                for target in sorted(compute.iterdir()):
-                    try:
-                        LocalCompute(target).shutdown()
-                    except Exception as exc:  # noqa: BLE001 - still stop Azurite
-                        print(f"shutting down the worker of {target} failed: {exc!r}", file=sys.stderr)
+            shutdown_workers(self.dml_state)  # the detached local-compute workers outlive funchost
         finally:
             if self.azurite is not None:
                 self.azurite.stop()

@@ -1,11 +1,13 @@
 """The dataset registry and reading datasets outside a step, through the SDK against a real funchost."""
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from durableml.compute.local import shutdown_workers
 from durableml.config import WorkspaceConfig
 from durableml.core import Dataset, Datastore, Workspace
 from durableml.exceptions import ConflictError, DatasetNotFoundError
@@ -15,7 +17,7 @@ CSV = "a,b\n1,x\n2,y\n3,z\n"
 
 
 @pytest.fixture(scope="module")
-def ws(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Workspace:
+def ws(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Workspace]:
     state = tmp_path_factory.mktemp("datasets")
     host = funchost_process(ROOT, env={"DURABLEML_STATE_DIR": str(state)})
     config = WorkspaceConfig("s", "r", "w", endpoint=host.base_url, key=host.function_key)
@@ -26,7 +28,9 @@ def ws(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Works
     (data / "tables" / "part2.csv").write_text("a,b\n4,w\n")
     (data / "notes.txt").write_text("hello")
     Datastore(workspace, "workspaceblobstore").upload(str(data), target_path="ds-test", overwrite=True)
-    return workspace
+    yield workspace
+    host.stop()
+    shutdown_workers(state)
 
 
 def test_register_get_by_name_versions_and_conflicts(ws: Workspace) -> None:

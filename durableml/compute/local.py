@@ -23,7 +23,7 @@ from durableml.compute.job_files import JobFiles, StateDir, create_json_once, re
 from durableml.compute.worker_http import call_worker
 from durableml.exceptions import ComputeTargetException, RunNotFoundError
 
-__all__ = ["LocalCompute"]
+__all__ = ["LocalCompute", "shutdown_workers"]
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 _spawned: list[subprocess.Popen[bytes]] = []  # kept so that finished workers are reaped, not zombies
@@ -272,3 +272,11 @@ def _tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log yet)"
+
+
+def shutdown_workers(state_dir: str | os.PathLike[str]) -> None:
+    """Stop every detached local-compute worker of a durableml state directory (they outlive the host)."""
+    compute = Path(state_dir) / "compute"
+    if compute.is_dir():
+        for target in sorted(compute.iterdir()):
+            LocalCompute(target).shutdown()

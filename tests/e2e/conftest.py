@@ -23,7 +23,7 @@ from typing import Any, Callable
 import pytest
 import requests
 
-from durableml.compute import LocalCompute
+from durableml.compute.local import shutdown_workers
 from durableml.core import Workspace
 from funchost.azurite import AzuriteHandle, start_azurite
 from funchost.keys import ensure_function_key
@@ -85,10 +85,7 @@ class Service:
 
     def shutdown_workers(self) -> None:
         """Stop every detached local-compute worker this service started (they outlive funchost)."""
-        compute = self.state_dir / "compute"
-        if compute.is_dir():
-            for target in sorted(compute.iterdir()):
-                LocalCompute(target).shutdown()
+        shutdown_workers(self.state_dir)
 
 
 @contextlib.contextmanager

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from durableml.compute.local import shutdown_workers
 from durableml.config import WorkspaceConfig
 from durableml.core import ComputeTarget, Datastore, Workspace
 from durableml.core.compute import AmlCompute
@@ -39,6 +40,7 @@ def service(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> 
     host: FunchostProcess = funchost_process(REPO_ROOT, env={"DURABLEML_STATE_DIR": str(state)})
     yield host
     host.stop()
+    shutdown_workers(state)
 
 
 def _workspace(service: FunchostProcess, key: str | None) -> Workspace:
