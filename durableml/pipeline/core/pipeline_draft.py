@@ -15,6 +15,8 @@ from durableml.pipeline.core.pipeline_parameter import PipelineParameter
 from durableml.pipeline.core.published_pipeline import PublishedPipeline
 from durableml.pipeline.submission import attach_snapshots, parameter_values
 
+from durableml.pipeline.core._service_record import ServiceRecord
+
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
     from durableml.pipeline.core.pipeline import Pipeline
@@ -23,12 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["PipelineDraft"]
 
 
-class PipelineDraft:
+class PipelineDraft(ServiceRecord):
     """A pipeline draft (v1 ``PipelineDraft``)."""
-
-    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = dict(record)
 
     @staticmethod
     def create(
@@ -67,21 +65,6 @@ class PipelineDraft:
     ) -> builtins.list[PipelineDraft]:
         """Return the drafts that carry all of ``tags``."""
         return [PipelineDraft(workspace, r) for r in workspace._client.list_drafts(dict(tags) if tags else None)]
-
-    @property
-    def id(self) -> str:
-        """The draft id."""
-        return str(self._record["id"])
-
-    @property
-    def name(self) -> str | None:
-        """The draft name."""
-        return self._record.get("name")
-
-    @property
-    def description(self) -> str | None:
-        """The draft description."""
-        return self._record.get("description")
 
     @property
     def experiment_name(self) -> str | None:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 from durableml.exceptions import NotFoundError, ValidationError
 from durableml.pipeline.core.published_pipeline import PublishedPipeline
 
+from durableml.pipeline.core._service_record import ServiceRecord
+
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
     from durableml.pipeline.core.run import PipelineRun
@@ -46,12 +48,8 @@ def _pipeline_id(pipeline: Any) -> str:
     )
 
 
-class PipelineEndpoint:
+class PipelineEndpoint(ServiceRecord):
     """A versioned pipeline endpoint (v1 ``PipelineEndpoint``)."""
-
-    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = dict(record)
 
     @staticmethod
     def publish(
@@ -95,21 +93,6 @@ class PipelineEndpoint:
     ) -> builtins.list[PipelineEndpoint]:
         """Return the endpoints of ``workspace``."""
         return [PipelineEndpoint(workspace, r) for r in workspace._client.list_pipeline_endpoints(active_only)]
-
-    @property
-    def id(self) -> str:
-        """The endpoint id."""
-        return str(self._record["id"])
-
-    @property
-    def name(self) -> str:
-        """The endpoint name."""
-        return str(self._record["name"])
-
-    @property
-    def description(self) -> str | None:
-        """The endpoint description."""
-        return self._record.get("description")
 
     @property
     def status(self) -> str:

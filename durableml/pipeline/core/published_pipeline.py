@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 
 from durableml.exceptions import NotSupportedError, PipelineNotFoundError
 
+from durableml.pipeline.core._service_record import ServiceRecord
+
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
     from durableml.pipeline.core.run import PipelineRun
@@ -20,12 +22,8 @@ if TYPE_CHECKING:
 __all__ = ["PublishedPipeline"]
 
 
-class PublishedPipeline:
+class PublishedPipeline(ServiceRecord):
     """A published pipeline (v1 ``PublishedPipeline``); get one with ``get``/``list`` or ``publish``."""
-
-    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = dict(record)
 
     @staticmethod
     def _publish(
@@ -79,21 +77,6 @@ class PublishedPipeline:
         return [PublishedPipeline(workspace, r) for r in workspace._client.list_published_pipelines(active_only)]
 
     get_all = list
-
-    @property
-    def id(self) -> str:
-        """The published pipeline id."""
-        return str(self._record["id"])
-
-    @property
-    def name(self) -> str | None:
-        """The name given at publishing."""
-        return self._record.get("name")
-
-    @property
-    def description(self) -> str | None:
-        """The description given at publishing."""
-        return self._record.get("description")
 
     @property
     def version(self) -> str | None:

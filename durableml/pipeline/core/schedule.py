@@ -19,6 +19,8 @@ from durableml import recurrence
 from durableml._names import check_non_empty
 from durableml.exceptions import ValidationError
 
+from durableml.pipeline.core._service_record import ServiceRecord
+
 if TYPE_CHECKING:
     from durableml.core.workspace import Workspace
     from durableml.pipeline.core.run import PipelineRun
@@ -153,12 +155,8 @@ def _options(
     return {k: v for k, v in given.items() if v is not None}
 
 
-class Schedule:
+class Schedule(ServiceRecord):
     """A schedule of a published pipeline or pipeline endpoint (v1 ``Schedule``)."""
-
-    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
-        self._workspace = workspace
-        self._record = dict(record)
 
     @staticmethod
     def create(
@@ -296,21 +294,6 @@ class Schedule:
     ) -> builtins.list[Schedule]:
         """Return the schedules of a pipeline endpoint."""
         return Schedule.list(workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id)
-
-    @property
-    def id(self) -> str:
-        """The schedule id."""
-        return str(self._record["id"])
-
-    @property
-    def name(self) -> str:
-        """The schedule name."""
-        return str(self._record["name"])
-
-    @property
-    def description(self) -> str | None:
-        """The schedule description."""
-        return self._record.get("description")
 
     @property
     def status(self) -> str:
