@@ -138,8 +138,9 @@ class Service:
 
 
 # ------------------------------------------------------------------------------------------------ shapes
-def _step(name: str, **kwargs: Any) -> PythonScriptStep:
-    return PythonScriptStep(name=name, script_name=SCRIPT, source_directory=str(PROJECT), allow_reuse=False, **kwargs)
+def _step(name: str, allow_reuse: bool = False, **kwargs: Any) -> PythonScriptStep:
+    return PythonScriptStep(name=name, script_name=SCRIPT, source_directory=str(PROJECT), allow_reuse=allow_reuse,
+                            **kwargs)
 
 
 def chain(ws: Workspace, n: int) -> Pipeline:
@@ -149,14 +150,15 @@ def chain(ws: Workspace, n: int) -> Pipeline:
     return Pipeline(workspace=ws, steps=steps)
 
 
-def datachain(ws: Workspace, n: int) -> Pipeline:
+def datachain(ws: Workspace, n: int, allow_reuse: bool = False) -> Pipeline:
+    """``n`` steps in a line, each reading the previous one's PipelineData."""
     store = ws.get_default_datastore()
     steps: list[PythonScriptStep] = []
     previous: PipelineData | None = None
     for i in range(n):
         out = PipelineData(f"d{i:03d}", datastore=store)
         inputs = [previous] if previous is not None else []
-        steps.append(_step(f"s{i:03d}", arguments=["--out", out], inputs=inputs, outputs=[out]))
+        steps.append(_step(f"s{i:03d}", allow_reuse, arguments=["--out", out], inputs=inputs, outputs=[out]))
         previous = out
     return Pipeline(workspace=ws, steps=steps)
 

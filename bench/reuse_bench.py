@@ -43,42 +43,21 @@ sys.path.insert(0, str(ROOT / "bench"))
 from durableml.core import Experiment, Workspace  # noqa: E402
 from durableml.core.run import RunStatus  # noqa: E402
 from durableml.pipeline.core import Pipeline, PipelineData  # noqa: E402
-from durableml.pipeline.steps import PythonScriptStep  # noqa: E402
-from pipeline_bench import PROJECT, SCRIPT, Service  # noqa: E402
+from pipeline_bench import Service, _step, datachain  # noqa: E402
 
 GOALS = {"reused-step": 0.010, "reused-pipeline": 1.0, "unchanged-snapshot": 0.3}
 
 
 def reusable_chain(ws: Workspace, n: int) -> Pipeline:
     """``n`` steps in a line, each reading the previous one's PipelineData (reuse allowed)."""
-    store = ws.get_default_datastore()
-    steps: list[PythonScriptStep] = []
-    previous: PipelineData | None = None
-    for i in range(n):
-        out = PipelineData(f"d{i:03d}", datastore=store)
-        inputs = [previous] if previous is not None else []
-        steps.append(_step(f"s{i:03d}", out, inputs))
-        previous = out
-    return Pipeline(workspace=ws, steps=steps)
+    return datachain(ws, n, allow_reuse=True)
 
 
 def reusable_parallel(ws: Workspace, n: int) -> Pipeline:
     """``n`` independent steps, each writing its own PipelineData (reuse allowed)."""
     store = ws.get_default_datastore()
-    return Pipeline(
-        workspace=ws, steps=[_step(f"p{i:03d}", PipelineData(f"p{i:03d}", datastore=store), []) for i in range(n)]
-    )
-
-
-def _step(name: str, out: PipelineData, inputs: list[PipelineData]) -> PythonScriptStep:
-    return PythonScriptStep(
-        name=name,
-        script_name=SCRIPT,
-        source_directory=str(PROJECT),
-        arguments=["--out", out],
-        inputs=inputs,
-        outputs=[out],
-    )
+    outputs = [PipelineData(f"p{i:03d}", datastore=store) for i in range(n)]
+    return Pipeline(workspace=ws, steps=[_step(o.name, True, arguments=["--out", o], outputs=[o]) for o in outputs])
 
 
 SHAPES = {"chain": reusable_chain, "parallel": reusable_parallel}
@@ -174,7 +153,7 @@ def bench_snapshot(ws: Workspace, folder: Path, repeat: int) -> list[dict[str, A
     return results
 
 
-def summary(rows: dict[str, list[dict[str, Any]]]) -> None:
+def summary(rows: dict[str, list[dict[str, Any]]], steps: int, files: int) -> None:
     print("\n| measurement | best | median | goal |\n|---|---|---|---|")
     step_medians = [r["median_s"] for r in rows["reused-step"]]
     print(
@@ -187,9 +166,9 @@ def summary(rows: dict[str, list[dict[str, Any]]]) -> None:
         f"{statistics.median(firsts) * 1000:.1f} ms | |"
     )
     for key, label, goal in (
-        ("reused-chain", "fully reused 50-step chain, submit to done", "< 1 s"),
-        ("reused-parallel", "fully reused 50 parallel steps, submit to done", "< 1 s"),
-        ("unchanged-snapshot", "unchanged snapshot, 1,000 files", "< 0.3 s"),
+        ("reused-chain", f"fully reused {steps}-step chain, submit to done", "< 1 s (50 steps)"),
+        ("reused-parallel", f"fully reused {steps} parallel steps, submit to done", "< 1 s (50 steps)"),
+        ("unchanged-snapshot", f"unchanged snapshot, {files:,} files", "< 0.3 s (1,000 files)"),
     ):
         values = [r["seconds"] for r in rows[key]]
         print(f"| {label} | {min(values):.3f} s | {statistics.median(values):.3f} s | {goal} |")
@@ -237,7 +216,7 @@ def main() -> None:
         finally:
             service.stop()
     print(json.dumps({"loadavg_after": os.getloadavg()}), flush=True)
-    summary(rows)
+    summary(rows, args.steps, args.files)
 
 
 if __name__ == "__main__":
