@@ -94,6 +94,12 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
     return await start_run(client, record, plan)
 
 
+async def orchestration_exists(client: df.DurableOrchestrationClient, run_id: str) -> bool:
+    """Whether the run's ``pipeline_run`` orchestration was started (idempotent starts check this first)."""
+    status = await client.get_status(run_id)
+    return status is not None and status.runtime_status is not None
+
+
 async def start_run(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
     """Start the ``pipeline_run`` orchestration of a recorded run (every way of starting a run ends here)."""
     if await asyncio.to_thread(notifications.target, record):

@@ -19,7 +19,7 @@ import azure.functions as func
 
 from durableml import exceptions as errors
 from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
-from triggers.api import _body, _respond, error_response, json_response, start_run
+from triggers.api import _body, _respond, error_response, json_response, orchestration_exists, start_run
 
 bp = df.Blueprint()
 # The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.
@@ -149,8 +149,7 @@ async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClien
         claim = await idempotency.wait_or_take_over(claim, request)
     if claim.started:
         return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
-    status = await client.get_status(claim.run_id)
-    if status is not None and status.runtime_status is not None:  # started before a crash; finish the claim
+    if await orchestration_exists(client, claim.run_id):  # started before a crash; finish the claim
         await asyncio.to_thread(idempotency.mark_started, claim)
         return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
     try:

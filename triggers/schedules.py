@@ -16,7 +16,7 @@ import azure.functions as func
 
 from durableml.service import runs, schedules
 from durableml.service.schedules import Firing
-from triggers.api import _body, _respond, start_run
+from triggers.api import _body, _respond, orchestration_exists, start_run
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.schedules")
@@ -34,8 +34,7 @@ def _starter(client: df.DurableOrchestrationClient, loop: asyncio.AbstractEventL
 
 async def start_firing(client: df.DurableOrchestrationClient, firing: Firing) -> Mapping[str, Any]:
     """Start the firing's run (id ``firing.run_id``) unless its orchestration exists already."""
-    status = await client.get_status(firing.run_id)
-    if status is not None and status.runtime_status is not None:
+    if await orchestration_exists(client, firing.run_id):
         return await asyncio.to_thread(runs.get_run, firing.run_id)
     record, plan = await asyncio.to_thread(schedules.create_run, firing)
     await start_run(client, record, plan)
