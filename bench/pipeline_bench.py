@@ -16,7 +16,9 @@ more than 51 steps). A shape whose submit or run fails is reported as FAILED and
 * ``fan-50+join``: 50 independent steps and one join step ``run_after`` all of them (51 steps).
 
 ``bare`` is ``subprocess.run([sys.executable, "step.py"])`` of the same script, measured in the same run (before
-and after the pipelines). Per-step overhead = chain seconds / N - bare. For each shape the engine counters of
+and after the pipelines). Per-step overhead = chain seconds / N - bare. The local compute worker hands steps to
+interpreters it started ahead of time (durableml/runner/warm.py), so a step's script no longer waits for Python
+to start; run with ``DURABLEML_WARM_INTERPRETERS=0`` in the environment to measure without them. For each shape the engine counters of
 ``GET /admin/funchost/metrics`` (episodes, replaySeconds, activities) are reported as the difference over the run
 (read once the engine is idle again). Prints one JSON line per measurement and a summary table.
 """

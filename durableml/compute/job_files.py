@@ -90,6 +90,7 @@ class StateDir:
         self.lock = self.root / "worker.lock"
         self.worker_info = self.root / "worker.json"
         self.worker_log = self.root / "worker.log"
+        self.warm = self.root / "warm"  # where waiting interpreters wait (durableml.runner.warm)
 
     def ensure(self) -> StateDir:
         """Create the directories (private to this user) if missing; returns self."""

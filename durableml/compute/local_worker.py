@@ -30,12 +30,15 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any, Optional
 
 from durableml.compute.base import JobSpec, JobState, job_report, validate_job_id
 from durableml.compute.job_files import JobFiles, StateDir, now_iso, read_json, write_json_atomic
 from durableml.compute.notify import send_notification
 from durableml.compute.worker_http import make_server
+from durableml.runner.context import script_base_environment
+from durableml.runner.warm import WarmInterpreters, pool_size
 
 __all__ = ["Worker", "main", "kill_leftover"]
 
@@ -61,6 +64,7 @@ class Worker:
         self._stop = threading.Event()
         self._stopping = False
         self._last_busy = time.monotonic()
+        self.interpreters: Optional[WarmInterpreters] = None
 
     # -- the HTTP side ---------------------------------------------------------------------------
     def enqueue(self, job_id: str, max_nodes: Optional[int] = None) -> None:
@@ -178,6 +182,7 @@ class Worker:
             cache_dir=self.state.root / "cache",
             log_interval=self.log_interval,
             on_started=lambda pid: self._record_pid(files, attempt, pid),
+            interpreters=self.interpreters,
         )
         with self._lock:
             self._running[files.job_id] = runner
@@ -193,7 +198,7 @@ class Worker:
     def _begin_attempt(self, files: JobFiles) -> int:
         previous = files.read_running()
         if previous is not None:
-            kill_leftover(files, previous)
+            kill_leftover(files, previous, self.state.warm)
         attempt = int(previous.get("attempt", 0)) + 1 if previous else 1
         write_json_atomic(
             files.running, {"attempt": attempt, "pid": None, "worker_pid": os.getpid(), "started": now_iso()}
@@ -229,6 +234,9 @@ class Worker:
             mode=0o600,
         )
         threading.Thread(target=_warm_up, name="warm-up", daemon=True).start()
+        self.interpreters = WarmInterpreters(
+            pool_size(os.environ), script_base_environment(os.environ), self.state.warm
+        ).start()
         _log.info(
             "worker %d listening on 127.0.0.1:%d, max_nodes=%d", os.getpid(), server.server_address[1], self.max_nodes
         )
@@ -258,6 +266,8 @@ class Worker:
         while self._running and time.monotonic() < deadline:  # let runners stop their scripts
             time.sleep(0.05)
         server.shutdown()
+        if self.interpreters is not None:
+            self.interpreters.close()
         info = read_json(self.state.worker_info) if self.state.worker_info.exists() else None
         if info and info.get("pid") == os.getpid():
             self.state.worker_info.unlink(missing_ok=True)
@@ -285,8 +295,12 @@ def failed_result(job_id: str, error: str) -> dict[str, Any]:
     return {**canceled_result(job_id, error), "status": JobState.FAILED.value}
 
 
-def kill_leftover(files: JobFiles, running: dict[str, Any]) -> None:
-    """Kill what remains of a previous attempt's process group (its worker died without reaping it)."""
+def kill_leftover(files: JobFiles, running: dict[str, Any], warm_dir: Optional[Path] = None) -> None:
+    """Kill what remains of a previous attempt's process group (its worker died without reaping it).
+
+    The recorded pid is checked first: its working directory must be the job's snapshot (or, for a
+    script handed to a waiting interpreter that had not yet changed directory, ``warm_dir``).
+    """
     pid = running.get("pid")
     if not isinstance(pid, int) or pid <= 1:
         return
@@ -296,7 +310,7 @@ def kill_leftover(files: JobFiles, running: dict[str, Any]) -> None:
         cwd = None  # the leader is gone; only its own leftovers can still use its group id
     except OSError:
         return  # not ours to judge (another user's process): leave it alone
-    if cwd is not None and cwd != str(files.dir / "snapshot"):
+    if cwd is not None and cwd not in (str(files.dir / "snapshot"), str(warm_dir)):
         return  # the pid was reused by an unrelated process
     try:
         os.killpg(pid, signal.SIGKILL)

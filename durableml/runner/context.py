@@ -33,6 +33,7 @@ from durableml.compute.base import JobSpec
 __all__ = [
     "build_context",
     "step_environment",
+    "script_base_environment",
     "parse_metrics",
     "error_summary",
     "make_redactor",
@@ -90,14 +91,9 @@ def step_environment(
     secrets: Iterable[str],
 ) -> dict[str, str]:
     """The script's environment: ``base`` without storage secrets, plus the run's variables and the job's own."""
-    hidden = [s for s in secrets if s]
-    env = {k: v for k, v in base.items() if k not in _SERVICE_ENV_NAMES and not _is_secret(k, v, hidden)}
-    python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env = script_base_environment(base, secrets)
     env.update(
         {
-            "PYTHONPATH": os.pathsep.join(python_path),
-            "PYTHONUNBUFFERED": "1",
-            "DURABLEML_AZUREML_ALIAS": "1",
             "DURABLEML_RUN_CONTEXT": str(context_file),
             "AZUREML_RUN_ID": spec.job_id,
             "AZUREML_ROOT_RUN_ID": spec.parent_run_id or spec.run_id,
@@ -109,6 +105,17 @@ def step_environment(
         env[f"AZUREML_DATAREFERENCE_{name}"] = path
     env.update({str(k): str(v) for k, v in spec.environment.items()})
     env.update(service_access(spec, base))  # last: a job's environment cannot redirect the credential
+    return env
+
+
+def script_base_environment(base: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
+    """What every step script's environment starts from: ``base`` without service settings and storage
+    secrets (by name, or by value for ``secrets``), with the startup directory and the repository first on
+    PYTHONPATH, unbuffered output and the azureml alias on. :func:`step_environment` adds the job's own."""
+    hidden = [s for s in secrets if s]
+    env = {k: v for k, v in base.items() if k not in _SERVICE_ENV_NAMES and not _is_secret(k, v, hidden)}
+    python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env.update({"PYTHONPATH": os.pathsep.join(python_path), "PYTHONUNBUFFERED": "1", "DURABLEML_AZUREML_ALIAS": "1"})
     return env
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Mapping, Optional
 
 from durableml.runner.driver_log import DriverLog
+from durableml.runner.warm import WarmInterpreters
 
 __all__ = ["ScriptProcess"]
 
@@ -24,13 +25,26 @@ READER_JOIN_S = 2.0
 
 
 class ScriptProcess:
-    """One run of ``argv`` in ``cwd`` with ``env``, its output going to ``log``."""
+    """One run of ``argv`` in ``cwd`` with ``env``, its output going to ``log``.
 
-    def __init__(self, argv: list[str], cwd: Path, env: Mapping[str, str], log: DriverLog) -> None:
+    ``argv`` is ``[sys.executable, script, *arguments]``; with ``interpreters``, a waiting interpreter
+    runs it when it can (see :mod:`durableml.runner.warm`), else it starts the usual way.
+    """
+
+    def __init__(
+        self,
+        argv: list[str],
+        cwd: Path,
+        env: Mapping[str, str],
+        log: DriverLog,
+        interpreters: Optional[WarmInterpreters] = None,
+    ) -> None:
         self.argv = argv
         self.cwd = cwd
         self.env = dict(env)
         self.log = log
+        self.interpreters = interpreters
+        self.warm = False
         self.timed_out = False
         self.terminated = False
         self._proc: Optional[subprocess.Popen[bytes]] = None
@@ -45,7 +59,9 @@ class ScriptProcess:
 
     def start(self) -> int:
         """Start the script; returns its pid. Raises OSError if it cannot be started."""
-        self._proc = subprocess.Popen(
+        warm = self.interpreters.run(self.argv[1:], self.cwd, self.env) if self.interpreters else None
+        self.warm = warm is not None
+        self._proc = warm or subprocess.Popen(
             self.argv,
             cwd=self.cwd,
             env=self.env,

@@ -34,6 +34,7 @@ from durableml.runner.process import ScriptProcess
 from durableml.runner.staging import prepare_output, resolve_arguments, stage_input, stage_snapshot
 from durableml.runner.storage import LOGS_CONTAINER, BlobStore, get_store
 from durableml.runner.uploading import upload_artifacts, upload_outputs
+from durableml.runner.warm import WarmInterpreters
 
 __all__ = ["StepRunner", "run_step"]
 
@@ -57,6 +58,7 @@ class StepRunner:
         log_interval: float = 0.5,
         on_started: Optional[Callable[[int], None]] = None,
         base_env: Optional[Mapping[str, str]] = None,
+        interpreters: Optional[WarmInterpreters] = None,
     ) -> None:
         self.spec = spec
         self.job_dir = job_dir
@@ -65,6 +67,7 @@ class StepRunner:
         self.log_interval = log_interval
         self.on_started = on_started
         self.base_env = dict(os.environ if base_env is None else base_env)
+        self.interpreters = interpreters
         self.secrets = [spec.connection_string, (spec.notify or {}).get("url", "")]
         self.secrets += [
             str(b["connection_string"])
@@ -190,7 +193,7 @@ class StepRunner:
         context_file.write_text(json.dumps(document, indent=1), encoding="utf-8")
         argv = [sys.executable, self.spec.script_name, *resolve_arguments(self.spec.arguments, inputs, outputs)]
         env = ctx.step_environment(self.spec, context_file, inputs, outputs, self.base_env, self.secrets)
-        process = ScriptProcess(argv, cwd, env, log)
+        process = ScriptProcess(argv, cwd, env, log, self.interpreters)
         with self._lock:
             self._check_cancel()
             pid = process.start()
