@@ -6,10 +6,12 @@ Starts a private Azurite and a real funchost on the repository's function_app.py
 the temp directory, printed only on failure), writes a config.json naming it, and drives it with the SDK like a
 user: ``PythonScriptStep``s of bench/pipeline_projects/trivial/step.py (prints one line) on the built-in ``local``
 compute, each with ``allow_reuse=False``, submitted with ``Experiment.submit(pipeline, regenerate_outputs=True)``;
-then ``run.get_status()`` every ``--poll`` seconds (or 1% of the time so far, at most 0.25 s) until the status is
-terminal. One unmeasured warm-up run starts the local-compute worker first. Each shape is timed from
-``Experiment.submit`` to the terminal status; best and median of ``--repeat`` runs (``--long-repeat`` for chains of
-more than 51 steps). A shape whose submit or run fails is reported as FAILED and the bench goes on.
+then ``run.wait_for_completion(show_output=False)``, as a user waits (the SDK long-polls the service, which answers
+as soon as the run changes); with ``--poll S``, ``run.get_status()`` every S seconds (or 1% of the time so far, at
+most 0.25 s) until the status is terminal instead. One unmeasured warm-up run starts the local-compute worker
+first. Each shape is timed from ``Experiment.submit`` to the terminal status; best and median of ``--repeat`` runs
+(``--long-repeat`` for chains of more than 51 steps). A shape whose submit or run fails is reported as FAILED and
+the bench goes on.
 
 * ``chain-N``: N steps in a line, each ``run_after`` the previous (no data: pure orchestration cost);
 * ``datachain-10``: 10 steps in a line linked by PipelineData (each step writes a file the next one mounts);
@@ -18,9 +20,9 @@ more than 51 steps). A shape whose submit or run fails is reported as FAILED and
 ``bare`` is ``subprocess.run([sys.executable, "step.py"])`` of the same script, measured in the same run (before
 and after the pipelines). Per-step overhead = chain seconds / N - bare. The local compute worker hands steps to
 interpreters it started ahead of time (durableml/runner/warm.py), so a step's script no longer waits for Python
-to start; run with ``DURABLEML_WARM_INTERPRETERS=0`` in the environment to measure without them. For each shape the engine counters of
-``GET /admin/funchost/metrics`` (episodes, replaySeconds, activities) are reported as the difference over the run
-(read once the engine is idle again). Prints one JSON line per measurement and a summary table.
+to start; run with ``DURABLEML_WARM_INTERPRETERS=0`` in the environment to measure without them. For each shape
+the engine counters of ``GET /admin/funchost/metrics`` (episodes, replaySeconds, activities) are reported as the
+difference over the run (read once the engine is idle again). Prints one JSON line per measurement and a summary table.
 """
 
 from __future__ import annotations
@@ -141,8 +143,9 @@ class Service:
 
 # ------------------------------------------------------------------------------------------------ shapes
 def _step(name: str, allow_reuse: bool = False, **kwargs: Any) -> PythonScriptStep:
-    return PythonScriptStep(name=name, script_name=SCRIPT, source_directory=str(PROJECT), allow_reuse=allow_reuse,
-                            **kwargs)
+    return PythonScriptStep(
+        name=name, script_name=SCRIPT, source_directory=str(PROJECT), allow_reuse=allow_reuse, **kwargs
+    )
 
 
 def chain(ws: Workspace, n: int) -> Pipeline:
@@ -183,7 +186,7 @@ def submit_to_done(
     run = exp.submit(pipeline, regenerate_outputs=True)
     submitted = time.perf_counter() - t0
     polls = 0
-    while True:
+    while poll:
         status = run.get_status()
         polls += 1
         if status in RunStatus.TERMINAL:
@@ -193,6 +196,8 @@ def submit_to_done(
         # every ``poll`` s, or 1% of the time so far (an error of at most ~1%): each poll makes funchost read
         # the run record with the whole pipeline document, which would slow down long runs it measures
         time.sleep(min(max(poll, (time.perf_counter() - t0) / 100), 0.25))
+    else:  # as users wait: the SDK's long poll answers when the run changes
+        status = run.wait_for_completion(show_output=False, timeout_seconds=600, raise_on_error=False)
     elapsed = time.perf_counter() - t0
     after = service.idle_metrics()
     if status not in (RunStatus.FINISHED, RunStatus.COMPLETED):
@@ -361,7 +366,12 @@ def main() -> None:
     ap.add_argument("--fan", type=int, default=50, help="width of the fan-out (plus one join step; 0: skip)")
     ap.add_argument("--datachain", type=int, default=10, help="length of the PipelineData chain (0: skip)")
     ap.add_argument("--bare-runs", type=int, default=10, help="bare runs before and after the pipelines each")
-    ap.add_argument("--poll", type=float, default=0.02, help="seconds between status polls")
+    ap.add_argument(
+        "--poll",
+        type=float,
+        default=0.0,
+        help="seconds between get_status() polls; 0 (default): wait with run.wait_for_completion(show_output=False)",
+    )
     ap.add_argument("--keep", action="store_true", help="keep the temp directory (funchost.log, state)")
     args = ap.parse_args()
     if args.long_repeat is None:
@@ -403,8 +413,13 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     print(
         f"\nmachine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; funchost "
-        f"start-to-ready {ready:.2f} s; status poll every max({args.poll * 1000:.0f} ms, 1% of elapsed); "
-        f"best/median of {args.repeat} ({args.long_repeat} past 51 steps)"
+        f"start-to-ready {ready:.2f} s; "
+        + (
+            f"status poll every max({args.poll * 1000:.0f} ms, 1% of elapsed); "
+            if args.poll
+            else "waited with wait_for_completion (long poll); "
+        )
+        + f"best/median of {args.repeat} ({args.long_repeat} past 51 steps)"
     )
     print(f"conditions at start: {before}\nconditions at end:   {conditions()} (the bench's own included)")
     summary(results, shapes, bare_samples)

@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 import weakref
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
 from urllib.parse import urlsplit
 
@@ -168,9 +168,12 @@ class HttpTransport:
         )
 
     def _json(self, operation: str, method: str, path: str, **kwargs: Any) -> Any:
+        return self._json_and_headers(operation, method, path, **kwargs)[0]
+
+    def _json_and_headers(self, operation: str, method: str, path: str, **kwargs: Any) -> tuple[Any, Mapping[str, str]]:
         response = self._request(operation, method, path, **kwargs)
         try:
-            return response.json()
+            return response.json(), response.headers
         except ValueError as exc:
             raise ServiceError(
                 f"'{operation}': the durableml service at {self.endpoint} answered {method} {path} with a body "
@@ -180,10 +183,15 @@ class HttpTransport:
             response.close()
 
     def _record(self, operation: str, method: str, path: str, **kwargs: Any) -> Record:
-        value = self._json(operation, method, path, **kwargs)
+        return self._record_and_headers(operation, method, path, **kwargs)[0]
+
+    def _record_and_headers(
+        self, operation: str, method: str, path: str, **kwargs: Any
+    ) -> tuple[Record, Mapping[str, str]]:
+        value, headers = self._json_and_headers(operation, method, path, **kwargs)
         if not isinstance(value, dict):
             raise ServiceError(f"'{operation}': {method} {path} returned {type(value).__name__}, not a JSON object.")
-        return value
+        return value, headers
 
     def _records(self, operation: str, path: str, **kwargs: Any) -> list[Any]:
         value = self._json(operation, "GET", path, **kwargs)

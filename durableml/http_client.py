@@ -35,7 +35,10 @@ from durableml._http_unavailable import UnavailableOperations
 from durableml.exceptions import ExperimentNotFoundError, ServiceError, SnapshotException, ValidationError
 from durableml.source_snapshot import SnapshotFile, hash_path_files, snapshot_files
 
-__all__ = ["HttpServiceClient", "DEFAULT_TIMEOUT", "RETRY_DELAYS"]
+__all__ = ["HttpServiceClient", "DEFAULT_TIMEOUT", "RETRY_DELAYS", "LONG_POLL_HEADER"]
+
+LONG_POLL_HEADER = "Durableml-Long-Poll"
+"""Set by the service on answers to a long poll (``?wait=``): it did wait for news."""
 
 
 class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations, HttpTransport, UnavailableOperations):
@@ -293,6 +296,12 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
     def get_run(self, run_id: str) -> Record:
         """The run record ``run_id`` (a pipeline run or a step run)."""
         return self._record("get_run", "GET", f"/api/runs/{_segment(run_id)}")
+
+    def wait_for_run_change(self, run_id: str, known_status: str | None, wait: float) -> tuple[Record, bool]:
+        """``GET /api/runs/{id}?wait=S&status=X``: the long poll (see :class:`~durableml.client.ServiceClient`)."""
+        params = {"wait": f"{wait:g}", **({"status": known_status} if known_status else {})}
+        record, headers = self._record_and_headers("get_run", "GET", f"/api/runs/{_segment(run_id)}", params=params)
+        return record, headers.get(LONG_POLL_HEADER) == "1"
 
     def list_runs(self, experiment: str) -> list[Record]:
         """The pipeline runs of ``experiment``, newest first."""

@@ -13,10 +13,21 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
-from durableml.service import computes, datasets, datastores, notifications, openapi, reuse, runs, snapshots
+from durableml.service import (
+    changes,
+    computes,
+    datasets,
+    datastores,
+    notifications,
+    openapi,
+    reuse,
+    runs,
+    snapshots,
+)
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
+LONG_POLL_HEADER = "Durableml-Long-Poll"  # set on answers to ?wait=: the SDK knows the service waited
 
 _STATUS: list[tuple[type[Exception], int, str | None]] = [  # most specific first; None: the error's own code
     (errors.DocumentValidationError, 400, "InvalidDocument"), (errors.ValidationError, 400, "ValidationError"),
@@ -157,7 +168,29 @@ async def run_files(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="runs/{run_id}", methods=["GET"])
 async def run_get(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: runs.summary(runs.get_run(req.route_params["run_id"])))
+    """``?wait=S&status=X``: long poll, answered as soon as the run is not X or any of its records changes."""
+    run_id = req.route_params["run_id"]
+    if req.params.get("wait") is None:
+        return await _respond(lambda: runs.summary(runs.get_run(run_id)))
+
+    async def when_changed() -> func.HttpResponse:
+        wait = _seconds(req.params["wait"], "wait", changes.MAX_WAIT_S)
+        record = await changes.read_when_changed(run_id, functools.partial(runs.get_run, run_id),
+                                                 req.params.get("status"), wait, runs.TERMINAL)
+        return func.HttpResponse(json.dumps(runs.summary(record)), mimetype="application/json",
+                                 headers={LONG_POLL_HEADER: "1"})
+
+    return await _respond(when_changed)
+
+
+def _seconds(raw: str, name: str, most: float) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value <= most:  # also NaN
+        raise errors.ValidationError(f"'{name}' must be a number of seconds from 0 to {most:g}, got {raw!r}")
+    return value
 
 
 @bp.route(route="runs/{run_id}/steps", methods=["GET"])

@@ -20,6 +20,7 @@ from durableml.exceptions import (
 )
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
+from durableml.service import changes
 from durableml.service.parameters import bind_data_parameters
 from durableml.service.records import EXPERIMENTS, RUNS, blob_container, records
 
@@ -240,7 +241,9 @@ def get_run(run_id: str) -> dict[str, Any]:
 
 
 def update_run(run_id: str, **fields: Any) -> dict[str, Any]:
-    return records().update(RUNS, PARTITION, run_id, lambda doc: doc.update(fields))
+    doc = records().update(RUNS, PARTITION, run_id, lambda doc: doc.update(fields))
+    changes.changed(doc.get("parent_id") or run_id)
+    return doc
 
 
 def list_runs(experiment: str) -> list[dict[str, Any]]:

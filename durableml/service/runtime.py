@@ -10,7 +10,7 @@ from typing import Any, Mapping, Optional, Sequence
 
 from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder, status_from_report
 from durableml.exceptions import AzureMLException
-from durableml.service import computes, datastores, reuse
+from durableml.service import changes, computes, datastores, reuse
 from durableml.service.records import records, storage_connection
 from durableml.service.runs import (
     PARTITION,
@@ -162,6 +162,7 @@ def _ensure_step_record(run: RunStatic, step: Mapping[str, Any], status: str) ->
     """The step run's record, created (one insert) on first use."""
     record = _new_step_record(run, step, status)
     if records().insert(RUNS, PARTITION, record["id"], record):
+        changes.changed(run.id)
         return record
     return get_run(record["id"])
 
@@ -175,9 +176,10 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
               "properties": dict(run.step_properties.get(step["id"], {}))}
 
 
-def _save(record: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
-    new = {**record, **changes}
+def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    new = {**record, **fields}
     records().put(RUNS, PARTITION, str(record["id"]), new)
+    changes.changed(new.get("parent_id"))
     if new["status"] not in TERMINAL:
         _SAVED[str(new["id"])] = new
     return new

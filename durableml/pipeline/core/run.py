@@ -27,6 +27,11 @@ if TYPE_CHECKING:
 
 __all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "ReuseExplanation"]
 
+# How long one long poll of wait_for_completion may wait for news: with show_output the logs of running
+# steps are read at least this often (a log growing changes no record).
+_WAIT_S = 10.0
+_PROGRESS_WAIT_S = 1.0
+
 
 class PortDataReference:
     """Where a step output lives on a datastore; ``download`` copies it locally."""
@@ -221,10 +226,18 @@ class PipelineRun(Run):
         deadline = time.monotonic() + timeout_seconds
         delay = 0.2
         record: dict[str, Any] = dict(self._record)
+        known: str | None = None  # the status seen last; None: read plainly (first, and after an outage)
         while True:
+            waited = False
             try:
-                record = self._refresh()
+                if known is None:
+                    record = self._refresh()
+                else:  # the service answers when the run changes: no polling delay, no idle requests
+                    wait = min(_PROGRESS_WAIT_S if progress else _WAIT_S, max(0.0, deadline - time.monotonic()))
+                    record, waited = self._client.wait_for_run_change(self._run_id, known, wait)
+                    self._record = dict(record)
             except ServiceError:
+                known = None
                 if progress:
                     progress.update()  # reports the outage once
             else:
@@ -232,10 +245,12 @@ class PipelineRun(Run):
                     progress.update()
                 if record.get("status") in RunStatus.TERMINAL:
                     break
+                known = str(record.get("status"))
             if time.monotonic() >= deadline:
                 break
-            time.sleep(delay)
-            delay = min(delay * 1.5, 2.0)
+            if not waited:  # an outage, or a service that answers long polls at once
+                time.sleep(delay)
+                delay = min(delay * 1.5, 2.0)
         status = str(record.get("status"))
         if progress:
             progress.finish(status)
