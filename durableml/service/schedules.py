@@ -86,8 +86,9 @@ def create(spec: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[s
     return describe(record, now)
 
 
-def get(schedule_id: str) -> dict[str, Any]:
-    return describe(_get(schedule_id))
+def get(schedule_id: str, now: Optional[dt.datetime] = None) -> dict[str, Any]:
+    """The schedule as the API shows it; ``nextRunTime`` is the first occurrence after ``now`` (default: the clock)."""
+    return describe(_get(schedule_id), now)
 
 
 def _get(schedule_id: str) -> dict[str, Any]:
