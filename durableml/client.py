@@ -112,10 +112,13 @@ class ServiceClient(Protocol):
         """``{"reused", "reused_from", "compared_with", "reasons", "changes", "message"}`` of a step run."""
 
     def get_run(self, run_id: str) -> Record: ...
-    def wait_for_run_change(self, run_id: str, known_status: str | None, wait: float) -> tuple[Record, bool]:
-        """The run record as soon as its status is not ``known_status`` or something of it changes, or after
-        ``wait`` seconds; the flag says whether the service did wait (False: it answered at once, as a
-        service without long polling does, so the caller paces itself)."""
+    def wait_for_run_change(
+        self, run_id: str, known_status: str | None, wait: float, steps: bool = False
+    ) -> tuple[Record, bool]:
+        """The run record as soon as its status is not ``known_status`` or its record (with ``steps``: or one
+        of its steps' records) is written, or after ``wait`` seconds; the flag says whether the service did
+        wait (False: it answered at once, as a service without long polling does, so the caller paces
+        itself)."""
 
     def list_runs(self, experiment: str) -> list[Record]: ...
     def list_step_runs(self, run_id: str) -> list[Record]: ...

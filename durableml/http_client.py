@@ -297,9 +297,13 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         """The run record ``run_id`` (a pipeline run or a step run)."""
         return self._record("get_run", "GET", f"/api/runs/{_segment(run_id)}")
 
-    def wait_for_run_change(self, run_id: str, known_status: str | None, wait: float) -> tuple[Record, bool]:
+    def wait_for_run_change(
+        self, run_id: str, known_status: str | None, wait: float, steps: bool = False
+    ) -> tuple[Record, bool]:
         """``GET /api/runs/{id}?wait=S&status=X``: the long poll (see :class:`~durableml.client.ServiceClient`)."""
         params = {"wait": f"{wait:g}", **({"status": known_status} if known_status else {})}
+        if steps:
+            params["steps"] = "true"
         record, headers = self._record_and_headers("get_run", "GET", f"/api/runs/{_segment(run_id)}", params=params)
         return record, headers.get(LONG_POLL_HEADER) == "1"
 

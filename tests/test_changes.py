@@ -22,21 +22,23 @@ class Records:
         self.reads += 1
         return dict(self.record)
 
-    def write_later(self, delay: float, notify: str | None = "run-1", **fields: Any) -> threading.Timer:
+    def write_later(self, delay: float, notify: str | None = "run-1", step: bool = True, **fields: Any
+                    ) -> threading.Timer:
         def write() -> None:
             self.record.update(fields, version=self.record["version"] + 1)
-            changes.changed(notify)
+            changes.changed(notify, step)
 
         timer = threading.Timer(delay, write)
         timer.start()
         return timer
 
 
-def poll(records: Records, known: str | None, wait: float, limit: float = 10.0) -> dict[str, Any]:
+def poll(records: Records, known: str | None, wait: float, limit: float = 10.0, steps: bool = True) -> dict[str, Any]:
     """read_when_changed, failing (TimeoutError) if it has not answered within ``limit`` seconds."""
 
     async def main() -> dict[str, Any]:
-        return await asyncio.wait_for(changes.read_when_changed("run-1", records.read, known, wait, TERMINAL), limit)
+        answer = changes.read_when_changed("run-1", records.read, known, wait, TERMINAL, steps)
+        return await asyncio.wait_for(answer, limit)
 
     return asyncio.run(main())
 
@@ -46,6 +48,26 @@ def test_a_step_record_written_from_another_thread_wakes_the_reader_before_its_w
     records.write_later(0.1, steps="one more finished")
     answer = poll(records, "Running", wait=60)  # without the wake-up: 60 s, and the 10 s limit fails the test
     assert answer["status"] == "Running" and answer["version"] == 1
+
+
+def test_a_write_of_the_run_s_own_record_wakes_a_reader_that_waits_for_its_status_only() -> None:
+    records = Records("Running")
+    records.write_later(0.1, step=False, properties="tagged")
+    answer = poll(records, "Running", wait=60, steps=False)
+    assert answer["version"] == 1
+
+
+def test_step_writes_wake_only_the_readers_that_watch_steps() -> None:
+    async def main() -> tuple[bool, bool, bool]:
+        with changes.watch("run-1", steps=False) as status_only, changes.watch("run-1") as everything:
+            changes.changed("run-1", step=True)
+            await asyncio.sleep(0.01)  # the wake-up is scheduled on this loop
+            woken = (status_only._event.is_set(), everything._event.is_set())
+            changes.changed("run-1")
+            await asyncio.sleep(0.01)
+            return (*woken, status_only._event.is_set())
+
+    assert asyncio.run(main()) == (False, True, True)
 
 
 def test_a_status_other_than_the_known_one_is_answered_at_once() -> None:

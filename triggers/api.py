@@ -168,7 +168,8 @@ async def run_files(req: func.HttpRequest) -> func.HttpResponse:
 
 @bp.route(route="runs/{run_id}", methods=["GET"])
 async def run_get(req: func.HttpRequest) -> func.HttpResponse:
-    """``?wait=S&status=X``: long poll, answered as soon as the run is not X or any of its records changes."""
+    """``?wait=S&status=X[&steps=true]``: long poll, answered as soon as the run is not X or its record (or,
+    with ``steps``, a record of one of its steps) is written."""
     run_id = req.route_params["run_id"]
     if req.params.get("wait") is None:
         return await _respond(lambda: runs.summary(runs.get_run(run_id)))
@@ -176,7 +177,7 @@ async def run_get(req: func.HttpRequest) -> func.HttpResponse:
     async def when_changed() -> func.HttpResponse:
         wait = _seconds(req.params["wait"], "wait", changes.MAX_WAIT_S)
         record = await changes.read_when_changed(run_id, functools.partial(runs.get_run, run_id),
-                                                 req.params.get("status"), wait, runs.TERMINAL)
+                                                 req.params.get("status"), wait, runs.TERMINAL, _flag(req, "steps"))
         return func.HttpResponse(json.dumps(runs.summary(record)), mimetype="application/json",
                                  headers={LONG_POLL_HEADER: "1"})
 

@@ -146,8 +146,9 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         "get": _op("List an experiment's pipeline runs, newest first", _json(_LIST)),
         "post": _op("Submit a pipeline run", _json(_RECORD), _json(_SUBMIT), status="202")},
     "/api/runs/{run_id}": {"get": _op("A pipeline or step run; with wait=S (0-60) and status=X, answered as soon as "
-                                      "the run's status is not X or a record of the run changes, else after S s",
-                                      _json(_RECORD), query=("wait", "status"))},
+                                      "the run's status is not X or its record (with steps=true: or a record of "
+                                      "one of its steps) is written, else after S s",
+                                      _json(_RECORD), query=("wait", "status", "steps"))},
     "/api/runs/{run_id}/steps": {"get": _op("A pipeline run's step runs, latest first", _json(_LIST))},
     "/api/runs/{run_id}/cancel": {"post": _op("Cancel a run", _json(_RECORD), status="202")},
     "/api/runs/{run_id}/resume": {"post": _op("Resume an ended pipeline run: a new run that reuses the steps that "

@@ -242,7 +242,7 @@ def get_run(run_id: str) -> dict[str, Any]:
 
 def update_run(run_id: str, **fields: Any) -> dict[str, Any]:
     doc = records().update(RUNS, PARTITION, run_id, lambda doc: doc.update(fields))
-    changes.changed(doc.get("parent_id") or run_id)
+    changes.changed(doc.get("parent_id") or run_id, step=bool(doc.get("parent_id")))
     return doc
 
 

@@ -162,7 +162,7 @@ def _ensure_step_record(run: RunStatic, step: Mapping[str, Any], status: str) ->
     """The step run's record, created (one insert) on first use."""
     record = _new_step_record(run, step, status)
     if records().insert(RUNS, PARTITION, record["id"], record):
-        changes.changed(run.id)
+        changes.changed(run.id, step=True)
         return record
     return get_run(record["id"])
 
@@ -179,7 +179,7 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
 def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     new = {**record, **fields}
     records().put(RUNS, PARTITION, str(record["id"]), new)
-    changes.changed(new.get("parent_id"))
+    changes.changed(new.get("parent_id"), step=True)
     if new["status"] not in TERMINAL:
         _SAVED[str(new["id"])] = new
     return new

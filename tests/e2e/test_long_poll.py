@@ -32,9 +32,9 @@ def test_a_long_poll_answers_when_a_record_of_the_run_changes_and_at_once_for_ne
     run: Any = Experiment(env["ws"], EXPERIMENT).submit(Pipeline(workspace=env["ws"], steps=[second]))
     wait_until(lambda: run.get_status() == "Running", timeout=60, what="the run to start")
 
-    # Still Running when 'first' ends: the answer comes with that step's record (the wait of 60 s is longer
+    # Still Running when 'first' ends: steps=true answers with that step's record (the wait of 60 s is longer
     # than the test client's 30 s timeout, so only the wake-up can answer in time).
-    answer = service.api("GET", f"/api/runs/{run.id}", params={"wait": "60", "status": "Running"})
+    answer = service.api("GET", f"/api/runs/{run.id}", params={"wait": "60", "status": "Running", "steps": "true"})
     assert answer.status_code == 200 and answer.headers.get(HEADER) == "1", answer.text
     assert answer.json()["id"] == run.id
     assert {s.name: s.get_status() for s in run.get_steps()}.get("first") in ("Running", "Finished")

@@ -93,7 +93,9 @@ class ServiceDouble:
     def get_run(self, run_id: str) -> dict[str, Any]:
         return next(r for r in self.submitted if r["id"] == run_id)
 
-    def wait_for_run_change(self, run_id: str, known_status: str | None, wait: float) -> tuple[dict[str, Any], bool]:
+    def wait_for_run_change(
+        self, run_id: str, known_status: str | None, wait: float, steps: bool = False
+    ) -> tuple[dict[str, Any], bool]:
         return self.get_run(run_id), False  # like a service without long polling
 
     def list_step_runs(self, run_id: str) -> list[dict[str, Any]]:

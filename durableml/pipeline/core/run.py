@@ -234,7 +234,7 @@ class PipelineRun(Run):
                     record = self._refresh()
                 else:  # the service answers when the run changes: no polling delay, no idle requests
                     wait = min(_PROGRESS_WAIT_S if progress else _WAIT_S, max(0.0, deadline - time.monotonic()))
-                    record, waited = self._client.wait_for_run_change(self._run_id, known, wait)
+                    record, waited = self._client.wait_for_run_change(self._run_id, known, wait, steps=bool(progress))
                     self._record = dict(record)
             except ServiceError:
                 known = None
