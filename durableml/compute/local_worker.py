@@ -22,9 +22,9 @@ from __future__ import annotations
 import argparse
 import collections
 import fcntl
+import functools
 import logging
 import os
-import queue
 import secrets
 import signal
 import sys
@@ -37,6 +37,7 @@ from durableml.compute.base import JobSpec, JobState, job_report, validate_job_i
 from durableml.compute.job_files import JobFiles, StateDir, now_iso, read_json, write_json_atomic
 from durableml.compute.notify import send_notification
 from durableml.compute.worker_http import make_server
+from durableml.runner import StepRunner, background
 from durableml.runner.context import script_base_environment
 from durableml.runner.warm import WarmInterpreters, pool_size
 
@@ -58,8 +59,7 @@ class Worker:
         self.token = secrets.token_urlsafe(24)
         self._queued: collections.deque[str] = collections.deque()
         self._running: dict[str, Any] = {}  # job id -> StepRunner (None while it is being set up)
-        self._handover: queue.SimpleQueue[str] = queue.SimpleQueue()  # dispatched jobs, for runner threads
-        self._idle_threads = 0  # runner threads waiting on the hand-over queue with no job assigned
+        self._uploading_logs: set[str] = set()  # reported jobs whose driver log still goes up to its blob
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._stopping = False
@@ -110,31 +110,11 @@ class Worker:
 
     # -- scheduling ------------------------------------------------------------------------------
     def _dispatch_locked(self) -> None:
-        """Hand queued jobs to runner threads, up to ``max_nodes`` at once.
-
-        Runner threads are kept (blocked on the hand-over queue) between jobs: starting a thread waits
-        until the OS schedules it, which on a busy machine delayed every job's start (and the submit
-        that triggered it) by up to a few milliseconds.
-        """
+        """Hand queued jobs to background threads (kept between jobs), up to ``max_nodes`` at once."""
         while self._queued and len(self._running) < self.max_nodes and not self._stopping:
             job_id = self._queued.popleft()
             self._running[job_id] = None
-            self._handover.put(job_id)
-            if self._idle_threads:
-                self._idle_threads -= 1
-            else:
-                threading.Thread(target=self._runner_thread, name="runner", daemon=True).start()
-
-    def _runner_thread(self) -> None:
-        while True:
-            job_id = self._handover.get()
-            threading.current_thread().name = f"job:{job_id}"
-            try:
-                self._run_job(job_id)
-            finally:
-                threading.current_thread().name = "runner"
-                with self._lock:
-                    self._idle_threads += 1
+            background.start(functools.partial(self._run_job, job_id), f"job:{job_id}")
 
     def rescan(self) -> None:
         """Queue every job on disk that has no result (start-up, and every few seconds)."""
@@ -148,8 +128,9 @@ class Worker:
         files = self.state.job(job_id)
         result: Optional[dict[str, Any]] = None
         spec: Optional[JobSpec] = None
+        runner: Optional[StepRunner] = None
         try:
-            result, spec = self._execute(files)
+            result, spec, runner = self._execute(files)
         except Exception as exc:  # noqa: BLE001 - fail the job rather than retry it forever
             _log.exception("job %s: the worker failed to run it", job_id)
             result = failed_result(job_id, f"the compute worker could not run the job: {type(exc).__name__}: {exc}")
@@ -159,21 +140,29 @@ class Worker:
         finally:
             with self._lock:  # free the node before notifying: a slow event endpoint must not hold it
                 self._running.pop(job_id, None)
+                if runner is not None:
+                    self._uploading_logs.add(job_id)
                 self._last_busy = time.monotonic()
                 self._dispatch_locked()
         if result is not None:
             self._notify(files, result, spec)
+        if runner is not None:  # after the report: this backend serves logs from the file, complete by now
+            try:
+                warning = runner.upload_log()
+                if warning:
+                    _log.warning("job %s: %s", job_id, warning)
+            finally:
+                with self._lock:
+                    self._uploading_logs.discard(job_id)
 
-    def _execute(self, files: JobFiles) -> tuple[Optional[dict[str, Any]], Optional[JobSpec]]:
-        from durableml.runner import StepRunner
-
+    def _execute(self, files: JobFiles) -> tuple[Optional[dict[str, Any]], Optional[JobSpec], Optional[StepRunner]]:
         raw = read_json(files.spec)
         try:
             spec = JobSpec.from_dict(raw or {})
         except (ValueError, TypeError) as exc:
-            return failed_result(files.job_id, f"the job spec cannot be read: {exc}"), None
+            return failed_result(files.job_id, f"the job spec cannot be read: {exc}"), None, None
         if files.cancel_requested():
-            return canceled_result(files.job_id, "canceled before it started"), spec
+            return canceled_result(files.job_id, "canceled before it started"), spec, None
         attempt = self._begin_attempt(files)
         runner = StepRunner(
             spec,
@@ -183,6 +172,7 @@ class Worker:
             log_interval=self.log_interval,
             on_started=lambda pid: self._record_pid(files, attempt, pid),
             interpreters=self.interpreters,
+            defer_log_upload=True,
         )
         with self._lock:
             self._running[files.job_id] = runner
@@ -192,8 +182,8 @@ class Worker:
         result = runner.run()
         if self._stopping and result["status"] == JobState.CANCELED.value and not files.cancel_requested():
             _log.info("job %s: interrupted by shutdown; it runs again on the next start", files.job_id)
-            return None, spec
-        return result, spec
+            return None, spec, runner
+        return result, spec, runner
 
     def _begin_attempt(self, files: JobFiles) -> int:
         previous = files.read_running()
@@ -263,7 +253,7 @@ class Worker:
         for runner in runners:
             runner.cancel()
         deadline = time.monotonic() + SHUTDOWN_WAIT_S
-        while self._running and time.monotonic() < deadline:  # let runners stop their scripts
+        while (self._running or self._uploading_logs) and time.monotonic() < deadline:  # let runners finish
             time.sleep(0.05)
         server.shutdown()
         if self.interpreters is not None:

@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
 
+from durableml.runner import background
+
 __all__ = ["DriverLog", "MAX_APPEND"]
 
 MAX_APPEND = 4 * 1024 * 1024  # the append-block size limit of the Blob service
@@ -61,12 +63,7 @@ class DriverLog:
         self._interval = interval
         self._redact = redact
         self.upload_errors = 0
-        self._thread: Optional[threading.Thread] = None  # started by the first write, off the script's start
-
-    def _start_flusher(self) -> None:
-        thread = threading.Thread(target=self._flush_loop, name=f"log:{self.path.parent.parent.name}", daemon=True)
-        self._thread = thread
-        thread.start()
+        self._flusher: Optional[threading.Event] = None  # started by the first write, off the script's start
 
     def write(self, data: bytes) -> None:
         """Record bytes from the script (written to disk at once, to the blob on the next flush)."""
@@ -74,8 +71,8 @@ class DriverLog:
             self._file.write(data)
             self._file.flush()
             self._pending += data
-            if self._thread is None and not self._closed:
-                self._start_flusher()
+            if self._flusher is None and not self._closed:
+                self._flusher = background.start(self._flush_loop, f"log:{self.path.parent.parent.name}")
 
     def note(self, text: str) -> None:
         """Record a message of the runner itself (redacted: it never carries secrets into the log)."""
@@ -123,10 +120,10 @@ class DriverLog:
             return
         with self._lock:
             self._closed = True
-            thread = self._thread
+            flusher = self._flusher
         self._wake.set()
-        if thread is not None:
-            thread.join()
+        if flusher is not None:
+            flusher.wait()
         if not self._upload_whole():
             self.flush()
         with self._lock:

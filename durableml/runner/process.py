@@ -1,9 +1,10 @@
 """Running the user's script as a child process in its own process group.
 
 Output (stdout and stderr through one pipe, so their order is kept) is pumped into the
-:class:`~durableml.runner.driver_log.DriverLog` by a reader thread. The script runs in a new session,
-so cancel and timeout can stop it together with anything it started (``killpg``). When the script
-exits, processes it left behind in its group are killed, so the step ends when its script ends.
+:class:`~durableml.runner.driver_log.DriverLog` by a background task (:mod:`durableml.runner.background`).
+The script runs in a new session, so cancel and timeout can stop it together with anything it started
+(``killpg``). When the script exits, processes it left behind in its group are killed, so the step ends
+when its script ends.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import threading
 from pathlib import Path
 from typing import Mapping, Optional
 
+from durableml.runner import background
 from durableml.runner.driver_log import DriverLog
 from durableml.runner.warm import WarmInterpreters
 
@@ -48,7 +50,7 @@ class ScriptProcess:
         self.timed_out = False
         self.terminated = False
         self._proc: Optional[subprocess.Popen[bytes]] = None
-        self._reader: Optional[threading.Thread] = None
+        self._output_read: Optional[threading.Event] = None
         self._lock = threading.Lock()
         self._exited = False
 
@@ -71,8 +73,7 @@ class ScriptProcess:
             bufsize=0,
             start_new_session=True,
         )
-        self._reader = threading.Thread(target=self._pump, name=f"out:{self._proc.pid}", daemon=True)
-        self._reader.start()
+        self._output_read = background.start(self._pump, f"out:{self._proc.pid}")
         return self._proc.pid
 
     def _pump(self) -> None:
@@ -107,9 +108,8 @@ class ScriptProcess:
         return code
 
     def _finish_output(self) -> None:
-        assert self._proc is not None and self._reader is not None
-        self._reader.join(READER_JOIN_S)
-        if self._reader.is_alive():  # a process outside the group still holds the pipe open
+        assert self._proc is not None and self._output_read is not None
+        if not self._output_read.wait(READER_JOIN_S):  # a process outside the group still holds the pipe open
             self.log.note(
                 "[durableml] the script exited, but a process it started still holds its output; "
                 "output after this point is not captured"

@@ -12,6 +12,12 @@ A :class:`StepRunner` works in one job directory (the compute backend's)::
 :meth:`StepRunner.run` never raises for anything the step did wrong: it returns the result document
 ``{"job_id", "status", "exit_code", "error", "metrics", "outputs", "started", "ended", "attempt", "log"}``
 with ``status`` Finished, Failed or Canceled. Writing and reporting it is the backend's job.
+
+The driver log's last bytes go up to its blob before :meth:`StepRunner.run` returns, unless the runner
+was made with ``defer_log_upload``: then the caller reports the result first and calls
+:meth:`StepRunner.upload_log` afterwards. The local compute worker does so (one storage request less on
+the way from a script's exit to the next step's start): its backend serves logs from the log file on
+disk, which is complete before the result is written, so nobody can see the step ended and its log cut.
 """
 
 from __future__ import annotations
@@ -59,6 +65,7 @@ class StepRunner:
         on_started: Optional[Callable[[int], None]] = None,
         base_env: Optional[Mapping[str, str]] = None,
         interpreters: Optional[WarmInterpreters] = None,
+        defer_log_upload: bool = False,
     ) -> None:
         self.spec = spec
         self.job_dir = job_dir
@@ -80,6 +87,8 @@ class StepRunner:
         self._lock = threading.Lock()
         self._process: Optional[ScriptProcess] = None
         self._store: Optional[BlobStore] = None
+        self._defer_log_upload = defer_log_upload
+        self._log: Optional[DriverLog] = None
 
     def cancel(self) -> None:
         """Stop the step: before the script starts it never starts; while it runs its group gets SIGTERM."""
@@ -103,7 +112,7 @@ class StepRunner:
         """Stage, run, upload; returns the result document (see the module docstring)."""
         started = now_iso()
         self._reset()
-        log = DriverLog(self.job_dir.joinpath(*DRIVER_LOG), self._log_blob, self.log_interval, self.redact)
+        log = self._log = DriverLog(self.job_dir.joinpath(*DRIVER_LOG), self._log_blob, self.log_interval, self.redact)
         result: dict[str, Any] = {"status": JobState.FAILED.value, "exit_code": None, "error": None, "outputs": {}}
         try:
             if self.attempt > 1:
@@ -220,11 +229,22 @@ class StepRunner:
             upload_artifacts(self.spec.job_id, self.job_dir / "snapshot", self.store())
         except Exception as exc:  # noqa: BLE001 - losing ./outputs must not hide the step's own status
             log.note(self.redact(f"[durableml] could not upload ./outputs and ./logs: {type(exc).__name__}: {exc}"))
-        log.close()
-        if log.upload_errors:
-            result.setdefault("warnings", []).append(
-                f"{log.upload_errors} driver log upload(s) failed; the full log is on the compute node"
-            )
+        if not self._defer_log_upload:
+            warning = self.upload_log()
+            if warning:
+                result.setdefault("warnings", []).append(warning)
+
+    def upload_log(self) -> Optional[str]:
+        """Send the driver log's last bytes to its blob and close it; a warning if uploads failed.
+
+        :meth:`run` calls it unless the runner was made with ``defer_log_upload``. Safe to call twice.
+        """
+        if self._log is None:
+            return None
+        self._log.close()
+        if self._log.upload_errors:
+            return f"{self._log.upload_errors} driver log upload(s) failed; the full log is on the compute node"
+        return None
 
 
 def run_step(spec: JobSpec, job_dir: Path, **options: Any) -> dict[str, Any]:

@@ -95,6 +95,24 @@ def blob_text(blobs: BlobServiceClient, container: str, name: str) -> str:
     return blobs.get_container_client(container).download_blob(name).readall().decode("utf-8")
 
 
+def uploaded_log(blobs: BlobServiceClient, compute: LocalCompute, job_id: str, run_id: str = "run-1") -> str:
+    """The job's driver log blob once it holds the whole log file (``compute.logs``), which it must soon.
+
+    The local worker reports a job first and sends its log's last bytes to the blob right after (the
+    backend serves logs from the file, complete before the report), so the blob may lag for a moment.
+    """
+    from azure.core.exceptions import ResourceNotFoundError
+
+    def complete() -> tuple[str] | None:
+        try:
+            text = blob_text(blobs, "durableml-logs", f"{run_id}/{job_id}/70_driver_log.txt")
+        except ResourceNotFoundError:
+            return None
+        return (text,) if text == compute.logs(job_id) else None
+
+    return str(wait_for(complete, what=f"job {job_id}'s log blob to equal its log file")[0])
+
+
 def blob_names(blobs: BlobServiceClient, container: str, prefix: str) -> list[str]:
     """Sorted names of the blobs under ``prefix``."""
     return sorted(b.name for b in blobs.get_container_client(container).list_blobs(name_starts_with=prefix))

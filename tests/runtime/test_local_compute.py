@@ -14,7 +14,7 @@ from azure.storage.blob import BlobServiceClient
 from durableml.compute import ComputeBackend, JobState, LocalCompute, input_placeholder, output_placeholder
 from durableml.exceptions import RunNotFoundError
 
-from .conftest import StepFactory, blob_names, blob_text, process_gone, wait_for
+from .conftest import StepFactory, blob_names, blob_text, process_gone, uploaded_log, wait_for
 
 
 def test_local_compute_is_a_compute_backend(compute: LocalCompute) -> None:
@@ -29,8 +29,8 @@ def test_a_script_that_prints_finishes_and_its_output_is_in_the_log_blob(
     status = compute.wait(spec.job_id)
     assert (status.state, status.exit_code, status.error) == (JobState.FINISHED, 0, None)
     expected = "hello from the step ['--alpha', '0.5']"
-    assert expected in blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt")
     assert expected in compute.logs(spec.job_id)
+    assert expected in uploaded_log(blobs, compute, spec.job_id)
     assert compute.logs(spec.job_id, offset=6).startswith("from the step")
 
 
@@ -48,7 +48,7 @@ def test_a_failing_script_fails_with_its_traceback_in_the_error_and_the_log(
     assert status.state is JobState.FAILED and status.exit_code == 1
     assert status.error is not None and status.error.startswith("Traceback (most recent call last):")
     assert status.error.endswith("ValueError: learning rate must be positive, got -1")
-    log = blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt")
+    log = uploaded_log(blobs, compute, spec.job_id)
     assert "before the failure" in log and "in train" in log and "ValueError: learning rate" in log
 
 
@@ -236,7 +236,7 @@ def test_the_log_blob_is_streamed_while_the_script_runs(
     wait_for(streamed, timeout=1.5, what="'first' in the log blob")
     assert "second" not in blob_text(blobs, "durableml-logs", name)
     compute.wait(spec.job_id)
-    assert blob_text(blobs, "durableml-logs", name) == "first\nsecond\n"
+    assert uploaded_log(blobs, compute, spec.job_id) == "first\nsecond\n"
 
 
 def test_polling_an_unknown_job_says_it_was_never_submitted(compute: LocalCompute) -> None:

@@ -21,7 +21,7 @@ from azure.storage.blob import BlobServiceClient
 from durableml.compute import JobState, LocalCompute, input_placeholder
 from funchost.azurite import AzuriteHandle
 
-from .conftest import StepFactory, blob_text, process_gone, wait_for
+from .conftest import StepFactory, process_gone, uploaded_log, wait_for
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,8 +118,8 @@ def test_the_connection_string_never_reaches_logs_or_the_script(
         compute.logs(spec.job_id),
         compute.logs(bad_input.job_id),
         compute.state.worker_log.read_text(),
-        blob_text(blobs, "durableml-logs", f"run-1/{spec.job_id}/70_driver_log.txt"),
-        blob_text(blobs, "durableml-logs", f"run-1/{bad_input.job_id}/70_driver_log.txt"),
+        uploaded_log(blobs, compute, spec.job_id),
+        uploaded_log(blobs, compute, bad_input.job_id),
         json.dumps(compute.result(spec.job_id)),
         json.dumps(compute.result(bad_input.job_id)),
     ]
