@@ -18,7 +18,6 @@ from durableml.exceptions import ConfigurationError, ValidationError
 RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
 CHUNK = 30_000  # characters per property (the limit is 32K UTF-16 characters)
 MAX_CHUNKS = 30  # ~900 KB of JSON: below the 1 MB entity limit
-BATCH_OPERATIONS, BATCH_BYTES = 100, 3_500_000  # an entity group transaction: at most 100 entities, 4 MiB
 _INDEXED = ("status", "experiment", "name", "created", "kind", "parent_id")
 
 
@@ -55,30 +54,6 @@ class Records:
         from azure.data.tables import UpdateMode
 
         self._table(table).upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE)
-
-    def put_many(self, table: str, pk: str, docs: list[tuple[str, dict[str, Any]]]) -> None:
-        """Replace (or create) several records of one partition: one request (a transaction) if they fit.
-
-        The records are written in their order, in as few transactions as the service's limits allow (100
-        entities, 4 MiB); each transaction is all or nothing.
-        """
-        from azure.data.tables import UpdateMode
-
-        if len(docs) == 1:
-            self.put(table, pk, *docs[0])
-            return
-        batch: list[Any] = []
-        size = 0
-        for rk, doc in docs:
-            entity = _entity(pk, rk, doc)
-            length = sum(len(v.encode("utf-8")) for v in entity.values() if isinstance(v, str))
-            if batch and (len(batch) == BATCH_OPERATIONS or size + length > BATCH_BYTES):
-                self._table(table).submit_transaction(batch)
-                batch, size = [], 0
-            batch.append(("upsert", entity, {"mode": UpdateMode.REPLACE}))
-            size += length
-        if batch:
-            self._table(table).submit_transaction(batch)
 
     def insert(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> bool:
         """Create the record; False (nothing written) when it exists already."""

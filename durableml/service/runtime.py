@@ -32,7 +32,7 @@ def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str],
     """Record the run's end: first the ended steps handed over to it (``{"step", "report"}``, see
     ``step_start``), the steps that never started, then the run itself."""
     run = run_static(run_id)
-    _decided(run, record_first, False)
+    _after_decision(run, record_first, False)
     for step in run.document["steps"]:
         if steps.get(step["id"]) == "NotStarted":
             _ensure_step_record(run, step, status="NotStarted")
@@ -66,10 +66,9 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
     """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``.
 
     ``record_first``: ended upstream steps (``{"step": plan step, "report": job report}``) whose results
-    this call records, right after submitting, in one transaction with this step's record (so nobody
-    sees this step running while an upstream one does not show its end yet, and one storage request
-    does for both). ``pipeline_running``: this is the run's first step, so the run is set Running too
-    (after the submit, off the step's path).
+    this call records, right after submitting (their records are saved before this step's, so nobody
+    sees this step running while an upstream one does not show its end yet). ``pipeline_running``: this
+    is the run's first step, so the run is set Running too (after the submit, off the step's path).
 
     A repeated call (the activity ran twice) submits again, which the compute backend ignores, and
     saves the same records again: step_complete cannot have run before this activity completed.
@@ -80,32 +79,25 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
     try:
         resolved = _resolve(run, step, record["id"])
     except AzureMLException as exc:
-        failed = {**record, "status": "Failed", "ended": utc_now(), "error": f"{type(exc).__name__}: {exc}"}
-        _decided(run, record_first, pipeline_running, failed)
-        return {"result": _result(failed)}
+        _after_decision(run, record_first, pipeline_running)
+        return {"result": _result(_save(record, status="Failed", ended=utc_now(),
+                                        error=f"{type(exc).__name__}: {exc}"))}
     reused = reuse.find(run, step, resolved["reuse"])
     if reused is not None:
-        finished = {**record, "status": "Finished", "ended": utc_now(), "outputs": reused["outputs"],
-                    "reused_from": reused["id"], "reuse": reused["reuse"]}
-        _decided(run, record_first, pipeline_running, finished)
-        return {"result": _result(finished)}
+        _after_decision(run, record_first, pipeline_running)
+        return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
+                                        reused_from=reused["id"], reuse=reused["reuse"]))}
     job = _job(run, step, record["id"], resolved, notify_url)
     computes.backend(step.get("computeTarget")).submit(job)
-    _decided(run, record_first, pipeline_running, {
-        **record, "status": "Running", "started": utc_now(), "submitted": True, "reuse": resolved["reuse"],
-        "outputs": resolved["outputs"]})
+    _after_decision(run, record_first, pipeline_running)
+    _save(record, status="Running", started=utc_now(), submitted=True, reuse=resolved["reuse"],
+          outputs=resolved["outputs"])
     return {}
 
 
-def _decided(run: RunStatic, record_first: Sequence[Mapping[str, Any]], pipeline_running: bool,
-             record: Optional[dict[str, Any]] = None) -> None:
-    """Save the ended upstream steps' records and then ``record`` (this step's), in one transaction;
-    then set the run Running if this was its first step."""
-    ended = [_ended(run, _document_step(run, e["step"]["id"]), e.get("report")) for e in record_first]
-    unsaved = [(step, done) for step, done, saved in filter(None, ended) if not saved]
-    _save_all([done for _, done in unsaved] + ([record] if record else []))
-    for step, done in unsaved:
-        _after_end(step, done)
+def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], pipeline_running: bool) -> None:
+    for ended in record_first:
+        step_complete(run.id, ended["step"], ended.get("report"))
     if pipeline_running:
         update_run(run.id, status="Running", started=utc_now())
 
@@ -119,24 +111,11 @@ def step_complete(run_id: str, plan_step: Mapping[str, Any],
     """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
-    ended = _ended(run, step, report)
-    if ended is None:
-        return None
-    _, done, saved = ended
-    if not saved:
-        _save_all([done])
-        _after_end(step, done)
-    return _result(done)
-
-
-def _ended(run: RunStatic, step: Mapping[str, Any], report: Optional[Mapping[str, Any]]
-           ) -> Optional[tuple[Mapping[str, Any], dict[str, Any], bool]]:
-    """``(step, its terminal record, whether that is saved already)``; None while its job still runs."""
-    sid = step_run_id(run.id, step["id"])
+    sid = step_run_id(run_id, step["id"])
     record = _SAVED.get(sid) or get_run(sid)
     if record["status"] in TERMINAL:
         _SAVED.pop(sid, None)
-        return step, record, True
+        return _result(record)
     if report and report.get("complete") and report.get("status") in TERMINAL:
         status = status_from_report(sid, report)
     else:
@@ -144,16 +123,12 @@ def _ended(run: RunStatic, step: Mapping[str, Any], report: Optional[Mapping[str
     if not status.is_terminal:
         return None
     state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
-    return step, {**record, "status": state, "ended": utc_now(), "error": status.error,
-                  "metrics": status.metrics or []}, False
-
-
-def _after_end(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
-    """What follows a step's end once its record is saved: its results become reusable and registered."""
-    _SAVED.pop(str(record["id"]), None)
-    if record["status"] == "Finished":
-        reuse.remember(step, record)
-        _register_outputs(step, record)
+    done = _save(record, status=state, ended=utc_now(), error=status.error, metrics=status.metrics or [])
+    _SAVED.pop(sid, None)
+    if state == "Finished":
+        reuse.remember(step, done)
+        _register_outputs(step, done)
+    return _result(done)
 
 
 def _register_outputs(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
@@ -201,15 +176,13 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
               "properties": dict(run.step_properties.get(step["id"], {}))}
 
 
-def _save_all(step_records: Sequence[dict[str, Any]]) -> None:
-    """Replace step run records, in one transaction when they fit in one."""
-    if not step_records:
-        return
-    records().put_many(RUNS, PARTITION, [(str(r["id"]), r) for r in step_records])
-    for record in step_records:
-        changes.changed(record.get("parent_id"), step=True)
-        if record["status"] not in TERMINAL:
-            _SAVED[str(record["id"])] = record
+def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
+    new = {**record, **fields}
+    records().put(RUNS, PARTITION, str(record["id"]), new)
+    changes.changed(new.get("parent_id"), step=True)
+    if new["status"] not in TERMINAL:
+        _SAVED[str(new["id"])] = new
+    return new
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:
