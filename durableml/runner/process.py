@@ -18,7 +18,7 @@ from typing import Mapping, Optional
 
 from durableml.runner import background
 from durableml.runner.driver_log import DriverLog
-from durableml.runner.warm import WarmInterpreters
+from durableml.runner.warm import WarmInterpreters, popen_script
 
 __all__ = ["ScriptProcess"]
 
@@ -63,16 +63,7 @@ class ScriptProcess:
         """Start the script; returns its pid. Raises OSError if it cannot be started."""
         warm = self.interpreters.run(self.argv[1:], self.cwd, self.env) if self.interpreters else None
         self.warm = warm is not None
-        self._proc = warm or subprocess.Popen(
-            self.argv,
-            cwd=self.cwd,
-            env=self.env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            bufsize=0,
-            start_new_session=True,
-        )
+        self._proc = warm or popen_script(self.argv, self.cwd, self.env)
         self._output_read = background.start(self._pump, f"out:{self._proc.pid}")
         return self._proc.pid
 

@@ -32,7 +32,7 @@ import threading
 from pathlib import Path
 from typing import Mapping, Optional
 
-__all__ = ["WarmInterpreters", "PER_JOB", "WARM_SETTING", "pool_size", "startup_compatible"]
+__all__ = ["WarmInterpreters", "PER_JOB", "WARM_SETTING", "pool_size", "popen_script", "startup_compatible"]
 
 WARM_SETTING = "DURABLEML_WARM_INTERPRETERS"
 DEFAULT_SIZE = 2
@@ -105,6 +105,24 @@ def _durableml_warm_start():
         raise SystemExit(1) from None
 _durableml_warm_start()
 """
+
+
+def popen_script(
+    argv: list[str], cwd: Path, env: Mapping[str, str], pass_fds: tuple[int, ...] = ()
+) -> subprocess.Popen[bytes]:
+    """Start a step's script process, cold or waiting: in its own session (so that its whole process group
+    can be signalled), stdin on /dev/null, stdout and stderr on one unbuffered pipe (their order kept)."""
+    return subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        bufsize=0,
+        start_new_session=True,
+        pass_fds=pass_fds,
+    )
 
 
 def pool_size(env: Mapping[str, str]) -> int:
@@ -233,17 +251,7 @@ class WarmInterpreters:
     def _spawn(self) -> _Waiting:
         read_fd, write_fd = os.pipe()
         try:
-            popen = subprocess.Popen(
-                [sys.executable, "-c", _BOOT, str(read_fd)],
-                cwd=self.cwd,
-                env=self.env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                bufsize=0,
-                start_new_session=True,
-                pass_fds=(read_fd,),
-            )
+            popen = popen_script([sys.executable, "-c", _BOOT, str(read_fd)], self.cwd, self.env, (read_fd,))
         except OSError:
             os.close(write_fd)
             raise
