@@ -112,12 +112,15 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     _put_document(run_id, bound)
     if bound != document:  # publishing this run publishes the pipeline as submitted, its parameters unbound
         _runs_container().upload_blob(f"{run_id}/{SUBMITTED}", json.dumps(document, sort_keys=True), overwrite=True)
+    from durableml.service import datastores
+
     record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
               "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
               "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
               "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json", "run_source": source, "error": None,
               "parent_id": None, "properties": dict(properties or {}),
-              "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()}}
+              "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()},
+              "default_datastore": datastores.default_name()}  # what data without a datastore uses, run-long
     if resumed is not None:
         record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
@@ -222,6 +225,7 @@ class RunStatic:
     step_properties: dict[str, dict[str, str]]
     resumed_from: Optional[str] = None
     resumed_steps: Optional[dict[str, Any]] = None  # for a resumed run: what finished in resumed_from
+    default_datastore: Optional[str] = None  # the workspace default when the run was created (None: look it up)
 
 
 @functools.lru_cache(maxsize=256)
@@ -230,7 +234,8 @@ def run_static(run_id: str) -> RunStatic:
     return RunStatic(run_id, record["experiment"], dict(record["parameters"]),
                      bool(record.get("regenerate_outputs")), run_document(run_id),
                      dict(record.get("step_properties") or {}), record.get("resumed_from"),
-                     record.get("resumed_steps") if record.get("resumed_from") else None)
+                     record.get("resumed_steps") if record.get("resumed_from") else None,
+                     record.get("default_datastore"))
 
 
 def get_run(run_id: str) -> dict[str, Any]:

@@ -213,7 +213,8 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
     source = binding["source"]
     kind = source["kind"]
     if kind == "stepOutput":
-        producer = get_run(step_run_id(run.id, source["step"]))
+        producer_id = step_run_id(run.id, source["step"])
+        producer = _SAVED.get(producer_id) or get_run(producer_id)  # its outputs are set when it starts
         where = producer["outputs"][source["output"]]
         datastore, path = where["datastore"], where["path"]
     elif kind == "datastore":
@@ -225,7 +226,7 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
         from durableml.exceptions import NotSupportedError
 
         paths = source["dataset"]["paths"]
-        stores = {datastores.get_datastore(p.get("datastore"))["name"] for p in paths if not p.get("url")}
+        stores = {_datastore(run, p.get("datastore"))["name"] for p in paths if not p.get("url")}
         if len(stores) != 1 or any(p.get("url") for p in paths):
             where = [p.get("url") or f"{p.get('datastore') or 'default'}:{p.get('path', '')}" for p in paths]
             raise NotSupportedError("a step input whose dataset spans URLs or several datastores",
@@ -234,15 +235,20 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
         datastore, path = stores.pop(), paths[0].get("path", "") if len(paths) == 1 else ""
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
-    record = datastores.get_datastore(datastore)
+    record = _datastore(run, datastore)
     described = source.get("dataset") if kind == "dataset" else binding.get("datasetType")
     return {"container": record["container_name"], "datastore": record["name"], "path_on_datastore": path,
             "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
             "path_on_compute": binding.get("pathOnCompute"), "dataset": described}
 
 
+def _datastore(run: RunStatic, name: Optional[str]) -> dict[str, Any]:
+    """A datastore record; no name means the workspace default as it was when the run was created."""
+    return datastores.get_datastore(name or run.default_datastore)
+
+
 def _output(binding: Mapping[str, Any], sid: str, name: str, run: RunStatic) -> dict[str, Any]:
-    record = datastores.get_datastore(binding.get("datastore"))
+    record = _datastore(run, binding.get("datastore"))
     path = binding["destination"].replace("{run-id}", sid).replace("{output-name}", name)
     if binding["kind"] == "pipeline_data":
         path = f"azureml/{sid}/{name}"
