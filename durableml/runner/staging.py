@@ -124,15 +124,16 @@ def stage_input(
         return _stage_paths(name, container, [str(p.get("path") or "") for p in dataset["paths"]], target, store)
     if _GLOB.search(path):
         return _stage_glob(name, container, path, target, store)
-    names = store.list_names(container, path)
+    names = store.list_etags(container, path)
     inside = [n for n in names if not path or n.startswith(path + "/")]
     if path in names and (not inside or binding.get("is_file") or not binding.get("is_directory")):
         dest = target if binding.get("path_on_compute") else target / PurePosixPath(path).name
-        store.download_files(container, [(path, dest)])
+        store.download_files(container, [(path, dest)], names)
         return str(dest), []
     if inside:
         prefix = len(path) + 1 if path else 0
-        store.download_files(container, [(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside])
+        pairs = [(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside]
+        store.download_files(container, pairs, names)
         return str(target), []
     return _empty_input(name, container, path, target)
 

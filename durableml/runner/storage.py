@@ -3,15 +3,23 @@
 azure-storage-blob is imported here, on first use, never when ``durableml.runner`` is imported: the
 worker pays the import once, and the user's script never does. Clients are cached per connection
 string and shared by the worker's job threads (the Azure SDK clients are thread-safe).
+
+A store remembers the blobs it uploaded (ETag, and the local file with its size and modification time),
+so that a later download of the same blob, asked for with the ETag a listing just returned, copies the
+local file instead: a step's output read by the next step on the same node never travels through the
+storage service twice. The ETag match proves the blob is still what was uploaded; the unchanged size and
+modification time prove the local file still is too; anything else downloads as usual.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import threading
+from collections import OrderedDict
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterable, Optional
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
 from durableml.exceptions import NotFoundError
 
@@ -24,6 +32,7 @@ LOGS_CONTAINER = "durableml-logs"
 ARTIFACTS_CONTAINER = "durableml-artifacts"
 SNAPSHOTS_CONTAINER = "durableml-snapshots"
 PARALLEL_TRANSFERS = 8
+REMEMBERED_UPLOADS = 4096  # blobs whose local source a store keeps track of (the most recent ones)
 
 _stores: dict[str, BlobStore] = {}
 _stores_lock = threading.Lock()
@@ -52,6 +61,8 @@ class BlobStore:
         self._service: BlobServiceClient = BlobServiceClient.from_connection_string(connection_string)
         self._ready: set[str] = set()
         self._lock = threading.Lock()
+        # (container, blob) -> (ETag, local file, its size, its st_mtime_ns) of blobs this store uploaded
+        self._uploaded: OrderedDict[tuple[str, str], tuple[str, str, int, int]] = OrderedDict()
 
     def container(self, name: str, create: bool = True) -> ContainerClient:
         """A client for container ``name``; with ``create``, the container exists afterwards."""
@@ -73,22 +84,40 @@ class BlobStore:
 
     def list_names(self, container: str, prefix: str) -> list[str]:
         """Names of the blobs under ``prefix`` (raises NotFoundError if the container does not exist)."""
+        return list(self.list_etags(container, prefix))
+
+    def list_etags(self, container: str, prefix: str) -> dict[str, str]:
+        """Name -> ETag of the blobs under ``prefix`` (raises NotFoundError if the container does not exist)."""
         from azure.core.exceptions import ResourceNotFoundError
 
         try:
-            return [blob.name for blob in self.container(container, create=False).list_blobs(name_starts_with=prefix)]
+            blobs = self.container(container, create=False).list_blobs(name_starts_with=prefix)
+            return {blob.name: _etag(blob.etag) for blob in blobs}
         except ResourceNotFoundError as exc:
             raise NotFoundError(
                 f"container {container!r} does not exist in the storage account; check the datastore's container name"
             ) from exc
 
-    def download_files(self, container: str, pairs: Iterable[tuple[str, Path]]) -> int:
-        """Download each (blob name, local path) pair, creating parent directories; returns the count."""
+    def download_files(
+        self, container: str, pairs: Iterable[tuple[str, Path]], etags: Optional[Mapping[str, str]] = None
+    ) -> int:
+        """Download each (blob name, local path) pair, creating parent directories; returns the count.
+
+        ``etags`` (name -> ETag, as :meth:`list_etags` just returned them): a blob this store uploaded with
+        that ETag, from a local file unchanged since, is copied from that file instead.
+        """
         client = self.container(container, create=False)
 
         def one(pair: tuple[str, Path]) -> None:
             name, path = pair
             path.parent.mkdir(parents=True, exist_ok=True)
+            source = self._uploaded_file(container, name, (etags or {}).get(name))
+            if source is not None:
+                try:
+                    shutil.copyfile(source, path)
+                    return
+                except OSError:  # gone or unreadable since it was checked: download it
+                    pass
             with open(path, "wb") as handle:
                 client.download_blob(name).readinto(handle)
 
@@ -110,14 +139,44 @@ class BlobStore:
         def one(pair: tuple[Path, str]) -> None:
             path, name = pair
             with open(path, "rb") as handle:
-                client.upload_blob(name, handle, overwrite=True)
+                before = os.fstat(handle.fileno())
+                uploaded = client.get_blob_client(name).upload_blob(handle, overwrite=True)  # its ETag, among others
+                after = os.fstat(handle.fileno())
+            if uploaded.get("etag") and (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
+                self._remember_upload(container, name, _etag(uploaded["etag"]), path, after)
 
         return _run_all(one, list(pairs))
+
+    def _remember_upload(self, container: str, name: str, etag: str, path: Path, stat: os.stat_result) -> None:
+        with self._lock:
+            self._uploaded[(container, name)] = (etag, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+            self._uploaded.move_to_end((container, name))
+            while len(self._uploaded) > REMEMBERED_UPLOADS:
+                self._uploaded.popitem(last=False)
+
+    def _uploaded_file(self, container: str, name: str, etag: Optional[str]) -> Optional[str]:
+        """The local file blob ``name`` was uploaded from, if the blob and the file are both unchanged."""
+        if not etag:
+            return None
+        with self._lock:
+            known = self._uploaded.get((container, name))
+        if known is None or known[0] != etag:
+            return None
+        try:
+            stat = os.stat(known[1])
+        except OSError:
+            return None
+        return known[1] if (stat.st_size, stat.st_mtime_ns) == known[2:] else None
 
     def upload_tree(self, container: str, prefix: str, root: Path) -> int:
         """Upload every file under directory ``root`` to ``<prefix>/<relative path>``; returns the count."""
         pairs = [(path, f"{prefix.rstrip('/')}/{rel}") for path, rel in walk_files(root)]
         return self.upload_files(container, pairs) if pairs else 0
+
+
+def _etag(value: Any) -> str:
+    """An ETag as the service sent it, without the quotes some responses put around it."""
+    return str(value or "").strip('"')
 
 
 def walk_files(root: Path) -> list[tuple[Path, str]]:
