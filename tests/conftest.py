@@ -8,6 +8,8 @@
   that still runs is stopped (by pid / process group) at the end of the session.
 * ``free_port()``: a TCP port nothing listens on right now; tests get it as the ``free_port``
   fixture (the function itself), which works whether or not ``tests`` becomes a package.
+* ``service_storage``: the service's own code (``durableml.service``) called in-process, with its
+  records and blobs in the session Azurite (fresh clients for the test).
 """
 from __future__ import annotations
 
@@ -39,6 +41,17 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteHandle]
         yield handle
     finally:
         handle.stop()
+
+
+@pytest.fixture
+def service_storage(azurite: AzuriteHandle, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point ``durableml.service`` at the session Azurite, with clients made for this test."""
+    from durableml.service import records
+
+    monkeypatch.setenv("DURABLEML_STORAGE", azurite.connection_string)
+    monkeypatch.setattr(records, "_shared", None)
+    monkeypatch.setattr(records, "_blob_service", None)
+    monkeypatch.setattr(records, "_created", set())
 
 
 FunchostFactory = Callable[..., FunchostProcess]

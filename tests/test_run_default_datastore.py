@@ -14,17 +14,12 @@ from typing import Any, Iterator
 import pytest
 
 from durableml.service import datastores, runs, runtime
-from durableml.service import records as records_module
 
 GOLDEN = Path(__file__).parent / "sdk" / "golden" / "sample_pipeline.json"
 
 
 @pytest.fixture(autouse=True)
-def service_storage(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DURABLEML_STORAGE", azurite.connection_string)
-    monkeypatch.setattr(records_module, "_shared", None)
-    monkeypatch.setattr(records_module, "_blob_service", None)
-    monkeypatch.setattr(records_module, "_created", set())
+def default_datastore_restored(service_storage: None) -> Iterator[None]:
     yield
     datastores.set_default_datastore(datastores.DEFAULT_NAME)
 

@@ -10,7 +10,7 @@ import datetime as dt
 import json
 import uuid
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Mapping
 
 import pytest
 from azure.storage.blob import BlobServiceClient
@@ -24,13 +24,7 @@ from tests.http_receiver import Receiver
 T0 = dt.datetime(2026, 11, 22, 10, 0, 0, tzinfo=dt.timezone.utc)
 
 
-@pytest.fixture(autouse=True)
-def service_storage(azurite: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("DURABLEML_STORAGE", azurite.connection_string)
-    monkeypatch.setattr(records_module, "_shared", None)
-    monkeypatch.setattr(records_module, "_blob_service", None)
-    monkeypatch.setattr(records_module, "_created", set())
-    yield
+pytestmark = pytest.mark.usefixtures("service_storage")
 
 
 class Starter:
