@@ -140,7 +140,7 @@ def stage_input(
 
 def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
     base = pattern[: _GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
-    listed = store.list_names(container, base + "/" if base else "")
+    listed = store.list_etags(container, base + "/" if base else "")
     matched = [n for n in listed if fnmatch.fnmatchcase(n, pattern)]
     if not matched:
         raise NotFoundError(
@@ -148,7 +148,8 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
             "check the dataset's path or upload the data first"
         )
     cut = len(base) + 1 if base else 0
-    store.download_files(container, [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched])
+    pairs = [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched]
+    store.download_files(container, pairs, listed)
     return str(target), []
 
 

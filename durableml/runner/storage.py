@@ -148,8 +148,9 @@ class BlobStore:
         return _run_all(one, list(pairs))
 
     def _remember_upload(self, container: str, name: str, etag: str, path: Path, stat: os.stat_result) -> None:
+        known = (etag, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
         with self._lock:
-            self._uploaded[(container, name)] = (etag, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
+            self._uploaded[(container, name)] = known
             self._uploaded.move_to_end((container, name))
             while len(self._uploaded) > REMEMBERED_UPLOADS:
                 self._uploaded.popitem(last=False)
