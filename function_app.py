@@ -1,4 +1,5 @@
 """durableml's Function App: wiring only. Every function lives in a blueprint module."""
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -12,6 +13,14 @@ from triggers.published import bp as published
 from triggers.schedules import bp as schedules
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (pipeline_run, step_run, pipeline_activities, notification_activities, api, published, models,
-                  schedules):
+for blueprint in (
+    pipeline_run,
+    step_run,
+    pipeline_activities,
+    notification_activities,
+    api,
+    published,
+    models,
+    schedules,
+):
     app.register_functions(blueprint)

@@ -1,4 +1,5 @@
 """The run-finished notice (durableml.service.notifications); ``pipeline_run`` calls it with retries."""
+
 from __future__ import annotations
 
 from typing import Any, Optional

@@ -1,4 +1,5 @@
 """Activities of the pipeline orchestrations: each parses its input and calls one service function."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,14 @@ async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationCli
     instance_id = f"{payload['run_id']}:{payload['step']['id']}"
     notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
     # blocking storage calls: off the event loop, which serves every other function of the host
-    return await asyncio.to_thread(runtime.step_start, payload["run_id"], payload["step"], notify,
-                                   payload.get("record_first") or (), bool(payload.get("pipeline_running")))
+    return await asyncio.to_thread(
+        runtime.step_start,
+        payload["run_id"],
+        payload["step"],
+        notify,
+        payload.get("record_first") or (),
+        bool(payload.get("pipeline_running")),
+    )
 
 
 @bp.activity_trigger(input_name="payload")

@@ -103,8 +103,13 @@ class Bench:
 
 def stats(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
-    return {"min": ordered[0], "median": statistics.median(ordered), "p90": ordered[int(0.9 * (len(ordered) - 1))],
-            "max": ordered[-1], "n": len(ordered)}
+    return {
+        "min": ordered[0],
+        "median": statistics.median(ordered),
+        "p90": ordered[int(0.9 * (len(ordered) - 1))],
+        "max": ordered[-1],
+        "n": len(ordered),
+    }
 
 
 def latency(bench: Bench, runs: int) -> dict[str, Any]:
@@ -129,8 +134,13 @@ def burst(bench: Bench, callers: int, total: int) -> dict[str, Any]:
     codes: dict[int, int] = {}
     for _, a in answers:
         codes[a.status_code] = codes.get(a.status_code, 0) + 1
-    result: dict[str, Any] = {"requests": total, "callers": callers, "seconds": elapsed,
-                              "runs_started_per_s": len(ok) / elapsed, "status_codes": codes}
+    result: dict[str, Any] = {
+        "requests": total,
+        "callers": callers,
+        "seconds": elapsed,
+        "runs_started_per_s": len(ok) / elapsed,
+        "status_codes": codes,
+    }
     service_side, script = [], []
     for sent, run_id in ok:
         started, stamped = bench.step_started(run_id)
@@ -148,15 +158,28 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument("--latency-runs", type=int, default=20)
     args = parser.parse_args()
-    print(json.dumps({"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
-                      "python": platform.python_version(), "load_before": os.getloadavg()}))
+    print(
+        json.dumps(
+            {
+                "machine": platform.processor() or platform.machine(),
+                "cpus": os.cpu_count(),
+                "python": platform.python_version(),
+                "load_before": os.getloadavg(),
+            }
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="endpoint-bench-") as tmp:
         service = Service(Path(tmp))
         try:
             service.start()
             ws = Workspace.from_config(path=str(service.write_config()))
-            step = PythonScriptStep(script_name="stamp.py", name="stamp", source_directory=str(PROJECT),
-                                    compute_target="local", allow_reuse=False)
+            step = PythonScriptStep(
+                script_name="stamp.py",
+                name="stamp",
+                source_directory=str(PROJECT),
+                compute_target="local",
+                allow_reuse=False,
+            )
             published = Pipeline(workspace=ws, steps=[step]).publish(name="bench", description="", version="1")
             bench = Bench(service, published.endpoint)
             _, warm = bench.post("bench-warmup")
@@ -177,9 +200,11 @@ def main() -> None:
             s = block[name]
             row = " | ".join(f"{s[k]:.3f}" for k in ("min", "median", "p90", "max"))
             print(f"| {label} {name} | {row} | {s['n']} |")
-    print(f"\nburst: {loaded['runs_started_per_s']:.1f} runs started/s ({loaded['requests']} requests, "
-          f"{loaded['callers']} callers, {loaded['seconds']:.2f} s; codes {loaded['status_codes']}; "
-          f"{loaded['finished']} finished)")
+    print(
+        f"\nburst: {loaded['runs_started_per_s']:.1f} runs started/s ({loaded['requests']} requests, "
+        f"{loaded['callers']} callers, {loaded['seconds']:.2f} s; codes {loaded['status_codes']}; "
+        f"{loaded['finished']} finished)"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ Starts a private Azurite, then a real funchost process on bench/apps/durable_ben
 like a user would, and reads the engine's counters (episodes, replay seconds) from the admin metrics API.
 Prints one JSON line per measurement and a summary table.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,9 @@ class Funchost(FunchostProcess):
     """funchost on the bench app, plus the two calls the bench makes."""
 
     def __init__(self, conn: str, state: Path, env: dict[str, str]) -> None:
-        super().__init__(APP, state, state.parent / f"{state.name}.log",
-                         {**os.environ, "AzureWebJobsStorage": conn, **env}, cwd=ROOT)
+        super().__init__(
+            APP, state, state.parent / f"{state.name}.log", {**os.environ, "AzureWebJobsStorage": conn, **env}, cwd=ROOT
+        )
 
     def timed_start(self) -> float:
         t0 = time.perf_counter()
@@ -60,9 +62,13 @@ def measure(host: Funchost, name: str, n: int, expected: object) -> dict:
     elapsed, output = host.run(name, n)
     after = host.metrics()
     assert output == expected, (output, expected)
-    return {"shape": f"{name}-{n}", "seconds": round(elapsed, 3), "activities_per_s": round(n / elapsed, 1),
-            "episodes": after["episodes"] - before["episodes"],
-            "replay_s": round(after["replaySeconds"] - before["replaySeconds"], 3)}
+    return {
+        "shape": f"{name}-{n}",
+        "seconds": round(elapsed, 3),
+        "activities_per_s": round(n / elapsed, 1),
+        "episodes": after["episodes"] - before["episodes"],
+        "replay_s": round(after["replaySeconds"] - before["replaySeconds"], 3),
+    }
 
 
 def main() -> None:
@@ -92,8 +98,10 @@ def main() -> None:
             azurite.stop()
     for r in results:
         print(json.dumps(r))
-    print(f"\nmachine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
-          f"Azurite start {azurite_s:.2f}s; speedups {'off' if args.no_speedups else 'on'}")
+    print(
+        f"\nmachine: {platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"Azurite start {azurite_s:.2f}s; speedups {'off' if args.no_speedups else 'on'}"
+    )
     for shape in dict.fromkeys(r["shape"] for r in results):
         rows = [r for r in results if r["shape"] == shape]
         best = min(rows, key=lambda r: r["seconds"])

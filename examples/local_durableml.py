@@ -5,6 +5,7 @@ function key) in the example's folder for ``Workspace.from_config()``. The confi
     with local_durableml("batch_scoring", HERE, keep_running=args.keep_running) as host:
         ...
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -29,16 +30,31 @@ def local_durableml(name: str, project: Path, keep_running: bool = False) -> Ite
     state.mkdir(parents=True, exist_ok=True)
     # steps call the service (Model.register, Dataset.get_by_name...) with a function key of their own
     step_key = ensure_function_key(state / "funchost", "durableml-steps")
-    env = with_local_storage({**os.environ, "DURABLEML_STATE_DIR": str(state / "durableml"),
-                              "DURABLEML_STEP_KEY": step_key, "PYTHONUNBUFFERED": "1"})
+    env = with_local_storage(
+        {
+            **os.environ,
+            "DURABLEML_STATE_DIR": str(state / "durableml"),
+            "DURABLEML_STEP_KEY": step_key,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     host = FunchostProcess(REPO, state / "funchost", state / "funchost.log", env, cwd=REPO, ready_timeout=90)
     started = time.monotonic()
     print(f"starting durableml (funchost + Azurite); log: {host.log_path}", flush=True)
     host.start()
     print(f"durableml is ready at {host.base_url} ({time.monotonic() - started:.1f} s)\n", flush=True)
-    (project / "config.json").write_text(json.dumps({
-        "subscription_id": "00000000-0000-0000-0000-000000000000", "resource_group": "durableml",
-        "workspace_name": "durableml-local", "endpoint": host.base_url, "key": host.function_key}, indent=2))
+    (project / "config.json").write_text(
+        json.dumps(
+            {
+                "subscription_id": "00000000-0000-0000-0000-000000000000",
+                "resource_group": "durableml",
+                "workspace_name": "durableml-local",
+                "endpoint": host.base_url,
+                "key": host.function_key,
+            },
+            indent=2,
+        )
+    )
     try:
         yield host
     finally:

@@ -7,6 +7,7 @@ timer, blob and queue triggers against a storage account (Azurite locally), and 
 Start it with ``python -m funchost start --app DIR``. See ``shared/docs/durable-protocol.md`` for the
 protocol facts it reproduces.
 """
+
 from __future__ import annotations
 
 __all__ = ["__version__"]

@@ -1,4 +1,5 @@
 """``python -m funchost``."""
+
 from __future__ import annotations
 
 from funchost.cli import main

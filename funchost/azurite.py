@@ -12,6 +12,7 @@ Azurite also stops by itself when the process that started it dies (even by ``ki
 watchdog preloaded into Node checks its parent every second. Its data stays in ``data_dir``, so a
 restarted Azurite on the same directory sees the same blobs, queues and tables.
 """
+
 from __future__ import annotations
 
 import logging
@@ -166,11 +167,18 @@ def find_azurite(start_dirs: Iterable[Path]) -> Path:
         "Azurite is not installed: no node_modules/.bin/azurite in or above "
         f"{', '.join(searched) or 'any directory'}. Run `npm install` in {REPO_ROOT} "
         "(or `bash scripts/setup.sh`, which also sets up the Python venv), or point AzureWebJobsStorage "
-        "at a storage account that is already running.")
+        "at a storage account that is already running."
+    )
 
 
-def ensure_azurite(endpoints: Sequence[Endpoint], data_dir: Path, log: Log = None, *,
-                   app_dir: Path | None = None, timeout: float = 60.0) -> AzuriteHandle | None:
+def ensure_azurite(
+    endpoints: Sequence[Endpoint],
+    data_dir: Path,
+    log: Log = None,
+    *,
+    app_dir: Path | None = None,
+    timeout: float = 60.0,
+) -> AzuriteHandle | None:
     """Make sure a storage emulator answers at ``endpoints`` (blob, queue, table as (host, port)).
 
     If something already listens on the blob port it is assumed to be Azurite and ``None`` is returned
@@ -186,14 +194,23 @@ def ensure_azurite(endpoints: Sequence[Endpoint], data_dir: Path, log: Log = Non
         return None
     for host, port in endpoints:
         if host.lower() not in LOOPBACK_HOSTS:
-            raise ConfigError(f"cannot start Azurite for {host}:{port}: only loopback endpoints are local; "
-                              "start that storage account yourself or use UseDevelopmentStorage=true")
+            raise ConfigError(
+                f"cannot start Azurite for {host}:{port}: only loopback endpoints are local; "
+                "start that storage account yourself or use UseDevelopmentStorage=true"
+            )
     dirs = [d for d in (app_dir, Path.cwd(), REPO_ROOT) if d is not None]
     return _launch(find_azurite(dirs), [port for _, port in endpoints], data_dir, log, timeout)
 
 
-def start_azurite(data_dir: Path, blob_port: int = 0, queue_port: int = 0, table_port: int = 0, *,
-                  log: Log = None, timeout: float = 60.0) -> AzuriteHandle:
+def start_azurite(
+    data_dir: Path,
+    blob_port: int = 0,
+    queue_port: int = 0,
+    table_port: int = 0,
+    *,
+    log: Log = None,
+    timeout: float = 60.0,
+) -> AzuriteHandle:
     """Start a private Azurite with its data in ``data_dir``; port 0 lets the OS pick a free port.
 
     The returned handle knows the ports actually bound and offers ``.connection_string``.
@@ -205,31 +222,51 @@ def start_azurite(data_dir: Path, blob_port: int = 0, queue_port: int = 0, table
 def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: float) -> AzuriteHandle:
     node = shutil.which("node")
     if node is None:
-        raise ConfigError("Node.js is not on PATH (`node` not found); Azurite needs Node 18 or newer. "
-                          "Install Node.js, then run `npm install` (or `bash scripts/setup.sh`).")
+        raise ConfigError(
+            "Node.js is not on PATH (`node` not found); Azurite needs Node 18 or newer. "
+            "Install Node.js, then run `npm install` (or `bash scripts/setup.sh`)."
+        )
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     watchdog = data_dir / ".funchost-azurite-watchdog.js"
     watchdog.write_text(_WATCHDOG_JS, encoding="utf-8")
     log_path = data_dir / LOG_FILE
-    command = [node, "--require", str(watchdog), str(script),
-               "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location", str(data_dir)]
+    command = [
+        node,
+        "--require",
+        str(watchdog),
+        str(script),
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
+        "--location",
+        str(data_dir),
+    ]
     for service, port in zip(SERVICES, ports, strict=True):
         command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]
     with log_path.open("ab") as out:
         offset = out.tell()  # parse only this run's lines: the log is appended to across restarts
         out.write(f"--- funchost starting Azurite: {' '.join(command)}\n".encode())
         out.flush()
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                   cwd=data_dir, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=data_dir,
+            start_new_session=True,
+        )
     handle = AzuriteHandle(process, [], data_dir, log_path)
     try:
         handle.endpoints = _wait_ready(handle, offset, timeout)
     except BaseException:
         handle.stop()
         raise
-    _emit(log, f"Azurite started (pid {process.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
-               f"table {handle.table_port}; data in {data_dir}, log {log_path}")
+    _emit(
+        log,
+        f"Azurite started (pid {process.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
+        f"table {handle.table_port}; data in {data_dir}, log {log_path}",
+    )
     return handle
 
 
@@ -244,11 +281,14 @@ def _wait_ready(handle: AzuriteHandle, offset: int, timeout: float) -> list[Endp
                 return endpoints
         code = handle.process.poll()
         if code is not None:
-            raise StorageError(f"Azurite exited with code {code} before it was ready "
-                               f"(a port in use, or a bad data dir?).{_log_tail(handle.log_path, offset)}")
+            raise StorageError(
+                f"Azurite exited with code {code} before it was ready "
+                f"(a port in use, or a bad data dir?).{_log_tail(handle.log_path, offset)}"
+            )
         if time.monotonic() > deadline:
-            raise StorageError(f"Azurite did not start listening within {timeout:.0f} s."
-                               f"{_log_tail(handle.log_path, offset)}")
+            raise StorageError(
+                f"Azurite did not start listening within {timeout:.0f} s.{_log_tail(handle.log_path, offset)}"
+            )
         time.sleep(0.05)
 
 

@@ -12,6 +12,7 @@ Blob values follow the Python worker: a binding with ``dataType`` ``string`` giv
 gives ``bytes``, otherwise a ``func.InputStream``. Queue messages are base64-encoded unless host.json
 sets ``extensions.queues.messageEncoding`` to ``none``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -50,8 +51,10 @@ def expand_expression(text: str, binding_data: Mapping[str, Any]) -> str:
             return now.isoformat()
         value = _lookup(lowered, low)
         if value is None:
-            raise ConfigError(f"binding expression '{{{key}}}' in '{text}' has no value: the trigger gives "
-                              f"{sorted(binding_data)}; use one of those, {{rand-guid}} or {{DateTime}}")
+            raise ConfigError(
+                f"binding expression '{{{key}}}' in '{text}' has no value: the trigger gives "
+                f"{sorted(binding_data)}; use one of those, {{rand-guid}} or {{DateTime}}"
+            )
         return _text(value)
 
     return _EXPR.sub(sub, resolved)
@@ -105,8 +108,15 @@ def blob_properties_dict(props: BlobProperties) -> dict[str, Any]:
     }
 
 
-def blob_value(data: bytes, data_type: str | None, *, name: str | None = None, uri: str | None = None,
-               properties: dict[str, Any] | None = None, metadata: dict[str, str] | None = None) -> Any:
+def blob_value(
+    data: bytes,
+    data_type: str | None,
+    *,
+    name: str | None = None,
+    uri: str | None = None,
+    properties: dict[str, Any] | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Any:
     """What the Python worker hands to user code for blob content with this ``dataType``."""
     kind = (data_type or "").lower()
     if kind == "string":
@@ -114,8 +124,9 @@ def blob_value(data: bytes, data_type: str | None, *, name: str | None = None, u
     if kind == "binary":
         return data
     length = properties.get("ContentLength") if properties else len(data)
-    return func.blob.InputStream(data=data, name=name, uri=uri, length=length,
-                                 blob_properties=properties, metadata=metadata)
+    return func.blob.InputStream(
+        data=data, name=name, uri=uri, length=length, blob_properties=properties, metadata=metadata
+    )
 
 
 def message_encoding(config: HostConfig | None) -> str:
@@ -139,8 +150,10 @@ def decode_message(content: str, encoding: str) -> bytes:
         try:
             return base64.b64decode(content.encode("ascii"), validate=True)
         except (binascii.Error, UnicodeEncodeError) as exc:
-            raise ValueError("the message is not valid base64; send base64 text or set "
-                             "extensions.queues.messageEncoding to 'none' in host.json") from exc
+            raise ValueError(
+                "the message is not valid base64; send base64 text or set "
+                "extensions.queues.messageEncoding to 'none' in host.json"
+            ) from exc
     return content.encode("utf-8")
 
 
@@ -160,11 +173,12 @@ def queue_bodies(value: Any) -> list[bytes]:
             elif isinstance(item, func.QueueMessage):
                 bodies.append(item.get_body())
             else:
-                raise TypeError(f"invalid data type in output queue message list: {type(item).__name__}; "
-                                "use str or func.QueueMessage items")
+                raise TypeError(
+                    f"invalid data type in output queue message list: {type(item).__name__}; "
+                    "use str or func.QueueMessage items"
+                )
         return bodies
-    raise TypeError(f"a queue output takes str, bytes, func.QueueMessage or a list of them, "
-                    f"not {type(value).__name__}")
+    raise TypeError(f"a queue output takes str, bytes, func.QueueMessage or a list of them, not {type(value).__name__}")
 
 
 def blob_bytes(value: Any) -> bytes:
@@ -189,8 +203,10 @@ class StorageBindings:
     def input_value(self, binding: dict[str, Any], binding_data: dict[str, Any]) -> Any:
         """Read a blob input binding; None when the blob does not exist (as the host passes null)."""
         if binding.get("type") != "blob":
-            raise ConfigError(f"input binding '{binding.get('name')}' has type '{binding.get('type')}', "
-                              "which funchost does not support; use blob inputs or read it in code")
+            raise ConfigError(
+                f"input binding '{binding.get('name')}' has type '{binding.get('type')}', "
+                "which funchost does not support; use blob inputs or read it in code"
+            )
         path = expand_expression(str(binding.get("path", "")), binding_data)
         container, blob_name = split_blob_path(path, binding)
         client = self.connections.blob_service(binding.get("connection")).get_blob_client(container, blob_name)
@@ -199,8 +215,14 @@ class StorageBindings:
         except ResourceNotFoundError:
             return None
         props = blob_properties_dict(downloader.properties)
-        return blob_value(downloader.readall(), binding.get("dataType"), name=f"{container}/{blob_name}",
-                          uri=client.url, properties=props, metadata=dict(downloader.properties.metadata))
+        return blob_value(
+            downloader.readall(),
+            binding.get("dataType"),
+            name=f"{container}/{blob_name}",
+            uri=client.url,
+            properties=props,
+            metadata=dict(downloader.properties.metadata),
+        )
 
     def write_output(self, binding: dict[str, Any], value: Any, binding_data: dict[str, Any]) -> None:
         """Write a blob or queue output binding's value."""
@@ -210,12 +232,13 @@ class StorageBindings:
         elif kind == "queue":
             self._write_queue(binding, value, binding_data)
         else:
-            raise ConfigError(f"output binding '{binding.get('name')}' has type '{kind}', which funchost "
-                              "does not support; use blob or queue outputs, or write it in code")
+            raise ConfigError(
+                f"output binding '{binding.get('name')}' has type '{kind}', which funchost "
+                "does not support; use blob or queue outputs, or write it in code"
+            )
 
     def _write_blob(self, binding: dict[str, Any], value: Any, binding_data: dict[str, Any]) -> None:
-        container, blob_name = split_blob_path(expand_expression(str(binding.get("path", "")), binding_data),
-                                               binding)
+        container, blob_name = split_blob_path(expand_expression(str(binding.get("path", "")), binding_data), binding)
         service = self.connections.blob_service(binding.get("connection"))
         data = blob_bytes(value)
         try:

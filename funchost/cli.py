@@ -1,4 +1,5 @@
 """``funchost start``: run a Python v2 function app locally, like ``func start``."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,12 @@ def parser() -> argparse.ArgumentParser:
     start.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071)")
     start.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     start.add_argument("--state-dir", type=Path, default=None, help="state folder (default <app>/.funchost)")
-    start.add_argument("--rpc-port", type=int, default=DEFAULT_RPC_PORT,
-                       help="Durable rpc listener port (default 17071, or any free port if taken; 0 = any)")
+    start.add_argument(
+        "--rpc-port",
+        type=int,
+        default=DEFAULT_RPC_PORT,
+        help="Durable rpc listener port (default 17071, or any free port if taken; 0 = any)",
+    )
     start.add_argument("--verbose", "-v", action="store_true", help="debug logging")
     return p
 
@@ -40,8 +45,11 @@ async def _run(args: argparse.Namespace) -> int:
         await host.stop()
         raise
     print(host.describe(), flush=True)
-    print(f"\nHost started. Listening on {config.base_url} (state: {config.state_dir}, "
-          f"keys: {config.state_dir / 'keys.json'})", flush=True)
+    print(
+        f"\nHost started. Listening on {config.base_url} (state: {config.state_dir}, "
+        f"keys: {config.state_dir / 'keys.json'})",
+        flush=True,
+    )
     await stop.wait()
     print("Stopping host...", flush=True)
     await host.stop()
@@ -50,8 +58,11 @@ async def _run(args: argparse.Namespace) -> int:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
-                        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s", stream=sys.stdout)
+    logging.basicConfig(
+        level=logging.DEBUG if getattr(args, "verbose", False) else logging.INFO,
+        format="[%(asctime)s] %(levelname)s %(name)s: %(message)s",
+        stream=sys.stdout,
+    )
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
         return asyncio.run(_run(args))

@@ -3,6 +3,7 @@
 The Functions host reads ``host.json`` for host-wide settings and, locally, ``local.settings.json``
 for app settings (its ``Values`` become environment variables). funchost does the same.
 """
+
 from __future__ import annotations
 
 import json
@@ -103,8 +104,10 @@ def resolve_setting_expression(text: str) -> str:
     def sub(match: re.Match[str]) -> str:
         name = match.group(1)
         if name not in os.environ:
-            raise ConfigError(f"app setting '{name}' referenced as %{name}% is not set; "
-                              "add it to local.settings.json Values or the environment")
+            raise ConfigError(
+                f"app setting '{name}' referenced as %{name}% is not set; "
+                "add it to local.settings.json Values or the environment"
+            )
         return os.environ[name]
 
     return _SETTING.sub(sub, text)
@@ -118,7 +121,9 @@ def parse_connection_string(value: str) -> dict[str, str]:
             continue
         key, sep, val = item.partition("=")
         if not sep:
-            raise ConfigError("a storage connection string must look like 'Key=Value;Key=Value' "
-                              "(for Azurite use 'UseDevelopmentStorage=true')")
+            raise ConfigError(
+                "a storage connection string must look like 'Key=Value;Key=Value' "
+                "(for Azurite use 'UseDevelopmentStorage=true')"
+            )
         parts[key.strip().lower()] = val.strip()
     return parts

@@ -1,10 +1,11 @@
 """funchost's errors.
 
-    FunchostError
-    ├── ConfigError          bad host.json / local.settings.json / app settings
-    ├── FunctionLoadError    the app cannot be imported or indexed
-    └── StorageError         the storage account (Azurite) is missing or unreachable
+FunchostError
+├── ConfigError          bad host.json / local.settings.json / app settings
+├── FunctionLoadError    the app cannot be imported or indexed
+└── StorageError         the storage account (Azurite) is missing or unreachable
 """
+
 from __future__ import annotations
 
 

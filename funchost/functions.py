@@ -1,4 +1,5 @@
 """Loading a Python v2 function app and indexing its functions, as the Python worker does."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -42,8 +43,11 @@ class FunctionInfo:
         return inspect.iscoroutinefunction(self.user_fn)
 
     def bindings_of(self, binding_type: str, direction: str | None = None) -> list[dict[str, Any]]:
-        return [b for b in self.bindings
-                if b.get("type") == binding_type and (direction is None or b.get("direction") == direction)]
+        return [
+            b
+            for b in self.bindings
+            if b.get("type") == binding_type and (direction is None or b.get("direction") == direction)
+        ]
 
 
 @dataclass
@@ -114,4 +118,5 @@ def _check_names(infos: list[FunctionInfo], path: Path) -> None:
             if b.get("type") in ("orchestrationTrigger", "entityTrigger") and b.get("name") != "context":
                 raise FunctionLoadError(
                     f"function '{info.name}': the {b['type']} parameter must be named 'context' "
-                    f"(got '{b.get('name')}'); the Python worker fails to load it otherwise")
+                    f"(got '{b.get('name')}'); the Python worker fails to load it otherwise"
+                )

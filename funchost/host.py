@@ -1,4 +1,5 @@
 """The composition root: builds every part of funchost for one app and runs it until stopped."""
+
 from __future__ import annotations
 
 import asyncio
@@ -69,8 +70,9 @@ class Host:
         self.urls = DurableUrls(cfg.base_url, rpc_base, cfg.hub_name, "Storage", self.keys.durable_system_key)
         threads = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", str(max(cfg.max_concurrent_activities, 8))))
         self.invoker = Invoker(str(cfg.app_dir), self._bindings(), self._client_binding_json, threads)
-        self.engine = DurableEngine(self.store, self.index, self.invoker, log, cfg.max_concurrent_activities,
-                                    cfg.max_concurrent_orchestrators)
+        self.engine = DurableEngine(
+            self.store, self.index, self.invoker, log, cfg.max_concurrent_activities, cfg.max_concurrent_orchestrators
+        )
         self.ops = DurableClientOps(self.store, self.index, self.engine.wake)
         self.api = DurableHttpApi(self.ops, self.urls)
         await self._serve()
@@ -96,13 +98,17 @@ class Host:
     def _ensure_storage(self) -> None:
         conn = os.environ.get(STORAGE_SETTING)
         if not conn:
-            log.warning("%s is not set: blob/queue/timer triggers are off. Set it in local.settings.json "
-                        "(UseDevelopmentStorage=true for Azurite).", STORAGE_SETTING)
+            log.warning(
+                "%s is not set: blob/queue/timer triggers are off. Set it in local.settings.json "
+                "(UseDevelopmentStorage=true for Azurite).",
+                STORAGE_SETTING,
+            )
             return
         endpoints = azurite.local_endpoints(conn)
         if endpoints:
-            self.azurite = azurite.ensure_azurite(endpoints, self.config.state_dir / "azurite", log.info,
-                                                  app_dir=self.config.app_dir)
+            self.azurite = azurite.ensure_azurite(
+                endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
+            )
 
     def _bindings(self) -> Any:
         if not os.environ.get(STORAGE_SETTING):
@@ -142,8 +148,9 @@ class Host:
         app.router.add_get("/admin/funchost/metrics", require(self.keys, "ADMIN")(self._metrics))
         app.router.add_get("/admin/funchost/instances/{iid}/history", require(self.keys, "ADMIN")(self.api.raw_history))
         self.api.add_routes(app, "/runtime/webhooks/durabletask", guard=require(self.keys, "SYSTEM"))
-        self.http = HttpTriggers(self.index.by_trigger("httpTrigger"), self.invoker, self.keys,
-                                 self.config.route_prefix, log)
+        self.http = HttpTriggers(
+            self.index.by_trigger("httpTrigger"), self.invoker, self.keys, self.config.route_prefix, log
+        )
         self.http.add_routes(app)
         rpc = web.Application(client_max_size=max_request_bytes())
         self.api.add_routes(rpc, "/durabletask")
@@ -154,8 +161,13 @@ class Host:
             self.runners.append(runner)
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        return web.json_response({"state": "Running", "version": "funchost", "processUptime":
-                                  int((time.monotonic() - self.started_at) * 1000)})
+        return web.json_response(
+            {
+                "state": "Running",
+                "version": "funchost",
+                "processUptime": int((time.monotonic() - self.started_at) * 1000),
+            }
+        )
 
     async def _metrics(self, request: web.Request) -> web.Response:
         assert self.engine is not None
@@ -186,5 +198,10 @@ async def _close_durable_client_session() -> None:
 
 def build_config(app_dir: Path, port: int, state_dir: Optional[Path], bind: str = "127.0.0.1") -> HostConfig:
     app_dir = app_dir.resolve()
-    return HostConfig(app_dir=app_dir, state_dir=(state_dir or app_dir / ".funchost").resolve(),
-                      host_json=load_host_json(app_dir), port=port, bind=bind)
+    return HostConfig(
+        app_dir=app_dir,
+        state_dir=(state_dir or app_dir / ".funchost").resolve(),
+        host_json=load_host_json(app_dir),
+        port=port,
+        bind=bind,
+    )

@@ -1,4 +1,5 @@
 """Invoking a user function the way the Python worker does: bind inputs, call, apply outputs."""
+
 from __future__ import annotations
 
 import asyncio
@@ -110,8 +111,13 @@ class InvocationContext(func.Context):
 class Invoker:
     """Calls user functions: sync ones in a bounded thread pool, async ones on the event loop."""
 
-    def __init__(self, app_dir: str, bindings: BindingProvider | None,
-                 durable_client_json: Callable[[dict[str, Any]], str], threads: int) -> None:
+    def __init__(
+        self,
+        app_dir: str,
+        bindings: BindingProvider | None,
+        durable_client_json: Callable[[dict[str, Any]], str],
+        threads: int,
+    ) -> None:
         self.app_dir = app_dir
         self.bindings = bindings
         self.durable_client_json = durable_client_json
@@ -121,8 +127,7 @@ class Invoker:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, lambda: fn(*args, **kwargs))
 
-    async def call(self, fi: FunctionInfo, trigger_value: Any,
-                   binding_data: dict[str, Any] | None = None) -> Any:
+    async def call(self, fi: FunctionInfo, trigger_value: Any, binding_data: dict[str, Any] | None = None) -> Any:
         """Invoke ``fi`` with its trigger value; returns the function's return value.
 
         ``binding_data`` holds trigger metadata usable in binding expressions (``{name}`` etc.).
@@ -152,8 +157,9 @@ class Invoker:
         await self._write_outputs(fi, outs, result, data)
         return result
 
-    async def _write_outputs(self, fi: FunctionInfo, outs: dict[str, tuple[dict[str, Any], Out]],
-                             result: Any, data: dict[str, Any]) -> None:
+    async def _write_outputs(
+        self, fi: FunctionInfo, outs: dict[str, tuple[dict[str, Any], Out]], result: Any, data: dict[str, Any]
+    ) -> None:
         if self.bindings is None:
             return
         for binding, out in outs.values():

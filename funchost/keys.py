@@ -3,6 +3,7 @@
 ``keys.json`` holds ``{"masterKey", "functionKeys": {"default"}, "systemKeys": {"durabletask_extension"}}``.
 Keys are compared in constant time and never logged in full (``redact`` shows a prefix only).
 """
+
 from __future__ import annotations
 
 import hmac

@@ -4,6 +4,7 @@ Tests, benchmarks and example runners all start funchost this way (``python -m f
 ``sys.executable``), so they share this one class. The child runs in its own process group, so that
 stopping it also reaches anything it started in that group.
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,16 @@ class FunchostProcess:
     The process runs in its own process group, so that stopping it also reaches anything it started.
     """
 
-    def __init__(self, app_dir: Path, state_dir: Path, log_path: Path, env: dict[str, str],
-                 port: int | None = None, ready_timeout: float = READY_TIMEOUT, cwd: Path | None = None) -> None:
+    def __init__(
+        self,
+        app_dir: Path,
+        state_dir: Path,
+        log_path: Path,
+        env: dict[str, str],
+        port: int | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+        cwd: Path | None = None,
+    ) -> None:
         self.app_dir = app_dir
         self.cwd = cwd or app_dir
         self.state_dir = state_dir
@@ -68,14 +77,32 @@ class FunchostProcess:
 
     def start(self) -> FunchostProcess:
         """Start funchost and wait until it reports ``Running``."""
-        command = [sys.executable, "-m", "funchost", "start", "--app", str(self.app_dir),
-                   "--port", str(self.port), "--rpc-port", "0", "--state-dir", str(self.state_dir)]
+        command = [
+            sys.executable,
+            "-m",
+            "funchost",
+            "start",
+            "--app",
+            str(self.app_dir),
+            "--port",
+            str(self.port),
+            "--rpc-port",
+            "0",
+            "--state-dir",
+            str(self.state_dir),
+        ]
         with self.log_path.open("ab") as out:
             out.write(f"--- {' '.join(command)}\n".encode())
             out.flush()
-            self.process = subprocess.Popen(command, cwd=self.cwd, env={"PYTHONUNBUFFERED": "1", **self.env},
-                                            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command,
+                cwd=self.cwd,
+                env={"PYTHONUNBUFFERED": "1", **self.env},
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         try:
             self.wait_ready()
         except BaseException:

@@ -1,4 +1,5 @@
 """ASP.NET-style route templates (``orders/{id:int}/{name?}``, ``files/{*rest}``) as the Functions host uses them."""
+
 from __future__ import annotations
 
 import re
@@ -8,9 +9,14 @@ from typing import Optional
 from funchost.errors import ConfigError
 
 _CONSTRAINTS = {
-    "int": r"-?\d+", "long": r"-?\d+", "bool": r"(?i:true|false)", "alpha": r"[A-Za-z]+",
+    "int": r"-?\d+",
+    "long": r"-?\d+",
+    "bool": r"(?i:true|false)",
+    "alpha": r"[A-Za-z]+",
     "guid": r"[0-9A-Fa-f]{8}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{4}-?[0-9A-Fa-f]{12}",
-    "double": r"-?\d+(?:\.\d+)?", "float": r"-?\d+(?:\.\d+)?", "decimal": r"-?\d+(?:\.\d+)?",
+    "double": r"-?\d+(?:\.\d+)?",
+    "float": r"-?\d+(?:\.\d+)?",
+    "decimal": r"-?\d+(?:\.\d+)?",
     "datetime": r"[^/]+",
 }
 _PARAM = re.compile(r"^\{(\*)?([A-Za-z_][A-Za-z0-9_]*)(?::([A-Za-z]+)(?:\(([^)]*)\))?)?(\?)?(?:=([^}]*))?\}$")
@@ -47,8 +53,10 @@ def compile_route(template: str) -> RouteTemplate:
         m = _PARAM.match(seg)
         if not m:
             if "{" in seg or "}" in seg:
-                raise ConfigError(f"route template '{template}': segment '{seg}' is not a valid parameter; "
-                                  "use {name}, {name?}, {name:int} or {*rest}")
+                raise ConfigError(
+                    f"route template '{template}': segment '{seg}' is not a valid parameter; "
+                    "use {name}, {name?}, {name:int} or {*rest}"
+                )
             pattern += sep + re.escape(seg)
             literals += 1
             continue

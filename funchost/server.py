@@ -1,4 +1,5 @@
 """funchost's HTTP front door: HTTP-triggered functions, auth levels, and the host's admin routes."""
+
 from __future__ import annotations
 
 import json
@@ -33,8 +34,12 @@ class HttpFunction:
     def from_info(cls, info: FunctionInfo) -> "HttpFunction":
         trig = info.trigger
         methods = [m.upper() for m in (trig.get("methods") or DEFAULT_METHODS)]
-        return cls(info, compile_route(trig.get("route") or info.name), methods,
-                   str(trig.get("authLevel") or "FUNCTION").upper())
+        return cls(
+            info,
+            compile_route(trig.get("route") or info.name),
+            methods,
+            str(trig.get("authLevel") or "FUNCTION").upper(),
+        )
 
 
 def presented_key(request: web.Request) -> Optional[str]:
@@ -42,15 +47,29 @@ def presented_key(request: web.Request) -> Optional[str]:
 
 
 def unauthorized() -> web.Response:
-    return web.Response(status=401, text=json.dumps({"error": {"code": "Unauthorized", "message":
-                        "a valid function key is required: send it as the x-functions-key header or the "
-                        "code query parameter"}}), content_type="application/json")
+    return web.Response(
+        status=401,
+        text=json.dumps(
+            {
+                "error": {
+                    "code": "Unauthorized",
+                    "message": "a valid function key is required: send it as the x-functions-key header or the "
+                    "code query parameter",
+                }
+            }
+        ),
+        content_type="application/json",
+    )
 
 
 def authorized(keys: Keys, level: str, key: Optional[str]) -> bool:
     """Does ``key`` satisfy auth ``level`` (ANONYMOUS, FUNCTION, ADMIN or SYSTEM)?"""
     checks: dict[str, Callable[[Optional[str]], bool]] = {
-        "ANONYMOUS": lambda k: True, "FUNCTION": keys.function_ok, "ADMIN": keys.admin_ok, "SYSTEM": keys.system_ok}
+        "ANONYMOUS": lambda k: True,
+        "FUNCTION": keys.function_ok,
+        "ADMIN": keys.admin_ok,
+        "SYSTEM": keys.system_ok,
+    }
     return checks[level](key)
 
 
@@ -71,8 +90,9 @@ def require(keys: Keys, level: str) -> Callable[[Handler], Handler]:
 class HttpTriggers:
     """Routes requests under the route prefix to HTTP-triggered functions."""
 
-    def __init__(self, functions: list[FunctionInfo], invoker: Invoker, keys: Keys, route_prefix: str,
-                 log: logging.Logger) -> None:
+    def __init__(
+        self, functions: list[FunctionInfo], invoker: Invoker, keys: Keys, route_prefix: str, log: logging.Logger
+    ) -> None:
         self.functions = sorted((HttpFunction.from_info(f) for f in functions), key=lambda f: f.route.precedence)
         self.invoker = invoker
         self.keys = keys
@@ -108,8 +128,14 @@ class HttpTriggers:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
             return too_large(exc)
-        req = func.HttpRequest(method=request.method.upper(), url=str(request.url), headers=dict(request.headers),
-                               params=dict(request.query), route_params=params, body=body)
+        req = func.HttpRequest(
+            method=request.method.upper(),
+            url=str(request.url),
+            headers=dict(request.headers),
+            params=dict(request.query),
+            route_params=params,
+            body=body,
+        )
         try:
             result = await self.invoker.call(fn.info, req, {**params, "Query": dict(request.query)})
         except Exception as exc:  # user code failed: 500, like the Functions host
@@ -120,11 +146,16 @@ class HttpTriggers:
 
 def too_large(exc: web.HTTPRequestEntityTooLarge) -> web.Response:
     """413 with a body that says what the limit is and how to change it."""
-    message = (f"the request body is larger than this host accepts ({max_request_bytes()} bytes); send less data "
-               "per request, "
-               "or raise the limit with FUNCHOST_MAX_REQUEST_BYTES (the Azure Functions host allows 100 MB)")
-    return web.Response(status=413, text=json.dumps({"error": {"code": "RequestTooLarge", "message": message}}),
-                        content_type="application/json")
+    message = (
+        f"the request body is larger than this host accepts ({max_request_bytes()} bytes); send less data "
+        "per request, "
+        "or raise the limit with FUNCHOST_MAX_REQUEST_BYTES (the Azure Functions host allows 100 MB)"
+    )
+    return web.Response(
+        status=413,
+        text=json.dumps({"error": {"code": "RequestTooLarge", "message": message}}),
+        content_type="application/json",
+    )
 
 
 def to_aiohttp(result: Any) -> web.StreamResponse:

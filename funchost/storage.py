@@ -13,6 +13,7 @@ matches a setting ``AzureWebJobsX``). The setting is either
 Also here: :func:`host_id` (the id that scopes the host's blobs in ``azure-webjobs-hosts``) and
 :class:`BlobLease`, the blob lease used for singletons and blob receipts.
 """
+
 from __future__ import annotations
 
 import os
@@ -63,8 +64,12 @@ def host_id(config: HostConfig) -> str:
     app folder's name. Sanitized like the Functions host: lowercase, only ``a-z0-9-``, at most 32
     characters, no leading or trailing '-'.
     """
-    raw = (os.environ.get("AzureFunctionsWebHost__hostid") or str(config.host_json.get("id") or "")
-           or os.environ.get("WEBSITE_SITE_NAME") or config.app_dir.resolve().name)
+    raw = (
+        os.environ.get("AzureFunctionsWebHost__hostid")
+        or str(config.host_json.get("id") or "")
+        or os.environ.get("WEBSITE_SITE_NAME")
+        or config.app_dir.resolve().name
+    )
     cleaned = re.sub(r"[^a-z0-9-]", "-", raw.lower())[:32].strip("-")
     return cleaned or "funchost"
 
@@ -135,15 +140,18 @@ class Connections:
             parts = parse_connection_string(value)
             endpoint = _endpoint(parts, service)
             if endpoint is None:
-                raise ConfigError(f"connection setting '{name}' has no AccountName or {service.title()}Endpoint; "
-                                  "use a full storage connection string or 'UseDevelopmentStorage=true'")
+                raise ConfigError(
+                    f"connection setting '{name}' has no AccountName or {service.title()}Endpoint; "
+                    "use a full storage connection string or 'UseDevelopmentStorage=true'"
+                )
             return endpoint, self._key_credential(parts)
         endpoint = self._identity_endpoint(name, service)
         if endpoint is None:
             raise ConfigError(
                 f"storage connection '{name}' is not configured: set app setting '{name}' to a connection "
                 f"string ('UseDevelopmentStorage=true' for Azurite) or set '{name}__{service}ServiceUri' / "
-                f"'{name}__accountName' for an identity-based connection (local.settings.json Values)")
+                f"'{name}__accountName' for an identity-based connection (local.settings.json Values)"
+            )
         return endpoint, self._identity_credential(name)
 
     @staticmethod
@@ -189,8 +197,13 @@ def ensure_container(container: ContainerClient) -> None:
 class BlobLease:
     """A renewable lease on a blob (created empty if missing), for singletons and receipts."""
 
-    def __init__(self, container: ContainerClient, blob_name: str, duration: int = 15,
-                 create_metadata: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        container: ContainerClient,
+        blob_name: str,
+        duration: int = 15,
+        create_metadata: dict[str, str] | None = None,
+    ) -> None:
         self.blob = container.get_blob_client(blob_name)
         self.container = container
         self.duration = duration

@@ -22,6 +22,7 @@ The first step started also sets the run Running (``pipeline_running``). After `
 completions, when no step runs, the orchestration continues as new with its state, so its own history
 (replayed at every wake-up) stays short however long the pipeline is.
 """
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -52,8 +53,7 @@ class Readiness:
         for s in plan["steps"]:
             for dep in set(s["depends_on"]):
                 self.dependents[dep].append(s["id"])
-        self.waiting_on = {s["id"]: len({d for d in s["depends_on"] if status[d] != FINISHED})
-                           for s in plan["steps"]}
+        self.waiting_on = {s["id"]: len({d for d in s["depends_on"] if status[d] != FINISHED}) for s in plan["steps"]}
         self.ready = [sid for sid in self.steps if self.waiting_on[sid] == 0 and status[sid] == NOT_STARTED]
         self.sinks = sum(1 for after in self.dependents.values() if not after)
 
@@ -147,14 +147,18 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     while True:
         if not run.stop_starting:
             ready = run.readiness.take()
-            if ready and run.completions >= GENERATION_STEPS and not (run.running or run.recording
-                                                                       or cancel.is_completed):
+            if (
+                ready
+                and run.completions >= GENERATION_STEPS
+                and not (run.running or run.recording or cancel.is_completed)
+            ):
                 context.continue_as_new(run.carried())
                 return None
             for step in ready:
                 run.status[step["id"]] = RUNNING
                 run.running[step["id"]] = context.call_sub_orchestrator(
-                    "step_run", run.step_input(step), f"{run.run_id}:{step['id']}")
+                    "step_run", run.step_input(step), f"{run.run_id}:{step['id']}"
+                )
         if not run.running and not run.recording:
             break  # pipeline_finished records what is left
         for sid, entry in sorted(run.unrecorded.items()):
@@ -175,8 +179,9 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
         run.completions += 1
         run.ended(sid, step_outcome(winner))
     summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
-    yield context.call_activity("pipeline_finished", {**summary, "record_first": [
-        entry for _, entry in sorted(run.unrecorded.items())]})
+    yield context.call_activity(
+        "pipeline_finished", {**summary, "record_first": [entry for _, entry in sorted(run.unrecorded.items())]}
+    )
     if run.plan.get("notify"):
         yield from _notify(context, run.run_id)
     return summary

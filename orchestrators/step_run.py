@@ -9,6 +9,7 @@ The event carries the job's terminal report (status, error, outputs, metrics; se
 again. With ``defer_record`` (set by ``pipeline_run`` on chain edges) a complete report is returned
 unrecorded instead (``{"report": ...}``), for the next step's ``step_start`` to record.
 """
+
 from __future__ import annotations
 
 import json
@@ -54,8 +55,13 @@ def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
             timer.cancel()
             report = complete_report(done.result)
         if report is not None and work.get("defer_record"):
-            return {"status": report["status"], "step_run_id": work["step"].get("step_run_id"),
-                    "error": report.get("error"), "reused_from": None, "report": report}
+            return {
+                "status": report["status"],
+                "step_run_id": work["step"].get("step_run_id"),
+                "error": report.get("error"),
+                "reused_from": None,
+                "report": report,
+            }
         result = yield context.call_activity("step_complete", {**work, "report": report})
         if result is not None:
             return result

@@ -5,6 +5,7 @@ temp dir and yields a :class:`Storage` (a connection string plus ready-made clie
 process it started when done. :func:`upload`, :func:`queue` and :func:`message_count` are small
 storage helpers; :func:`wait_until` polls a condition from async code.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -64,17 +65,36 @@ def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30.0) 
 def run_azurite(data_dir: Path) -> Iterator[Storage]:
     """Start Azurite (blob, queue, table) on free ports; yield a :class:`Storage`; stop it."""
     blob_port, queue_port, table_port = _free_ports(3)
-    args = [str(AZURITE), "--skipApiVersionCheck", "--disableTelemetry", "--silent", "--location", str(data_dir),
-            "--blobHost", "127.0.0.1", "--blobPort", str(blob_port), "--queueHost", "127.0.0.1",
-            "--queuePort", str(queue_port), "--tableHost", "127.0.0.1", "--tablePort", str(table_port)]
+    args = [
+        str(AZURITE),
+        "--skipApiVersionCheck",
+        "--disableTelemetry",
+        "--silent",
+        "--location",
+        str(data_dir),
+        "--blobHost",
+        "127.0.0.1",
+        "--blobPort",
+        str(blob_port),
+        "--queueHost",
+        "127.0.0.1",
+        "--queuePort",
+        str(queue_port),
+        "--tableHost",
+        "127.0.0.1",
+        "--tablePort",
+        str(table_port),
+    ]
     proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait_port(blob_port, proc)
         _wait_port(queue_port, proc)
-        conn = (f"DefaultEndpointsProtocol=http;AccountName={DEVSTORE_ACCOUNT};AccountKey={DEVSTORE_KEY};"
-                f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEVSTORE_ACCOUNT};"
-                f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEVSTORE_ACCOUNT};"
-                f"TableEndpoint=http://127.0.0.1:{table_port}/{DEVSTORE_ACCOUNT};")
+        conn = (
+            f"DefaultEndpointsProtocol=http;AccountName={DEVSTORE_ACCOUNT};AccountKey={DEVSTORE_KEY};"
+            f"BlobEndpoint=http://127.0.0.1:{blob_port}/{DEVSTORE_ACCOUNT};"
+            f"QueueEndpoint=http://127.0.0.1:{queue_port}/{DEVSTORE_ACCOUNT};"
+            f"TableEndpoint=http://127.0.0.1:{table_port}/{DEVSTORE_ACCOUNT};"
+        )
         blob = BlobServiceClient.from_connection_string(conn)
         queue = QueueServiceClient.from_connection_string(conn)
         try:
@@ -117,8 +137,12 @@ def message_count(client: QueueClient) -> int:
         return 0
 
 
-async def wait_until(condition: Callable[[], Awaitable[bool] | bool], timeout: float = 30.0,
-                     interval: float = 0.05, what: str = "condition") -> None:
+async def wait_until(
+    condition: Callable[[], Awaitable[bool] | bool],
+    timeout: float = 30.0,
+    interval: float = 0.05,
+    what: str = "condition",
+) -> None:
     """Poll ``condition`` (sync or async) until it is true; AssertionError after ``timeout`` s."""
     deadline = time.monotonic() + timeout
     while True:

@@ -11,6 +11,7 @@
 * ``service_storage``: the service's own code (``durableml.service``) called in-process, with its
   records and blobs in the session Azurite (fresh clients for the test).
 """
+
 from __future__ import annotations
 
 import os
@@ -58,8 +59,10 @@ FunchostFactory = Callable[..., FunchostProcess]
 
 
 @pytest.fixture(scope="session")
-def funchost_process(azurite: AzuriteHandle, tmp_path_factory: pytest.TempPathFactory,
-                     ) -> Iterator[FunchostFactory]:
+def funchost_process(
+    azurite: AzuriteHandle,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[FunchostFactory]:
     """Factory: ``funchost_process(app_dir, env=None, port=None, state_dir=None)`` → a running funchost.
 
     The process uses the session Azurite (``AzureWebJobsStorage``) plus ``env``; its state dir and
@@ -69,12 +72,24 @@ def funchost_process(azurite: AzuriteHandle, tmp_path_factory: pytest.TempPathFa
     """
     started: list[FunchostProcess] = []
 
-    def factory(app_dir: Path | str, env: dict[str, str] | None = None, port: int | None = None,
-                state_dir: Path | None = None, ready_timeout: float = READY_TIMEOUT) -> FunchostProcess:
+    def factory(
+        app_dir: Path | str,
+        env: dict[str, str] | None = None,
+        port: int | None = None,
+        state_dir: Path | None = None,
+        ready_timeout: float = READY_TIMEOUT,
+    ) -> FunchostProcess:
         work = tmp_path_factory.mktemp("funchost")
         full_env = {**os.environ, "AzureWebJobsStorage": azurite.connection_string, **(env or {})}
-        proc = FunchostProcess(Path(app_dir).resolve(), state_dir or work / "state", work / "funchost.log",
-                               full_env, port=port, ready_timeout=ready_timeout, cwd=REPO_ROOT)
+        proc = FunchostProcess(
+            Path(app_dir).resolve(),
+            state_dir or work / "state",
+            work / "funchost.log",
+            full_env,
+            port=port,
+            ready_timeout=ready_timeout,
+            cwd=REPO_ROOT,
+        )
         started.append(proc)
         return proc.start()
 

@@ -4,6 +4,7 @@ Each ``episode()`` sends the history (played events + this episode's new events)
 funchost's replay shim to find the new decisions and appends their scheduling events, exactly as an
 episode in funchost would, but without processes or storage.
 """
+
 from __future__ import annotations
 
 import json
@@ -35,8 +36,15 @@ class ReplayRun:
         chunk = [h.event(EventType.OrchestratorStarted, self.now), *self.pending]
         self.pending = []
         history = [{**e, "IsPlayed": True} for e in self.events] + chunk
-        ctx = {"history": history, "input": self.input, "instanceId": "i1", "isReplaying": bool(self.events),
-               "parentInstanceId": None, "upperSchemaVersion": 1, "upperSchemaVersionNew": 2}
+        ctx = {
+            "history": history,
+            "input": self.input,
+            "instanceId": "i1",
+            "isReplaying": bool(self.events),
+            "parentInstanceId": None,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+        }
         state = json.loads(self.fn.user_fn(json.dumps(ctx)))
         result = replay(self.events + chunk, flatten_actions(state))
         scheduled = [_scheduling(d, self.now) for d in result.new]
@@ -44,25 +52,40 @@ class ReplayRun:
         return state, result.new
 
     def complete(self, task_id: int, value: object = None) -> None:
-        self.pending.append(h.event(EventType.TaskCompleted, self.now, TaskScheduledId=task_id,
-                                    Result=json.dumps(value)))
+        self.pending.append(
+            h.event(EventType.TaskCompleted, self.now, TaskScheduledId=task_id, Result=json.dumps(value))
+        )
 
     def fail(self, task_id: int, message: str = "boom") -> None:
-        self.pending.append(h.event(EventType.TaskFailed, self.now, TaskScheduledId=task_id,
-                                    Reason=f"Activity function 'A' failed:  ValueError: {message}", Details="{}"))
+        self.pending.append(
+            h.event(
+                EventType.TaskFailed,
+                self.now,
+                TaskScheduledId=task_id,
+                Reason=f"Activity function 'A' failed:  ValueError: {message}",
+                Details="{}",
+            )
+        )
 
     def fire(self, timer_id: int) -> None:
-        fire_at = next(e["FireAt"] for e in self.events if e["EventType"] == EventType.TimerCreated
-                       and e["EventId"] == timer_id)
+        fire_at = next(
+            e["FireAt"] for e in self.events if e["EventType"] == EventType.TimerCreated and e["EventId"] == timer_id
+        )
         self.pending.append(h.event(EventType.TimerFired, self.now, TimerId=timer_id, FireAt=fire_at))
 
     def complete_sub(self, task_id: int, value: object) -> None:
-        self.pending.append(h.event(EventType.SubOrchestrationInstanceCompleted, self.now,
-                                    TaskScheduledId=task_id, Result=json.dumps(value)))
+        self.pending.append(
+            h.event(
+                EventType.SubOrchestrationInstanceCompleted, self.now, TaskScheduledId=task_id, Result=json.dumps(value)
+            )
+        )
 
     def fail_sub(self, task_id: int, reason: str = "boom") -> None:
-        self.pending.append(h.event(EventType.SubOrchestrationInstanceFailed, self.now, TaskScheduledId=task_id,
-                                    Reason=reason, Details=None))
+        self.pending.append(
+            h.event(
+                EventType.SubOrchestrationInstanceFailed, self.now, TaskScheduledId=task_id, Reason=reason, Details=None
+            )
+        )
 
     def raise_event(self, name: str, value: object) -> None:
         self.pending.append(h.event(EventType.EventRaised, self.now, Name=name, Input=json.dumps(value)))
@@ -73,8 +96,9 @@ def _scheduling(d: Decision, ts: datetime) -> dict:
         assert d.fire_at is not None
         return h.event(EventType.TimerCreated, ts, d.id, FireAt=h.fmt_time(d.fire_at))
     if d.kind == "suborch":
-        return h.event(EventType.SubOrchestrationInstanceCreated, ts, d.id, Name=d.name, InstanceId=d.instance_id,
-                       Input=d.input)
+        return h.event(
+            EventType.SubOrchestrationInstanceCreated, ts, d.id, Name=d.name, InstanceId=d.instance_id, Input=d.input
+        )
     return h.event(EventType.TaskScheduled, ts, d.id, Name=d.name, Input=d.input)
 
 

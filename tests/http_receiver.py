@@ -1,4 +1,5 @@
 """A real HTTP server on loopback that records the JSON bodies POSTed to it (webhook receivers in tests)."""
+
 from __future__ import annotations
 
 import http.server

@@ -1,4 +1,5 @@
 """The seed articles' ```python blocks, for the tests that run them (SDK double and real service)."""
+
 from __future__ import annotations
 
 import re

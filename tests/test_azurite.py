@@ -1,4 +1,5 @@
 """funchost.azurite against a real Azurite: start, serve blobs, stop, reuse, and the failure messages."""
+
 from __future__ import annotations
 
 import socket
@@ -50,8 +51,10 @@ def _read_blob(conn_str: str, container: str) -> bytes:
 def test_session_azurite_serves_blobs(azurite: az.AzuriteHandle) -> None:
     assert _roundtrip_blob(azurite.connection_string, "session", b"hi") == b"hi"
     assert f"BlobEndpoint=http://127.0.0.1:{azurite.blob_port}/devstoreaccount1;" in azurite.connection_string
-    assert "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==" \
+    assert (
+        "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
         in azurite.connection_string
+    )
 
 
 def test_start_on_free_ports_then_stop_releases_them(tmp_path: Path) -> None:
@@ -105,8 +108,9 @@ def test_port_in_use_gives_storage_error_with_log_tail(tmp_path: Path, free_port
     assert not _port_answers(endpoints[0][1])  # the half-started Azurite is gone
 
 
-def test_missing_node_modules_says_how_to_install(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                  free_port: Callable[[], int]) -> None:
+def test_missing_node_modules_says_how_to_install(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, free_port: Callable[[], int]
+) -> None:
     monkeypatch.setattr(az, "REPO_ROOT", tmp_path)
     monkeypatch.chdir(tmp_path)
     endpoints = _three_loopback_endpoints(free_port)
@@ -124,11 +128,12 @@ def test_remote_endpoint_is_not_started(tmp_path: Path, free_port: Callable[[], 
 
 def test_local_endpoints_from_connection_strings() -> None:
     assert az.local_endpoints("UseDevelopmentStorage=true") == [
-        ("127.0.0.1", 10000), ("127.0.0.1", 10001), ("127.0.0.1", 10002)]
-    assert az.local_endpoints(az.connection_string(1, 2, 3)) == [
-        ("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)]
-    real = ("DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;"
-            "EndpointSuffix=core.windows.net")
+        ("127.0.0.1", 10000),
+        ("127.0.0.1", 10001),
+        ("127.0.0.1", 10002),
+    ]
+    assert az.local_endpoints(az.connection_string(1, 2, 3)) == [("127.0.0.1", 1), ("127.0.0.1", 2), ("127.0.0.1", 3)]
+    real = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"
     assert az.local_endpoints(real) is None
     assert az.local_endpoints(az.connection_string(1, 2, 3, host="10.0.0.5")) is None
 
@@ -139,7 +144,7 @@ def test_azurite_stops_when_its_parent_is_killed(tmp_path: Path) -> None:
         import sys, time
         from pathlib import Path
         from funchost.azurite import start_azurite
-        handle = start_azurite(Path({str(tmp_path / 'data')!r}))
+        handle = start_azurite(Path({str(tmp_path / "data")!r}))
         print(handle.blob_port, flush=True)
         time.sleep(120)
     """)

@@ -22,8 +22,9 @@ class Records:
         self.reads += 1
         return dict(self.record)
 
-    def write_later(self, delay: float, notify: str | None = "run-1", step: bool = True, **fields: Any
-                    ) -> threading.Timer:
+    def write_later(
+        self, delay: float, notify: str | None = "run-1", step: bool = True, **fields: Any
+    ) -> threading.Timer:
         def write() -> None:
             self.record.update(fields, version=self.record["version"] + 1)
             changes.changed(notify, step)

@@ -1,4 +1,5 @@
 """Lint and type checks as tests, so CI keeps the code as style.md asks (ruff clean, mypy clean)."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """The dataset registry and reading datasets outside a step, through the SDK against a real funchost."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator

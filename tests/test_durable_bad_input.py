@@ -1,6 +1,7 @@
 """Bad input gets the Azure host's answers (durable-protocol.md §4.3), and none of it crashes funchost
 or loses state: after every test the host still answers and an instance finished earlier is intact.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ try:
 except ImportError:  # tests/ is a package
     from tests.test_durable_kit import DurableHost, start_host
 
-NOT_AN_ORCHESTRATOR = "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator function."
+NOT_AN_ORCHESTRATOR = (
+    "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator function."
+)
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +52,7 @@ def host_survives(host: DurableHost, sentinel: tuple[str, list[str]]) -> Iterato
 
 # -- starting -------------------------------------------------------------------------------------
 
+
 def test_unknown_orchestrator_via_the_client(host: DurableHost) -> None:
     r = host.api("POST", "orchestrators/no_such_orchestrator", data="1")
     assert r.status_code == 400
@@ -66,8 +70,10 @@ def test_unknown_orchestrator_via_the_public_api(host: DurableHost) -> None:
 def test_activity_name_is_not_an_orchestrator(host: DurableHost) -> None:
     r = host.webhook("POST", "orchestrators/hello", json="x")
     assert r.status_code == 400
-    assert "The function 'hello' doesn't exist, is disabled, or is not an orchestrator function." in r.json()[
-        "ExceptionMessage"]
+    assert (
+        "The function 'hello' doesn't exist, is disabled, or is not an orchestrator function."
+        in r.json()["ExceptionMessage"]
+    )
 
 
 @pytest.mark.parametrize("body", [b"{not json", b"[1, 2", b"\xff\xfe"])
@@ -76,14 +82,18 @@ def test_invalid_json_body_is_400(host: DurableHost, body: bytes) -> None:
     assert r.status_code == 400, r.text
 
 
-@pytest.mark.parametrize("instance_id", [
-    "x" * 257,
-    "@entity@key",
-    "back\\slash",
-    "hash#tag",
-    "ques?tion",
-    "ctrl\x01char",
-], ids=["257-chars", "starts-with-at", "backslash", "hash", "question-mark", "control-char"])
+@pytest.mark.parametrize(
+    "instance_id",
+    [
+        "x" * 257,
+        "@entity@key",
+        "back\\slash",
+        "hash#tag",
+        "ques?tion",
+        "ctrl\x01char",
+    ],
+    ids=["257-chars", "starts-with-at", "backslash", "hash", "question-mark", "control-char"],
+)
 def test_malformed_instance_ids_are_rejected(host: DurableHost, instance_id: str) -> None:
     quoted = quote(instance_id, safe="")
     r = host.webhook("POST", f"orchestrators/chain/{quoted}", json=["x"])
@@ -143,6 +153,7 @@ def test_starting_a_completed_instance_id_again_runs_it_anew(host: DurableHost) 
 
 # -- unknown and finished instances ---------------------------------------------------------------
 
+
 def test_unknown_instance_answers_404(host: DurableHost) -> None:
     missing = f"missing-{uuid.uuid4().hex}"
     assert host.webhook("GET", f"instances/{missing}").status_code == 404
@@ -186,11 +197,13 @@ def test_raise_event_on_a_failed_instance_is_gone(host: DurableHost) -> None:
 def test_raise_event_needs_json(host: DurableHost) -> None:
     iid = host.start("approval", {"timeout": 120})
     host.wait_until(iid, lambda s: s and s["customStatus"] == "waiting", "waiting")
-    r = host.webhook("POST", f"instances/{iid}/raiseEvent/Approval", data="plain",
-                     headers={"Content-Type": "text/plain"})
+    r = host.webhook(
+        "POST", f"instances/{iid}/raiseEvent/Approval", data="plain", headers={"Content-Type": "text/plain"}
+    )
     assert r.status_code == 400
-    r = host.webhook("POST", f"instances/{iid}/raiseEvent/Approval", data="{broken",
-                     headers={"Content-Type": "application/json"})
+    r = host.webhook(
+        "POST", f"instances/{iid}/raiseEvent/Approval", data="{broken", headers={"Content-Type": "application/json"}
+    )
     assert r.status_code == 400
     status = host.status(iid)
     assert status["runtimeStatus"] == "Running" and status["output"] is None
@@ -219,6 +232,7 @@ def test_purge_by_filter_needs_created_time_from(host: DurableHost) -> None:
 
 # -- oversized bodies ---------------------------------------------------------------------------------
 
+
 def _send_oversized(host: DurableHost, path: str, length: int) -> int:
     """POST a body of ``length`` bytes; return the status code of the answer.
 
@@ -227,8 +241,10 @@ def _send_oversized(host: DurableHost, path: str, length: int) -> int:
     """
     parts = urlsplit(host.base_url)
     with socket.create_connection((parts.hostname, parts.port), timeout=30) as sock:
-        head = (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
-                f"x-functions-key: {host.master_key}\r\nContent-Length: {length}\r\n\r\n")
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\nContent-Type: application/json\r\n"
+            f"x-functions-key: {host.master_key}\r\nContent-Length: {length}\r\n\r\n"
+        )
         sock.sendall(head.encode() + b"[")
         sent, chunk = 1, b"1," * (256 * 1024)
         while sent < length and not select.select([sock], [], [], 0)[0]:
@@ -252,8 +268,9 @@ def _send_oversized(host: DurableHost, path: str, length: int) -> int:
     return int(status_line.split()[1])
 
 
-@pytest.mark.parametrize("path", ["/api/echo", "/api/orchestrators/chain",
-                                  "/runtime/webhooks/durabletask/orchestrators/chain"])
+@pytest.mark.parametrize(
+    "path", ["/api/echo", "/api/orchestrators/chain", "/runtime/webhooks/durabletask/orchestrators/chain"]
+)
 def test_oversized_bodies_are_rejected_with_413(host: DurableHost, path: str) -> None:
     assert _send_oversized(host, path, 210 * 1024 * 1024) == 413
 

@@ -5,6 +5,7 @@ Each ``slow_step`` activity sleeps ~0.3 s and then appends its index to ``steps-
 counts finished executions. Activities running at a kill may run again (at-least-once, as in Azure),
 but each activity's *result* is recorded once in history and nothing completes twice.
 """
+
 from __future__ import annotations
 
 from collections import Counter

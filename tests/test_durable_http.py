@@ -1,6 +1,7 @@
 """HTTP triggers under funchost: route templates, auth levels and keys, request and response objects,
 sync and async functions, and the keys the public Durable API requires.
 """
+
 from __future__ import annotations
 
 from typing import Iterator
@@ -22,6 +23,7 @@ def host(funchost_process, tmp_path_factory) -> Iterator[DurableHost]:
 
 
 # -- auth levels ------------------------------------------------------------------------------------
+
 
 def test_anonymous_function_needs_no_key(host: DurableHost) -> None:
     r = host.api("GET", "anon/echo/abc", key=None)
@@ -70,6 +72,7 @@ def test_keys_are_never_printed_in_full(host: DurableHost) -> None:
 
 # -- route templates --------------------------------------------------------------------------------
 
+
 def test_optional_route_parameter(host: DurableHost) -> None:
     assert host.api("GET", "items/42").json() == {"id": "42"}
     assert host.api("GET", "items").json() == {"id": None}
@@ -103,6 +106,7 @@ def test_query_parameters_reach_the_function(host: DurableHost) -> None:
 
 
 # -- request and response objects -------------------------------------------------------------------
+
 
 def test_http_response_status_headers_and_mimetype(host: DurableHost) -> None:
     r = host.api("GET", "custom", key=None)

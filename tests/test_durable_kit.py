@@ -4,6 +4,7 @@
 HTTP: the app's own HTTP functions (which call the unmodified ``DurableOrchestrationClient``) and the
 public ``/runtime/webhooks/durabletask`` API.
 """
+
 from __future__ import annotations
 
 import json
@@ -48,8 +49,9 @@ class DurableHost:
         return str(self.proc.keys["systemKeys"]["durabletask_extension"])
 
     def _key(self, key: Optional[str]) -> Optional[str]:
-        return {"function": self.function_key, "master": self.master_key, "system": self.system_key,
-                None: None}.get(key, key)
+        return {"function": self.function_key, "master": self.master_key, "system": self.system_key, None: None}.get(
+            key, key
+        )
 
     def api(self, method: str, path: str, *, key: Optional[str] = "function", **kwargs: Any) -> requests.Response:
         """A request to ``/api/<path>``; ``key`` is "function", "master", "system", a literal key or None."""
@@ -71,8 +73,9 @@ class DurableHost:
 
     def alive(self) -> bool:
         try:
-            r = self.http.get(f"{self.base_url}/admin/host/status",
-                              headers={"x-functions-key": self.master_key}, timeout=10)
+            r = self.http.get(
+                f"{self.base_url}/admin/host/status", headers={"x-functions-key": self.master_key}, timeout=10
+            )
         except requests.RequestException:
             return False
         return r.status_code == 200 and r.json().get("state") == "Running"
@@ -113,18 +116,37 @@ class DurableHost:
             body = r.json()
         except ValueError:
             body = None
-        assert isinstance(body, dict) and "runtimeStatus" in body, \
+        assert isinstance(body, dict) and "runtimeStatus" in body, (
             f"status of {instance_id}: {r.status_code} {r.text[:2000]}"
+        )
         return dict(body)
 
-    def wait(self, instance_id: str, *, timeout: float = POLL_TIMEOUT, history: bool = False,
-             until: frozenset[str] = TERMINAL) -> dict[str, Any]:
+    def wait(
+        self,
+        instance_id: str,
+        *,
+        timeout: float = POLL_TIMEOUT,
+        history: bool = False,
+        until: frozenset[str] = TERMINAL,
+    ) -> dict[str, Any]:
         """Poll until the runtime status is in ``until``; returns that status payload."""
-        return self.wait_until(instance_id, lambda s: s is not None and s["runtimeStatus"] in until,
-                               f"runtimeStatus in {sorted(until)}", timeout=timeout, history=history)
+        return self.wait_until(
+            instance_id,
+            lambda s: s is not None and s["runtimeStatus"] in until,
+            f"runtimeStatus in {sorted(until)}",
+            timeout=timeout,
+            history=history,
+        )
 
-    def wait_until(self, instance_id: str, predicate: Callable[[Optional[dict[str, Any]]], bool], what: str,
-                   *, timeout: float = POLL_TIMEOUT, history: bool = False) -> dict[str, Any]:
+    def wait_until(
+        self,
+        instance_id: str,
+        predicate: Callable[[Optional[dict[str, Any]]], bool],
+        what: str,
+        *,
+        timeout: float = POLL_TIMEOUT,
+        history: bool = False,
+    ) -> dict[str, Any]:
         deadline = time.monotonic() + timeout
         last: Optional[dict[str, Any]] = None
         while True:

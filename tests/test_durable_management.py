@@ -5,6 +5,7 @@ Each operation is driven through the app's HTTP functions (the unmodified Durabl
 calling funchost's rpcBaseUrl API) and, where the protocol fixes status codes (§4.3), through the
 public /runtime/webhooks/durabletask API.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,17 @@ try:
 except ImportError:  # tests/ is a package
     from tests.test_durable_kit import DurableHost, event_types, start_host
 
-MANAGEMENT_KEYS = {"id", "statusQueryGetUri", "sendEventPostUri", "terminatePostUri", "rewindPostUri",
-                   "purgeHistoryDeleteUri", "restartPostUri", "suspendPostUri", "resumePostUri"}
+MANAGEMENT_KEYS = {
+    "id",
+    "statusQueryGetUri",
+    "sendEventPostUri",
+    "terminatePostUri",
+    "rewindPostUri",
+    "purgeHistoryDeleteUri",
+    "restartPostUri",
+    "suspendPostUri",
+    "resumePostUri",
+}
 SECONDS_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
 
@@ -46,6 +56,7 @@ def _waiting(host: DurableHost, timeout: int = 120) -> str:
 
 
 # -- check-status response and status queries ---------------------------------------------------
+
 
 def test_check_status_response_has_the_management_urls(host: DurableHost) -> None:
     iid = _uid("check")
@@ -138,6 +149,7 @@ def test_client_get_status_with_and_without_history(host: DurableHost) -> None:
 
 # -- listing ----------------------------------------------------------------------------------------
 
+
 def test_list_instances_by_prefix_status_and_time(host: DurableHost) -> None:
     prefix = _uid("list")
     t0 = datetime.now(timezone.utc)
@@ -168,6 +180,7 @@ def test_list_instances_by_prefix_status_and_time(host: DurableHost) -> None:
 
 
 # -- terminate / suspend / resume ------------------------------------------------------------------
+
 
 def test_terminate_a_running_instance(host: DurableHost) -> None:
     iid = _waiting(host)
@@ -217,6 +230,7 @@ def test_suspend_and_resume_of_a_completed_instance_are_gone(host: DurableHost) 
 
 
 # -- rewind / restart -------------------------------------------------------------------------------
+
 
 def test_rewind_a_failed_instance(host: DurableHost) -> None:
     key = uuid.uuid4().hex[:12]
@@ -275,6 +289,7 @@ def test_restart_of_an_unknown_instance(host: DurableHost) -> None:
 
 # -- purge ------------------------------------------------------------------------------------------
 
+
 def test_purge_one_instance(host: DurableHost) -> None:
     iid = host.start("chain", ["Gone"])
     host.completed(iid)
@@ -303,13 +318,17 @@ def test_purge_by_filter_spares_running_instances(host: DurableHost) -> None:
     # Nothing left to purge: the client reports 0, the public API answers 404.
     again = host.api("POST", "purge", json={"from": t0.isoformat(), "statuses": ["Completed", "Failed"]})
     assert again.json() == {"instancesDeleted": 0}
-    public = host.webhook("DELETE", "instances", params={
-        "createdTimeFrom": t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "runtimeStatus": "Completed"})
+    public = host.webhook(
+        "DELETE",
+        "instances",
+        params={"createdTimeFrom": t0.strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "runtimeStatus": "Completed"},
+    )
     assert public.status_code == 404
     host.api("POST", f"terminate/{running}")
 
 
 # -- wait for completion ----------------------------------------------------------------------------
+
 
 def test_wait_for_completion_returns_the_output(host: DurableHost) -> None:
     iid = host.start("chain", ["Quito"])

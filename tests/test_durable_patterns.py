@@ -6,6 +6,7 @@ retries (host-side timer sequence and exact ids, §3.6), continue_as_new, custom
 non-determinism detection and unknown functions. Everything goes through HTTP: the app's functions
 call the unmodified DurableOrchestrationClient, and the status comes from the public webhook API.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,6 +40,7 @@ def _attempts(host: DurableHost, key: str) -> int:
 
 
 # -- chaining, fan-out/fan-in -----------------------------------------------------------------------
+
 
 def test_chain_returns_each_activity_result_in_order(host: DurableHost) -> None:
     cities = ["Tokyo", "Seattle", "London"]
@@ -75,8 +77,12 @@ def test_fan_out_fan_in_of_500(host: DurableHost) -> None:
     status = host.wait(iid, timeout=90, history=True)
 
     assert status["runtimeStatus"] == "Completed", status
-    assert status["output"] == {"count": 500, "sum": sum(i * i for i in range(500)),
-                                "first": [0, 1, 4], "last": [499 * 499]}
+    assert status["output"] == {
+        "count": 500,
+        "sum": sum(i * i for i in range(500)),
+        "first": [0, 1, 4],
+        "last": [499 * 499],
+    }
     completed = events_of(status, "TaskCompleted")
     assert len(completed) == 500
     assert sorted(e["Result"] for e in completed) == sorted(i * i for i in range(500))
@@ -97,6 +103,7 @@ def test_many_instances_run_side_by_side(host: DurableHost) -> None:
 
 
 # -- timers and events ------------------------------------------------------------------------------
+
 
 def test_durable_timer_fires_at_or_after_fire_at(host: DurableHost) -> None:
     iid = host.start("durable_timer", 1.0)
@@ -171,6 +178,7 @@ def test_events_raised_before_the_orchestrator_waits_are_buffered(host: DurableH
 
 # -- sub-orchestrations -----------------------------------------------------------------------------
 
+
 def test_sub_orchestrations_get_default_ids_from_the_parent_execution(host: DurableHost) -> None:
     pid = f"parent-{_key()}"
     output = host.completed(host.start("parent", None, instance_id=pid))
@@ -217,8 +225,14 @@ def test_terminated_sub_orchestration_fails_in_the_parent(host: DurableHost) -> 
 
 # -- retries (§3.6) ---------------------------------------------------------------------------------
 
-RETRY_EVENTS = ("TaskFailed", "TaskCompleted", "TimerCreated", "TimerFired",
-                "SubOrchestrationInstanceFailed", "SubOrchestrationInstanceCompleted")
+RETRY_EVENTS = (
+    "TaskFailed",
+    "TaskCompleted",
+    "TimerCreated",
+    "TimerFired",
+    "SubOrchestrationInstanceFailed",
+    "SubOrchestrationInstanceCompleted",
+)
 
 
 def _retry_delay(timer_created: dict) -> float:
@@ -228,16 +242,22 @@ def _retry_delay(timer_created: dict) -> float:
 
 def test_activity_retry_that_fails_then_succeeds(host: DurableHost) -> None:
     key = _key()
-    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 2, "attempts": 5}),
-                       history=True)
+    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 2, "attempts": 5}), history=True)
     assert status["runtimeStatus"] == "Completed", status
     assert status["output"]["result"] == "ok after 3"
     assert _attempts(host, key) == 3
     # TS0 TF | TC1 TFi | TS2 TF | TC3 TFi | TS4 TC: the next action takes id 5.
     assert split_child_id(status["output"]["probe_id"])[1] == 5
     assert [e["EventType"] for e in events_of(status, *RETRY_EVENTS)] == [
-        "TaskFailed", "TimerCreated", "TimerFired", "TaskFailed", "TimerCreated", "TimerFired",
-        "TaskCompleted", "SubOrchestrationInstanceCompleted"]
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+        "TaskCompleted",
+        "SubOrchestrationInstanceCompleted",
+    ]
     failed = events_of(status, "TaskFailed")
     assert failed[0]["FunctionName"] == "flaky"
     assert failed[0]["Reason"].startswith(f"Activity function 'flaky' failed:  ValueError: attempt 1 of {key} failed")
@@ -245,23 +265,25 @@ def test_activity_retry_that_fails_then_succeeds(host: DurableHost) -> None:
 
 def test_activity_retry_that_fails_to_the_end(host: DurableHost) -> None:
     key = _key()
-    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 3}),
-                       history=True)
+    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 3}), history=True)
     assert status["runtimeStatus"] == "Completed", status
     # The SDK raises the LAST attempt's failure.
     assert status["output"]["error"].startswith(
-        f"Activity function 'flaky' failed:  ValueError: attempt 3 of {key} failed")
+        f"Activity function 'flaky' failed:  ValueError: attempt 3 of {key} failed"
+    )
     assert _attempts(host, key) == 3
     # TS0 TF0 | TC1 TFi1 | TS2 TF2 | TC3 TFi3 | TS4 TF4 | TC5(now) TFi5, then the probe gets id 6.
     assert split_child_id(status["output"]["probe_id"])[1] == 6
     assert [e["EventType"] for e in events_of(status, *RETRY_EVENTS)] == [
-        "TaskFailed", "TimerCreated", "TimerFired"] * 3 + ["SubOrchestrationInstanceCompleted"]
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+    ] * 3 + ["SubOrchestrationInstanceCompleted"]
 
 
 def test_retry_timers_wait_the_interval_except_the_final_one(host: DurableHost) -> None:
     key = _key()
-    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 3}),
-                       history=True)
+    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 3}), history=True)
     timers = events_of(status, "TimerCreated")
     assert len(timers) == 3, timers
     assert all(0.2 <= _retry_delay(t) <= 0.45 for t in timers[:2]), f"retry timers fire ~400 ms later: {timers}"
@@ -270,15 +292,18 @@ def test_retry_timers_wait_the_interval_except_the_final_one(host: DurableHost) 
 
 def test_activity_retry_with_a_single_attempt(host: DurableHost) -> None:
     key = _key()
-    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 1}),
-                       history=True)
+    status = host.wait(host.start("retry_activity", {"key": key, "fail_times": 99, "attempts": 1}), history=True)
     assert status["runtimeStatus"] == "Completed", status
     assert "attempt 1 of" in status["output"]["error"]
     assert _attempts(host, key) == 1
     # TS0 TF0 TC1 TFi1, then failure: the probe gets id 2.
     assert split_child_id(status["output"]["probe_id"])[1] == 2
     assert [e["EventType"] for e in events_of(status, *RETRY_EVENTS)] == [
-        "TaskFailed", "TimerCreated", "TimerFired", "SubOrchestrationInstanceCompleted"]
+        "TaskFailed",
+        "TimerCreated",
+        "TimerFired",
+        "SubOrchestrationInstanceCompleted",
+    ]
 
 
 def test_retry_inside_task_all_allocates_ids_like_the_sdk(host: DurableHost) -> None:
@@ -304,11 +329,14 @@ def test_sub_orchestrator_retry(host: DurableHost) -> None:
         assert failed is not None and failed["runtimeStatus"] == "Failed", (child_id, failed)
         assert f"attempt {attempt} of {key} failed" in failed["output"]
     assert [e["EventType"] for e in events_of(status, *RETRY_EVENTS)] == [
-        "SubOrchestrationInstanceFailed", "TimerCreated", "TimerFired"] * 2 + [
-        "SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceCompleted"]
+        "SubOrchestrationInstanceFailed",
+        "TimerCreated",
+        "TimerFired",
+    ] * 2 + ["SubOrchestrationInstanceCompleted", "SubOrchestrationInstanceCompleted"]
 
 
 # -- continue_as_new, custom status ---------------------------------------------------------------
+
 
 def test_continue_as_new_counts_up_and_keeps_only_the_last_generation(host: DurableHost) -> None:
     status = host.wait(host.start("counter", {"n": 0, "max": 4}), history=True)
@@ -349,6 +377,7 @@ def test_custom_status_over_16_kb_fails_the_orchestration(host: DurableHost) -> 
 
 # -- failures ---------------------------------------------------------------------------------------
 
+
 def test_orchestrator_exception_fails_the_instance_with_its_message(host: DurableHost) -> None:
     status = host.wait(host.start("orch_raises"), history=True)
     assert status["runtimeStatus"] == "Failed"
@@ -383,15 +412,18 @@ def test_non_determinism_is_detected(host: DurableHost) -> None:
 def test_unregistered_activity_fails_with_the_extension_message(host: DurableHost) -> None:
     status = host.wait(host.start("call_missing"))
     assert status["runtimeStatus"] == "Failed", status
-    assert ("The function 'does_not_exist' doesn't exist, is disabled, or is not an activity function."
-            in status["output"])
+    assert (
+        "The function 'does_not_exist' doesn't exist, is disabled, or is not an activity function." in status["output"]
+    )
 
 
 def test_unregistered_sub_orchestrator_fails_with_the_extension_message(host: DurableHost) -> None:
     status = host.wait(host.start("call_missing_suborch"))
     assert status["runtimeStatus"] == "Failed", status
-    assert ("The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator function."
-            in status["output"])
+    assert (
+        "The function 'no_such_orchestrator' doesn't exist, is disabled, or is not an orchestrator function."
+        in status["output"]
+    )
 
 
 def test_function_names_resolve_case_insensitively(host: DurableHost) -> None:

@@ -12,6 +12,7 @@ test wants them to (the timer singleton test). Polling is made fast for the test
 ``FUNCHOST_BLOB_POLL_SECONDS`` / ``FUNCHOST_TIMER_LOCK_RETRY_SECONDS`` and host.json
 ``extensions.queues.maxPollingInterval``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -46,6 +47,7 @@ FAST = {"FUNCHOST_BLOB_POLL_SECONDS": "0.2", "FUNCHOST_TIMER_LOCK_RETRY_SECONDS"
 
 # ------------------------------------------------------------------ helpers
 
+
 def b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
@@ -67,8 +69,9 @@ def next_yearly(after: datetime, month: int, day: int, hour: int, minute: int) -
     return candidate if candidate > after else candidate.replace(year=after.year + 1)
 
 
-def wait_for(condition: Callable[[], Any], what: str, timeout: float = 10.0,
-             hosts: tuple[FunctionHost, ...] = ()) -> Any:
+def wait_for(
+    condition: Callable[[], Any], what: str, timeout: float = 10.0, hosts: tuple[FunctionHost, ...] = ()
+) -> Any:
     """Poll ``condition`` until it returns something truthy (returned); fail with host output if not."""
     deadline = time.monotonic() + timeout
     while True:
@@ -109,8 +112,14 @@ class FunctionHost:
         found = [json.loads(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")]
         return sorted(found, key=lambda e: e["at"])
 
-    def wait_events(self, function: str, count: int, what: str = "", timeout: float = 10.0,
-                    where: Callable[[dict[str, Any]], bool] = lambda e: True) -> list[dict[str, Any]]:
+    def wait_events(
+        self,
+        function: str,
+        count: int,
+        what: str = "",
+        timeout: float = 10.0,
+        where: Callable[[dict[str, Any]], bool] = lambda e: True,
+    ) -> list[dict[str, Any]]:
         def enough() -> list[dict[str, Any]] | None:
             seen = [e for e in self.events(function) if where(e)]
             return seen if len(seen) >= count else None
@@ -166,8 +175,10 @@ def queue_service(azurite: AzuriteHandle) -> Iterator[QueueServiceClient]:
 
 
 @pytest.fixture(scope="module")
-def start_host(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory,
-               ) -> Iterator[Callable[..., FunctionHost]]:
+def start_host(
+    funchost_process: Callable[..., Any],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., FunctionHost]]:
     """Factory: ``start_host(role, host_id=..., events_dir=..., app_dir=...)`` → a running FunctionHost.
 
     ``host_id=None`` leaves funchost to derive the host id itself; the default is a fresh unique id.
@@ -175,8 +186,14 @@ def start_host(funchost_process: Callable[..., Any], tmp_path_factory: pytest.Te
     """
     started: list[FunctionHost] = []
 
-    def factory(role: str, *, host_id: str | None | bool = True, events_dir: Path | None = None,
-                app_dir: Path = APP_DIR, tag: str | None = None) -> FunctionHost:
+    def factory(
+        role: str,
+        *,
+        host_id: str | None | bool = True,
+        events_dir: Path | None = None,
+        app_dir: Path = APP_DIR,
+        tag: str | None = None,
+    ) -> FunctionHost:
         tag = tag or unique_tag(role)
         resolved_id = tag if host_id is True else (host_id or None)
         events = events_dir or tmp_path_factory.mktemp(f"events-{role}")
@@ -251,6 +268,7 @@ def fired_occurrences(output: str, function: str) -> list[str]:
 
 # ------------------------------------------------------------------ timer trigger
 
+
 def test_timer_fires_every_second(main_host: FunctionHost) -> None:
     ticks = main_host.wait_events("tick", 4, "four ticks of the */1 timer", timeout=8)
     assert all(t["past_due"] is False for t in ticks), ticks
@@ -265,8 +283,9 @@ def test_timer_fires_every_second(main_host: FunctionHost) -> None:
     assert all(t["at"] - int(t["at"]) < 0.5 for t in ticks), [t["at"] for t in ticks]
 
 
-def test_timer_run_on_startup_with_app_setting_schedule(main_host: FunctionHost,
-                                                        blob_service: BlobServiceClient) -> None:
+def test_timer_run_on_startup_with_app_setting_schedule(
+    main_host: FunctionHost, blob_service: BlobServiceClient
+) -> None:
     [run] = main_host.wait_events("on_startup", 1, "the runOnStartup invocation")
     assert run["past_due"] is False
     expected_next = next_yearly(datetime.fromtimestamp(run["at"], timezone.utc), 6, 15, 4, 30)
@@ -274,29 +293,36 @@ def test_timer_run_on_startup_with_app_setting_schedule(main_host: FunctionHost,
     # given and the status blob written after it both point at the next June 15th, 04:30:00 UTC.
     assert parse_time(run["status"]["Next"]) == expected_next, run["status"]
     assert run["status"]["Last"].startswith("0001-01-01"), run["status"]
-    status = wait_for(lambda: read_status(blob_service, main_host.host_id, "on_startup"),
-                      "the on_startup status blob", hosts=(main_host,))
+    status = wait_for(
+        lambda: read_status(blob_service, main_host.host_id, "on_startup"),
+        "the on_startup status blob",
+        hosts=(main_host,),
+    )
     assert parse_time(status["Next"]) == expected_next, status
     assert abs(parse_time(status["Last"]).timestamp() - run["at"]) < 2, status
     time.sleep(1.2)
     assert len(main_host.events("on_startup")) == 1, "runOnStartup must run once per host start"
 
 
-def test_timer_monitor_status_written_at_first_start(main_host: FunctionHost,
-                                                     blob_service: BlobServiceClient) -> None:
+def test_timer_monitor_status_written_at_first_start(main_host: FunctionHost, blob_service: BlobServiceClient) -> None:
     """The Functions host records the first status at start (ScheduleMonitor.CheckPastDueAsync with no
     status: Last default, Next = next occurrence, LastUpdated = now), "ensuring we don't miss an
     occurrence". Without it, a monitored timer whose first occurrence falls while the host is down is
     never run past due: the next start finds no status and just waits for the following occurrence."""
-    status = wait_for(lambda: read_status(blob_service, main_host.host_id, "new_year"),
-                      "the new_year status blob written at start", timeout=4, hosts=(main_host,))
+    status = wait_for(
+        lambda: read_status(blob_service, main_host.host_id, "new_year"),
+        "the new_year status blob written at start",
+        timeout=4,
+        hosts=(main_host,),
+    )
     assert status["Last"].startswith("0001-01-01"), status
     assert parse_time(status["Next"]) == next_yearly(datetime.now(timezone.utc), 1, 1, 0, 0), status
     assert main_host.events("new_year") == []
 
 
-def test_timer_past_due_runs_once_at_start(start_host: Callable[..., FunctionHost],
-                                           blob_service: BlobServiceClient) -> None:
+def test_timer_past_due_runs_once_at_start(
+    start_host: Callable[..., FunctionHost], blob_service: BlobServiceClient
+) -> None:
     # No host id setting: funchost derives it from the app folder's name, sanitized like the host.
     host_id = "funchost-triggers-app"
     last = datetime(2020, 1, 1, tzinfo=timezone.utc)
@@ -305,9 +331,16 @@ def test_timer_past_due_runs_once_at_start(start_host: Callable[..., FunctionHos
         blob_service.create_container(HOSTS)
     except ResourceExistsError:
         pass
-    status_blob(blob_service, host_id, "new_year").upload_blob(json.dumps(
-        {"Last": "2020-01-01T00:00:00+00:00", "Next": "2021-01-01T00:00:00+00:00",
-         "LastUpdated": "2020-01-01T00:00:00+00:00"}), overwrite=True)
+    status_blob(blob_service, host_id, "new_year").upload_blob(
+        json.dumps(
+            {
+                "Last": "2020-01-01T00:00:00+00:00",
+                "Next": "2021-01-01T00:00:00+00:00",
+                "LastUpdated": "2020-01-01T00:00:00+00:00",
+            }
+        ),
+        overwrite=True,
+    )
 
     host = start_host("pastdue", host_id=None)
     [run] = host.wait_events("new_year", 1, "the past-due invocation at start")
@@ -315,9 +348,11 @@ def test_timer_past_due_runs_once_at_start(start_host: Callable[..., FunctionHos
     assert parse_time(run["status"]["Next"]) == missed, run["status"]
     assert parse_time(run["status"]["Last"]) == last, run["status"]
     assert run["schedule"] == {"AdjustForDST": True}
-    status = wait_for(lambda: (s := read_status(blob_service, host_id, "new_year")) and
-                      parse_time(s["Next"]) > missed and s, "the status blob after the past-due run",
-                      hosts=(host,))
+    status = wait_for(
+        lambda: (s := read_status(blob_service, host_id, "new_year")) and parse_time(s["Next"]) > missed and s,
+        "the status blob after the past-due run",
+        hosts=(host,),
+    )
     assert parse_time(status["Next"]) == next_yearly(datetime.now(timezone.utc), 1, 1, 0, 0), status
     assert abs(parse_time(status["Last"]).timestamp() - run["at"]) < 2, status
     time.sleep(1.0)
@@ -330,8 +365,7 @@ def test_timer_past_due_runs_once_at_start(start_host: Callable[..., FunctionHos
     assert len(host.events("new_year")) == 1, host.events("new_year")
 
 
-def test_timer_singleton_across_two_hosts(start_host: Callable[..., FunctionHost],
-                                          tmp_path: Path) -> None:
+def test_timer_singleton_across_two_hosts(start_host: Callable[..., FunctionHost], tmp_path: Path) -> None:
     """Two hosts, same app, storage and host id: each occurrence of the */1 timer runs once in total."""
     events = tmp_path / "events"
     tag = unique_tag("single")
@@ -342,8 +376,12 @@ def test_timer_singleton_across_two_hosts(start_host: Callable[..., FunctionHost
     first.wait_events("tick", 5, "ticks while both hosts run", where=lambda e: e["at"] > both_up)
     handover = time.time()  # before stop(): a graceful stop releases the locks before the process exits
     first.proc.stop()  # releases the lock: the other host takes over
-    second.wait_events("tick", 3, "ticks from the second host after the first stopped",
-                       where=lambda e: e["pid"] == second.proc.pid and e["at"] > handover)
+    second.wait_events(
+        "tick",
+        3,
+        "ticks from the second host after the first stopped",
+        where=lambda e: e["pid"] == second.proc.pid and e["at"] > handover,
+    )
     second.proc.stop()
 
     ticks = first.events("tick")
@@ -364,16 +402,20 @@ def test_timer_singleton_across_two_hosts(start_host: Callable[..., FunctionHost
 
 # ------------------------------------------------------------------ blob trigger
 
-def completed_receipts(blob_service: BlobServiceClient, host: FunctionHost, function: str,
-                       blob_path: str) -> list[Any]:
+
+def completed_receipts(blob_service: BlobServiceClient, host: FunctionHost, function: str, blob_path: str) -> list[Any]:
     prefix = f"blobreceipts/{host.host_id}/Host.Functions.{function}/"
     found = blob_service.get_container_client(HOSTS).list_blobs(name_starts_with=prefix, include=["metadata"])
-    return [b for b in found if b.name.endswith("/" + blob_path)
-            and not any(k.lower() == "incomplete" for k in (b.metadata or {}))]
+    return [
+        b
+        for b in found
+        if b.name.endswith("/" + blob_path) and not any(k.lower() == "incomplete" for k in (b.metadata or {}))
+    ]
 
 
-def test_blob_trigger_once_per_version_with_output_and_receipts(start_host: Callable[..., FunctionHost],
-                                                                 blob_service: BlobServiceClient) -> None:
+def test_blob_trigger_once_per_version_with_output_and_receipts(
+    start_host: Callable[..., FunctionHost], blob_service: BlobServiceClient
+) -> None:
     host = start_host("blob")
     src, dst = host.setting("E2E_BLOB_IN"), host.setting("E2E_BLOB_OUT")
 
@@ -395,23 +437,27 @@ def test_blob_trigger_once_per_version_with_output_and_receipts(start_host: Call
     runs = host.wait_events("copy_blob", 2, "the re-uploaded blob", where=of_a)
     assert [r["content"] for r in runs] == ["hello", "hello"]
     assert runs[1]["etag"].strip('"') == etag2
-    wait_for(lambda: len(completed_receipts(blob_service, host, "copy_blob", f"{src}/a.txt")) == 2,
-             "two completed receipts for a.txt", hosts=(host,))
+    wait_for(
+        lambda: len(completed_receipts(blob_service, host, "copy_blob", f"{src}/a.txt")) == 2,
+        "two completed receipts for a.txt",
+        hosts=(host,),
+    )
     receipt_names = sorted(r.name for r in completed_receipts(blob_service, host, "copy_blob", f"{src}/a.txt"))
-    assert receipt_names == sorted(f"blobreceipts/{host.host_id}/Host.Functions.copy_blob/{tag}/{src}/a.txt"
-                                   for tag in (etag1, etag2))
+    assert receipt_names == sorted(
+        f"blobreceipts/{host.host_id}/Host.Functions.copy_blob/{tag}/{src}/a.txt" for tag in (etag1, etag2)
+    )
 
     # Receipts outlive the host: after a restart the unchanged blob is not processed again.
     host.proc.restart()
     upload(blob_service, src, "b.txt", b"after restart")
-    host.wait_events("copy_blob", 1, "a new blob after the restart",
-                     where=lambda e: e["name"] == f"{src}/b.txt")
+    host.wait_events("copy_blob", 1, "a new blob after the restart", where=lambda e: e["name"] == f"{src}/b.txt")
     time.sleep(0.6)
     assert len([e for e in host.events("copy_blob") if of_a(e)]) == 2, host.events("copy_blob")
 
     # Deleting the current version's receipt forces reprocessing.
-    blob_service.get_blob_client(HOSTS, f"blobreceipts/{host.host_id}/Host.Functions.copy_blob/"
-                                        f"{etag2}/{src}/a.txt").delete_blob()
+    blob_service.get_blob_client(
+        HOSTS, f"blobreceipts/{host.host_id}/Host.Functions.copy_blob/{etag2}/{src}/a.txt"
+    ).delete_blob()
     host.wait_events("copy_blob", 3, "reprocessing after the receipt was deleted", where=of_a)
 
 
@@ -424,20 +470,25 @@ def poison_messages(queue_service: QueueServiceClient, container: str) -> list[d
     return found
 
 
-def test_blob_trigger_poison_after_five_tries(main_host: FunctionHost, blob_service: BlobServiceClient,
-                                              queue_service: QueueServiceClient) -> None:
+def test_blob_trigger_poison_after_five_tries(
+    main_host: FunctionHost, blob_service: BlobServiceClient, queue_service: QueueServiceClient
+) -> None:
     bad = main_host.setting("E2E_POISON_IN")
     etag = upload(blob_service, bad, "bad-1.txt", b"nope")
-    tries = main_host.wait_events("always_fails", 5, "five tries of the failing blob",
-                                  where=lambda e: e["name"] == f"{bad}/bad-1.txt")
+    tries = main_host.wait_events(
+        "always_fails", 5, "five tries of the failing blob", where=lambda e: e["name"] == f"{bad}/bad-1.txt"
+    )
     assert [t["content"] for t in tries] == ["nope"] * 5
-    [message] = wait_for(lambda: poison_messages(queue_service, bad), "the blob poison message",
-                         hosts=(main_host,))
+    [message] = wait_for(lambda: poison_messages(queue_service, bad), "the blob poison message", hosts=(main_host,))
     assert set(message) == {"Type", "FunctionId", "BlobType", "ContainerName", "BlobName", "ETag"}, message
     assert message["ETag"].strip('"') == etag, message
     assert {k: v for k, v in message.items() if k != "ETag"} == {
-        "Type": "BlobTrigger", "FunctionId": "Host.Functions.always_fails", "BlobType": "BlockBlob",
-        "ContainerName": bad, "BlobName": "bad-1.txt"}
+        "Type": "BlobTrigger",
+        "FunctionId": "Host.Functions.always_fails",
+        "BlobType": "BlockBlob",
+        "ContainerName": bad,
+        "BlobName": "bad-1.txt",
+    }
     time.sleep(1.0)
     assert len([e for e in main_host.events("always_fails") if e["name"] == f"{bad}/bad-1.txt"]) == 5
     assert len(poison_messages(queue_service, bad)) == 1
@@ -447,29 +498,29 @@ def test_blob_trigger_poison_after_five_tries(main_host: FunctionHost, blob_serv
     upload(blob_service, bad, "dir/bad-2.txt", b"nope again")
     good = main_host.setting("E2E_BLOB_IN")
     upload(blob_service, good, "nested/dir/fine.txt", b"fine")
-    main_host.wait_events("copy_blob", 1, "the good blob",
-                          where=lambda e: e["name"] == f"{good}/nested/dir/fine.txt")
+    main_host.wait_events("copy_blob", 1, "the good blob", where=lambda e: e["name"] == f"{good}/nested/dir/fine.txt")
     copy = blob_service.get_blob_client(main_host.setting("E2E_BLOB_OUT"), "nested/dir/fine.txt")
     wait_for(copy.exists, "the good blob's output", hosts=(main_host,))
     assert copy.download_blob().readall() == b"copied:fine"
-    main_host.wait_events("always_fails", 5, "five tries of the second bad blob",
-                          where=lambda e: e["name"] == f"{bad}/dir/bad-2.txt")
-    wait_for(lambda: len(poison_messages(queue_service, bad)) == 2, "the second poison message",
-             hosts=(main_host,))
+    main_host.wait_events(
+        "always_fails", 5, "five tries of the second bad blob", where=lambda e: e["name"] == f"{bad}/dir/bad-2.txt"
+    )
+    wait_for(lambda: len(poison_messages(queue_service, bad)) == 2, "the second poison message", hosts=(main_host,))
     assert sorted(m["BlobName"] for m in poison_messages(queue_service, bad)) == ["bad-1.txt", "dir/bad-2.txt"]
 
 
 # ------------------------------------------------------------------ queue trigger
 
-def test_queue_message_processed_once_and_deleted(main_host: FunctionHost,
-                                                  queue_service: QueueServiceClient) -> None:
+
+def test_queue_message_processed_once_and_deleted(main_host: FunctionHost, queue_service: QueueServiceClient) -> None:
     source = make_queue(queue_service, main_host.setting("E2E_QUEUE"))
     body = f"hello {uuid.uuid4().hex}"
     sent = source.send_message(b64(body))
     [seen] = main_host.wait_events("on_queue", 1, "the queue message", where=lambda e: e["body"] == body)
     assert (seen["id"], seen["dequeue_count"]) == (sent.id, 1)
-    wait_for(lambda: not peek_all(source) and message_count(source) == 0, "the message to be deleted",
-             hosts=(main_host,))
+    wait_for(
+        lambda: not peek_all(source) and message_count(source) == 0, "the message to be deleted", hosts=(main_host,)
+    )
     time.sleep(0.8)
     assert len([e for e in main_host.events("on_queue") if e["body"] == body]) == 1
 
@@ -482,33 +533,49 @@ def test_queue_poison_after_five_dequeues(main_host: FunctionHost, queue_service
     tries = main_host.wait_events("on_queue", 5, "five tries", where=lambda e: e["body"] == body)
     assert [t["dequeue_count"] for t in tries] == [1, 2, 3, 4, 5]
     assert {t["id"] for t in tries} == {sent.id}
-    [moved] = wait_for(lambda: [m for m in peek_all(poison) if m.content == b64(body)],
-                       f"the message in {name}-poison", hosts=(main_host,))
+    [moved] = wait_for(
+        lambda: [m for m in peek_all(poison) if m.content == b64(body)],
+        f"the message in {name}-poison",
+        hosts=(main_host,),
+    )
     assert moved.content == b64(body)
-    wait_for(lambda: not [m for m in peek_all(source) if m.content == b64(body)],
-             "the message to leave the source queue", hosts=(main_host,))
+    wait_for(
+        lambda: not [m for m in peek_all(source) if m.content == b64(body)],
+        "the message to leave the source queue",
+        hosts=(main_host,),
+    )
     time.sleep(0.6)
     assert len([e for e in main_host.events("on_queue") if e["body"] == body]) == 5
 
 
-def test_queue_message_that_is_not_base64_is_poisoned_unprocessed(main_host: FunctionHost,
-                                                                  queue_service: QueueServiceClient) -> None:
+def test_queue_message_that_is_not_base64_is_poisoned_unprocessed(
+    main_host: FunctionHost, queue_service: QueueServiceClient
+) -> None:
     name = main_host.setting("E2E_QUEUE")
     source, poison = make_queue(queue_service, name), queue_service.get_queue_client(f"{name}-poison")
     raw = f"plain text, not base64 {uuid.uuid4().hex}"
     source.send_message(raw)
-    wait_for(lambda: [m for m in peek_all(poison) if m.content == raw], f"the raw message in {name}-poison",
-             hosts=(main_host,))
+    wait_for(
+        lambda: [m for m in peek_all(poison) if m.content == raw],
+        f"the raw message in {name}-poison",
+        hosts=(main_host,),
+    )
     assert not [e for e in main_host.events("on_queue") if raw in e["body"]]
 
 
 # ------------------------------------------------------------------ output bindings from HTTP
 
-def test_http_function_queue_and_blob_outputs(main_host: FunctionHost, blob_service: BlobServiceClient,
-                                              queue_service: QueueServiceClient) -> None:
+
+def test_http_function_queue_and_blob_outputs(
+    main_host: FunctionHost, blob_service: BlobServiceClient, queue_service: QueueServiceClient
+) -> None:
     doc = {"answer": 42, "tags": ["a", "b"]}
-    status, body = http("POST", main_host.url("emit/k1"), main_host.function_key,
-                        json.dumps({"messages": ["one", "two"], "doc": doc}).encode())
+    status, body = http(
+        "POST",
+        main_host.url("emit/k1"),
+        main_host.function_key,
+        json.dumps({"messages": ["one", "two"], "doc": doc}).encode(),
+    )
     assert (status, json.loads(body)) == (201, {"key": "k1"})
     out_queue = queue_service.get_queue_client(main_host.setting("E2E_HTTP_QUEUE"))
     messages = peek_all(out_queue)
@@ -518,8 +585,12 @@ def test_http_function_queue_and_blob_outputs(main_host: FunctionHost, blob_serv
     assert json.loads(stored) == doc
 
     # A failed invocation writes none of its outputs.
-    status, _ = http("POST", main_host.url("emit/k2"), main_host.function_key,
-                     json.dumps({"messages": ["three"], "doc": {"x": 1}, "fail": True}).encode())
+    status, _ = http(
+        "POST",
+        main_host.url("emit/k2"),
+        main_host.function_key,
+        json.dumps({"messages": ["three"], "doc": {"x": 1}, "fail": True}).encode(),
+    )
     assert status == 500
     assert [m.content for m in peek_all(out_queue)] == [b64("one"), b64("two")]
     assert not blob_service.get_blob_client(container, "k2.json").exists()
@@ -529,14 +600,13 @@ def test_http_queue_output_feeds_the_queue_trigger(main_host: FunctionHost) -> N
     body = f"from http {uuid.uuid4().hex}"
     status, answer = http("POST", main_host.url("enqueue"), main_host.function_key, body.encode())
     assert (status, answer) == (202, b"queued")
-    [seen] = main_host.wait_events("on_queue", 1, "the message queued over HTTP",
-                                   where=lambda e: e["body"] == body)
+    [seen] = main_host.wait_events("on_queue", 1, "the message queued over HTTP", where=lambda e: e["body"] == body)
     assert seen["dequeue_count"] == 1
 
 
-def test_message_encoding_none_for_queue_outputs_and_trigger(start_host: Callable[..., FunctionHost],
-                                                             tmp_path: Path,
-                                                             queue_service: QueueServiceClient) -> None:
+def test_message_encoding_none_for_queue_outputs_and_trigger(
+    start_host: Callable[..., FunctionHost], tmp_path: Path, queue_service: QueueServiceClient
+) -> None:
     """host.json ``extensions.queues.messageEncoding: none`` covers output bindings as well as triggers."""
     app_dir = tmp_path / "funchost_triggers_app_plain"
     shutil.copytree(APP_DIR, app_dir, ignore=shutil.ignore_patterns("__pycache__"))
@@ -545,8 +615,9 @@ def test_message_encoding_none_for_queue_outputs_and_trigger(start_host: Callabl
     (app_dir / "host.json").write_text(json.dumps(host_json), encoding="utf-8")
     host = start_host("plain", app_dir=app_dir)
 
-    status, _ = http("POST", host.url("emit/p1"), host.function_key,
-                     json.dumps({"messages": ["one"], "doc": {}}).encode())
+    status, _ = http(
+        "POST", host.url("emit/p1"), host.function_key, json.dumps({"messages": ["one"], "doc": {}}).encode()
+    )
     assert status == 201
     out_queue = queue_service.get_queue_client(host.setting("E2E_HTTP_QUEUE"))
     assert [m.content for m in peek_all(out_queue)] == ["one"]

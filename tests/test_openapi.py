@@ -1,4 +1,5 @@
 """The OpenAPI document describes exactly the HTTP routes the Function App registers."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,8 +12,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def test_every_route_is_documented_and_nothing_else() -> None:
     app = load_app(ROOT)
-    registered = {(f"/api/{f.trigger['route']}", m.lower()) for f in app.by_trigger("httpTrigger")
-                  for m in f.trigger.get("methods") or ["GET", "POST"]}
+    registered = {
+        (f"/api/{f.trigger['route']}", m.lower())
+        for f in app.by_trigger("httpTrigger")
+        for m in f.trigger.get("methods") or ["GET", "POST"]
+    }
     documented = {(route, method) for route, ops in openapi.ROUTES.items() for method in ops}
     assert registered == documented
 

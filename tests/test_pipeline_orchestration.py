@@ -1,5 +1,6 @@
 """Replay tests of pipeline_run and step_run: the DAG reacts to each completion, failures stop dependants,
 chain edges hand an ended step's result to the next step_start, long runs continue as new."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,11 @@ APP = load_app(Path(__file__).parent / "apps" / "pipeline_orchestrators")
 
 
 def plan(edges: dict[str, list[str]], cont: bool = False) -> dict:
-    return {"run_id": "r1", "continue_on_step_failure": cont,
-            "steps": [{"id": s, "name": s, "depends_on": deps} for s, deps in edges.items()]}
+    return {
+        "run_id": "r1",
+        "continue_on_step_failure": cont,
+        "steps": [{"id": s, "name": s, "depends_on": deps} for s, deps in edges.items()],
+    }
 
 
 DIAMOND = {"a": [], "b": ["a"], "c": ["a"], "d": ["b", "c"]}
@@ -32,8 +36,16 @@ def inputs(new: list[Decision]) -> dict[str, Any]:
 
 
 def report(status: str = "Finished", **extra: Any) -> dict[str, Any]:
-    return {"job_id": "j", "status": status, "exit_code": 0, "error": None, "outputs": {}, "metrics": [],
-            "complete": True, **extra}
+    return {
+        "job_id": "j",
+        "status": status,
+        "exit_code": 0,
+        "error": None,
+        "outputs": {},
+        "metrics": [],
+        "complete": True,
+        **extra,
+    }
 
 
 def start(p: dict) -> tuple[ReplayRun, list[Decision]]:
@@ -64,13 +76,18 @@ def test_diamond_starts_each_step_as_soon_as_its_inputs_are_ready() -> None:
     assert [r["step"]["id"] for r in inputs(new)["pipeline_finished"]["record_first"]] == ["d"]
     run.complete(new[0].id)
     state, _ = run.episode()
-    assert state["output"] == {"run_id": "r1", "status": "Finished",
-                               "steps": {"a": "Finished", "b": "Finished", "c": "Finished", "d": "Finished"}}
+    assert state["output"] == {
+        "run_id": "r1",
+        "status": "Finished",
+        "steps": {"a": "Finished", "b": "Finished", "c": "Finished", "d": "Finished"},
+    }
 
 
 def test_failure_stops_dependants_unless_continue_on_step_failure() -> None:
-    for cont, expected in ((False, {"a": "Finished", "b": "Failed", "c": "Finished", "d": "NotStarted"}),
-                           (True, {"a": "Finished", "b": "Failed", "c": "Finished", "d": "NotStarted"})):
+    for cont, expected in (
+        (False, {"a": "Finished", "b": "Failed", "c": "Finished", "d": "NotStarted"}),
+        (True, {"a": "Finished", "b": "Failed", "c": "Finished", "d": "NotStarted"}),
+    ):
         run, new = start(plan(DIAMOND, cont))
         run.complete_sub(new[0].id, {"status": "Finished"})
         _, new = run.episode()
@@ -161,8 +178,9 @@ def test_a_failed_step_at_the_end_is_recorded_by_pipeline_finished() -> None:
     run.complete_sub(new[0].id, {"status": "Failed", "report": failed})
     _, new = run.episode()
     assert [d.name for d in new] == ["pipeline_finished"]  # nothing else runs: no separate step_complete
-    assert inputs(new)["pipeline_finished"]["record_first"] == [{"step": plan({"b": ["a"]})["steps"][0],
-                                                                 "report": failed}]
+    assert inputs(new)["pipeline_finished"]["record_first"] == [
+        {"step": plan({"b": ["a"]})["steps"][0], "report": failed}
+    ]
     run.complete(new[0].id)
     state, _ = run.episode()
     assert state["output"]["steps"] == {"a": "Finished", "b": "Failed", "c": "NotStarted"}
@@ -199,8 +217,7 @@ def test_a_long_chain_continues_as_new_between_steps_with_its_state() -> None:
     assert [r["step"]["id"] for r in work["record_first"]] == [f"s{GENERATION_STEPS - 1:02d}"]
     assert "pipeline_running" not in work
     for i in range(GENERATION_STEPS, n):
-        nxt.complete_sub(new[0].id, {"status": "Finished", "report": report()} if i < n - 1 else
-                         {"status": "Finished"})
+        nxt.complete_sub(new[0].id, {"status": "Finished", "report": report()} if i < n - 1 else {"status": "Finished"})
         state, new = nxt.episode()
     assert [d.name for d in new] == ["pipeline_finished"]
     nxt.complete(new[0].id)
@@ -248,9 +265,17 @@ def test_step_run_polls_on_the_timer_and_for_an_incomplete_report() -> None:
 
 def test_step_run_with_defer_record_returns_the_report_unrecorded() -> None:
     step = {"id": "a", "step_run_id": "r1_a"}
-    run = ReplayRun(APP, "step_run", {"run_id": "r1", "step": step, "defer_record": True,
-                                      "record_first": [{"step": {"id": "z"}, "report": report()}],
-                                      "pipeline_running": True})
+    run = ReplayRun(
+        APP,
+        "step_run",
+        {
+            "run_id": "r1",
+            "step": step,
+            "defer_record": True,
+            "record_first": [{"step": {"id": "z"}, "report": report()}],
+            "pipeline_running": True,
+        },
+    )
     _, new = run.episode()
     assert json.loads(new[0].input or "")["record_first"][0]["step"] == {"id": "z"}
     run.complete(0, {})
@@ -258,8 +283,13 @@ def test_step_run_with_defer_record_returns_the_report_unrecorded() -> None:
     run.raise_event("step_done", report("Failed", error="boom"))
     state, new = run.episode()
     assert new == [] and state["isDone"]
-    assert state["output"] == {"status": "Failed", "step_run_id": "r1_a", "error": "boom", "reused_from": None,
-                               "report": report("Failed", error="boom")}
+    assert state["output"] == {
+        "status": "Failed",
+        "step_run_id": "r1_a",
+        "error": "boom",
+        "reused_from": None,
+        "report": report("Failed", error="boom"),
+    }
 
 
 def test_the_run_finished_notice_is_retried_with_backoff_and_never_fails_the_run() -> None:

@@ -31,7 +31,10 @@ from funchost.azurite import start_azurite  # noqa: E402
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-10**12, 10**12) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**12), 10**12)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=6,
@@ -45,8 +48,9 @@ class Api:
     def __init__(self, base: str, key: str, host: Any) -> None:
         self.base, self.key, self.host = base, key, host
         self.session = requests.Session()
-        self.document: dict[str, Any] = self.session.get(f"{base}/api/openapi.json", timeout=30,
-                                                         headers={"x-functions-key": key}).json()
+        self.document: dict[str, Any] = self.session.get(
+            f"{base}/api/openapi.json", timeout=30, headers={"x-functions-key": key}
+        ).json()
         self.ids: list[str] = []
 
 
@@ -56,8 +60,11 @@ def api(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
     azurite = start_azurite(work / "azurite")
     host = None
     try:
-        host = funchost_process(REPO_ROOT, env={"AzureWebJobsStorage": azurite.connection_string,
-                                                "DURABLEML_STATE_DIR": str(work / "state")}, ready_timeout=60)
+        host = funchost_process(
+            REPO_ROOT,
+            env={"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(work / "state")},
+            ready_timeout=60,
+        )
         fuzzed = Api(host.base_url, host.function_key, host)
         _seed_objects(fuzzed)
         yield fuzzed
@@ -71,15 +78,28 @@ def api(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 def _seed_objects(api: Api) -> None:
     """A published pipeline (publishing a valid document), an endpoint and a draft to aim requests at."""
     headers = {"x-functions-key": api.key}
-    document = {"schemaVersion": 1, "kind": "durableml.pipeline", "description": None, "defaultDatastore": None,
-                "parameters": {"count": {"type": "int", "default": 1}}, "steps": [], "edges": []}
-    pipeline = api.session.post(f"{api.base}/api/published-pipelines", headers=headers, timeout=30,
-                                json={"document": document, "name": "fuzz"})
+    document = {
+        "schemaVersion": 1,
+        "kind": "durableml.pipeline",
+        "description": None,
+        "defaultDatastore": None,
+        "parameters": {"count": {"type": "int", "default": 1}},
+        "steps": [],
+        "edges": [],
+    }
+    pipeline = api.session.post(
+        f"{api.base}/api/published-pipelines", headers=headers, timeout=30, json={"document": document, "name": "fuzz"}
+    )
     assert pipeline.status_code == 201, pipeline.text
-    endpoint = api.session.post(f"{api.base}/api/pipeline-endpoints", headers=headers, timeout=30,
-                                json={"name": "fuzz", "pipelineId": pipeline.json()["id"]})
-    draft = api.session.post(f"{api.base}/api/pipeline-drafts", headers=headers, timeout=30,
-                             json={"document": document, "name": "fuzz"})
+    endpoint = api.session.post(
+        f"{api.base}/api/pipeline-endpoints",
+        headers=headers,
+        timeout=30,
+        json={"name": "fuzz", "pipelineId": pipeline.json()["id"]},
+    )
+    draft = api.session.post(
+        f"{api.base}/api/pipeline-drafts", headers=headers, timeout=30, json={"document": document, "name": "fuzz"}
+    )
     api.ids = [pipeline.json()["id"], endpoint.json()["id"], draft.json()["id"], "fuzz", "0", "1"]
 
 
@@ -110,8 +130,10 @@ def from_schema(schema: dict[str, Any], document: dict[str, Any], depth: int = 0
     if kind == "object" or "properties" in schema:
         properties = {k: from_schema(v, document, depth + 1) for k, v in (schema.get("properties") or {}).items()}
         required = set(schema.get("required") or [])
-        shaped = st.fixed_dictionaries({k: v for k, v in properties.items() if k in required},
-                                       optional={k: v for k, v in properties.items() if k not in required})
+        shaped = st.fixed_dictionaries(
+            {k: v for k, v in properties.items() if k in required},
+            optional={k: v for k, v in properties.items() if k not in required},
+        )
         return shaped | st.dictionaries(st.text(max_size=8), _JSON, max_size=3)
     if kind == "array":
         return st.lists(from_schema(schema.get("items") or {}, document, depth + 1), max_size=3) | _JSON
@@ -134,8 +156,12 @@ def _operations() -> list[tuple[str, str]]:
 def test_generated_requests_get_no_server_error(api: Api, path: str, method: str) -> None:
     operation = api.document["paths"][path][method]
 
-    @settings(max_examples=EXAMPLES, deadline=None, database=None,
-              suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+    @settings(
+        max_examples=EXAMPLES,
+        deadline=None,
+        database=None,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+    )
     @given(st.data())
     def fuzz(data: st.DataObject) -> None:
         url = api.base + path
@@ -143,8 +169,11 @@ def test_generated_requests_get_no_server_error(api: Api, path: str, method: str
             if param["in"] == "path":
                 value = data.draw(st.sampled_from(api.ids) | _NAMES | st.text(max_size=15), label=param["name"])
                 url = url.replace("{" + param["name"] + "}", quote(value, safe="") or "x")
-        query = {p["name"]: data.draw(_NAMES | st.sampled_from(api.ids) | st.text(max_size=10), label=p["name"])
-                 for p in operation.get("parameters", []) if p["in"] == "query" and data.draw(st.booleans())}
+        query = {
+            p["name"]: data.draw(_NAMES | st.sampled_from(api.ids) | st.text(max_size=10), label=p["name"])
+            for p in operation.get("parameters", [])
+            if p["in"] == "query" and data.draw(st.booleans())
+        }
         headers = {"x-functions-key": api.key}
         if any(p["in"] == "header" for p in operation.get("parameters", [])) and data.draw(st.booleans()):
             headers["Idempotency-Key"] = data.draw(st.text(min_size=1, max_size=300), label="Idempotency-Key")
@@ -165,8 +194,9 @@ def test_generated_requests_get_no_server_error(api: Api, path: str, method: str
             response = api.session.request(method.upper(), url, params=query, headers=headers, timeout=60, **body)
         except (UnicodeError, ValueError):  # a header value requests itself refuses to send
             return
-        assert response.status_code < 500, f"{method.upper()} {url} {query} {body}: {response.status_code} " \
-                                            f"{response.text[:300]}"
+        assert response.status_code < 500, (
+            f"{method.upper()} {url} {query} {body}: {response.status_code} {response.text[:300]}"
+        )
         if response.status_code >= 400 and response.headers.get("content-type", "").startswith("application/json"):
             error = response.json().get("error") if isinstance(response.json(), dict) else None
             assert error and error.get("code") and error.get("message"), response.text

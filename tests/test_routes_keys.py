@@ -1,4 +1,5 @@
 """Route templates (ASP.NET style, as the Functions host matches them) and the keys file."""
+
 from __future__ import annotations
 
 import json
@@ -12,21 +13,27 @@ from funchost.keys import load_or_create, redact
 from funchost.routes import compile_route
 
 
-@pytest.mark.parametrize("template,path,expected", [
-    ("orders/{id}", "orders/42", {"id": "42"}),
-    ("orders/{id}", "ORDERS/42", {"id": "42"}),
-    ("orders/{id}", "orders", None),
-    ("orders/{id?}", "orders", {}),
-    ("orders/{id?}", "orders/7", {"id": "7"}),
-    ("items/{n:int}", "items/12", {"n": "12"}),
-    ("items/{n:int}", "items/abc", None),
-    ("files/{*rest}", "files/a/b/c.txt", {"rest": "a/b/c.txt"}),
-    ("files/{*rest}", "files", {}),
-    ("a/{x:alpha}/b", "a/xyz/b", {"x": "xyz"}),
-    ("a/{x:alpha}/b", "a/x1/b", None),
-    ("orchestrators/{functionName}/{instanceId?}", "orchestrators/chain/abc", {"functionName": "chain",
-                                                                                "instanceId": "abc"}),
-])
+@pytest.mark.parametrize(
+    "template,path,expected",
+    [
+        ("orders/{id}", "orders/42", {"id": "42"}),
+        ("orders/{id}", "ORDERS/42", {"id": "42"}),
+        ("orders/{id}", "orders", None),
+        ("orders/{id?}", "orders", {}),
+        ("orders/{id?}", "orders/7", {"id": "7"}),
+        ("items/{n:int}", "items/12", {"n": "12"}),
+        ("items/{n:int}", "items/abc", None),
+        ("files/{*rest}", "files/a/b/c.txt", {"rest": "a/b/c.txt"}),
+        ("files/{*rest}", "files", {}),
+        ("a/{x:alpha}/b", "a/xyz/b", {"x": "xyz"}),
+        ("a/{x:alpha}/b", "a/x1/b", None),
+        (
+            "orchestrators/{functionName}/{instanceId?}",
+            "orchestrators/chain/abc",
+            {"functionName": "chain", "instanceId": "abc"},
+        ),
+    ],
+)
 def test_route_matching(template: str, path: str, expected: dict | None) -> None:
     assert compile_route(template).match(path) == expected
 

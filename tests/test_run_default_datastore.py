@@ -4,6 +4,7 @@ Steps resolve their inputs and outputs when they start, possibly long after the 
 changed in between must not split one run's data over two datastores (and resolving it once per run spares
 every step a settings read on its way to the compute target).
 """
+
 from __future__ import annotations
 
 import json
@@ -28,8 +29,9 @@ def one_step_document() -> dict[str, Any]:
     document = json.loads(GOLDEN.read_text())
     step = document["steps"][0]
     outputs = {name: {**out, "datastore": None} for name, out in step["outputs"].items()}  # "the default"
-    document["steps"] = [{**step, "computeTarget": "local", "outputs": outputs,
-                          "snapshot": {**step["snapshot"], "id": "0" * 64}}]
+    document["steps"] = [
+        {**step, "computeTarget": "local", "outputs": outputs, "snapshot": {**step["snapshot"], "id": "0" * 64}}
+    ]
     document["edges"] = []
     return document
 

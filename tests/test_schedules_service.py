@@ -4,6 +4,7 @@ Each tick gets ``now`` explicitly, so a test can step through an hour of a minut
 downtime or a debounce window in milliseconds. The run starter records what it was asked to start; the
 end-to-end tests (tests/e2e/test_schedules.py) start real runs through a real funchost.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -55,8 +56,13 @@ def published_pipeline() -> str:
 
 
 def minute_schedule(pipeline_id: str, **extra: Any) -> dict[str, Any]:
-    spec = {"name": f"every-minute-{uuid.uuid4().hex[:6]}", "pipelineId": pipeline_id, "experimentName": "sched",
-            "recurrence": {"frequency": "Minute", "interval": 1}, **extra}
+    spec = {
+        "name": f"every-minute-{uuid.uuid4().hex[:6]}",
+        "pipelineId": pipeline_id,
+        "experimentName": "sched",
+        "recurrence": {"frequency": "Minute", "interval": 1},
+        **extra,
+    }
     return schedules.create(spec, now=T0)
 
 
@@ -82,7 +88,7 @@ def test_a_minute_schedule_starts_at_once_then_once_per_minute_and_never_twice(p
 
 
 def test_a_downtime_that_skipped_occurrences_starts_one_catch_up_run_recording_the_skipped_times(
-    pipeline_id: str
+    pipeline_id: str,
 ) -> None:
     record, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(61), only=record["id"])  # the immediate run, and 10:01
@@ -102,7 +108,8 @@ def test_a_disabled_schedule_starts_nothing_and_enabling_fires_only_later_occurr
         schedules.tick(start, now=at(60 * minute), only=record["id"])
     assert len(start.started) == 1
     assert schedules.list_schedules({"activeOnly": True, "pipelineId": pipeline_id}) == [] or all(
-        s["id"] != record["id"] for s in schedules.list_schedules({"activeOnly": True}))
+        s["id"] != record["id"] for s in schedules.list_schedules({"activeOnly": True})
+    )
     schedules.update(record["id"], {"status": "Active"}, now=at(330))
     schedules.tick(start, now=at(340), only=record["id"])
     assert len(start.started) == 1  # nothing for the disabled minutes
@@ -135,29 +142,44 @@ def test_a_future_start_time_waits_for_it(pipeline_id: str) -> None:
 def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_tick(pipeline_id: str) -> None:
     record, start = minute_schedule(pipeline_id), Starter()
     firing = Firing(schedules._get(record["id"]), f"created-{schedules._iso(T0)}", {"kind": "created"})
-    records_module.records().insert(schedules.FIRINGS, record["id"], firing.key,
-                                    {"key": firing.key, "schedule_id": record["id"], "run_id": firing.run_id,
-                                     "created": schedules._iso(at(1)), "cause": firing.cause})  # claimed, then died
+    records_module.records().insert(
+        schedules.FIRINGS,
+        record["id"],
+        firing.key,
+        {
+            "key": firing.key,
+            "schedule_id": record["id"],
+            "run_id": firing.run_id,
+            "created": schedules._iso(at(1)),
+            "cause": firing.cause,
+        },
+    )  # claimed, then died
     schedules.tick(start, now=at(5), only=record["id"])
     assert start.started == {}  # within the grace period: the claimer may still be starting it
     schedules.tick(start, now=at(61 + schedules.CLAIM_GRACE_S), only=record["id"])
     assert firing.run_id in start.started
 
 
-@pytest.mark.parametrize(("spec", "message"), [
-    ({"pipelineId": None}, "exactly one published pipeline"),
-    ({"experimentName": ""}, "needs experiment_name"),
-    ({"recurrence": {"frequency": "Minute", "interval": 0}}, "interval must be a positive integer"),
-    ({"recurrence": None}, "exactly one trigger"),
-    ({"datastore": "workspaceblobstore"}, "exactly one trigger"),
-    ({"notificationUrl": "ftp://x"}, "notification_url must be an http"),
-    ({"debounceSeconds": -1}, "debounce_seconds must be a number"),
-    ({"parameterAssignments": {"ParameterAssignments": {"epochs": "many"}}}, "'epochs' expects a int"),
-    ({"recurrence": None, "datastore": "workspaceblobstore", "dataPathParameterName": "epochs"},
-     "'epochs' is not a DataPath parameter of the pipeline; its DataPath parameters: \\['input_path'\\]"),
-])
-def test_invalid_schedules_are_refused_with_what_to_fix_and_nothing_is_recorded(pipeline_id: str, spec: dict,
-                                                                                    message: str) -> None:
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"pipelineId": None}, "exactly one published pipeline"),
+        ({"experimentName": ""}, "needs experiment_name"),
+        ({"recurrence": {"frequency": "Minute", "interval": 0}}, "interval must be a positive integer"),
+        ({"recurrence": None}, "exactly one trigger"),
+        ({"datastore": "workspaceblobstore"}, "exactly one trigger"),
+        ({"notificationUrl": "ftp://x"}, "notification_url must be an http"),
+        ({"debounceSeconds": -1}, "debounce_seconds must be a number"),
+        ({"parameterAssignments": {"ParameterAssignments": {"epochs": "many"}}}, "'epochs' expects a int"),
+        (
+            {"recurrence": None, "datastore": "workspaceblobstore", "dataPathParameterName": "epochs"},
+            "'epochs' is not a DataPath parameter of the pipeline; its DataPath parameters: \\['input_path'\\]",
+        ),
+    ],
+)
+def test_invalid_schedules_are_refused_with_what_to_fix_and_nothing_is_recorded(
+    pipeline_id: str, spec: dict, message: str
+) -> None:
     before = len(schedules.list_schedules({"activeOnly": False}))
     with pytest.raises(ValidationError, match=message):
         minute_schedule(pipeline_id, **spec)
@@ -186,9 +208,16 @@ def upload(azurite: Any, names: list[str], container: str = "workspaceblobstore"
 
 
 def change_schedule(pipeline_id: str, folder: str, created: dt.datetime, **extra: Any) -> dict[str, Any]:
-    spec = {"name": f"on-data-{folder}", "pipelineId": pipeline_id, "experimentName": "sched", "datastore":
-            "workspaceblobstore", "pathOnDatastore": folder, "pollingInterval": 1,
-            "dataPathParameterName": "input_path", **extra}
+    spec = {
+        "name": f"on-data-{folder}",
+        "pipelineId": pipeline_id,
+        "experimentName": "sched",
+        "datastore": "workspaceblobstore",
+        "pathOnDatastore": folder,
+        "pollingInterval": 1,
+        "dataPathParameterName": "input_path",
+        **extra,
+    }
     return schedules.create(spec, now=created)
 
 
@@ -222,7 +251,9 @@ def test_without_debounce_each_changed_blob_starts_its_own_run_with_its_path(azu
     upload(azurite, [f"{folder}/a.csv", f"{folder}/b.csv"])
     schedules.tick(start, now=real_now(), only=record["id"])
     assert sorted(f.parameters["input_path"]["path"] for f in start.started.values()) == [
-        f"{folder}/a.csv", f"{folder}/b.csv"]
+        f"{folder}/a.csv",
+        f"{folder}/b.csv",
+    ]
     schedules.tick(start, now=real_now() + dt.timedelta(minutes=2), only=record["id"])
     assert len(start.started) == 2  # unchanged blobs do not fire again
     upload(azurite, [f"{folder}/a.csv"])  # new content: a new ETag
@@ -234,8 +265,10 @@ def test_subfolders_and_suffixes_match_only_when_asked(azurite: Any, pipeline_id
     folder = f"tree-{uuid.uuid4().hex[:6]}"
     created = real_now() - dt.timedelta(seconds=5)
     flat, start_flat = change_schedule(pipeline_id, folder, created, name=f"flat-{folder}"), Starter()
-    deep, start_deep = change_schedule(pipeline_id, folder, created, name=f"deep-{folder}", includeSubfolders=True,
-                                       suffixes=[".csv"]), Starter()
+    deep, start_deep = (
+        change_schedule(pipeline_id, folder, created, name=f"deep-{folder}", includeSubfolders=True, suffixes=[".csv"]),
+        Starter(),
+    )
     upload(azurite, [f"{folder}/2026/11/day.csv", f"{folder}/2026/11/notes.txt"])
     schedules.tick(start_flat, now=real_now(), only=flat["id"])
     schedules.tick(start_deep, now=real_now(), only=deep["id"])
@@ -247,8 +280,9 @@ def test_a_data_change_schedule_on_a_missing_container_records_its_error_and_oth
     azurite: Any, pipeline_id: str
 ) -> None:
     broken = change_schedule(pipeline_id, f"gone-{uuid.uuid4().hex[:6]}", real_now(), name="broken")
-    records_module.records().update(schedules.TABLE, schedules.PARTITION, broken["id"],
-                                    lambda r: r.update(datastore="deleted-store"))  # its datastore went away
+    records_module.records().update(
+        schedules.TABLE, schedules.PARTITION, broken["id"], lambda r: r.update(datastore="deleted-store")
+    )  # its datastore went away
     healthy, start = minute_schedule(pipeline_id), Starter()
     schedules.tick(start, now=at(61))
     assert "DatastoreNotFoundError" in (schedules.get(broken["id"])["lastError"] or "")
@@ -261,10 +295,22 @@ def finished_run(schedule_id: str | None) -> str:
 
     run_id = str(uuid.uuid4())
     properties = {"azureml.scheduleId": schedule_id} if schedule_id else {}
-    records_module.records().put(runs.RUNS, runs.PARTITION, run_id, {
-        "id": run_id, "kind": "pipeline", "experiment": "sched", "status": "Failed", "created": "2026-11-22T10:00Z",
-        "ended": "2026-11-22T10:01Z", "error": "step(s) failed: score", "run_source": "Schedule",
-        "properties": properties})
+    records_module.records().put(
+        runs.RUNS,
+        runs.PARTITION,
+        run_id,
+        {
+            "id": run_id,
+            "kind": "pipeline",
+            "experiment": "sched",
+            "status": "Failed",
+            "created": "2026-11-22T10:00Z",
+            "ended": "2026-11-22T10:01Z",
+            "error": "step(s) failed: score",
+            "run_source": "Schedule",
+            "properties": properties,
+        },
+    )
     return run_id
 
 

@@ -3,6 +3,7 @@
 The listeners run in-process over a real ``funchost.invoke.Invoker`` and the app in
 ``tests/apps/triggers_app``; the assertions look at what the functions saw and at storage.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -66,8 +67,9 @@ class Host:
 
 
 @pytest.fixture
-def host(storage: Storage, app: tuple[FunctionIndex, dict[str, list[Any]]], tmp_path: Path,
-         monkeypatch: pytest.MonkeyPatch) -> Iterator[Host]:
+def host(
+    storage: Storage, app: tuple[FunctionIndex, dict[str, list[Any]]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Host]:
     monkeypatch.setenv("FUNCHOST_BLOB_POLL_SECONDS", "0.1")
     monkeypatch.setenv("FUNCHOST_TIMER_LOCK_RETRY_SECONDS", "0.2")
     app[1].clear()
@@ -92,15 +94,20 @@ def run(coro: Any) -> Any:
 
 # ------------------------------------------------------------------ connections and expressions
 
+
 def test_missing_connection_setting_names_the_setting() -> None:
     with pytest.raises(ConfigError, match="'MyStorage'.*local.settings.json"):
         Connections({}).blob_service("MyStorage")
 
 
 def test_connection_resolution() -> None:
-    conns = Connections({"AzureWebJobsOther": "UseDevelopmentStorage=true",
-                         "Ident__blobServiceUri": "https://acct.blob.core.windows.net",
-                         "Ident__queueServiceUri": "https://acct.queue.core.windows.net"})
+    conns = Connections(
+        {
+            "AzureWebJobsOther": "UseDevelopmentStorage=true",
+            "Ident__blobServiceUri": "https://acct.blob.core.windows.net",
+            "Ident__queueServiceUri": "https://acct.queue.core.windows.net",
+        }
+    )
     assert conns.describe("Other") == "Other -> http://127.0.0.1:10000/devstoreaccount1"
     assert conns.describe("Other", "queue") == "Other -> http://127.0.0.1:10001/devstoreaccount1"
     assert conns.describe("Ident", "queue") == "Ident -> https://acct.queue.core.windows.net"
@@ -109,7 +116,7 @@ def test_connection_resolution() -> None:
 def test_binding_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("OUT_CONTAINER", "results")
     path = expand_expression("%OUT_CONTAINER%/{Name}/{a.b}-{DateTime}-{rand-guid}", {"name": "x.csv", "a": {"B": 7}})
-    prefix, stamp, guid = path[:len("results/x.csv/7-")], path[16:36], path[37:]
+    prefix, stamp, guid = path[: len("results/x.csv/7-")], path[16:36], path[37:]
     assert prefix == "results/x.csv/7-"
     assert datetime.strptime(stamp, "%Y-%m-%dT%H-%M-%SZ")
     assert len(guid) == 36 and guid.count("-") == 4
@@ -118,6 +125,7 @@ def test_binding_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # ------------------------------------------------------------------ timer
+
 
 def test_timer_fires_every_second_and_stops(host: Host) -> None:
     async def scenario() -> None:
@@ -145,7 +153,8 @@ def test_timer_singleton_one_invocation_per_occurrence(host: Host) -> None:
         ticks = [round(e["at"]) for e in events(host, "every_second")]
         assert 2 <= len(ticks) <= 5 and len(set(ticks)) == len(ticks), ticks
         lock = host.storage.blob.get_blob_client(
-            "azure-webjobs-hosts", f"locks/{host.host_id}/Host.Functions.every_second.Listener")
+            "azure-webjobs-hosts", f"locks/{host.host_id}/Host.Functions.every_second.Listener"
+        )
         assert lock.get_blob_properties().lease.state == "leased"
         await first.stop()  # the other host takes over
         before = len(events(host, "every_second"))
@@ -159,7 +168,8 @@ def test_timer_singleton_one_invocation_per_occurrence(host: Host) -> None:
 
 def _status_blob(host: Host, name: str) -> Any:
     return host.storage.blob.get_blob_client(
-        "azure-webjobs-hosts", f"timers/{host.host_id}/Host.Functions.{name}/status")
+        "azure-webjobs-hosts", f"timers/{host.host_id}/Host.Functions.{name}/status"
+    )
 
 
 def _write_status(host: Host, name: str, status: dict[str, str]) -> None:
@@ -175,8 +185,9 @@ def test_timer_past_due_after_downtime(host: Host) -> None:
     now = datetime.now(timezone.utc)
     last = schedule.next_after(now - timedelta(days=3))
     missed = schedule.next_after(last)
-    _write_status(host, "nightly", {"Last": format_time(last), "Next": format_time(missed),
-                                    "LastUpdated": format_time(last)})
+    _write_status(
+        host, "nightly", {"Last": format_time(last), "Next": format_time(missed), "LastUpdated": format_time(last)}
+    )
 
     async def scenario() -> None:
         listener = host.listener(TimerTriggerListener, "nightly")
@@ -197,8 +208,15 @@ def test_timer_past_due_after_downtime(host: Host) -> None:
 
 
 def test_timer_schedule_change_is_not_past_due(host: Host) -> None:
-    _write_status(host, "nightly", {"Last": "2020-01-01T03:00:00+00:00", "Next": "2020-01-01T05:00:00+00:00",
-                                    "LastUpdated": "2020-01-01T03:00:00+00:00"})
+    _write_status(
+        host,
+        "nightly",
+        {
+            "Last": "2020-01-01T03:00:00+00:00",
+            "Next": "2020-01-01T05:00:00+00:00",
+            "LastUpdated": "2020-01-01T03:00:00+00:00",
+        },
+    )
 
     async def scenario() -> None:
         listener = host.listener(TimerTriggerListener, "nightly")
@@ -238,10 +256,12 @@ def test_timer_bad_schedule_fails_start(host: Host, monkeypatch: pytest.MonkeyPa
 
 # ------------------------------------------------------------------ blob trigger
 
+
 def _receipt(host: Host, etag: str, container: str, name: str, fn: str = "copy_blob") -> Any:
     tail = f"{etag.strip(chr(34))}/{container}/{name}"
-    return host.storage.blob.get_blob_client("azure-webjobs-hosts",
-                                             f"blobreceipts/{host.host_id}/Host.Functions.{fn}/{tail}")
+    return host.storage.blob.get_blob_client(
+        "azure-webjobs-hosts", f"blobreceipts/{host.host_id}/Host.Functions.{fn}/{tail}"
+    )
 
 
 def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
@@ -253,8 +273,12 @@ def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
         await asyncio.sleep(0.6)  # several more scans: no second invocation for the same version
         assert len(events(host, "copy_blob")) == 1
         first = events(host, "copy_blob")[0]
-        assert (first["name"], first["data"], first["length"], first["metadata"]) == \
-            ("tin/dir/a.txt", b"hello", 5, {"k": "v"})
+        assert (first["name"], first["data"], first["length"], first["metadata"]) == (
+            "tin/dir/a.txt",
+            b"hello",
+            5,
+            {"k": "v"},
+        )
         assert first["uri"].endswith("/tin/dir/a.txt") and first["etag"] == etag1
         copy = host.storage.blob.get_blob_client("tout", "dir/a.txt.copy")
         assert copy.download_blob().readall() == b"hello"
@@ -264,8 +288,10 @@ def test_blob_trigger_once_per_version_receipts_and_output(host: Host) -> None:
         await wait_until(lambda: len(events(host, "copy_blob")) == 2, what="changed version")
         await wait_until(lambda: copy.download_blob().readall() == b"hello again", what="second copy")
         receipt2 = _receipt(host, etag2, "tin", "dir/a.txt")
-        await wait_until(lambda: receipt2.exists() and receipt2.get_blob_properties().lease.state == "available",
-                         what="second receipt completed and released")
+        await wait_until(
+            lambda: receipt2.exists() and receipt2.get_blob_properties().lease.state == "available",
+            what="second receipt completed and released",
+        )
         assert "Incomplete" not in receipt2.get_blob_properties().metadata
 
         receipt2.delete_blob()  # forces reprocessing
@@ -281,16 +307,20 @@ def test_blob_trigger_poison_after_five_tries(host: Host) -> None:
         await listener.start()
         etag = upload(host.storage, "tin", "bad.txt", b"fail please")
         poison = host.storage.queue.get_queue_client("webjobs-blobtrigger-poison")
-        await wait_until(lambda: message_count(poison) >= 1,
-                         what="poison message")
+        await wait_until(lambda: message_count(poison) >= 1, what="poison message")
         await asyncio.sleep(0.6)
         await listener.stop()
         tries = [e for e in events(host, "copy_blob") if e["name"] == "tin/bad.txt"]
         assert len(tries) == 5
         [message] = list(poison.receive_messages())
         assert json.loads(base64.b64decode(message.content)) == {
-            "Type": "BlobTrigger", "FunctionId": "Host.Functions.copy_blob", "BlobType": "BlockBlob",
-            "ContainerName": "tin", "BlobName": "bad.txt", "ETag": etag.strip('"')}
+            "Type": "BlobTrigger",
+            "FunctionId": "Host.Functions.copy_blob",
+            "BlobType": "BlockBlob",
+            "ContainerName": "tin",
+            "BlobName": "bad.txt",
+            "ETag": etag.strip('"'),
+        }
         assert "Incomplete" not in _receipt(host, etag, "tin", "bad.txt").get_blob_properties().metadata
         assert not host.storage.blob.get_blob_client("tout", "bad.txt.copy").exists()
 
@@ -307,8 +337,9 @@ def test_blob_scan_pages_and_bounded_parallelism(host: Host, monkeypatch: pytest
             upload(host.storage, "tin", name, b"slow " + name.encode())
         listener = host.listener(BlobTriggerListener, "copy_blob")
         await listener.start()
-        await wait_until(lambda: len([e for e in events(host, "copy_blob") if "/page/" in e["name"]]) >= 13,
-                         what="all pages")
+        await wait_until(
+            lambda: len([e for e in events(host, "copy_blob") if "/page/" in e["name"]]) >= 13, what="all pages"
+        )
         await asyncio.sleep(0.5)
         await listener.stop()
 
@@ -338,6 +369,7 @@ def test_blob_trigger_path_captures_and_queue_output_expression(host: Host) -> N
 
 # ------------------------------------------------------------------ queue trigger
 
+
 def test_queue_trigger_happy_path_and_output(host: Host) -> None:
     async def scenario() -> None:
         source, out = queue(host.storage, "tqueue"), queue(host.storage, "tq-out")
@@ -362,8 +394,7 @@ def test_queue_trigger_poison_after_five_dequeues(host: Host) -> None:
         listener = host.listener(QueueTriggerListener, "on_queue")
         await listener.start()
         source.send_message(b64("fail me"))
-        await wait_until(lambda: message_count(poison) == 1,
-                         what="poison message")
+        await wait_until(lambda: message_count(poison) == 1, what="poison message")
         await asyncio.sleep(0.3)
         await listener.stop()
         assert [e["dequeue_count"] for e in events(host, "on_queue")] == [1, 2, 3, 4, 5]

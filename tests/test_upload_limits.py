@@ -1,4 +1,5 @@
 """Oversized requests: funchost answers 413, the SDK says what was too big, nothing is half-written."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,16 +23,20 @@ def small_host(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) 
 
 
 def test_oversized_upload_is_413_and_leaves_nothing(small_host: Any, tmp_path: Path) -> None:
-    ws = Workspace("s", "r", "w", config=WorkspaceConfig("s", "r", "w", endpoint=small_host.base_url,
-                                                         key=small_host.function_key))
+    ws = Workspace(
+        "s", "r", "w", config=WorkspaceConfig("s", "r", "w", endpoint=small_host.base_url, key=small_host.function_key)
+    )
     store = Datastore(ws, "workspaceblobstore")
     big = tmp_path / "big.bin"
     big.write_bytes(b"x" * (LIMIT * 2))
     with pytest.raises(ValidationError) as info:
         store.upload_files([str(big)], target_path="limits", overwrite=True)
     assert "big.bin" in str(info.value) and "FUNCHOST_MAX_REQUEST_BYTES" in str(info.value)
-    listing = requests.get(f"{small_host.base_url}/api/datastores/workspaceblobstore/files",
-                           params={"prefix": "limits/"}, headers={"x-functions-key": small_host.function_key})
+    listing = requests.get(
+        f"{small_host.base_url}/api/datastores/workspaceblobstore/files",
+        params={"prefix": "limits/"},
+        headers={"x-functions-key": small_host.function_key},
+    )
     assert listing.status_code == 200 and listing.json() == []
     small = tmp_path / "small.txt"
     small.write_text("fine")

@@ -1,6 +1,7 @@
 """The durableml HTTP API (function-key auth). Each function parses the request, calls durableml.service,
 and maps the result or error to a response; the error mapping lives in ``_respond`` only.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,11 +31,16 @@ log = logging.getLogger("durableml.api")
 LONG_POLL_HEADER = "Durableml-Long-Poll"  # set on answers to ?wait=: the SDK knows the service waited
 
 _STATUS: list[tuple[type[Exception], int, str | None]] = [  # most specific first; None: the error's own code
-    (errors.DocumentValidationError, 400, "InvalidDocument"), (errors.ValidationError, 400, "ValidationError"),
-    (errors.ComputeTargetNotFoundError, 404, None), (errors.NotFoundError, 404, None),
-    (errors.ConflictError, 409, "Conflict"), (errors.GoneError, 410, "Gone"),
-    (errors.NotSupportedError, 400, "NotSupported"), (errors.UserErrorException, 400, "UserError"),
-    (errors.ComputeTargetException, 400, "ComputeTargetError"), (errors.ConfigurationError, 500, "Configuration"),
+    (errors.DocumentValidationError, 400, "InvalidDocument"),
+    (errors.ValidationError, 400, "ValidationError"),
+    (errors.ComputeTargetNotFoundError, 404, None),
+    (errors.NotFoundError, 404, None),
+    (errors.ConflictError, 409, "Conflict"),
+    (errors.GoneError, 410, "Gone"),
+    (errors.NotSupportedError, 400, "NotSupported"),
+    (errors.UserErrorException, 400, "UserError"),
+    (errors.ComputeTargetException, 400, "ComputeTargetError"),
+    (errors.ConfigurationError, 500, "Configuration"),
 ]
 
 
@@ -99,9 +105,17 @@ async def experiment_runs(req: func.HttpRequest, client: df.DurableOrchestration
 async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, experiment: str) -> Any:
     body = _body(req)
     record, plan = await asyncio.to_thread(
-        runs.create_run, experiment, body.get("document"), body.get("parameters") or {}, body.get("tags"),
-        bool(body.get("continueOnStepFailure")), bool(body.get("regenerateOutputs")), body.get("runSource") or "SDK",
-        _string_map(body.get("properties")), {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()})
+        runs.create_run,
+        experiment,
+        body.get("document"),
+        body.get("parameters") or {},
+        body.get("tags"),
+        bool(body.get("continueOnStepFailure")),
+        bool(body.get("regenerateOutputs")),
+        body.get("runSource") or "SDK",
+        _string_map(body.get("properties")),
+        {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()},
+    )
     return await start_run(client, record, plan)
 
 
@@ -118,8 +132,7 @@ async def start_run(client: df.DurableOrchestrationClient, record: dict[str, Any
     try:
         await client.start_new("pipeline_run", record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start
-        await asyncio.to_thread(runs.update_run, record["id"], status="Failed",
-                                error=f"could not start the run: {exc}")
+        await asyncio.to_thread(runs.update_run, record["id"], status="Failed", error=f"could not start the run: {exc}")
         raise
     return runs.summary(record)
 
@@ -162,8 +175,9 @@ async def run_files(req: func.HttpRequest) -> func.HttpResponse:
     run_id, name = req.route_params["run_id"], req.route_params.get("name") or ""
     if not name:
         return await _respond(lambda: runs.list_run_files(run_id))
-    return await _respond(lambda: func.HttpResponse(runs.download_run_file(run_id, name),
-                                                    mimetype="application/octet-stream"))
+    return await _respond(
+        lambda: func.HttpResponse(runs.download_run_file(run_id, name), mimetype="application/octet-stream")
+    )
 
 
 @bp.route(route="runs/{run_id}", methods=["GET"])
@@ -176,10 +190,17 @@ async def run_get(req: func.HttpRequest) -> func.HttpResponse:
 
     async def when_changed() -> func.HttpResponse:
         wait = _seconds(req.params["wait"], "wait", changes.MAX_WAIT_S)
-        record = await changes.read_when_changed(run_id, functools.partial(runs.get_run, run_id),
-                                                 req.params.get("status"), wait, runs.TERMINAL, _flag(req, "steps"))
-        return func.HttpResponse(json.dumps(runs.summary(record)), mimetype="application/json",
-                                 headers={LONG_POLL_HEADER: "1"})
+        record = await changes.read_when_changed(
+            run_id,
+            functools.partial(runs.get_run, run_id),
+            req.params.get("status"),
+            wait,
+            runs.TERMINAL,
+            _flag(req, "steps"),
+        )
+        return func.HttpResponse(
+            json.dumps(runs.summary(record)), mimetype="application/json", headers={LONG_POLL_HEADER: "1"}
+        )
 
     return await _respond(when_changed)
 
@@ -228,8 +249,9 @@ async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
     if req.method == "PUT":
-        return await _respond(lambda: datastores.register_datastore({**_body(req), "name": name},
-                                                                   _flag(req, "overwrite")))
+        return await _respond(
+            lambda: datastores.register_datastore({**_body(req), "name": name}, _flag(req, "overwrite"))
+        )
     return await _respond(lambda: datastores.get_datastore(name) if name else datastores.list_datastores())
 
 
@@ -241,24 +263,36 @@ async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
     if not path or path.endswith("/") or "prefix" in req.params:
         prefix = req.params.get("prefix", path)
         return await _respond(lambda: list(datastores.list_files(name, prefix)))
-    return await _respond(lambda: func.HttpResponse(datastores.download(name, path),
-                                                    mimetype="application/octet-stream"))
+    return await _respond(
+        lambda: func.HttpResponse(datastores.download(name, path), mimetype="application/octet-stream")
+    )
 
 
 @bp.route(route="datastores/{name}/default", methods=["POST"])
 async def datastore_default(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: datastores.set_default_datastore(req.route_params["name"]) or
-                          datastores.get_datastore(req.route_params["name"]))
+    return await _respond(
+        lambda: (
+            datastores.set_default_datastore(req.route_params["name"])
+            or datastores.get_datastore(req.route_params["name"])
+        )
+    )
 
 
 @bp.route(route="datasets/{name?}", methods=["GET", "POST"])
 async def dataset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
     if req.method == "POST":
+
         def register() -> Any:
             body = _body(req)
-            return datasets.register(body.get("definition") or {}, body.get("name") or "", body.get("description"),
-                                     body.get("tags"), bool(body.get("createNewVersion")))
+            return datasets.register(
+                body.get("definition") or {},
+                body.get("name") or "",
+                body.get("description"),
+                body.get("tags"),
+                bool(body.get("createNewVersion")),
+            )
+
         return await _respond(register, 201)
     if name or req.params.get("id"):
         return await _respond(lambda: datasets.get(name, req.params.get("version"), req.params.get("id")))

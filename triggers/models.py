@@ -2,6 +2,7 @@
 
 Errors are mapped by ``triggers.api._respond``, the one place that turns durableml errors into answers.
 """
+
 from __future__ import annotations
 
 import azure.durable_functions as df

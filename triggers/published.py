@@ -6,6 +6,7 @@ deployment an Entra ID token validated by App Service (durableml.service.access;
 docs/design/pipeline-runtime.md). The v1 run routes answer 200 with ``Id`` like Azure ML did; a GET
 on them returns the JSON Schema of the body the version accepts.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -24,8 +25,10 @@ from triggers.api import _body, _respond, error_response, json_response, orchest
 bp = df.Blueprint()
 # The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.
 _RUN_AUTH = func.AuthLevel.ANONYMOUS if access.mode() == "entra" else None
-V1 = ("pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
-      "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns")
+V1 = (
+    "pipelines/v1.0/subscriptions/{subscription}/resourceGroups/{group}/providers/"
+    "Microsoft.MachineLearningServices/workspaces/{workspace}/PipelineRuns"
+)
 Target = tuple[dict[str, Any], Optional[str]]  # (published pipeline record, endpoint id)
 
 
@@ -43,13 +46,14 @@ def _active_only(req: func.HttpRequest) -> bool:
 async def published_pipelines(req: func.HttpRequest) -> func.HttpResponse:
     base = _base(req)
     if req.method == "POST":
+
         def publish() -> Any:
             spec = _body(req)
             document = spec.pop("document", None)
             return published.with_links(published.publish(document, spec), base)
+
         return await _respond(publish, 201)
-    return await _respond(lambda: [published.with_links(r, base)
-                                   for r in published.list_published(_active_only(req))])
+    return await _respond(lambda: [published.with_links(r, base) for r in published.list_published(_active_only(req))])
 
 
 @bp.route(route="published-pipelines/{id}", methods=["GET", "PATCH"])
@@ -74,8 +78,9 @@ async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestration
 @bp.route(route=V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", methods=["GET", "POST"], auth_level=_RUN_AUTH)
 @bp.durable_client_input(client_name="client")
 async def endpoint_submit_by_id(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    return await _endpoint_v1(req, client, lambda: endpoints.get(req.route_params["id"]),
-                              req.route_params.get("version"))
+    return await _endpoint_v1(
+        req, client, lambda: endpoints.get(req.route_params["id"]), req.route_params.get("version")
+    )
 
 
 @bp.route(route=V1 + "/PipelineEndpointSubmit/Name", methods=["GET", "POST"], auth_level=_RUN_AUTH)
@@ -84,8 +89,9 @@ async def endpoint_submit_by_name(req: func.HttpRequest, client: df.DurableOrche
     def find() -> dict[str, Any]:
         name = req.params.get("name")
         if not name:
-            raise errors.ValidationError("name the endpoint: .../PipelineEndpointSubmit/Name?name=<endpoint name>"
-                                         "[&pipelineVersion=<version>]")
+            raise errors.ValidationError(
+                "name the endpoint: .../PipelineEndpointSubmit/Name?name=<endpoint name>[&pipelineVersion=<version>]"
+            )
         return endpoints.get(name=name)
 
     return await _endpoint_v1(req, client, find, req.params.get("pipelineVersion"))
@@ -96,8 +102,12 @@ def _check_workspace(req: func.HttpRequest) -> None:
     published.check_workspace(params["subscription"], params["group"], params["workspace"])
 
 
-async def _endpoint_v1(req: func.HttpRequest, client: df.DurableOrchestrationClient,
-                       find: Callable[[], dict[str, Any]], version: Optional[str]) -> func.HttpResponse:
+async def _endpoint_v1(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    find: Callable[[], dict[str, Any]],
+    version: Optional[str],
+) -> func.HttpResponse:
     def target() -> Target:
         _check_workspace(req)
         endpoint = find()
@@ -109,17 +119,23 @@ async def _endpoint_v1(req: func.HttpRequest, client: df.DurableOrchestrationCli
     return await _v1(req, client, target, schema_target)
 
 
-async def _v1(req: func.HttpRequest, client: df.DurableOrchestrationClient, target: Callable[[], Target],
-              schema_target: Callable[[], dict[str, Any]]) -> func.HttpResponse:
+async def _v1(
+    req: func.HttpRequest,
+    client: df.DurableOrchestrationClient,
+    target: Callable[[], Target],
+    schema_target: Callable[[], dict[str, Any]],
+) -> func.HttpResponse:
     refused = _refused(req)
     if refused is not None:
         return refused
     if req.method == "GET":
+
         def schema() -> Any:
             _check_workspace(req)
             record = schema_target()
             title = f"run request of published pipeline {record.get('name') or record['id']}"
             return submissions.parameter_schema(record["parameters"], title)
+
         return await _respond(schema)
     return await _respond(functools.partial(_start_run, req, client, target))
 
@@ -134,16 +150,18 @@ def _refused(req: func.HttpRequest) -> Optional[func.HttpResponse]:
     return None
 
 
-async def _start_run(req: func.HttpRequest, client: df.DurableOrchestrationClient,
-                     target: Callable[[], Target]) -> func.HttpResponse:
+async def _start_run(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, target: Callable[[], Target]
+) -> func.HttpResponse:
     body = _body(req)
     key = req.headers.get("Idempotency-Key")
     if key is None:
         record, plan = await asyncio.to_thread(_create, body, target, None)
         await start_run(client, record, plan)
         return _run_answer(req, record, replayed=False)
-    request = idempotency.fingerprint(urlsplit(req.url).path.lower(), req.params.get("name"),
-                                      req.params.get("pipelineVersion"), body)
+    request = idempotency.fingerprint(
+        urlsplit(req.url).path.lower(), req.params.get("name"), req.params.get("pipelineVersion"), body
+    )
     claim = await asyncio.to_thread(idempotency.claim, key, request)
     if not claim.mine and not claim.started:
         claim = await idempotency.wait_or_take_over(claim, request)
@@ -166,19 +184,26 @@ def _create(body: dict[str, Any], target: Callable[[], Target], run_id: Optional
     pipeline, endpoint_id = target()
     document = published.document(pipeline["id"])
     submission = submissions.from_rest(body, document["parameters"])
-    return submissions.create(document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"],
-                              endpoint_id, run_id)
+    return submissions.create(
+        document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"], endpoint_id, run_id
+    )
 
 
 def _run_answer(req: func.HttpRequest, record: dict[str, Any], replayed: bool) -> func.HttpResponse:
     """v1's answer (``Id``, ``Status``...) plus the run's links on this host."""
     base = f"{_base(req)}/api/runs/{record['id']}"
     properties = record.get("properties") or {}
-    body = {"Id": record["id"], "RunId": record["id"], "Status": record["status"],
-            "ExperimentName": record["experiment"], "RunSource": record.get("run_source"),
-            "PipelineId": properties.get("azureml.pipelineid"),
-            "PipelineEndpointId": properties.get("azureml.pipelineEndpointId"), "CreatedTime": record["created"],
-            "Links": {"self": base, "steps": f"{base}/steps", "logs": f"{base}/logs", "cancel": f"{base}/cancel"}}
+    body = {
+        "Id": record["id"],
+        "RunId": record["id"],
+        "Status": record["status"],
+        "ExperimentName": record["experiment"],
+        "RunSource": record.get("run_source"),
+        "PipelineId": properties.get("azureml.pipelineid"),
+        "PipelineEndpointId": properties.get("azureml.pipelineEndpointId"),
+        "CreatedTime": record["created"],
+        "Links": {"self": base, "steps": f"{base}/steps", "logs": f"{base}/logs", "cancel": f"{base}/cancel"},
+    }
     response = json_response(body, 200)
     if replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -193,8 +218,7 @@ async def pipeline_endpoints(req: func.HttpRequest) -> func.HttpResponse:
         return await _respond(lambda: endpoints.with_links(endpoints.create(_body(req)), base), 201)
     if req.params.get("name"):
         return await _respond(lambda: endpoints.with_links(endpoints.get(name=req.params["name"]), base))
-    return await _respond(lambda: [endpoints.with_links(r, base)
-                                   for r in endpoints.list_endpoints(_active_only(req))])
+    return await _respond(lambda: [endpoints.with_links(r, base) for r in endpoints.list_endpoints(_active_only(req))])
 
 
 @bp.route(route="pipeline-endpoints/{id}", methods=["GET", "PATCH"])
@@ -209,9 +233,11 @@ async def pipeline_endpoint(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="pipeline-drafts", methods=["GET", "POST"])
 async def pipeline_drafts(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST":
+
         def create() -> Any:
             spec = _body(req)
             return drafts.create(spec.pop("document", None), spec)
+
         return await _respond(create, 201)
     return await _respond(lambda: drafts.list_drafts(_tags(req.params.get("tags"))))
 
@@ -222,8 +248,9 @@ def _tags(text: Optional[str]) -> dict[str, str]:
     try:
         tags = json.loads(text)
     except ValueError as exc:
-        raise errors.ValidationError(f"'tags' must be a JSON object of strings such as {{\"dev\": \"true\"}}: "
-                                     f"{exc}") from exc
+        raise errors.ValidationError(
+            f'\'tags\' must be a JSON object of strings such as {{"dev": "true"}}: {exc}'
+        ) from exc
     if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
         raise errors.ValidationError(f"'tags' must be a JSON object of strings, got {text!r}")
     return tags
@@ -233,9 +260,11 @@ def _tags(text: Optional[str]) -> dict[str, str]:
 async def pipeline_draft(req: func.HttpRequest) -> func.HttpResponse:
     draft_id = req.route_params["id"]
     if req.method == "PATCH":
+
         def update() -> Any:
             changes = _body(req)
             return drafts.update(draft_id, changes.pop("document", None), changes)
+
         return await _respond(update)
     if req.method == "DELETE":
         return await _respond(lambda: drafts.delete(draft_id) or {"id": draft_id, "deleted": True})
@@ -257,4 +286,3 @@ async def pipeline_draft_submit(req: func.HttpRequest, client: df.DurableOrchest
 async def pipeline_draft_publish(req: func.HttpRequest) -> func.HttpResponse:
     base = _base(req)
     return await _respond(lambda: published.with_links(drafts.publish(req.route_params["id"]), base), 201)
-

@@ -4,6 +4,7 @@
 data-change schedules poll their path every ``polling_interval`` minutes. Creating a schedule ticks it
 at once, so a recurrence without start_time starts its first run immediately, as in v1.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -25,6 +26,7 @@ TICK = "*/5 * * * * *"
 
 def _starter(client: df.DurableOrchestrationClient, loop: asyncio.AbstractEventLoop) -> schedules.Starter:
     """Start a firing's run from the tick's worker thread, on the host's event loop (the durable client is async)."""
+
     def start(firing: Firing) -> Mapping[str, Any]:
         future = asyncio.run_coroutine_threadsafe(start_firing(client, firing), loop)
         return future.result(timeout=120)

@@ -15,6 +15,7 @@
 
 The SDK's own calls to the management API (``/api/...`` in triggers/api.py) always use function keys.
 """
+
 from __future__ import annotations
 
 import os
@@ -30,8 +31,10 @@ def mode() -> str:
     """The deployment's mode (``key`` unless ``DURABLEML_AUTH`` says ``entra``)."""
     value = (os.environ.get("DURABLEML_AUTH") or "key").strip().lower()
     if value not in MODES:
-        raise ConfigurationError(f"DURABLEML_AUTH is {value!r}; set 'key' (function keys) or 'entra' (App Service "
-                                 "authentication validates Entra ID tokens)")
+        raise ConfigurationError(
+            f"DURABLEML_AUTH is {value!r}; set 'key' (function keys) or 'entra' (App Service "
+            "authentication validates Entra ID tokens)"
+        )
     return value
 
 
@@ -47,9 +50,12 @@ def principal(headers: Mapping[str, str]) -> Optional[str]:
         raise AuthenticationException(
             "this endpoint needs an Entra ID token: send 'Authorization: Bearer <token>' for the app's audience "
             "(App Service authentication validates it). Enable App Service authentication on the Function App if "
-            "valid tokens are refused too.", details={"status": 401})
+            "valid tokens are refused too.",
+            details={"status": 401},
+        )
     allowed = [p.strip() for p in (os.environ.get("DURABLEML_ALLOWED_PRINCIPALS") or "").split(",") if p.strip()]
     if allowed and found not in allowed:
-        raise AuthenticationException(f"principal {found} may not call this endpoint (DURABLEML_ALLOWED_PRINCIPALS)",
-                                      details={"status": 403})
+        raise AuthenticationException(
+            f"principal {found} may not call this endpoint (DURABLEML_ALLOWED_PRINCIPALS)", details={"status": 403}
+        )
     return found

@@ -82,7 +82,11 @@ def changed(run_id: str | None, step: bool = False) -> None:
 
 
 async def read_when_changed(
-    run_id: str, read: Callable[[], dict[str, Any]], known_status: str | None, wait: float, terminal: Collection[str],
+    run_id: str,
+    read: Callable[[], dict[str, Any]],
+    known_status: str | None,
+    wait: float,
+    terminal: Collection[str],
     steps: bool = True,
 ) -> dict[str, Any]:
     """The run's record (``read()``, a blocking call run off the loop) as soon as there is news.

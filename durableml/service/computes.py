@@ -4,6 +4,7 @@ For now every AmlCompute target runs steps on this machine through the local bac
 ``max_nodes`` at once; vm_size, priority, docker and conda settings are recorded, not acted on.
 A step without a compute target runs on the built-in ``local`` target.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,8 +35,10 @@ def get_compute(name: str | None) -> dict[str, Any]:
         return _builtin()
     found = records().get(TABLE, PARTITION, name)
     if found is None:
-        raise ComputeTargetNotFoundError(f"no compute target named '{name}'; create it with ComputeTarget.create("
-                                         "ws, name, AmlCompute.provisioning_configuration(...))")
+        raise ComputeTargetNotFoundError(
+            f"no compute target named '{name}'; create it with ComputeTarget.create("
+            "ws, name, AmlCompute.provisioning_configuration(...))"
+        )
     return found
 
 
@@ -45,14 +48,16 @@ def list_computes() -> list[dict[str, Any]]:
 
 def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
     if not name or name == LOCAL or not name.isprintable() or any(c in name for c in "/\\#?"):
-        raise ValidationError(f"invalid compute target name {name!r}: use letters, digits and '-' ('{LOCAL}' is "
-                              "built in)")
+        raise ValidationError(
+            f"invalid compute target name {name!r}: use letters, digits and '-' ('{LOCAL}' is built in)"
+        )
     kind = str(spec.get("type") or "AmlCompute")
     try:
         max_nodes = int(spec.get("max_nodes") or 4)
     except (TypeError, ValueError) as exc:
-        raise ValidationError(f"compute target '{name}': max_nodes must be an integer, got "
-                              f"{spec.get('max_nodes')!r}") from exc
+        raise ValidationError(
+            f"compute target '{name}': max_nodes must be an integer, got {spec.get('max_nodes')!r}"
+        ) from exc
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': max_nodes must be at least 1, got {max_nodes}")
     record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
@@ -71,8 +76,10 @@ def backend(name: str | None) -> ComputeBackend:
     key = record["name"]
     if key not in _backends:
         if record["type"] not in LOCAL_TYPES:
-            raise NotSupportedError(f"compute target '{key}' has type {record['type']}, which durableml cannot run "
-                                    "steps on yet; use an AmlCompute target")
+            raise NotSupportedError(
+                f"compute target '{key}' has type {record['type']}, which durableml cannot run "
+                "steps on yet; use an AmlCompute target"
+            )
         from durableml.compute.local import LocalCompute
 
         _backends[key] = LocalCompute(state_dir() / "compute" / key, max_nodes=int(record["max_nodes"]))

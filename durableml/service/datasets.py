@@ -5,6 +5,7 @@ A definition is the SDK's dataset document (``datasetType``, ``paths`` of ``{"da
 ``**``). Each resolved file carries its path relative to the dataset's root (the folder part before
 the first wildcard), which is where downloads put it, as v1 does.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -29,8 +30,13 @@ def _versions(name: str) -> list[dict[str, Any]]:
     return sorted(records().query(TABLE, name), key=lambda r: int(r["version"]))
 
 
-def register(definition: Mapping[str, Any], name: str, description: Optional[str], tags: Optional[Mapping[str, str]],
-             create_new_version: bool) -> dict[str, Any]:
+def register(
+    definition: Mapping[str, Any],
+    name: str,
+    description: Optional[str],
+    tags: Optional[Mapping[str, str]],
+    create_new_version: bool,
+) -> dict[str, Any]:
     """Register ``definition`` as ``name``: v1 rules for versions (same definition → the existing one)."""
     if not name or not isinstance(name, str):
         raise ValidationError("a dataset needs a name, e.g. dataset.register(ws, name='iris')")
@@ -43,14 +49,22 @@ def register(definition: Mapping[str, Any], name: str, description: Optional[str
         if _core(latest["definition"]) == core:
             return latest
         if not create_new_version:
-            raise ConflictError(f"a dataset named '{name}' already exists with a different definition; pass "
-                                "create_new_version=True to register this one as version "
-                                f"{int(latest['version']) + 1}")
+            raise ConflictError(
+                f"a dataset named '{name}' already exists with a different definition; pass "
+                "create_new_version=True to register this one as version "
+                f"{int(latest['version']) + 1}"
+            )
     version = int(existing[-1]["version"]) + 1 if existing else 1
     dataset_id = str(uuid.uuid4())
-    record = {"id": dataset_id, "name": name, "version": version, "description": description,
-              "tags": dict(tags or {}), "created": utc_now(),
-              "definition": {**definition, "id": dataset_id, "name": name, "version": version}}
+    record = {
+        "id": dataset_id,
+        "name": name,
+        "version": version,
+        "description": description,
+        "tags": dict(tags or {}),
+        "created": utc_now(),
+        "definition": {**definition, "id": dataset_id, "name": name, "version": version},
+    }
     records().put(TABLE, name, _version_key(version), record)
     records().put(BY_ID, "id", dataset_id, {"name": name, "version": version})
     return record
@@ -61,8 +75,9 @@ def _core(definition: Mapping[str, Any]) -> str:
     return json.dumps({k: v for k, v in definition.items() if k not in ("id", "name", "version")}, sort_keys=True)
 
 
-def get(name: Optional[str] = None, version: Optional[int | str] = None, dataset_id: Optional[str] = None
-        ) -> dict[str, Any]:
+def get(
+    name: Optional[str] = None, version: Optional[int | str] = None, dataset_id: Optional[str] = None
+) -> dict[str, Any]:
     if dataset_id:
         ref = records().get(BY_ID, "id", dataset_id)
         if ref is None:
@@ -77,8 +92,9 @@ def get(name: Optional[str] = None, version: Optional[int | str] = None, dataset
         return found[-1]
     match = [r for r in found if str(r["version"]) == str(version)]
     if not match:
-        raise DatasetNotFoundError(f"dataset '{name}' has no version {version}; versions: "
-                                   f"{', '.join(str(r['version']) for r in found)}")
+        raise DatasetNotFoundError(
+            f"dataset '{name}' has no version {version}; versions: {', '.join(str(r['version']) for r in found)}"
+        )
     return match[0]
 
 
@@ -103,12 +119,17 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
         path = str(entry.get("path") or "").lstrip("/")
         matches = _resolve(store, path)
         if not matches:
-            raise DatasetNotFoundError(f"the dataset path '{path}' on datastore '{store}' matches no files; upload "
-                                       "the data first or fix the path")
+            raise DatasetNotFoundError(
+                f"the dataset path '{path}' on datastore '{store}' matches no files; upload "
+                "the data first or fix the path"
+            )
         selected.append((datastores.get_datastore(store)["name"], path, matches))
     folder = layout.common_folder(layout.path_folder(path, matches) for _, path, matches in selected)
-    return [{"datastore": store, "path": m, "relative": layout.relative_to(m, folder)}
-            for store, _, matches in selected for m in matches]
+    return [
+        {"datastore": store, "path": m, "relative": layout.relative_to(m, folder)}
+        for store, _, matches in selected
+        for m in matches
+    ]
 
 
 def _resolve(store: Optional[str], path: str) -> list[str]:

@@ -1,6 +1,7 @@
 """Datastores: named blob containers. ``workspaceblobstore`` (the default) always exists and lives in the
 service's own storage account; others are registered containers of that account.
 """
+
 from __future__ import annotations
 
 from typing import Any, Iterator, Mapping, Optional
@@ -25,8 +26,14 @@ _SECRETS = ("account_key", "sas_token", "client_secret", "password")  # never st
 
 def _builtin(name: str = DEFAULT_NAME) -> dict[str, Any]:
     kind = "AzureFile" if name == FILE_STORE else "AzureBlob"
-    return {"name": name, "type": kind, "container_name": name,
-            "account_name": _account_name(), "protocol": "http", "endpoint": "core.windows.net"}
+    return {
+        "name": name,
+        "type": kind,
+        "container_name": name,
+        "account_name": _account_name(),
+        "protocol": "http",
+        "endpoint": "core.windows.net",
+    }
 
 
 def _account_name() -> str:
@@ -43,8 +50,10 @@ def get_datastore(name: Optional[str]) -> dict[str, Any]:
         return _builtin(wanted)
     found = records().get(TABLE, PARTITION, wanted)
     if found is None:
-        raise DatastoreNotFoundError(f"no datastore named '{wanted}' in this workspace; register it with "
-                                     "Datastore.register_azure_blob_container(...) or use 'workspaceblobstore'")
+        raise DatastoreNotFoundError(
+            f"no datastore named '{wanted}' in this workspace; register it with "
+            "Datastore.register_azure_blob_container(...) or use 'workspaceblobstore'"
+        )
     return found
 
 
@@ -57,18 +66,25 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
     # an ADLS Gen2 file system is a container of the account to the blob API (multi-protocol access)
     container = str(spec.get("container_name") or spec.get("filesystem") or "")
     if not name or not container:
-        raise ValidationError("a datastore needs 'name' and 'container_name' (a blob container, or for ADLS Gen2 "
-                              "the 'filesystem')")
+        raise ValidationError(
+            "a datastore needs 'name' and 'container_name' (a blob container, or for ADLS Gen2 the 'filesystem')"
+        )
     if name in (DEFAULT_NAME, FILE_STORE):
         raise ValidationError(f"'{name}' is a built-in datastore; choose another name")
     account = spec.get("account_name")
     if account and account != _account_name():
-        raise NotSupportedError(f"datastore '{name}' is in storage account '{account}': durableml reaches only its "
-                                f"own account ('{_account_name()}') for now; copy the data into a container there")
+        raise NotSupportedError(
+            f"datastore '{name}' is in storage account '{account}': durableml reaches only its "
+            f"own account ('{_account_name()}') for now; copy the data into a container there"
+        )
     if not overwrite and records().get(TABLE, PARTITION, name) is not None:
         return get_datastore(name)
-    record = {**_builtin(), **{k: v for k, v in spec.items() if k not in _SECRETS},
-              "name": name, "container_name": container}
+    record = {
+        **_builtin(),
+        **{k: v for k, v in spec.items() if k not in _SECRETS},
+        "name": name,
+        "container_name": container,
+    }
     records().put(TABLE, PARTITION, name, record)
     return record
 
@@ -112,5 +128,7 @@ def download(name: Optional[str], path: str) -> bytes:
     try:
         return bytes(container(name).download_blob(path).readall())
     except ResourceNotFoundError as exc:
-        raise FileNotFoundInDatastoreError(f"no file '{path}' in datastore '{get_datastore(name)['name']}'; list "
-                                           "the datastore's files to see what is there") from exc
+        raise FileNotFoundInDatastoreError(
+            f"no file '{path}' in datastore '{get_datastore(name)['name']}'; list "
+            "the datastore's files to see what is there"
+        ) from exc

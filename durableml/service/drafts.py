@@ -4,6 +4,7 @@ The record (table ``dmlDrafts``) holds name, description, experimentName, tags, 
 pipelineParameters and continueOnStepFailure; the document lives in the blob
 ``durableml-drafts/<id>/pipeline.json`` and is replaced by ``update`` with a new pipeline.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,15 +47,26 @@ def create(document: Any, spec: Mapping[str, Any]) -> dict[str, Any]:
     runs.check_parameters(document, settings.get("pipelineParameters") or {})
     draft_id = str(uuid.uuid4())
     _put_document(draft_id, document)
-    record = {"id": draft_id, "created": runs.utc_now(), "name": None, "description": None, "experimentName": None,
-              "tags": {}, "properties": {}, "pipelineParameters": {}, "continueOnStepFailure": False, **settings}
+    record = {
+        "id": draft_id,
+        "created": runs.utc_now(),
+        "name": None,
+        "description": None,
+        "experimentName": None,
+        "tags": {},
+        "properties": {},
+        "pipelineParameters": {},
+        "continueOnStepFailure": False,
+        **settings,
+    }
     records().put(TABLE, PARTITION, draft_id, record)
     return record
 
 
 def _put_document(draft_id: str, document: Any) -> None:
-    blob_container(CONTAINER).upload_blob(f"{draft_id}/pipeline.json", json.dumps(document, sort_keys=True),
-                                          overwrite=True)
+    blob_container(CONTAINER).upload_blob(
+        f"{draft_id}/pipeline.json", json.dumps(document, sort_keys=True), overwrite=True
+    )
 
 
 def document(draft_id: str) -> dict[str, Any]:
@@ -85,8 +97,9 @@ def update(draft_id: str, new_document: Any, changes: Mapping[str, Any]) -> dict
     if new_document is not None:
         published.check_publishable(new_document)
     merged = {**get(draft_id), **settings}
-    runs.check_parameters(new_document if new_document is not None else document(draft_id),
-                          merged["pipelineParameters"])
+    runs.check_parameters(
+        new_document if new_document is not None else document(draft_id), merged["pipelineParameters"]
+    )
     if new_document is not None:
         _put_document(draft_id, new_document)
     return records().update(TABLE, PARTITION, draft_id, lambda record: record.update(settings))
@@ -103,15 +116,30 @@ def create_run(draft_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """Record a run of the draft (its experiment, parameters, continue setting); returns (record, plan)."""
     record = get(draft_id)
     if not record.get("experimentName"):
-        raise ValidationError(f"draft {draft_id!r} names no experiment; set one with "
-                              "draft.update(experiment_name='...') before submit_run()")
-    return runs.create_run(record["experimentName"], document(draft_id), record["pipelineParameters"],
-                           None, bool(record["continueOnStepFailure"]), False, "Draft",
-                           {"azureml.pipelineDraftId": draft_id})
+        raise ValidationError(
+            f"draft {draft_id!r} names no experiment; set one with "
+            "draft.update(experiment_name='...') before submit_run()"
+        )
+    return runs.create_run(
+        record["experimentName"],
+        document(draft_id),
+        record["pipelineParameters"],
+        None,
+        bool(record["continueOnStepFailure"]),
+        False,
+        "Draft",
+        {"azureml.pipelineDraftId": draft_id},
+    )
 
 
 def publish(draft_id: str) -> dict[str, Any]:
     """Publish the draft's pipeline (name, description and continue setting of the draft)."""
     record = get(draft_id)
-    return published.publish(document(draft_id), {"name": record.get("name"), "description": record.get(
-        "description"), "continueOnStepFailure": bool(record.get("continueOnStepFailure"))})
+    return published.publish(
+        document(draft_id),
+        {
+            "name": record.get("name"),
+            "description": record.get("description"),
+            "continueOnStepFailure": bool(record.get("continueOnStepFailure")),
+        },
+    )

@@ -5,6 +5,7 @@ Versions are strings from ``"0"``; one of them is the default. An endpoint is ``
 a claim record per name (table ``dmlEndpoints``, partition ``name``) is inserted atomically before
 the endpoint exists and moved on ``set_name``, so two concurrent publishes of one name cannot both win.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,14 +19,24 @@ from durableml.service.records import records
 TABLE, PARTITION, NAMES = "dmlEndpoints", "endpoint", "name"
 STATUSES = ("Active", "Disabled", "Archived")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\- ]{0,254}$")
-_CHANGES = {"name", "description", "status", "addPipelineId", "makeDefault", "defaultPipelineId", "defaultVersion",
-            "notificationUrl"}
+_CHANGES = {
+    "name",
+    "description",
+    "status",
+    "addPipelineId",
+    "makeDefault",
+    "defaultPipelineId",
+    "defaultVersion",
+    "notificationUrl",
+}
 
 
 def _check_name(name: Any) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise ValidationError(f"a pipeline endpoint name is 1-255 letters, digits, '_', '.', '-' or spaces, starting "
-                              f"with a letter or digit; got {name!r}")
+        raise ValidationError(
+            f"a pipeline endpoint name is 1-255 letters, digits, '_', '.', '-' or spaces, starting "
+            f"with a letter or digit; got {name!r}"
+        )
     return name
 
 
@@ -33,8 +44,9 @@ def create(spec: Mapping[str, Any]) -> dict[str, Any]:
     """Create endpoint ``spec["name"]`` whose version "0" (the default) is ``spec["pipelineId"]``."""
     unknown = sorted(set(spec) - {"name", "description", "pipelineId", "notificationUrl"})
     if unknown:
-        raise ValidationError(f"unknown pipeline endpoint settings {unknown}; known: name, description, pipelineId, "
-                              "notificationUrl")
+        raise ValidationError(
+            f"unknown pipeline endpoint settings {unknown}; known: name, description, pipelineId, notificationUrl"
+        )
     name = _check_name(spec.get("name"))
     description = spec.get("description")
     if description is not None and not isinstance(description, str):
@@ -42,12 +54,20 @@ def create(spec: Mapping[str, Any]) -> dict[str, Any]:
     pipeline = published.get(str(spec.get("pipelineId") or ""))
     endpoint_id = str(uuid.uuid4())
     if not records().insert(TABLE, NAMES, name, {"id": endpoint_id}):
-        raise ConflictError(f"a pipeline endpoint named {name!r} exists already; add a version to it with "
-                            "PipelineEndpoint.get(ws, name=...).add(pipeline) or choose another name")
-    record = {"id": endpoint_id, "name": name, "description": description, "status": "Active",
-              "created": runs.utc_now(), "defaultVersion": "0",
-              "versions": [{"version": "0", "pipelineId": pipeline["id"]}],
-              "notificationUrl": notifications.check_url(spec.get("notificationUrl"))}
+        raise ConflictError(
+            f"a pipeline endpoint named {name!r} exists already; add a version to it with "
+            "PipelineEndpoint.get(ws, name=...).add(pipeline) or choose another name"
+        )
+    record = {
+        "id": endpoint_id,
+        "name": name,
+        "description": description,
+        "status": "Active",
+        "created": runs.utc_now(),
+        "defaultVersion": "0",
+        "versions": [{"version": "0", "pipelineId": pipeline["id"]}],
+        "notificationUrl": notifications.check_url(spec.get("notificationUrl")),
+    }
     records().put(TABLE, PARTITION, endpoint_id, record)
     return record
 

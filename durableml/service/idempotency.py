@@ -8,6 +8,7 @@ the claim over (ETag-guarded, so only one retry does) and finishes the same run 
 whether the orchestration had started already. A key reused with a different request is a 409.
 Claims are kept (a retry days later still finds its run); keys are never stored, only their hash.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,10 @@ def fingerprint(*parts: Any) -> str:
 def check_key(key: str) -> str:
     """The key as sent; 400 unless it is 1-255 printable ASCII characters."""
     if not (0 < len(key) <= 255 and key.isascii() and key.isprintable()):
-        raise ValidationError("the Idempotency-Key header must be 1-255 printable ASCII characters, such as a UUID "
-                              "the caller generates once per logical request and reuses on every retry")
+        raise ValidationError(
+            "the Idempotency-Key header must be 1-255 printable ASCII characters, such as a UUID "
+            "the caller generates once per logical request and reuses on every retry"
+        )
     return key
 
 
@@ -62,8 +65,13 @@ def claim(key: str, request: str) -> Claim:
 
 def _insert(row: str, request: str) -> Optional[Claim]:
     owner, run_id = uuid.uuid4().hex, str(uuid.uuid4())
-    fresh: dict[str, Any] = {"run_id": run_id, "request": request, "owner": owner, "started": False,
-                             "lease": (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()}
+    fresh: dict[str, Any] = {
+        "run_id": run_id,
+        "request": request,
+        "owner": owner,
+        "started": False,
+        "lease": (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat(),
+    }
     return Claim(row, run_id, owner, False, True) if records().insert(TABLE, PARTITION, row, fresh) else None
 
 
@@ -72,8 +80,10 @@ def _existing(row: str, request: str) -> Claim:
     if held is None:  # released by a refused first request a moment ago: claim it afresh
         return _insert(row, request) or _existing(row, request)
     if held["request"] != request:
-        raise ConflictError("this Idempotency-Key was used for a different request (another endpoint, version or "
-                            "body); send a new key for a new request")
+        raise ConflictError(
+            "this Idempotency-Key was used for a different request (another endpoint, version or "
+            "body); send a new key for a new request"
+        )
     return Claim(row, held["run_id"], held["owner"], bool(held["started"]), False)
 
 
@@ -132,6 +142,7 @@ def mark_started(claim_: Claim) -> None:
 
 def release(claim_: Claim) -> None:
     """Forget an unstarted claim whose request was refused, so a retry gets the same answer at once."""
+
     def change(doc: dict[str, Any]) -> None:
         if doc["owner"] != claim_.owner or doc["started"]:
             raise _Lost()

@@ -12,6 +12,7 @@ Records (table ``dmlModels``, one partition, row key ``<name>:<version, 8 digits
 (``name:version``, as v1), ``name``, ``version``, ``tags``, ``properties``, ``description``,
 ``createdTime``, ``framework``, ``frameworkVersion``, ``datasets``, ``runId``, ``item`` and ``files``.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -104,7 +105,7 @@ def _run_files(spec: Mapping[str, Any]) -> dict[str, str]:
         data = runs.download_run_file(run_id, path)
         sha = hashlib.sha256(data).hexdigest()
         put_file(sha, data)
-        files[path[len(parent):]] = sha
+        files[path[len(parent) :]] = sha
     return files
 
 
@@ -127,8 +128,7 @@ def get(name: Optional[str], version: Optional[int | str] = None, model_id: Opti
     match = [r for r in found if str(r["version"]) == str(version)]
     if not match:
         raise ModelNotFoundException(
-            f"Model {name!r} has no version {version}; its versions are "
-            f"{', '.join(str(r['version']) for r in found)}"
+            f"Model {name!r} has no version {version}; its versions are {', '.join(str(r['version']) for r in found)}"
         )
     return match[0]
 
@@ -148,8 +148,7 @@ def parse_tags(text: Optional[str]) -> Optional[list[Any]]:
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ValidationError(f"the tags filter must be a JSON list like [\"key\", [\"key\", \"value\"]]: {exc}") \
-            from exc
+        raise ValidationError(f'the tags filter must be a JSON list like ["key", ["key", "value"]]: {exc}') from exc
     return _check_filter(value)
 
 
@@ -165,8 +164,10 @@ def _insert_next_version(name: str, record: dict[str, Any]) -> dict[str, Any]:
         full = {**record, "id": f"{name}:{version}", "version": version, "createdTime": utc_now()}
         if records().insert(TABLE, PARTITION, f"{name}:{version:08d}", full):
             return full
-    raise RuntimeError(f"model {name!r}: could not claim a new version in {_INSERT_TRIES} tries (many concurrent "
-                       "registrations); register it again")
+    raise RuntimeError(
+        f"model {name!r}: could not claim a new version in {_INSERT_TRIES} tries (many concurrent "
+        "registrations); register it again"
+    )
 
 
 def _stored(sha256: str) -> bool:
@@ -184,8 +185,9 @@ def _check_name(name: Any) -> str:
 
 def _check_files(name: str, files: Any) -> dict[str, str]:
     if not isinstance(files, dict) or not files:
-        raise ValidationError(f"model {name!r}: 'files' must map each file's path to its sha256, and the model "
-                              "needs at least one file")
+        raise ValidationError(
+            f"model {name!r}: 'files' must map each file's path to its sha256, and the model needs at least one file"
+        )
     items = set()
     for path, sha in files.items():
         parts = str(path).split("/")
@@ -195,8 +197,10 @@ def _check_files(name: str, files: Any) -> dict[str, str]:
             raise ValidationError(f"model {name!r}: file {path!r} has {sha!r}, not a sha256")
         items.add(parts[0])
     if len(items) != 1:
-        raise ValidationError(f"model {name!r}: every file must lie under one registered item (the file or folder "
-                              f"given as model_path); got {sorted(items)}")
+        raise ValidationError(
+            f"model {name!r}: every file must lie under one registered item (the file or folder "
+            f"given as model_path); got {sorted(items)}"
+        )
     return dict(sorted(files.items()))
 
 

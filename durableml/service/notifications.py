@@ -5,6 +5,7 @@ with a retry policy (backoff), so a receiver that is down for a while still gets
 The URL is treated as a secret (webhook URLs often carry a signature or token): only its scheme and host
 appear in logs and errors, never its path or query.
 """
+
 from __future__ import annotations
 
 import logging
@@ -34,12 +35,27 @@ def payload(run_id: str) -> dict[str, Any]:
     """What the receiver gets: the run's id, status, experiment, times, error, trigger and links."""
     run = get_run(run_id)
     base = _base_url()
-    links = {"run": f"{base}/api/runs/{run_id}", "steps": f"{base}/api/runs/{run_id}/steps",
-             "logs": f"{base}/api/runs/{run_id}/logs"} if base else {}
-    return {"event": "PipelineRunFinished", "runId": run_id, "status": run["status"],
-            "experimentName": run["experiment"], "created": run.get("created"), "ended": run.get("ended"),
-            "error": run.get("error"), "runSource": run.get("run_source"),
-            "properties": run.get("properties") or {}, "links": links}
+    links = (
+        {
+            "run": f"{base}/api/runs/{run_id}",
+            "steps": f"{base}/api/runs/{run_id}/steps",
+            "logs": f"{base}/api/runs/{run_id}/logs",
+        }
+        if base
+        else {}
+    )
+    return {
+        "event": "PipelineRunFinished",
+        "runId": run_id,
+        "status": run["status"],
+        "experimentName": run["experiment"],
+        "created": run.get("created"),
+        "ended": run.get("ended"),
+        "error": run.get("error"),
+        "runSource": run.get("run_source"),
+        "properties": run.get("properties") or {},
+        "links": links,
+    }
 
 
 def send(run_id: str, url: str, post: Optional[Any] = None) -> dict[str, Any]:
@@ -48,8 +64,9 @@ def send(run_id: str, url: str, post: Optional[Any] = None) -> dict[str, Any]:
 
     body = payload(run_id)
     try:
-        response = (post or requests.post)(url, json=body, timeout=TIMEOUT_S,
-                                           headers={"User-Agent": "durableml-notifications"})
+        response = (post or requests.post)(
+            url, json=body, timeout=TIMEOUT_S, headers={"User-Agent": "durableml-notifications"}
+        )
     except requests.RequestException as exc:
         raise NotificationFailed(f"notifying {where(url)} about run {run_id} failed: {type(exc).__name__}") from None
     status = response.status_code
@@ -73,8 +90,9 @@ def check_url(url: Any) -> Optional[str]:
     if url in (None, ""):
         return None
     if not (isinstance(url, str) and url.startswith(("http://", "https://")) and urlsplit(url).hostname):
-        raise ValidationError(f"notification_url must be an http(s) URL such as https://example.com/hooks/runs, "
-                              f"got {url!r}")
+        raise ValidationError(
+            f"notification_url must be an http(s) URL such as https://example.com/hooks/runs, got {url!r}"
+        )
     return url
 
 

@@ -8,6 +8,7 @@ what a run read) sees the data the run actually used, whether the value is the d
 Scalar parameters stay references: the runtime fills them into arguments and settings. The document
 as submitted (with its parameters unbound) is what publishing a run publishes.
 """
+
 from __future__ import annotations
 
 import copy

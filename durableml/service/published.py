@@ -11,6 +11,7 @@ URLs follow Azure ML v1 so that existing callers only change the host::
 
 Records are stored without the host; :func:`with_links` adds the URLs for the host a request came to.
 """
+
 from __future__ import annotations
 
 import functools
@@ -33,18 +34,24 @@ _SPEC_KEYS = {"name", "description", "version", "continueOnStepFailure", "source
 def workspace_path() -> str:
     """The v1 path prefix of this workspace's pipeline REST API (without the host)."""
     ws = runs.workspace_record()
-    return (f"/api/pipelines/v1.0/subscriptions/{ws['subscription_id']}/resourceGroups/{ws['resource_group']}"
-            f"/providers/Microsoft.MachineLearningServices/workspaces/{ws['name']}")
+    return (
+        f"/api/pipelines/v1.0/subscriptions/{ws['subscription_id']}/resourceGroups/{ws['resource_group']}"
+        f"/providers/Microsoft.MachineLearningServices/workspaces/{ws['name']}"
+    )
 
 
 def check_workspace(subscription: str, group: str, workspace: str) -> None:
     """A v1 URL must name this service's workspace (404 naming the one it serves otherwise)."""
     ws = runs.workspace_record()
     if (subscription.lower(), group.lower(), workspace.lower()) != (
-            ws["subscription_id"].lower(), ws["resource_group"].lower(), ws["name"].lower()):
+        ws["subscription_id"].lower(),
+        ws["resource_group"].lower(),
+        ws["name"].lower(),
+    ):
         raise PipelineNotFoundError(
             f"this service serves workspace {ws['name']!r} (subscription {ws['subscription_id']}, resource group "
-            f"{ws['resource_group']!r}), not {workspace!r} in {group!r}; use the endpoint URL the SDK returns")
+            f"{ws['resource_group']!r}), not {workspace!r} in {group!r}; use the endpoint URL the SDK returns"
+        )
 
 
 def _text(spec: Mapping[str, Any], key: str) -> Optional[str]:
@@ -79,12 +86,20 @@ def publish(document: Optional[dict[str, Any]], spec: Mapping[str, Any]) -> dict
         document = runs.submitted_document(source_run)
     check_publishable(document)
     pipeline_id = _new_id(spec)
-    record = {"id": pipeline_id, "name": _text(spec, "name"), "description": _text(spec, "description"),
-              "version": _text(spec, "version"), "continueOnStepFailure": _flag(spec, "continueOnStepFailure"),
-              "status": "Active", "created": runs.utc_now(), "sourceRunId": source_run,
-              "parameters": document["parameters"]}
-    blob_container(CONTAINER).upload_blob(f"{pipeline_id}/pipeline.json", json.dumps(document, sort_keys=True),
-                                          overwrite=True)
+    record = {
+        "id": pipeline_id,
+        "name": _text(spec, "name"),
+        "description": _text(spec, "description"),
+        "version": _text(spec, "version"),
+        "continueOnStepFailure": _flag(spec, "continueOnStepFailure"),
+        "status": "Active",
+        "created": runs.utc_now(),
+        "sourceRunId": source_run,
+        "parameters": document["parameters"],
+    }
+    blob_container(CONTAINER).upload_blob(
+        f"{pipeline_id}/pipeline.json", json.dumps(document, sort_keys=True), overwrite=True
+    )
     if not records().insert(TABLE, PARTITION, pipeline_id, record):
         raise ConflictError(f"a published pipeline with id {pipeline_id!r} exists already; omit 'id' to get a new one")
     return record
@@ -96,8 +111,10 @@ def check_publishable(document: Any) -> None:
     runs.check_references(document)
     missing = [s["name"] for s in document["steps"] if s.get("snapshot") and not s["snapshot"].get("id")]
     if missing:
-        raise ValidationError(f"steps {missing} have no uploaded source snapshot; publish with the SDK "
-                              "(Pipeline.publish uploads each step's source_directory first)")
+        raise ValidationError(
+            f"steps {missing} have no uploaded source snapshot; publish with the SDK "
+            "(Pipeline.publish uploads each step's source_directory first)"
+        )
 
 
 def _new_id(spec: Mapping[str, Any]) -> str:
@@ -118,8 +135,10 @@ def get(pipeline_id: str) -> dict[str, Any]:
     """The published pipeline ``pipeline_id`` (404 naming the id)."""
     record = records().get(TABLE, PARTITION, pipeline_id.lower()) if _GUID.match(pipeline_id.lower()) else None
     if record is None:
-        raise PipelineNotFoundError(f"no published pipeline with id {pipeline_id!r}; list them with "
-                                    "PublishedPipeline.list(ws) or GET /api/published-pipelines")
+        raise PipelineNotFoundError(
+            f"no published pipeline with id {pipeline_id!r}; list them with "
+            "PublishedPipeline.list(ws) or GET /api/published-pipelines"
+        )
     return record
 
 
@@ -132,8 +151,10 @@ def list_published(active_only: bool = True) -> list[dict[str, Any]]:
 def update(pipeline_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
     """Change the status (``Active``/``Disabled``); nothing else of a published pipeline changes."""
     if set(changes) != {"status"} or changes["status"] not in STATUSES:
-        raise ValidationError(f"only 'status' ({' or '.join(STATUSES)}) of a published pipeline can change; got "
-                              f"{dict(changes)!r}. Publish a new pipeline to change anything else.")
+        raise ValidationError(
+            f"only 'status' ({' or '.join(STATUSES)}) of a published pipeline can change; got "
+            f"{dict(changes)!r}. Publish a new pipeline to change anything else."
+        )
     get(pipeline_id)
     return records().update(TABLE, PARTITION, pipeline_id.lower(), lambda r: r.update(status=changes["status"]))
 
@@ -142,8 +163,10 @@ def runnable(pipeline_id: str) -> dict[str, Any]:
     """The record of an Active published pipeline; 410 when it is disabled."""
     record = get(pipeline_id)
     if record["status"] != "Active":
-        raise GoneError(f"published pipeline {record['id']!r} ({record.get('name')}) is {record['status']} and "
-                        "refuses runs; enable it with PublishedPipeline.enable() to run it again")
+        raise GoneError(
+            f"published pipeline {record['id']!r} ({record.get('name')}) is {record['status']} and "
+            "refuses runs; enable it with PublishedPipeline.enable() to run it again"
+        )
     return record
 
 

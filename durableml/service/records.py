@@ -6,6 +6,7 @@ worth filtering on (``status``, ``experiment``). Large, immutable documents belo
 Updates are read-modify-write with the entity's ETag (optimistic concurrency), retried on conflict, so
 concurrent activities never lose a field another one wrote.
 """
+
 from __future__ import annotations
 
 import json
@@ -25,8 +26,10 @@ def storage_connection() -> str:
     """The service's storage account: the Function App's ``AzureWebJobsStorage`` connection string."""
     conn = os.environ.get("DURABLEML_STORAGE") or os.environ.get("AzureWebJobsStorage")
     if not conn:
-        raise ConfigurationError("no storage account configured: set AzureWebJobsStorage (for example "
-                                 "UseDevelopmentStorage=true with Azurite) in local.settings.json")
+        raise ConfigurationError(
+            "no storage account configured: set AzureWebJobsStorage (for example "
+            "UseDevelopmentStorage=true with Azurite) in local.settings.json"
+        )
     if conn.strip().lower() == "usedevelopmentstorage=true":
         from funchost.azurite import connection_string
 
@@ -92,15 +95,20 @@ class Records:
             doc = dict(json.loads(_text(entity)))
             change(doc)
             try:
-                table_client.update_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE,
-                                           etag=entity.metadata["etag"], match_condition=MatchConditions.IfNotModified)
+                table_client.update_entity(
+                    _entity(pk, rk, doc),
+                    mode=UpdateMode.REPLACE,
+                    etag=entity.metadata["etag"],
+                    match_condition=MatchConditions.IfNotModified,
+                )
                 return doc
             except ResourceModifiedError:
                 continue
         raise RuntimeError(f"record {table}/{pk}/{rk} kept changing; gave up after 20 tries")
 
-    def query(self, table: str, pk: str, where: str = "", parameters: Optional[dict[str, Any]] = None
-              ) -> list[dict[str, Any]]:
+    def query(
+        self, table: str, pk: str, where: str = "", parameters: Optional[dict[str, Any]] = None
+    ) -> list[dict[str, Any]]:
         """Records of partition ``pk``, optionally filtered by an OData ``where`` on indexed properties."""
         flt = "PartitionKey eq @pk" + (f" and ( {where} )" if where else "")  # spaces: the SDK reads "@p)" as a name
         entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
@@ -117,10 +125,12 @@ def _text(entity: Any) -> str:
 
 def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
     text = json.dumps(doc, sort_keys=True)
-    chunks = [text[i:i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
+    chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
     if len(chunks) > MAX_CHUNKS:
-        raise ValidationError(f"the record {pk}/{rk} would hold {len(text)} characters of JSON, more than a table "
-                              f"entity can ({CHUNK * MAX_CHUNKS}); log fewer or smaller values")
+        raise ValidationError(
+            f"the record {pk}/{rk} would hold {len(text)} characters of JSON, more than a table "
+            f"entity can ({CHUNK * MAX_CHUNKS}); log fewer or smaller values"
+        )
     entity: dict[str, Any] = {"PartitionKey": pk, "RowKey": rk, "doc": chunks[0]}
     entity.update({f"doc{i}": chunk for i, chunk in enumerate(chunks[1:], start=1)})
     for key in _INDEXED:

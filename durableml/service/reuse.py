@@ -22,6 +22,7 @@ arguments, parameters, inputs or settings changed against the most recent earlie
 display name, same experiment). A resumed run (:func:`resumed_steps`) reuses what finished in the run it
 resumes and runs everything else.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -47,8 +48,13 @@ _DATA_KEYS_MAX = 4096
 
 
 # ---------------------------------------------------------------------------------------------- the key
-def identify(run: RunStatic, step: Mapping[str, Any], arguments: list[Any], inputs: Mapping[str, Mapping[str, Any]],
-             outputs: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+def identify(
+    run: RunStatic,
+    step: Mapping[str, Any],
+    arguments: list[Any],
+    inputs: Mapping[str, Mapping[str, Any]],
+    outputs: Mapping[str, Mapping[str, Any]],
+) -> dict[str, Any]:
     """The reuse identity of a step whose arguments, inputs and outputs are resolved:
     ``{"key", "components", "policy", "data_key"}`` (data_key as if the step runs; see :func:`find`)."""
     policy = step.get("reusePolicy") or DEFAULT_POLICY
@@ -59,11 +65,19 @@ def identify(run: RunStatic, step: Mapping[str, Any], arguments: list[Any], inpu
         "snapshot": (step.get("snapshot") or {}).get("id"),
         "arguments": arguments,
         "parameters": {name: params.get(name) for name in sorted(_parameters_used(step))},
-        "inputs": {name: _input_identity(run, binding, inputs[name], policy)
-                   for name, binding in sorted(step["inputs"].items())},
-        "outputs": {name: {"kind": out["kind"], "datastore": outputs[name]["datastore"],
-                           "destination": out["destination"], "isDirectory": out.get("isDirectory", True)}
-                    for name, out in sorted(step["outputs"].items())},
+        "inputs": {
+            name: _input_identity(run, binding, inputs[name], policy)
+            for name, binding in sorted(step["inputs"].items())
+        },
+        "outputs": {
+            name: {
+                "kind": out["kind"],
+                "datastore": outputs[name]["datastore"],
+                "destination": out["destination"],
+                "isDirectory": out.get("isDirectory", True),
+            }
+            for name, out in sorted(step["outputs"].items())
+        },
         "version": step.get("version"),
         "policy": policy,
     }
@@ -101,20 +115,27 @@ def _with_values(value: Any, params: Mapping[str, Any]) -> Any:
     return value
 
 
-def _input_identity(run: RunStatic, binding: Mapping[str, Any], resolved: Mapping[str, Any],
-                    policy: str) -> dict[str, Any]:
+def _input_identity(
+    run: RunStatic, binding: Mapping[str, Any], resolved: Mapping[str, Any], policy: str
+) -> dict[str, Any]:
     identity: dict[str, Any] = {"mode": binding.get("mode"), "pathOnCompute": binding.get("pathOnCompute")}
     source = binding["source"]
     kind = source["kind"]
     if policy == "content":  # an upstream output's path holds its step run id: only its content counts
-        where = {"output": source["output"]} if kind == "stepOutput" else \
-            {"datastore": resolved["datastore"], "path": resolved["path_on_datastore"]}
+        where = (
+            {"output": source["output"]}
+            if kind == "stepOutput"
+            else {"datastore": resolved["datastore"], "path": resolved["path_on_datastore"]}
+        )
         return {**identity, **where, "content": content_of(resolved["container"], resolved["path_on_datastore"])}
     if kind == "stepOutput":
         return {**identity, "output": source["output"], "data": _data_key(step_run_id(run.id, source["step"]))}
     dataset = source.get("dataset") if kind == "dataset" else None
-    if kind == "parameter" and isinstance(run.parameters.get(source["name"]), dict) \
-            and run.parameters[source["name"]].get("id"):
+    if (
+        kind == "parameter"
+        and isinstance(run.parameters.get(source["name"]), dict)
+        and run.parameters[source["name"]].get("id")
+    ):
         dataset = run.parameters[source["name"]]
     if dataset is not None:
         return {**identity, "dataset": dataset.get("id"), "version": dataset.get("version")}
@@ -126,7 +147,7 @@ def content_of(container: str, path: str) -> dict[str, Any]:
     ``{"files": {name: md5-or-etag}}``, or ``{"count", "digest"}`` past :data:`_MAX_LISTED_FILES` files."""
     path = path.lstrip("/")
     glob = any(c in path for c in "*?[")
-    prefix = path[:min(path.index(c) for c in "*?[" if c in path)] if glob else path
+    prefix = path[: min(path.index(c) for c in "*?[" if c in path)] if glob else path
     files: dict[str, str] = {}
     client = blob_container(container, create=False)
     from azure.core.exceptions import ResourceNotFoundError
@@ -139,7 +160,7 @@ def content_of(container: str, path: str) -> dict[str, Any]:
             if not glob and name != path and not name.startswith(path.rstrip("/") + "/") and path:
                 continue  # "data/a" must not take in "data/ab.csv"
             md5 = blob.content_settings.content_md5 if blob.content_settings else None
-            files[name[len(prefix):] if not glob else name] = bytes(md5).hex() if md5 else f"etag:{blob.etag}"
+            files[name[len(prefix) :] if not glob else name] = bytes(md5).hex() if md5 else f"etag:{blob.etag}"
     except ResourceNotFoundError:
         pass  # no container yet: no data, which is an identity too
     if len(files) <= _MAX_LISTED_FILES:
@@ -192,8 +213,12 @@ def remember(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
     """Make a finished step run's results reusable by later steps with the same key."""
     identity = record.get("reuse") or {}
     if step.get("allowReuse") and identity.get("key") and record.get("status") == "Finished":
-        records().put(REUSE, "key", identity["key"], {"id": record["id"], "outputs": record.get("outputs", {}),
-                                                      "data_key": identity["data_key"]})
+        records().put(
+            REUSE,
+            "key",
+            identity["key"],
+            {"id": record["id"], "outputs": record.get("outputs", {}), "data_key": identity["data_key"]},
+        )
 
 
 # ---------------------------------------------------------------------------------------------- resume
@@ -202,17 +227,21 @@ def resumed_steps(original_run_id: str) -> dict[str, dict[str, Any]]:
     ``{"id": the run that produced its outputs, "outputs", "data_key"}``. The run must have ended."""
     original = get_run(original_run_id)
     if original["kind"] != "pipeline":
-        raise ValidationError(f"run '{original_run_id}' is a step run; resume its pipeline run "
-                              f"'{original.get('parent_id')}' instead")
+        raise ValidationError(
+            f"run '{original_run_id}' is a step run; resume its pipeline run '{original.get('parent_id')}' instead"
+        )
     if original["status"] not in TERMINAL:
-        raise ConflictError(f"pipeline run '{original_run_id}' is {original['status']}; resume it once it has "
-                            "ended, or cancel it first")
+        raise ConflictError(
+            f"pipeline run '{original_run_id}' is {original['status']}; resume it once it has ended, or cancel it first"
+        )
     found: dict[str, dict[str, Any]] = {}
     for record in records().query(RUNS, PARTITION, "parent_id eq @p", {"p": original_run_id}):
         if record["status"] == "Finished" and record.get("reuse"):
-            found[record["step_id"]] = {"id": record.get("reused_from") or record["id"],
-                                        "outputs": record.get("outputs") or {},
-                                        "data_key": record["reuse"]["data_key"]}
+            found[record["step_id"]] = {
+                "id": record.get("reused_from") or record["id"],
+                "outputs": record.get("outputs") or {},
+                "data_key": record["reuse"]["data_key"],
+            }
     return found
 
 
@@ -224,8 +253,10 @@ def explain(step_run: str) -> dict[str, Any]:
 
     record = get_run(step_run)
     if record["kind"] != "step":
-        raise ValidationError(f"run '{step_run}' is a pipeline run; ask one of its step runs "
-                              "(PipelineRun.get_steps()) why it was or was not reused")
+        raise ValidationError(
+            f"run '{step_run}' is a pipeline run; ask one of its step runs "
+            "(PipelineRun.get_steps()) why it was or was not reused"
+        )
     run = run_static(record["parent_id"])
     step: dict[str, Any] = next((s for s in run.document["steps"] if s["id"] == record["step_id"]), {})
     previous = None if record.get("reused_from") else _previous(record)
@@ -234,8 +265,17 @@ def explain(step_run: str) -> dict[str, Any]:
 
 def _previous(record: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     """The most recent earlier run of the same step (display name) in the same experiment, with a key."""
-    found = records().query(RUNS, PARTITION, "experiment eq @e and kind eq 'step' and name eq @n",
-                            {"e": record["experiment"], "n": record["name"]})
-    earlier = [r for r in found if (r.get("reuse") or {}).get("components") and r["created"] < record["created"]
-               and r.get("parent_id") != record.get("parent_id")]
+    found = records().query(
+        RUNS,
+        PARTITION,
+        "experiment eq @e and kind eq 'step' and name eq @n",
+        {"e": record["experiment"], "n": record["name"]},
+    )
+    earlier = [
+        r
+        for r in found
+        if (r.get("reuse") or {}).get("components")
+        and r["created"] < record["created"]
+        and r.get("parent_id") != record.get("parent_id")
+    ]
     return max(earlier, key=lambda r: r["created"], default=None)

@@ -7,6 +7,7 @@ inputs (for content-keyed inputs, which files), settings, outputs, version and p
 forbid reuse whatever changed (``allow_reuse=False``, ``regenerate_outputs=True``, a resumed run) are
 listed as well.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional
@@ -17,24 +18,35 @@ from durableml.service.runs import RunStatic
 Change = dict[str, Any]
 
 
-def explanation(record: Mapping[str, Any], run: RunStatic, step: Mapping[str, Any],
-                previous: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+def explanation(
+    record: Mapping[str, Any], run: RunStatic, step: Mapping[str, Any], previous: Optional[Mapping[str, Any]]
+) -> dict[str, Any]:
     """The explanation of ``record`` (a step run of ``run``), compared with ``previous`` when given."""
-    answer: dict[str, Any] = {"step_run": record["id"], "name": record["name"], "reused": False,
-                              "reused_from": record.get("reused_from"), "compared_with": None, "reasons": [],
-                              "changes": []}
+    answer: dict[str, Any] = {
+        "step_run": record["id"],
+        "name": record["name"],
+        "reused": False,
+        "reused_from": record.get("reused_from"),
+        "compared_with": None,
+        "reasons": [],
+        "changes": [],
+    }
     if record.get("reused_from"):
         answer["reused"] = True
         answer["message"] = f"reused from {record['reused_from']}: its outputs are this step's outputs"
         return answer
     if not record.get("reuse"):
-        answer["message"] = (f"step run {record['id']} is {record['status']}: it never started, so it has no "
-                             "reuse key to explain")
+        answer["message"] = (
+            f"step run {record['id']} is {record['status']}: it never started, so it has no reuse key to explain"
+        )
         return answer
     answer["reasons"] = _reasons(run, step)
     if previous is None:
-        answer["message"] = _lines("not reused", answer["reasons"] + [
-            f"no earlier run of step '{record['name']}' in experiment '{record['experiment']}' to compare with"])
+        answer["message"] = _lines(
+            "not reused",
+            answer["reasons"]
+            + [f"no earlier run of step '{record['name']}' in experiment '{record['experiment']}' to compare with"],
+        )
         return answer
     answer["compared_with"] = previous["id"]
     answer["changes"] = changes(previous["reuse"]["components"], record["reuse"]["components"])
@@ -59,10 +71,14 @@ def _reasons(run: RunStatic, step: Mapping[str, Any]) -> list[str]:
 
 def _unchanged(previous: Mapping[str, Any]) -> str:
     if previous.get("status") != "Finished":
-        return (f"nothing changed, but step run {previous['id']} ended {previous.get('status')}, "
-                "so it left no result to reuse")
-    return (f"nothing changed, but step run {previous['id']} had not finished when this step started, "
-            "so there was no result to reuse yet")
+        return (
+            f"nothing changed, but step run {previous['id']} ended {previous.get('status')}, "
+            "so it left no result to reuse"
+        )
+    return (
+        f"nothing changed, but step run {previous['id']} had not finished when this step started, "
+        "so there was no result to reuse yet"
+    )
 
 
 def _lines(head: str, items: list[str]) -> str:
@@ -101,8 +117,11 @@ def _at(values: list[Any], index: int) -> Any:
 
 def _file_changes(old_id: Optional[str], new_id: Optional[str]) -> list[Change]:
     old_files, new_files = _files(old_id), _files(new_id)
-    found = [{"what": "file", "name": path, "old": old_files.get(path), "new": new_files.get(path)}
-             for path in sorted(set(old_files) | set(new_files)) if old_files.get(path) != new_files.get(path)]
+    found = [
+        {"what": "file", "name": path, "old": old_files.get(path), "new": new_files.get(path)}
+        for path in sorted(set(old_files) | set(new_files))
+        if old_files.get(path) != new_files.get(path)
+    ]
     return found or [{"what": "snapshot", "name": "snapshot", "old": old_id, "new": new_id}]
 
 
@@ -116,12 +135,26 @@ def _files(snapshot_id: Optional[str]) -> dict[str, str]:
 def _input_changes(name: str, old: Optional[Mapping[str, Any]], new: Optional[Mapping[str, Any]]) -> list[Change]:
     if old == new:
         return []
-    if old and new and "content" in old and "content" in new and "files" in old["content"] \
-            and "files" in new["content"] and _where(old) == _where(new):
+    if (
+        old
+        and new
+        and "content" in old
+        and "content" in new
+        and "files" in old["content"]
+        and "files" in new["content"]
+        and _where(old) == _where(new)
+    ):
         was, now = old["content"]["files"], new["content"]["files"]
-        return [{"what": "input", "name": f"{name}: {_where(new)}/{path}".replace("//", "/"),
-                 "old": was.get(path), "new": now.get(path)}
-                for path in sorted(set(was) | set(now)) if was.get(path) != now.get(path)]
+        return [
+            {
+                "what": "input",
+                "name": f"{name}: {_where(new)}/{path}".replace("//", "/"),
+                "old": was.get(path),
+                "new": now.get(path),
+            }
+            for path in sorted(set(was) | set(now))
+            if was.get(path) != now.get(path)
+        ]
     return [{"what": "input", "name": name, "old": old, "new": new}]
 
 
@@ -150,8 +183,9 @@ def _describe(change: Mapping[str, Any]) -> str:
             return f"file {name} was removed (sha256 {_short(old)})"
         return f"file {name} changed: sha256 {_short(old)} -> {_short(new)}"
     if what == "input" and isinstance(old, dict) and isinstance(new, dict) and "data" in old and "data" in new:
-        return f"input {name}: the step that produces it changed (data key {_short(old['data'])} -> " \
-               f"{_short(new['data'])})"
+        return (
+            f"input {name}: the step that produces it changed (data key {_short(old['data'])} -> {_short(new['data'])})"
+        )
     return f"{what} {name}: {_show(old)} -> {_show(new)}"
 
 

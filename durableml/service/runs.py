@@ -1,6 +1,7 @@
 """Pipeline runs: validating a submission, recording it, and deriving the execution plan the
 ``pipeline_run`` orchestration consumes. Runs and step runs share one table (kind ``pipeline``/``step``).
 """
+
 from __future__ import annotations
 
 import functools
@@ -47,8 +48,10 @@ def check_parameters(document: Mapping[str, Any], overrides: Mapping[str, Any]) 
             continue
         expected = declared[name]["type"]
         if not _type_ok(expected, value):
-            raise ValidationError(f"pipeline parameter '{name}' expects a value of type {expected}, got "
-                                  f"{type(value).__name__} {value!r}; pass a {expected}")
+            raise ValidationError(
+                f"pipeline parameter '{name}' expects a value of type {expected}, got "
+                f"{type(value).__name__} {value!r}; pass a {expected}"
+            )
         values[name] = value
     return values
 
@@ -74,9 +77,19 @@ def execution_plan(run_id: str, document: Mapping[str, Any], continue_on_step_fa
         for dep in deps:
             successors[dep].append(sid)
     order = topological_order(list(steps), successors)
-    return {"run_id": run_id, "continue_on_step_failure": continue_on_step_failure,
-            "steps": [{"id": sid, "name": steps[sid]["name"], "depends_on": upstream[sid],
-                       "step_run_id": step_run_id(run_id, sid)} for sid in order]}
+    return {
+        "run_id": run_id,
+        "continue_on_step_failure": continue_on_step_failure,
+        "steps": [
+            {
+                "id": sid,
+                "name": steps[sid]["name"],
+                "depends_on": upstream[sid],
+                "step_run_id": step_run_id(run_id, sid),
+            }
+            for sid in order
+        ],
+    }
 
 
 def _upstream(step: Mapping[str, Any]) -> set[str]:
@@ -88,12 +101,19 @@ def _upstream(step: Mapping[str, Any]) -> set[str]:
     return found
 
 
-def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[str, Any],
-               tags: Optional[Mapping[str, str]] = None, continue_on_step_failure: bool = False,
-               regenerate_outputs: bool = False, source: str = "SDK", properties: Optional[Mapping[str, str]] = None,
-               step_properties: Optional[Mapping[str, Mapping[str, str]]] = None,
-               resumed: Optional[tuple[str, Mapping[str, Any]]] = None, run_id: Optional[str] = None
-               ) -> tuple[dict[str, Any], dict[str, Any]]:
+def create_run(
+    experiment: str,
+    document: dict[str, Any],
+    parameters: Mapping[str, Any],
+    tags: Optional[Mapping[str, str]] = None,
+    continue_on_step_failure: bool = False,
+    regenerate_outputs: bool = False,
+    source: str = "SDK",
+    properties: Optional[Mapping[str, str]] = None,
+    step_properties: Optional[Mapping[str, Mapping[str, str]]] = None,
+    resumed: Optional[tuple[str, Mapping[str, Any]]] = None,
+    run_id: Optional[str] = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate and record a new pipeline run; returns (run record, execution plan).
 
     ``resumed`` = (the run it resumes, what finished there by step id; see :func:`resume_run`).
@@ -102,8 +122,10 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
     if not experiment or not isinstance(experiment, str):
         raise ValidationError("an experiment name is required, e.g. Experiment(ws, 'my-experiment')")
     if not experiment.isprintable() or any(c in experiment for c in "/\\#?") or len(experiment) > 255:
-        raise ValidationError(f"experiment name {experiment!r} may not hold control characters or / \\ # ?, and "
-                              "has at most 255 characters; use letters, digits, '-' and '_'")
+        raise ValidationError(
+            f"experiment name {experiment!r} may not hold control characters or / \\ # ?, and "
+            "has at most 255 characters; use letters, digits, '-' and '_'"
+        )
     validate_document(document)
     check_references(document)
     values = check_parameters(document, parameters)
@@ -114,13 +136,26 @@ def create_run(experiment: str, document: dict[str, Any], parameters: Mapping[st
         _runs_container().upload_blob(f"{run_id}/{SUBMITTED}", json.dumps(document, sort_keys=True), overwrite=True)
     from durableml.service import datastores
 
-    record = {"id": run_id, "kind": "pipeline", "experiment": experiment, "status": "NotStarted",
-              "created": utc_now(), "started": None, "ended": None, "parameters": values, "tags": dict(tags or {}),
-              "continue_on_step_failure": continue_on_step_failure, "regenerate_outputs": regenerate_outputs,
-              "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json", "run_source": source, "error": None,
-              "parent_id": None, "properties": dict(properties or {}),
-              "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()},
-              "default_datastore": datastores.default_name()}  # what data without a datastore uses, run-long
+    record = {
+        "id": run_id,
+        "kind": "pipeline",
+        "experiment": experiment,
+        "status": "NotStarted",
+        "created": utc_now(),
+        "started": None,
+        "ended": None,
+        "parameters": values,
+        "tags": dict(tags or {}),
+        "continue_on_step_failure": continue_on_step_failure,
+        "regenerate_outputs": regenerate_outputs,
+        "document_blob": f"{RUNS_CONTAINER}/{run_id}/pipeline.json",
+        "run_source": source,
+        "error": None,
+        "parent_id": None,
+        "properties": dict(properties or {}),
+        "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()},
+        "default_datastore": datastores.default_name(),
+    }  # what data without a datastore uses, run-long
     if resumed is not None:
         record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
@@ -145,9 +180,18 @@ def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
     finished = reuse.resumed_steps(run_id)
     original = get_run(run_id)
-    return create_run(original["experiment"], submitted_document(run_id), original["parameters"], original.get("tags"),
-                      bool(original.get("continue_on_step_failure")), False, "Resume", original.get("properties"),
-                      original.get("step_properties"), resumed=(run_id, finished))
+    return create_run(
+        original["experiment"],
+        submitted_document(run_id),
+        original["parameters"],
+        original.get("tags"),
+        bool(original.get("continue_on_step_failure")),
+        False,
+        "Resume",
+        original.get("properties"),
+        original.get("step_properties"),
+        resumed=(run_id, finished),
+    )
 
 
 def check_references(document: Mapping[str, Any]) -> None:
@@ -162,11 +206,19 @@ def check_references(document: Mapping[str, Any]) -> None:
         wanted.append(("compute", step.get("computeTarget"), f"$.steps[{i}].computeTarget"))
         for name, binding in step["inputs"].items():
             source = binding["source"]
-            stores = [source.get("datastore")] if source["kind"] in ("datastore", "sql") else \
-                [p.get("datastore") for p in source["dataset"]["paths"]] if source["kind"] == "dataset" else []
+            stores = (
+                [source.get("datastore")]
+                if source["kind"] in ("datastore", "sql")
+                else [p.get("datastore") for p in source["dataset"]["paths"]]
+                if source["kind"] == "dataset"
+                else []
+            )
             wanted += [("datastore", store, f"$.steps[{i}].inputs.{name}") for store in stores if store]
-        wanted += [("datastore", out["datastore"], f"$.steps[{i}].outputs.{name}")
-                   for name, out in step["outputs"].items() if out.get("datastore")]
+        wanted += [
+            ("datastore", out["datastore"], f"$.steps[{i}].outputs.{name}")
+            for name, out in step["outputs"].items()
+            if out.get("datastore")
+        ]
     missing: dict[tuple[str, Optional[str]], Optional[str]] = {}  # each name looked up once: steps share them
     for kind, name, path in wanted:
         if (kind, name) not in missing:
@@ -231,11 +283,17 @@ class RunStatic:
 @functools.lru_cache(maxsize=256)
 def run_static(run_id: str) -> RunStatic:
     record = get_run(run_id)
-    return RunStatic(run_id, record["experiment"], dict(record["parameters"]),
-                     bool(record.get("regenerate_outputs")), run_document(run_id),
-                     dict(record.get("step_properties") or {}), record.get("resumed_from"),
-                     record.get("resumed_steps") if record.get("resumed_from") else None,
-                     record.get("default_datastore"))
+    return RunStatic(
+        run_id,
+        record["experiment"],
+        dict(record["parameters"]),
+        bool(record.get("regenerate_outputs")),
+        run_document(run_id),
+        dict(record.get("step_properties") or {}),
+        record.get("resumed_from"),
+        record.get("resumed_steps") if record.get("resumed_from") else None,
+        record.get("default_datastore"),
+    )
 
 
 def get_run(run_id: str) -> dict[str, Any]:
@@ -259,7 +317,7 @@ def list_runs(experiment: str) -> list[dict[str, Any]]:
 def list_step_runs(run_id: str) -> list[dict[str, Any]]:
     get_run(run_id)  # 404 for an unknown run, not an empty list
     found = records().query(RUNS, PARTITION, "parent_id eq @p", {"p": run_id})
-    return sorted(found, key=lambda r: (r.get("started") or r["created"]), reverse=True)
+    return sorted(found, key=lambda r: r.get("started") or r["created"], reverse=True)
 
 
 def summary(record: Mapping[str, Any]) -> dict[str, Any]:
@@ -274,8 +332,11 @@ def run_log(run_id: str, offset: int = 0) -> str:
     record = get_run(run_id)
     if record["kind"] == "step":
         return computes.backend(record.get("compute_target")).logs(run_id, offset)
-    parts = [f"[{s['name']}]\n" + computes.backend(s.get("compute_target")).logs(s["id"], 0)
-             for s in reversed(list_step_runs(run_id)) if s.get("submitted")]
+    parts = [
+        f"[{s['name']}]\n" + computes.backend(s.get("compute_target")).logs(s["id"], 0)
+        for s in reversed(list_step_runs(run_id))
+        if s.get("submitted")
+    ]
     return "\n".join(parts)[offset:]
 
 
@@ -283,10 +344,12 @@ def workspace_record() -> dict[str, Any]:
     """The workspace this service is (names from app settings, defaults for a local install)."""
     import os
 
-    return {"name": os.environ.get("DURABLEML_WORKSPACE_NAME", "durableml-local"),
-            "subscription_id": os.environ.get("DURABLEML_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000"),
-            "resource_group": os.environ.get("DURABLEML_RESOURCE_GROUP", "durableml"),
-            "location": os.environ.get("DURABLEML_LOCATION", "local")}
+    return {
+        "name": os.environ.get("DURABLEML_WORKSPACE_NAME", "durableml-local"),
+        "subscription_id": os.environ.get("DURABLEML_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000"),
+        "resource_group": os.environ.get("DURABLEML_RESOURCE_GROUP", "durableml"),
+        "location": os.environ.get("DURABLEML_LOCATION", "local"),
+    }
 
 
 def list_experiments() -> list[dict[str, Any]]:
@@ -300,8 +363,9 @@ def get_metrics(run_id: str) -> dict[str, Any]:
         name, value = metric.get("name"), metric.get("value")
         if name in merged:
             previous = merged[name]
-            merged[name] = (previous if isinstance(previous, list) and metric.get("kind") != "list"
-                            else [previous]) + [value]
+            merged[name] = (previous if isinstance(previous, list) and metric.get("kind") != "list" else [previous]) + [
+                value
+            ]
         else:
             merged[name] = value
     return merged

@@ -4,6 +4,7 @@ cancel, and the pipeline run's finish (the first step's start sets the run Runni
 Every function is idempotent: an activity may run twice (at-least-once), so a second ``step_start``
 finds the step run already submitted, and the compute backend's submit is idempotent on the step run id.
 """
+
 from __future__ import annotations
 
 from typing import Any, Mapping, Optional, Sequence
@@ -27,8 +28,9 @@ from durableml.service.runs import (
 
 
 # ---------------------------------------------------------------------------------------------- pipeline
-def pipeline_finished(run_id: str, status: str, steps: Mapping[str, str],
-                      record_first: Sequence[Mapping[str, Any]] = ()) -> None:
+def pipeline_finished(
+    run_id: str, status: str, steps: Mapping[str, str], record_first: Sequence[Mapping[str, Any]] = ()
+) -> None:
     """Record the run's end: first the ended steps handed over to it (``{"step", "report"}``, see
     ``step_start``), the steps that never started, then the run itself."""
     run = run_static(run_id)
@@ -61,8 +63,13 @@ def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
 _SAVED: dict[str, dict[str, Any]] = {}
 
 
-def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[str] = None,
-               record_first: Sequence[Mapping[str, Any]] = (), pipeline_running: bool = False) -> dict[str, Any]:
+def step_start(
+    run_id: str,
+    plan_step: Mapping[str, Any],
+    notify_url: Optional[str] = None,
+    record_first: Sequence[Mapping[str, Any]] = (),
+    pipeline_running: bool = False,
+) -> dict[str, Any]:
     """Reuse an earlier result or submit the step; ``{"result": ...}`` when already decided, else ``{}``.
 
     ``record_first``: ended upstream steps (``{"step": plan step, "report": job report}``) whose results
@@ -80,18 +87,35 @@ def step_start(run_id: str, plan_step: Mapping[str, Any], notify_url: Optional[s
         resolved = _resolve(run, step, record["id"])
     except AzureMLException as exc:
         _after_decision(run, record_first, pipeline_running)
-        return {"result": _result(_save(record, status="Failed", ended=utc_now(),
-                                        error=f"{type(exc).__name__}: {exc}"))}
+        return {
+            "result": _result(_save(record, status="Failed", ended=utc_now(), error=f"{type(exc).__name__}: {exc}"))
+        }
     reused = reuse.find(run, step, resolved["reuse"])
     if reused is not None:
         _after_decision(run, record_first, pipeline_running)
-        return {"result": _result(_save(record, status="Finished", ended=utc_now(), outputs=reused["outputs"],
-                                        reused_from=reused["id"], reuse=reused["reuse"]))}
+        return {
+            "result": _result(
+                _save(
+                    record,
+                    status="Finished",
+                    ended=utc_now(),
+                    outputs=reused["outputs"],
+                    reused_from=reused["id"],
+                    reuse=reused["reuse"],
+                )
+            )
+        }
     job = _job(run, step, record["id"], resolved, notify_url)
     computes.backend(step.get("computeTarget")).submit(job)
     _after_decision(run, record_first, pipeline_running)
-    _save(record, status="Running", started=utc_now(), submitted=True, reuse=resolved["reuse"],
-          outputs=resolved["outputs"])
+    _save(
+        record,
+        status="Running",
+        started=utc_now(),
+        submitted=True,
+        reuse=resolved["reuse"],
+        outputs=resolved["outputs"],
+    )
     return {}
 
 
@@ -102,8 +126,9 @@ def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], p
         update_run(run.id, status="Running", started=utc_now())
 
 
-def step_complete(run_id: str, plan_step: Mapping[str, Any],
-                  report: Optional[Mapping[str, Any]] = None) -> Optional[dict[str, Any]]:
+def step_complete(
+    run_id: str, plan_step: Mapping[str, Any], report: Optional[Mapping[str, Any]] = None
+) -> Optional[dict[str, Any]]:
     """The step's result once its job is terminal (recorded once), else None (keep waiting).
 
     ``report``: the job's terminal report from the ``step_done`` event (``job_report``); when complete
@@ -140,9 +165,12 @@ def _register_outputs(step: Mapping[str, Any], record: Mapping[str, Any]) -> Non
         where = record.get("outputs", {}).get(name)
         if not spec or not where:
             continue
-        definition = {"datasetType": spec.get("datasetType", "file"),
-                      "paths": [{"datastore": where["datastore"], "path": where["path"].rstrip("/") + "/**"}],
-                      "format": spec.get("format") or {}, "transforms": spec.get("transforms") or []}
+        definition = {
+            "datasetType": spec.get("datasetType", "file"),
+            "paths": [{"datastore": where["datastore"], "path": where["path"].rstrip("/") + "/**"}],
+            "format": spec.get("format") or {},
+            "transforms": spec.get("transforms") or [],
+        }
         datasets.register(definition, spec["name"], spec.get("description"), spec.get("tags"), True)
 
 
@@ -169,11 +197,24 @@ def _ensure_step_record(run: RunStatic, step: Mapping[str, Any], status: str) ->
 
 def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> dict[str, Any]:
     sid = step_run_id(run.id, step["id"])
-    return {"id": sid, "kind": "step", "parent_id": run.id, "experiment": run.experiment,
-              "name": step["name"], "step_id": step["id"], "status": status, "created": utc_now(), "started": None,
-              "ended": None, "outputs": {}, "metrics": [], "error": None, "reused_from": None,
-              "compute_target": step.get("computeTarget") or computes.LOCAL,
-              "properties": dict(run.step_properties.get(step["id"], {}))}
+    return {
+        "id": sid,
+        "kind": "step",
+        "parent_id": run.id,
+        "experiment": run.experiment,
+        "name": step["name"],
+        "step_id": step["id"],
+        "status": status,
+        "created": utc_now(),
+        "started": None,
+        "ended": None,
+        "outputs": {},
+        "metrics": [],
+        "error": None,
+        "reused_from": None,
+        "compute_target": step.get("computeTarget") or computes.LOCAL,
+        "properties": dict(run.step_properties.get(step["id"], {})),
+    }
 
 
 def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
@@ -186,8 +227,12 @@ def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:
-    return {"status": record["status"], "step_run_id": record["id"], "error": record.get("error"),
-            "reused_from": record.get("reused_from")}
+    return {
+        "status": record["status"],
+        "step_run_id": record["id"],
+        "error": record.get("error"),
+        "reused_from": record.get("reused_from"),
+    }
 
 
 def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any]:
@@ -196,8 +241,12 @@ def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any
     arguments = [_argument(a, params) for a in step["arguments"]]
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
     outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
-    return {"arguments": arguments, "inputs": inputs, "outputs": outputs,
-            "reuse": reuse.identify(run, step, arguments, inputs, outputs)}
+    return {
+        "arguments": arguments,
+        "inputs": inputs,
+        "outputs": outputs,
+        "reuse": reuse.identify(run, step, arguments, inputs, outputs),
+    }
 
 
 def _argument(binding: Mapping[str, Any], params: Mapping[str, Any]) -> Any:
@@ -229,17 +278,24 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
         stores = {_datastore(run, p.get("datastore"))["name"] for p in paths if not p.get("url")}
         if len(stores) != 1 or any(p.get("url") for p in paths):
             where = [p.get("url") or f"{p.get('datastore') or 'default'}:{p.get('path', '')}" for p in paths]
-            raise NotSupportedError("a step input whose dataset spans URLs or several datastores",
-                                    f"Its paths are {where}; upload the files to one datastore "
-                                    "(Datastore.upload_files) and build the dataset from there.")
+            raise NotSupportedError(
+                "a step input whose dataset spans URLs or several datastores",
+                f"Its paths are {where}; upload the files to one datastore "
+                "(Datastore.upload_files) and build the dataset from there.",
+            )
         datastore, path = stores.pop(), paths[0].get("path", "") if len(paths) == 1 else ""
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
     record = _datastore(run, datastore)
     described = source.get("dataset") if kind == "dataset" else binding.get("datasetType")
-    return {"container": record["container_name"], "datastore": record["name"], "path_on_datastore": path,
-            "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
-            "path_on_compute": binding.get("pathOnCompute"), "dataset": described}
+    return {
+        "container": record["container_name"],
+        "datastore": record["name"],
+        "path_on_datastore": path,
+        "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
+        "path_on_compute": binding.get("pathOnCompute"),
+        "dataset": described,
+    }
 
 
 def _datastore(run: RunStatic, name: Optional[str]) -> dict[str, Any]:
@@ -252,29 +308,53 @@ def _output(binding: Mapping[str, Any], sid: str, name: str, run: RunStatic) -> 
     path = binding["destination"].replace("{run-id}", sid).replace("{output-name}", name)
     if binding["kind"] == "pipeline_data":
         path = f"azureml/{sid}/{name}"
-    return {"container": record["container_name"], "datastore": record["name"], "path": path,
-            "is_directory": binding.get("isDirectory", True)}
+    return {
+        "container": record["container_name"],
+        "datastore": record["name"],
+        "path": path,
+        "is_directory": binding.get("isDirectory", True),
+    }
 
 
 def _job_workspace() -> dict[str, str]:
     ws = workspace_record()
-    return {"subscription_id": ws["subscription_id"], "resource_group": ws["resource_group"],
-            "workspace_name": ws["name"]}
+    return {
+        "subscription_id": ws["subscription_id"],
+        "resource_group": ws["resource_group"],
+        "workspace_name": ws["name"],
+    }
 
 
-def _job(run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any],
-         notify_url: Optional[str]) -> JobSpec:
+def _job(
+    run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any], notify_url: Optional[str]
+) -> JobSpec:
     settings = step.get("settings") or {}
     snapshot = step.get("snapshot") or {}
     notify = {"url": notify_url.replace("{eventName}", "step_done"), "event": "step_done"} if notify_url else None
-    return JobSpec(job_id=sid, run_id=run.id, step_name=step["name"],
-                   snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
-                   script_name=settings.get("scriptName", ""), connection_string=storage_connection(),
-                   arguments=list(resolved["arguments"]),
-                   inputs={n: {"container": i["container"], "path_on_datastore": i["path_on_datastore"],
-                               "mode": i["mode"], "path_on_compute": i["path_on_compute"], "dataset": i["dataset"]}
-                           for n, i in resolved["inputs"].items()},
-                   outputs={n: {"container": o["container"], "path_on_datastore": o["path"],
-                                "is_directory": o["is_directory"]} for n, o in resolved["outputs"].items()},
-                   notify=notify, experiment_name=run.experiment, parent_run_id=run.id,
-                   workspace=_job_workspace())
+    return JobSpec(
+        job_id=sid,
+        run_id=run.id,
+        step_name=step["name"],
+        snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
+        script_name=settings.get("scriptName", ""),
+        connection_string=storage_connection(),
+        arguments=list(resolved["arguments"]),
+        inputs={
+            n: {
+                "container": i["container"],
+                "path_on_datastore": i["path_on_datastore"],
+                "mode": i["mode"],
+                "path_on_compute": i["path_on_compute"],
+                "dataset": i["dataset"],
+            }
+            for n, i in resolved["inputs"].items()
+        },
+        outputs={
+            n: {"container": o["container"], "path_on_datastore": o["path"], "is_directory": o["is_directory"]}
+            for n, o in resolved["outputs"].items()
+        },
+        notify=notify,
+        experiment_name=run.experiment,
+        parent_run_id=run.id,
+        workspace=_job_workspace(),
+    )

@@ -18,6 +18,7 @@ tick finds the claim and finishes it.
   The DataPath parameter ``data_path_parameter_name`` receives the changed blob (or, for a batch, the
   folder holding them all), and the run's firing lists every blob (name, ETag) that caused it.
 """
+
 from __future__ import annotations
 
 import datetime as dt
@@ -48,9 +49,23 @@ _ASSIGNMENTS = ("ParameterAssignments", "DataPathAssignments", "DataSetDefinitio
 _RUN_NAMESPACE = uuid.UUID("0b6d1f43-5f0e-4a59-9d8e-3c1f2a7b9e21")
 log = logging.getLogger("durableml.schedules")
 
-_SETTINGS = ("name", "description", "status", "experimentName", "parameterAssignments", "continueOnStepFailure",
-             "recurrence", "datastore", "pathOnDatastore", "pollingInterval", "dataPathParameterName",
-             "debounceSeconds", "includeSubfolders", "suffixes", "notificationUrl")
+_SETTINGS = (
+    "name",
+    "description",
+    "status",
+    "experimentName",
+    "parameterAssignments",
+    "continueOnStepFailure",
+    "recurrence",
+    "datastore",
+    "pathOnDatastore",
+    "pollingInterval",
+    "dataPathParameterName",
+    "debounceSeconds",
+    "includeSubfolders",
+    "suffixes",
+    "notificationUrl",
+)
 
 
 @dataclass
@@ -75,8 +90,14 @@ Starter = Callable[[Firing], Mapping[str, Any]]
 def create(spec: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
     """Validate and record a schedule (its pipeline or endpoint must exist and accept its parameters)."""
     now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
-    record = _checked({**{k: spec.get(k) for k in _SETTINGS}, "status": spec.get("status") or ACTIVE,
-                       "pipelineId": spec.get("pipelineId"), "pipelineEndpointId": spec.get("pipelineEndpointId")})
+    record = _checked(
+        {
+            **{k: spec.get(k) for k in _SETTINGS},
+            "status": spec.get("status") or ACTIVE,
+            "pipelineId": spec.get("pipelineId"),
+            "pipelineEndpointId": spec.get("pipelineEndpointId"),
+        }
+    )
     check_target(record)
     record.update(id=str(uuid.uuid4()), created=_iso(now), updated=_iso(now), lastError=None)
     _reset_clock(record, now)
@@ -142,9 +163,12 @@ def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> di
     shown["pendingChanges"] = len(record.get("pending") or [])
     if record.get("recurrence") and record["status"] == ACTIVE:
         after = _time(record.get("lastOccurrence")) or _time(record["created"])
-        upcoming = recurrence.occurrences(record["recurrence"], _time(record["created"]),
-                                          max(after, recurrence.utc(now or dt.datetime.now(dt.timezone.utc))),
-                                          dt.datetime.max.replace(tzinfo=dt.timezone.utc))
+        upcoming = recurrence.occurrences(
+            record["recurrence"],
+            _time(record["created"]),
+            max(after, recurrence.utc(now or dt.datetime.now(dt.timezone.utc))),
+            dt.datetime.max.replace(tzinfo=dt.timezone.utc),
+        )
         shown["nextRunTime"] = _iso(next(upcoming, None))
     return shown
 
@@ -154,15 +178,18 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(record.get("name"), str) or not record["name"].strip():
         raise ValidationError("a schedule needs a name, e.g. Schedule.create(ws, name='nightly', ...)")
     if bool(record.get("pipelineId")) == bool(record.get("pipelineEndpointId")):
-        raise ValidationError("a schedule runs exactly one published pipeline (pipeline_id) or pipeline endpoint "
-                              "(pipeline_endpoint_id)")
+        raise ValidationError(
+            "a schedule runs exactly one published pipeline (pipeline_id) or pipeline endpoint (pipeline_endpoint_id)"
+        )
     if not isinstance(record.get("experimentName"), str) or not record["experimentName"].strip():
         raise ValidationError("a schedule needs experiment_name: the experiment its runs are recorded under")
     if record["status"] not in (ACTIVE, DISABLED):
         raise ValidationError(f"schedule status must be 'Active' or 'Disabled', got {record['status']!r}")
     if bool(record.get("recurrence")) == bool(record.get("datastore")):
-        raise ValidationError("a schedule needs exactly one trigger: recurrence=ScheduleRecurrence(...) or "
-                              "datastore= (a data-change schedule)")
+        raise ValidationError(
+            "a schedule needs exactly one trigger: recurrence=ScheduleRecurrence(...) or "
+            "datastore= (a data-change schedule)"
+        )
     if record.get("recurrence"):
         recurrence.check(record["recurrence"])
     else:
@@ -178,8 +205,10 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
     record["suffixes"] = suffixes
     assignments = record.get("parameterAssignments") or {}
     if not isinstance(assignments, dict) or set(assignments) - set(_ASSIGNMENTS):
-        raise ValidationError("parameterAssignments must be an object with the v1 run request's sections "
-                              f"{list(_ASSIGNMENTS)}, e.g. {{'ParameterAssignments': {{'count': 3}}}}")
+        raise ValidationError(
+            "parameterAssignments must be an object with the v1 run request's sections "
+            f"{list(_ASSIGNMENTS)}, e.g. {{'ParameterAssignments': {{'count': 3}}}}"
+        )
     record["parameterAssignments"] = assignments
     record["notificationUrl"] = notifications.check_url(record.get("notificationUrl"))
     return record
@@ -204,8 +233,11 @@ def _reset_clock(record: dict[str, Any], now: dt.datetime) -> None:
     record["watermark"], record["boundary"] = _iso(now.replace(microsecond=0)), []
     if record.get("datastore"):
         store = datastores.get_datastore(record["datastore"])
-        record["boundary"] = [[b["name"], b["etag"]] for b in _listing(store["container_name"], record)
-                              if b["modified"] >= record["watermark"]]
+        record["boundary"] = [
+            [b["name"], b["etag"]]
+            for b in _listing(store["container_name"], record)
+            if b["modified"] >= record["watermark"]
+        ]
 
 
 # ---------------------------------------------------------------------------------------------- runs
@@ -221,13 +253,18 @@ def _runnable(record: Mapping[str, Any]) -> tuple[dict[str, Any], Optional[str]]
 
 def _run_request(record: Mapping[str, Any], data_paths: Mapping[str, Mapping[str, str]]) -> dict[str, Any]:
     """The v1 run request a firing makes: the schedule's assignments, plus the changed path if any."""
-    body: dict[str, Any] = {"ExperimentName": record["experimentName"], "RunSource": "Schedule",
-                            **{k: dict(v) for k, v in record["parameterAssignments"].items()}}
+    body: dict[str, Any] = {
+        "ExperimentName": record["experimentName"],
+        "RunSource": "Schedule",
+        **{k: dict(v) for k, v in record["parameterAssignments"].items()},
+    }
     if record.get("continueOnStepFailure") is not None:
         body["ContinueOnStepFailure"] = bool(record["continueOnStepFailure"])
     for name, where in data_paths.items():
-        body.setdefault("DataPathAssignments", {})[name] = {"DataStoreName": where["datastore"],
-                                                            "RelativePath": where["path"]}
+        body.setdefault("DataPathAssignments", {})[name] = {
+            "DataStoreName": where["datastore"],
+            "RelativePath": where["path"],
+        }
     return body
 
 
@@ -239,8 +276,10 @@ def check_target(record: Mapping[str, Any]) -> None:
     name = record.get("dataPathParameterName")
     if name and (declared.get(name) or {}).get("type") != "datapath":
         datapaths = sorted(n for n, p in declared.items() if p["type"] == "datapath")
-        raise ValidationError(f"data_path_parameter_name '{name}' is not a DataPath parameter of the pipeline; "
-                              f"its DataPath parameters: {datapaths or 'none'}")
+        raise ValidationError(
+            f"data_path_parameter_name '{name}' is not a DataPath parameter of the pipeline; "
+            f"its DataPath parameters: {datapaths or 'none'}"
+        )
     submissions.from_rest(_run_request(record, {}), declared)  # 400 naming a wrongly typed parameter
 
 
@@ -263,10 +302,20 @@ def create_run(firing: Firing) -> tuple[dict[str, Any], dict[str, Any]]:
     pipeline, endpoint_id = _runnable(schedule)
     document = published.document(pipeline["id"])
     submission = submissions.from_rest(_run_request(schedule, firing.parameters), document["parameters"])
-    properties = {"azureml.scheduleId": schedule["id"], "azureml.scheduleName": schedule["name"],
-                  "durableml.trigger": json.dumps(firing.cause, sort_keys=True)}
-    return submissions.create(document, submission, bool(pipeline.get("continueOnStepFailure")), pipeline["id"],
-                              endpoint_id, firing.run_id, properties)
+    properties = {
+        "azureml.scheduleId": schedule["id"],
+        "azureml.scheduleName": schedule["name"],
+        "durableml.trigger": json.dumps(firing.cause, sort_keys=True),
+    }
+    return submissions.create(
+        document,
+        submission,
+        bool(pipeline.get("continueOnStepFailure")),
+        pipeline["id"],
+        endpoint_id,
+        firing.run_id,
+        properties,
+    )
 
 
 # ---------------------------------------------------------------------------------------------- ticking
@@ -312,8 +361,10 @@ def _failed(record: Mapping[str, Any], firing: Optional[Firing], exc: Exception,
         attempts[firing.key] = attempts.get(firing.key, 0) + 1
         if attempts[firing.key] >= POISON_AFTER:
             del attempts[firing.key]
-            doc["poisoned"] = [*doc.get("poisoned", [])[-(POISONED_KEPT - 1):],
-                               {"key": firing.key, "cause": firing.cause, "error": error}]
+            doc["poisoned"] = [
+                *doc.get("poisoned", [])[-(POISONED_KEPT - 1) :],
+                {"key": firing.key, "cause": firing.cause, "error": error},
+            ]
             _advance(doc, firing)
 
     records().update(TABLE, PARTITION, record["id"], change)
@@ -322,14 +373,32 @@ def _failed(record: Mapping[str, Any], firing: Optional[Firing], exc: Exception,
 def _recurrence_firings(record: Mapping[str, Any], now: dt.datetime) -> list[Firing]:
     found = []
     if record.get("firstRunPending"):
-        found.append(Firing(dict(record), f"created-{record['firstRunPending']}",
-                            {"kind": "created", "occurrence": record["firstRunPending"]}))
-    due = [_iso(t) for t in recurrence.occurrences(record["recurrence"], _time(record["created"]),
-                                                   _time(record["lastOccurrence"]), now)]
+        found.append(
+            Firing(
+                dict(record),
+                f"created-{record['firstRunPending']}",
+                {"kind": "created", "occurrence": record["firstRunPending"]},
+            )
+        )
+    due = [
+        _iso(t)
+        for t in recurrence.occurrences(
+            record["recurrence"], _time(record["created"]), _time(record["lastOccurrence"]), now
+        )
+    ]
     if due:
-        found.append(Firing(dict(record), f"at-{due[-1]}", {"kind": "recurrence", "occurrence": due[-1],
-                                                           "skipped": due[:-1][-SKIPPED_KEPT:],
-                                                           "skippedCount": len(due) - 1}))
+        found.append(
+            Firing(
+                dict(record),
+                f"at-{due[-1]}",
+                {
+                    "kind": "recurrence",
+                    "occurrence": due[-1],
+                    "skipped": due[:-1][-SKIPPED_KEPT:],
+                    "skippedCount": len(due) - 1,
+                },
+            )
+        )
     return found
 
 
@@ -355,8 +424,10 @@ def _poll(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
 
     def change(doc: dict[str, Any]) -> None:
         known = {(b["name"], b["etag"]) for b in doc.get("pending") or []}
-        doc["pending"] = [*(doc.get("pending") or []),
-                          *({**b, "seen": _iso(now)} for b in changed if (b["name"], b["etag"]) not in known)]
+        doc["pending"] = [
+            *(doc.get("pending") or []),
+            *({**b, "seen": _iso(now)} for b in changed if (b["name"], b["etag"]) not in known),
+        ]
         mark = max([doc["watermark"], *(b["modified"] for b in changed)])
         at_mark = [[b["name"], b["etag"]] for b in changed if b["modified"] == mark]
         doc["boundary"] = (doc.get("boundary") or [] if mark == doc["watermark"] else []) + at_mark
@@ -375,8 +446,11 @@ def _listing(container: str, record: Mapping[str, Any]) -> list[dict[str, Any]]:
         items = (b for b in client.walk_blobs(name_starts_with=prefix, delimiter="/") if not b.name.endswith("/"))
     suffixes = tuple(record["suffixes"])
     try:
-        return [{"name": b.name, "etag": str(b.etag).strip('"'), "modified": _iso(recurrence.utc(b.last_modified))}
-                for b in items if not suffixes or b.name.endswith(suffixes)]
+        return [
+            {"name": b.name, "etag": str(b.etag).strip('"'), "modified": _iso(recurrence.utc(b.last_modified))}
+            for b in items
+            if not suffixes or b.name.endswith(suffixes)
+        ]
     except ResourceNotFoundError:
         return []  # the container does not exist (yet): nothing has changed in it
 
@@ -390,8 +464,12 @@ def _is_new(blob: Mapping[str, Any], record: Mapping[str, Any]) -> bool:
 def _change_firing(record: Mapping[str, Any], blobs: list[dict[str, Any]]) -> Firing:
     names = sorted((b["name"], b["etag"]) for b in blobs)
     key = "changes-" + hashlib.sha256(repr(names).encode()).hexdigest()[:32]
-    cause = {"kind": "dataChange", "datastore": record["datastore"], "count": len(names),
-             "blobs": [{"name": n, "etag": e} for n, e in names[:BLOBS_KEPT]]}
+    cause = {
+        "kind": "dataChange",
+        "datastore": record["datastore"],
+        "count": len(names),
+        "blobs": [{"name": n, "etag": e} for n, e in names[:BLOBS_KEPT]],
+    }
     parameters = {}
     if record.get("dataPathParameterName"):
         path = names[0][0] if len(names) == 1 else layout.common_folder(posixpath.dirname(n) for n, _ in names)
@@ -402,21 +480,28 @@ def _change_firing(record: Mapping[str, Any], blobs: list[dict[str, Any]]) -> Fi
 def _fire(firing: Firing, start: Starter, now: dt.datetime) -> Optional[dict[str, Any]]:
     """Claim the firing (once), then start its run (idempotent on the run id); None when another host has
     just claimed it and may still be starting it."""
-    claim = {"key": firing.key, "schedule_id": firing.schedule["id"], "run_id": firing.run_id,
-             "created": _iso(now), "cause": firing.cause}
+    claim = {
+        "key": firing.key,
+        "schedule_id": firing.schedule["id"],
+        "run_id": firing.run_id,
+        "created": _iso(now),
+        "cause": firing.cause,
+    }
     if not records().insert(FIRINGS, firing.schedule["id"], firing.key, claim):
         claim = records().get(FIRINGS, firing.schedule["id"], firing.key) or claim
         if (now - _time(claim["created"])).total_seconds() < CLAIM_GRACE_S and not claim.get("started"):
             return None
     run = start(firing)
     if not claim.get("started"):
-        records().update(FIRINGS, firing.schedule["id"], firing.key,
-                         lambda c: c.update(started=utc_now(), status=run.get("status")))
+        records().update(
+            FIRINGS, firing.schedule["id"], firing.key, lambda c: c.update(started=utc_now(), status=run.get("status"))
+        )
     return {**claim, "run_id": run["id"]}
 
 
 def _settle(firing: Firing, now: dt.datetime) -> None:
     """Advance the schedule past a started firing (so the next tick does not fire it again)."""
+
     def change(record: dict[str, Any]) -> None:
         _advance(record, firing)
         (record.get("attempts") or {}).pop(firing.key, None)

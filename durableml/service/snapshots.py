@@ -4,6 +4,7 @@ Files are stored once per content hash (``durableml-snapshots/files/<sha256>``),
 never uploaded twice; a snapshot is a manifest ``{"files": {"rel/path": sha256}}`` whose id is the hash
 of the manifest (``manifests/<id>.json``).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -85,8 +86,10 @@ def create(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None)
     _check_manifest(files, hashed)
     absent = missing(files.values())
     if absent:
-        raise ValidationError(f"{len(absent)} snapshot file(s) were not uploaded (first: {absent[0]}); upload them "
-                              "with PUT /api/snapshots/files/<sha256> first")
+        raise ValidationError(
+            f"{len(absent)} snapshot file(s) were not uploaded (first: {absent[0]}); upload them "
+            "with PUT /api/snapshots/files/<sha256> first"
+        )
     snapshot_id, manifest = snapshot_manifest(files, hashed)
     if _exists(snapshot_id):
         return snapshot_id
@@ -107,5 +110,6 @@ def manifest(snapshot_id: str) -> dict[str, Any]:
     try:
         return dict(json.loads(_container().download_blob(f"manifests/{snapshot_id}.json").readall()))
     except ResourceNotFoundError as exc:
-        raise NotFoundError(f"no snapshot with id '{snapshot_id}'; snapshots are created by submitting a "
-                            "pipeline (POST /api/snapshots)") from exc
+        raise NotFoundError(
+            f"no snapshot with id '{snapshot_id}'; snapshots are created by submitting a pipeline (POST /api/snapshots)"
+        ) from exc

@@ -16,6 +16,7 @@ otherwise go unnoticed). Unknown parameter names are ignored, as in v1. REST cal
 send every value as a string (v1's wire type), so ``"45"`` is accepted for an int parameter and ``"true"``
 for a bool one; a value that is not of the parameter's type is a 400 naming the parameter and the type.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,13 +26,31 @@ from typing import Any, Mapping, Optional
 from durableml.exceptions import ValidationError
 from durableml.service import runs
 
-_BODY_KEYS = {"ExperimentName", "RunSource", "ParameterAssignments", "DataPathAssignments",
-              "DataSetDefinitionValueAssignments", "ContinueOnStepFailure", "Tags", "EnforceRerun"}
+_BODY_KEYS = {
+    "ExperimentName",
+    "RunSource",
+    "ParameterAssignments",
+    "DataPathAssignments",
+    "DataSetDefinitionValueAssignments",
+    "ContinueOnStepFailure",
+    "Tags",
+    "EnforceRerun",
+}
 # v1 request fields accepted and ignored, so that a v1 caller only changes the host (they change nothing here)
-_IGNORED_V1_KEYS = {"Description", "RunType", "Properties", "StepTags", "ContinueRunOnFailedOptionalInput",
-                    "AssetOutputSettingsAssignments"}
-_JSON_TYPES = {"string": {"type": "string"}, "int": {"type": "integer"}, "float": {"type": "number"},
-               "bool": {"type": "boolean"}}
+_IGNORED_V1_KEYS = {
+    "Description",
+    "RunType",
+    "Properties",
+    "StepTags",
+    "ContinueRunOnFailedOptionalInput",
+    "AssetOutputSettingsAssignments",
+}
+_JSON_TYPES = {
+    "string": {"type": "string"},
+    "int": {"type": "integer"},
+    "float": {"type": "number"},
+    "bool": {"type": "boolean"},
+}
 
 
 @dataclass(frozen=True)
@@ -49,15 +68,19 @@ class Submission:
 def from_rest(body: Any, declared: Mapping[str, Mapping[str, Any]]) -> Submission:
     """Turn a v1 REST body into a Submission for a pipeline declaring ``declared`` parameters."""
     if not isinstance(body, dict):
-        raise ValidationError("the request body must be a JSON object such as "
-                              '{"ExperimentName": "my-experiment", "ParameterAssignments": {"name": "value"}}')
+        raise ValidationError(
+            "the request body must be a JSON object such as "
+            '{"ExperimentName": "my-experiment", "ParameterAssignments": {"name": "value"}}'
+        )
     unknown = sorted(set(body) - _BODY_KEYS - _IGNORED_V1_KEYS)
     if unknown:
         raise ValidationError(f"unknown keys {unknown} in the run request; known: {sorted(_BODY_KEYS)}")
     experiment = body.get("ExperimentName")
     if not isinstance(experiment, str) or not experiment.strip():
-        raise ValidationError("'ExperimentName' is required: the experiment the run is recorded in, "
-                              'e.g. {"ExperimentName": "my-experiment"}')
+        raise ValidationError(
+            "'ExperimentName' is required: the experiment the run is recorded in, "
+            'e.g. {"ExperimentName": "my-experiment"}'
+        )
     parameters: dict[str, Any] = {}
     for name, value in _section(body, "ParameterAssignments").items():
         if name in declared:
@@ -91,22 +114,32 @@ def _section(body: Mapping[str, Any], key: str) -> dict[str, Any]:
 
 
 def _wrong(name: str, expected: str, value: Any, how: str) -> ValidationError:
-    return ValidationError(f"pipeline parameter '{name}' expects a {expected}, got {type(value).__name__} "
-                           f"{value!r}; {how}", details={"parameter": name, "expected": expected})
+    return ValidationError(
+        f"pipeline parameter '{name}' expects a {expected}, got {type(value).__name__} {value!r}; {how}",
+        details={"parameter": name, "expected": expected},
+    )
 
 
 def _scalar(name: str, expected: str, value: Any) -> Any:
     """A ParameterAssignments value as the parameter's type (v1 sent strings; numbers in strings are fine)."""
     if expected not in _JSON_TYPES:
-        raise _wrong(name, expected, value, "assign DataPath parameters in DataPathAssignments and dataset "
-                     "parameters in DataSetDefinitionValueAssignments")
+        raise _wrong(
+            name,
+            expected,
+            value,
+            "assign DataPath parameters in DataPathAssignments and dataset "
+            "parameters in DataSetDefinitionValueAssignments",
+        )
     if expected == "string" and isinstance(value, (int, float)) and not isinstance(value, bool):
         return str(value)
     if isinstance(value, str) and expected != "string":
         value = _parse(value, expected)
-    ok = {"string": isinstance(value, str), "bool": isinstance(value, bool),
-          "int": isinstance(value, int) and not isinstance(value, bool),
-          "float": isinstance(value, (int, float)) and not isinstance(value, bool)}[expected]
+    ok = {
+        "string": isinstance(value, str),
+        "bool": isinstance(value, bool),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+    }[expected]
     if not ok or (expected == "float" and not math.isfinite(value)):
         raise _wrong(name, expected, value, f"send a {expected} (JSON {_JSON_TYPES[expected]['type']})")
     return float(value) if expected == "float" else value
@@ -126,8 +159,11 @@ def _parse(text: str, expected: str) -> Any:
 def _data_path(name: str, expected: str, value: Any) -> dict[str, Any]:
     if expected != "datapath":
         raise _wrong(name, expected, value, "DataPathAssignments only assign DataPath parameters")
-    if not (isinstance(value, dict) and isinstance(value.get("RelativePath"), str)
-            and isinstance(value.get("DataStoreName"), (str, type(None)))):
+    if not (
+        isinstance(value, dict)
+        and isinstance(value.get("RelativePath"), str)
+        and isinstance(value.get("DataStoreName"), (str, type(None)))
+    ):
         raise _wrong(name, "datapath", value, 'send {"DataStoreName": "<datastore>", "RelativePath": "<path>"}')
     from durableml.service import datastores
 
@@ -142,8 +178,12 @@ def _dataset(name: str, expected: str, value: Any) -> dict[str, Any]:
     wanted = expected.split("_")[0]
     definition = _definition(name, expected, value)
     if definition.get("datasetType") != wanted:
-        raise _wrong(name, expected, value, f"that dataset is a {definition.get('datasetType')} dataset; "
-                     f"assign a {wanted} dataset")
+        raise _wrong(
+            name,
+            expected,
+            value,
+            f"that dataset is a {definition.get('datasetType')} dataset; assign a {wanted} dataset",
+        )
     return definition
 
 
@@ -164,15 +204,33 @@ def _definition(name: str, expected: str, value: Any) -> dict[str, Any]:
     raise _wrong(name, expected, value, 'send {"SavedDataSetReference": {"Id": "<registered dataset id>"}}')
 
 
-def create(document: dict[str, Any], submission: Submission, continue_default: bool, pipeline_id: str,
-           endpoint_id: Optional[str] = None, run_id: Optional[str] = None,
-           extra_properties: Optional[Mapping[str, str]] = None) -> tuple[dict[str, Any], dict[str, Any]]:
+def create(
+    document: dict[str, Any],
+    submission: Submission,
+    continue_default: bool,
+    pipeline_id: str,
+    endpoint_id: Optional[str] = None,
+    run_id: Optional[str] = None,
+    extra_properties: Optional[Mapping[str, str]] = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Record a run of a published pipeline's ``document``; returns (run record, execution plan)."""
     flag = continue_default if submission.continue_on_step_failure is None else submission.continue_on_step_failure
-    properties = {"azureml.pipelineid": pipeline_id, **({"azureml.pipelineEndpointId": endpoint_id}
-                                                        if endpoint_id else {}), **(extra_properties or {})}
-    return runs.create_run(submission.experiment, document, submission.parameters, submission.tags, flag,
-                           submission.regenerate_outputs, submission.run_source, properties, run_id=run_id)
+    properties = {
+        "azureml.pipelineid": pipeline_id,
+        **({"azureml.pipelineEndpointId": endpoint_id} if endpoint_id else {}),
+        **(extra_properties or {}),
+    }
+    return runs.create_run(
+        submission.experiment,
+        document,
+        submission.parameters,
+        submission.tags,
+        flag,
+        submission.regenerate_outputs,
+        submission.run_source,
+        properties,
+        run_id=run_id,
+    )
 
 
 def parameter_schema(declared: Mapping[str, Mapping[str, Any]], title: str) -> dict[str, Any]:
@@ -183,18 +241,38 @@ def parameter_schema(declared: Mapping[str, Mapping[str, Any]], title: str) -> d
         if kind in _JSON_TYPES:
             scalars[name] = {**_JSON_TYPES[kind], "default": default, "x-durableml-type": kind}
         elif kind == "datapath":
-            paths[name] = {"type": "object", "required": ["RelativePath"], "x-durableml-type": kind,
-                           "default": {"DataStoreName": default.get("datastore"), "RelativePath": default["path"]},
-                           "properties": {"DataStoreName": {"type": "string"}, "RelativePath": {"type": "string"}}}
+            paths[name] = {
+                "type": "object",
+                "required": ["RelativePath"],
+                "x-durableml-type": kind,
+                "default": {"DataStoreName": default.get("datastore"), "RelativePath": default["path"]},
+                "properties": {"DataStoreName": {"type": "string"}, "RelativePath": {"type": "string"}},
+            }
         else:
-            sets[name] = {"type": "object", "required": ["SavedDataSetReference"], "x-durableml-type": kind,
-                          "properties": {"SavedDataSetReference": {
-                              "type": "object", "required": ["Id"], "properties": {"Id": {"type": "string"}}}}}
+            sets[name] = {
+                "type": "object",
+                "required": ["SavedDataSetReference"],
+                "x-durableml-type": kind,
+                "properties": {
+                    "SavedDataSetReference": {
+                        "type": "object",
+                        "required": ["Id"],
+                        "properties": {"Id": {"type": "string"}},
+                    }
+                },
+            }
     section = {"type": "object", "additionalProperties": True}
-    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, "type": "object",
-            "required": ["ExperimentName"],
-            "properties": {"ExperimentName": {"type": "string", "minLength": 1}, "RunSource": {"type": "string"},
-                           "ContinueOnStepFailure": {"type": "boolean"},
-                           "ParameterAssignments": {**section, "properties": scalars},
-                           "DataPathAssignments": {**section, "properties": paths},
-                           "DataSetDefinitionValueAssignments": {**section, "properties": sets}}}
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        "type": "object",
+        "required": ["ExperimentName"],
+        "properties": {
+            "ExperimentName": {"type": "string", "minLength": 1},
+            "RunSource": {"type": "string"},
+            "ContinueOnStepFailure": {"type": "boolean"},
+            "ParameterAssignments": {**section, "properties": scalars},
+            "DataPathAssignments": {**section, "properties": paths},
+            "DataSetDefinitionValueAssignments": {**section, "properties": sets},
+        },
+    }

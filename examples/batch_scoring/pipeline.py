@@ -7,6 +7,7 @@ model and today's incoming files, publishes the scoring pipeline, and creates a 
 every day at 02:00 UTC. As in Azure ML v1, a recurrence without start_time also runs once at once: this
 script waits for that first run and prints where the scores are.
 """
+
 import datetime
 import os
 import sys
@@ -34,24 +35,47 @@ else:
     compute = ComputeTarget.create(ws, "cpu", config)
     compute.wait_for_completion(show_output=True)
 
-incoming = (PipelineParameter("incoming", default_value=DataPath(store, "incoming")),
-            DataPathComputeBinding(mode="mount"))
-model = DataReference(datastore=store, data_reference_name="model", path_on_datastore="models/linear/model.json",
-                      mode="download")
+incoming = (
+    PipelineParameter("incoming", default_value=DataPath(store, "incoming")),
+    DataPathComputeBinding(mode="mount"),
+)
+model = DataReference(
+    datastore=store, data_reference_name="model", path_on_datastore="models/linear/model.json", mode="download"
+)
 scores = PipelineData("scores", datastore=store, pipeline_output_name="scores")
 score = PythonScriptStep(
-    name="score", script_name="score.py", source_directory="scoring", compute_target=compute,
-    arguments=["--incoming", incoming, "--model", model, "--day", PipelineParameter("day", default_value="today"),
-               "--out", scores],
-    inputs=[incoming, model], outputs=[scores], allow_reuse=False)
+    name="score",
+    script_name="score.py",
+    source_directory="scoring",
+    compute_target=compute,
+    arguments=[
+        "--incoming",
+        incoming,
+        "--model",
+        model,
+        "--day",
+        PipelineParameter("day", default_value="today"),
+        "--out",
+        scores,
+    ],
+    inputs=[incoming, model],
+    outputs=[scores],
+    allow_reuse=False,
+)
 published = Pipeline(workspace=ws, steps=[score]).publish(
-    name="batch-scoring", description="scores the files that arrived each day", version="1")
+    name="batch-scoring", description="scores the files that arrived each day", version="1"
+)
 print(f"published pipeline {published.id}: {published.endpoint}")
 
 nightly = ScheduleRecurrence(frequency="Day", interval=1, hours=[2], minutes=[0])
-schedule = Schedule.create(ws, name="nightly-batch-scoring", pipeline_id=published.id,
-                           experiment_name="batch-scoring", recurrence=nightly,
-                           description="score yesterday's and today's arrivals at 02:00 UTC")
+schedule = Schedule.create(
+    ws,
+    name="nightly-batch-scoring",
+    pipeline_id=published.id,
+    experiment_name="batch-scoring",
+    recurrence=nightly,
+    description="score yesterday's and today's arrivals at 02:00 UTC",
+)
 print(f"schedule {schedule.id} is {schedule.status}; next run at {schedule.next_run_time}")
 if "--no-wait" in sys.argv:
     sys.exit(0)

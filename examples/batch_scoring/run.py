@@ -5,6 +5,7 @@
 Without --keep-running, durableml stops after the schedule's first run (which v1 starts at once);
 with it, the schedule stays live and fires every day at 02:00 UTC while durableml runs.
 """
+
 import sys
 from pathlib import Path
 

@@ -6,6 +6,7 @@ State (keys, Azurite data, run records, compute jobs) lives in .funchost/main/ a
 so a second run shows step reuse. The pipeline itself is pipeline.py, the seed article's code with only
 the import prefix changed; this script writes the config.json it reads (endpoint + function key).
 """
+
 import sys
 from pathlib import Path
 

@@ -3,6 +3,7 @@
 This is a plain Azure Functions Python v2 app; it runs unchanged under funchost or the Azure Functions
 host. ``run.py`` next to it starts it under funchost and runs one orchestration end to end.
 """
+
 from __future__ import annotations
 
 from typing import Any, Generator

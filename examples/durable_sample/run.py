@@ -11,6 +11,7 @@ What it does, as a user would by hand:
 4. polls the returned ``statusQueryGetUri`` until the orchestration finishes, prints its output;
 5. stops funchost (SIGTERM, then SIGKILL if it hangs). Exit code 0 when the orchestration completed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,12 @@ class RunError(RuntimeError):
     """The sample did not complete; the message says where it stopped."""
 
 
-def http(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
-         ) -> tuple[int, dict[str, str], Any]:
+def http(
+    method: str,
+    url: str,
+    body: Any = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], Any]:
     """One HTTP request; returns (status, headers, parsed JSON body or text). HTTP errors are returned."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
@@ -69,8 +74,9 @@ def with_code(url: str, code: str) -> str:
 
 def run_orchestration(base_url: str, keys: dict[str, Any], name: str, payload: Any, timeout: float) -> dict[str, Any]:
     """Start ``name`` through the app's HTTP starter and poll its status until it finishes."""
-    status, _, body = http("POST", f"{base_url}/api/orchestrators/{name}", payload,
-                           {"x-functions-key": keys["functionKeys"]["default"]})
+    status, _, body = http(
+        "POST", f"{base_url}/api/orchestrators/{name}", payload, {"x-functions-key": keys["functionKeys"]["default"]}
+    )
     if status != 202 or not isinstance(body, dict) or "statusQueryGetUri" not in body:
         raise RunError(f"starting {name} answered HTTP {status}: {body!r}")
     print(f"started {name}: instance {body['id']}")
@@ -101,8 +107,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--state-dir", type=Path, help="funchost state dir (default: a temp dir, removed after)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for start-up and for the run")
     parser.add_argument("--orchestrator", default="hello_chain")
-    parser.add_argument("--input", type=json_value, default=["Tokyo", "Seattle", "London"],
-                        help="orchestration input as JSON (default: three city names)")
+    parser.add_argument(
+        "--input",
+        type=json_value,
+        default=["Tokyo", "Seattle", "London"],
+        help="orchestration input as JSON (default: three city names)",
+    )
     return parser.parse_args(argv)
 
 
@@ -117,8 +127,9 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.mkdir(parents=True, exist_ok=True)
     log_path = state_dir.parent / f"funchost-{state_dir.name}.log"
     env = with_local_storage(dict(os.environ, PYTHONUNBUFFERED="1"))
-    host = FunchostProcess(APP_DIR, state_dir, log_path, env, port=args.port or None, ready_timeout=args.timeout,
-                           cwd=REPO_ROOT)
+    host = FunchostProcess(
+        APP_DIR, state_dir, log_path, env, port=args.port or None, ready_timeout=args.timeout, cwd=REPO_ROOT
+    )
     print(f"starting funchost on port {host.port} (state {state_dir}, log {log_path})")
     started = time.monotonic()
     try:

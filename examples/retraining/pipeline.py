@@ -8,6 +8,7 @@ the pipeline and creates a data-change Schedule on ``training-data/`` of the def
 debounce window: files uploaded within 5 s start one run). Then it uploads a training file (data/day1.csv,
 or --upload FILE), waits for the run the upload started, and prints the model it registered.
 """
+
 import os
 import sys
 import time
@@ -35,15 +36,31 @@ else:
         config = AmlCompute.provisioning_configuration(vm_size="STANDARD_D2_V2", min_nodes=0, max_nodes=2)
         compute = ComputeTarget.create(ws, "cpu", config)
         compute.wait_for_completion(show_output=True)
-    data = (PipelineParameter("training_data", default_value=DataPath(store, "training-data")),
-            DataPathComputeBinding(mode="mount"))
-    train = PythonScriptStep(name="train", script_name="train.py", source_directory="training",
-                             compute_target=compute, arguments=["--data", data], inputs=[data], allow_reuse=False)
+    data = (
+        PipelineParameter("training_data", default_value=DataPath(store, "training-data")),
+        DataPathComputeBinding(mode="mount"),
+    )
+    train = PythonScriptStep(
+        name="train",
+        script_name="train.py",
+        source_directory="training",
+        compute_target=compute,
+        arguments=["--data", data],
+        inputs=[data],
+        allow_reuse=False,
+    )
     published = Pipeline(workspace=ws, steps=[train]).publish(name="retraining", description="retrain on new data")
-    schedule = Schedule.create(ws, name="retrain-on-new-data", pipeline_id=published.id,
-                               experiment_name="retraining", datastore=store, path_on_datastore="training-data",
-                               polling_interval=0.05, data_path_parameter_name="training_data",
-                               debounce_seconds=5)
+    schedule = Schedule.create(
+        ws,
+        name="retrain-on-new-data",
+        pipeline_id=published.id,
+        experiment_name="retraining",
+        datastore=store,
+        path_on_datastore="training-data",
+        polling_interval=0.05,
+        data_path_parameter_name="training_data",
+        debounce_seconds=5,
+    )
     print(f"published pipeline {published.id}; schedule {schedule.id} watches {store.name}/training-data")
 
 before = {run.id for run in schedule.get_pipeline_runs()}

@@ -6,6 +6,7 @@ It uploads data/day1.csv, which starts a retraining run. With --keep-running dur
 stay live: upload more data (``python pipeline.py --upload data/day2.csv`` from this folder, or any tool
 that writes blobs under training-data/) and each upload starts a run.
 """
+
 import sys
 from pathlib import Path
 

@@ -4,6 +4,7 @@ These are what the Durable extension's HttpApiHandler does behind both the rpcBa
 ``DurableOrchestrationClient`` calls and the public ``/runtime/webhooks/durabletask`` API. Errors are
 typed so the HTTP layer maps each to the extension's status code in one place.
 """
+
 from __future__ import annotations
 
 import json
@@ -68,8 +69,10 @@ def validate_instance_id(instance_id: str) -> str:
     if instance_id.startswith("@"):
         raise BadRequest(f"Orchestration instance ids must not start with @: '{instance_id}'.")
     if _BAD_ID.search(instance_id):
-        raise BadRequest(f"Instance ID '{instance_id}' contains invalid characters "
-                         "('/', '\\', '#', '?' and control characters are not allowed).")
+        raise BadRequest(
+            f"Instance ID '{instance_id}' contains invalid characters "
+            "('/', '\\', '#', '?' and control characters are not allowed)."
+        )
     return instance_id
 
 
@@ -91,15 +94,19 @@ class DurableClientOps:
         fi = self.index.durable("orchestrationTrigger", name)
         if fi is None:
             known = ", ".join(f"'{n}'" for n in self.index.durable_names("orchestrationTrigger"))
-            raise BadRequest(f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
-                             f"function. Additional info: The following are the known orchestrator functions: {known}.",
-                             public_message="One or more of the arguments submitted is incorrect")
+            raise BadRequest(
+                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator "
+                f"function. Additional info: The following are the known orchestrator functions: {known}.",
+                public_message="One or more of the arguments submitted is incorrect",
+            )
         iid = validate_instance_id(instance_id) if instance_id else uuid.uuid4().hex
         with self.store.transaction() as tx:
             existing = self.store.get_instance(iid)
             if existing is not None and existing.status in ACTIVE:
-                raise Conflict(f"An Orchestration instance with the status {existing.status.name} already exists "
-                               f"for instance ID '{iid}'.")
+                raise Conflict(
+                    f"An Orchestration instance with the status {existing.status.name} already exists "
+                    f"for instance ID '{iid}'."
+                )
             start_instance(tx, iid, fi.durable_name, input_text, h.now())
         self.on_change()
         return iid
@@ -129,8 +136,12 @@ class DurableClientOps:
         self._control(instance_id, EventType.ExecutionTerminated, reason, ACTIVE)
 
     def suspend(self, instance_id: str, reason: Optional[str]) -> None:
-        self._control(instance_id, EventType.ExecutionSuspended, reason,
-                      {RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew})
+        self._control(
+            instance_id,
+            EventType.ExecutionSuspended,
+            reason,
+            {RuntimeStatus.Running, RuntimeStatus.Pending, RuntimeStatus.ContinuedAsNew},
+        )
 
     def resume(self, instance_id: str, reason: Optional[str]) -> None:
         self._control(instance_id, EventType.ExecutionResumed, reason, {RuntimeStatus.Suspended})
@@ -140,8 +151,10 @@ class DurableClientOps:
         if inst is None:  # RestartAsync throws ArgumentException, answered 400
             raise BadRequest("InstanceId does not match a valid orchestration instance.")
         if not new_instance_id and inst.status in ACTIVE:
-            raise Conflict(f"Instance '{instance_id}' is {inst.status.name}; it can be restarted only when it "
-                           "has finished, or with restartWithNewInstanceId=true.")
+            raise Conflict(
+                f"Instance '{instance_id}' is {inst.status.name}; it can be restarted only when it "
+                "has finished, or with restartWithNewInstanceId=true."
+            )
         target = uuid.uuid4().hex if new_instance_id else instance_id
         with self.store.transaction() as tx:
             start_instance(tx, target, inst.name, inst.input, h.now())
@@ -162,16 +175,24 @@ class DurableClientOps:
                 tx.append_history(instance_id, [], kept)
             tx.update_instance(instance_id, status=RuntimeStatus.Running, output=None, updated=h.fmt_time(ts))
             # an EventRaised-free wake-up: a generic event makes the dispatcher replay the instance
-            tx.send([NewMessage(instance_id, inst.execution_id, h.event(EventType.GenericEvent, ts,
-                                                                          Data=f"Rewound: {reason or ''}"))])
+            tx.send(
+                [
+                    NewMessage(
+                        instance_id,
+                        inst.execution_id,
+                        h.event(EventType.GenericEvent, ts, Data=f"Rewound: {reason or ''}"),
+                    )
+                ]
+            )
         self.on_change()
 
     def purge(self, instance_id: str) -> int:
         with self.store.transaction() as tx:
             return 1 if tx.purge(instance_id) else 0
 
-    def purge_by(self, created_from: Optional[datetime], created_to: Optional[datetime],
-                 statuses: Optional[list[RuntimeStatus]]) -> int:
+    def purge_by(
+        self, created_from: Optional[datetime], created_to: Optional[datetime], statuses: Optional[list[RuntimeStatus]]
+    ) -> int:
         if created_from is None:
             raise BadRequest("createdTimeFrom is required to purge instance history by filter.")
         where, params = _filter_sql(created_from, created_to, statuses, None)
@@ -184,14 +205,25 @@ class DurableClientOps:
     def status(self, instance_id: str) -> Instance:
         return self._instance(instance_id)
 
-    def list(self, created_from: Optional[datetime], created_to: Optional[datetime],
-             statuses: Optional[list[RuntimeStatus]], prefix: Optional[str], top: int, skip: int) -> list[Instance]:
+    def list(
+        self,
+        created_from: Optional[datetime],
+        created_to: Optional[datetime],
+        statuses: Optional[list[RuntimeStatus]],
+        prefix: Optional[str],
+        top: int,
+        skip: int,
+    ) -> list[Instance]:
         where, params = _filter_sql(created_from, created_to, statuses, prefix)
         return self.store.query_instances(where, params, limit=top, offset=skip)
 
 
-def _filter_sql(created_from: Optional[datetime], created_to: Optional[datetime],
-                statuses: Optional[list[RuntimeStatus]], prefix: Optional[str]) -> tuple[str, list[Any]]:
+def _filter_sql(
+    created_from: Optional[datetime],
+    created_to: Optional[datetime],
+    statuses: Optional[list[RuntimeStatus]],
+    prefix: Optional[str],
+) -> tuple[str, list[Any]]:
     clauses: list[str] = ["1=1"]
     params: list[Any] = []
     if created_from is not None:
@@ -211,8 +243,11 @@ def _filter_sql(created_from: Optional[datetime], created_to: Optional[datetime]
 
 def _rewound(events: list[Event]) -> list[Event]:
     """History minus the failure: ExecutionCompleted(Failed), TaskFailed and their TaskScheduled, failed children."""
-    failed_ids = {e["TaskScheduledId"] for e in events
-                  if e["EventType"] in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)}
+    failed_ids = {
+        e["TaskScheduledId"]
+        for e in events
+        if e["EventType"] in (EventType.TaskFailed, EventType.SubOrchestrationInstanceFailed)
+    }
     kept = []
     for e in events:
         kind = e["EventType"]
@@ -227,8 +262,9 @@ def _rewound(events: list[Event]) -> list[Event]:
 
 
 # ------------------------------------------------------------------ status JSON (HttpApiHandler shapes)
-def status_json(inst: Instance, events: Optional[list[Event]], show_input: bool, show_history: bool,
-                show_history_output: bool) -> dict[str, Any]:
+def status_json(
+    inst: Instance, events: Optional[list[Event]], show_input: bool, show_history: bool, show_history_output: bool
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "name": inst.name,
         "instanceId": inst.id,
@@ -270,14 +306,21 @@ def _short_time(text: str) -> str:
     return h.parse_time(text).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-_HIDDEN = {EventType.OrchestratorStarted, EventType.OrchestratorCompleted, EventType.TaskScheduled,
-           EventType.SubOrchestrationInstanceCreated}
+_HIDDEN = {
+    EventType.OrchestratorStarted,
+    EventType.OrchestratorCompleted,
+    EventType.TaskScheduled,
+    EventType.SubOrchestrationInstanceCreated,
+}
 
 
 def friendly_history(events: list[Event], show_output: bool, show_input: bool) -> list[dict[str, Any]]:
     """The history as the extension's status API shows it: event names, function names, no bookkeeping."""
-    scheduled = {e["EventId"]: e for e in events
-                 if e["EventType"] in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated)}
+    scheduled = {
+        e["EventId"]: e
+        for e in events
+        if e["EventType"] in (EventType.TaskScheduled, EventType.SubOrchestrationInstanceCreated)
+    }
     out = []
     for e in events:
         kind = EventType(e["EventType"])
@@ -288,8 +331,12 @@ def friendly_history(events: list[Event], show_output: bool, show_input: bool) -
             item["FunctionName"] = e.get("Name")
             if show_input:
                 item["Input"] = _json_value(e.get("Input"))
-        elif kind in (EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
-                      EventType.SubOrchestrationInstanceFailed):
+        elif kind in (
+            EventType.TaskCompleted,
+            EventType.TaskFailed,
+            EventType.SubOrchestrationInstanceCompleted,
+            EventType.SubOrchestrationInstanceFailed,
+        ):
             src = scheduled.get(e["TaskScheduledId"], {})
             item["FunctionName"] = src.get("Name")
             item["ScheduledTime"] = src["Timestamp"] if src else None

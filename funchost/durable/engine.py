@@ -6,6 +6,7 @@ the activity loop runs work items (at most ``maxConcurrentActivityFunctions`` at
 result together with the removal of its work item, so a result is recorded exactly once even if the
 activity itself ran twice across a crash.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -30,16 +31,24 @@ from funchost.invoke import Invoker
 class DurableEngine:
     """Runs orchestrations and activities for one task hub."""
 
-    def __init__(self, store: Store, index: FunctionIndex, invoker: Invoker, log: logging.Logger,
-                 max_activities: int, max_orchestrators: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        index: FunctionIndex,
+        invoker: Invoker,
+        log: logging.Logger,
+        max_activities: int,
+        max_orchestrators: int,
+    ) -> None:
         self.store = store
         self.index = index
         self.invoker = invoker
         self.log = log
         self.max_activities = max(1, max_activities)
         self.max_orchestrators = max(1, max_orchestrators)
-        self._episode_pool = ThreadPoolExecutor(max_workers=self.max_orchestrators,
-                                                thread_name_prefix="funchost-orchestrator")
+        self._episode_pool = ThreadPoolExecutor(
+            max_workers=self.max_orchestrators, thread_name_prefix="funchost-orchestrator"
+        )
         self.episodes = EpisodeRunner(store, index, log, self._call_orchestrator)
         self._busy_instances: set[str] = set()
         self._running_work: set[int] = set()
@@ -51,8 +60,10 @@ class DurableEngine:
 
     # ---------------------------------------------------------------- lifecycle
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._orchestration_loop(), name="durable-orchestrations"),
-                       asyncio.create_task(self._activity_loop(), name="durable-activities")]
+        self._tasks = [
+            asyncio.create_task(self._orchestration_loop(), name="durable-orchestrations"),
+            asyncio.create_task(self._activity_loop(), name="durable-activities"),
+        ]
 
     async def stop(self) -> None:
         for t in self._tasks:
@@ -81,8 +92,9 @@ class DurableEngine:
             self._wake_orch.clear()
             free = self.max_orchestrators - len(self._busy_instances)
             if free > 0:
-                ready = await loop.run_in_executor(self._episode_pool, self.store.ready_instances, time.time(),
-                                                   set(self._busy_instances), free)
+                ready = await loop.run_in_executor(
+                    self._episode_pool, self.store.ready_instances, time.time(), set(self._busy_instances), free
+                )
                 for iid in ready:
                     self._busy_instances.add(iid)
                     self._spawn(self._episode(iid))
@@ -105,8 +117,9 @@ class DurableEngine:
             if outcome.new_work:
                 self._wake_work.set()
         except Exception:
-            self.log.error("episode of %s failed in the host; it will be retried:\n%s", instance_id,
-                           traceback.format_exc())
+            self.log.error(
+                "episode of %s failed in the host; it will be retried:\n%s", instance_id, traceback.format_exc()
+            )
             await asyncio.sleep(0.5)
         finally:
             self._busy_instances.discard(instance_id)
@@ -137,8 +150,12 @@ class DurableEngine:
             await asyncio.get_running_loop().run_in_executor(None, self._commit_activity, item, event)
             self.activities_run += 1
         except Exception:
-            self.log.error("activity %s of %s could not be recorded; it will run again:\n%s", item.name,
-                           item.instance_id, traceback.format_exc())
+            self.log.error(
+                "activity %s of %s could not be recorded; it will run again:\n%s",
+                item.name,
+                item.instance_id,
+                traceback.format_exc(),
+            )
             await asyncio.sleep(0.5)
         finally:
             self._running_work.discard(item.seq)
@@ -152,13 +169,17 @@ class DurableEngine:
         if fi is None:
             return _failed(item, item.name, f"FunctionNotFound: the activity function '{item.name}' is not registered")
         try:
-            value = ActivityTriggerConverter.decode(meta.Datum(item.input, "json"), trigger_metadata=None) \
-                if item.input is not None else None
+            value = (
+                ActivityTriggerConverter.decode(meta.Datum(item.input, "json"), trigger_metadata=None)
+                if item.input is not None
+                else None
+            )
             result = await self.invoker.call(fi, value)
             encoded = ActivityTriggerConverter.encode(result, expected_type=None).value
         except Exception as exc:
-            self.log.warning("activity '%s' of %s failed: %s: %s", fi.durable_name, item.instance_id,
-                             type(exc).__name__, exc)
+            self.log.warning(
+                "activity '%s' of %s failed: %s: %s", fi.durable_name, item.instance_id, type(exc).__name__, exc
+            )
             return _failed(item, fi.durable_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         return h.event(EventType.TaskCompleted, h.now(), TaskScheduledId=item.task_id, Result=encoded)
 
@@ -169,14 +190,29 @@ class DurableEngine:
 
     # ---------------------------------------------------------------- metrics for benchmarks and status
     def metrics(self) -> dict[str, Any]:
-        return {"episodes": self.episodes.episodes, "replaySeconds": round(self.episodes.replay_seconds, 4),
-                "activities": self.activities_run, "runningActivities": len(self._running_work),
-                "busyInstances": len(self._busy_instances), **self.store.stats()}
+        return {
+            "episodes": self.episodes.episodes,
+            "replaySeconds": round(self.episodes.replay_seconds, 4),
+            "activities": self.activities_run,
+            "runningActivities": len(self._running_work),
+            "busyInstances": len(self._busy_instances),
+            **self.store.stats(),
+        }
 
 
 def _failed(item: WorkItem, name: str, message: str, stack: Optional[str] = None) -> dict[str, Any]:
     """TaskFailed as the extension writes it for a Python activity (note the double space)."""
-    details = json.dumps({"ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-                          "Message": f"Result: Failure\nException: {message}\nStack: {stack or ''}"})
-    return h.event(EventType.TaskFailed, h.now(), TaskScheduledId=item.task_id,
-                   Reason=f"Activity function '{name}' failed:  {message}", Details=details, FailureDetails=None)
+    details = json.dumps(
+        {
+            "ClassName": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
+            "Message": f"Result: Failure\nException: {message}\nStack: {stack or ''}",
+        }
+    )
+    return h.event(
+        EventType.TaskFailed,
+        h.now(),
+        TaskScheduledId=item.task_id,
+        Reason=f"Activity function '{name}' failed:  {message}",
+        Details=details,
+        FailureDetails=None,
+    )

@@ -5,6 +5,7 @@ together, durable-protocol.md §7), runs the SDK's orchestrator handle over the 
 returned actions into new work with the replay shim, and commits history + work + status in one
 transaction. Control messages (terminate, suspend, resume) are handled without running user code.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,12 @@ from funchost.durable.replay import Decision, NonDeterminismError, UnsupportedAc
 from funchost.durable.store import Instance, Message, NewMessage, Store, _Tx
 from funchost.functions import FunctionIndex
 
-COMPLETIONS = {EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted,
-               EventType.SubOrchestrationInstanceFailed}
+COMPLETIONS = {
+    EventType.TaskCompleted,
+    EventType.TaskFailed,
+    EventType.SubOrchestrationInstanceCompleted,
+    EventType.SubOrchestrationInstanceFailed,
+}
 CONTROL = {EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed}
 
 
@@ -45,8 +50,9 @@ def status_output_text(value: Any) -> str:
 class EpisodeRunner:
     """Runs episodes for instances; called from worker threads, one episode per instance at a time."""
 
-    def __init__(self, store: Store, index: FunctionIndex, log: Any,
-                 call_orchestrator: Callable[[Any, str], str]) -> None:
+    def __init__(
+        self, store: Store, index: FunctionIndex, log: Any, call_orchestrator: Callable[[Any, str], str]
+    ) -> None:
         self.store = store
         self.index = index
         self.log = log
@@ -130,8 +136,11 @@ class EpisodeRunner:
             if plan.control_events:
                 old = self.store.history(inst.id)
                 ts = h.now()
-                chunk = [h.event(EventType.OrchestratorStarted, ts), *plan.control_events,
-                         h.event(EventType.OrchestratorCompleted, ts)]
+                chunk = [
+                    h.event(EventType.OrchestratorStarted, ts),
+                    *plan.control_events,
+                    h.event(EventType.OrchestratorCompleted, ts),
+                ]
                 if old:
                     tx.append_history(inst.id, old, chunk)
                 tx.update_instance(inst.id, status=plan.status, updated=h.fmt_time(ts))
@@ -141,16 +150,25 @@ class EpisodeRunner:
         reason = plan.terminate.get("Input")
         ts = h.now()
         old = self.store.history(inst.id)
-        chunk = [h.event(EventType.OrchestratorStarted, ts), plan.terminate,
-                 h.event(EventType.ExecutionCompleted, ts, OrchestrationStatus=int(RuntimeStatus.Terminated),
-                         Result=reason, FailureDetails=None),
-                 h.event(EventType.OrchestratorCompleted, ts)]
+        chunk = [
+            h.event(EventType.OrchestratorStarted, ts),
+            plan.terminate,
+            h.event(
+                EventType.ExecutionCompleted,
+                ts,
+                OrchestrationStatus=int(RuntimeStatus.Terminated),
+                Result=reason,
+                FailureDetails=None,
+            ),
+            h.event(EventType.OrchestratorCompleted, ts),
+        ]
         with self.store.transaction() as tx:
             tx.consume(plan.consumed)
             tx.append_history(inst.id, old, chunk)
             tx.drop_instance_work(inst.id)
-            tx.update_instance(inst.id, status=RuntimeStatus.Terminated, output=status_output_text(reason),
-                               updated=h.fmt_time(ts))
+            tx.update_instance(
+                inst.id, status=RuntimeStatus.Terminated, output=status_output_text(reason), updated=h.fmt_time(ts)
+            )
             self._notify_parent(tx, inst, failed=True, result=reason, details=None)
 
     def _run_orchestrator(self, inst: Instance, plan: "_Plan", out: EpisodeOutcome) -> None:
@@ -187,9 +205,11 @@ class EpisodeRunner:
     def _invoke(self, inst: Instance, old: list[Event], chunk: list[Event]) -> tuple[dict[str, Any], Optional[str]]:
         fi = self.index.durable("orchestrationTrigger", inst.name)
         if fi is None:
-            return {}, (f"The function '{inst.name}' doesn't exist, is disabled, or is not an orchestrator "
-                        f"function. Additional info: The following are the known orchestrator functions: "
-                        f"{_known(self.index.durable_names('orchestrationTrigger'))}.")
+            return {}, (
+                f"The function '{inst.name}' doesn't exist, is disabled, or is not an orchestrator "
+                f"function. Additional info: The following are the known orchestrator functions: "
+                f"{_known(self.index.durable_names('orchestrationTrigger'))}."
+            )
         ctx = _context_json(inst, old, chunk)
         try:
             return json.loads(self.call_orchestrator(fi, ctx)), None
@@ -198,26 +218,46 @@ class EpisodeRunner:
             if sep:
                 state = json.loads(state_text)
                 return state, f"Orchestrator function '{fi.durable_name}' failed: {state.get('error') or msg}"
-            self.log.error("orchestrator %s raised outside the SDK protocol: %s", inst.name,
-                           "".join(traceback.format_exception_only(type(exc), exc)).strip())
+            self.log.error(
+                "orchestrator %s raised outside the SDK protocol: %s",
+                inst.name,
+                "".join(traceback.format_exception_only(type(exc), exc)).strip(),
+            )
             return {}, f"Orchestrator function '{fi.durable_name}' failed: {type(exc).__name__}: {exc}"
 
     def _unknown_function(self, new: list[Decision]) -> Optional[str]:
         for d in new:
-            if d.kind == "task" and d.name != "BuiltIn::HttpActivity" and \
-                    self.index.durable("activityTrigger", d.name) is None:
-                return (f"The function '{d.name}' doesn't exist, is disabled, or is not an activity function. "
-                        f"Additional info: The following are the known activity functions: "
-                        f"{_known(self.index.durable_names('activityTrigger'))}.")
+            if (
+                d.kind == "task"
+                and d.name != "BuiltIn::HttpActivity"
+                and self.index.durable("activityTrigger", d.name) is None
+            ):
+                return (
+                    f"The function '{d.name}' doesn't exist, is disabled, or is not an activity function. "
+                    f"Additional info: The following are the known activity functions: "
+                    f"{_known(self.index.durable_names('activityTrigger'))}."
+                )
             if d.kind == "suborch" and self.index.durable("orchestrationTrigger", d.name) is None:
-                return (f"The function '{d.name}' doesn't exist, is disabled, or is not an orchestrator function. "
-                        f"Additional info: The following are the known orchestrator functions: "
-                        f"{_known(self.index.durable_names('orchestrationTrigger'))}.")
+                return (
+                    f"The function '{d.name}' doesn't exist, is disabled, or is not an orchestrator function. "
+                    f"Additional info: The following are the known orchestrator functions: "
+                    f"{_known(self.index.durable_names('orchestrationTrigger'))}."
+                )
         return None
 
     # ---------------------------------------------------------------- applying decisions
-    def _apply(self, tx: _Tx, inst: Instance, old: list[Event], chunk: list[Event], ts: datetime,
-               state: dict[str, Any], new: list[Decision], plan: "_Plan", out: EpisodeOutcome) -> None:
+    def _apply(
+        self,
+        tx: _Tx,
+        inst: Instance,
+        old: list[Event],
+        chunk: list[Event],
+        ts: datetime,
+        state: dict[str, Any],
+        new: list[Decision],
+        plan: "_Plan",
+        out: EpisodeOutcome,
+    ) -> None:
         custom = state.get("customStatus")
         actions = flatten_actions(state)
         can = next((a for a in actions if a.get("actionType") == 4), None)
@@ -226,8 +266,9 @@ class EpisodeRunner:
             return
         scheduling = [self._schedule(tx, inst, d, ts, out) for d in new]
         if state.get("isDone"):
-            self._complete(tx, inst, old, chunk + scheduling, ts, failed=False, result=state.get("output"),
-                           custom_status=custom)
+            self._complete(
+                tx, inst, old, chunk + scheduling, ts, failed=False, result=state.get("output"), custom_status=custom
+            )
             return
         tx.append_history(inst.id, old, [*chunk, *scheduling, h.event(EventType.OrchestratorCompleted, ts)])
         status = RuntimeStatus.Suspended if plan.status == RuntimeStatus.Suspended else RuntimeStatus.Running
@@ -237,73 +278,175 @@ class EpisodeRunner:
         if d.kind == "task":
             tx.add_work([(inst.id, inst.execution_id, d.id, d.name, d.input)])
             out.new_work += 1
-            return h.event(EventType.TaskScheduled, ts, d.id, Name=d.name, Version="",
-                           Input=json.dumps([d.input]) if d.input is not None else None)
+            return h.event(
+                EventType.TaskScheduled,
+                ts,
+                d.id,
+                Name=d.name,
+                Version="",
+                Input=json.dumps([d.input]) if d.input is not None else None,
+            )
         if d.kind == "timer":
             assert d.fire_at is not None
             fire = h.fmt_time(d.fire_at)
-            tx.send([NewMessage(inst.id, inst.execution_id, h.event(EventType.TimerFired, d.fire_at, TimerId=d.id,
-                                                                    FireAt=fire), d.fire_at.timestamp())])
+            tx.send(
+                [
+                    NewMessage(
+                        inst.id,
+                        inst.execution_id,
+                        h.event(EventType.TimerFired, d.fire_at, TimerId=d.id, FireAt=fire),
+                        d.fire_at.timestamp(),
+                    )
+                ]
+            )
             return h.event(EventType.TimerCreated, ts, d.id, FireAt=fire)
         child_id = d.instance_id or f"{inst.execution_id}:{d.id}"
         self._start_child(tx, inst, d, child_id, ts)
-        return h.event(EventType.SubOrchestrationInstanceCreated, ts, d.id, Name=d.name, Version="",
-                       InstanceId=child_id, Input=d.input)
+        return h.event(
+            EventType.SubOrchestrationInstanceCreated,
+            ts,
+            d.id,
+            Name=d.name,
+            Version="",
+            InstanceId=child_id,
+            Input=d.input,
+        )
 
     def _start_child(self, tx: _Tx, inst: Instance, d: Decision, child_id: str, ts: datetime) -> None:
         parent = {"instance_id": inst.id, "execution_id": inst.execution_id, "task_id": d.id, "name": inst.name}
         input_text = json.dumps(d.input) if d.input is not None else None
         start_instance(tx, child_id, d.name, input_text, ts, parent=parent)
 
-    def _continue_as_new(self, tx: _Tx, inst: Instance, old: list[Event], chunk: list[Event], ts: datetime,
-                         action: dict[str, Any], custom: Any) -> None:
+    def _continue_as_new(
+        self,
+        tx: _Tx,
+        inst: Instance,
+        old: list[Event],
+        chunk: list[Event],
+        ts: datetime,
+        action: dict[str, Any],
+        custom: Any,
+    ) -> None:
         input_text = json.dumps(action.get("input")) if action.get("input") is not None else None
-        tx.append_history(inst.id, old, [*chunk, h.event(EventType.ContinueAsNew, ts, OrchestrationStatus=int(
-            RuntimeStatus.ContinuedAsNew), Result=input_text), h.event(EventType.OrchestratorCompleted, ts)])
+        tx.append_history(
+            inst.id,
+            old,
+            [
+                *chunk,
+                h.event(
+                    EventType.ContinueAsNew,
+                    ts,
+                    OrchestrationStatus=int(RuntimeStatus.ContinuedAsNew),
+                    Result=input_text,
+                ),
+                h.event(EventType.OrchestratorCompleted, ts),
+            ],
+        )
         tx.reset_history(inst.id)
         execution_id = new_execution_id()
-        started = h.execution_started(ts, inst.id, execution_id, inst.name, input_text,
-                                      parent=_parent_instance(inst.parent))
+        started = h.execution_started(
+            ts, inst.id, execution_id, inst.name, input_text, parent=_parent_instance(inst.parent)
+        )
         tx.send([NewMessage(inst.id, execution_id, started)])
-        tx.update_instance(inst.id, execution_id=execution_id, status=RuntimeStatus.ContinuedAsNew,
-                           input=input_text, output=None, custom_status=_custom_text(custom),
-                           created=h.fmt_time(ts), updated=h.fmt_time(ts))
+        tx.update_instance(
+            inst.id,
+            execution_id=execution_id,
+            status=RuntimeStatus.ContinuedAsNew,
+            input=input_text,
+            output=None,
+            custom_status=_custom_text(custom),
+            created=h.fmt_time(ts),
+            updated=h.fmt_time(ts),
+        )
 
-    def _complete(self, tx: _Tx, inst: Instance, old: list[Event], chunk: list[Event], ts: datetime, failed: bool,
-                  result: Any, custom_status: Any = None) -> None:
+    def _complete(
+        self,
+        tx: _Tx,
+        inst: Instance,
+        old: list[Event],
+        chunk: list[Event],
+        ts: datetime,
+        failed: bool,
+        result: Any,
+        custom_status: Any = None,
+    ) -> None:
         status = RuntimeStatus.Failed if failed else RuntimeStatus.Completed
         result_text = result if failed else json.dumps(result)
-        tx.append_history(inst.id, old, [*chunk, h.event(EventType.ExecutionCompleted, ts, OrchestrationStatus=int(
-            status), Result=result_text, FailureDetails=None), h.event(EventType.OrchestratorCompleted, ts)])
+        tx.append_history(
+            inst.id,
+            old,
+            [
+                *chunk,
+                h.event(
+                    EventType.ExecutionCompleted,
+                    ts,
+                    OrchestrationStatus=int(status),
+                    Result=result_text,
+                    FailureDetails=None,
+                ),
+                h.event(EventType.OrchestratorCompleted, ts),
+            ],
+        )
         tx.drop_instance_work(inst.id)
-        tx.update_instance(inst.id, status=status, output=status_output_text(result), updated=h.fmt_time(ts),
-                           custom_status=_custom_text(custom_status))
+        tx.update_instance(
+            inst.id,
+            status=status,
+            output=status_output_text(result),
+            updated=h.fmt_time(ts),
+            custom_status=_custom_text(custom_status),
+        )
         self._notify_parent(tx, inst, failed=failed, result=result_text, details=None)
 
-    def _notify_parent(self, tx: _Tx, inst: Instance, failed: bool, result: Optional[str],
-                       details: Optional[str]) -> None:
+    def _notify_parent(
+        self, tx: _Tx, inst: Instance, failed: bool, result: Optional[str], details: Optional[str]
+    ) -> None:
         p = inst.parent
         if not p:
             return
         ts = h.now()
         if failed:
-            ev = h.event(EventType.SubOrchestrationInstanceFailed, ts, TaskScheduledId=p["task_id"], Reason=result,
-                         Details=details, FailureDetails=None)
+            ev = h.event(
+                EventType.SubOrchestrationInstanceFailed,
+                ts,
+                TaskScheduledId=p["task_id"],
+                Reason=result,
+                Details=details,
+                FailureDetails=None,
+            )
         else:
             ev = h.event(EventType.SubOrchestrationInstanceCompleted, ts, TaskScheduledId=p["task_id"], Result=result)
         tx.send([NewMessage(p["instance_id"], p["execution_id"], ev)])
 
 
 # -------------------------------------------------------------------- helpers shared with the client API
-def start_instance(tx: _Tx, instance_id: str, name: str, input_text: Optional[str], ts: datetime,
-                   parent: Optional[dict[str, Any]] = None) -> str:
+def start_instance(
+    tx: _Tx,
+    instance_id: str,
+    name: str,
+    input_text: Optional[str],
+    ts: datetime,
+    parent: Optional[dict[str, Any]] = None,
+) -> str:
     """Create (or overwrite) an instance in Pending state and queue its ExecutionStarted; returns execution id."""
     execution_id = new_execution_id()
     tx.reset_history(instance_id)
     tx.db.execute("DELETE FROM inbox WHERE instance_id=?", (instance_id,))
     tx.drop_instance_work(instance_id)
-    tx.put_instance(Instance(instance_id, name, execution_id, RuntimeStatus.Pending, input_text, None, None,
-                             h.fmt_time(ts), h.fmt_time(ts), parent), created_epoch=ts.timestamp())
+    tx.put_instance(
+        Instance(
+            instance_id,
+            name,
+            execution_id,
+            RuntimeStatus.Pending,
+            input_text,
+            None,
+            None,
+            h.fmt_time(ts),
+            h.fmt_time(ts),
+            parent,
+        ),
+        created_epoch=ts.timestamp(),
+    )
     started = h.execution_started(ts, instance_id, execution_id, name, input_text, parent=_parent_instance(parent))
     tx.send([NewMessage(instance_id, execution_id, started)])
     return execution_id
@@ -312,8 +455,12 @@ def start_instance(tx: _Tx, instance_id: str, name: str, input_text: Optional[st
 def _parent_instance(parent: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:
     if not parent:
         return None
-    return {"Name": parent.get("name"), "Version": "", "TaskScheduleId": parent["task_id"],
-            "OrchestrationInstance": {"InstanceId": parent["instance_id"], "ExecutionId": parent["execution_id"]}}
+    return {
+        "Name": parent.get("name"),
+        "Version": "",
+        "TaskScheduleId": parent["task_id"],
+        "OrchestrationInstance": {"InstanceId": parent["instance_id"], "ExecutionId": parent["execution_id"]},
+    }
 
 
 def _context_json(inst: Instance, old: list[Event], chunk: list[Event]) -> str:
@@ -321,16 +468,18 @@ def _context_json(inst: Instance, old: list[Event], chunk: list[Event]) -> str:
     fresh = [{**e, "IsPlayed": False} for e in chunk]
     history = played + fresh
     started = history[1]
-    return json.dumps({
-        "history": history,
-        "input": _context_input(started.get("Input")),
-        "instanceId": inst.id,
-        "isReplaying": bool(old),
-        "parentInstanceId": inst.parent["instance_id"] if inst.parent else None,
-        "upperSchemaVersion": 1,
-        "upperSchemaVersionNew": 2,
-        "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
-    })
+    return json.dumps(
+        {
+            "history": history,
+            "input": _context_input(started.get("Input")),
+            "instanceId": inst.id,
+            "isReplaying": bool(old),
+            "parentInstanceId": inst.parent["instance_id"] if inst.parent else None,
+            "upperSchemaVersion": 1,
+            "upperSchemaVersionNew": 2,
+            "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+        }
+    )
 
 
 def _context_input(input_text: Optional[str]) -> Any:
@@ -394,8 +543,10 @@ def _custom_status_too_big(state: dict[str, Any], name: str) -> Optional[str]:
     size = len(json.dumps(value).encode("utf-16-le"))
     if size <= CUSTOM_STATUS_LIMIT:
         return None
-    return (f"Orchestrator function '{name}' failed: The UTF-16 size of the JSON-serialized payload must not "
-            f"exceed 16 KB. The current payload size is {size / 1024:.0f} KB.")
+    return (
+        f"Orchestrator function '{name}' failed: The UTF-16 size of the JSON-serialized payload must not "
+        f"exceed 16 KB. The current payload size is {size / 1024:.0f} KB."
+    )
 
 
 def _custom_text(value: Any) -> Optional[str]:

@@ -3,6 +3,7 @@
 Property names are the PascalCase ``[DataMember]`` names of ``DurableTask.Core.History``; ``EventType``
 and ``OrchestrationStatus`` are integers; timestamps are ISO-8601 UTC with 7 fractional digits.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -54,8 +55,12 @@ class RuntimeStatus(IntEnum):
 TERMINAL = {RuntimeStatus.Completed, RuntimeStatus.Failed, RuntimeStatus.Terminated, RuntimeStatus.Canceled}
 
 #: scheduling events whose EventId is a sequence number the replay must reproduce
-SCHEDULING = {EventType.TaskScheduled, EventType.TimerCreated,
-              EventType.SubOrchestrationInstanceCreated, EventType.EventSent}
+SCHEDULING = {
+    EventType.TaskScheduled,
+    EventType.TimerCreated,
+    EventType.SubOrchestrationInstanceCreated,
+    EventType.EventSent,
+}
 
 
 def now() -> datetime:
@@ -76,7 +81,7 @@ def parse_time(text: str) -> datetime:
     if "." in t:
         head, _, rest = t.partition(".")
         digits = "".join(ch for ch in rest if ch.isdigit())
-        tz = rest[len(digits):]
+        tz = rest[len(digits) :]
         t = f"{head}.{digits[:6].ljust(6, '0')}{tz}"
     dt = datetime.fromisoformat(t)
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
@@ -84,13 +89,28 @@ def parse_time(text: str) -> datetime:
 
 def event(kind: EventType, timestamp: datetime, event_id: int = -1, **fields: Any) -> Event:
     """A history event with the common fields (``IsPlayed`` is set when the history is sent)."""
-    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False,
-            "Timestamp": fmt_time(timestamp), **fields}
+    return {"EventType": int(kind), "EventId": event_id, "IsPlayed": False, "Timestamp": fmt_time(timestamp), **fields}
 
 
-def execution_started(ts: datetime, instance_id: str, execution_id: str, name: str, input_text: str | None,
-                      parent: dict[str, Any] | None = None) -> Event:
-    return event(EventType.ExecutionStarted, ts, OrchestrationInstance={
-        "InstanceId": instance_id, "ExecutionId": execution_id}, ParentInstance=parent, Name=name,
-        Version="", Input=input_text, Tags=None, Correlation=None, ParentTraceContext=None,
-        ScheduledStartTime=None, Generation=0)
+def execution_started(
+    ts: datetime,
+    instance_id: str,
+    execution_id: str,
+    name: str,
+    input_text: str | None,
+    parent: dict[str, Any] | None = None,
+) -> Event:
+    return event(
+        EventType.ExecutionStarted,
+        ts,
+        OrchestrationInstance={"InstanceId": instance_id, "ExecutionId": execution_id},
+        ParentInstance=parent,
+        Name=name,
+        Version="",
+        Input=input_text,
+        Tags=None,
+        Correlation=None,
+        ParentTraceContext=None,
+        ScheduledStartTime=None,
+        Generation=0,
+    )

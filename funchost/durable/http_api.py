@@ -3,6 +3,7 @@
 
 Every response body is empty or JSON: the SDK reads bodies with ``response.json()``.
 """
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from funchost.durable.client_ops import (ClientOpError, DurableClientOps, friendly_history, http_status_for,
-                                         status_json, validate_instance_id)
+from funchost.durable.client_ops import (
+    ClientOpError,
+    DurableClientOps,
+    friendly_history,
+    http_status_for,
+    status_json,
+    validate_instance_id,
+)
 from funchost.durable.history import RuntimeStatus, parse_time
 from funchost.server import too_large
 
@@ -55,9 +62,8 @@ class DurableUrls:
             "connectionName": self.connection,
             "creationUrls": {
                 "createNewInstancePostUri": f"{b}/orchestrators/{{functionName}}[/{{instanceId}}]?{q}",
-                "createAndWaitOnNewInstancePostUri":
-                    f"{b}/orchestrators/{{functionName}}[/{{instanceId}}]?timeout={{timeoutInSeconds}}"
-                    f"&pollingInterval={{intervalInSeconds}}&{q}",
+                "createAndWaitOnNewInstancePostUri": f"{b}/orchestrators/{{functionName}}[/{{instanceId}}]"
+                f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&{q}",
             },
             "managementUrls": self.management("INSTANCEID"),
             "baseUrl": b,
@@ -71,8 +77,10 @@ def _json(body: Any, status: int = 200, headers: Optional[dict[str, str]] = None
 
 
 def _error(exc: ClientOpError) -> web.Response:
-    return _json({"Message": exc.public_message or str(exc), "ExceptionMessage": str(exc),
-                  "ExceptionType": type(exc).__name__}, status=exc.status)
+    return _json(
+        {"Message": exc.public_message or str(exc), "ExceptionMessage": str(exc), "ExceptionType": type(exc).__name__},
+        status=exc.status,
+    )
 
 
 def _flag(request: web.Request, name: str, default: bool = False) -> bool:
@@ -131,20 +139,27 @@ class DurableHttpApi:
         self.ops = ops
         self.urls = urls
 
-    def add_routes(self, app: web.Application, prefix: str,
-                   guard: Optional[Callable[[Handler], Handler]] = None) -> None:
+    def add_routes(
+        self, app: web.Application, prefix: str, guard: Optional[Callable[[Handler], Handler]] = None
+    ) -> None:
         wrap = guard or (lambda h: h)
         p = prefix.rstrip("/")
         routes = [
-            ("POST", "/orchestrators/{name}", self.start), ("POST", "/orchestrators/{name}/", self.start),
+            ("POST", "/orchestrators/{name}", self.start),
+            ("POST", "/orchestrators/{name}/", self.start),
             ("POST", "/orchestrators/{name}/{iid}", self.start),
-            ("GET", "/instances", self.list), ("GET", "/instances/", self.list),
-            ("DELETE", "/instances", self.purge_by), ("DELETE", "/instances/", self.purge_by),
-            ("GET", "/instances/{iid}", self.get_status), ("DELETE", "/instances/{iid}", self.purge),
+            ("GET", "/instances", self.list),
+            ("GET", "/instances/", self.list),
+            ("DELETE", "/instances", self.purge_by),
+            ("DELETE", "/instances/", self.purge_by),
+            ("GET", "/instances/{iid}", self.get_status),
+            ("DELETE", "/instances/{iid}", self.purge),
             ("POST", "/instances/{iid}/raiseEvent/{event}", self.raise_event),
             ("POST", "/instances/{iid}/terminate", self.terminate),
-            ("POST", "/instances/{iid}/suspend", self.suspend), ("POST", "/instances/{iid}/resume", self.resume),
-            ("POST", "/instances/{iid}/rewind", self.rewind), ("POST", "/instances/{iid}/restart", self.restart),
+            ("POST", "/instances/{iid}/suspend", self.suspend),
+            ("POST", "/instances/{iid}/resume", self.resume),
+            ("POST", "/instances/{iid}/rewind", self.rewind),
+            ("POST", "/instances/{iid}/restart", self.restart),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, p + path, wrap(_guarded(handler)))
@@ -162,8 +177,9 @@ class DurableHttpApi:
             return web.Response(status=404)  # empty body: the SDK turns it into a falsy status
         show_history = _flag(request, "showHistory")
         events = self.ops.store.history(inst.id) if show_history else None
-        body = status_json(inst, events, _flag(request, "showInput", True), show_history,
-                           _flag(request, "showHistoryOutput"))
+        body = status_json(
+            inst, events, _flag(request, "showInput", True), show_history, _flag(request, "showHistoryOutput")
+        )
         code = http_status_for(inst, _flag(request, "returnInternalServerErrorOnFailure"))
         headers = {"Location": str(request.url), "Retry-After": "5"} if code == 202 else None
         return _json(body, status=code, headers=headers)
@@ -175,8 +191,14 @@ class DurableHttpApi:
             skip = int(token) if token and token != "null" else 0
         except ValueError as exc:
             raise _BadQuery(f"top and x-ms-continuation-token must be integers: {exc}") from exc
-        found = self.ops.list(_time(request, "createdTimeFrom"), _time(request, "createdTimeTo"), _statuses(request),
-                              request.query.get("instanceIdPrefix"), top, skip)
+        found = self.ops.list(
+            _time(request, "createdTimeFrom"),
+            _time(request, "createdTimeTo"),
+            _statuses(request),
+            request.query.get("instanceIdPrefix"),
+            top,
+            skip,
+        )
         show_input = _flag(request, "showInput", True)
         headers = {"x-ms-continuation-token": str(skip + top) if len(found) == top else "null"}
         return _json([status_json(i, None, show_input, False, False) for i in found], headers=headers)
@@ -186,8 +208,9 @@ class DurableHttpApi:
         return _json({"instancesDeleted": deleted}, status=200 if deleted else 404)
 
     async def purge_by(self, request: web.Request) -> web.Response:
-        deleted = self.ops.purge_by(_time(request, "createdTimeFrom"), _time(request, "createdTimeTo"),
-                                    _statuses(request))
+        deleted = self.ops.purge_by(
+            _time(request, "createdTimeFrom"), _time(request, "createdTimeTo"), _statuses(request)
+        )
         return _json({"instancesDeleted": deleted}, status=200 if deleted else 404)
 
     async def raise_event(self, request: web.Request) -> web.Response:

@@ -7,6 +7,7 @@ already present in history as scheduling events are old work; the others are new
 the same way here reproduces the extension's ids exactly (durable-protocol.md §3.2), detects
 non-determinism (§3.3), and is safe for any number of completions per episode.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,10 +16,18 @@ from typing import Any, Callable, Generator, Optional
 
 from funchost.durable.history import SCHEDULING, Event, EventType, parse_time
 
-KIND_OF_EVENT = {EventType.TaskScheduled: "task", EventType.TimerCreated: "timer",
-                 EventType.SubOrchestrationInstanceCreated: "suborch", EventType.EventSent: "send"}
-_DTFX_ACTION = {"task": "ScheduleTaskOrchestratorAction", "timer": "CreateTimerOrchestratorAction",
-                "suborch": "CreateSubOrchestrationAction", "send": "SendEventOrchestratorAction"}
+KIND_OF_EVENT = {
+    EventType.TaskScheduled: "task",
+    EventType.TimerCreated: "timer",
+    EventType.SubOrchestrationInstanceCreated: "suborch",
+    EventType.EventSent: "send",
+}
+_DTFX_ACTION = {
+    "task": "ScheduleTaskOrchestratorAction",
+    "timer": "CreateTimerOrchestratorAction",
+    "suborch": "CreateSubOrchestrationAction",
+    "send": "SendEventOrchestratorAction",
+}
 _MAX_RETRY_INTERVAL = timedelta(days=6)
 
 
@@ -35,7 +44,7 @@ class Decision:
     """One piece of work the orchestrator scheduled, identified by its sequence number."""
 
     id: int
-    kind: str                          # task | timer | suborch
+    kind: str  # task | timer | suborch
     name: str = ""
     input: Optional[str] = None
     instance_id: Optional[str] = None  # sub-orchestrations: None means the default id
@@ -144,8 +153,9 @@ class _Shim:
         if kind == 8:
             return self.allocate("task", name="BuiltIn::HttpActivity", input=_json_text(a.get("httpRequest")))
         if kind == 2:
-            return self.allocate("suborch", name=a["functionName"], input=a.get("input"),
-                                 instance_id=a.get("instanceId"))
+            return self.allocate(
+                "suborch", name=a["functionName"], input=a.get("input"), instance_id=a.get("instanceId")
+            )
         if kind in (1, 3):
             return self.spawn(self.retry(a, "task" if kind == 1 else "suborch"))
         if kind == 5:
@@ -164,7 +174,8 @@ class _Shim:
         if kind in (7, 9):
             raise UnsupportedActionError(
                 "durable entities (call_entity/signal_entity) are not supported by funchost; "
-                "use activities or sub-orchestrations")
+                "use activities or sub-orchestrations"
+            )
         raise UnsupportedActionError(f"unknown orchestrator action type {kind}: {a}")
 
     def wait_event(self, name: str) -> _Future:
@@ -205,15 +216,16 @@ class _Shim:
             if kind == "task":
                 fut = self.allocate("task", name=a["functionName"], input=a.get("input"))
             else:
-                fut = self.allocate("suborch", name=a["functionName"], input=a.get("input"),
-                                    instance_id=a.get("instanceId"))
+                fut = self.allocate(
+                    "suborch", name=a["functionName"], input=a.get("input"), instance_id=a.get("instanceId")
+                )
             failed = yield fut
             if not failed:
                 return False
             if attempt + 1 == attempts:  # the extension's "dummy timer for back-compat"
                 yield self.allocate("timer", fire_at=self.now)
                 return True
-            delay = min(first * (coef ** attempt), cap)
+            delay = min(first * (coef**attempt), cap)
             yield self.allocate("timer", fire_at=self.now + delay)
         return True
 
@@ -272,12 +284,14 @@ def check_determinism(scheduled: dict[int, Event], decisions: dict[int, Decision
                 f"A previous execution of this orchestration scheduled {_describe(kind, ev)} with sequence "
                 f"number {sid}, but the current orchestration replay instead produced a "
                 f"{_DTFX_ACTION[got.kind]} action with this sequence number. Was a change made to the "
-                "orchestrator code after this instance had already started running?")
+                "orchestrator code after this instance had already started running?"
+            )
         if kind in ("task", "suborch") and str(ev.get("Name", "")).lower() != got.name.lower():
             raise NonDeterminismError(
                 f"A previous execution of this orchestration scheduled {_describe(kind, ev)} with sequence "
                 f"ID {sid}, but the current replay execution instead scheduled one named '{got.name}'. "
-                "Was a change made to the orchestrator code after this instance had already started running?")
+                "Was a change made to the orchestrator code after this instance had already started running?"
+            )
 
 
 def _describe(kind: str, ev: Event) -> str:
@@ -289,14 +303,20 @@ def _describe(kind: str, ev: Event) -> str:
 
 
 def _missing_message(kind: str, sid: int, ev: Event) -> str:
-    tail = ("but the current replay execution hasn't (yet?) scheduled this task. Was a change made to "
-            "the orchestrator code after this instance had already started running?")
+    tail = (
+        "but the current replay execution hasn't (yet?) scheduled this task. Was a change made to "
+        "the orchestrator code after this instance had already started running?"
+    )
     if kind == "task":
-        return (f"A previous execution of this orchestration scheduled an activity task with sequence ID "
-                f"{sid} and name '{ev.get('Name')}' (version ''), {tail}")
+        return (
+            f"A previous execution of this orchestration scheduled an activity task with sequence ID "
+            f"{sid} and name '{ev.get('Name')}' (version ''), {tail}"
+        )
     if kind == "suborch":
-        return (f"A previous execution of this orchestration scheduled a sub-orchestration task with "
-                f"sequence ID {sid}, type '{ev.get('Name')}', and instance ID '{ev.get('InstanceId')}', {tail}")
+        return (
+            f"A previous execution of this orchestration scheduled a sub-orchestration task with "
+            f"sequence ID {sid}, type '{ev.get('Name')}', and instance ID '{ev.get('InstanceId')}', {tail}"
+        )
     if kind == "timer":
         return f"A previous execution of this orchestration scheduled a timer task with sequence ID {sid}, {tail}"
     return f"A previous execution of this orchestration sent an event with sequence ID {sid}, {tail}"

@@ -11,6 +11,7 @@
 
 The user's code and the SDK's code are unchanged.
 """
+
 from __future__ import annotations
 
 import collections

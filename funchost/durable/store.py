@@ -11,6 +11,7 @@ Tables:
   inbox      messages for instances (start, completions, timers, events, control), visible from a time
   work       activity work items waiting to run (a running one stays until its result commits)
 """
+
 from __future__ import annotations
 
 import json
@@ -63,9 +64,18 @@ class Instance:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> "Instance":
-        return cls(row["id"], row["name"], row["execution_id"], RuntimeStatus(row["status"]), row["input"],
-                   row["output"], row["custom_status"], row["created"], row["updated"],
-                   json.loads(row["parent"]) if row["parent"] else None)
+        return cls(
+            row["id"],
+            row["name"],
+            row["execution_id"],
+            RuntimeStatus(row["status"]),
+            row["input"],
+            row["output"],
+            row["custom_status"],
+            row["created"],
+            row["updated"],
+            json.loads(row["parent"]) if row["parent"] else None,
+        )
 
 
 @dataclass
@@ -133,17 +143,21 @@ class Store:
             cached = self._history_cache.get(instance_id)
             if cached is not None:
                 return list(cached)
-            rows = self._db.execute("SELECT event FROM history WHERE instance_id=? ORDER BY seq",
-                                    (instance_id,)).fetchall()
+            rows = self._db.execute(
+                "SELECT event FROM history WHERE instance_id=? ORDER BY seq", (instance_id,)
+            ).fetchall()
             events = [json.loads(r["event"]) for r in rows]
             self._history_cache[instance_id] = events
             return list(events)
 
-    def query_instances(self, where: str = "1=1", params: Iterable[Any] = (), limit: int = 1000,
-                        offset: int = 0) -> list[Instance]:
+    def query_instances(
+        self, where: str = "1=1", params: Iterable[Any] = (), limit: int = 1000, offset: int = 0
+    ) -> list[Instance]:
         with self._lock:
-            rows = self._db.execute(f"SELECT * FROM instances WHERE {where} ORDER BY created_epoch, id "
-                                    "LIMIT ? OFFSET ?", (*params, limit, offset)).fetchall()
+            rows = self._db.execute(
+                f"SELECT * FROM instances WHERE {where} ORDER BY created_epoch, id LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            ).fetchall()
         return [Instance.from_row(r) for r in rows]
 
     def ready_instances(self, now: float, exclude: set[str], limit: int) -> list[str]:
@@ -152,7 +166,9 @@ class Store:
             rows = self._db.execute(
                 "SELECT DISTINCT i.instance_id FROM inbox i LEFT JOIN instances s ON s.id = i.instance_id "
                 "WHERE i.visible_at <= ? AND (i.control = 1 OR s.status IS NULL OR s.status != ?) "
-                "ORDER BY i.seq LIMIT ?", (now, int(RuntimeStatus.Suspended), limit + len(exclude))).fetchall()
+                "ORDER BY i.seq LIMIT ?",
+                (now, int(RuntimeStatus.Suspended), limit + len(exclude)),
+            ).fetchall()
         return [r[0] for r in rows if r[0] not in exclude][:limit]
 
     def next_visible_time(self) -> Optional[float]:
@@ -162,21 +178,27 @@ class Store:
 
     def messages(self, instance_id: str, now: float) -> list[Message]:
         with self._lock:
-            rows = self._db.execute("SELECT * FROM inbox WHERE instance_id=? AND visible_at <= ? ORDER BY seq",
-                                    (instance_id, now)).fetchall()
+            rows = self._db.execute(
+                "SELECT * FROM inbox WHERE instance_id=? AND visible_at <= ? ORDER BY seq", (instance_id, now)
+            ).fetchall()
         return [Message(r["seq"], r["instance_id"], r["execution_id"], json.loads(r["message"])) for r in rows]
 
     def pending_work(self, exclude: set[int], limit: int) -> list[WorkItem]:
         with self._lock:
             rows = self._db.execute("SELECT * FROM work ORDER BY seq LIMIT ?", (limit + len(exclude),)).fetchall()
-        items = [WorkItem(r["seq"], r["instance_id"], r["execution_id"], r["task_id"], r["name"], r["input"])
-                 for r in rows if r["seq"] not in exclude]
+        items = [
+            WorkItem(r["seq"], r["instance_id"], r["execution_id"], r["task_id"], r["name"], r["input"])
+            for r in rows
+            if r["seq"] not in exclude
+        ]
         return items[:limit]
 
     def stats(self) -> dict[str, int]:
         with self._lock:
-            return {t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                    for t in ("instances", "history", "inbox", "work")}
+            return {
+                t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
+                for t in ("instances", "history", "inbox", "work")
+            }
 
 
 class _Tx:
@@ -215,9 +237,20 @@ class _Tx:
             "input=excluded.input, output=excluded.output, custom_status=excluded.custom_status, "
             "created=excluded.created, updated=excluded.updated, parent=excluded.parent, "
             "created_epoch=excluded.created_epoch",
-            (inst.id, inst.name, inst.execution_id, int(inst.status), inst.input, inst.output,
-             inst.custom_status, inst.created, inst.updated, json.dumps(inst.parent) if inst.parent else None,
-             epoch))
+            (
+                inst.id,
+                inst.name,
+                inst.execution_id,
+                int(inst.status),
+                inst.input,
+                inst.output,
+                inst.custom_status,
+                inst.created,
+                inst.updated,
+                json.dumps(inst.parent) if inst.parent else None,
+                epoch,
+            ),
+        )
 
     def update_instance(self, instance_id: str, **fields: Any) -> None:
         cols = ", ".join(f"{k}=?" for k in fields)
@@ -226,8 +259,10 @@ class _Tx:
 
     def append_history(self, instance_id: str, old: list[Event], new: list[Event]) -> None:
         start = len(old)
-        self.db.executemany("INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
-                            [(instance_id, start + i, json.dumps(e)) for i, e in enumerate(new)])
+        self.db.executemany(
+            "INSERT INTO history (instance_id, seq, event) VALUES (?,?,?)",
+            [(instance_id, start + i, json.dumps(e)) for i, e in enumerate(new)],
+        )
         self._history_updates[instance_id] = old + new
 
     def reset_history(self, instance_id: str) -> None:
@@ -237,14 +272,16 @@ class _Tx:
     def send(self, messages: Iterable[NewMessage]) -> None:
         self.db.executemany(
             "INSERT INTO inbox (instance_id, execution_id, visible_at, control, message) VALUES (?,?,?,?,?)",
-            [(m.instance_id, m.execution_id, m.visible_at, int(m.control), json.dumps(m.event)) for m in messages])
+            [(m.instance_id, m.execution_id, m.visible_at, int(m.control), json.dumps(m.event)) for m in messages],
+        )
 
     def consume(self, seqs: Iterable[int]) -> None:
         self.db.executemany("DELETE FROM inbox WHERE seq=?", [(s,) for s in seqs])
 
     def add_work(self, items: Iterable[tuple[str, str, int, str, Optional[str]]]) -> None:
-        self.db.executemany("INSERT INTO work (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)",
-                            list(items))
+        self.db.executemany(
+            "INSERT INTO work (instance_id, execution_id, task_id, name, input) VALUES (?,?,?,?,?)", list(items)
+        )
 
     def finish_work(self, seq: int) -> bool:
         """Remove a work item; False when it was already finished (a duplicate run)."""

@@ -7,6 +7,7 @@ whose trigger it handles are used), ``await start()`` spawns background tasks an
 :class:`Listener` (defined here, before the submodules are imported, so they can subclass it) holds
 what they share: the task set, a crash-proof invoke, and a thread hop for blocking storage calls.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -28,8 +29,14 @@ class Listener:
 
     trigger_type = ""
 
-    def __init__(self, config: HostConfig, functions: list[FunctionInfo], invoker: Invoker,
-                 connections: Connections, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        config: HostConfig,
+        functions: list[FunctionInfo],
+        invoker: Invoker,
+        connections: Connections,
+        log: logging.Logger,
+    ) -> None:
         self.config = config
         self.functions = [f for f in functions if f.trigger_type == self.trigger_type]
         self.invoker = invoker
@@ -63,15 +70,22 @@ class Listener:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             exc = task.exception()
-            self.log.error("%s task %s stopped: %s: %s", type(self).__name__, task.get_name(),
-                           type(exc).__name__, exc, exc_info=exc)
+            self.log.error(
+                "%s task %s stopped: %s: %s",
+                type(self).__name__,
+                task.get_name(),
+                type(exc).__name__,
+                exc,
+                exc_info=exc,
+            )
 
     async def blocking(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking storage SDK call off the event loop."""
         return await asyncio.to_thread(fn, *args, **kwargs)
 
-    async def invoke(self, fi: FunctionInfo, trigger_value: Any, binding_data: dict[str, Any],
-                     reason: str = "") -> bool:
+    async def invoke(
+        self, fi: FunctionInfo, trigger_value: Any, binding_data: dict[str, Any], reason: str = ""
+    ) -> bool:
         """Invoke ``fi``; True on success. A failure is logged with the function name, never raised."""
         self.log.info("Executing 'Functions.%s' (Reason='%s')", fi.name, reason or self.trigger_type)
         try:
@@ -79,8 +93,7 @@ class Listener:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # user code failed: a failed invocation, the listener carries on
-            self.log.error("Executed 'Functions.%s' (Failed): %s: %s", fi.name, type(exc).__name__, exc,
-                           exc_info=exc)
+            self.log.error("Executed 'Functions.%s' (Failed): %s: %s", fi.name, type(exc).__name__, exc, exc_info=exc)
             return False
         self.log.info("Executed 'Functions.%s' (Succeeded)", fi.name)
         return True

@@ -19,6 +19,7 @@ that has no completed receipt, as the Functions host does:
 Binding data: the path captures, ``BlobTrigger``, ``Uri``, ``Properties``, ``Metadata`` and ``name``
 (the blob name, unless the path captures its own ``{name}``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,13 +60,14 @@ class BlobPattern:
         text = resolve_setting_expression(path).strip().strip("/")
         container, _, pattern = text.partition("/")
         if not container or "{" in container:
-            raise ConfigError(f"blob trigger path '{path}' must start with a literal container name, "
-                              "like 'samples/{name}'")
+            raise ConfigError(
+                f"blob trigger path '{path}' must start with a literal container name, like 'samples/{{name}}'"
+            )
         names: list[str] = []
         parts: list[str] = []
         last = 0
         for match in _PARAM.finditer(pattern):
-            parts.append(re.escape(pattern[last:match.start()]))
+            parts.append(re.escape(pattern[last : match.start()]))
             parts.append(f"(?P<p{len(names)}>.+)")
             names.append(match.group(1).strip())
             last = match.end()
@@ -136,8 +138,13 @@ class _BlobWatch:
                         self.in_flight.add(key)
                         self.listener.spawn(self.process(candidate, key), name=f"blob:{self.fi.name}:{key}")
             except Exception as exc:  # storage unreachable for a moment: try again next round
-                self.listener.log.warning("blob trigger '%s': scanning %s failed: %s: %s", self.fi.name,
-                                          self.pattern.container, type(exc).__name__, exc)
+                self.listener.log.warning(
+                    "blob trigger '%s': scanning %s failed: %s: %s",
+                    self.fi.name,
+                    self.pattern.container,
+                    type(exc).__name__,
+                    exc,
+                )
             await self.listener.sleep(self.listener.poll_seconds)
 
     def receipt_key(self, candidate: _Candidate) -> str:
@@ -149,8 +156,9 @@ class _BlobWatch:
         done = self._completed_receipts()
         found: list[_Candidate] = []
         try:
-            for item in self.container.list_blobs(name_starts_with=self.pattern.prefix or None,
-                                                  results_per_page=SCAN_PAGE_SIZE):
+            for item in self.container.list_blobs(
+                name_starts_with=self.pattern.prefix or None, results_per_page=SCAN_PAGE_SIZE
+            ):
                 captures = self.pattern.match(item.name)
                 if captures is None:
                     continue
@@ -166,7 +174,7 @@ class _BlobWatch:
         try:
             for item in self.hosts.list_blobs(name_starts_with=self.receipt_prefix, include=["metadata"]):
                 if not any(k.lower() == "incomplete" for k in (item.metadata or {})):
-                    done.add(item.name[len(self.receipt_prefix):])
+                    done.add(item.name[len(self.receipt_prefix) :])
         except ResourceNotFoundError:
             pass
         return done
@@ -175,8 +183,9 @@ class _BlobWatch:
         """Process one blob version under its receipt lease: tries, then success or poison."""
         try:
             async with self.listener.slots:
-                receipt = BlobLease(self.hosts, self.receipt_prefix + key, RECEIPT_LEASE_SECONDS,
-                                    create_metadata={"Incomplete": "true"})
+                receipt = BlobLease(
+                    self.hosts, self.receipt_prefix + key, RECEIPT_LEASE_SECONDS, create_metadata={"Incomplete": "true"}
+                )
                 if not await self.listener.blocking(receipt.try_acquire):
                     return  # another host is processing this version
                 try:
@@ -185,8 +194,9 @@ class _BlobWatch:
                 finally:
                     await asyncio.shield(self.listener.blocking(receipt.release))
         except Exception as exc:  # storage error: the version is picked up again by a later scan
-            self.listener.log.warning("blob trigger '%s': processing %s failed: %s: %s", self.fi.name,
-                                      key, type(exc).__name__, exc)
+            self.listener.log.warning(
+                "blob trigger '%s': processing %s failed: %s: %s", self.fi.name, key, type(exc).__name__, exc
+            )
         finally:
             self.in_flight.discard(key)
 
@@ -219,8 +229,7 @@ class _BlobWatch:
         props = blob_properties_dict(downloader.properties)
         metadata = dict(downloader.properties.metadata or {})
         full_name = f"{self.pattern.container}/{candidate.name}"
-        value = blob_value(content, self.data_type, name=full_name, uri=client.url,
-                           properties=props, metadata=metadata)
+        value = blob_value(content, self.data_type, name=full_name, uri=client.url, properties=props, metadata=metadata)
         data: dict[str, Any] = dict(candidate.captures)
         data.setdefault("name", candidate.name)
         data.update({"BlobTrigger": full_name, "Uri": client.url, "Properties": props, "Metadata": metadata})
@@ -234,11 +243,22 @@ class _BlobWatch:
         receipt.blob.set_blob_metadata(kept, lease=receipt.client)
 
     def _poison(self, candidate: _Candidate, blob_type: str) -> None:
-        message = {"Type": "BlobTrigger", "FunctionId": self.function_id, "BlobType": blob_type,
-                   "ContainerName": self.pattern.container, "BlobName": candidate.name, "ETag": candidate.etag}
-        self.listener.log.error("blob trigger '%s': %s/%s failed %d times; moved to queue %s", self.fi.name,
-                                self.pattern.container, candidate.name, self.listener.poison_threshold,
-                                POISON_QUEUE)
+        message = {
+            "Type": "BlobTrigger",
+            "FunctionId": self.function_id,
+            "BlobType": blob_type,
+            "ContainerName": self.pattern.container,
+            "BlobName": candidate.name,
+            "ETag": candidate.etag,
+        }
+        self.listener.log.error(
+            "blob trigger '%s': %s/%s failed %d times; moved to queue %s",
+            self.fi.name,
+            self.pattern.container,
+            candidate.name,
+            self.listener.poison_threshold,
+            POISON_QUEUE,
+        )
         queue = self.listener.connections.queue_service(self.connection).get_queue_client(POISON_QUEUE)
         try:
             queue.create_queue()

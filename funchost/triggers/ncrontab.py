@@ -12,6 +12,7 @@ Supported forms (functions-bindings-timer):
 As in NCrontab, a time matches when *both* the day of month and the day of week match.
 Times are evaluated in UTC. :func:`parse_timespan` also serves host.json TimeSpan settings.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,11 +43,14 @@ def parse_timespan(text: str) -> timedelta:
         raise ConfigError(f"'{text}' is not a TimeSpan; write it as hh:mm:ss or d.hh:mm:ss")
     days, hours, minutes, seconds, fraction = match.groups()
     if int(hours) > 23 or int(minutes) > 59 or int(seconds or 0) > 59:
-        raise ConfigError(f"TimeSpan '{text}' has an hour > 23, or minutes or seconds > 59; "
-                          "use d.hh:mm:ss for intervals of a day or more")
+        raise ConfigError(
+            f"TimeSpan '{text}' has an hour > 23, or minutes or seconds > 59; "
+            "use d.hh:mm:ss for intervals of a day or more"
+        )
     micros = int((fraction or "0").ljust(7, "0")[:6])
-    return timedelta(days=int(days or 0), hours=int(hours), minutes=int(minutes),
-                     seconds=int(seconds or 0), microseconds=micros)
+    return timedelta(
+        days=int(days or 0), hours=int(hours), minutes=int(minutes), seconds=int(seconds or 0), microseconds=micros
+    )
 
 
 def _to_utc(dt: datetime) -> datetime:
@@ -106,8 +110,10 @@ class CronSchedule(Schedule):
                 if found is not None:
                     return found
                 t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
-        raise ConfigError(f"schedule '{self.expression}' has no occurrence within {_SEARCH_YEARS} years "
-                          f"after {dt.isoformat()}; check the day and month fields")
+        raise ConfigError(
+            f"schedule '{self.expression}' has no occurrence within {_SEARCH_YEARS} years "
+            f"after {dt.isoformat()}; check the day and month fields"
+        )
 
     def _next_month(self, t: datetime) -> datetime:
         later = [m for m in self.months if m > t.month]
@@ -151,33 +157,44 @@ def parse_schedule(expression: str) -> Schedule:
     if len(parts) == 5:
         parts = ["0", *parts]
     if len(parts) != 6:
-        raise ConfigError(f"timer schedule '{expression}' has {len(parts)} fields; NCRONTAB needs 6 "
-                          "('{second} {minute} {hour} {day} {month} {day-of-week}') or 5 (no seconds)")
+        raise ConfigError(
+            f"timer schedule '{expression}' has {len(parts)} fields; NCRONTAB needs 6 "
+            "('{second} {minute} {hour} {day} {month} {day-of-week}') or 5 (no seconds)"
+        )
     values = [_parse_field(expression, part, *spec) for part, spec in zip(parts, _FIELDS, strict=True)]
     weekdays = frozenset(0 if d == 7 else d for d in values[5])
-    schedule = CronSchedule(expression, tuple(values[0]), tuple(values[1]), tuple(values[2]),
-                            frozenset(values[3]), tuple(values[4]), weekdays)
+    schedule = CronSchedule(
+        expression,
+        tuple(values[0]),
+        tuple(values[1]),
+        tuple(values[2]),
+        frozenset(values[3]),
+        tuple(values[4]),
+        weekdays,
+    )
     _check_possible(schedule)
     return schedule
 
 
 def _check_possible(schedule: CronSchedule) -> None:
     if not any(min(schedule.days) <= _DAYS_IN_MONTH[m - 1] for m in schedule.months):
-        raise ConfigError(f"timer schedule '{schedule.expression}' can never fire: no allowed month "
-                          "has the allowed day of month; fix the day or month field")
+        raise ConfigError(
+            f"timer schedule '{schedule.expression}' can never fire: no allowed month "
+            "has the allowed day of month; fix the day or month field"
+        )
 
 
-def _parse_field(expression: str, text: str, name: str, low: int, high: int,
-                 names: list[str] | None) -> list[int]:
+def _parse_field(expression: str, text: str, name: str, low: int, high: int, names: list[str] | None) -> list[int]:
     """The sorted allowed values of one field."""
     allowed: set[int] = set()
     for item in text.split(","):
         try:
             allowed.update(_parse_item(item, low, high, names))
         except ValueError as exc:
-            raise ConfigError(f"timer schedule '{expression}': the {name} field '{text}' is invalid "
-                              f"({exc}); allowed values are {low}-{high}"
-                              + (f" or names like {names[0].title()}" if names else "")) from exc
+            raise ConfigError(
+                f"timer schedule '{expression}': the {name} field '{text}' is invalid "
+                f"({exc}); allowed values are {low}-{high}" + (f" or names like {names[0].title()}" if names else "")
+            ) from exc
     return sorted(allowed)
 
 

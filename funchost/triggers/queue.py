@@ -17,6 +17,7 @@ Trigger value: ``func.QueueMessage``; ``dataType`` ``string``/``binary`` gives `
 Binding data: Id, DequeueCount, ExpirationTime, InsertionTime, NextVisibleTime, PopReceipt,
 QueueTrigger, and the top-level properties of a JSON-object body.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,13 +60,15 @@ class QueueTriggerListener(Listener):
         await super().start()
         queues = self.config.extension("queues")
         self.batch_size = max(1, min(32, int(queues.get("batchSize", 16))))
-        self.new_batch_threshold = int(queues.get("newBatchThreshold",
-                                                  self.batch_size // 2 * (os.cpu_count() or 1)))
+        self.new_batch_threshold = int(queues.get("newBatchThreshold", self.batch_size // 2 * (os.cpu_count() or 1)))
         self.max_dequeue = max(1, int(queues.get("maxDequeueCount", 5)))
         self.visibility = _seconds(queues.get("visibilityTimeout", "00:00:00"), "visibilityTimeout")
         env_poll = os.environ.get("FUNCHOST_QUEUE_MAX_POLL_SECONDS")
-        self.max_poll = float(env_poll) if env_poll else _seconds(queues.get("maxPollingInterval", "00:00:02"),
-                                                                  "maxPollingInterval")
+        self.max_poll = (
+            float(env_poll)
+            if env_poll
+            else _seconds(queues.get("maxPollingInterval", "00:00:02"), "maxPollingInterval")
+        )
         self.encoding = message_encoding(self.config)
         for poller in [_QueuePoller(self, fi) for fi in self.functions]:
             self.spawn(poller.run(), name=f"queue:{poller.fi.name}")
@@ -96,8 +99,13 @@ class _QueuePoller:
                 await self._ensure_queue(self.queue)
                 break
             except Exception as exc:  # storage not reachable yet
-                self.listener.log.warning("queue trigger '%s': creating queue %s failed: %s: %s; retrying",
-                                          self.fi.name, self.queue_name, type(exc).__name__, exc)
+                self.listener.log.warning(
+                    "queue trigger '%s': creating queue %s failed: %s: %s; retrying",
+                    self.fi.name,
+                    self.queue_name,
+                    type(exc).__name__,
+                    exc,
+                )
                 await self.listener.sleep(self.listener.max_poll)
         delay = MIN_POLL_SECONDS
         while True:
@@ -107,8 +115,13 @@ class _QueuePoller:
             try:
                 messages = await self.listener.blocking(self._receive)
             except Exception as exc:  # storage unreachable for a moment
-                self.listener.log.warning("queue trigger '%s': reading %s failed: %s: %s", self.fi.name,
-                                          self.queue_name, type(exc).__name__, exc)
+                self.listener.log.warning(
+                    "queue trigger '%s': reading %s failed: %s: %s",
+                    self.fi.name,
+                    self.queue_name,
+                    type(exc).__name__,
+                    exc,
+                )
                 messages = []
             for message in messages:
                 self.active += 1
@@ -117,9 +130,11 @@ class _QueuePoller:
             await self.listener.sleep(delay)
 
     def _receive(self) -> list[QueueMessage]:
-        pages = self.queue.receive_messages(messages_per_page=self.listener.batch_size,
-                                            max_messages=self.listener.batch_size,
-                                            visibility_timeout=INVISIBLE_SECONDS)
+        pages = self.queue.receive_messages(
+            messages_per_page=self.listener.batch_size,
+            max_messages=self.listener.batch_size,
+            visibility_timeout=INVISIBLE_SECONDS,
+        )
         return list(pages)
 
     async def _ensure_queue(self, queue: QueueClient) -> None:
@@ -140,11 +155,20 @@ class _QueuePoller:
             elif (message.dequeue_count or 0) >= self.listener.max_dequeue:
                 await self._to_poison(message)
             else:
-                await self.listener.blocking(self.queue.update_message, message.id, message.pop_receipt,
-                                             visibility_timeout=int(self.listener.visibility))
+                await self.listener.blocking(
+                    self.queue.update_message,
+                    message.id,
+                    message.pop_receipt,
+                    visibility_timeout=int(self.listener.visibility),
+                )
         except Exception as exc:  # storage error: the message reappears after its invisibility ends
-            self.listener.log.warning("queue trigger '%s': handling message %s failed: %s: %s", self.fi.name,
-                                      message.id, type(exc).__name__, exc)
+            self.listener.log.warning(
+                "queue trigger '%s': handling message %s failed: %s: %s",
+                self.fi.name,
+                message.id,
+                type(exc).__name__,
+                exc,
+            )
         finally:
             self.active -= 1
             self.slot_free.set()
@@ -153,8 +177,7 @@ class _QueuePoller:
         try:
             body = decode_message(message.content or "", self.listener.encoding)
         except ValueError as exc:
-            self.listener.log.error("Executed 'Functions.%s' (Failed): message %s: %s", self.fi.name,
-                                    message.id, exc)
+            self.listener.log.error("Executed 'Functions.%s' (Failed): message %s: %s", self.fi.name, message.id, exc)
             return False
         reason = f"New queue message detected on '{self.queue_name}'"
         return await self.listener.invoke(self.fi, self._value(message, body), binding_data(message, body), reason)
@@ -164,13 +187,24 @@ class _QueuePoller:
             return body.decode("utf-8")
         if self.data_type == "binary":
             return body
-        return FuncQueueMessage(id=message.id, body=body, dequeue_count=message.dequeue_count,
-                                 expiration_time=message.expires_on, insertion_time=message.inserted_on,
-                                 time_next_visible=message.next_visible_on, pop_receipt=message.pop_receipt)
+        return FuncQueueMessage(
+            id=message.id,
+            body=body,
+            dequeue_count=message.dequeue_count,
+            expiration_time=message.expires_on,
+            insertion_time=message.inserted_on,
+            time_next_visible=message.next_visible_on,
+            pop_receipt=message.pop_receipt,
+        )
 
     async def _to_poison(self, message: QueueMessage) -> None:
-        self.listener.log.error("queue trigger '%s': message %s failed %s times; moved to %s", self.fi.name,
-                                message.id, message.dequeue_count, self.poison.queue_name)
+        self.listener.log.error(
+            "queue trigger '%s': message %s failed %s times; moved to %s",
+            self.fi.name,
+            message.id,
+            message.dequeue_count,
+            self.poison.queue_name,
+        )
         await self._ensure_queue(self.poison)
         await self.listener.blocking(self.poison.send_message, message.content or "")
         await self.listener.blocking(self.queue.delete_message, message.id, message.pop_receipt)
@@ -186,13 +220,15 @@ def binding_data(message: QueueMessage, body: bytes) -> dict[str, Any]:
         parsed = None
     if isinstance(parsed, dict):
         data.update(parsed)
-    data.update({
-        "Id": message.id,
-        "DequeueCount": message.dequeue_count,
-        "ExpirationTime": message.expires_on,
-        "InsertionTime": message.inserted_on,
-        "NextVisibleTime": message.next_visible_on,
-        "PopReceipt": message.pop_receipt,
-        "QueueTrigger": text,
-    })
+    data.update(
+        {
+            "Id": message.id,
+            "DequeueCount": message.dequeue_count,
+            "ExpirationTime": message.expires_on,
+            "InsertionTime": message.inserted_on,
+            "NextVisibleTime": message.next_visible_on,
+            "PopReceipt": message.pop_receipt,
+            "QueueTrigger": text,
+        }
+    )
     return data

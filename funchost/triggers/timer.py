@@ -16,6 +16,7 @@ Per timer function, as the Functions host does:
 
 ``functionId`` is ``Host.Functions.<name>``, the name the Functions host gives a Python function.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -87,8 +88,9 @@ class _Timer:
         self.schedule: Schedule = parse_schedule(resolve_setting_expression(str(trigger.get("schedule", ""))))
         self.run_on_startup = bool(trigger.get("runOnStartup") or False)
         monitor = trigger.get("useMonitor")
-        self.use_monitor = (True if monitor is None else bool(monitor)) and \
-            self.schedule.interval_hint(utcnow()) >= timedelta(minutes=1)
+        self.use_monitor = (True if monitor is None else bool(monitor)) and self.schedule.interval_hint(
+            utcnow()
+        ) >= timedelta(minutes=1)
         fid = f"Host.Functions.{fi.name}"
         hosts = listener.connections.blob_service().get_container_client(HOSTS_CONTAINER)
         self.hosts = hosts
@@ -104,13 +106,16 @@ class _Timer:
             if not await self._try_lock():
                 await self.listener.sleep(self.listener.lock_retry_seconds())
                 continue
-            self.listener.log.info("timer '%s' holds its singleton lock; schedule '%s'%s", self.fi.name,
-                                   self.schedule.expression, " (monitored)" if self.use_monitor else "")
+            self.listener.log.info(
+                "timer '%s' holds its singleton lock; schedule '%s'%s",
+                self.fi.name,
+                self.schedule.expression,
+                " (monitored)" if self.use_monitor else "",
+            )
             try:
                 await self._hold()
             except Exception as exc:  # storage trouble: let go of the lock and try again later
-                self.listener.log.warning("timer '%s' stopped: %s: %s; retrying", self.fi.name,
-                                          type(exc).__name__, exc)
+                self.listener.log.warning("timer '%s' stopped: %s: %s; retrying", self.fi.name, type(exc).__name__, exc)
             finally:
                 await asyncio.shield(blocking(self.lease.release))
             await self.listener.sleep(self.listener.lock_retry_seconds())
@@ -119,8 +124,9 @@ class _Timer:
         try:
             return await self.listener.blocking(self.lease.try_acquire)
         except Exception as exc:  # storage unreachable: try again later
-            self.listener.log.warning("timer '%s': taking its singleton lock failed: %s: %s", self.fi.name,
-                                      type(exc).__name__, exc)
+            self.listener.log.warning(
+                "timer '%s': taking its singleton lock failed: %s: %s", self.fi.name, type(exc).__name__, exc
+            )
             return False
 
     async def _hold(self) -> None:
@@ -164,8 +170,11 @@ class _Timer:
         request = TimerRequest(past_due=past_due, schedule_status=shown, schedule={"AdjustForDST": True})
         reason = "Timer fired at " + invocation_time.isoformat()
         await self.listener.invoke(self.fi, request, {}, reason + (" (past due)" if past_due else ""))
-        self.status = {"Last": invocation_time, "Next": self.schedule.next_after(invocation_time),
-                       "LastUpdated": invocation_time}
+        self.status = {
+            "Last": invocation_time,
+            "Next": self.schedule.next_after(invocation_time),
+            "LastUpdated": invocation_time,
+        }
         if self.use_monitor:
             try:
                 await self.listener.blocking(self._write_status)

@@ -97,8 +97,7 @@ def running_service(funchost_process: Callable[..., Any], work: Path, step_key: 
     """
     azurite = start_azurite(work / "azurite")
     state, host_state = work / "durableml", work / "funchost-state"
-    env = {"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(state),
-           "PYTHONUNBUFFERED": "1"}
+    env = {"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"}
     key = ensure_function_key(host_state, "durableml-steps") if step_key else None
     if key:
         env["DURABLEML_STEP_KEY"] = key

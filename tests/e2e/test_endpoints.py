@@ -25,8 +25,10 @@ from ._helpers import ensure_compute, step
 def _pipeline(ws: Any, journal: Path, label: str) -> Pipeline:
     out = PipelineData(f"out_{label}", datastore=ws.get_default_datastore())
     value = PipelineParameter("value", default_value=label)
-    return Pipeline(workspace=ws, steps=[step(label, journal, ensure_compute(ws), output=out, extra=["--value", value],
-                                              allow_reuse=False)])
+    return Pipeline(
+        workspace=ws,
+        steps=[step(label, journal, ensure_compute(ws), output=out, extra=["--value", value], allow_reuse=False)],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +50,12 @@ def ran(service: Any, run_id: str) -> str:
 
 
 def post(service: Any, url: str, body: dict[str, Any] | None = None, **headers: str) -> requests.Response:
-    return requests.post(url, json=body or {"ExperimentName": "endpoints"}, timeout=30,
-                         headers={"x-functions-key": service.key, **headers})
+    return requests.post(
+        url,
+        json=body or {"ExperimentName": "endpoints"},
+        timeout=30,
+        headers={"x-functions-key": service.key, **headers},
+    )
 
 
 def test_versions_are_strings_from_zero_and_default_routing(env: dict[str, Any], service: Any) -> None:
@@ -159,11 +165,19 @@ def test_wrong_workspace_in_url_is_404(env: dict[str, Any], service: Any) -> Non
 
 def test_drafts(env: dict[str, Any], service: Any) -> None:
     ws = env["ws"]
-    draft = PipelineDraft.create(ws, name="draft", description="d", experiment_name="drafts",
-                                 pipeline=_pipeline(ws, env["journal"], "v0"), continue_on_step_failure=True,
-                                 tags={"dev": "true"}, properties={"owner": "me"})
-    PipelineDraft.create(ws, name="other", experiment_name="drafts", pipeline=_pipeline(ws, env["journal"], "v1"),
-                         tags={"dev": "false"})
+    draft = PipelineDraft.create(
+        ws,
+        name="draft",
+        description="d",
+        experiment_name="drafts",
+        pipeline=_pipeline(ws, env["journal"], "v0"),
+        continue_on_step_failure=True,
+        tags={"dev": "true"},
+        properties={"owner": "me"},
+    )
+    PipelineDraft.create(
+        ws, name="other", experiment_name="drafts", pipeline=_pipeline(ws, env["journal"], "v1"), tags={"dev": "false"}
+    )
     assert [d.id for d in PipelineDraft.list(ws, tags={"dev": "true"})] == [draft.id]
     assert PipelineDraft.get(ws, id=draft.id).properties == {"owner": "me"}
     draft.update(name="renamed", description="d2", pipeline=_pipeline(ws, env["journal"], "v1"))
@@ -177,8 +191,15 @@ def test_drafts(env: dict[str, Any], service: Any) -> None:
 
 def test_v1_request_fields_accepted_ignored_or_refused(env: dict[str, Any], service: Any) -> None:
     url = env["v0"].endpoint
-    extra = {"ExperimentName": "endpoints-v1", "Description": "d", "Properties": {"a": "b"}, "StepTags": {},
-             "EnforceRerun": True, "ContinueOnStepFailure": True, "Tags": {"team": "ml"}}
+    extra = {
+        "ExperimentName": "endpoints-v1",
+        "Description": "d",
+        "Properties": {"a": "b"},
+        "StepTags": {},
+        "EnforceRerun": True,
+        "ContinueOnStepFailure": True,
+        "Tags": {"team": "ml"},
+    }
     answer = post(service, url, extra)
     assert answer.status_code == 200, answer.text
     run = service.api("GET", f"/api/runs/{answer.json()['Id']}").json()

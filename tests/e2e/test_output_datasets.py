@@ -1,5 +1,6 @@
 """OutputFileDatasetConfig end to end: a destination with {run-id}, consumed downstream with as_input(),
 and register_on_complete registering what the step wrote as a new dataset version."""
+
 from __future__ import annotations
 
 import uuid
@@ -28,13 +29,22 @@ def test_output_dataset_is_consumed_downstream_and_registered(ws: Any, service: 
     store = ws.get_default_datastore()
     produced = OutputFileDatasetConfig(name="produced", destination=(store, "outputs/{run-id}/produced"))
     produced = produced.register_on_complete(name=name, description="made by the e2e test")
-    write = PythonScriptStep(script_name="step.py", name="write", source_directory=str(STEPS_DIR),
-                             arguments=["--name", "write", "--journal", str(journal), "--out", produced],
-                             compute_target="e2e-cpu", allow_reuse=False)
-    read = PythonScriptStep(script_name="step.py", name="read", source_directory=str(STEPS_DIR),
-                            arguments=["--name", "read", "--journal", str(journal), "--in",
-                                       produced.as_input("produced_in")],
-                            compute_target="e2e-cpu", allow_reuse=False)
+    write = PythonScriptStep(
+        script_name="step.py",
+        name="write",
+        source_directory=str(STEPS_DIR),
+        arguments=["--name", "write", "--journal", str(journal), "--out", produced],
+        compute_target="e2e-cpu",
+        allow_reuse=False,
+    )
+    read = PythonScriptStep(
+        script_name="step.py",
+        name="read",
+        source_directory=str(STEPS_DIR),
+        arguments=["--name", "read", "--journal", str(journal), "--in", produced.as_input("produced_in")],
+        compute_target="e2e-cpu",
+        allow_reuse=False,
+    )
     pipeline = Pipeline(ws, [read])  # "write" comes in through the data dependency
     assert [s["name"] for s in pipeline.to_document()["steps"]] == [write.name, read.name]
     run: Any = Experiment(ws, "e2e-output-datasets").submit(pipeline)

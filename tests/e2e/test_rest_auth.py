@@ -43,15 +43,23 @@ def published(service: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
 @pytest.fixture(scope="module")
 def entra_host(service: Any, funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
     state = tmp_path_factory.mktemp("entra")
-    host = funchost_process(REPO_ROOT, env={"AzureWebJobsStorage": service.azurite.connection_string,
-                                            "DURABLEML_STATE_DIR": str(state), "DURABLEML_AUTH": "entra",
-                                            "DURABLEML_ALLOWED_PRINCIPALS": "caller-1,caller-2"}, ready_timeout=60)
+    host = funchost_process(
+        REPO_ROOT,
+        env={
+            "AzureWebJobsStorage": service.azurite.connection_string,
+            "DURABLEML_STATE_DIR": str(state),
+            "DURABLEML_AUTH": "entra",
+            "DURABLEML_ALLOWED_PRINCIPALS": "caller-1,caller-2",
+        },
+        ready_timeout=60,
+    )
     yield host
     host.stop()
 
 
-def test_auth_class_headers_work_against_funchost(published: Any, service: Any,
-                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_auth_class_headers_work_against_funchost(
+    published: Any, service: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(service.project)
     monkeypatch.delenv("DURABLEML_AUTH_SCOPE", raising=False)
     for login in (InteractiveLoginAuthentication(), AzureCliAuthentication(), MsiAuthentication()):
@@ -75,8 +83,7 @@ def test_entra_mode_needs_the_principal_app_service_forwards(published: Any, ent
     assert service.api("GET", f"/api/runs/{accepted.json()['Id']}").json()["experiment"] == "auth-entra"
     management = entra_host.base_url + "/api/published-pipelines"
     assert requests.get(management, headers={"X-MS-CLIENT-PRINCIPAL-ID": "caller-1"}, timeout=30).status_code == 401
-    assert requests.get(management, headers={"x-functions-key": entra_host.function_key},
-                        timeout=30).status_code == 200
+    assert requests.get(management, headers={"x-functions-key": entra_host.function_key}, timeout=30).status_code == 200
 
 
 class _TokenService:
@@ -90,12 +97,15 @@ class _TokenService:
         return type("AccessToken", (), {"token": "token-123"})()
 
 
-@pytest.mark.parametrize(("login", "credential"), [
-    (lambda: InteractiveLoginAuthentication(tenant_id="t"), "InteractiveBrowserCredential"),
-    (AzureCliAuthentication, "AzureCliCredential"),
-    (lambda: ServicePrincipalAuthentication("t", "app-id", "s3cret"), "ClientSecretCredential"),
-    (lambda: MsiAuthentication(identity_config={"client_id": "c"}), "ManagedIdentityCredential"),
-])
+@pytest.mark.parametrize(
+    ("login", "credential"),
+    [
+        (lambda: InteractiveLoginAuthentication(tenant_id="t"), "InteractiveBrowserCredential"),
+        (AzureCliAuthentication, "AzureCliCredential"),
+        (lambda: ServicePrincipalAuthentication("t", "app-id", "s3cret"), "ClientSecretCredential"),
+        (lambda: MsiAuthentication(identity_config={"client_id": "c"}), "ManagedIdentityCredential"),
+    ],
+)
 def test_entra_headers_come_from_the_matching_azure_identity_credential(
     login: Any, credential: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -35,8 +35,12 @@ def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
 
 
 def post(service: Any, url: str, key: str, experiment: str) -> requests.Response:
-    return requests.post(url, json={"ExperimentName": experiment}, timeout=120,
-                         headers={"x-functions-key": service.key, "Idempotency-Key": key})
+    return requests.post(
+        url,
+        json={"ExperimentName": experiment},
+        timeout=120,
+        headers={"x-functions-key": service.key, "Idempotency-Key": key},
+    )
 
 
 def runs_in(service: Any, experiment: str) -> list[dict[str, Any]]:
@@ -59,8 +63,15 @@ def test_same_key_other_request_is_409_and_no_key_starts_new_runs(env: dict[str,
     other = post(service, env["published"].endpoint, key, experiment + "-other")
     assert first.status_code == 200 and other.status_code == 409
     assert "different request" in other.json()["error"]["message"]
-    plain = [requests.post(env["published"].endpoint, json={"ExperimentName": experiment}, timeout=60,
-                           headers={"x-functions-key": service.key}) for _ in range(2)]
+    plain = [
+        requests.post(
+            env["published"].endpoint,
+            json={"ExperimentName": experiment},
+            timeout=60,
+            headers={"x-functions-key": service.key},
+        )
+        for _ in range(2)
+    ]
     assert len({p.json()["Id"] for p in plain} | {first.json()["Id"]}) == 3
     bad = post(service, env["published"].endpoint, "x" * 300, experiment)
     assert bad.status_code == 400 and "Idempotency-Key" in bad.json()["error"]["message"]
@@ -69,11 +80,13 @@ def test_same_key_other_request_is_409_and_no_key_starts_new_runs(env: dict[str,
 def test_refused_request_releases_its_key(env: dict[str, Any], service: Any) -> None:
     key = str(uuid.uuid4())
     url = env["published"].endpoint
-    bad = requests.post(url, json={"ExperimentName": ""}, timeout=30,
-                        headers={"x-functions-key": service.key, "Idempotency-Key": key})
+    bad = requests.post(
+        url, json={"ExperimentName": ""}, timeout=30, headers={"x-functions-key": service.key, "Idempotency-Key": key}
+    )
     assert bad.status_code == 400
-    again = requests.post(url, json={"ExperimentName": ""}, timeout=30,
-                          headers={"x-functions-key": service.key, "Idempotency-Key": key})
+    again = requests.post(
+        url, json={"ExperimentName": ""}, timeout=30, headers={"x-functions-key": service.key, "Idempotency-Key": key}
+    )
     assert again.status_code == 400  # at once: no claim of a request that started nothing waits for a lease
 
 
@@ -82,8 +95,13 @@ def _leave_claim(env: dict[str, Any], key: str, run_id: str, request: str | None
     row = hashlib.sha256(key.encode()).hexdigest()
     past = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
     held = env["records"].get(TABLE, PARTITION, row)
-    doc = {"run_id": run_id, "request": request or (held or {}).get("request"), "owner": "dead-host",
-           "started": False, "lease": past}
+    doc = {
+        "run_id": run_id,
+        "request": request or (held or {}).get("request"),
+        "owner": "dead-host",
+        "started": False,
+        "lease": past,
+    }
     env["records"].put(TABLE, PARTITION, row, doc)
 
 
@@ -114,8 +132,11 @@ def test_retry_after_a_host_restart_finds_the_same_run(env: dict[str, Any], serv
     assert first.status_code == 200
     service.host.kill()
     service.host.restart()
-    retried = wait_until(lambda: _try(service, env["published"].endpoint, key, experiment), timeout=60,
-                         what="the restarted host to answer")
+    retried = wait_until(
+        lambda: _try(service, env["published"].endpoint, key, experiment),
+        timeout=60,
+        what="the restarted host to answer",
+    )
     assert retried.json()["Id"] == first.json()["Id"]
     assert [r["id"] for r in runs_in(service, experiment)] == [first.json()["Id"]]
 

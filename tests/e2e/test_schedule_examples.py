@@ -33,8 +33,9 @@ def run_example(service: Any, tmp_path: Path, name: str, *args: str) -> str:
     folder = tmp_path / name
     shutil.copytree(EXAMPLES / name, folder, ignore=shutil.ignore_patterns("config.json", "results", "__pycache__"))
     service.write_config(folder)
-    done = subprocess.run([sys.executable, "pipeline.py", *args], cwd=folder, capture_output=True, text=True,
-                          timeout=300)
+    done = subprocess.run(
+        [sys.executable, "pipeline.py", *args], cwd=folder, capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
     return done.stdout
 

@@ -46,13 +46,21 @@ def env(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any
     defaults = tmp_path_factory.mktemp("defaults") / "default.txt"
     defaults.write_text("default")
     store.upload_files([str(defaults)], target_path="defaults", overwrite=True)
-    path = (PipelineParameter("input_path", default_value=DataPath(store, "defaults")),
-            DataPathComputeBinding(mode="mount"))
+    path = (
+        PipelineParameter("input_path", default_value=DataPath(store, "defaults")),
+        DataPathComputeBinding(mode="mount"),
+    )
     out = PipelineData("seen_out", datastore=store)
     step = PythonScriptStep(
-        script_name="seen_path.py", name="seen", source_directory=str(PROJECT), compute_target=ensure_compute(ws),
+        script_name="seen_path.py",
+        name="seen",
+        source_directory=str(PROJECT),
+        compute_target=ensure_compute(ws),
         arguments=["--path", path, "--value", PipelineParameter("value", default_value="default"), "--out", out],
-        inputs=[path], outputs=[out], allow_reuse=False)
+        inputs=[path],
+        outputs=[out],
+        allow_reuse=False,
+    )
     published = Pipeline(workspace=ws, steps=[step]).publish(name="scored", description="schedules", version="1")
     return {"ws": ws, "store": store, "published": published, "t0": time.time()}
 
@@ -68,9 +76,14 @@ def minute_at(offset_s: float) -> ScheduleRecurrence:
 
 
 def test_a_schedule_without_start_time_starts_its_first_run_at_once(env: dict[str, Any]) -> None:
-    schedule = Schedule.create(env["ws"], name="at-once", pipeline_id=env["published"].id, experiment_name="sched",
-                               recurrence=ScheduleRecurrence(frequency="Day", interval=1),
-                               pipeline_parameters={"value": "first"})
+    schedule = Schedule.create(
+        env["ws"],
+        name="at-once",
+        pipeline_id=env["published"].id,
+        experiment_name="sched",
+        recurrence=ScheduleRecurrence(frequency="Day", interval=1),
+        pipeline_parameters={"value": "first"},
+    )
     (run,) = runs_of(schedule)  # started by Schedule.create itself, as in v1
     assert seen(run) == {"files": {"default.txt": "default"}, "value": "first"}
     assert run.properties["azureml.scheduleId"] == schedule.id
@@ -83,13 +96,23 @@ def test_minute_schedules_fire_once_per_minute_none_while_disabled_and_catch_up_
     env: dict[str, Any], service: Any
 ) -> None:
     ws, pipeline_id = env["ws"], env["published"].id
-    active = Schedule.create(ws, name="minutely", pipeline_id=pipeline_id, experiment_name="sched",
-                             recurrence=minute_at(8), pipeline_parameters={"value": "active"})
-    paused = Schedule.create(ws, name="paused", pipeline_id=pipeline_id, experiment_name="sched",
-                             recurrence=minute_at(8))
+    active = Schedule.create(
+        ws,
+        name="minutely",
+        pipeline_id=pipeline_id,
+        experiment_name="sched",
+        recurrence=minute_at(8),
+        pipeline_parameters={"value": "active"},
+    )
+    paused = Schedule.create(
+        ws, name="paused", pipeline_id=pipeline_id, experiment_name="sched", recurrence=minute_at(8)
+    )
     assert runs_of(active) == [] and runs_of(paused) == []  # a past start_time: the next computed time, not now
-    wait_until(lambda: len(runs_of(active)) == 1 and len(runs_of(paused)) == 1, timeout=40,
-               what="both schedules fire at their first occurrence")
+    wait_until(
+        lambda: len(runs_of(active)) == 1 and len(runs_of(paused)) == 1,
+        timeout=40,
+        what="both schedules fire at their first occurrence",
+    )
     assert seen(runs_of(active)[0])["value"] == "active"
     paused.disable()
     time.sleep(6)  # past any tick that was evaluating it when it was disabled
@@ -123,9 +146,17 @@ def upload(store: Datastore, tmp: Path, names: dict[str, str]) -> None:
 
 def watch(env: dict[str, Any], name: str, folder: str, **options: Any) -> Schedule:
     """A data-change schedule of the module's pipeline on ``folder`` of the default datastore, polled every 3 s."""
-    return Schedule.create(env["ws"], name=name, pipeline_id=env["published"].id, experiment_name="sched",
-                           datastore=env["store"], path_on_datastore=folder, polling_interval=0.05,
-                           data_path_parameter_name="input_path", **options)
+    return Schedule.create(
+        env["ws"],
+        name=name,
+        pipeline_id=env["published"].id,
+        experiment_name="sched",
+        datastore=env["store"],
+        path_on_datastore=folder,
+        polling_interval=0.05,
+        data_path_parameter_name="input_path",
+        **options,
+    )
 
 
 def test_twenty_uploads_in_the_debounce_window_start_one_run_that_records_all_of_them(
@@ -167,14 +198,31 @@ def test_subfolders_trigger_only_when_matching_is_on_and_updates_apply_without_a
 def test_bad_schedules_get_clear_errors(env: dict[str, Any]) -> None:
     ws = env["ws"]
     with pytest.raises(NotFoundError, match="no published pipeline with id"):
-        Schedule.create(ws, name="x", pipeline_id=str(uuid.uuid4()), experiment_name="sched",
-                        recurrence=ScheduleRecurrence(frequency="Hour", interval=1))
+        Schedule.create(
+            ws,
+            name="x",
+            pipeline_id=str(uuid.uuid4()),
+            experiment_name="sched",
+            recurrence=ScheduleRecurrence(frequency="Hour", interval=1),
+        )
     with pytest.raises(ValidationError, match="is not a DataPath parameter"):
-        Schedule.create(ws, name="x", pipeline_id=env["published"].id, experiment_name="sched",
-                        datastore=env["store"], data_path_parameter_name="value")
+        Schedule.create(
+            ws,
+            name="x",
+            pipeline_id=env["published"].id,
+            experiment_name="sched",
+            datastore=env["store"],
+            data_path_parameter_name="value",
+        )
     with pytest.raises(ValidationError, match="polling_interval"):
-        Schedule.create(ws, name="x", pipeline_id=env["published"].id, experiment_name="sched",
-                        datastore=env["store"], polling_interval=0.001)
+        Schedule.create(
+            ws,
+            name="x",
+            pipeline_id=env["published"].id,
+            experiment_name="sched",
+            datastore=env["store"],
+            polling_interval=0.001,
+        )
     assert [s.name for s in Schedule.list(ws, active_only=False) if s.name == "x"] == []
 
 
@@ -182,12 +230,25 @@ def test_an_adls_gen2_datastore_triggers_like_a_blob_one_and_its_secret_is_not_s
     env: dict[str, Any], tmp_path: Path, service: Any
 ) -> None:
     lake = Datastore.register_azure_data_lake_gen2(
-        env["ws"], datastore_name="lake", filesystem="lakefs", account_name="devstoreaccount1",
-        tenant_id="t", client_id="c", client_secret="s3cr3t-value")
+        env["ws"],
+        datastore_name="lake",
+        filesystem="lakefs",
+        account_name="devstoreaccount1",
+        tenant_id="t",
+        client_id="c",
+        client_secret="s3cr3t-value",
+    )
     assert "s3cr3t-value" not in service.api("GET", "/api/datastores/lake").text
-    schedule = Schedule.create(env["ws"], name="on-lake", pipeline_id=env["published"].id, experiment_name="sched",
-                               datastore=lake, path_on_datastore="landing", polling_interval=0.05,
-                               data_path_parameter_name="input_path")
+    schedule = Schedule.create(
+        env["ws"],
+        name="on-lake",
+        pipeline_id=env["published"].id,
+        experiment_name="sched",
+        datastore=lake,
+        path_on_datastore="landing",
+        polling_interval=0.05,
+        data_path_parameter_name="input_path",
+    )
     upload(lake, tmp_path, {"landing/day.csv": "lake data"})
     wait_until(lambda: len(runs_of(schedule)) == 1, timeout=60, what="a run for the file landed in the lake")
     assert seen(runs_of(schedule)[0])["files"] == {"day.csv": "lake data"}
@@ -198,9 +259,14 @@ def test_runs_started_by_a_schedule_or_an_endpoint_notify_the_url_they_name_when
 ) -> None:
     receiver = Receiver([503])  # the first attempt is refused: the notice is retried with backoff
     try:
-        schedule = Schedule.create(env["ws"], name="notifying", pipeline_id=env["published"].id,
-                                   experiment_name="sched", recurrence=ScheduleRecurrence(frequency="Day", interval=1),
-                                   notification_url=receiver.url)
+        schedule = Schedule.create(
+            env["ws"],
+            name="notifying",
+            pipeline_id=env["published"].id,
+            experiment_name="sched",
+            recurrence=ScheduleRecurrence(frequency="Day", interval=1),
+            notification_url=receiver.url,
+        )
         (run,) = runs_of(schedule)
         assert run.wait_for_completion(show_output=False) == "Finished"
         wait_until(lambda: len(receiver.bodies) == 2, timeout=60, what="the notice, after one refused attempt")
@@ -209,10 +275,16 @@ def test_runs_started_by_a_schedule_or_an_endpoint_notify_the_url_they_name_when
         assert notice["links"]["run"].endswith(f"/api/runs/{run.id}")
         schedule.disable()
 
-        endpoint = PipelineEndpoint.publish(env["ws"], name="notifying-endpoint", description="notices",
-                                            pipeline=env["published"], notification_url=receiver.url)
-        answer = requests.post(endpoint.endpoint, json={"ExperimentName": "sched"}, timeout=30,
-                               headers={"x-functions-key": service.key})
+        endpoint = PipelineEndpoint.publish(
+            env["ws"],
+            name="notifying-endpoint",
+            description="notices",
+            pipeline=env["published"],
+            notification_url=receiver.url,
+        )
+        answer = requests.post(
+            endpoint.endpoint, json={"ExperimentName": "sched"}, timeout=30, headers={"x-functions-key": service.key}
+        )
         wait_until(lambda: len(receiver.bodies) == 3, timeout=60, what="the endpoint run's notice")
         assert receiver.bodies[-1]["runId"] == answer.json()["Id"]
         assert "SECRET-SIGNATURE" not in service.host.output()  # the URL's secret is never logged

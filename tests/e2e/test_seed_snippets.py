@@ -9,6 +9,7 @@ step script ``iris_train.py``, through the ``azureml`` alias. Names the articles
 would write; the pipeline id the article copies "from the studio" is given to the pipeline the way a
 reader moving from Azure ML keeps the ids their callers use (publishing with ``id``).
 """
+
 from __future__ import annotations
 
 import os
@@ -111,8 +112,11 @@ def run_article(seed: Path, article: Path, service: Any) -> dict[str, Any]:
     from durableml.core import Datastore, Workspace
 
     store = Datastore(Workspace.from_config(), "workspaceblobstore")
-    store.upload_files([str(Path(__file__).resolve().parents[2] / "examples/compare_models/data/iris.csv")],
-                       target_path="train-dataset", overwrite=True)
+    store.upload_files(
+        [str(Path(__file__).resolve().parents[2] / "examples/compare_models/data/iris.csv")],
+        target_path="train-dataset",
+        overwrite=True,
+    )
     namespace: dict[str, Any] = {"__name__": "article"}
     for block in python_blocks(seed):
         if block == step_code or any(marker in block for marker in LATER) or "Run.get_context()" in block:

@@ -1,4 +1,5 @@
 """The app bench/funchost_bench.py runs: trivial activities in a chain and in a fan-out/fan-in."""
+
 import azure.durable_functions as df
 import azure.functions as func
 

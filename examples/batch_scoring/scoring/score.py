@@ -4,6 +4,7 @@
 
 The model is a JSON linear model {"weights": {"x1": .., "x2": ..}, "bias": ..}; standard library only.
 """
+
 import argparse
 import csv
 import datetime
@@ -27,8 +28,10 @@ files = sorted(f for f in os.listdir(folder) if f.endswith(".csv")) if os.path.i
 os.makedirs(args.out, exist_ok=True)
 rows = 0
 for name in files:
-    with open(os.path.join(folder, name), newline="", encoding="utf-8") as source, \
-            open(os.path.join(args.out, name), "w", newline="", encoding="utf-8") as target:
+    with (
+        open(os.path.join(folder, name), newline="", encoding="utf-8") as source,
+        open(os.path.join(args.out, name), "w", newline="", encoding="utf-8") as target,
+    ):
         writer = csv.writer(target)
         writer.writerow(["id", "score"])
         for row in csv.DictReader(source):

@@ -1,4 +1,5 @@
 """Regenerate the example's small data files (deterministic). Run from this folder: python data/make_data.py"""
+
 import csv
 import pickle
 import random

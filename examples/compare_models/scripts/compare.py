@@ -1,4 +1,5 @@
 """Compare the model with its extracted features; param1 is the pipeline parameter."""
+
 import argparse
 import json
 import os

@@ -1,4 +1,5 @@
 """Extract each label's top words from the trained model."""
+
 import argparse
 import json
 import os

@@ -1,4 +1,5 @@
 """Train a tiny word-count classifier on the 20 newsgroups sample (pure Python)."""
+
 import argparse
 import collections
 import json

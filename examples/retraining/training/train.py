@@ -3,6 +3,7 @@
 Standard library only. Inside a durableml step the model is registered in the workspace that started the
 run (``Run.get_context().experiment.workspace``), as Azure ML v1 step scripts do.
 """
+
 import argparse
 import csv
 import json
@@ -15,8 +16,13 @@ parser = argparse.ArgumentParser()
 parser.add_argument("--data", required=True)
 args = parser.parse_args()
 
-paths = [args.data] if os.path.isfile(args.data) else sorted(
-    os.path.join(root, name) for root, _dirs, names in os.walk(args.data) for name in names if name.endswith(".csv"))
+paths = (
+    [args.data]
+    if os.path.isfile(args.data)
+    else sorted(
+        os.path.join(root, name) for root, _dirs, names in os.walk(args.data) for name in names if name.endswith(".csv")
+    )
+)
 points = []
 for path in paths:
     with open(path, newline="", encoding="utf-8") as handle:
@@ -34,6 +40,10 @@ with open("outputs/model.json", "w", encoding="utf-8") as handle:
 run = Run.get_context()
 run.log("rmse", rmse)
 run.log("points", n)
-model = Model.register(workspace=run.experiment.workspace, model_path="outputs/model.json",
-                       model_name="retrained-line", tags={"rmse": f"{rmse:.4f}"})
+model = Model.register(
+    workspace=run.experiment.workspace,
+    model_path="outputs/model.json",
+    model_name="retrained-line",
+    tags={"rmse": f"{rmse:.4f}"},
+)
 print(f"registered model {model.name} version {model.version}")

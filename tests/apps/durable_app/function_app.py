@@ -11,6 +11,7 @@ folder named by the ``DURABLE_TEST_DIR`` environment variable.
 HTTP functions that call the client answer ``400 {"error": "<message>"}`` when the client raises, so a
 test can read the message the SDK derived from the host's answer.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -62,6 +63,7 @@ def _status_json(status: df.DurableOrchestrationStatus) -> dict[str, Any]:
 # HTTP functions that use the DurableOrchestrationClient
 # --------------------------------------------------------------------------------------------------
 
+
 @app.route(route="orchestrators/{functionName}/{instanceId?}", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -69,8 +71,9 @@ async def http_start(req: func.HttpRequest, client: df.DurableOrchestrationClien
     body = req.get_body()
     client_input = json.loads(body) if body else None
     try:
-        instance_id = await client.start_new(req.route_params["functionName"],
-                                             req.route_params.get("instanceId"), client_input)
+        instance_id = await client.start_new(
+            req.route_params["functionName"], req.route_params.get("instanceId"), client_input
+        )
     except Exception as exc:
         return _client_error(exc)
     return client.create_check_status_response(req, instance_id)
@@ -85,7 +88,8 @@ async def http_status(req: func.HttpRequest, client: df.DurableOrchestrationClie
             req.route_params["instanceId"],
             show_history=_flag(req.params.get("showHistory")),
             show_history_output=_flag(req.params.get("showHistoryOutput")),
-            show_input=_flag(req.params.get("showInput")))
+            show_input=_flag(req.params.get("showInput")),
+        )
     except Exception as exc:
         return _client_error(exc)
     return _json(_status_json(status), status=200 if status else 404)
@@ -104,7 +108,8 @@ async def http_list(req: func.HttpRequest, client: df.DurableOrchestrationClient
                 created_time_from=_parse_time(req.params.get("from")),
                 created_time_to=_parse_time(req.params.get("to")),
                 runtime_status=statuses or None,
-                instance_id_prefix=req.params.get("prefix") or None)
+                instance_id_prefix=req.params.get("prefix") or None,
+            )
     except Exception as exc:
         return _client_error(exc)
     return _json([_status_json(s) for s in found])
@@ -116,8 +121,9 @@ async def http_raise(req: func.HttpRequest, client: df.DurableOrchestrationClien
     """``raise_event`` with the JSON body as event data."""
     body = req.get_body()
     try:
-        await client.raise_event(req.route_params["instanceId"], req.route_params["eventName"],
-                                 json.loads(body) if body else None)
+        await client.raise_event(
+            req.route_params["instanceId"], req.route_params["eventName"], json.loads(body) if body else None
+        )
     except Exception as exc:
         return _client_error(exc)
     return _json({"raised": True}, status=202)
@@ -168,8 +174,9 @@ async def http_rewind(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def http_restart(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``restart``; its return value is passed back as ``result`` (a dict with the real extension)."""
     try:
-        result = await client.restart(req.route_params["instanceId"],
-                                      restart_with_new_instance_id=_flag(req.params.get("newId", "true")))
+        result = await client.restart(
+            req.route_params["instanceId"], restart_with_new_instance_id=_flag(req.params.get("newId", "true"))
+        )
     except Exception as exc:
         return _client_error(exc)
     return _json({"result": result}, status=202)
@@ -195,7 +202,8 @@ async def http_purge_by(req: func.HttpRequest, client: df.DurableOrchestrationCl
         result = await client.purge_instance_history_by(
             created_time_from=_parse_time(spec.get("from")),
             created_time_to=_parse_time(spec.get("to")),
-            runtime_status=statuses or None)
+            runtime_status=statuses or None,
+        )
     except Exception as exc:
         return _client_error(exc)
     return _json({"instancesDeleted": result.instances_deleted})
@@ -207,8 +215,11 @@ async def http_wait(req: func.HttpRequest, client: df.DurableOrchestrationClient
     """``wait_for_completion_or_create_check_status_response`` (query ``timeout`` in ms)."""
     timeout = int(req.params.get("timeout", "10000"))
     return await client.wait_for_completion_or_create_check_status_response(
-        req, req.route_params["instanceId"], timeout_in_milliseconds=timeout,
-        retry_interval_in_milliseconds=min(200, timeout))
+        req,
+        req.route_params["instanceId"],
+        timeout_in_milliseconds=timeout,
+        retry_interval_in_milliseconds=min(200, timeout),
+    )
 
 
 @app.route(route="payload/{instanceId}", methods=["GET"])
@@ -221,6 +232,7 @@ async def http_payload(req: func.HttpRequest, client: df.DurableOrchestrationCli
 # --------------------------------------------------------------------------------------------------
 # Plain HTTP functions: route templates, auth levels, response kinds
 # --------------------------------------------------------------------------------------------------
+
 
 @app.route(route="anon/echo/{id}", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
 def anon_echo(req: func.HttpRequest) -> func.HttpResponse:
@@ -264,8 +276,16 @@ async def async_echo(req: func.HttpRequest) -> func.HttpResponse:
         parsed = req.get_json()
     except ValueError:
         parsed = None
-    return _json({"method": req.method, "body": body.decode("utf-8", "replace"), "json": parsed,
-                  "header": req.headers.get("x-test"), "params": dict(req.params), "length": len(body)})
+    return _json(
+        {
+            "method": req.method,
+            "body": body.decode("utf-8", "replace"),
+            "json": parsed,
+            "header": req.headers.get("x-test"),
+            "params": dict(req.params),
+            "length": len(body),
+        }
+    )
 
 
 @app.route(route="only-get", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
@@ -281,6 +301,7 @@ def raises(req: func.HttpRequest) -> func.HttpResponse:
 # --------------------------------------------------------------------------------------------------
 # Activities
 # --------------------------------------------------------------------------------------------------
+
 
 @app.activity_trigger(input_name="name")
 def hello(name: Any) -> str:
@@ -349,6 +370,7 @@ def slow_step(spec: dict[str, Any]) -> int:
 # --------------------------------------------------------------------------------------------------
 # Orchestrators
 # --------------------------------------------------------------------------------------------------
+
 
 @app.orchestration_trigger(context_name="context")
 def chain(context: df.DurableOrchestrationContext):
@@ -459,7 +481,8 @@ def retry_activity(context: df.DurableOrchestrationContext):
     outcome: dict[str, Any] = {}
     try:
         outcome["result"] = yield context.call_activity_with_retry(
-            "flaky", options, {"key": spec["key"], "fail_times": spec["fail_times"]})
+            "flaky", options, {"key": spec["key"], "fail_times": spec["fail_times"]}
+        )
     except Exception as exc:
         outcome["error"] = str(exc)
     probe = yield context.call_sub_orchestrator("child", "probe")
@@ -471,11 +494,12 @@ def retry_activity(context: df.DurableOrchestrationContext):
 def retry_in_all(context: df.DurableOrchestrationContext):
     """task_all([retry(flaky fails once), hello]): retry timer id 2, re-attempt 3, next id 4 (§3.2)."""
     spec = context.get_input()
-    results = yield context.task_all([
-        context.call_activity_with_retry("flaky", df.RetryOptions(300, 3),
-                                         {"key": spec["key"], "fail_times": 1}),
-        context.call_activity("hello", "B"),
-    ])
+    results = yield context.task_all(
+        [
+            context.call_activity_with_retry("flaky", df.RetryOptions(300, 3), {"key": spec["key"], "fail_times": 1}),
+            context.call_activity("hello", "B"),
+        ]
+    )
     probe = yield context.call_sub_orchestrator("child", "probe")
     return {"results": results, "probe_id": probe["id"]}
 
@@ -487,7 +511,8 @@ def retry_suborch(context: df.DurableOrchestrationContext):
     outcome: dict[str, Any] = {}
     try:
         outcome["child"] = yield context.call_sub_orchestrator_with_retry(
-            "child_flaky", options, {"key": spec["key"], "fail_times": spec["fail_times"]})
+            "child_flaky", options, {"key": spec["key"], "fail_times": spec["fail_times"]}
+        )
     except Exception as exc:
         outcome["error"] = str(exc)
     probe = yield context.call_sub_orchestrator("child", "probe")

@@ -8,6 +8,7 @@ hosts sharing one events folder.
 Container and queue names come from app settings (``%E2E_...%``), so every host a test starts works
 on its own storage names; every setting below must be set for the host to start.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,6 +39,7 @@ def record(function: str, **data: Any) -> None:
 
 # ---------------------------------------------------------------- timers
 
+
 @app.timer_trigger(arg_name="timer", schedule="*/1 * * * * *")
 def tick(timer: func.TimerRequest) -> None:
     """Every second (not monitored: the schedule is under a minute)."""
@@ -58,13 +60,19 @@ def on_startup(timer: func.TimerRequest) -> None:
 
 # ---------------------------------------------------------------- blob triggers
 
+
 @app.blob_trigger(arg_name="blob", path="%E2E_BLOB_IN%/{name}", connection=CONN)
 @app.blob_output(arg_name="copy", path="%E2E_BLOB_OUT%/{name}", connection=CONN)
 def copy_blob(blob: func.InputStream, copy: func.Out[str]) -> None:
     """Copies each new blob version to the output container, as ``copied:<content>``."""
     data = blob.read()
-    record("copy_blob", name=blob.name, content=data.decode("utf-8"), length=blob.length,
-           etag=(blob.blob_properties or {}).get("ETag"))
+    record(
+        "copy_blob",
+        name=blob.name,
+        content=data.decode("utf-8"),
+        length=blob.length,
+        etag=(blob.blob_properties or {}).get("ETag"),
+    )
     copy.set("copied:" + data.decode("utf-8"))
 
 
@@ -77,6 +85,7 @@ def always_fails(blob: func.InputStream) -> None:
 
 # ---------------------------------------------------------------- queue trigger
 
+
 @app.queue_trigger(arg_name="msg", queue_name="%E2E_QUEUE%", connection=CONN)
 def on_queue(msg: func.QueueMessage) -> None:
     """Records the message; a body starting with ``fail`` raises."""
@@ -88,6 +97,7 @@ def on_queue(msg: func.QueueMessage) -> None:
 
 # ---------------------------------------------------------------- HTTP with output bindings
 
+
 @app.route(route="emit/{key}", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
 @app.queue_output(arg_name="messages", queue_name="%E2E_HTTP_QUEUE%", connection=CONN)
 @app.blob_output(arg_name="doc", path="%E2E_HTTP_BLOBS%/{key}.json", connection=CONN)
@@ -98,8 +108,7 @@ def emit(req: func.HttpRequest, messages: func.Out[list[str]], doc: func.Out[str
     doc.set(json.dumps(payload["doc"]))
     if payload.get("fail"):
         raise RuntimeError("failing after setting the outputs")
-    return func.HttpResponse(json.dumps({"key": req.route_params["key"]}), status_code=201,
-                             mimetype="application/json")
+    return func.HttpResponse(json.dumps({"key": req.route_params["key"]}), status_code=201, mimetype="application/json")
 
 
 @app.route(route="enqueue", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)

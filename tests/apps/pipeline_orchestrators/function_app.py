@@ -1,4 +1,5 @@
 """Just the pipeline orchestrator blueprints, for replay tests (no service, no storage)."""
+
 import sys
 from pathlib import Path
 

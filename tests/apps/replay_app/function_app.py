@@ -1,4 +1,5 @@
 """Orchestrators driven directly through the SDK handle by tests/test_replay.py (no host)."""
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -8,8 +9,9 @@ app = df.DFApp(http_auth_level=func.AuthLevel.ANONYMOUS)
 @app.orchestration_trigger(context_name="context")
 def retry_all(context):
     """task_all([retry(A), B]) then C: ids from the protocol doc §3.2."""
-    yield context.task_all([context.call_activity_with_retry("A", df.RetryOptions(1000, 2), None),
-                            context.call_activity("B", None)])
+    yield context.task_all(
+        [context.call_activity_with_retry("A", df.RetryOptions(1000, 2), None), context.call_activity("B", None)]
+    )
     yield context.call_activity("C", None)
     return "done"
 

@@ -3,6 +3,7 @@
 Every function records what it saw in ``EVENTS[<function name>]``; content starting with ``fail``
 makes blob and queue functions raise, so tests can drive retries and poison handling.
 """
+
 from __future__ import annotations
 
 import json
@@ -52,8 +53,16 @@ def copy_blob(blob: func.InputStream, copy: func.Out[bytes]) -> None:
         data = blob.read()
         if data.startswith(b"slow"):
             time.sleep(0.1)
-        record("copy_blob", name=blob.name, data=data, length=blob.length, uri=blob.uri, metadata=blob.metadata,
-               etag=(blob.blob_properties or {}).get("ETag"), active=active)
+        record(
+            "copy_blob",
+            name=blob.name,
+            data=data,
+            length=blob.length,
+            uri=blob.uri,
+            metadata=blob.metadata,
+            etag=(blob.blob_properties or {}).get("ETag"),
+            active=active,
+        )
         if data.startswith(b"fail"):
             raise RuntimeError("asked to fail")
         copy.set(data)
@@ -73,8 +82,14 @@ def csv_blob(blob: func.InputStream, out: func.Out[str]) -> None:
 @app.queue_output(arg_name="out", queue_name="tq-out", connection=CONN)
 def on_queue(msg: func.QueueMessage, out: func.Out[str]) -> None:
     body = msg.get_body().decode("utf-8")
-    record("on_queue", id=msg.id, body=body, dequeue_count=msg.dequeue_count,
-           inserted=msg.insertion_time, pop_receipt=msg.pop_receipt)
+    record(
+        "on_queue",
+        id=msg.id,
+        body=body,
+        dequeue_count=msg.dequeue_count,
+        inserted=msg.insertion_time,
+        pop_receipt=msg.pop_receipt,
+    )
     if body.startswith("fail"):
         raise RuntimeError("asked to fail")
     out.set(body.upper())

@@ -4,6 +4,7 @@ Scalars arrive as arguments; ``--path`` (a DataPath parameter) and ``--files`` (
 parameter) are local paths whose files' contents are reported; the tabular dataset parameter is read
 as ``Run.get_context().input_datasets["table"]`` (the ``azureml`` import runs through the alias).
 """
+
 import argparse
 import json
 import os
@@ -28,8 +29,14 @@ def contents(path):
 
 
 table = Run.get_context().input_datasets.get("table")
-seen = {"text": args.text, "count": int(args.count), "ratio": float(args.ratio), "flag": args.flag,
-        "path": contents(args.path), "files": contents(args.files),
-        "table_rows": None if table is None else len(table.to_pandas_dataframe())}
+seen = {
+    "text": args.text,
+    "count": int(args.count),
+    "ratio": float(args.ratio),
+    "flag": args.flag,
+    "path": contents(args.path),
+    "files": contents(args.files),
+    "table_rows": None if table is None else len(table.to_pandas_dataframe()),
+}
 os.makedirs(args.out, exist_ok=True)
 print("SEEN " + json.dumps(seen, sort_keys=True))

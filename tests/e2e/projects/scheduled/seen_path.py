@@ -1,4 +1,5 @@
 """Prints one ``SEEN {json}`` line: the files under the DataPath it received (name -> content) and --value."""
+
 import argparse
 import json
 import os
