@@ -1,6 +1,6 @@
 """Every code block of the two seed articles, run in article order against a real durableml service.
 
-The blocks are read from ``shared/seeds/*.txt`` and run with only ``azureml`` → ``durableml`` changed
+The blocks are read from ``tests/seeds/*.txt`` and run with only ``azureml`` → ``durableml`` changed
 (tests/sdk/test_seeds.py runs the same blocks against an SDK double), including the blocks that
 publish a pipeline, call its REST endpoint with ``requests``, version it behind a PipelineEndpoint and
 disable it. The in-step block (``Run.get_context()`` reading ``input_datasets``) runs *unchanged*, as the
@@ -128,7 +128,6 @@ def run_article(seed: Path, article: Path, service: Any) -> dict[str, Any]:
     return namespace
 
 
-@pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
 def test_article_runs_against_the_service(seed: Path, article: Path, service: Any) -> None:
     pytest.importorskip("pandas")  # the article's iris_train.py reads a TabularDataset with pandas

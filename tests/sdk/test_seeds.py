@@ -1,11 +1,12 @@
 """The seed articles' pipeline-building snippets run with only ``azureml`` -> ``durableml`` changed.
 
-The snippets are read from ``shared/seeds/*.txt`` at test time, so the test runs the articles'
-code, not a copy. Each ```python block either builds something (run here, in article order,
-against the ServiceDouble) or needs a running service or a step process (listed in
-``SERVICE_OR_STEP_BLOCKS``, covered by the end-to-end tests). A block in neither list fails the
-test, so a snippet cannot be skipped silently. The articles leave a few names undefined
-(``project_folder``, ``extractStep``, ``my_dataset``...); ``GLUE`` defines them, as a reader would.
+The snippets are read from the articles themselves (``tests/seeds/*.txt``) at test time, so the
+test runs the articles' code, not a copy made of it. Each ```python block either builds something
+(run here, in article order, against the ServiceDouble) or needs a running service or a step
+process (listed in ``SERVICE_OR_STEP_BLOCKS``, covered by the end-to-end tests). A block in neither
+list fails the test, so a snippet cannot be skipped silently. The articles leave a few names
+undefined (``project_folder``, ``extractStep``, ``my_dataset``...); ``GLUE`` defines them, as a
+reader would.
 """
 
 from __future__ import annotations
@@ -113,7 +114,6 @@ def article_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_factory:
     return tmp_path
 
 
-@pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")
 @pytest.mark.parametrize("seed", SEEDS, ids=lambda p: p.name)
 def test_seed_snippets_build_and_compile(seed: Path, article_dir: Path, client_factory: ServiceDouble) -> None:
     ns = run_authoring_blocks(seed)
@@ -148,7 +148,6 @@ def train_inputs(ns: dict[str, Any]) -> dict[str, Any]:
     return Pipeline(ns["ws"], [ns["trainStep"]]).to_document()["steps"][0]["inputs"]
 
 
-@pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")
 def test_first_article_reads_a_data_reference(article_dir: Path) -> None:
     ns = run_authoring_blocks(SEEDS[0])
     assert train_inputs(ns)["test_data"]["source"] == {
@@ -158,7 +157,6 @@ def test_first_article_reads_a_data_reference(article_dir: Path) -> None:
     }
 
 
-@pytest.mark.skipif(len(SEEDS) < 2, reason="the second seed article is not available")
 def test_second_article_reads_datasets(article_dir: Path) -> None:
     ns = run_authoring_blocks(SEEDS[1])
     inputs = train_inputs(ns)
@@ -170,7 +168,6 @@ def test_second_article_reads_datasets(article_dir: Path) -> None:
     ]
 
 
-@pytest.mark.skipif(not SEEDS, reason="the seed articles are not available")
 def test_submit_snippet_sends_the_document_with_snapshots(article_dir: Path, client_factory: ServiceDouble) -> None:
     ns = run_authoring_blocks(SEEDS[0])
     ns["pipeline1"] = Pipeline(ns["ws"], [ns["compareStep"]])
