@@ -1,4 +1,7 @@
-"""Activities of the pipeline orchestrations: each parses its input and calls one service function."""
+"""Activities of the pipeline orchestrations: each parses its input and calls one service function.
+
+Their names are the contract's (``durableml.contract``), which the orchestrators call them by.
+"""
 
 from __future__ import annotations
 
@@ -7,20 +10,23 @@ from typing import Any, Optional
 
 import azure.durable_functions as df
 
+from durableml import contract
 from durableml.service import runtime
 
 bp = df.Blueprint()
 
 
+@bp.function_name(contract.ACTIVITY_PIPELINE_FINISHED)
 @bp.activity_trigger(input_name="payload")
 def pipeline_finished(payload: dict[str, Any]) -> None:
     runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"], payload.get("record_first") or ())
 
 
+@bp.function_name(contract.ACTIVITY_STEP_START)
 @bp.activity_trigger(input_name="payload")
 @bp.durable_client_input(client_name="client")
 async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    instance_id = f"{payload['run_id']}:{payload['step']['id']}"
+    instance_id = contract.step_instance_id(payload["run_id"], payload["step"]["id"])
     notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
     # blocking storage calls: off the event loop, which serves every other function of the host
     return await asyncio.to_thread(
@@ -33,11 +39,13 @@ async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationCli
     )
 
 
+@bp.function_name(contract.ACTIVITY_STEP_COMPLETE)
 @bp.activity_trigger(input_name="payload")
 def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
     return runtime.step_complete(payload["run_id"], payload["step"], payload.get("report"))
 
 
+@bp.function_name(contract.ACTIVITY_STEPS_CANCEL)
 @bp.activity_trigger(input_name="payload")
 def steps_cancel(payload: dict[str, Any]) -> None:
     runtime.steps_cancel(payload["run_id"], payload["step_ids"])

@@ -30,7 +30,8 @@ from typing import Any, Callable
 REPO_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO_ROOT))
 
-from durableml.compute import JobSpec, LocalCompute  # noqa: E402
+from durableml.compute import JobSpec  # noqa: E402
+from durableml.compute.local import LocalCompute  # noqa: E402
 from funchost.azurite import start_azurite  # noqa: E402
 
 SCRIPT = 'print("step ran")\n'

@@ -1,17 +1,11 @@
-"""The compute protocol: what every compute backend offers, and the job it is given.
-
-The ``step_run`` orchestration talks to compute targets through four calls only::
-
-    submit(job) -> job id        idempotent on job.job_id (= the step run id)
-    poll(job id) -> JobStatus    Queued | Running | Finished | Failed | Canceled (+ exit code, error)
-    cancel(job id)               stop the step; its status becomes Canceled
-    logs(job id, offset) -> str  the driver log (stdout + stderr of the script) from ``offset``
+"""The job a compute backend runs, its status and its report: shared by the service, every backend and the
+step runner (which runs a job on a compute node), so that none of them imports another's internals.
 
 A :class:`JobSpec` is plain data (it round-trips through JSON with :meth:`JobSpec.to_dict` /
 :meth:`JobSpec.from_dict`), so a backend can store it, queue it or send it to another machine.
 It carries the storage connection string: backends must keep it out of logs and store it only
 where other users cannot read it (the local backend writes ``spec.json`` with mode 0600).
-This module imports nothing beyond the standard library and ``durableml.exceptions``.
+This module imports nothing beyond the standard library, ``durableml.contract`` and ``durableml.exceptions``.
 """
 
 from __future__ import annotations
@@ -20,12 +14,12 @@ import json
 import re
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Optional, Protocol, runtime_checkable
+from typing import Any, Mapping, Optional
 
+from durableml import contract
 from durableml.exceptions import ValidationError
 
 __all__ = [
-    "ComputeBackend",
     "JobSpec",
     "JobState",
     "JobStatus",
@@ -46,11 +40,11 @@ _MODES = ("mount", "download")
 class JobState(str, Enum):
     """Where a job is in its life; the values are the status names Azure ML v1 reports."""
 
-    QUEUED = "Queued"
-    RUNNING = "Running"
-    FINISHED = "Finished"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
+    QUEUED = contract.QUEUED
+    RUNNING = contract.RUNNING
+    FINISHED = contract.FINISHED
+    FAILED = contract.FAILED
+    CANCELED = contract.CANCELED
 
     @property
     def is_terminal(self) -> bool:
@@ -194,27 +188,6 @@ class JobStatus:
         data = asdict(self)
         data["state"] = self.state.value
         return data
-
-
-@runtime_checkable
-class ComputeBackend(Protocol):
-    """One compute target family (local processes, a queue of worker nodes, Ray, Databricks...)."""
-
-    def submit(self, job: JobSpec) -> str:
-        """Accept ``job`` and return its id; submitting the same job id again starts nothing new."""
-        ...
-
-    def poll(self, job_id: str) -> JobStatus:
-        """The job's current status; raises a NotFoundError for an unknown job id."""
-        ...
-
-    def cancel(self, job_id: str) -> None:
-        """Stop the job if it has not ended; it ends Canceled. Harmless on an ended job."""
-        ...
-
-    def logs(self, job_id: str, offset: int = 0) -> str:
-        """The driver log (stdout + stderr of the script) from character ``offset`` on."""
-        ...
 
 
 def job_report(result: Mapping[str, Any]) -> dict[str, Any]:

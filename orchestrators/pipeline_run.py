@@ -30,10 +30,24 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from durableml.contract import (
+    ACTIVITY_NOTIFY_RUN_FINISHED,
+    ACTIVITY_PIPELINE_FINISHED,
+    ACTIVITY_STEP_COMPLETE,
+    ACTIVITY_STEPS_CANCEL,
+    CANCELED,
+    EVENT_CANCEL,
+    FAILED,
+    FINISHED,
+    NOT_STARTED,
+    ORCHESTRATOR_PIPELINE_RUN,
+    ORCHESTRATOR_STEP_RUN,
+    RUNNING,
+    step_instance_id,
+)
+
 bp = df.Blueprint()
 
-FINISHED, FAILED, CANCELED, NOT_STARTED, RUNNING = "Finished", "Failed", "Canceled", "NotStarted", "Running"
-CANCEL_EVENT = "cancel"
 NOTIFY_ATTEMPTS, NOTIFY_FIRST_RETRY_S = 6, 2.0
 GENERATION_STEPS = 16
 
@@ -87,11 +101,14 @@ def final_status(status: dict[str, str], canceled: bool) -> str:
 
 
 def step_outcome(task: Any) -> dict[str, Any]:
-    """A step_run result, or a Failed result when the sub-orchestration itself failed."""
+    """A step_run result, or a Failed result when the sub-orchestration itself failed: then with a Failed
+    report, so that the step's record gets the reason (``step_complete`` records it, see ``_Run.ended``)."""
     value = task.result
     if isinstance(value, dict):
         return value
-    return {"status": FAILED, "error": f"step orchestration failed: {value}", "orchestration_failed": True}
+    error = f"the step's orchestration failed: {value}"
+    report = {"job_id": None, "status": FAILED, "exit_code": None, "error": error, "complete": True}
+    return {"status": FAILED, "error": error, "orchestration_failed": True, "report": report}
 
 
 class _Run:
@@ -140,10 +157,11 @@ class _Run:
             self.stop_starting = True
 
 
+@bp.function_name(ORCHESTRATOR_PIPELINE_RUN)
 @bp.orchestration_trigger(context_name="context")
 def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     run = _Run(context.get_input())
-    cancel = context.wait_for_external_event(CANCEL_EVENT)
+    cancel = context.wait_for_external_event(EVENT_CANCEL)
     while True:
         if not run.stop_starting:
             ready = run.readiness.take()
@@ -157,18 +175,18 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
             for step in ready:
                 run.status[step["id"]] = RUNNING
                 run.running[step["id"]] = context.call_sub_orchestrator(
-                    "step_run", run.step_input(step), f"{run.run_id}:{step['id']}"
+                    ORCHESTRATOR_STEP_RUN, run.step_input(step), step_instance_id(run.run_id, step["id"])
                 )
         if not run.running and not run.recording:
             break  # pipeline_finished records what is left
         for sid, entry in sorted(run.unrecorded.items()):
-            run.recording[sid] = context.call_activity("step_complete", {"run_id": run.run_id, **entry})
+            run.recording[sid] = context.call_activity(ACTIVITY_STEP_COMPLETE, {"run_id": run.run_id, **entry})
         run.unrecorded.clear()
         pending = [*run.running.values(), *run.recording.values()]
         winner = yield context.task_any(pending if run.canceled else [*pending, cancel])
         if winner is cancel:
             run.canceled = run.stop_starting = True
-            yield context.call_activity("steps_cancel", {"run_id": run.run_id, "step_ids": sorted(run.running)})
+            yield context.call_activity(ACTIVITY_STEPS_CANCEL, {"run_id": run.run_id, "step_ids": sorted(run.running)})
             continue
         recorded = next((k for k, t in run.recording.items() if t is winner), None)
         if recorded is not None:
@@ -180,7 +198,7 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
         run.ended(sid, step_outcome(winner))
     summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
     yield context.call_activity(
-        "pipeline_finished", {**summary, "record_first": [entry for _, entry in sorted(run.unrecorded.items())]}
+        ACTIVITY_PIPELINE_FINISHED, {**summary, "record_first": [entry for _, entry in sorted(run.unrecorded.items())]}
     )
     if run.plan.get("notify"):
         yield from _notify(context, run.run_id)
@@ -193,7 +211,7 @@ def _notify(context: df.DurableOrchestrationContext, run_id: str):  # type: igno
     delay = NOTIFY_FIRST_RETRY_S
     for attempt in range(NOTIFY_ATTEMPTS):
         try:
-            yield context.call_activity("notify_run_finished", {"run_id": run_id})
+            yield context.call_activity(ACTIVITY_NOTIFY_RUN_FINISHED, {"run_id": run_id})
             return
         except Exception:  # noqa: BLE001 (an activity failure, whatever the receiver did)
             if attempt + 1 == NOTIFY_ATTEMPTS:

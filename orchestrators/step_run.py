@@ -18,11 +18,17 @@ from typing import Any, Optional
 
 import azure.durable_functions as df
 
+from durableml.contract import (
+    ACTIVITY_STEP_COMPLETE,
+    ACTIVITY_STEP_START,
+    EVENT_STEP_DONE,
+    ORCHESTRATOR_STEP_RUN,
+    TERMINAL,
+)
+
 bp = df.Blueprint()
 
-DONE_EVENT = "step_done"
 FIRST_POLL_S, MAX_POLL_S, POLLS_PER_GENERATION = 0.5, 30.0, 50
-TERMINAL = ("Finished", "Failed", "Canceled")
 
 
 def complete_report(value: Any) -> Optional[dict[str, Any]]:
@@ -37,17 +43,18 @@ def complete_report(value: Any) -> Optional[dict[str, Any]]:
     return None
 
 
+@bp.function_name(ORCHESTRATOR_STEP_RUN)
 @bp.orchestration_trigger(context_name="context")
 def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
     work = context.get_input()
     if not work.get("submitted"):
-        started = yield context.call_activity("step_start", work)
+        started = yield context.call_activity(ACTIVITY_STEP_START, work)
         if started.get("result") is not None:  # reused, or failed before it could run
             return started["result"]
         work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
         work.update(submitted=True, poll_s=FIRST_POLL_S)
     for _ in range(POLLS_PER_GENERATION):
-        done = context.wait_for_external_event(DONE_EVENT)
+        done = context.wait_for_external_event(EVENT_STEP_DONE)
         timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=work["poll_s"]))
         winner = yield context.task_any([done, timer])
         report = None
@@ -62,7 +69,7 @@ def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
                 "reused_from": None,
                 "report": report,
             }
-        result = yield context.call_activity("step_complete", {**work, "report": report})
+        result = yield context.call_activity(ACTIVITY_STEP_COMPLETE, {**work, "report": report})
         if result is not None:
             return result
         work["poll_s"] = min(work["poll_s"] * 2, MAX_POLL_S)

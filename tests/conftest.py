@@ -45,14 +45,14 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AzuriteHandle]
 
 
 @pytest.fixture
-def service_storage(azurite: AzuriteHandle, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point ``durableml.service`` at the session Azurite, with clients made for this test."""
-    from durableml.service import records
+def service_storage(azurite: AzuriteHandle, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point ``durableml.service`` at the session Azurite, with clients and caches made for this test."""
+    from durableml.service import state
 
     monkeypatch.setenv("DURABLEML_STORAGE", azurite.connection_string)
-    monkeypatch.setattr(records, "_shared", None)
-    monkeypatch.setattr(records, "_blob_service", None)
-    monkeypatch.setattr(records, "_created", set())
+    state.reset()
+    yield
+    state.reset()
 
 
 FunchostFactory = Callable[..., FunchostProcess]

@@ -193,7 +193,9 @@ def test_a_failed_step_orchestration_gives_back_what_it_was_to_record() -> None:
     run.fail_sub(new[0].id, "step_start crashed")
     _, new = run.episode()
     assert [d.name for d in new] == ["pipeline_finished"]
-    assert [r["step"]["id"] for r in inputs(new)["pipeline_finished"]["record_first"]] == ["a"]
+    handed = inputs(new)["pipeline_finished"]["record_first"]
+    assert [r["step"]["id"] for r in handed] == ["a", "b"]  # b's record gets the reason its orchestration failed
+    assert handed[1]["report"]["status"] == "Failed" and "step_start crashed" in handed[1]["report"]["error"]
     run.complete(new[0].id)
     state, _ = run.episode()
     assert state["output"]["steps"] == {"a": "Finished", "b": "Failed"}

@@ -1,23 +1,25 @@
-"""The compute plane: one small protocol (submit / poll / cancel / logs), one module per backend.
+"""The compute plane: one small protocol (submit / poll / cancel / logs), one package per backend.
 
-* :mod:`durableml.compute.base`: :class:`ComputeBackend`, :class:`JobSpec`, :class:`JobStatus`, :class:`JobState`.
+* :mod:`durableml.compute.base`: :class:`ComputeBackend` (the protocol); the job it runs is
+  :mod:`durableml.jobs` (:class:`JobSpec`, :class:`JobStatus`, :class:`JobState`).
+* :mod:`durableml.compute.registry`: which backend runs the targets of each compute type.
 * :mod:`durableml.compute.local`: :class:`LocalCompute`, processes on this machine run by a detached
-  worker (:mod:`durableml.compute.local_worker`) with the step runner (:mod:`durableml.runner`).
+  worker with the step runner (:mod:`durableml.runner`).
 
-Importing this package imports no Azure SDK; the worker imports it when a job needs storage.
+Importing this package imports no backend and no Azure SDK; the registry imports a backend when a target of
+its type is first used.
 """
 
 from __future__ import annotations
 
-from durableml.compute.base import ComputeBackend, JobSpec, JobState, JobStatus, input_placeholder, output_placeholder
-from durableml.compute.local import LocalCompute
+from durableml.compute.base import ComputeBackend
+from durableml.jobs import JobSpec, JobState, JobStatus, input_placeholder, output_placeholder
 
 __all__ = [
     "ComputeBackend",
     "JobSpec",
     "JobState",
     "JobStatus",
-    "LocalCompute",
     "input_placeholder",
     "output_placeholder",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from durableml import stepkinds
 from durableml.exceptions import DocumentValidationError, Issue
 from durableml.pipeline.dag import find_cycle
 from durableml.pipeline.document_schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
@@ -19,13 +20,6 @@ from durableml.pipeline.schema_check import check_schema
 
 __all__ = ["validate_document", "document_issues"]
 
-_REQUIRED_SETTINGS = {
-    "python_script": ("scriptName",),
-    "parallel_run": ("entryScript", "miniBatchSize", "nodeCount", "outputAction"),
-    "databricks": ("target",),
-    "adla": ("scriptName",),
-    "data_transfer": (),
-}
 _SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
 _DATA_PARAMETER_TYPES = {"datapath": None, "file_dataset": "file", "tabular_dataset": "tabular"}
 
@@ -116,9 +110,12 @@ class _Semantics:
 
     def check_step(self, index: int, step: dict[str, Any]) -> None:
         path = f"$.steps[{index}]"
-        for key in _REQUIRED_SETTINGS[step["kind"]]:
-            if key not in step["settings"]:
-                self.add("settings", f"{step['kind']} step {step['name']!r} needs settings.{key}", f"{path}.settings")
+        kind = stepkinds.get(step["kind"])
+        missing = [key for key in kind.settings_schema.get("required", ()) if key not in step["settings"]]
+        for key in missing:
+            self.add("settings", f"{step['kind']} step {step['name']!r} needs settings.{key}", f"{path}.settings")
+        if not missing:  # then the kind's settings schema (durableml.stepkinds.<kind>)
+            self.found.extend(check_schema(step["settings"], kind.settings_schema, path=f"{path}.settings"))
         for position, argument in enumerate(step["arguments"]):
             self.check_binding(argument, step, f"{path}.arguments[{position}]")
         for ref, where in _parameter_refs(step["settings"], f"{path}.settings"):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from durableml import stepkinds
 from durableml._names import IDENTIFIER_PATTERN
 
 __all__ = [
@@ -27,7 +28,7 @@ __all__ = [
 
 SCHEMA_VERSION = 1
 DOCUMENT_KIND = "durableml.pipeline"
-STEP_KINDS = ("python_script", "parallel_run", "data_transfer", "databricks", "adla")
+STEP_KINDS = tuple(stepkinds.KINDS)  # each kind's settings schema: durableml.stepkinds.<kind>
 INPUT_SOURCES = ("stepOutput", "datastore", "parameter", "dataset", "sql")
 REUSE_POLICIES = ("definition", "content")
 """How a step's inputs enter its reuse key: by definition (v1: datastore + path, dataset id + version) or by

@@ -11,6 +11,7 @@ import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml import stepkinds
 from durableml.client import ServiceClient
 from durableml.git_info import git_properties
 from durableml.exceptions import ValidationError
@@ -24,7 +25,6 @@ if TYPE_CHECKING:
 __all__ = ["submit_pipeline", "parameter_values", "attach_snapshots"]
 
 _SUBMIT_OPTIONS = {"regenerate_outputs", "continue_on_step_failure", "parent_run_id", "credential_passthrough"}
-_SCRIPT_SETTING = {"python_script": "scriptName", "parallel_run": "entryScript", "adla": "scriptName"}
 
 
 def submit_pipeline(
@@ -116,7 +116,7 @@ def _check_sources(step: Mapping[str, Any], directory: str) -> None:
             f"Step {step['name']!r}: source_directory {step['snapshot']['sourceDirectory']!r} is not a directory "
             f"(resolved to {directory!r} from the working directory {os.getcwd()!r})."
         )
-    key = _SCRIPT_SETTING.get(step["kind"])
+    key = stepkinds.get(step["kind"]).script_setting
     script = step["settings"].get(key) if key else None
     if script and not os.path.isfile(os.path.join(directory, script)):
         raise ValidationError(

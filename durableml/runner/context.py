@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 from urllib.parse import urlsplit
 
-from durableml.compute.base import JobSpec
+from durableml.jobs import JobSpec
 
 __all__ = [
     "build_context",
@@ -41,10 +41,8 @@ __all__ = [
     "STEP_ENDPOINT_SETTING",
     "STEP_KEY_SETTING",
     "STARTUP_DIR",
-    "REPO_ROOT",
 ]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 # sitecustomize.py there turns on the azureml alias lazily, on the script's first ``import azureml``.
 STARTUP_DIR = Path(__file__).resolve().parent / "_startup"
 _SECRET_ENV_NAMES = re.compile(
@@ -110,11 +108,12 @@ def step_environment(
 
 def script_base_environment(base: Mapping[str, str], secrets: Iterable[str] = ()) -> dict[str, str]:
     """What every step script's environment starts from: ``base`` without service settings and storage
-    secrets (by name, or by value for ``secrets``), with the startup directory and the repository first on
-    PYTHONPATH, unbuffered output and the azureml alias on. :func:`step_environment` adds the job's own."""
+    secrets (by name, or by value for ``secrets``), with the startup directory first on PYTHONPATH (it is
+    inside the installed package; durableml itself is imported as installed), unbuffered output and the
+    azureml alias on. :func:`step_environment` adds the job's own."""
     hidden = [s for s in secrets if s]
     env = {k: v for k, v in base.items() if k not in _SERVICE_ENV_NAMES and not _is_secret(k, v, hidden)}
-    python_path = [str(STARTUP_DIR), str(REPO_ROOT)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    python_path = [str(STARTUP_DIR)] + [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
     env.update({"PYTHONPATH": os.pathsep.join(python_path), "PYTHONUNBUFFERED": "1", "DURABLEML_AZUREML_ALIAS": "1"})
     return env
 

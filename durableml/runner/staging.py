@@ -25,7 +25,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
-from durableml.compute.job_files import temp_path_beside
+from durableml.runner.workdir import temp_path_beside
 from durableml.data import layout
 from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
 from durableml.runner.storage import SNAPSHOTS_CONTAINER, BlobStore

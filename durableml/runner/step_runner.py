@@ -31,8 +31,8 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from durableml.compute.base import JobSpec, JobState
-from durableml.compute.job_files import DRIVER_LOG, now_iso
+from durableml.jobs import JobSpec, JobState
+from durableml.runner.workdir import DRIVER_LOG, now_iso
 from durableml.exceptions import AzureMLException
 from durableml.runner import context as ctx
 from durableml.runner.driver_log import AppendBlob, DriverLog

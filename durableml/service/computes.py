@@ -1,7 +1,8 @@
 """Compute targets: records of AmlCompute (and attached) targets, and the backend that runs their jobs.
 
-For now every AmlCompute target runs steps on this machine through the local backend, at most
-``max_nodes`` at once; vm_size, priority, docker and conda settings are recorded, not acted on.
+Which backend runs a target's jobs is decided by its type (:mod:`durableml.compute.registry`); for now every
+AmlCompute target runs steps on this machine through the local backend, at most ``max_nodes`` at once;
+vm_size, priority, docker and conda settings are recorded, not acted on.
 A step without a compute target runs on the built-in ``local`` target.
 """
 
@@ -11,14 +12,19 @@ import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from durableml.compute import registry
 from durableml.compute.base import ComputeBackend
-from durableml.exceptions import ComputeTargetNotFoundError, NotSupportedError, ValidationError
+from durableml.exceptions import ComputeTargetNotFoundError, ValidationError
+from durableml.service import state
 from durableml.service.records import records
 
 TABLE, PARTITION = "dmlCompute", "compute"
 LOCAL = "local"
-LOCAL_TYPES = {"AmlCompute", "ComputeInstance", "local"}
-_backends: dict[str, ComputeBackend] = {}
+_BACKENDS = state.cache(
+    "compute backends",
+    "one backend per compute target and settings; a backend keeps no job state in memory that its target's "
+    "state directory does not hold",
+)
 
 
 def state_dir() -> Path:
@@ -47,6 +53,8 @@ def list_computes() -> list[dict[str, Any]]:
 
 
 def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
+    """Record compute target ``name`` from ``spec`` under its stored keys (``max_nodes``, ``vm_size``...; the HTTP
+    API's names, ``maxNodeCount``, ``vmSize``..., are turned into these by ``record_types.from_api``)."""
     if not name or name == LOCAL or not name.isprintable() or any(c in name for c in "/\\#?"):
         raise ValidationError(
             f"invalid compute target name {name!r}: use letters, digits and '-' ('{LOCAL}' is built in)"
@@ -56,10 +64,10 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         max_nodes = int(spec.get("max_nodes") or 4)
     except (TypeError, ValueError) as exc:
         raise ValidationError(
-            f"compute target '{name}': max_nodes must be an integer, got {spec.get('max_nodes')!r}"
+            f"compute target '{name}': maxNodeCount must be an integer, got {spec.get('max_nodes')!r}"
         ) from exc
     if max_nodes < 1:
-        raise ValidationError(f"compute target '{name}': max_nodes must be at least 1, got {max_nodes}")
+        raise ValidationError(f"compute target '{name}': maxNodeCount must be at least 1, got {max_nodes}")
     record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
     records().put(TABLE, PARTITION, name, record)
     return record
@@ -71,16 +79,9 @@ def delete_compute(name: str) -> None:
 
 
 def backend(name: str | None) -> ComputeBackend:
-    """The backend that runs jobs for compute target ``name`` (one per target, cached)."""
+    """The backend that runs jobs for compute target ``name`` (durableml.compute.registry, by its type)."""
     record = get_compute(name)
-    key = record["name"]
-    if key not in _backends:
-        if record["type"] not in LOCAL_TYPES:
-            raise NotSupportedError(
-                f"compute target '{key}' has type {record['type']}, which durableml cannot run "
-                "steps on yet; use an AmlCompute target"
-            )
-        from durableml.compute.local import LocalCompute
-
-        _backends[key] = LocalCompute(state_dir() / "compute" / key, max_nodes=int(record["max_nodes"]))
-    return _backends[key]
+    key = (record["name"], record["type"], record.get("max_nodes"))
+    if key not in _BACKENDS:
+        _BACKENDS[key] = registry.create_backend(record, state_dir() / "compute" / record["name"])
+    return _BACKENDS[key]  # type: ignore[no-any-return]

@@ -14,7 +14,6 @@ Records are stored without the host; :func:`with_links` adds the URLs for the ho
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import uuid
@@ -22,7 +21,7 @@ from typing import Any, Mapping, Optional
 
 from durableml.exceptions import ConflictError, GoneError, PipelineNotFoundError, ValidationError
 from durableml.pipeline.document import validate_document
-from durableml.service import runs
+from durableml.service import runs, state
 from durableml.service.records import blob_container, records
 
 TABLE, PARTITION, CONTAINER = "dmlPublished", "pipeline", "durableml-published"
@@ -170,7 +169,7 @@ def runnable(pipeline_id: str) -> dict[str, Any]:
     return record
 
 
-@functools.lru_cache(maxsize=128)
+@state.memoize("published documents", "a published pipeline's document never changes", maxsize=128)
 def _document_text(pipeline_id: str) -> str:
     return bytes(blob_container(CONTAINER).download_blob(f"{pipeline_id}/pipeline.json").readall()).decode()
 

@@ -15,6 +15,7 @@ import threading
 from typing import Any, Callable, Optional
 
 from durableml.exceptions import ConfigurationError, ValidationError
+from durableml.service import state
 
 RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
 CHUNK = 30_000  # characters per property (the limit is 32K UTF-16 characters)
@@ -139,36 +140,38 @@ def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
     return entity
 
 
-_blob_service: Any = None
-_created: set[str] = set()
+def _blob_service() -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    return BlobServiceClient.from_connection_string(storage_connection())
+
+
+_BLOB_SERVICE = state.singleton(
+    "blob service client", "one client for the account: thread-safe, and costly to build", _blob_service
+)
+_CREATED = state.cache("containers created", "a container, once created, is never deleted by the service")
 _blob_lock = threading.Lock()
 
 
 def blob_container(name: str, create: bool = True) -> Any:
     """A ContainerClient of the service's storage account (one shared client; created once per process)."""
-    global _blob_service
     from azure.core.exceptions import ResourceExistsError
-    from azure.storage.blob import BlobServiceClient
 
-    with _blob_lock:
-        if _blob_service is None:
-            _blob_service = BlobServiceClient.from_connection_string(storage_connection())
-        client = _blob_service.get_container_client(name)
-        if create and name not in _created:
-            try:
-                client.create_container()
-            except ResourceExistsError:
-                pass
-            _created.add(name)
+    client = _BLOB_SERVICE.get().get_container_client(name)
+    if create and name not in _CREATED:
+        with _blob_lock:
+            if name not in _CREATED:
+                try:
+                    client.create_container()
+                except ResourceExistsError:
+                    pass
+                _CREATED[name] = True
     return client
 
 
-_shared: Optional[Records] = None
+_RECORDS = state.singleton("records", "the table clients: thread-safe, and costly to build", lambda: Records())
 
 
 def records() -> Records:
     """The process-wide Records (clients are thread-safe and expensive to build)."""
-    global _shared
-    if _shared is None:
-        _shared = Records()
-    return _shared
+    return _RECORDS.get()

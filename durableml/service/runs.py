@@ -4,13 +4,14 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
+from durableml import stepkinds
+from durableml.compute import registry
 from durableml.exceptions import (
     ComputeTargetNotFoundError,
     DatastoreNotFoundError,
@@ -21,9 +22,10 @@ from durableml.exceptions import (
 )
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import validate_document
-from durableml.service import changes
+from durableml.service import changes, state
 from durableml.service.parameters import bind_data_parameters
-from durableml.service.records import EXPERIMENTS, RUNS, blob_container, records
+from durableml.service.records import EXPERIMENTS, blob_container, records
+from durableml.service.records import RUNS as RUNS  # re-exported: the step lifecycle reads runs from here
 
 PARTITION = "run"
 TERMINAL = {"Finished", "Failed", "Canceled"}
@@ -116,7 +118,7 @@ def create_run(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Validate and record a new pipeline run; returns (run record, execution plan).
 
-    ``resumed`` = (the run it resumes, what finished there by step id; see :func:`resume_run`).
+    ``resumed`` = (the run it resumes, what finished there by step id; see ``reuse.resume_run``).
     ``run_id`` (default: a new one) lets an idempotent caller create the same run again after a crash.
     """
     if not experiment or not isinstance(experiment, str):
@@ -136,12 +138,13 @@ def create_run(
         _runs_container().upload_blob(f"{run_id}/{SUBMITTED}", json.dumps(document, sort_keys=True), overwrite=True)
     from durableml.service import datastores
 
+    created = utc_now()
     record = {
         "id": run_id,
         "kind": "pipeline",
         "experiment": experiment,
         "status": "NotStarted",
-        "created": utc_now(),
+        "created": created,
         "started": None,
         "ended": None,
         "parameters": values,
@@ -159,43 +162,25 @@ def create_run(
     if resumed is not None:
         record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
-    _note_experiment(experiment, record["created"])
+    _note_experiment(experiment, created)
     return record, execution_plan(run_id, document, continue_on_step_failure)
 
 
-_KNOWN_EXPERIMENTS: set[str] = set()
+_KNOWN_EXPERIMENTS = state.cache(
+    "experiments recorded", "an experiment record, once inserted, is never deleted; inserting it again is harmless"
+)
 
 
 def _note_experiment(name: str, created: str) -> None:
     """Record the experiment on its first run (its creation time is the first run's); once per process."""
     if name not in _KNOWN_EXPERIMENTS:
         records().insert(EXPERIMENTS, "experiment", name, {"name": name, "created": created})
-        _KNOWN_EXPERIMENTS.add(name)
-
-
-def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """A new run of the pipeline run ``run_id`` (same document, parameters, tags and options) that reuses
-    every step that finished there and runs the others; returns (run record, execution plan)."""
-    from durableml.service import reuse
-
-    finished = reuse.resumed_steps(run_id)
-    original = get_run(run_id)
-    return create_run(
-        original["experiment"],
-        submitted_document(run_id),
-        original["parameters"],
-        original.get("tags"),
-        bool(original.get("continue_on_step_failure")),
-        False,
-        "Resume",
-        original.get("properties"),
-        original.get("step_properties"),
-        resumed=(run_id, finished),
-    )
+        _KNOWN_EXPERIMENTS[name] = True
 
 
 def check_references(document: Mapping[str, Any]) -> None:
-    """Every compute target and datastore the document names must exist (400 listing each one that does not)."""
+    """Every compute target and datastore the document names must exist (400 listing each one that does not),
+    and durableml must be able to run every step on its target (400 NotSupported naming each step it cannot run)."""
     from durableml.service import computes, datastores
 
     issues: list[Issue] = []
@@ -220,17 +205,23 @@ def check_references(document: Mapping[str, Any]) -> None:
             if out.get("datastore")
         ]
     missing: dict[tuple[str, Optional[str]], Optional[str]] = {}  # each name looked up once: steps share them
+    targets: dict[Optional[str], Mapping[str, Any]] = {}
     for kind, name, path in wanted:
         if (kind, name) not in missing:
             try:
-                (computes.get_compute if kind == "compute" else datastores.get_datastore)(name)
+                found = (computes.get_compute if kind == "compute" else datastores.get_datastore)(name)
                 missing[(kind, name)] = None
+                if kind == "compute":
+                    targets[name] = found
             except (ComputeTargetNotFoundError, DatastoreNotFoundError) as exc:
                 missing[(kind, name)] = str(exc)
         if missing[(kind, name)]:
             issues.append(Issue(f"unknown_{kind}", str(missing[(kind, name)]), path))
     if issues:
         raise DocumentValidationError("The pipeline refers to resources this workspace does not have", issues)
+    stepkinds.check_runnable(
+        document["steps"], lambda name: (targets[name]["name"], targets[name]["type"]), registry.BACKEND_TYPES
+    )
 
 
 RUNS_CONTAINER = "durableml-runs"
@@ -245,7 +236,7 @@ def _put_document(run_id: str, document: Mapping[str, Any]) -> None:
     _runs_container().upload_blob(f"{run_id}/pipeline.json", json.dumps(document, sort_keys=True), overwrite=True)
 
 
-@functools.lru_cache(maxsize=256)
+@state.memoize("run documents", "a run's pipeline.json is written once, before the run starts")
 def _document_text(run_id: str) -> str:
     return bytes(_runs_container().download_blob(f"{run_id}/pipeline.json").readall()).decode()
 
@@ -280,7 +271,7 @@ class RunStatic:
     default_datastore: Optional[str] = None  # the workspace default when the run was created (None: look it up)
 
 
-@functools.lru_cache(maxsize=256)
+@state.memoize("run statics", "a run's experiment, parameters, document and options never change")
 def run_static(run_id: str) -> RunStatic:
     record = get_run(run_id)
     return RunStatic(
@@ -318,11 +309,6 @@ def list_step_runs(run_id: str) -> list[dict[str, Any]]:
     get_run(run_id)  # 404 for an unknown run, not an empty list
     found = records().query(RUNS, PARTITION, "parent_id eq @p", {"p": run_id})
     return sorted(found, key=lambda r: r.get("started") or r["created"], reverse=True)
-
-
-def summary(record: Mapping[str, Any]) -> dict[str, Any]:
-    """A run record as the API shows it (without storage bookkeeping)."""
-    return {k: v for k, v in record.items() if k != "document_blob"}
 
 
 def run_log(run_id: str, offset: int = 0) -> str:

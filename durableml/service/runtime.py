@@ -3,20 +3,28 @@ cancel, and the pipeline run's finish (the first step's start sets the run Runni
 
 Every function is idempotent: an activity may run twice (at-least-once), so a second ``step_start``
 finds the step run already submitted, and the compute backend's submit is idempotent on the step run id.
+
+Failures reach the step's record: whatever goes wrong while a step starts (bad settings, a missing compute
+target or datastore, the backend refusing the job) ends the step Failed with the reason in its record;
+what goes wrong on the compute node (staging, the script, uploading outputs) comes back in the job's
+report; and when a step's orchestration itself fails, ``pipeline_run`` hands a Failed report with the
+reason to ``step_complete`` (see ``orchestrators/pipeline_run.py``), which records it even for a step that
+never got a record.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Mapping, Optional, Sequence
 
-from durableml.compute.base import JobSpec, JobState, input_placeholder, output_placeholder, status_from_report
-from durableml.exceptions import AzureMLException
-from durableml.service import changes, computes, datastores, reuse
-from durableml.service.records import records, storage_connection
+from durableml import stepkinds
+from durableml.contract import CANCELED, EVENT_STEP_DONE, FAILED, FINISHED, NOT_STARTED, QUEUED, RUNNING, TERMINAL
+from durableml.exceptions import AzureMLException, NotSupportedError
+from durableml.jobs import JobState, input_placeholder, output_placeholder, status_from_report
+from durableml.service import changes, computes, datastores, reuse, state
+from durableml.service.records import RUNS, records, storage_connection
 from durableml.service.runs import (
     PARTITION,
-    RUNS,
-    TERMINAL,
     RunStatic,
     get_run,
     run_static,
@@ -36,11 +44,23 @@ def pipeline_finished(
     run = run_static(run_id)
     _after_decision(run, record_first, False)
     for step in run.document["steps"]:
-        if steps.get(step["id"]) == "NotStarted":
-            _ensure_step_record(run, step, status="NotStarted")
-    failed = sorted(sid for sid, s in steps.items() if s == "Failed")
-    error = f"step(s) failed: {', '.join(failed)}" if failed else None
+        if steps.get(step["id"]) == NOT_STARTED:
+            _ensure_step_record(run, step, status=NOT_STARTED)
+    error = _failed_steps(run, steps)
     update_run(run_id, status=status, ended=utc_now(), error=error, pipeline_outputs=_pipeline_outputs(run))
+
+
+def _failed_steps(run: RunStatic, steps: Mapping[str, str]) -> Optional[str]:
+    """The run's error: each failed step's name with the last line of its reason (its record has it all)."""
+    failed = [step for step in run.document["steps"] if steps.get(step["id"]) == FAILED]
+    if not failed:
+        return None
+    parts = []
+    for step in failed:
+        record = records().get(RUNS, PARTITION, step_run_id(run.id, step["id"])) or {}
+        lines = [line.strip() for line in str(record.get("error") or "").splitlines() if line.strip()]
+        parts.append(f"step '{step['name']}' failed: {lines[-1] if lines else 'no reason was recorded'}")
+    return "; ".join(parts)
 
 
 def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
@@ -51,16 +71,19 @@ def _pipeline_outputs(run: RunStatic) -> dict[str, Any]:
             if out.get("pipelineOutputName"):
                 record = records().get(RUNS, PARTITION, step_run_id(run.id, step["id"]))
                 where = (record or {}).get("outputs", {}).get(name)
-                if where and record and record["status"] == "Finished":
+                if where and record and record["status"] == FINISHED:
                     found[out["pipelineOutputName"]] = {"datastore": where["datastore"], "path": where["path"]}
     return found
 
 
 # ---------------------------------------------------------------------------------------------- steps
-# A step run's record is written only by its own step_start / step_complete (and by pipeline_finished for
-# steps that never started), one at a time, so these replace it whole instead of read-modify-write, and
-# step_complete starts from the record step_start saved in this process when it is still cached.
-_SAVED: dict[str, dict[str, Any]] = {}
+_SAVED = state.cache(
+    "step records saved",
+    "a step run's record is written only by its own step_start / step_complete (and by pipeline_finished for "
+    "steps that never started), one at a time, so these replace it whole instead of read-modify-write, and "
+    "step_complete starts from the record step_start saved in this process when it is still cached",
+)
+_log = logging.getLogger(__name__)
 
 
 def step_start(
@@ -79,51 +102,62 @@ def step_start(
 
     A repeated call (the activity ran twice) submits again, which the compute backend ignores, and
     saves the same records again: step_complete cannot have run before this activity completed.
+
+    Anything that keeps the step from starting (its settings, inputs, compute target, the backend's
+    submit) ends it Failed, with the reason in its record.
     """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
-    record = _new_step_record(run, step, status="Queued")
+    record = _new_step_record(run, step, status=QUEUED)
     try:
         resolved = _resolve(run, step, record["id"])
-    except AzureMLException as exc:
+        reused = reuse.find(run, step, resolved["reuse"])
+        if reused is None:
+            _submit(run, step, record["id"], resolved, notify_url)
+    except Exception as exc:  # noqa: BLE001 (every reason reaches the step's record)
         _after_decision(run, record_first, pipeline_running)
-        return {
-            "result": _result(_save(record, status="Failed", ended=utc_now(), error=f"{type(exc).__name__}: {exc}"))
-        }
-    reused = reuse.find(run, step, resolved["reuse"])
-    if reused is not None:
-        _after_decision(run, record_first, pipeline_running)
-        return {
-            "result": _result(
-                _save(
-                    record,
-                    status="Finished",
-                    ended=utc_now(),
-                    outputs=reused["outputs"],
-                    reused_from=reused["id"],
-                    reuse=reused["reuse"],
-                )
-            )
-        }
-    job = _job(run, step, record["id"], resolved, notify_url)
-    computes.backend(step.get("computeTarget")).submit(job)
+        return {"result": _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))}
     _after_decision(run, record_first, pipeline_running)
+    if reused is not None:
+        done = _save(
+            record,
+            status=FINISHED,
+            ended=utc_now(),
+            outputs=reused["outputs"],
+            reused_from=reused["id"],
+            reuse=reused["reuse"],
+        )
+        return {"result": _result(done)}
     _save(
-        record,
-        status="Running",
-        started=utc_now(),
-        submitted=True,
-        reuse=resolved["reuse"],
-        outputs=resolved["outputs"],
+        record, status=RUNNING, started=utc_now(), submitted=True, reuse=resolved["reuse"], outputs=resolved["outputs"]
     )
     return {}
+
+
+def _reason(step: Mapping[str, Any], exc: BaseException) -> str:
+    """What a step's record says when ``exc`` stopped it: the error's type and message (the traceback of an
+    unexpected one goes to the host's log too)."""
+    if not isinstance(exc, AzureMLException):
+        _log.error("step %r: unexpected error", step.get("name"), exc_info=exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _submit(
+    run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any], notify_url: Optional[str]
+) -> None:
+    """Build the step's job with its kind's ``to_job`` and submit it to its compute target's backend."""
+    kind = stepkinds.get(step["kind"])
+    if kind.to_job is None:  # refused at submit; a run created by an older version may still name one
+        raise NotSupportedError(f"running {kind.v1_class} steps", kind.later)
+    backend = computes.backend(step.get("computeTarget"))
+    backend.submit(kind.to_job(_job_basis(run, step, sid, resolved, notify_url)))
 
 
 def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], pipeline_running: bool) -> None:
     for ended in record_first:
         step_complete(run.id, ended["step"], ended.get("report"))
     if pipeline_running:
-        update_run(run.id, status="Running", started=utc_now())
+        update_run(run.id, status=RUNNING, started=utc_now())
 
 
 def step_complete(
@@ -132,25 +166,31 @@ def step_complete(
     """The step's result once its job is terminal (recorded once), else None (keep waiting).
 
     ``report``: the job's terminal report from the ``step_done`` event (``job_report``); when complete
-    it is recorded as it is, otherwise the compute backend is polled.
+    it is recorded as it is, otherwise the compute backend is polled. ``pipeline_run`` also hands over a
+    Failed report for a step whose orchestration failed, which may have no record yet: it gets one.
+    A deliberate error from the backend (the target is gone, the job is unknown) ends the step Failed.
     """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
     sid = step_run_id(run_id, step["id"])
-    record = _SAVED.get(sid) or get_run(sid)
+    record = _SAVED.get(sid) or records().get(RUNS, PARTITION, sid) or _new_step_record(run, step, QUEUED)
     if record["status"] in TERMINAL:
         _SAVED.pop(sid, None)
         return _result(record)
     if report and report.get("complete") and report.get("status") in TERMINAL:
         status = status_from_report(sid, report)
     else:
-        status = computes.backend(step.get("computeTarget")).poll(record["id"])
+        try:
+            status = computes.backend(step.get("computeTarget")).poll(record["id"])
+        except AzureMLException as exc:
+            _SAVED.pop(sid, None)
+            return _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))
     if not status.is_terminal:
         return None
-    state = {JobState.FINISHED: "Finished", JobState.FAILED: "Failed"}.get(status.state, "Canceled")
-    done = _save(record, status=state, ended=utc_now(), error=status.error, metrics=status.metrics or [])
+    outcome = status.state.value if status.state in (JobState.FINISHED, JobState.FAILED) else CANCELED
+    done = _save(record, status=outcome, ended=utc_now(), error=status.error, metrics=status.metrics or [])
     _SAVED.pop(sid, None)
-    if state == "Finished":
+    if outcome == FINISHED:
         reuse.remember(step, done)
         _register_outputs(step, done)
     return _result(done)
@@ -175,6 +215,7 @@ def _register_outputs(step: Mapping[str, Any], record: Mapping[str, Any]) -> Non
 
 
 def steps_cancel(run_id: str, step_ids: list[str]) -> None:
+    """Cancel the jobs of these steps (``pipeline_run`` records them when their step_run ends)."""
     run = run_static(run_id)
     for sid in step_ids:
         step = _document_step(run, sid)
@@ -325,18 +366,19 @@ def _job_workspace() -> dict[str, str]:
     }
 
 
-def _job(
+def _job_basis(
     run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any], notify_url: Optional[str]
-) -> JobSpec:
-    settings = step.get("settings") or {}
+) -> stepkinds.JobBasis:
+    """What every kind's job starts from: the step's bound arguments, inputs and outputs, and its settings."""
     snapshot = step.get("snapshot") or {}
-    notify = {"url": notify_url.replace("{eventName}", "step_done"), "event": "step_done"} if notify_url else None
-    return JobSpec(
+    notify = None
+    if notify_url:
+        notify = {"url": notify_url.replace("{eventName}", EVENT_STEP_DONE), "event": EVENT_STEP_DONE}
+    return stepkinds.JobBasis(
         job_id=sid,
         run_id=run.id,
         step_name=step["name"],
         snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
-        script_name=settings.get("scriptName", ""),
         connection_string=storage_connection(),
         arguments=list(resolved["arguments"]),
         inputs={
@@ -353,8 +395,22 @@ def _job(
             n: {"container": o["container"], "path_on_datastore": o["path"], "is_directory": o["is_directory"]}
             for n, o in resolved["outputs"].items()
         },
+        settings=_bound(step.get("settings") or {}, run.parameters),
         notify=notify,
         experiment_name=run.experiment,
         parent_run_id=run.id,
         workspace=_job_workspace(),
     )
+
+
+def _bound(value: Any, params: Mapping[str, Any]) -> Any:
+    """Settings with every literal or parameter binding replaced by its value."""
+    if isinstance(value, dict):
+        if value.get("kind") == "parameter" and set(value) == {"kind", "name"}:
+            return params.get(value["name"])
+        if value.get("kind") == "literal" and set(value) == {"kind", "value"}:
+            return value["value"]
+        return {k: _bound(v, params) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_bound(v, params) for v in value]
+    return value

@@ -18,7 +18,8 @@ from typing import Any, Callable
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from durableml.compute import JobSpec, LocalCompute
+from durableml.compute import JobSpec
+from durableml.compute.local import LocalCompute
 from funchost.azurite import AzuriteHandle
 from tests.polling import wait_until
 

@@ -11,7 +11,8 @@ import time
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from durableml.compute import ComputeBackend, JobState, LocalCompute, input_placeholder, output_placeholder
+from durableml.compute import ComputeBackend, JobState, input_placeholder, output_placeholder
+from durableml.compute.local import LocalCompute
 from durableml.exceptions import RunNotFoundError
 
 from .conftest import StepFactory, blob_names, blob_text, process_gone, uploaded_log, wait_for

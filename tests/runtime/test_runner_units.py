@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from durableml.compute import JobSpec, JobState, input_placeholder, output_placeholder
-from durableml.compute.job_files import create_json_once, read_json
+from durableml.compute.local.job_files import create_json_once, read_json
 from durableml.compute.base import job_report, status_from_report
 from durableml.exceptions import ValidationError
 from durableml.runner.context import error_summary, make_redactor, parse_metrics, step_environment

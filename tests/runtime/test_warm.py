@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from durableml.compute import JobSpec, JobState, LocalCompute
+from durableml.compute import JobSpec, JobState
+from durableml.compute.local import LocalCompute
 from durableml.runner.context import script_base_environment
 from durableml.runner.warm import WarmInterpreters, pool_size, startup_compatible
 from tests.polling import wait_until

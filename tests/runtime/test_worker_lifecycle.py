@@ -18,7 +18,8 @@ from typing import Any, Callable
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from durableml.compute import JobState, LocalCompute, input_placeholder
+from durableml.compute import JobState, input_placeholder
+from durableml.compute.local import LocalCompute
 from funchost.azurite import AzuriteHandle
 
 from .conftest import StepFactory, process_gone, uploaded_log, wait_for
@@ -33,7 +34,8 @@ def test_the_worker_survives_the_process_that_submitted(
     spec = step("import time\ntime.sleep(0.5)\nprint('done after the submitter died')\n")
     submitter = textwrap.dedent(f"""\
         import json, sys, time
-        from durableml.compute import JobSpec, LocalCompute
+        from durableml.compute import JobSpec
+        from durableml.compute.local import LocalCompute
         LocalCompute({str(compute.state.root)!r}).submit(JobSpec.from_dict(json.loads(sys.stdin.read())))
         print("submitted", flush=True)
         time.sleep(60)

@@ -2,10 +2,10 @@
 
 ``submit`` writes ``<state>/jobs/<id>/spec.json`` (mode 0600, created once: a second submit of the
 same id starts nothing), makes sure the worker of this state directory runs (starting
-``python -m durableml.compute.local_worker`` in a new session, so it survives its parent, even a
+``python -m durableml.compute.local.worker`` in a new session, so it survives its parent, even a
 ``kill -9``), and tells it over loopback HTTP. ``poll`` reads ``result.json`` / ``running.json``;
 if the worker died it starts a new one, which reruns unfinished jobs (at-least-once).
-See :mod:`durableml.compute.job_files` for the directory layout and :mod:`.local_worker` for the worker.
+See :mod:`.job_files` for the directory layout and :mod:`.worker` for the worker.
 """
 
 from __future__ import annotations
@@ -19,13 +19,19 @@ from pathlib import Path
 from typing import Any, Optional
 
 from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report
-from durableml.compute.job_files import JobFiles, StateDir, create_json_once, read_json, write_json_atomic
-from durableml.compute.worker_http import call_worker
+from durableml.compute.local.job_files import (
+    JobFiles,
+    StateDir,
+    create_json_once,
+    pid_alive,
+    read_json,
+    write_json_atomic,
+)
+from durableml.compute.local.worker_http import call_worker
 from durableml.exceptions import ComputeTargetException, RunNotFoundError
 
 __all__ = ["LocalCompute", "shutdown_workers"]
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 _spawned: list[subprocess.Popen[bytes]] = []  # kept so that finished workers are reaped, not zombies
 
 
@@ -58,7 +64,7 @@ class LocalCompute:
         files.dir.mkdir(mode=0o700, exist_ok=True)
         create_json_once(files.spec, job.to_dict(), mode=0o600)
         if not files.result.exists():
-            self._tell_worker(f"/jobs/{job.job_id}", {"max_nodes": self.max_nodes})
+            self._tell_worker(f"/jobs/{job.job_id}", {"max_nodes": self.max_nodes, "owner": os.getpid()})
         return job.job_id
 
     def poll(self, job_id: str) -> JobStatus:
@@ -192,7 +198,7 @@ class LocalCompute:
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             info = read_json(self.state.worker_info) if self.state.worker_alive() else None
-            if info and _pid_alive(int(info["pid"])):
+            if info and pid_alive(int(info["pid"])):
                 self._worker = info
                 return
             if process is not None and process.poll() not in (None, 0):
@@ -207,7 +213,7 @@ class LocalCompute:
         command = [
             sys.executable,
             "-m",
-            "durableml.compute.local_worker",
+            "durableml.compute.local.worker",
             "--state-dir",
             str(self.state.root),
             "--max-nodes",
@@ -216,6 +222,8 @@ class LocalCompute:
             str(self.idle_timeout),
             "--log-interval",
             str(self.log_interval),
+            "--owner-pid",
+            str(os.getpid()),
         ]
         with open(self.state.worker_log, "ab") as log:
             process = subprocess.Popen(
@@ -231,7 +239,7 @@ class LocalCompute:
         return process
 
     def _cancel_offline(self, files: JobFiles) -> None:
-        from durableml.compute.local_worker import canceled_result, kill_leftover
+        from durableml.compute.local.worker import canceled_result, kill_leftover
 
         running = files.read_running()
         if running is not None:
@@ -240,25 +248,13 @@ class LocalCompute:
 
 
 def _worker_env() -> dict[str, str]:
-    """The worker's environment: ours without storage secrets, with durableml importable."""
-    env = {
+    """The worker's environment: ours without storage secrets (it runs with our interpreter, which imports
+    durableml as installed: nothing is added to ``PYTHONPATH``)."""
+    return {
         k: v
         for k, v in os.environ.items()
         if not k.lower().startswith("azurewebjobsstorage") and "AccountKey=" not in v
     }
-    paths = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), *paths])
-    return env
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _reap() -> None:

@@ -1,4 +1,4 @@
-"""The on-disk layout of a local compute target, shared by :mod:`.local` and :mod:`.local_worker`.
+"""The on-disk layout of a local compute target, shared by :mod:`.backend` and :mod:`.worker`.
 
 ::
 
@@ -21,25 +21,28 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import secrets
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Optional
 
 from durableml.compute.base import validate_job_id
+from durableml.runner.workdir import DRIVER_LOG, now_iso, temp_path_beside
 
 SPEC, RESULT, RUNNING, CANCEL = "spec.json", "result.json", "running.json", "cancel"
-DRIVER_LOG = ("logs", "70_driver_log.txt")
-
-
-def now_iso() -> str:
-    """The current UTC time as ISO 8601 with microseconds and a ``Z``."""
-    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
-def temp_path_beside(path: Path) -> Path:
-    """A fresh temporary name next to ``path``: unique per process *and* per call (threads share a pid)."""
-    return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+__all__ = [
+    "SPEC",
+    "RESULT",
+    "RUNNING",
+    "CANCEL",
+    "DRIVER_LOG",
+    "JobFiles",
+    "StateDir",
+    "now_iso",
+    "temp_path_beside",
+    "write_json_atomic",
+    "create_json_once",
+    "read_json",
+    "pid_alive",
+]
 
 
 def _write_temp(path: Path, data: Any, mode: int) -> Path:
@@ -152,3 +155,14 @@ class JobFiles:
     def cancel_requested(self) -> bool:
         """True once cancel() was asked for this job."""
         return self.cancel.exists()
+
+
+def pid_alive(pid: int) -> bool:
+    """True while a process with this pid exists (ours or another user's)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

@@ -1,4 +1,4 @@
-"""The local compute worker: ``python -m durableml.compute.local_worker --state-dir DIR --max-nodes N``.
+"""The local compute worker: ``python -m durableml.compute.local.worker --state-dir DIR --max-nodes N``.
 
 One worker per local compute target (state directory), started detached by
 :class:`~durableml.compute.local.LocalCompute` on first submit, so it outlives a crashed funchost. It
@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any, Optional
 
 from durableml.compute.base import JobSpec, JobState, job_report, validate_job_id
-from durableml.compute.job_files import JobFiles, StateDir, now_iso, read_json, write_json_atomic
+from durableml.compute.local.job_files import JobFiles, StateDir, now_iso, pid_alive, read_json, write_json_atomic
 from durableml.compute.notify import send_notification
-from durableml.compute.worker_http import make_server
+from durableml.compute.local.worker_http import make_server
 from durableml.runner import StepRunner, background
 from durableml.runner.context import script_base_environment
 from durableml.runner.warm import WarmInterpreters, pool_size
@@ -51,8 +51,16 @@ _log = logging.getLogger("durableml.compute.worker")
 class Worker:
     """Schedules the jobs of one state directory onto at most ``max_nodes`` runner threads."""
 
-    def __init__(self, state: StateDir, max_nodes: int, idle_timeout: float, log_interval: float = 0.5) -> None:
+    def __init__(
+        self,
+        state: StateDir,
+        max_nodes: int,
+        idle_timeout: float,
+        log_interval: float = 0.5,
+        owner: Optional[int] = None,
+    ) -> None:
         self.state = state
+        self.owner = owner  # the host process whose jobs this worker runs (the last one that submitted)
         self.max_nodes = max(1, max_nodes)
         self.idle_timeout = idle_timeout
         self.log_interval = log_interval
@@ -67,12 +75,17 @@ class Worker:
         self.interpreters: Optional[WarmInterpreters] = None
 
     # -- the HTTP side ---------------------------------------------------------------------------
-    def enqueue(self, job_id: str, max_nodes: Optional[int] = None) -> None:
-        """Queue ``job_id`` unless it is queued, running or already has a result; then dispatch."""
+    def enqueue(self, job_id: str, max_nodes: Optional[int] = None, owner: Optional[int] = None) -> None:
+        """Queue ``job_id`` unless it is queued, running or already has a result; then dispatch.
+
+        ``owner``: the pid of the host process that submitted it; the worker stops once that process is gone
+        and nothing runs (see :meth:`_idle_too_long`)."""
         files = self.state.job(validate_job_id(job_id))
         with self._lock:
             if max_nodes:
                 self.max_nodes = max(1, max_nodes)
+            if owner:
+                self.owner = owner
             if job_id in self._running or job_id in self._queued or files.result.exists():
                 return
             if not files.spec.exists():
@@ -240,11 +253,20 @@ class Worker:
             self._shutdown(server)
 
     def _idle_too_long(self) -> bool:
+        """True when nothing runs or waits and either the owner host is gone or ``idle_timeout`` has passed.
+
+        A worker outlives its host only to finish the jobs it was running: their results are on disk for the
+        host's next start (which adopts a live worker, or starts a new one), so a crashed host loses nothing,
+        and a stopped one leaves no idle worker behind."""
         with self._lock:
             busy = bool(self._running or self._queued)
             if busy:
                 self._last_busy = time.monotonic()
-            return not busy and time.monotonic() - self._last_busy > self.idle_timeout
+                return False
+            if self.owner is not None and not pid_alive(self.owner):
+                _log.info("the host process %d that owns this worker is gone; stopping", self.owner)
+                return True
+            return time.monotonic() - self._last_busy > self.idle_timeout
 
     def _shutdown(self, server: Any) -> None:
         with self._lock:
@@ -329,14 +351,15 @@ def _hold_lock(state: StateDir) -> Optional[int]:
 
 
 def main(argv: Optional[list[str]] = None) -> int:
-    """Entry point of ``python -m durableml.compute.local_worker``; returns the exit code."""
+    """Entry point of ``python -m durableml.compute.local.worker``; returns the exit code."""
     parser = argparse.ArgumentParser(
-        prog="python -m durableml.compute.local_worker", description="Run the jobs of one local compute target."
+        prog="python -m durableml.compute.local.worker", description="Run the jobs of one local compute target."
     )
     parser.add_argument("--state-dir", required=True, help="the compute target's state directory")
     parser.add_argument("--max-nodes", type=int, default=1, help="jobs run at the same time (default 1)")
     parser.add_argument("--idle-timeout", type=float, default=600.0, help="exit after this many idle seconds")
     parser.add_argument("--log-interval", type=float, default=0.5, help="seconds between driver log uploads")
+    parser.add_argument("--owner-pid", type=int, default=None, help="stop when this process is gone and idle")
     args = parser.parse_args(argv)
     state = StateDir(args.state_dir).ensure()
     logging.basicConfig(
@@ -348,7 +371,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     if _hold_lock(state) is None:
         _log.info("another worker already serves %s; exiting", state.root)
         return 0
-    worker = Worker(state, args.max_nodes, args.idle_timeout, args.log_interval)
+    worker = Worker(state, args.max_nodes, args.idle_timeout, args.log_interval, args.owner_pid)
     signal.signal(signal.SIGTERM, lambda *_: worker.request_shutdown())
     worker.serve()
     return 0

@@ -8,8 +8,9 @@ The worker listens on ``127.0.0.1:<port>`` (port and a random token in ``<state>
     GET  /health                 {"pid", "running", "queued", "max_nodes"}                -> 200
 
 Every request carries ``X-Durableml-Token``; anything else gets 403. Bodies are JSON; a submit may
-carry ``{"max_nodes": n}`` to change the worker's concurrency. Notifications are hints: the worker also
-rescans the jobs directory every few seconds, so a lost request only delays a job.
+carry ``{"max_nodes": n, "owner": pid}`` to change the worker's concurrency and name the process it
+serves. Notifications are hints: the worker also rescans the jobs directory every few seconds, so a
+lost request only delays a job.
 
 Connections are kept alive (HTTP/1.1; one per calling thread and worker port), so a submit costs one
 request, not a TCP connection and a server thread; a kept connection the worker closed (it stopped, or a
@@ -38,7 +39,7 @@ class WorkerAPI(Protocol):
 
     token: str
 
-    def enqueue(self, job_id: str, max_nodes: Optional[int] = None) -> None: ...
+    def enqueue(self, job_id: str, max_nodes: Optional[int] = None, owner: Optional[int] = None) -> None: ...
 
     def cancel(self, job_id: str) -> None: ...
 
@@ -84,8 +85,8 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self, body: dict[str, Any], parts: list[str]) -> None:
         if len(parts) == 2 and parts[0] == "jobs":
-            max_nodes = body.get("max_nodes")
-            self.api.enqueue(parts[1], int(max_nodes) if max_nodes else None)
+            max_nodes, owner = body.get("max_nodes"), body.get("owner")
+            self.api.enqueue(parts[1], int(max_nodes) if max_nodes else None, int(owner) if owner else None)
         elif len(parts) == 3 and parts[0] == "jobs" and parts[2] == "cancel":
             self.api.cancel(parts[1])
         elif parts == ["shutdown"]:

@@ -1,0 +1,49 @@
+"""Which compute backend runs the targets of each compute type.
+
+Keyed by the compute record's ``type`` (v1's names: ``AmlCompute``, ``ComputeInstance``, ...). Each entry
+is a factory that imports its backend when a target of that type is first used, so that importing the
+registry loads no backend. Adding a backend is one package under ``durableml/compute/`` plus one line in ``_FACTORIES``.
+
+A factory takes the compute record and the directory the backend may keep state in, and returns a
+:class:`~durableml.compute.base.ComputeBackend`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from durableml.compute.base import ComputeBackend
+from durableml.exceptions import NotSupportedError
+
+__all__ = ["BACKEND_TYPES", "Factory", "create_backend", "local_backend"]
+
+Factory = Callable[[Mapping[str, Any], Path], ComputeBackend]
+
+
+def local_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
+    """A :class:`~durableml.compute.local.LocalCompute` running at most ``max_nodes`` steps at once."""
+    from durableml.compute.local import LocalCompute
+
+    return LocalCompute(state_dir, max_nodes=int(record.get("max_nodes") or 1))
+
+
+_FACTORIES: dict[str, Factory] = {
+    "AmlCompute": local_backend,  # every node is a worker process on this machine (Ray / Container Apps: later)
+    "ComputeInstance": local_backend,
+    "local": local_backend,
+}
+BACKEND_TYPES: frozenset[str] = frozenset(_FACTORIES)
+"""The compute types durableml can run steps on."""
+
+
+def create_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
+    """The backend for compute target ``record`` (``{"name", "type", ...}``), keeping state in ``state_dir``."""
+    kind = str(record.get("type"))
+    factory = _FACTORIES.get(kind)
+    if factory is None:
+        raise NotSupportedError(
+            f"running steps on compute target '{record.get('name')}' of type {kind}",
+            f"durableml runs steps on compute types {sorted(BACKEND_TYPES)}; use one of those.",
+        )
+    return factory(record, state_dir)

@@ -1,0 +1,142 @@
+"""The contract between the orchestrators, the activities and the service: names and shapes, nothing else.
+
+Standard library only, so that the orchestrators (deterministic code the Durable Functions SDK replays)
+can import it, and so can the service, the activities, the compute backends and the SDK.
+
+Who uses what::
+
+    triggers/api.py        starts ORCHESTRATOR_PIPELINE_RUN with a PipelinePlan, raises EVENT_CANCEL
+    pipeline_run           calls ORCHESTRATOR_STEP_RUN (StepWork) and the activities below
+    step_run               calls ACTIVITY_STEP_START / ACTIVITY_STEP_COMPLETE, waits for EVENT_STEP_DONE
+    compute backends       raise EVENT_STEP_DONE with a job report (durableml.compute.base.job_report)
+    durableml.service      implements the activities, writes records with the Status names
+
+Statuses are Azure ML v1's run statuses; a step run and a pipeline run use the same names.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final, Literal, NotRequired, TypedDict
+
+__all__ = [
+    "ACTIVITY_NOTIFY_RUN_FINISHED",
+    "ACTIVITY_PIPELINE_FINISHED",
+    "ACTIVITY_STEP_COMPLETE",
+    "ACTIVITY_STEP_START",
+    "ACTIVITY_STEPS_CANCEL",
+    "EVENT_CANCEL",
+    "EVENT_STEP_DONE",
+    "ORCHESTRATOR_PIPELINE_RUN",
+    "ORCHESTRATOR_STEP_RUN",
+    "CANCELED",
+    "FAILED",
+    "FINISHED",
+    "NOT_STARTED",
+    "QUEUED",
+    "RUNNING",
+    "STATUSES",
+    "TERMINAL",
+    "Handover",
+    "PipelinePlan",
+    "PlanState",
+    "PlanStep",
+    "StepResult",
+    "StepStart",
+    "StepWork",
+    "Status",
+    "step_instance_id",
+]
+
+# ------------------------------------------------------------------------------------------------ statuses
+Status = Literal["NotStarted", "Queued", "Running", "Finished", "Failed", "Canceled"]
+NOT_STARTED: Final = "NotStarted"
+QUEUED: Final = "Queued"
+RUNNING: Final = "Running"
+FINISHED: Final = "Finished"
+FAILED: Final = "Failed"
+CANCELED: Final = "Canceled"
+STATUSES: Final = (NOT_STARTED, QUEUED, RUNNING, FINISHED, FAILED, CANCELED)
+TERMINAL: Final = frozenset({FINISHED, FAILED, CANCELED})
+
+# ------------------------------------------------------------------------------------------ function names
+ORCHESTRATOR_PIPELINE_RUN: Final = "pipeline_run"
+ORCHESTRATOR_STEP_RUN: Final = "step_run"
+ACTIVITY_STEP_START: Final = "step_start"
+ACTIVITY_STEP_COMPLETE: Final = "step_complete"
+ACTIVITY_STEPS_CANCEL: Final = "steps_cancel"
+ACTIVITY_PIPELINE_FINISHED: Final = "pipeline_finished"
+ACTIVITY_NOTIFY_RUN_FINISHED: Final = "notify_run_finished"
+
+# ---------------------------------------------------------------------------------------------- events
+EVENT_STEP_DONE: Final = "step_done"  # raised on a step_run instance by the compute side; payload: job report
+EVENT_CANCEL: Final = "cancel"  # raised on a pipeline_run instance by POST /api/runs/{id}/cancel
+
+
+def step_instance_id(run_id: str, step_id: str) -> str:
+    """The instance id of a step's ``step_run`` sub-orchestration."""
+    return f"{run_id}:{step_id}"
+
+
+# ---------------------------------------------------------------------------------------------- shapes
+class PlanStep(TypedDict):
+    """One step of the execution plan (topological order)."""
+
+    id: str
+    name: str
+    depends_on: list[str]
+    step_run_id: str
+
+
+class PlanState(TypedDict):
+    """What a new generation of ``pipeline_run`` (continue_as_new) starts from."""
+
+    status: dict[str, str]
+    unrecorded: dict[str, Handover]
+    first: bool
+
+
+class PipelinePlan(TypedDict):
+    """``pipeline_run``'s input, derived by the service from a validated pipeline document."""
+
+    run_id: str
+    continue_on_step_failure: bool
+    steps: list[PlanStep]
+    notify: NotRequired[bool]
+    state: NotRequired[PlanState]
+
+
+class Handover(TypedDict):
+    """An ended step whose result another activity records (``record_first``)."""
+
+    step: PlanStep
+    report: Any
+
+
+class StepWork(TypedDict):
+    """``step_run``'s input, and (with ``report``) the input of ``step_start`` / ``step_complete``."""
+
+    run_id: str
+    step: PlanStep
+    defer_record: NotRequired[bool]
+    record_first: NotRequired[list[Handover]]
+    pipeline_running: NotRequired[bool]
+    submitted: NotRequired[bool]
+    poll_s: NotRequired[float]
+    report: NotRequired[Any]
+
+
+class StepResult(TypedDict):
+    """What ``step_run`` returns to ``pipeline_run``: the step's outcome (``report`` when not recorded yet)."""
+
+    status: str
+    step_run_id: str | None
+    error: str | None
+    reused_from: NotRequired[str | None]
+    report: NotRequired[Any]
+    orchestration_failed: NotRequired[bool]
+
+
+class StepStart(TypedDict):
+    """``step_start``'s answer: ``result`` when the step is already decided (reused or failed), else empty."""
+
+    result: NotRequired[StepResult]

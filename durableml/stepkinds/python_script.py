@@ -1,0 +1,45 @@
+"""PythonScriptStep (``python_script``): ``python <script_name> <arguments>`` in the step's source snapshot.
+
+v1 also hands the step's ``params`` to the script as environment variables ``AML_PARAMETER_<name>``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durableml.jobs import JobSpec
+from durableml.stepkinds.base import JobBasis, StepKind
+
+_SETTINGS: dict[str, Any] = {
+    "type": "object",
+    "required": ["scriptName"],
+    "properties": {
+        "scriptName": {"type": "string", "minLength": 1},
+        "params": {"type": "object"},
+        "runconfigPipelineParams": {"type": "object"},
+        "runConfig": {"type": ["object", "null"]},
+    },
+}
+
+
+def to_job(basis: JobBasis) -> JobSpec:
+    """The job: the step's script with its arguments; ``params`` as ``AML_PARAMETER_<name>``."""
+    params = basis.settings.get("params") or {}
+    environment = {f"AML_PARAMETER_{name}": _text(value) for name, value in params.items()}
+    return basis.job(str(basis.settings["scriptName"]), environment)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dict) and "value" in value:  # a binding whose parameter was resolved
+        value = value["value"]
+    return str(value)
+
+
+KIND = StepKind(
+    name="python_script",
+    v1_class="PythonScriptStep",
+    settings_schema=_SETTINGS,
+    compute_types=frozenset({"AmlCompute", "ComputeInstance", "local", "RemoteCompute"}),
+    to_job=to_job,
+    script_setting="scriptName",
+)
