@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional
 
-from durableml.exceptions import NotFoundError
+from durableml.exceptions import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient
@@ -33,6 +33,8 @@ ARTIFACTS_CONTAINER = "durableml-artifacts"
 SNAPSHOTS_CONTAINER = "durableml-snapshots"
 PARALLEL_TRANSFERS = 8
 REMEMBERED_UPLOADS = 4096  # blobs whose local source a store keeps track of (the most recent ones)
+# Azure Storage's limits on a blob name (Azurite does not enforce them; Azure answers 400 past them)
+MAX_BLOB_NAME, MAX_BLOB_SEGMENTS = 1024, 254
 
 _stores: dict[str, BlobStore] = {}
 _stores_lock = threading.Lock()
@@ -133,7 +135,12 @@ class BlobStore:
             return None
 
     def upload_files(self, container: str, pairs: Iterable[tuple[Path, str]]) -> int:
-        """Upload each (local path, blob name) pair, overwriting; returns the count."""
+        """Upload each (local path, blob name) pair, overwriting; returns the count.
+
+        Every name is checked against Azure Storage's limits first, so nothing goes up when one cannot."""
+        pairs = list(pairs)
+        for path, name in pairs:
+            check_blob_name(name, path)
         client = self.container(container)
 
         def one(pair: tuple[Path, str]) -> None:
@@ -145,7 +152,7 @@ class BlobStore:
             if uploaded.get("etag") and (before.st_size, before.st_mtime_ns) == (after.st_size, after.st_mtime_ns):
                 self._remember_upload(container, name, _etag(uploaded["etag"]), path, after)
 
-        return _run_all(one, list(pairs))
+        return _run_all(one, pairs)
 
     def _remember_upload(self, container: str, name: str, etag: str, path: Path, stat: os.stat_result) -> None:
         known = (etag, str(path.resolve()), stat.st_size, stat.st_mtime_ns)
@@ -173,6 +180,17 @@ class BlobStore:
         """Upload every file under directory ``root`` to ``<prefix>/<relative path>``; returns the count."""
         pairs = [(path, f"{prefix.rstrip('/')}/{rel}") for path, rel in walk_files(root)]
         return self.upload_files(container, pairs) if pairs else 0
+
+
+def check_blob_name(name: str, source: Path) -> None:
+    """Raise ValidationError when ``name`` breaks Azure Storage's limits for blob names."""
+    segments = len(name.split("/"))
+    if len(name) > MAX_BLOB_NAME or segments > MAX_BLOB_SEGMENTS:
+        raise ValidationError(
+            f"{source} cannot be uploaded: its blob name would have {len(name)} characters in {segments} path "
+            f"segments, and Azure Storage allows at most {MAX_BLOB_NAME} characters and {MAX_BLOB_SEGMENTS} "
+            "segments; write it under a shorter path"
+        )
 
 
 def _etag(value: Any) -> str:
