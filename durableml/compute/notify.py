@@ -25,6 +25,8 @@ import weakref
 from typing import Any, Mapping
 from urllib.parse import quote
 
+from durableml.contract import EVENT_STEP_DONE
+
 __all__ = ["send_notification", "event_url"]
 
 RETRY_DELAYS_S = (0.2, 1.0, 3.0)
@@ -34,7 +36,7 @@ _log = logging.getLogger("durableml.compute.notify")
 
 def event_url(notify: Mapping[str, str]) -> str:
     """The URL to POST to: ``notify["url"]`` with ``{eventName}`` filled in (default ``step_done``)."""
-    return str(notify["url"]).replace("{eventName}", quote(notify.get("event") or "step_done", safe=""))
+    return str(notify["url"]).replace("{eventName}", quote(notify.get("event") or EVENT_STEP_DONE, safe=""))
 
 
 def send_notification(notify: Mapping[str, str], payload: Mapping[str, Any]) -> bool:

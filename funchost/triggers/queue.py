@@ -187,7 +187,7 @@ class _QueuePoller:
             return body.decode("utf-8")
         if self.data_type == "binary":
             return body
-        return FuncQueueMessage(
+        return FuncQueueMessage(  # type: ignore[no-untyped-call]  # azure.functions leaves its __init__ untyped
             id=message.id,
             body=body,
             dequeue_count=message.dequeue_count,
