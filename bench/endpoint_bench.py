@@ -80,11 +80,11 @@ class Bench:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             steps = self.api(f"/api/runs/{run_id}/steps")
-            if steps and steps[0].get("started"):
+            if steps and steps[0].get("startTimeUtc"):
                 log = self.api(f"/api/runs/{steps[0]['id']}/logs")
                 found = re.search(r"STARTED (\d+\.\d+)", log)
                 if found:
-                    return epoch(steps[0]["started"]), float(found.group(1))
+                    return epoch(steps[0]["startTimeUtc"]), float(found.group(1))
             run = self.api(f"/api/runs/{run_id}")
             if run["status"] in TERMINAL and run["status"] != "Finished":
                 raise RuntimeError(f"run {run_id} ended {run['status']}: {run.get('error')}")

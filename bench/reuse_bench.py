@@ -116,7 +116,7 @@ def bench_reused_pipeline(ws: Workspace, shape: str, steps: int, repeat: int) ->
         submitted = time.perf_counter() - t0
         status = wait(run)
         elapsed = time.perf_counter() - t0
-        reused = sum(1 for s in run.get_steps() if s.get_details().get("reused_from"))
+        reused = sum(1 for s in run.get_steps() if s.get_details().get("reusedFrom"))
         if status != "Finished" or reused != steps:
             raise RuntimeError(f"run {run.id}: {status}, {reused} of {steps} steps reused")
         results.append(

@@ -3,7 +3,8 @@
 Workspace, Datastore, Dataset, Experiment, ComputeTarget, Model and the run/publish objects never
 do I/O of their own against the service: they call a :class:`ServiceClient`. The real client speaks
 the Function App's HTTP API; tests pass their own small double. Records are plain JSON objects
-(``dict``) as the HTTP API returns them; the keys each SDK object reads are listed in its module.
+(``dict``) as the HTTP API returns them, camelCase (their shapes: ``durableml/service/record_types.py``); the
+keys each SDK object reads are listed in its module.
 
 Unless a factory is installed (see :func:`set_client_factory`), a workspace holds an
 :class:`~durableml.http_client.HttpServiceClient` for its configured endpoint; when the service
@@ -109,7 +110,7 @@ class ServiceClient(Protocol):
         """Start a new run of the ended pipeline run ``run_id`` that reuses its finished steps."""
 
     def get_reuse_explanation(self, run_id: str) -> Record:
-        """``{"reused", "reused_from", "compared_with", "reasons", "changes", "message"}`` of a step run."""
+        """``{"stepRunId", "reused", "reusedFrom", "comparedWith", "reasons", "changes", "message"}`` of a step run."""
 
     def get_run(self, run_id: str) -> Record: ...
     def wait_for_run_change(

@@ -60,7 +60,7 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
 
     # ---- workspace and datastores
     def get_workspace(self) -> Record:
-        """The workspace record (name, subscription_id, resource_group, location, default_datastore)."""
+        """The workspace record (name, subscriptionId, resourceGroup, location, defaultDatastore)."""
         return self._record("get_workspace", "GET", "/api/workspace")
 
     def list_datastores(self) -> list[Record]:
@@ -74,9 +74,9 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         return self._record("get_datastore", "GET", f"/api/datastores/{_segment(name)}")
 
     def _default_datastore_name(self) -> str:
-        name = self._record("get_datastore", "GET", "/api/workspace").get("default_datastore")
+        name = self._record("get_datastore", "GET", "/api/workspace").get("defaultDatastore")
         if not isinstance(name, str) or not name:
-            raise ServiceError(f"the workspace record of {self.endpoint} names no 'default_datastore' (got {name!r}).")
+            raise ServiceError(f"the workspace record of {self.endpoint} names no 'defaultDatastore' (got {name!r}).")
         return name
 
     def register_datastore(self, spec: Mapping[str, Any], overwrite: bool) -> Record:
@@ -218,7 +218,7 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
 
     # ---- experiments, snapshots, runs
     def list_experiments(self) -> list[Record]:
-        """Every experiment record (``{"name", "created"}``)."""
+        """Every experiment record (``{"name", "createdUtc"}``)."""
         return self._records("list_experiments", "/api/experiments")
 
     def get_experiment(self, name: str) -> Record:

@@ -1,5 +1,6 @@
 """The durableml HTTP API (function-key auth). Each function parses the request, calls durableml.service,
-and maps the result or error to a response; the error mapping lives in ``_respond`` only.
+and maps the result or error to a response; the error mapping lives in ``_respond`` only, and so does turning
+a stored record into its API shape (``record_types.to_api`` with the route's record type, camelCase).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any, Awaitable, Callable
 import azure.durable_functions as df
 import azure.functions as func
 
+from durableml import contract
 from durableml import exceptions as errors
 from durableml.service import (
     changes,
@@ -22,9 +24,12 @@ from durableml.service import (
     notifications,
     openapi,
     reuse,
+    reuse_explain,
     runs,
     snapshots,
 )
+from durableml.service import record_types as rt
+from triggers.decorators import durable_client, route
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")
@@ -52,12 +57,17 @@ def error_response(status: int, code: str, message: str, details: Any = None) ->
     return json_response({"error": {"code": code, "message": message, "details": details}}, status)
 
 
-async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200) -> func.HttpResponse:
+async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200, shape: Any = Any) -> func.HttpResponse:
+    """Run ``work`` (off the event loop unless it is a coroutine function) and answer with its result in the API
+    shape of the record type ``shape`` (default: as it is), or with the error it raised."""
     try:
         if asyncio.iscoroutinefunction(work):
             result = await work()
         else:  # blocking storage calls: off the event loop, which serves every other function of the host
             result = await asyncio.to_thread(work)
+        if isinstance(result, func.HttpResponse):
+            return result
+        return json_response(rt.to_api(shape, result), status)
     except Exception as exc:  # mapped to the documented status codes; unknown errors are 500
         for kind, code, name in _STATUS:
             if isinstance(exc, kind):
@@ -65,9 +75,6 @@ async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200) 
                 return error_response(code, name or str(getattr(exc, "code", kind.__name__)), str(exc), issues)
         log.exception("unexpected error in the durableml API")
         return error_response(500, "InternalError", f"unexpected {type(exc).__name__}; see the host log")
-    if isinstance(result, func.HttpResponse):
-        return result
-    return json_response(result, status)
 
 
 def _body(req: func.HttpRequest) -> dict[str, Any]:
@@ -93,21 +100,22 @@ def _flag(req: func.HttpRequest, name: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- runs
-@bp.route(route="experiments/{experiment}/runs", methods=["GET", "POST"])
-@bp.durable_client_input(client_name="client")
+@route(bp, "experiments/{experiment}/runs", ["GET", "POST"])
+@durable_client(bp)
 async def experiment_runs(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     experiment = req.route_params["experiment"]
     if req.method == "GET":
-        return await _respond(lambda: [runs.summary(r) for r in runs.list_runs(experiment)])
-    return await _respond(functools.partial(_submit, req, client, experiment), status=202)
+        return await _respond(lambda: runs.list_runs(experiment), shape=list[rt.PipelineRun])
+    return await _respond(functools.partial(_submit, req, client, experiment), 202, rt.PipelineRun)
 
 
 async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, experiment: str) -> Any:
     body = _body(req)
+    document: Any = body.get("document")  # validated by create_run
     record, plan = await asyncio.to_thread(
         runs.create_run,
         experiment,
-        body.get("document"),
+        document,
         body.get("parameters") or {},
         body.get("tags"),
         bool(body.get("continueOnStepFailure")),
@@ -125,44 +133,49 @@ async def orchestration_exists(client: df.DurableOrchestrationClient, run_id: st
     return status is not None and status.runtime_status is not None
 
 
-async def start_run(client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]) -> Any:
-    """Start the ``pipeline_run`` orchestration of a recorded run (every way of starting a run ends here)."""
+async def start_run(
+    client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]
+) -> dict[str, Any]:
+    """Start the ``pipeline_run`` orchestration of a recorded run (every way of starting a run ends here); returns
+    the run's (stored) record."""
     if await asyncio.to_thread(notifications.target, record):
         plan = {**plan, "notify": True}  # its schedule or endpoint names a URL for the run-finished notice
     try:
-        await client.start_new("pipeline_run", record["id"], plan)
+        await client.start_new(contract.ORCHESTRATOR_PIPELINE_RUN, record["id"], plan)
     except Exception as exc:  # nothing half-created: the run is recorded as failed to start
         await asyncio.to_thread(runs.update_run, record["id"], status="Failed", error=f"could not start the run: {exc}")
         raise
-    return runs.summary(record)
+    return record
 
 
-@bp.route(route="runs/{run_id}/resume", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@route(bp, "runs/{run_id}/resume", ["POST"])
+@durable_client(bp)
 async def run_resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def resume() -> Any:
-        record, plan = await asyncio.to_thread(runs.resume_run, req.route_params["run_id"])
+        record, plan = await asyncio.to_thread(reuse.resume_run, req.route_params["run_id"])
         return await start_run(client, record, plan)
 
-    return await _respond(resume, status=202)
+    return await _respond(resume, 202, rt.PipelineRun)
 
 
-@bp.route(route="runs/{run_id}/reuse", methods=["GET"])
+@route(bp, "runs/{run_id}/reuse", ["GET"])
 async def run_reuse(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: reuse.explain(req.route_params["run_id"]))
+    return await _respond(lambda: reuse_explain.explain(req.route_params["run_id"]), shape=rt.ReuseExplanation)
 
 
-@bp.route(route="workspace", methods=["GET"])
+@route(bp, "workspace", ["GET"])
 async def workspace(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: {**runs.workspace_record(), "default_datastore": datastores.default_name()})
+    return await _respond(
+        lambda: {**runs.workspace_record(), "default_datastore": datastores.default_name()}, shape=rt.Workspace
+    )
 
 
-@bp.route(route="experiments", methods=["GET"])
+@route(bp, "experiments", ["GET"])
 async def experiments(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(runs.list_experiments)
+    return await _respond(runs.list_experiments, shape=list[rt.Experiment])
 
 
-@bp.route(route="runs/{run_id}/metrics", methods=["GET", "POST"])
+@route(bp, "runs/{run_id}/metrics", ["GET", "POST"])
 async def run_metrics(req: func.HttpRequest) -> func.HttpResponse:
     run_id = req.route_params["run_id"]
     if req.method == "POST":
@@ -170,7 +183,7 @@ async def run_metrics(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(lambda: runs.get_metrics(run_id))
 
 
-@bp.route(route="runs/{run_id}/files/{*name}", methods=["GET"])
+@route(bp, "runs/{run_id}/files/{*name}", ["GET"])
 async def run_files(req: func.HttpRequest) -> func.HttpResponse:
     run_id, name = req.route_params["run_id"], req.route_params.get("name") or ""
     if not name:
@@ -180,13 +193,13 @@ async def run_files(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="runs/{run_id}", methods=["GET"])
+@route(bp, "runs/{run_id}", ["GET"])
 async def run_get(req: func.HttpRequest) -> func.HttpResponse:
     """``?wait=S&status=X[&steps=true]``: long poll, answered as soon as the run is not X or its record (or,
     with ``steps``, a record of one of its steps) is written."""
     run_id = req.route_params["run_id"]
     if req.params.get("wait") is None:
-        return await _respond(lambda: runs.summary(runs.get_run(run_id)))
+        return await _respond(lambda: runs.get_run(run_id), shape=rt.Run)
 
     async def when_changed() -> func.HttpResponse:
         wait = _seconds(req.params["wait"], "wait", changes.MAX_WAIT_S)
@@ -199,7 +212,7 @@ async def run_get(req: func.HttpRequest) -> func.HttpResponse:
             _flag(req, "steps"),
         )
         return func.HttpResponse(
-            json.dumps(runs.summary(record)), mimetype="application/json", headers={LONG_POLL_HEADER: "1"}
+            json.dumps(rt.to_api(rt.Run, record)), mimetype="application/json", headers={LONG_POLL_HEADER: "1"}
         )
 
     return await _respond(when_changed)
@@ -215,24 +228,24 @@ def _seconds(raw: str, name: str, most: float) -> float:
     return value
 
 
-@bp.route(route="runs/{run_id}/steps", methods=["GET"])
+@route(bp, "runs/{run_id}/steps", ["GET"])
 async def run_steps(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: [runs.summary(r) for r in runs.list_step_runs(req.route_params["run_id"])])
+    return await _respond(lambda: runs.list_step_runs(req.route_params["run_id"]), shape=list[rt.StepRun])
 
 
-@bp.route(route="runs/{run_id}/cancel", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@route(bp, "runs/{run_id}/cancel", ["POST"])
+@durable_client(bp)
 async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def cancel() -> Any:
         record = await asyncio.to_thread(runs.get_run, req.route_params["run_id"])
         if record["status"] not in runs.TERMINAL:
-            await client.raise_event(record["id"], "cancel", None)
-        return runs.summary(record)
+            await client.raise_event(record["id"], contract.EVENT_CANCEL, None)
+        return record
 
-    return await _respond(cancel, status=202)
+    return await _respond(cancel, 202, rt.Run)
 
 
-@bp.route(route="runs/{run_id}/logs", methods=["GET"])
+@route(bp, "runs/{run_id}/logs", ["GET"])
 async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
     def logs() -> func.HttpResponse:
         offset = req.params.get("offset") or "0"
@@ -245,21 +258,28 @@ async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- data
-@bp.route(route="datastores/{name?}", methods=["GET", "PUT"])
+@route(bp, "datastores/{name?}", ["GET", "PUT"])
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
     if req.method == "PUT":
         return await _respond(
-            lambda: datastores.register_datastore({**_body(req), "name": name}, _flag(req, "overwrite"))
+            lambda: datastores.register_datastore(
+                {**rt.from_api(rt.DatastoreSpec, _body(req)), "name": name}, _flag(req, "overwrite")
+            ),
+            shape=rt.Datastore,
         )
-    return await _respond(lambda: datastores.get_datastore(name) if name else datastores.list_datastores())
+    if name:
+        return await _respond(lambda: datastores.get_datastore(name), shape=rt.Datastore)
+    return await _respond(datastores.list_datastores, shape=list[rt.Datastore])
 
 
-@bp.route(route="datastores/{name}/files/{*path}", methods=["GET", "PUT"])
+@route(bp, "datastores/{name}/files/{*path}", ["GET", "PUT"])
 async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
     name, path = req.route_params["name"], req.route_params.get("path") or ""
     if req.method == "PUT":
-        return await _respond(lambda: datastores.upload(name, path, req.get_body(), _flag(req, "overwrite")), 201)
+        return await _respond(
+            lambda: datastores.upload(name, path, req.get_body(), _flag(req, "overwrite")), 201, rt.DatastoreUpload
+        )
     if not path or path.endswith("/") or "prefix" in req.params:
         prefix = req.params.get("prefix", path)
         return await _respond(lambda: list(datastores.list_files(name, prefix)))
@@ -268,17 +288,16 @@ async def datastore_files(req: func.HttpRequest) -> func.HttpResponse:
     )
 
 
-@bp.route(route="datastores/{name}/default", methods=["POST"])
+@route(bp, "datastores/{name}/default", ["POST"])
 async def datastore_default(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(
-        lambda: (
-            datastores.set_default_datastore(req.route_params["name"])
-            or datastores.get_datastore(req.route_params["name"])
-        )
-    )
+    def make_default() -> dict[str, Any]:
+        datastores.set_default_datastore(req.route_params["name"])
+        return datastores.get_datastore(req.route_params["name"])
+
+    return await _respond(make_default, shape=rt.Datastore)
 
 
-@bp.route(route="datasets/{name?}", methods=["GET", "POST"])
+@route(bp, "datasets/{name?}", ["GET", "POST"])
 async def dataset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
     if req.method == "POST":
@@ -293,28 +312,34 @@ async def dataset(req: func.HttpRequest) -> func.HttpResponse:
                 bool(body.get("createNewVersion")),
             )
 
-        return await _respond(register, 201)
+        return await _respond(register, 201, rt.Dataset)
     if name or req.params.get("id"):
-        return await _respond(lambda: datasets.get(name, req.params.get("version"), req.params.get("id")))
-    return await _respond(datasets.list_latest)
+        return await _respond(
+            lambda: datasets.get(name, req.params.get("version"), req.params.get("id")), shape=rt.Dataset
+        )
+    return await _respond(datasets.list_latest, shape=list[rt.Dataset])
 
 
-@bp.route(route="dataset-files", methods=["POST"])
+@route(bp, "dataset-files", ["POST"])
 async def dataset_files(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: datasets.files(_body(req).get("definition") or {}))
+    return await _respond(lambda: datasets.files(_body(req).get("definition") or {}), shape=list[rt.DatasetFile])
 
 
-@bp.route(route="computes/{name?}", methods=["GET", "PUT", "DELETE"])
+@route(bp, "computes/{name?}", ["GET", "PUT", "DELETE"])
 async def compute(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
     if req.method == "PUT":
-        return await _respond(lambda: computes.create_compute(name or "", _body(req)), 201)
+        return await _respond(
+            lambda: computes.create_compute(name or "", rt.from_api(rt.ComputeSpec, _body(req))), 201, rt.Compute
+        )
     if req.method == "DELETE":
         return await _respond(lambda: computes.delete_compute(name or ""))
-    return await _respond(lambda: computes.get_compute(name) if name else computes.list_computes())
+    if name:
+        return await _respond(lambda: computes.get_compute(name), shape=rt.Compute)
+    return await _respond(computes.list_computes, shape=list[rt.Compute])
 
 
-@bp.route(route="snapshots/missing", methods=["POST"])
+@route(bp, "snapshots/missing", ["POST"])
 async def snapshot_missing(req: func.HttpRequest) -> func.HttpResponse:
     def answer() -> dict[str, Any]:
         body = _body(req)
@@ -322,23 +347,23 @@ async def snapshot_missing(req: func.HttpRequest) -> func.HttpResponse:
             return snapshots.check(body.get("files") or {}, body.get("hashed") or None)
         return {"missing": snapshots.missing(body.get("hashes") or [])}
 
-    return await _respond(answer)
+    return await _respond(answer, shape=rt.SnapshotCheck | rt.SnapshotMissing)
 
 
-@bp.route(route="snapshots/files/{sha}", methods=["PUT"])
+@route(bp, "snapshots/files/{sha}", ["PUT"])
 async def snapshot_file(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: snapshots.put_file(req.route_params["sha"], req.get_body()), 201)
+    return await _respond(lambda: snapshots.put_file(req.route_params["sha"], req.get_body()), 201, rt.StoredFile)
 
 
-@bp.route(route="snapshots", methods=["POST"])
+@route(bp, "snapshots", ["POST"])
 async def snapshot_create(req: func.HttpRequest) -> func.HttpResponse:
     def create() -> dict[str, str]:
         body = _body(req)
         return {"id": snapshots.create(body.get("files") or {}, body.get("hashed") or None)}
 
-    return await _respond(create, 201)
+    return await _respond(create, 201, rt.SnapshotCreated)
 
 
-@bp.route(route="openapi.json", methods=["GET"])
+@route(bp, "openapi.json", ["GET"])
 async def openapi_document(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(openapi.document)

@@ -20,7 +20,9 @@ import azure.functions as func
 
 from durableml import exceptions as errors
 from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
+from durableml.service import record_types as rt
 from triggers.api import _body, _respond, error_response, json_response, orchestration_exists, start_run
+from triggers.decorators import durable_client, route
 
 bp = df.Blueprint()
 # The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.
@@ -42,7 +44,7 @@ def _active_only(req: func.HttpRequest) -> bool:
 
 
 # ------------------------------------------------------------------------------------- published pipelines
-@bp.route(route="published-pipelines", methods=["GET", "POST"])
+@route(bp, "published-pipelines", ["GET", "POST"])
 async def published_pipelines(req: func.HttpRequest) -> func.HttpResponse:
     base = _base(req)
     if req.method == "POST":
@@ -52,21 +54,26 @@ async def published_pipelines(req: func.HttpRequest) -> func.HttpResponse:
             document = spec.pop("document", None)
             return published.with_links(published.publish(document, spec), base)
 
-        return await _respond(publish, 201)
-    return await _respond(lambda: [published.with_links(r, base) for r in published.list_published(_active_only(req))])
+        return await _respond(publish, 201, rt.PublishedPipeline)
+    return await _respond(
+        lambda: [published.with_links(r, base) for r in published.list_published(_active_only(req))],
+        shape=list[rt.PublishedPipeline],
+    )
 
 
-@bp.route(route="published-pipelines/{id}", methods=["GET", "PATCH"])
+@route(bp, "published-pipelines/{id}", ["GET", "PATCH"])
 async def published_pipeline(req: func.HttpRequest) -> func.HttpResponse:
     pipeline_id, base = req.route_params["id"], _base(req)
     if req.method == "PATCH":
-        return await _respond(lambda: published.with_links(published.update(pipeline_id, _body(req)), base))
-    return await _respond(lambda: published.with_links(published.get(pipeline_id), base))
+        return await _respond(
+            lambda: published.with_links(published.update(pipeline_id, _body(req)), base), shape=rt.PublishedPipeline
+        )
+    return await _respond(lambda: published.with_links(published.get(pipeline_id), base), shape=rt.PublishedPipeline)
 
 
 # ------------------------------------------------------------------------------------- v1 REST run endpoints
-@bp.route(route=V1 + "/PipelineSubmit/{id}", methods=["GET", "POST"], auth_level=_RUN_AUTH)
-@bp.durable_client_input(client_name="client")
+@route(bp, V1 + "/PipelineSubmit/{id}", ["GET", "POST"], _RUN_AUTH)
+@durable_client(bp)
 async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     def target() -> Target:
         _check_workspace(req)
@@ -75,16 +82,16 @@ async def pipeline_submit(req: func.HttpRequest, client: df.DurableOrchestration
     return await _v1(req, client, target, lambda: published.get(req.route_params["id"]))
 
 
-@bp.route(route=V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", methods=["GET", "POST"], auth_level=_RUN_AUTH)
-@bp.durable_client_input(client_name="client")
+@route(bp, V1 + "/PipelineEndpointSubmit/Id/{id}/{version?}", ["GET", "POST"], _RUN_AUTH)
+@durable_client(bp)
 async def endpoint_submit_by_id(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     return await _endpoint_v1(
         req, client, lambda: endpoints.get(req.route_params["id"]), req.route_params.get("version")
     )
 
 
-@bp.route(route=V1 + "/PipelineEndpointSubmit/Name", methods=["GET", "POST"], auth_level=_RUN_AUTH)
-@bp.durable_client_input(client_name="client")
+@route(bp, V1 + "/PipelineEndpointSubmit/Name", ["GET", "POST"], _RUN_AUTH)
+@durable_client(bp)
 async def endpoint_submit_by_name(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     def find() -> dict[str, Any]:
         name = req.params.get("name")
@@ -193,7 +200,7 @@ def _run_answer(req: func.HttpRequest, record: dict[str, Any], replayed: bool) -
     """v1's answer (``Id``, ``Status``...) plus the run's links on this host."""
     base = f"{_base(req)}/api/runs/{record['id']}"
     properties = record.get("properties") or {}
-    body = {
+    body: rt.V1RunAccepted = {
         "Id": record["id"],
         "RunId": record["id"],
         "Status": record["status"],
@@ -211,26 +218,35 @@ def _run_answer(req: func.HttpRequest, record: dict[str, Any], replayed: bool) -
 
 
 # ------------------------------------------------------------------------------------- pipeline endpoints
-@bp.route(route="pipeline-endpoints", methods=["GET", "POST"])
+@route(bp, "pipeline-endpoints", ["GET", "POST"])
 async def pipeline_endpoints(req: func.HttpRequest) -> func.HttpResponse:
     base = _base(req)
     if req.method == "POST":
-        return await _respond(lambda: endpoints.with_links(endpoints.create(_body(req)), base), 201)
+        return await _respond(
+            lambda: endpoints.with_links(endpoints.create(_body(req)), base), 201, rt.PipelineEndpoint
+        )
     if req.params.get("name"):
-        return await _respond(lambda: endpoints.with_links(endpoints.get(name=req.params["name"]), base))
-    return await _respond(lambda: [endpoints.with_links(r, base) for r in endpoints.list_endpoints(_active_only(req))])
+        return await _respond(
+            lambda: endpoints.with_links(endpoints.get(name=req.params["name"]), base), shape=rt.PipelineEndpoint
+        )
+    return await _respond(
+        lambda: [endpoints.with_links(r, base) for r in endpoints.list_endpoints(_active_only(req))],
+        shape=list[rt.PipelineEndpoint],
+    )
 
 
-@bp.route(route="pipeline-endpoints/{id}", methods=["GET", "PATCH"])
+@route(bp, "pipeline-endpoints/{id}", ["GET", "PATCH"])
 async def pipeline_endpoint(req: func.HttpRequest) -> func.HttpResponse:
     endpoint_id, base = req.route_params["id"], _base(req)
     if req.method == "PATCH":
-        return await _respond(lambda: endpoints.with_links(endpoints.update(endpoint_id, _body(req)), base))
-    return await _respond(lambda: endpoints.with_links(endpoints.get(endpoint_id), base))
+        return await _respond(
+            lambda: endpoints.with_links(endpoints.update(endpoint_id, _body(req)), base), shape=rt.PipelineEndpoint
+        )
+    return await _respond(lambda: endpoints.with_links(endpoints.get(endpoint_id), base), shape=rt.PipelineEndpoint)
 
 
 # ------------------------------------------------------------------------------------- drafts
-@bp.route(route="pipeline-drafts", methods=["GET", "POST"])
+@route(bp, "pipeline-drafts", ["GET", "POST"])
 async def pipeline_drafts(req: func.HttpRequest) -> func.HttpResponse:
     if req.method == "POST":
 
@@ -238,8 +254,8 @@ async def pipeline_drafts(req: func.HttpRequest) -> func.HttpResponse:
             spec = _body(req)
             return drafts.create(spec.pop("document", None), spec)
 
-        return await _respond(create, 201)
-    return await _respond(lambda: drafts.list_drafts(_tags(req.params.get("tags"))))
+        return await _respond(create, 201, rt.PipelineDraft)
+    return await _respond(lambda: drafts.list_drafts(_tags(req.params.get("tags"))), shape=list[rt.PipelineDraft])
 
 
 def _tags(text: Optional[str]) -> dict[str, str]:
@@ -256,7 +272,7 @@ def _tags(text: Optional[str]) -> dict[str, str]:
     return tags
 
 
-@bp.route(route="pipeline-drafts/{id}", methods=["GET", "PATCH", "DELETE"])
+@route(bp, "pipeline-drafts/{id}", ["GET", "PATCH", "DELETE"])
 async def pipeline_draft(req: func.HttpRequest) -> func.HttpResponse:
     draft_id = req.route_params["id"]
     if req.method == "PATCH":
@@ -265,24 +281,30 @@ async def pipeline_draft(req: func.HttpRequest) -> func.HttpResponse:
             changes = _body(req)
             return drafts.update(draft_id, changes.pop("document", None), changes)
 
-        return await _respond(update)
+        return await _respond(update, shape=rt.PipelineDraft)
     if req.method == "DELETE":
-        return await _respond(lambda: drafts.delete(draft_id) or {"id": draft_id, "deleted": True})
-    return await _respond(lambda: drafts.get(draft_id))
+
+        def delete() -> rt.DeletedDraft:
+            drafts.delete(draft_id)
+            return {"id": draft_id, "deleted": True}
+
+        return await _respond(delete, shape=rt.DeletedDraft)
+    return await _respond(lambda: drafts.get(draft_id), shape=rt.PipelineDraft)
 
 
-@bp.route(route="pipeline-drafts/{id}/submit", methods=["POST"])
-@bp.durable_client_input(client_name="client")
+@route(bp, "pipeline-drafts/{id}/submit", ["POST"])
+@durable_client(bp)
 async def pipeline_draft_submit(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def submit() -> Any:
         record, plan = await asyncio.to_thread(drafts.create_run, req.route_params["id"])
-        await start_run(client, record, plan)
-        return runs.summary(record)
+        return await start_run(client, record, plan)
 
-    return await _respond(submit, 202)
+    return await _respond(submit, 202, rt.PipelineRun)
 
 
-@bp.route(route="pipeline-drafts/{id}/publish", methods=["POST"])
+@route(bp, "pipeline-drafts/{id}/publish", ["POST"])
 async def pipeline_draft_publish(req: func.HttpRequest) -> func.HttpResponse:
     base = _base(req)
-    return await _respond(lambda: published.with_links(drafts.publish(req.route_params["id"]), base), 201)
+    return await _respond(
+        lambda: published.with_links(drafts.publish(req.route_params["id"]), base), 201, rt.PublishedPipeline
+    )

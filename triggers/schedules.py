@@ -15,9 +15,11 @@ from typing import Any, Mapping
 import azure.durable_functions as df
 import azure.functions as func
 
+from durableml.service import record_types as rt
 from durableml.service import runs, schedules
 from durableml.service.schedules import Firing
 from triggers.api import _body, _respond, orchestration_exists, start_run
+from triggers.decorators import durable_client, route, timer
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.schedules")
@@ -43,8 +45,8 @@ async def start_firing(client: df.DurableOrchestrationClient, firing: Firing) ->
     return record
 
 
-@bp.timer_trigger(arg_name="timer", schedule=TICK, run_on_startup=False, use_monitor=False)
-@bp.durable_client_input(client_name="client")
+@timer(bp, "timer", TICK)
+@durable_client(bp)
 async def schedule_tick(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
     loop = asyncio.get_running_loop()
     started = await asyncio.to_thread(schedules.tick, _starter(client, loop))
@@ -52,13 +54,16 @@ async def schedule_tick(timer: func.TimerRequest, client: df.DurableOrchestratio
         log.info("schedules started %d run(s): %s", len(started), ", ".join(s["run_id"] for s in started))
 
 
-@bp.route(route="schedules", methods=["GET", "POST"])
-@bp.durable_client_input(client_name="client")
+@route(bp, "schedules", ["GET", "POST"])
+@durable_client(bp)
 async def schedule_collection(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     if req.method == "GET":
         filters = {k: req.params.get(k) for k in ("activeOnly", "pipelineId", "pipelineEndpointId")}
-        return await _respond(lambda: schedules.list_schedules({k: v for k, v in filters.items() if v is not None}))
-    return await _respond(functools.partial(_create, req, client), status=201)
+        return await _respond(
+            lambda: schedules.list_schedules({k: v for k, v in filters.items() if v is not None}),
+            shape=list[rt.Schedule],
+        )
+    return await _respond(functools.partial(_create, req, client), 201, rt.Schedule)
 
 
 async def _create(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> dict[str, Any]:
@@ -68,23 +73,23 @@ async def _create(req: func.HttpRequest, client: df.DurableOrchestrationClient) 
     return await asyncio.to_thread(schedules.get, record["id"])
 
 
-@bp.route(route="schedules/{schedule_id}", methods=["GET", "PATCH"])
+@route(bp, "schedules/{schedule_id}", ["GET", "PATCH"])
 async def schedule_item(req: func.HttpRequest) -> func.HttpResponse:
     schedule_id = req.route_params["schedule_id"]
     if req.method == "PATCH":
-        return await _respond(lambda: schedules.update(schedule_id, _body(req)))
-    return await _respond(lambda: schedules.get(schedule_id))
+        return await _respond(lambda: schedules.update(schedule_id, _body(req)), shape=rt.Schedule)
+    return await _respond(lambda: schedules.get(schedule_id), shape=rt.Schedule)
 
 
-@bp.route(route="schedules/{schedule_id}/runs", methods=["GET"])
+@route(bp, "schedules/{schedule_id}/runs", ["GET"])
 async def schedule_runs(req: func.HttpRequest) -> func.HttpResponse:
     def started() -> list[dict[str, Any]]:
         found = []
         for firing in schedules.firings(req.route_params["schedule_id"]):
             try:
-                found.append({**runs.summary(runs.get_run(firing["run_id"])), "trigger": firing["cause"]})
+                found.append({**runs.get_run(firing["run_id"]), "trigger": firing["cause"]})
             except LookupError:
                 continue  # claimed but not started yet
         return found
 
-    return await _respond(started)
+    return await _respond(started, shape=list[rt.ScheduleRun])

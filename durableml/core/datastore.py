@@ -3,7 +3,7 @@
 The default datastore is ``workspaceblobstore``. Registration, upload and download go through the
 workspace's service client; secrets passed to ``register_*`` are sent to the service and never
 kept on the object or shown in its repr. Service records carry ``name``, ``type`` and, for blob
-stores, ``account_name`` and ``container_name``.
+stores, ``accountName`` and ``containerName``.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ class Datastore:
         self.workspace = workspace
         self.name: str = str(record["name"])
         self.datastore_type: str = str(record.get("type", "AzureBlob"))
-        self.account_name: str | None = record.get("account_name")
-        self.container_name: str | None = record.get("container_name")
+        self.account_name: str | None = record.get("accountName")
+        self.container_name: str | None = record.get("containerName")
         self._record = dict(record)
 
     @classmethod

@@ -5,7 +5,7 @@ Inside a step, ``Run.get_context()`` returns the step's run, with ``input_datase
 ``DURABLEML_RUN_CONTEXT`` (see :mod:`durableml.core.step_context`), or from a provider installed
 in-process with :func:`set_context_provider`. Anywhere else it returns an :class:`_OfflineRun`,
 as in v1: metrics are kept in memory and ``input_datasets`` is empty. Online runs read their record (``id``, ``status``,
-``name``, ``properties``, ``tags``, ``parent_id``, ``error``) through the workspace's service
+``name``, ``properties``, ``tags``, ``parentRunId``, ``error``) through the workspace's service
 client. Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as
 ``Completed``.
 """
@@ -124,7 +124,7 @@ class Run:
     @property
     def parent(self) -> Run | None:
         """The parent run (the pipeline run of a step run), or None."""
-        parent_id = self._record.get("parent_id") or self._refresh().get("parent_id")
+        parent_id = self._record.get("parentRunId") or self._refresh().get("parentRunId")
         return Run(self._experiment, parent_id) if parent_id else None
 
     @property
@@ -137,7 +137,8 @@ class Run:
         return str(self._refresh().get("status"))
 
     def get_details(self) -> dict[str, Any]:
-        """Return the run record with ``runId`` added (``status``, ``started``, ``inputDatasets``...)."""
+        """Return the run record with ``runId`` added (``status``, ``startTimeUtc``, ``endTimeUtc``, ``target``,
+        ``properties``...)."""
         return {"runId": self._run_id, **self._refresh()}
 
     def get_metrics(

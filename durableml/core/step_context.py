@@ -48,7 +48,7 @@ class StepRunContext(Run):
         super().__init__(
             experiment,
             str(step_run_id),
-            _record={"id": step_run_id, "name": context.get("step_name"), "parent_id": parent},
+            _record={"id": step_run_id, "name": context.get("step_name"), "parentRunId": parent},
             _input_datasets=_input_datasets(experiment.workspace, context),
         )
         self._metrics_file = context.get("metrics_file")

@@ -13,7 +13,8 @@ import uuid
 from typing import Any, Mapping, Optional
 
 from durableml.exceptions import ConflictError, GoneError, PipelineNotFoundError, ValidationError
-from durableml.service import notifications, published, runs
+from durableml.service import published, runs
+from durableml.service.notification_urls import check_url
 from durableml.service.records import records
 
 TABLE, PARTITION, NAMES = "dmlEndpoints", "endpoint", "name"
@@ -66,7 +67,7 @@ def create(spec: Mapping[str, Any]) -> dict[str, Any]:
         "created": runs.utc_now(),
         "defaultVersion": "0",
         "versions": [{"version": "0", "pipelineId": pipeline["id"]}],
-        "notificationUrl": notifications.check_url(spec.get("notificationUrl")),
+        "notificationUrl": check_url(spec.get("notificationUrl")),
     }
     records().put(TABLE, PARTITION, endpoint_id, record)
     return record
@@ -97,7 +98,7 @@ def update(endpoint_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
         raise ValidationError(f"unknown pipeline endpoint changes {unknown or 'none given'}; known: {sorted(_CHANGES)}")
     current = get(endpoint_id)
     if "notificationUrl" in changes:
-        notifications.check_url(changes["notificationUrl"])
+        check_url(changes["notificationUrl"])
     if "status" in changes and changes["status"] not in STATUSES:
         raise ValidationError(f"'status' must be one of {list(STATUSES)}, got {changes['status']!r}")
     for key in ("addPipelineId", "defaultPipelineId"):

@@ -3,7 +3,7 @@ run it started finishes. The ``notify_run_finished`` activity sends it; ``pipeli
 with a retry policy (backoff), so a receiver that is down for a while still gets the notice.
 
 The URL is treated as a secret (webhook URLs often carry a signature or token): only its scheme and host
-appear in logs and errors, never its path or query.
+appear in logs and errors, never its path or query (``notification_urls``, which also checks them).
 """
 
 from __future__ import annotations
@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import os
 from typing import Any, Mapping, Optional
-from urllib.parse import urlsplit
 
-from durableml.exceptions import ValidationError
+from durableml.service import endpoints, schedules
+from durableml.service.notification_urls import check_url, where
 from durableml.service.runs import get_run
+
+__all__ = ["NotificationFailed", "check_url", "where", "payload", "send", "target", "notify_run_finished"]
 
 log = logging.getLogger("durableml.notifications")
 TIMEOUT_S = (5, 30)
@@ -23,12 +25,6 @@ RETRY_FIRST_MS, RETRY_ATTEMPTS, RETRY_BACKOFF = 2_000, 6, 2.0  # 2 s, 4 s, 8 s, 
 
 class NotificationFailed(RuntimeError):
     """The receiver did not accept the notice (the activity fails, so the orchestration retries it)."""
-
-
-def where(url: str) -> str:
-    """The part of a notification URL that is safe to show: scheme and host."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.hostname or '?'}{f':{parts.port}' if parts.port else ''}"
 
 
 def payload(run_id: str) -> dict[str, Any]:
@@ -85,22 +81,9 @@ def _base_url() -> str:
     return f"{scheme}://{host}"
 
 
-def check_url(url: Any) -> Optional[str]:
-    """A notification URL as given (None: no notices); ValidationError unless it is http(s)."""
-    if url in (None, ""):
-        return None
-    if not (isinstance(url, str) and url.startswith(("http://", "https://")) and urlsplit(url).hostname):
-        raise ValidationError(
-            f"notification_url must be an http(s) URL such as https://example.com/hooks/runs, got {url!r}"
-        )
-    return url
-
-
 def target(run: Mapping[str, Any]) -> Optional[str]:
     """The URL a run's notice goes to: the one the schedule or endpoint that started it names now (kept there,
     not copied into runs)."""
-    from durableml.service import endpoints, schedules
-
     properties = run.get("properties") or {}
     try:
         if properties.get("azureml.scheduleId"):

@@ -1,5 +1,5 @@
-"""Step reuse: the key that identifies a step's work, the table of reusable results, resumed runs, and
-the explanation of why a step run was (not) reused.
+"""Step reuse: the key that identifies a step's work, the table of reusable results, and resumed runs
+(``PipelineRun.resume()``). Why a step run was (not) reused is explained by ``reuse_explain``.
 
 **The key** (v1 semantics) is the sha256 of the step's *components* (:func:`identify`): its kind, settings
 (runconfig and environment, with parameter references replaced by their values), snapshot id (every file of
@@ -17,10 +17,10 @@ the key: the compute target's name, run ids, timestamps, the display name. Input
   blobs behind it (MD5, else ETag, of every file under the path, listed when the step is about to run),
   so new data at the same path runs the step again and identical data still reuses.
 
-Every step run records its components (``record["reuse"]``), so :func:`explain` can say which files,
-arguments, parameters, inputs or settings changed against the most recent earlier run of the step (same
-display name, same experiment). A resumed run (:func:`resumed_steps`) reuses what finished in the run it
-resumes and runs everything else.
+Every step run records its components (``record["reuse"]``), so ``reuse_explain.explain`` can say which
+files, arguments, parameters, inputs or settings changed against the most recent earlier run of the step (same
+display name, same experiment). A resumed run (:func:`resume_run`, :func:`resumed_steps`) reuses what finished
+in the run it resumes and runs everything else.
 """
 
 from __future__ import annotations
@@ -32,8 +32,8 @@ from typing import Any, Mapping, Optional
 
 from durableml._canonical import content_hash
 from durableml.exceptions import ConflictError, ValidationError
-from durableml.service.records import blob_container, records
-from durableml.service.runs import PARTITION, RUNS, TERMINAL, RunStatic, get_run, run_static, step_run_id
+from durableml.service.records import RUNS, blob_container, records
+from durableml.service.runs import PARTITION, TERMINAL, RunStatic, create_run, get_run, step_run_id, submitted_document
 
 REUSE = "dmlReuse"
 POLICIES = ("definition", "content")
@@ -245,37 +245,20 @@ def resumed_steps(original_run_id: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-# ---------------------------------------------------------------------------------------------- explain
-def explain(step_run: str) -> dict[str, Any]:
-    """Why step run ``step_run`` was (not) reused: ``{"reused", "reused_from", "compared_with", "reasons",
-    "changes": [{"what", "name", "old", "new"}], "message"}``."""
-    from durableml.service.reuse_explain import explanation
-
-    record = get_run(step_run)
-    if record["kind"] != "step":
-        raise ValidationError(
-            f"run '{step_run}' is a pipeline run; ask one of its step runs "
-            "(PipelineRun.get_steps()) why it was or was not reused"
-        )
-    run = run_static(record["parent_id"])
-    step: dict[str, Any] = next((s for s in run.document["steps"] if s["id"] == record["step_id"]), {})
-    previous = None if record.get("reused_from") else _previous(record)
-    return explanation(record, run, step, previous)
-
-
-def _previous(record: Mapping[str, Any]) -> Optional[dict[str, Any]]:
-    """The most recent earlier run of the same step (display name) in the same experiment, with a key."""
-    found = records().query(
-        RUNS,
-        PARTITION,
-        "experiment eq @e and kind eq 'step' and name eq @n",
-        {"e": record["experiment"], "n": record["name"]},
+def resume_run(run_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A new run of the pipeline run ``run_id`` (same document, parameters, tags and options) that reuses
+    every step that finished there and runs the others; returns (run record, execution plan)."""
+    finished = resumed_steps(run_id)
+    original = get_run(run_id)
+    return create_run(
+        original["experiment"],
+        submitted_document(run_id),
+        original["parameters"],
+        original.get("tags"),
+        bool(original.get("continue_on_step_failure")),
+        False,
+        "Resume",
+        original.get("properties"),
+        original.get("step_properties"),
+        resumed=(run_id, finished),
     )
-    earlier = [
-        r
-        for r in found
-        if (r.get("reuse") or {}).get("components")
-        and r["created"] < record["created"]
-        and r.get("parent_id") != record.get("parent_id")
-    ]
-    return max(earlier, key=lambda r: r["created"], default=None)

@@ -1,4 +1,4 @@
-"""The "why (not) reused" answer for one step run: what :func:`durableml.service.reuse.explain` returns.
+"""The "why (not) reused" answer for one step run (``GET /api/runs/{id}/reuse``): :func:`explain`.
 
 A reused step run names the run whose outputs it took. Otherwise the step's recorded key components are
 compared with those of the most recent earlier run of the same step, and every difference is listed:
@@ -12,22 +12,57 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Optional
 
+from durableml.exceptions import ValidationError
 from durableml.service import snapshots
-from durableml.service.runs import RunStatic
+from durableml.service.records import RUNS, records
+from durableml.service.runs import PARTITION, RunStatic, get_run, run_static
 
 Change = dict[str, Any]
+
+
+def explain(step_run: str) -> dict[str, Any]:
+    """Why step run ``step_run`` was (not) reused: ``{"stepRunId", "name", "reused", "reusedFrom", "comparedWith",
+    "reasons", "changes": [{"what", "name", "old", "new"}], "message"}`` (``record_types.ReuseExplanation``)."""
+    record = get_run(step_run)
+    if record["kind"] != "step":
+        raise ValidationError(
+            f"run '{step_run}' is a pipeline run; ask one of its step runs "
+            "(PipelineRun.get_steps()) why it was or was not reused"
+        )
+    run = run_static(record["parent_id"])
+    step: dict[str, Any] = next((s for s in run.document["steps"] if s["id"] == record["step_id"]), {})
+    previous = None if record.get("reused_from") else _previous(record)
+    return explanation(record, run, step, previous)
+
+
+def _previous(record: Mapping[str, Any]) -> Optional[dict[str, Any]]:
+    """The most recent earlier run of the same step (display name) in the same experiment, with a key."""
+    found = records().query(
+        RUNS,
+        PARTITION,
+        "experiment eq @e and kind eq 'step' and name eq @n",
+        {"e": record["experiment"], "n": record["name"]},
+    )
+    earlier = [
+        r
+        for r in found
+        if (r.get("reuse") or {}).get("components")
+        and r["created"] < record["created"]
+        and r.get("parent_id") != record.get("parent_id")
+    ]
+    return max(earlier, key=lambda r: r["created"], default=None)
 
 
 def explanation(
     record: Mapping[str, Any], run: RunStatic, step: Mapping[str, Any], previous: Optional[Mapping[str, Any]]
 ) -> dict[str, Any]:
-    """The explanation of ``record`` (a step run of ``run``), compared with ``previous`` when given."""
+    """The explanation of ``record`` (a stored step run of ``run``), compared with ``previous`` when given."""
     answer: dict[str, Any] = {
-        "step_run": record["id"],
+        "stepRunId": record["id"],
         "name": record["name"],
         "reused": False,
-        "reused_from": record.get("reused_from"),
-        "compared_with": None,
+        "reusedFrom": record.get("reused_from"),
+        "comparedWith": None,
         "reasons": [],
         "changes": [],
     }
@@ -48,7 +83,7 @@ def explanation(
             + [f"no earlier run of step '{record['name']}' in experiment '{record['experiment']}' to compare with"],
         )
         return answer
-    answer["compared_with"] = previous["id"]
+    answer["comparedWith"] = previous["id"]
     answer["changes"] = changes(previous["reuse"]["components"], record["reuse"]["components"])
     shown = [_describe(c) for c in answer["changes"]]
     if not shown and not answer["reasons"]:

@@ -34,7 +34,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from durableml import recurrence
 from durableml.data import layout
 from durableml.exceptions import PipelineNotFoundError, ValidationError
-from durableml.service import datastores, notifications
+from durableml.service import datastores
+from durableml.service.notification_urls import check_url
 from durableml.service.records import blob_container, records
 from durableml.service.runs import utc_now
 
@@ -210,7 +211,7 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
             f"{list(_ASSIGNMENTS)}, e.g. {{'ParameterAssignments': {{'count': 3}}}}"
         )
     record["parameterAssignments"] = assignments
-    record["notificationUrl"] = notifications.check_url(record.get("notificationUrl"))
+    record["notificationUrl"] = check_url(record.get("notificationUrl"))
     return record
 
 

@@ -203,7 +203,7 @@ def test_v1_request_fields_accepted_ignored_or_refused(env: dict[str, Any], serv
     answer = post(service, url, extra)
     assert answer.status_code == 200, answer.text
     run = service.api("GET", f"/api/runs/{answer.json()['Id']}").json()
-    assert (run["regenerate_outputs"], run["continue_on_step_failure"], run["tags"]) == (True, True, {"team": "ml"})
+    assert (run["regenerateOutputs"], run["continueOnStepFailure"], run["tags"]) == (True, True, {"team": "ml"})
     typo = post(service, url, {"ExperimentName": "endpoints-v1", "ParameterAssignment": {"value": "x"}})
     assert typo.status_code == 400 and "ParameterAssignment" in typo.json()["error"]["message"]
     no_experiment = post(service, url, {"ParameterAssignments": {}})

@@ -157,7 +157,7 @@ def test_rest_overrides_of_every_type(env: dict[str, Any], service: Any, monkeyp
         "files": "F2",
         "table_rows": 5,
     }
-    assert service.api("GET", f"/api/runs/{answer['Id']}").json()["run_source"] == "API"
+    assert service.api("GET", f"/api/runs/{answer['Id']}").json()["runSource"] == "API"
 
 
 @pytest.mark.parametrize(

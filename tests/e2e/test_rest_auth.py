@@ -80,7 +80,7 @@ def test_entra_mode_needs_the_principal_app_service_forwards(published: Any, ent
     assert other.status_code == 403 and "stranger" in other.json()["error"]["message"]
     accepted = requests.post(url, json=body, headers={"X-MS-CLIENT-PRINCIPAL-ID": "caller-1"}, timeout=30)
     assert accepted.status_code == 200, accepted.text
-    assert service.api("GET", f"/api/runs/{accepted.json()['Id']}").json()["experiment"] == "auth-entra"
+    assert service.api("GET", f"/api/runs/{accepted.json()['Id']}").json()["experimentName"] == "auth-entra"
     management = entra_host.base_url + "/api/published-pipelines"
     assert requests.get(management, headers={"X-MS-CLIENT-PRINCIPAL-ID": "caller-1"}, timeout=30).status_code == 401
     assert requests.get(management, headers={"x-functions-key": entra_host.function_key}, timeout=30).status_code == 200

@@ -51,7 +51,7 @@ def statuses(run: Any) -> dict[str, str]:
 
 
 def reused_from(run: Any) -> dict[str, Any]:
-    return {s.name: s.get_details().get("reused_from") for s in run.get_steps()}
+    return {s.name: s.get_details().get("reusedFrom") for s in run.get_steps()}
 
 
 def test_a_failed_run(env: dict[str, Any]) -> None:
@@ -75,7 +75,7 @@ def test_resume_runs_exactly_the_failed_subgraph(env: dict[str, Any]) -> None:
     assert journal_counts(env["journal"], "start") == {"A": 1, "B": 2, "C": 1, "D": 1, "E": 1}
     assert journal_counts(env["journal"], "end") == {"A": 1, "B": 1, "C": 1, "D": 1, "E": 1}
     details = resumed.get_details()
-    assert details["parameters"] == {"value": "chosen"} and details["resumed_from"] == failed.id
+    assert details["parameters"] == {"value": "chosen"} and details["resumedFrom"] == failed.id
     # C read the data of the reused A through B: the chain is whole.
     c_out = resumed.find_step_run("B")[0].get_output_data("b_out").path_on_datastore
     assert resumed.find_step_run("B")[0].id in c_out

@@ -69,7 +69,7 @@ def submit(env: dict[str, Any], pipeline: Pipeline, experiment: str = EXPERIMENT
 
 
 def reused_from(run: Any) -> dict[str, Any]:
-    return {s.name: s.get_details().get("reused_from") for s in run.get_steps()}
+    return {s.name: s.get_details().get("reusedFrom") for s in run.get_steps()}
 
 
 def step_ids(run: Any) -> dict[str, str]:

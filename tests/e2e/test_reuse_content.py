@@ -54,7 +54,7 @@ def submit(env: dict[str, Any], pipeline: Pipeline) -> Any:
 
 
 def reused(run: Any, name: str) -> Any:
-    return run.find_step_run(name)[0].get_details().get("reused_from")
+    return run.find_step_run(name)[0].get_details().get("reusedFrom")
 
 
 def test_definition_policy_keys_a_data_reference_by_datastore_and_path(env: dict[str, Any]) -> None:

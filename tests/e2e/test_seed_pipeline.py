@@ -115,7 +115,7 @@ def test_rehydrated_run_steps_outputs_metrics_logs(first_run: dict[str, Any], se
 
     details = compare.get_details()
     assert details["runId"] == compare.id and details["status"] == "Finished"
-    assert details.get("parent_id") == run.id
+    assert details.get("parentRunId") == run.id
 
 
 def test_second_run_finds_compute_and_reuses_steps(first_run: dict[str, Any], example: Path, service: Any) -> None:
@@ -126,7 +126,7 @@ def test_second_run_finds_compute_and_reuses_steps(first_run: dict[str, Any], ex
     first = {s.name: s.id for s in PipelineRun(ws.experiments[EXPERIMENT], first_run["run_id"]).get_steps()}
     second = PipelineRun(ws.experiments[EXPERIMENT], run_id)
     assert second.get_status() == "Finished"
-    reused = {s.name: s.get_details().get("reused_from") for s in second.get_steps()}
+    reused = {s.name: s.get_details().get("reusedFrom") for s in second.get_steps()}
     assert reused == first, "an unchanged second submission reuses every step of the first"
     runs = [r.id for r in Experiment(ws, EXPERIMENT).get_runs()]
     wait_until(lambda: set(runs) >= {run_id, first_run["run_id"]}, timeout=1, what="both runs listed")

@@ -141,7 +141,7 @@ def test_article_runs_against_the_service(seed: Path, article: Path, service: An
         log = step.get_job_log() if hasattr(step, "get_job_log") else ""
         if step.name == "iris_train.py":
             assert re.search(r"rows 60", log), log
-        elif step._record.get("reused_from") is None:
+        elif step._record.get("reusedFrom") is None:
             assert f"ran {step.name}" in log, log
     assert os.path.exists(article / "config.json")
     check_published(ns, service)
@@ -152,7 +152,7 @@ def check_published(ns: dict[str, Any], service: Any) -> None:
     response = ns["response"]
     assert response.status_code == 200, response.text
     rest_run = service.api("GET", f"/api/runs/{response.json()['Id']}").json()
-    assert rest_run["run_source"] == "API" and rest_run["experiment"] in ("My_Pipeline", "PipelineEndpointExperiment")
+    assert rest_run["runSource"] == "API" and rest_run["experimentName"] in ("My_Pipeline", "PipelineEndpointExperiment")
     published = ns["published_pipeline1"]
     assert published.status == "Active" and published.name == "My_Published_Pipeline"
     if "pipeline_endpoint_by_name" not in ns:

@@ -17,7 +17,7 @@ class ServiceDouble:
     """Canned datastores and compute targets; records uploads, submissions and snapshots."""
 
     def __init__(self, datastores: Sequence[str] = ("workspaceblobstore", "workspacefilestore")) -> None:
-        self.datastores = {name: {"name": name, "type": "AzureBlob", "container_name": name} for name in datastores}
+        self.datastores = {name: {"name": name, "type": "AzureBlob", "containerName": name} for name in datastores}
         self.computes: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, Any]] = []
         self.submitted: list[dict[str, Any]] = []
@@ -77,15 +77,15 @@ class ServiceDouble:
     ) -> dict[str, Any]:
         record = {
             "id": f"run-{len(self.submitted) + 1}",
-            "experiment": experiment,
+            "experimentName": experiment,
             "status": "Finished",
             "document": document,
             "properties": dict(properties or {}),
-            "step_properties": {k: dict(v) for k, v in (step_properties or {}).items()},
+            "stepProperties": {k: dict(v) for k, v in (step_properties or {}).items()},
             "parameters": dict(parameters),
             "tags": dict(tags),
-            "regenerate_outputs": regenerate_outputs,
-            "continue_on_step_failure": continue_on_step_failure,
+            "regenerateOutputs": regenerate_outputs,
+            "continueOnStepFailure": continue_on_step_failure,
         }
         self.submitted.append(record)
         return record

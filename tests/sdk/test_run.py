@@ -59,17 +59,17 @@ class RunsDouble(ServiceDouble):
             "id": run_id,
             "status": self.status,
             "error": "train.py exited with 1",
-            "pipeline_outputs": {"best": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}},
+            "pipelineOutputs": {"best": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}},
         }
 
     def list_step_runs(self, run_id: str) -> list[dict[str, Any]]:
         return [
-            {"id": "s1", "name": "prep.py", "status": "Finished", "started": "2024-01-01T00:00:01Z"},
+            {"id": "s1", "name": "prep.py", "status": "Finished", "startTimeUtc": "2024-01-01T00:00:01Z"},
             {
                 "id": "s2",
                 "name": "train.py",
                 "status": "Finished",
-                "started": "2024-01-01T00:00:05Z",
+                "startTimeUtc": "2024-01-01T00:00:05Z",
                 "outputs": {"model": {"datastore": "workspaceblobstore", "path": "azureml/s2/model"}},
             },
         ]

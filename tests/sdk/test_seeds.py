@@ -118,7 +118,7 @@ def article_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, client_factory:
 def test_seed_snippets_build_and_compile(seed: Path, article_dir: Path, client_factory: ServiceDouble) -> None:
     ns = run_authoring_blocks(seed)
     assert type(ns["compute_target"]).__name__ == "AmlCompute"
-    assert client_factory.computes["aml-compute"]["max_nodes"] == 4
+    assert client_factory.computes["aml-compute"]["maxNodeCount"] == 4
     assert {c["type"] for c in client_factory.computes.values()} == {"AmlCompute", "Databricks", "DataLakeAnalytics"}
     assert any(call[0] == "upload_files" for call in client_factory.calls)
 
@@ -174,6 +174,6 @@ def test_submit_snippet_sends_the_document_with_snapshots(article_dir: Path, cli
     submit = next(block for block in python_blocks(SEEDS[0]) if ".submit(pipeline1)" in block)
     exec(durableml(submit), ns)  # noqa: S102 - the article's code
     (record,) = client_factory.submitted
-    assert record["experiment"] == "Compare_Models_Exp"
+    assert record["experimentName"] == "Compare_Models_Exp"
     assert all(step["snapshot"]["id"] for step in record["document"]["steps"])
     assert ns["pipeline_run1"].get_status() == "Finished"

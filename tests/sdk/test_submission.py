@@ -50,7 +50,7 @@ def test_submit_sends_the_document_overrides_and_options(
     )
     (record,) = service.submitted
     assert record["parameters"] == {"epochs": 45, "rate": 1, "path": {"datastore": "workspaceblobstore", "path": "b"}}
-    assert record["regenerate_outputs"] is True and record["tags"] == {"team": "ml"}
+    assert record["regenerateOutputs"] is True and record["tags"] == {"team": "ml"}
     assert record["document"]["steps"][0]["snapshot"]["id"] == "snapshot-1"
     assert service.calls == [("upload_snapshot", str(project / "src"))]
     assert run.id == "run-1" and run.experiment.name == "exp"
@@ -60,7 +60,7 @@ def test_pipeline_submit_uses_the_same_path(
     ws: Workspace, blob_store: Datastore, service: ServiceDouble, project: Path
 ) -> None:
     pipeline(ws, blob_store).submit("exp", continue_on_step_failure=True)
-    assert service.submitted[0]["continue_on_step_failure"] is True
+    assert service.submitted[0]["continueOnStepFailure"] is True
 
 
 def test_unknown_or_mistyped_parameters_are_rejected_before_upload(

@@ -1,6 +1,7 @@
 """AmlCompute: a managed cluster. In durableml every AmlCompute runs steps on workers of the
 service (locally: this machine), at most ``max_nodes`` at once; ``vm_size`` and priority are
-recorded.
+recorded. The service names the settings as v1's REST API does: ``vmSize``, ``vmPriority``,
+``minNodeCount``, ``maxNodeCount``.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ class AmlComputeProvisioningConfiguration(ComputeTargetProvisioningConfiguration
     """Settings of a new AmlCompute cluster."""
 
     compute_type: ClassVar[str] = "AmlCompute"
+    _api_names: ClassVar[dict[str, str]] = {"min_nodes": "minNodeCount", "max_nodes": "maxNodeCount"}
 
     def validate_configuration(self) -> None:
         """Check node counts and priority."""
@@ -45,9 +47,12 @@ class AmlComputeStatus:
         self.current_node_count = int(self._status.get("currentNodeCount", 0))
         self.target_node_count = int(self._status.get("targetNodeCount", 0))
         self.node_state_counts = dict(self._status.get("nodeStateCounts") or {})
-        self.vm_size = record.get("vm_size")
-        self.vm_priority = record.get("vm_priority", "dedicated")
-        self.scale_settings = {"minNodeCount": record.get("min_nodes", 0), "maxNodeCount": record.get("max_nodes", 1)}
+        self.vm_size = record.get("vmSize")
+        self.vm_priority = record.get("vmPriority", "dedicated")
+        self.scale_settings = {
+            "minNodeCount": record.get("minNodeCount", 0),
+            "maxNodeCount": record.get("maxNodeCount", 1),
+        }
 
     def serialize(self) -> dict[str, Any]:
         """Return the status as a dict (v1 keys)."""
@@ -116,9 +121,9 @@ class AmlCompute(ComputeTarget):
     @property
     def vm_size(self) -> str | None:
         """The recorded VM size."""
-        return self._record.get("vm_size")
+        return self._record.get("vmSize")
 
     @property
     def max_nodes(self) -> int:
         """How many steps may run on this cluster at once."""
-        return int(self._record.get("max_nodes", 1))
+        return int(self._record.get("maxNodeCount", 1))

@@ -4,7 +4,7 @@
 AmlCompute`` holds, as v1 notebooks check) and raises ``ComputeTargetException`` when there is no
 target of that name: notebooks rely on that to reach ``create``/``attach``. Service records carry
 ``name``, ``type`` (``AmlCompute``, ``Databricks``...), ``provisioningState`` and the settings
-given at creation.
+given at creation, camelCase (``maxNodeCount``, ``vmSize``, ``resourceGroup``...), as the settings are sent.
 """
 
 from __future__ import annotations
@@ -26,13 +26,17 @@ class ComputeTargetProvisioningConfiguration:
     """Settings to create a compute target; subclasses fix ``compute_type``."""
 
     compute_type: ClassVar[str] = ""
+    _api_names: ClassVar[dict[str, str]] = {}  # a setting's name in the service's API, when not its camelCase
 
     def __init__(self, **settings: Any) -> None:
         self.settings = {key: value for key, value in settings.items() if value is not None}
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"type": ..., **settings}`` for the service."""
-        return {"type": self.compute_type, **self.settings}
+        """Return ``{"type": ..., **settings}`` for the service, with the API's (camelCase) names."""
+        return {"type": self.compute_type, **self._api_settings()}
+
+    def _api_settings(self) -> dict[str, Any]:
+        return {self._api_names.get(key) or _camel_case(key): value for key, value in self.settings.items()}
 
     def validate_configuration(self) -> None:
         """Check the settings (subclasses add their rules)."""
@@ -46,12 +50,17 @@ class ComputeTargetAttachConfiguration(ComputeTargetProvisioningConfiguration):
         self._type = compute_type
 
     def to_dict(self) -> dict[str, Any]:
-        """Return ``{"type": ..., **settings}`` for the service."""
-        return {"type": self._type, **self.settings}
+        """Return ``{"type": ..., **settings}`` for the service, with the API's (camelCase) names."""
+        return {"type": self._type, **self._api_settings()}
 
     def __repr__(self) -> str:
         shown = {k: ("***" if "token" in k or "key" in k or "password" in k else v) for k, v in self.settings.items()}
         return f"{type(self).__name__}(type={self._type!r}, {shown!r})"
+
+
+def _camel_case(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
 
 
 class ComputeTarget:

@@ -99,7 +99,7 @@ class RunProgress:
             self._summary(step, status)
 
     def _say_status(self, step: StepRun, status: str) -> None:
-        reused = step._record.get("reused_from")
+        reused = step._record.get("reusedFrom")
         self.say(f"StepRun( {step.name} ) Status: {status}" + (f" (reused from {reused})" if reused else ""))
 
     def _stream_log(self, step: StepRun) -> None:
@@ -119,8 +119,8 @@ class RunProgress:
         details: dict[str, Any] = {"runId": step.id, "status": status}
         if step._record.get("error"):
             details["error"] = step._record["error"]
-        if step._record.get("reused_from"):
-            details["reusedFrom"] = step._record["reused_from"]
+        if step._record.get("reusedFrom"):
+            details["reusedFrom"] = step._record["reusedFrom"]
         lines.append(str(details) + "\n")
         self.say("\n".join(lines))
 

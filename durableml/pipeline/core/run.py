@@ -1,9 +1,9 @@
 """PipelineRun and StepRun: handles on runs the service executes, and their outputs.
 
-Records read from the service (docs/design/pipeline-runtime.md): a pipeline run has ``id``,
-``status``, ``error`` and ``pipeline_outputs`` (``{pipeline output name: {"datastore", "path"}}``);
-a step run has ``id``, ``name``, ``status``, ``started``, ``properties`` and ``outputs``
-(``{output name: {"datastore", "path"}}``, where PipelineData lives at
+Records read from the service (``durableml/service/record_types.py``): a pipeline run has ``id``,
+``status``, ``error`` and ``pipelineOutputs`` (``{pipeline output name: {"datastore", "path"}}``);
+a step run has ``id``, ``name``, ``status``, ``startTimeUtc``, ``createdUtc``, ``properties``, ``reusedFrom``
+and ``outputs`` (``{output name: {"datastore", "path", ...}}``, where PipelineData lives at
 ``azureml/<step run id>/<output name>``).
 """
 
@@ -106,7 +106,7 @@ class StepRun(Run):
     @property
     def reused_from(self) -> str | None:
         """The id of the step run whose outputs this step reused, or None when it ran."""
-        return self._refresh().get("reused_from")
+        return self._refresh().get("reusedFrom")
 
     def get_reuse_explanation(self) -> ReuseExplanation:
         """Say why this step was reused ("reused from <run>") or what changed since its previous run."""
@@ -115,8 +115,8 @@ class StepRun(Run):
             step_run_id=self._run_id,
             reused=bool(answer.get("reused")),
             message=str(answer.get("message") or ""),
-            reused_from=answer.get("reused_from"),
-            compared_with=answer.get("compared_with"),
+            reused_from=answer.get("reusedFrom"),
+            compared_with=answer.get("comparedWith"),
             changes=list(answer.get("changes") or []),
             reasons=[str(r) for r in answer.get("reasons") or []],
         )
@@ -171,7 +171,7 @@ class PipelineRun(Run):
         """Return the step runs, latest started first."""
         records = sorted(
             self._client.list_step_runs(self._run_id),
-            key=lambda r: str(r.get("started") or r.get("created") or ""),
+            key=lambda r: str(r.get("startTimeUtc") or r.get("createdUtc") or ""),
             reverse=True,
         )
         return [StepRun(self._experiment, str(r["id"]), _record=r) for r in records]
@@ -187,7 +187,7 @@ class PipelineRun(Run):
 
     def get_pipeline_output(self, pipeline_output_name: str) -> PortDataReference:
         """Return the data of the PipelineData declared with ``pipeline_output_name``."""
-        outputs = self._refresh().get("pipeline_outputs") or {}
+        outputs = self._refresh().get("pipelineOutputs") or {}
         if pipeline_output_name not in outputs:
             raise NotFoundError(
                 f"Pipeline run {self._run_id} has no pipeline output {pipeline_output_name!r}; "

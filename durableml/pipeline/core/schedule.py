@@ -396,7 +396,7 @@ class Schedule(ServiceRecord):
         from durableml.pipeline.core.run import PipelineRun
 
         return [
-            PipelineRun(Experiment(self._workspace, str(record["experiment"])), str(record["id"]), _record=record)
+            PipelineRun(Experiment(self._workspace, str(record["experimentName"])), str(record["id"]), _record=record)
             for record in self._workspace._client.list_schedule_runs(self.id)
         ]
 

@@ -1,0 +1,39 @@
+"""The blueprint decorators the trigger modules use, with their real types.
+
+azure-functions-durable ships no type information (no ``py.typed``), so a ``df.Blueprint`` is ``Any`` to mypy,
+and azure.functions types its own decorators ``Callable[..., Any]``: ``@bp.route(...)`` would leave every
+handler untyped under ``mypy --strict``. What each of these decorators does is register the function in the
+blueprint and return the ``FunctionBuilder`` that holds it (not the function), so that the next decorator adds
+its binding to the same builder; these wrappers call them unchanged and say exactly that. The handlers' own
+signatures and bodies stay checked.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable, Optional, Union
+
+import azure.functions as func
+from azure.functions.decorators.function_app import FunctionBuilder
+
+Handler = Callable[..., Awaitable[Any]]
+Decorator = Callable[[Union[Handler, FunctionBuilder]], FunctionBuilder]
+
+
+def route(bp: Any, route: str, methods: list[str], auth_level: Optional[func.AuthLevel] = None) -> Decorator:
+    """``bp.route``: an HTTP trigger on ``/api/<route>`` (``auth_level`` None: the app's, a function key)."""
+    decorator: Decorator = bp.route(route=route, methods=methods, auth_level=auth_level)
+    return decorator
+
+
+def durable_client(bp: Any, client_name: str = "client") -> Decorator:
+    """``bp.durable_client_input``: the handler's ``client_name`` argument is a DurableOrchestrationClient."""
+    decorator: Decorator = bp.durable_client_input(client_name=client_name)
+    return decorator
+
+
+def timer(bp: Any, arg_name: str, schedule: str) -> Decorator:
+    """``bp.timer_trigger`` on an NCRONTAB ``schedule``, not run at startup, without the schedule monitor."""
+    decorator: Decorator = bp.timer_trigger(
+        arg_name=arg_name, schedule=schedule, run_on_startup=False, use_monitor=False
+    )
+    return decorator
