@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from durableml import stepkinds
 from durableml.client import ServiceClient
@@ -19,17 +19,23 @@ from durableml.pipeline.core.pipeline_parameter import PipelineParameter, parame
 
 if TYPE_CHECKING:
     from durableml.core.experiment import Experiment
-    from durableml.pipeline.core.pipeline import Pipeline
     from durableml.pipeline.core.run import PipelineRun
 
 __all__ = ["submit_pipeline", "parameter_values", "attach_snapshots"]
+
+
+class Compiles(Protocol):
+    """What is submitted: a Pipeline (this module does not import it: Pipeline.submit calls this one)."""
+
+    def to_document(self) -> dict[str, Any]: ...
+
 
 _SUBMIT_OPTIONS = {"regenerate_outputs", "continue_on_step_failure", "parent_run_id", "credential_passthrough"}
 
 
 def submit_pipeline(
     experiment: Experiment,
-    pipeline: Pipeline,
+    pipeline: Compiles,
     pipeline_parameters: Mapping[str, Any] | None,
     *,
     tags: Mapping[str, str] | None = None,
