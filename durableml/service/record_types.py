@@ -610,13 +610,13 @@ def _members(tp: Any) -> tuple[Any, ...]:
 
 
 def _matches(record_type: Any, value: Mapping[str, Any], complete: bool) -> bool:
-    """Whether ``value`` has each Literal-typed field of ``record_type`` at one of its values and, if ``complete``,
-    every required field (chooses the member of a union of TypedDicts, such as ``Run`` by ``kind``)."""
+    """Whether each Literal-typed field ``value`` has is at one of its values and, if ``complete``, ``value`` has
+    every required field of ``record_type`` (chooses the member of a union of TypedDicts: ``Run`` by ``kind``)."""
     for field in fields(record_type):
         found = [value[k] for k in field.stored if k in value]
         if complete and field.required and not found:
             return False
-        if get_origin(field.type) is Literal and (not found or found[0] not in get_args(field.type)):
+        if found and get_origin(field.type) is Literal and found[0] not in get_args(field.type):
             return False
     return True
 
