@@ -11,13 +11,26 @@ Supported forms (functions-bindings-timer):
 
 As in NCrontab, a time matches when *both* the day of month and the day of week match.
 Times are evaluated in UTC. :func:`parse_timespan` also serves host.json TimeSpan settings.
+
+The occurrences are croniter's (``day_or=False`` for NCrontab's "both day fields" rule, seconds first),
+from the allowed values of each field. Two pieces stay here, for stated reasons:
+
+* the field grammar: croniter's is not NCrontab's. It accepts what the Functions host refuses (``L``,
+  ``W``, ``#``, ``?``, ``H`` hashes, ``5-1`` wrapping around), so a schedule would run under funchost and
+  fail in Azure; it refuses full day names (``Sunday``); and its errors do not say which field is wrong.
+  The fields are checked and expanded here and croniter gets plain value lists;
+* TimeSpans: croniter has no TimeSpan form.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import datetime, timedelta, timezone
+
+from croniter import CroniterBadDateError, croniter
 
 from funchost.errors import ConfigError
 
@@ -31,9 +44,8 @@ _FIELDS = [  # name, low, high, names (index 0 = value low)
     ("month", 1, 12, _MONTHS),
     ("day-of-week", 0, 7, _DAYS),
 ]
-_DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 _TIMESPAN = re.compile(r"^(?:(\d+)\.)?(\d{1,2}):(\d{1,2})(?::(\d{1,2})(?:\.(\d{1,7}))?)?$")
-_SEARCH_YEARS = 50
+_SEARCH_YEARS = 50  # croniter's max_years_between_matches: the rarest possible schedule (29 Feb on a Monday) is 40
 
 
 def parse_timespan(text: str) -> timedelta:
@@ -98,43 +110,37 @@ class CronSchedule(Schedule):
     weekdays: frozenset[int]
 
     def next_after(self, dt: datetime) -> datetime:
-        t = _to_utc(dt).replace(microsecond=0) + timedelta(seconds=1)
-        limit = t.year + _SEARCH_YEARS
-        while t.year <= limit:
-            if t.month not in self.months:
-                t = self._next_month(t)
-            elif t.day not in self.days or (t.weekday() + 1) % 7 not in self.weekdays:
-                t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
-            else:
-                found = self._time_in_day(t)
-                if found is not None:
-                    return found
-                t = t.replace(hour=0, minute=0, second=0) + timedelta(days=1)
-        raise ConfigError(
-            f"schedule '{self.expression}' has no occurrence within {_SEARCH_YEARS} years "
-            f"after {dt.isoformat()}; check the day and month fields"
+        try:
+            return self._croniter(_to_utc(dt)).get_next(datetime)
+        except (CroniterBadDateError, ValueError, OverflowError):  # ValueError: past year 9999
+            raise ConfigError(
+                f"schedule '{self.expression}' has no occurrence within {_SEARCH_YEARS} years "
+                f"after {dt.isoformat()}; check the day and month fields"
+            ) from None
+
+    @cached_property
+    def cron_text(self) -> str:
+        """The schedule as croniter reads it (seconds first; plain value lists)."""
+        fields = [self.seconds, self.minutes, self.hours, self.days, self.months, self.weekdays]
+        return " ".join(_cron_field(values, spec) for values, spec in zip(fields, _FIELDS, strict=True))
+
+    def _croniter(self, start: datetime) -> croniter[datetime]:
+        return croniter(
+            self.cron_text,
+            start,
+            ret_type=datetime,
+            day_or=False,
+            max_years_between_matches=_SEARCH_YEARS,
+            second_at_beginning=True,
         )
 
-    def _next_month(self, t: datetime) -> datetime:
-        later = [m for m in self.months if m > t.month]
-        if later:
-            return t.replace(month=later[0], day=1, hour=0, minute=0, second=0)
-        return t.replace(year=t.year + 1, month=self.months[0], day=1, hour=0, minute=0, second=0)
 
-    def _time_in_day(self, t: datetime) -> datetime | None:
-        """The first allowed time-of-day at or after ``t`` on ``t``'s date, or None."""
-        for hour in self.hours:
-            if hour < t.hour:
-                continue
-            for minute in self.minutes:
-                if hour == t.hour and minute < t.minute:
-                    continue
-                same_minute = hour == t.hour and minute == t.minute
-                for second in self.seconds:
-                    if same_minute and second < t.second:
-                        continue
-                    return t.replace(hour=hour, minute=minute, second=second)
-        return None
+def _cron_field(values: Collection[int], spec: tuple[str, int, int, list[str] | None]) -> str:
+    """One field for croniter: ``*`` when every value is allowed, else the values."""
+    _name, low, high, names = spec
+    top = 6 if names is _DAYS else high
+    ordered = sorted(values)
+    return "*" if ordered == list(range(low, top + 1)) else ",".join(map(str, ordered))
 
 
 def parse_schedule(expression: str) -> Schedule:
@@ -172,16 +178,18 @@ def parse_schedule(expression: str) -> Schedule:
         tuple(values[4]),
         weekdays,
     )
-    _check_possible(schedule)
+    try:
+        schedule._croniter(_NEVER_BEFORE).get_next(datetime)
+    except CroniterBadDateError:
+        raise ConfigError(
+            f"timer schedule '{expression}' can never fire: no allowed month "
+            "has the allowed day of month; fix the day or month field"
+        ) from None
     return schedule
 
 
-def _check_possible(schedule: CronSchedule) -> None:
-    if not any(min(schedule.days) <= _DAYS_IN_MONTH[m - 1] for m in schedule.months):
-        raise ConfigError(
-            f"timer schedule '{schedule.expression}' can never fire: no allowed month "
-            "has the allowed day of month; fix the day or month field"
-        )
+_NEVER_BEFORE = datetime(2000, 1, 1, tzinfo=timezone.utc)
+"""Where :func:`parse_schedule` looks for a first occurrence: a schedule with none in 50 years has none at all."""
 
 
 def _parse_field(expression: str, text: str, name: str, low: int, high: int, names: list[str] | None) -> list[int]:
