@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from durableml._http_transport import HttpTransport, Record
+from durableml._http_transport import HttpTransport, Record, download_destination
 from durableml.exceptions import ValidationError
 
 __all__ = ["ModelOperations"]
@@ -59,11 +59,9 @@ class ModelOperations(HttpTransport):
 
     def download_model(self, model_id: str, target_path: str) -> str:
         """Download the model's files under ``target_path``; return the path of its registered file or folder."""
-        from durableml.http_client import _destination  # here: http_client imports this module
-
         record = self.get_model(None, None, model_id)
         files: Mapping[str, str] = record.get("files") or {}
-        destinations = {name: _destination(target_path, name) for name in files}  # all checked before any write
+        destinations = {name: download_destination(target_path, name) for name in files}  # all checked before any write
         for name, sha in files.items():
             self._download("download_model", f"/api/model-files/{quote(sha, safe='')}", destinations[name])
         return os.path.join(target_path, str(record["item"]))

@@ -2,8 +2,9 @@
 
 Runs of published pipelines and endpoints are started the way REST callers start them: a v1 body
 (``ExperimentName``, ``ParameterAssignments``, ``DataPathAssignments``,
-``DataSetDefinitionValueAssignments``) posted to the record's v1 ``endpoint`` path on the configured
-host, so the SDK and a webhook caller take the same path through the service.
+``DataSetDefinitionValueAssignments``, built by :mod:`durableml._parameter_values`) posted to the
+record's v1 ``endpoint`` path on the configured host, so the SDK and a webhook caller take the same path
+through the service.
 """
 
 from __future__ import annotations
@@ -15,39 +16,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from durableml._http_transport import HttpTransport, Record
+from durableml._parameter_values import v1_run_body
 from durableml.core.authentication import AbstractAuthentication, entra_scope
-from durableml.exceptions import ValidationError
 
-__all__ = ["PublishedOperations", "v1_run_body"]
-
-
-def v1_run_body(experiment: str, parameters: Mapping[str, Any]) -> dict[str, Any]:
-    """The v1 REST body that runs ``experiment`` with ``parameters`` (SDK values: scalars, DataPath, datasets)."""
-    from durableml.pipeline.core.pipeline_parameter import PipelineParameter, parameter_type_of
-
-    scalars: dict[str, Any] = {}
-    paths: dict[str, Any] = {}
-    sets: dict[str, Any] = {}
-    for name, value in parameters.items():
-        kind = parameter_type_of(value)
-        if kind is None:
-            raise ValidationError(
-                f"pipeline_parameters[{name!r}] is a {type(value).__name__} ({value!r}); pass a str, int, float, "
-                "bool, DataPath, FileDataset or TabularDataset."
-            )
-        encoded = PipelineParameter(name, value).default_to_document()
-        if kind == "datapath":
-            paths[name] = {"DataStoreName": encoded.get("datastore"), "RelativePath": encoded.get("path", "")}
-        elif kind.endswith("_dataset"):
-            sets[name] = {"DataSetDefinition": encoded}
-        else:
-            scalars[name] = encoded
-    body: dict[str, Any] = {"ExperimentName": experiment, "RunSource": "SDK", "ParameterAssignments": scalars}
-    if paths:
-        body["DataPathAssignments"] = paths
-    if sets:
-        body["DataSetDefinitionValueAssignments"] = sets
-    return body
+__all__ = ["PublishedOperations"]
 
 
 def _seg(value: str) -> str:

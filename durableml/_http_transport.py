@@ -29,7 +29,7 @@ from durableml.exceptions import ServiceError, ServiceNotConnectedError
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["HttpTransport", "Record", "DEFAULT_TIMEOUT", "RETRY_DELAYS"]
+__all__ = ["HttpTransport", "Record", "DEFAULT_TIMEOUT", "RETRY_DELAYS", "download_destination"]
 
 Record = dict[str, Any]
 log = logging.getLogger("durableml.http_client")
@@ -218,6 +218,14 @@ class HttpTransport:
             response.close()
             if os.path.exists(partial):
                 os.remove(partial)
+
+
+def download_destination(target_path: str, name: str) -> str:
+    """Where the blob ``name`` lands under ``target_path``; names that would leave it are refused."""
+    parts = name.split("/")
+    if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
+        raise ServiceError(f"refusing to download the blob {name!r}: its name would leave {target_path!r}.")
+    return os.path.join(target_path, *parts)
 
 
 def _maybe_done(operation: str, safe_to_repeat: bool) -> str:

@@ -27,7 +27,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
-from durableml._http_transport import DEFAULT_TIMEOUT, RETRY_DELAYS, HttpTransport, Record
+from durableml._http_transport import DEFAULT_TIMEOUT, RETRY_DELAYS, HttpTransport, Record, download_destination
 from durableml._http_models import ModelOperations
 from durableml._http_published import PublishedOperations
 from durableml._http_schedules import ScheduleOperations
@@ -126,7 +126,7 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         Files that exist locally are kept (and not counted) unless ``overwrite``.
         """
         names = self._datastore_files(datastore, prefix or "")
-        destinations = {name: _destination(target_path, name) for name in names}  # all checked before any write
+        destinations = {name: download_destination(target_path, name) for name in names}  # all checked before any write
         _progress(show_progress, f"Downloading {len(names)} files from {datastore}")
         count = 0
         for name, destination in destinations.items():
@@ -203,7 +203,7 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         """Download the dataset's files under ``target_path`` (relative to the dataset's root)."""
         local = []
         for item in self._dataset_files("download_dataset", definition):
-            destination = _destination(target_path, str(item["relative"]))
+            destination = download_destination(target_path, str(item["relative"]))
             if overwrite or not os.path.exists(destination):
                 remote = f"/api/datastores/{_segment(str(item['datastore']))}/files/{_file_path(str(item['path']))}"
                 self._download("download_dataset", remote, destination)
@@ -365,14 +365,6 @@ def _file_path(path: str) -> str:
 
 def _flag(name: str, value: bool) -> dict[str, str]:
     return {name: "true" if value else "false"}
-
-
-def _destination(target_path: str, name: str) -> str:
-    """Where the blob ``name`` lands under ``target_path``; names that would leave it are refused."""
-    parts = name.split("/")
-    if name.startswith("/") or any(part in ("", ".", "..") for part in parts):
-        raise ServiceError(f"refusing to download the blob {name!r}: its name would leave {target_path!r}.")
-    return os.path.join(target_path, *parts)
 
 
 def _progress(show: bool, message: str) -> None:

@@ -2,7 +2,8 @@
 environments and run configurations (v1 ``azureml.core``).
 
 ``runconfig`` is imported eagerly because notebooks read ``azureml.core.runconfig.DEFAULT_CPU_IMAGE``
-after a bare ``import azureml.core``.
+after a bare ``import azureml.core``. ``step_context`` is imported so that it installs the loader of the
+step's run context (see :mod:`durableml.core._context`) before ``Run.get_context()`` can be called.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from durableml.core.run import Run
 from durableml.core.runconfig import RunConfiguration
 from durableml.core.script_run_config import ScriptRunConfig
 from durableml.core.workspace import Workspace
+from durableml.core import step_context  # noqa: F401  (installs the step context loader)
 
 VERSION = __version__
 

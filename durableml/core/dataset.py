@@ -18,12 +18,12 @@ from durableml.data.tabular_dataset import TabularDataset
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["Dataset", "dataset_from_record"]
 
 
-def dataset_from_record(workspace: Workspace, record: Mapping[str, Any]) -> AbstractDataset:
+def dataset_from_record(workspace: WorkspaceHandle, record: Mapping[str, Any]) -> AbstractDataset:
     """Build a FileDataset or TabularDataset from a service record."""
     definition = dict(record.get("definition") or {})
     kind = definition.get("datasetType")
@@ -50,18 +50,18 @@ class Dataset:
     Scenario = _Scenario
 
     @staticmethod
-    def get_by_name(workspace: Workspace, name: str, version: str | int = "latest") -> AbstractDataset:
+    def get_by_name(workspace: WorkspaceHandle, name: str, version: str | int = "latest") -> AbstractDataset:
         """Return the registered dataset ``name`` (the latest version unless ``version`` is given)."""
         return dataset_from_record(
             workspace, workspace._client.get_dataset(name=name, version=None if version == "latest" else version)
         )
 
     @staticmethod
-    def get_by_id(workspace: Workspace, id: str) -> AbstractDataset:
+    def get_by_id(workspace: WorkspaceHandle, id: str) -> AbstractDataset:
         """Return the registered dataset with ``id``."""
         return dataset_from_record(workspace, workspace._client.get_dataset(id=id))
 
     @staticmethod
-    def get_all(workspace: Workspace) -> dict[str, AbstractDataset]:
-        """Return every registered dataset, by name."""
-        return workspace.datasets
+    def get_all(workspace: WorkspaceHandle) -> dict[str, AbstractDataset]:
+        """Return every registered dataset (latest versions), by name (``Workspace.datasets``)."""
+        return {record["name"]: dataset_from_record(workspace, record) for record in workspace._client.list_datasets()}

@@ -18,7 +18,7 @@ from durableml.data.data_reference import DataReference
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["Datastore", "DEFAULT_DATASTORE_NAME"]
 
@@ -31,10 +31,10 @@ class Datastore:
     A missing datastore raises ``DatastoreNotFoundError``, a ``UserErrorException``.
     """
 
-    def __init__(self, workspace: Workspace, name: str | None = None) -> None:
+    def __init__(self, workspace: WorkspaceHandle, name: str | None = None) -> None:
         self._load(workspace, workspace._client.get_datastore(name))
 
-    def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+    def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace
         self.name: str = str(record["name"])
         self.datastore_type: str = str(record.get("type", "AzureBlob"))
@@ -43,24 +43,24 @@ class Datastore:
         self._record = dict(record)
 
     @classmethod
-    def _from_record(cls, workspace: Workspace, record: Mapping[str, Any]) -> Datastore:
+    def _from_record(cls, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> Datastore:
         datastore = cls.__new__(cls)
         datastore._load(workspace, record)
         return datastore
 
     @staticmethod
-    def get(workspace: Workspace, datastore_name: str) -> Datastore:
+    def get(workspace: WorkspaceHandle, datastore_name: str) -> Datastore:
         """Return the datastore ``datastore_name`` of ``workspace``."""
         return Datastore(workspace, datastore_name)
 
     @staticmethod
-    def get_default(workspace: Workspace) -> Datastore:
+    def get_default(workspace: WorkspaceHandle) -> Datastore:
         """Return the default datastore of ``workspace``."""
         return Datastore(workspace)
 
     @staticmethod
     def _register(
-        workspace: Workspace, kind: str, datastore_name: str, overwrite: bool, settings: Mapping[str, Any]
+        workspace: WorkspaceHandle, kind: str, datastore_name: str, overwrite: bool, settings: Mapping[str, Any]
     ) -> Datastore:
         spec = {
             "name": check_identifier(datastore_name, "Datastore"),
@@ -71,7 +71,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_blob_container(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         container_name: str,
         account_name: str,
@@ -107,7 +107,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_file_share(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         file_share_name: str,
         account_name: str,
@@ -137,7 +137,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_data_lake(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         store_name: str,
         tenant_id: str | None = None,
@@ -168,7 +168,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_data_lake_gen2(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         filesystem: str,
         account_name: str,
@@ -203,7 +203,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_sql_database(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         server_name: str,
         database_name: str,
@@ -238,7 +238,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_postgre_sql(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         server_name: str,
         database_name: str,
@@ -269,7 +269,7 @@ class Datastore:
 
     @staticmethod
     def register_azure_my_sql(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         datastore_name: str,
         server_name: str,
         database_name: str,
@@ -297,7 +297,7 @@ class Datastore:
         )
 
     @staticmethod
-    def register_dbfs(workspace: Workspace, datastore_name: str) -> Datastore:
+    def register_dbfs(workspace: WorkspaceHandle, datastore_name: str) -> Datastore:
         """Register the Databricks file system (for DatabricksStep data)."""
         return Datastore._register(workspace, "DBFS", datastore_name, False, {})
 

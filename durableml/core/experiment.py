@@ -3,6 +3,10 @@
 ``submit`` accepts a Pipeline (``pipeline_parameters=``, ``regenerate_outputs=``,
 ``continue_on_step_failure=``, ``tags=``), a PublishedPipeline, or a PipelineEndpoint
 (``pipeline_version=``). The experiment is created by the service on first submission.
+
+What ``submit`` does with its config is the config's own ``_submit_to_experiment`` (v1 lets each
+submittable class register its submit function the same way): the pipeline classes import this module,
+so it does not import them.
 """
 
 from __future__ import annotations
@@ -15,8 +19,8 @@ from durableml._names import check_experiment_name
 from durableml.exceptions import NotSupportedError, ValidationError
 
 if TYPE_CHECKING:
+    from durableml._handles import WorkspaceHandle
     from durableml.core.run import Run
-    from durableml.core.workspace import Workspace
 
 __all__ = ["Experiment"]
 
@@ -26,7 +30,7 @@ class Experiment:
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str,
         _skip_name_validation: bool = False,
         _id: str | None = None,
@@ -44,7 +48,7 @@ class Experiment:
         return self._name
 
     @property
-    def workspace(self) -> Workspace:
+    def workspace(self) -> WorkspaceHandle:
         """The workspace the experiment belongs to."""
         return self._workspace
 
@@ -55,18 +59,11 @@ class Experiment:
 
     def submit(self, config: Any, tags: Mapping[str, str] | None = None, **kwargs: Any) -> Run:
         """Submit a Pipeline, PublishedPipeline or PipelineEndpoint; return its PipelineRun."""
-        from durableml.pipeline.core.pipeline import Pipeline
-        from durableml.pipeline.core.pipeline_endpoint import PipelineEndpoint
-        from durableml.pipeline.core.published_pipeline import PublishedPipeline
-        from durableml.pipeline.submission import submit_pipeline
-
         parameters = kwargs.pop("pipeline_parameters", None)
-        if isinstance(config, Pipeline):
-            return submit_pipeline(self, config, parameters, tags=tags, **kwargs)
-        if isinstance(config, PublishedPipeline):
-            return config.submit(self._workspace, self._name, pipeline_parameters=parameters, **kwargs)
-        if isinstance(config, PipelineEndpoint):
-            return config.submit(self._name, pipeline_parameters=parameters, **kwargs)
+        submit = None if isinstance(config, type) else getattr(config, "_submit_to_experiment", None)
+        if submit is not None:
+            run: Run = submit(self, parameters, tags, **kwargs)
+            return run
         if type(config).__name__ == "ScriptRunConfig":
             raise NotSupportedError(
                 "Experiment.submit(ScriptRunConfig)", "Wrap the script in a PythonScriptStep and submit a Pipeline."
@@ -79,17 +76,23 @@ class Experiment:
         self, type: str | None = None, tags: Any = None, properties: Any = None, include_children: bool = False
     ) -> builtins.list[Run]:
         """Return the runs of this experiment, newest first."""
-        from durableml.pipeline.core.run import PipelineRun
+        from durableml.pipeline.core.run import PipelineRun  # here: durableml.pipeline.core imports Experiment
 
         records = self._workspace._client.list_runs(self._name)
         return [PipelineRun(self, record["id"], _record=record) for record in records]
 
     @staticmethod
     def list(
-        workspace: Workspace, experiment_name: str | None = None, view_type: str = "ActiveOnly", tags: Any = None
+        workspace: WorkspaceHandle,
+        experiment_name: str | None = None,
+        view_type: str = "ActiveOnly",
+        tags: Any = None,
     ) -> builtins.list[Experiment]:
-        """Return the experiments of ``workspace`` (optionally only ``experiment_name``)."""
-        return [e for name, e in sorted(workspace.experiments.items()) if experiment_name in (None, name)]
+        """Return the experiments of ``workspace`` by name (optionally only ``experiment_name``)."""
+        found = {
+            record["name"]: Experiment(workspace, record["name"]) for record in workspace._client.list_experiments()
+        }
+        return [e for name, e in sorted(found.items()) if experiment_name in (None, name)]
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Experiment) and (self._workspace, self._name) == (other._workspace, other._name)

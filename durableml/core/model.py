@@ -17,11 +17,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from durableml.core._context import step_run
 from durableml.core.dataset import Dataset
 from durableml.exceptions import ModelNotFoundException, NotSupportedError, ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["Model", "Dataset"]
 
@@ -31,7 +32,7 @@ class Model:
 
     def __init__(
         self,
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str | None = None,
         id: str | None = None,
         tags: Any = None,
@@ -44,12 +45,12 @@ class Model:
             raise ValidationError("Model(workspace, ...) needs name= or id= (for example Model(ws, name='model')).")
         self._load(workspace, workspace._client.get_model(None if id else name, version, id))
 
-    def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+    def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace
         self._record = dict(record)
 
     @classmethod
-    def _from_record(cls, workspace: Workspace, record: Mapping[str, Any]) -> Model:
+    def _from_record(cls, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> Model:
         model = cls.__new__(cls)
         model._load(workspace, record)
         return model
@@ -97,7 +98,7 @@ class Model:
 
     @staticmethod
     def register(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         model_path: str,
         model_name: str,
         tags: Mapping[str, str] | None = None,
@@ -133,7 +134,7 @@ class Model:
 
     @staticmethod
     def list(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str | None = None,
         tags: Any = None,
         properties: Any = None,
@@ -155,7 +156,7 @@ class Model:
         return found
 
     @staticmethod
-    def get_model_path(model_name: str, version: int | None = None, _workspace: Workspace | None = None) -> str:
+    def get_model_path(model_name: str, version: int | None = None, _workspace: WorkspaceHandle | None = None) -> str:
         """Return the local path of a model's files (see the module docstring for the search order)."""
         roots = [os.environ.get("AZUREML_MODEL_DIR"), os.path.join(os.getcwd(), "azureml-models")]
         for root in filter(None, roots):
@@ -190,12 +191,10 @@ class Model:
         return f"Model(workspace={self.workspace.name!r}, name={self.name!r}, id={self.id!r}, version={self.version})"
 
 
-def _step_workspace() -> Workspace | None:
+def _step_workspace() -> WorkspaceHandle | None:
     """The workspace of the step this process runs, or None outside steps."""
-    from durableml.core.run import Run, _OfflineRun
-
-    run = Run.get_context()
-    return None if isinstance(run, _OfflineRun) else run.experiment.workspace
+    run = step_run()
+    return None if run is None else run.experiment.workspace
 
 
 def _model_files(model_path: str) -> builtins.list[tuple[str, str]]:

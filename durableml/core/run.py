@@ -3,11 +3,11 @@
 Inside a step, ``Run.get_context()`` returns the step's run, with ``input_datasets``,
 ``experiment.workspace`` and metrics logging: from the context file the step runner names in
 ``DURABLEML_RUN_CONTEXT`` (see :mod:`durableml.core.step_context`), or from a provider installed
-in-process with :func:`set_context_provider`. Anywhere else it returns an :class:`_OfflineRun`,
-as in v1: metrics are kept in memory and ``input_datasets`` is empty. Online runs read their record (``id``, ``status``,
-``name``, ``properties``, ``tags``, ``parentRunId``, ``error``) through the workspace's service
-client. Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as
-``Completed``.
+in-process with :func:`set_context_provider` (both found through :mod:`durableml.core._context`).
+Anywhere else it returns an :class:`_OfflineRun`, as in v1: metrics are kept in memory and
+``input_datasets`` is empty. Online runs read their record (``id``, ``status``, ``name``,
+``properties``, ``tags``, ``parentRunId``, ``error``) through the workspace's service client.
+Pipeline and step runs finish as ``Finished`` (v1's pipeline status), other runs as ``Completed``.
 """
 
 from __future__ import annotations
@@ -18,13 +18,14 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from durableml.core import _context
+from durableml.core.model import Model
 from durableml.exceptions import ActivityFailedException, NotSupportedError, UserErrorException
 
 if TYPE_CHECKING:
-    from durableml.core.experiment import Experiment
-    from durableml.core.model import Model
+    from durableml._handles import ExperimentHandle
 
 __all__ = ["Run", "RunStatus", "set_context_provider", "_OfflineRun"]
 
@@ -47,20 +48,15 @@ class RunStatus:
     TERMINAL = frozenset({COMPLETED, FINISHED, FAILED, CANCELED})
 
 
-_context_provider: Callable[[], Run] | None = None
-
-
 def set_context_provider(provider: Callable[[], Run] | None) -> Callable[[], Run] | None:
     """Install what ``Run.get_context()`` returns (the step runner does this); return the old one."""
-    global _context_provider
-    previous, _context_provider = _context_provider, provider
-    return previous
+    return cast("Callable[[], Run] | None", _context.set_provider(provider))
 
 
 class Run:
     """A run of an experiment (v1 ``Run(experiment, run_id)``)."""
 
-    def __init__(self, experiment: Experiment, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
+    def __init__(self, experiment: ExperimentHandle, run_id: str, outputs: Any = None, **kwargs: Any) -> None:
         self._experiment = experiment
         self._run_id = run_id
         self._record: dict[str, Any] = dict(kwargs.get("_record") or {})
@@ -69,14 +65,9 @@ class Run:
     @classmethod
     def get_context(cls, allow_offline: bool = True, used_for_context_manager: bool = False, **kwargs: Any) -> Run:
         """Return the run of the current step, or an offline run outside a step."""
-        if _context_provider is not None:
-            return _context_provider()
-        if os.environ.get("DURABLEML_RUN_CONTEXT"):
-            from durableml.core.step_context import load_step_context
-
-            step_run = load_step_context()
-            if step_run is not None:
-                return step_run
+        step_run = _context.step_run()
+        if step_run is not None:
+            return cast(Run, step_run)
         if not allow_offline:
             raise UserErrorException("Run.get_context(allow_offline=False) was called outside a durableml step run.")
         return _OfflineRun()
@@ -87,7 +78,7 @@ class Run:
         return self._run_id
 
     @property
-    def experiment(self) -> Experiment:
+    def experiment(self) -> ExperimentHandle:
         """The experiment the run belongs to (``.workspace`` gives the workspace)."""
         return self._experiment
 
@@ -240,8 +231,6 @@ class Run:
         **kwargs: Any,
     ) -> Model:
         """Register files captured by this run (``outputs/...``) as a model."""
-        from durableml.core.model import Model
-
         spec = {
             "name": model_name,
             "runId": self._run_id,
@@ -293,7 +282,7 @@ class _OfflineRun(Run):
         self._metrics: dict[str, Any] = {}
 
     @property
-    def experiment(self) -> Experiment:
+    def experiment(self) -> ExperimentHandle:
         """Offline runs have no experiment; raise a clear error."""
         raise UserErrorException(
             "This code is not running inside a durableml step, so Run.get_context() has no experiment "

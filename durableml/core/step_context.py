@@ -24,19 +24,23 @@ import json
 import os
 import shutil
 from collections.abc import Mapping
-from typing import Any, NoReturn, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 from durableml.client import ServiceClient
 from durableml.config import WorkspaceConfig
+from durableml.core import _context
 from durableml.core.experiment import Experiment
 from durableml.core.run import Run
 from durableml.core.workspace import Workspace
 from durableml.data.tabular_dataset import TabularDataset
 from durableml.exceptions import ConfigurationError, NotSupportedError
 
+if TYPE_CHECKING:
+    from durableml._handles import WorkspaceHandle
+
 __all__ = ["CONTEXT_ENV_VAR", "StepRunContext", "load_step_context"]
 
-CONTEXT_ENV_VAR = "DURABLEML_RUN_CONTEXT"
+CONTEXT_ENV_VAR = _context.CONTEXT_ENV_VAR
 
 
 class StepRunContext(Run):
@@ -146,7 +150,7 @@ class _NoStepCredential:
         return unavailable
 
 
-def _input_datasets(workspace: Workspace, context: Mapping[str, Any]) -> dict[str, Any]:
+def _input_datasets(workspace: WorkspaceHandle, context: Mapping[str, Any]) -> dict[str, Any]:
     details = context.get("inputs") or {}
     datasets: dict[str, Any] = {}
     for name, path in (context.get("input_datasets") or {}).items():
@@ -165,3 +169,6 @@ def _files_under(path: str) -> list[str]:
     if os.path.isfile(path):
         return [path]
     return sorted(os.path.join(root, name) for root, _dirs, names in os.walk(path) for name in names)
+
+
+_context.set_file_loader(load_step_context)  # what Run.get_context() and Model.get_model_path() read in a step

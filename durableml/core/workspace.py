@@ -3,21 +3,23 @@
 A workspace is identified like an Azure ML one (subscription id, resource group, name) and talks
 to its durableml service through one :class:`~durableml.client.ServiceClient`. Nothing is
 contacted when a Workspace is created; properties that need the service fetch on use.
+
+The objects a workspace lists (datastores, compute targets, experiments, datasets) hold it back as a
+:class:`~durableml._handles.WorkspaceHandle`, so this module imports theirs and none imports it.
 """
 
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from durableml.client import ServiceClient, create_client
 from durableml.config import DEFAULT_LOCATION, WorkspaceConfig, load_config
-
-if TYPE_CHECKING:
-    from durableml.core.compute.compute import ComputeTarget
-    from durableml.core.datastore import Datastore
-    from durableml.core.experiment import Experiment
-    from durableml.data.abstract_dataset import AbstractDataset
+from durableml.core.compute.compute import ComputeTarget
+from durableml.core.dataset import Dataset
+from durableml.core.datastore import Datastore
+from durableml.core.experiment import Experiment
+from durableml.data.abstract_dataset import AbstractDataset
 
 __all__ = ["Workspace"]
 
@@ -156,8 +158,6 @@ class Workspace:
 
     def get_default_datastore(self) -> Datastore:
         """Return the workspace's default datastore (``workspaceblobstore`` unless changed)."""
-        from durableml.core.datastore import Datastore
-
         return Datastore._from_record(self, self._client.get_datastore(None))
 
     def set_default_datastore(self, name: str) -> None:
@@ -167,30 +167,22 @@ class Workspace:
     @property
     def datastores(self) -> dict[str, Datastore]:
         """All datastores of the workspace, by name."""
-        from durableml.core.datastore import Datastore
-
         return {record["name"]: Datastore._from_record(self, record) for record in self._client.list_datastores()}
 
     @property
     def compute_targets(self) -> dict[str, ComputeTarget]:
         """All compute targets of the workspace, by name, each of its exact class (``AmlCompute``...)."""
-        from durableml.core.compute.compute import ComputeTarget
-
-        return {record["name"]: ComputeTarget._from_record(self, record) for record in self._client.list_compute()}
+        return {target.name: target for target in ComputeTarget.list(self)}
 
     @property
     def experiments(self) -> dict[str, Experiment]:
         """All experiments of the workspace, by name (runs submitted over REST included)."""
-        from durableml.core.experiment import Experiment
-
         return {record["name"]: Experiment(self, record["name"]) for record in self._client.list_experiments()}
 
     @property
     def datasets(self) -> dict[str, AbstractDataset]:
         """All registered datasets (latest versions), by name."""
-        from durableml.core.dataset import dataset_from_record
-
-        return {record["name"]: dataset_from_record(self, record) for record in self._client.list_datasets()}
+        return Dataset.get_all(self)
 
     def write_config(self, path: str | os.PathLike[str] | None = None, file_name: str | None = None) -> str:
         """Write this workspace's config.json (in ``path``/.azureml by default); return its path."""

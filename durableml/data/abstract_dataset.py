@@ -13,12 +13,12 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durableml._canonical import content_uuid
+from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
 from durableml.exceptions import ServiceNotConnectedError, ValidationError
 
 if TYPE_CHECKING:
+    from durableml._handles import WorkspaceHandle
     from durableml.client import ServiceClient
-    from durableml.core.workspace import Workspace
-    from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
 
 __all__ = ["AbstractDataset", "DATASET_TYPES"]
 
@@ -35,11 +35,12 @@ class AbstractDataset:
     """
 
     _dataset_type = ""
+    _consumed_as_dataset = True  # a step input (see DatasetConsumptionConfig)
 
     def __init__(
         self,
         definition: Mapping[str, Any],
-        workspace: Workspace | None = None,
+        workspace: WorkspaceHandle | None = None,
         registration: Mapping[str, Any] | None = None,
     ) -> None:
         self._definition = copy.deepcopy(dict(definition))
@@ -74,9 +75,14 @@ class AbstractDataset:
         return dict(self._registration.get("tags") or {})
 
     @property
-    def workspace(self) -> Workspace | None:
+    def workspace(self) -> WorkspaceHandle | None:
         """The workspace the dataset's datastores belong to, if known."""
         return self._workspace
+
+    @property
+    def _parameter_type(self) -> str:
+        """Its type as a pipeline parameter's value (see durableml._parameter_values)."""
+        return f"{self._dataset_type}_dataset"
 
     @property
     def partition_keys(self) -> list[str]:
@@ -100,13 +106,11 @@ class AbstractDataset:
 
     def as_named_input(self, name: str) -> DatasetConsumptionConfig:
         """Return this dataset as a step input called ``name`` (``run.input_datasets[name]``)."""
-        from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
-
         return DatasetConsumptionConfig(name, self)
 
     def register(
         self: _D,
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str,
         description: str | None = None,
         tags: Mapping[str, str] | None = None,

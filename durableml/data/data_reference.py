@@ -10,10 +10,10 @@ import posixpath
 from typing import TYPE_CHECKING, Any
 
 from durableml._names import check_identifier
-from durableml.data.datapath import check_mode
+from durableml.data._modes import check_mode
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
+    from durableml._handles import DatastoreHandle
 
 __all__ = ["DataReference", "DataReferenceConfiguration"]
 
@@ -22,12 +22,15 @@ class DataReference:
     """A reference to data on a datastore (v1 ``azureml.data.data_reference.DataReference``).
 
     ``mode`` is ``"mount"`` (default) or ``"download"`` for inputs, ``"upload"`` for the destination
-    of a DataTransferStep. ``as_mount()``/``as_download()`` return a copy with that mode.
+    of a DataTransferStep. ``as_mount()``/``as_download()`` return a copy with that mode. As a pipeline
+    parameter's value it is the DataPath to the same place.
     """
+
+    _parameter_type = "datapath"  # see durableml._parameter_values
 
     def __init__(
         self,
-        datastore: Datastore,
+        datastore: DatastoreHandle,
         data_reference_name: str | None = None,
         path_on_datastore: str | None = None,
         mode: str = "mount",

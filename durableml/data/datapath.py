@@ -8,30 +8,23 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from durableml.data._modes import INPUT_MODES, check_mode
+from durableml.data.data_reference import DataReference
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
-    from durableml.data.data_reference import DataReference
+    from durableml._handles import DatastoreHandle
 
 __all__ = ["DataPath", "DataPathComputeBinding", "INPUT_MODES", "check_mode"]
-
-INPUT_MODES = ("mount", "download", "direct")
-
-
-def check_mode(mode: object, allowed: tuple[str, ...] = INPUT_MODES, what: str = "mode") -> str:
-    """Return ``mode`` if it is one of ``allowed``, else raise ValidationError."""
-    if mode not in allowed:
-        raise ValidationError(f"{what} {mode!r} is not supported: use one of {', '.join(map(repr, allowed))}.")
-    assert isinstance(mode, str)
-    return mode
 
 
 class DataPath:
     """A path on a datastore (v1 ``azureml.data.datapath.DataPath``)."""
 
+    _parameter_type = "datapath"  # see durableml._parameter_values
+
     def __init__(
-        self, datastore: Datastore | None = None, path_on_datastore: str | None = None, name: str | None = None
+        self, datastore: DatastoreHandle | None = None, path_on_datastore: str | None = None, name: str | None = None
     ) -> None:
         if datastore is None:
             raise ValidationError(
@@ -43,7 +36,7 @@ class DataPath:
         self._name = name
 
     @property
-    def datastore(self) -> Datastore:
+    def datastore(self) -> DatastoreHandle:
         """The datastore the path is on."""
         return self._datastore
 
@@ -66,8 +59,6 @@ class DataPath:
         self, data_reference_name: str | None = None, datapath_compute_binding: DataPathComputeBinding | None = None
     ) -> DataReference:
         """Return a DataReference to this path, with the binding's mode and path on compute."""
-        from durableml.data.data_reference import DataReference
-
         binding = datapath_compute_binding or DataPathComputeBinding()
         return DataReference(
             self._datastore,

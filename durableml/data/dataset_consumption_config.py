@@ -11,28 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from durableml._names import check_identifier
-from durableml.data.datapath import check_mode
+from durableml.data._modes import check_mode
 from durableml.exceptions import NotSupportedError, ValidationError
 
 __all__ = ["DatasetConsumptionConfig"]
 
 
 def _check_dataset(name: str, dataset: Any) -> Any:
-    from durableml.data.abstract_dataset import AbstractDataset
-    from durableml.data.output_dataset_config import OutputFileDatasetConfig, OutputTabularDatasetConfig
-    from durableml.pipeline.core.pipeline_data import PipelineOutputFileDataset, PipelineOutputTabularDataset
-    from durableml.pipeline.core.pipeline_parameter import PipelineParameter
-
-    accepted = (
-        AbstractDataset,
-        OutputFileDatasetConfig,
-        OutputTabularDatasetConfig,
-        PipelineOutputFileDataset,
-        PipelineOutputTabularDataset,
-    )
-    if isinstance(dataset, accepted):
-        return dataset
-    if isinstance(dataset, PipelineParameter) and isinstance(dataset.default_value, AbstractDataset):
+    """``dataset`` if it can be consumed as a dataset: a FileDataset or TabularDataset, a PipelineParameter
+    whose default is one, or a step output (OutputFileDatasetConfig and its tabular view,
+    ``PipelineData.as_dataset()`` and its tabular view). Each of those says so with ``_consumed_as_dataset``:
+    their classes create DatasetConsumptionConfigs (``as_named_input``, ``as_input``), so this module,
+    which they import, does not import them back."""
+    if not isinstance(dataset, type) and getattr(dataset, "_consumed_as_dataset", False) is True:
         return dataset
     raise ValidationError(
         f"DatasetConsumptionConfig {name!r} needs a dataset, a PipelineParameter whose default is a "

@@ -19,8 +19,7 @@ from durableml.data.tabular_dataset import TabularDataset
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
-    from durableml.core.workspace import Workspace
+    from durableml._handles import DatastoreHandle, WorkspaceHandle
 
 __all__ = ["FileDatasetFactory", "TabularDatasetFactory", "DataType", "normalize_paths"]
 
@@ -56,7 +55,7 @@ class DataType:
         return "datetime"
 
 
-def normalize_paths(path: Any) -> tuple[list[dict[str, str]], Workspace | None]:
+def normalize_paths(path: Any) -> tuple[list[dict[str, str]], WorkspaceHandle | None]:
     """Turn every accepted path form into ``{"datastore", "path"}`` / ``{"url"}`` entries.
 
     Also returns the workspace of the first datastore seen, which reads will go through.
@@ -65,7 +64,7 @@ def normalize_paths(path: Any) -> tuple[list[dict[str, str]], Workspace | None]:
     if not items:
         raise ValidationError("A dataset needs at least one path; got an empty list.")
     entries: list[dict[str, str]] = []
-    workspace: Workspace | None = None
+    workspace: WorkspaceHandle | None = None
     for item in items:
         entry, datastore = _one_path(item)
         entries.append(entry)
@@ -74,7 +73,7 @@ def normalize_paths(path: Any) -> tuple[list[dict[str, str]], Workspace | None]:
     return entries, workspace
 
 
-def _one_path(item: Any) -> tuple[dict[str, str], Datastore | None]:
+def _one_path(item: Any) -> tuple[dict[str, str], DatastoreHandle | None]:
     if isinstance(item, (DataPath, DataReference)):
         return {"datastore": item.datastore_name, "path": item.to_dict()["path"]}, item.datastore
     if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str) and hasattr(item[0], "name"):

@@ -9,14 +9,12 @@ that lists the object in ``arguments`` or ``outputs`` writes it; later steps rea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from durableml._names import check_identifier
+from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
 from durableml.exceptions import NotSupportedError, ValidationError
 from durableml._unsupported import unsupported_class
-
-if TYPE_CHECKING:
-    from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
 
 __all__ = [
     "OutputDatasetConfig",
@@ -39,6 +37,8 @@ class OutputDatasetConfig:
 
 class OutputFileDatasetConfig(OutputDatasetConfig):
     """Files a step writes; ``destination`` is ``(datastore, path)`` or None for the default store."""
+
+    _consumed_as_dataset = True  # a later step's input (see DatasetConsumptionConfig)
 
     def __init__(
         self,
@@ -100,8 +100,6 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
 
     def as_input(self, name: str | None = None) -> DatasetConsumptionConfig:
         """Return this output as the (mounted) input of a later step."""
-        from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
-
         return DatasetConsumptionConfig(name or self._input_name(), self, mode="mount")
 
     def _input_name(self) -> str:
@@ -166,6 +164,8 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
 class OutputTabularDatasetConfig:
     """A tabular view of an OutputFileDatasetConfig, consumed with ``as_input(name)``."""
 
+    _consumed_as_dataset = True
+
     def __init__(
         self, output: OutputFileDatasetConfig, fmt: Mapping[str, Any], transforms: Sequence[Mapping[str, Any]] = ()
     ) -> None:
@@ -180,8 +180,6 @@ class OutputTabularDatasetConfig:
 
     def as_input(self, name: str | None = None) -> DatasetConsumptionConfig:
         """Return this view as the input of a later step; the step gets a TabularDataset."""
-        from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
-
         return DatasetConsumptionConfig(name or self.output._input_name(), self)
 
     def keep_columns(self, columns: str | Sequence[str]) -> OutputTabularDatasetConfig:

@@ -8,7 +8,7 @@ from durableml._names import check_identifier
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
+    from durableml._handles import DatastoreHandle
 
 __all__ = ["SqlDataReference"]
 
@@ -18,7 +18,7 @@ class SqlDataReference:
 
     def __init__(
         self,
-        datastore: Datastore,
+        datastore: DatastoreHandle,
         data_reference_name: str | None = None,
         sql_query: str | None = None,
         sql_table: str | None = None,

@@ -17,7 +17,7 @@ from durableml._names import check_non_empty
 from durableml.exceptions import ComputeTargetException, ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["ComputeTarget", "ComputeTargetProvisioningConfiguration", "ComputeTargetAttachConfiguration"]
 
@@ -74,7 +74,7 @@ class ComputeTarget:
         if cls._compute_type:
             ComputeTarget._classes[cls._compute_type] = cls
 
-    def __new__(cls, workspace: Workspace | None = None, name: str | None = None) -> ComputeTarget:
+    def __new__(cls, workspace: WorkspaceHandle | None = None, name: str | None = None) -> ComputeTarget:
         if workspace is None or name is None:
             raise ValidationError(
                 f"{cls.__name__} needs a workspace and a name: {cls.__name__}(workspace=ws, name='cpu-cluster')."
@@ -88,17 +88,17 @@ class ComputeTarget:
             )
         return target
 
-    def __init__(self, workspace: Workspace | None = None, name: str | None = None) -> None:
+    def __init__(self, workspace: WorkspaceHandle | None = None, name: str | None = None) -> None:
         """Instances are built by ``__new__`` from the service record."""
 
     @staticmethod
-    def _from_record(workspace: Workspace, record: Mapping[str, Any]) -> ComputeTarget:
+    def _from_record(workspace: WorkspaceHandle, record: Mapping[str, Any]) -> ComputeTarget:
         cls = ComputeTarget._classes.get(str(record.get("type")), ComputeTarget)
         target = object.__new__(cls)
         target._load(workspace, record)
         return target
 
-    def _load(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+    def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace
         self.name: str = str(record["name"])
         self._record = dict(record)
@@ -129,7 +129,7 @@ class ComputeTarget:
 
     @staticmethod
     def create(
-        workspace: Workspace, name: str, provisioning_configuration: ComputeTargetProvisioningConfiguration
+        workspace: WorkspaceHandle, name: str, provisioning_configuration: ComputeTargetProvisioningConfiguration
     ) -> ComputeTarget:
         """Create the compute target ``name`` from a provisioning configuration."""
         if not isinstance(provisioning_configuration, ComputeTargetProvisioningConfiguration):
@@ -145,7 +145,7 @@ class ComputeTarget:
 
     @staticmethod
     def attach(
-        workspace: Workspace, name: str, attach_configuration: ComputeTargetProvisioningConfiguration
+        workspace: WorkspaceHandle, name: str, attach_configuration: ComputeTargetProvisioningConfiguration
     ) -> ComputeTarget:
         """Attach an existing external compute under ``name``."""
         if not isinstance(attach_configuration, ComputeTargetProvisioningConfiguration):
@@ -159,9 +159,9 @@ class ComputeTarget:
         return ComputeTarget._from_record(workspace, record)
 
     @staticmethod
-    def list(workspace: Workspace) -> builtins.list[ComputeTarget]:
-        """Return every compute target of ``workspace``."""
-        return builtins.list(workspace.compute_targets.values())
+    def list(workspace: WorkspaceHandle) -> builtins.list[ComputeTarget]:
+        """Return every compute target of ``workspace`` (``Workspace.compute_targets`` by name)."""
+        return [ComputeTarget._from_record(workspace, record) for record in workspace._client.list_compute()]
 
     def wait_for_completion(
         self,

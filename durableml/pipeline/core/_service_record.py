@@ -1,19 +1,35 @@
 """The base of the SDK objects that show one record of the service: published pipelines, pipeline
-endpoints, pipeline drafts and schedules."""
+endpoints, pipeline drafts and schedules.
+
+Each subclass is also found by its name (``ServiceRecord.of_kind("PublishedPipeline")``), for the
+objects that make one without importing its module: a PipelineRun publishes its pipeline, and
+``durableml.pipeline.core.published_pipeline`` imports the run module (its runs are PipelineRuns).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
 
 
 class ServiceRecord:
     """Holds the workspace and the service's record; ``id``, ``name`` and ``description`` come from it."""
 
-    def __init__(self, workspace: Workspace, record: Mapping[str, Any]) -> None:
+    _kinds: ClassVar[dict[str, type[ServiceRecord]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        ServiceRecord._kinds[cls.__name__] = cls
+
+    @staticmethod
+    def of_kind(kind: str) -> type[ServiceRecord]:
+        """The subclass called ``kind`` (its module is loaded with ``durableml.pipeline.core``)."""
+        return ServiceRecord._kinds[kind]
+
+    def __init__(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self._workspace = workspace
         self._record = dict(record)
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml.core.experiment import Experiment
 from durableml.exceptions import ValidationError
+from durableml.pipeline.core.published_pipeline import PublishedPipeline
 
 if TYPE_CHECKING:
     from durableml.core.datastore import Datastore
     from durableml.core.workspace import Workspace
-    from durableml.pipeline.core.published_pipeline import PublishedPipeline
     from durableml.pipeline.core.run import PipelineRun
 
 __all__ = ["Pipeline"]
@@ -110,8 +111,7 @@ class Pipeline:
         **kwargs: Any,
     ) -> PipelineRun:
         """Submit a run of this pipeline in experiment ``experiment_name``."""
-        from durableml.core.experiment import Experiment
-        from durableml.pipeline.submission import submit_pipeline
+        from durableml.pipeline.submission import submit_pipeline  # here: it loads durableml.pipeline.core first
 
         return submit_pipeline(
             Experiment(self._workspace, experiment_name),
@@ -130,16 +130,25 @@ class Pipeline:
         continue_on_step_failure: bool | None = None,
     ) -> PublishedPipeline:
         """Publish the pipeline so that it can be run by id or over REST."""
-        from durableml.pipeline.core.published_pipeline import PublishedPipeline
+        from durableml.pipeline.submission import attach_snapshots
 
-        return PublishedPipeline._publish(
-            self._workspace,
-            self.to_document(),
-            name,
-            description or self._description,
-            version,
-            continue_on_step_failure,
-        )
+        document = self.to_document()
+        attach_snapshots(document, self._workspace._client)
+        spec = {
+            "name": name,
+            "description": description or self._description,
+            "version": version,
+            "continueOnStepFailure": continue_on_step_failure,
+        }
+        return PublishedPipeline(self._workspace, self._workspace._client.publish_pipeline(document, spec))
+
+    def _submit_to_experiment(
+        self, experiment: Experiment, pipeline_parameters: Mapping[str, Any] | None, tags: Any, **kwargs: Any
+    ) -> PipelineRun:
+        """What ``Experiment.submit(pipeline)`` does: the submit path, with ``tags`` and the submit options."""
+        from durableml.pipeline.submission import submit_pipeline
+
+        return submit_pipeline(experiment, self, pipeline_parameters, tags=tags, **kwargs)
 
     def __repr__(self) -> str:
         return f"Pipeline(workspace={getattr(self._workspace, 'name', None)!r}, description={self._description!r})"

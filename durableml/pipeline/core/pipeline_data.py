@@ -13,11 +13,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from durableml._names import check_identifier
-from durableml.data.datapath import check_mode
+from durableml.data._modes import check_mode
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
+    from durableml._handles import DatastoreHandle
 
 __all__ = [
     "PipelineData",
@@ -51,7 +51,7 @@ class PipelineData:
     def __init__(
         self,
         name: str,
-        datastore: Datastore | None = None,
+        datastore: DatastoreHandle | None = None,
         output_name: str | None = None,
         output_mode: str = "mount",
         output_path_on_compute: str | None = None,
@@ -158,6 +158,8 @@ InputPortBinding = PipelineDataInput
 class PipelineOutputFileDataset:
     """A PipelineData consumed as a FileDataset (``PipelineData.as_dataset()``)."""
 
+    _consumed_as_dataset = True  # a step input (see DatasetConsumptionConfig)
+
     def __init__(
         self, data: PipelineData, input_name: str | None = None, mode: str = "mount", path_on_compute: str | None = None
     ) -> None:
@@ -208,6 +210,8 @@ class PipelineOutputFileDataset:
 
 class PipelineOutputTabularDataset:
     """A PipelineData consumed as a TabularDataset, with optional column transforms."""
+
+    _consumed_as_dataset = True
 
     def __init__(
         self,

@@ -11,14 +11,13 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml.pipeline import submission  # as a module: imported first, it loads this one before its functions
+from durableml.pipeline.core._service_record import ServiceRecord
 from durableml.pipeline.core.pipeline_parameter import PipelineParameter
 from durableml.pipeline.core.published_pipeline import PublishedPipeline
-from durableml.pipeline.submission import attach_snapshots, parameter_values
-
-from durableml.pipeline.core._service_record import ServiceRecord
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
     from durableml.pipeline.core.pipeline import Pipeline
     from durableml.pipeline.core.run import PipelineRun
 
@@ -30,7 +29,7 @@ class PipelineDraft(ServiceRecord):
 
     @staticmethod
     def create(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         pipeline: Pipeline,
         name: str | None = None,
         description: str | None = None,
@@ -47,7 +46,7 @@ class PipelineDraft(ServiceRecord):
             "name": name,
             "description": description,
             "experimentName": experiment_name,
-            "pipelineParameters": parameter_values(document, pipeline_parameters or {}),
+            "pipelineParameters": submission.parameter_values(document, pipeline_parameters or {}),
             "continueOnStepFailure": continue_on_step_failure,
             "tags": dict(tags or {}),
             "properties": dict(properties or {}),
@@ -55,13 +54,13 @@ class PipelineDraft(ServiceRecord):
         return PipelineDraft(workspace, workspace._client.create_draft(document, spec))
 
     @staticmethod
-    def get(workspace: Workspace, id: str, _service_endpoint: str | None = None) -> PipelineDraft:
+    def get(workspace: WorkspaceHandle, id: str, _service_endpoint: str | None = None) -> PipelineDraft:
         """Return the draft ``id``."""
         return PipelineDraft(workspace, workspace._client.get_draft(id))
 
     @staticmethod
     def list(
-        workspace: Workspace, tags: Mapping[str, str] | None = None, _service_endpoint: str | None = None
+        workspace: WorkspaceHandle, tags: Mapping[str, str] | None = None, _service_endpoint: str | None = None
     ) -> builtins.list[PipelineDraft]:
         """Return the drafts that carry all of ``tags``."""
         return [PipelineDraft(workspace, r) for r in workspace._client.list_drafts(dict(tags) if tags else None)]
@@ -96,7 +95,7 @@ class PipelineDraft(ServiceRecord):
         if pipeline_parameters is not None:  # checked against the saved pipeline by the service
             given = pipeline_parameters
             pipeline_parameters = (
-                parameter_values(document, given)
+                submission.parameter_values(document, given)
                 if document is not None
                 else {k: PipelineParameter(k, v).default_to_document() for k, v in given.items()}
             )
@@ -133,8 +132,8 @@ class PipelineDraft(ServiceRecord):
         return f"PipelineDraft(Name: {self.name}, Id: {self.id})"
 
 
-def _uploaded_document(workspace: Workspace, pipeline: Pipeline) -> dict[str, Any]:
+def _uploaded_document(workspace: WorkspaceHandle, pipeline: Pipeline) -> dict[str, Any]:
     """The pipeline's document with its steps' source snapshots uploaded (a draft runs without this machine)."""
     document = pipeline.to_document()
-    attach_snapshots(document, workspace._client)
+    submission.attach_snapshots(document, workspace._client)
     return document

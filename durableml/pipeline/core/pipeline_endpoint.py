@@ -11,14 +11,14 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml.core.experiment import Experiment
 from durableml.exceptions import NotFoundError, ValidationError
-from durableml.pipeline.core.published_pipeline import PublishedPipeline
-
 from durableml.pipeline.core._service_record import ServiceRecord
+from durableml.pipeline.core.published_pipeline import PublishedPipeline
+from durableml.pipeline.core.run import PipelineRun
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
-    from durableml.pipeline.core.run import PipelineRun
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["PipelineEndpoint", "PipelineEndpointVersion"]
 
@@ -26,7 +26,7 @@ __all__ = ["PipelineEndpoint", "PipelineEndpointVersion"]
 class PipelineEndpointVersion:
     """One version of an endpoint: ``.version`` (a string) and ``.pipeline`` (a PublishedPipeline)."""
 
-    def __init__(self, workspace: Workspace, version: str, pipeline_id: str) -> None:
+    def __init__(self, workspace: WorkspaceHandle, version: str, pipeline_id: str) -> None:
         self._workspace = workspace
         self.version = version
         self.pipeline_id = pipeline_id
@@ -53,7 +53,7 @@ class PipelineEndpoint(ServiceRecord):
 
     @staticmethod
     def publish(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str,
         description: str,
         pipeline: Any,
@@ -73,7 +73,7 @@ class PipelineEndpoint(ServiceRecord):
 
     @staticmethod
     def get(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         id: str | None = None,
         name: str | None = None,
         _workflow_provider: Any = None,
@@ -86,7 +86,7 @@ class PipelineEndpoint(ServiceRecord):
 
     @staticmethod
     def list(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         active_only: bool = True,
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
@@ -181,9 +181,6 @@ class PipelineEndpoint(ServiceRecord):
         pipeline_version: str | None = None,
     ) -> PipelineRun:
         """Start a run of the default version (or ``pipeline_version``)."""
-        from durableml.core.experiment import Experiment
-        from durableml.pipeline.core.run import PipelineRun
-
         record = self._workspace._client.submit_pipeline_endpoint(
             self.id,
             experiment_name,
@@ -191,6 +188,12 @@ class PipelineEndpoint(ServiceRecord):
             dict(pipeline_parameters or {}),
         )
         return PipelineRun(Experiment(self._workspace, experiment_name), str(record["id"]), _record=record)
+
+    def _submit_to_experiment(
+        self, experiment: Experiment, pipeline_parameters: Mapping[str, Any] | None, tags: Any, **kwargs: Any
+    ) -> PipelineRun:
+        """What ``Experiment.submit(endpoint)`` does: ``submit`` in that experiment (no tags)."""
+        return self.submit(experiment.name, pipeline_parameters=pipeline_parameters, **kwargs)
 
     def disable(self) -> None:
         """Refuse new runs."""

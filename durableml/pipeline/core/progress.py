@@ -11,21 +11,33 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import Any, Protocol, TextIO
 
-from durableml.core.run import RunStatus
+from durableml.core.run import Run, RunStatus
 from durableml.exceptions import ServiceError
 
-if TYPE_CHECKING:
-    from durableml.pipeline.core.run import PipelineRun, StepRun
-
 __all__ = ["RunProgress"]
+
+
+class WatchedRun(Protocol):
+    """What the report reads of a pipeline run (a PipelineRun, whose ``wait_for_completion`` makes the report)."""
+
+    _record: dict[str, Any]
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def _client(self) -> Any: ...
+
+    def get_steps(self) -> Sequence[Run]: ...
 
 
 class RunProgress:
     """Incremental reporter for one pipeline run; call ``update()`` on every poll."""
 
-    def __init__(self, run: PipelineRun, out: TextIO | None = None) -> None:
+    def __init__(self, run: WatchedRun, out: TextIO | None = None) -> None:
         self.run = run
         self.out = out or sys.stdout
         self.live = bool(getattr(self.out, "isatty", lambda: False)())
@@ -47,7 +59,7 @@ class RunProgress:
             self.out.write("\r" + " " * (shutil.get_terminal_size().columns - 1) + "\r")
             self._line_shown = False
 
-    def _status_line(self, steps: list[StepRun]) -> None:
+    def _status_line(self, steps: list[Run]) -> None:
         if not self.live:
             return
         counts: dict[str, int] = {}
@@ -84,7 +96,7 @@ class RunProgress:
         self._status_line(steps)
         return True
 
-    def _step(self, step: StepRun) -> None:
+    def _step(self, step: Run) -> None:
         status = str(step._record.get("status"))
         changed, terminal = self.status.get(step.id) != status, status in RunStatus.TERMINAL
         self.status[step.id] = status
@@ -98,11 +110,11 @@ class RunProgress:
             self.summarized.add(step.id)
             self._summary(step, status)
 
-    def _say_status(self, step: StepRun, status: str) -> None:
+    def _say_status(self, step: Run, status: str) -> None:
         reused = step._record.get("reusedFrom")
         self.say(f"StepRun( {step.name} ) Status: {status}" + (f" (reused from {reused})" if reused else ""))
 
-    def _stream_log(self, step: StepRun) -> None:
+    def _stream_log(self, step: Run) -> None:
         offset = self.offsets.get(step.id)
         if offset is None:
             self.say(f"\nStreaming log of {step.name} ({step.id})\n" + "=" * 60)
@@ -113,7 +125,7 @@ class RunProgress:
             offset += len(text)
         self.offsets[step.id] = offset
 
-    def _summary(self, step: StepRun, status: str) -> None:
+    def _summary(self, step: Run, status: str) -> None:
         title = f"StepRun({step.name}) Execution Summary"
         lines = [f"\n{title}", "=" * len(title), f"StepRun( {step.name} ) Status: {status}"]
         details: dict[str, Any] = {"runId": step.id, "status": status}

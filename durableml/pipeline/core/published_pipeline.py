@@ -2,7 +2,7 @@
 
 Service records carry ``id``, ``name``, ``description``, ``version``, ``status`` (``Active`` /
 ``Disabled``), ``endpoint`` (the v1-shaped ``.../PipelineRuns/PipelineSubmit/<id>`` URL) and
-``continueOnStepFailure``.
+``continueOnStepFailure``. ``Pipeline.publish`` and ``PipelineRun.publish_pipeline`` create them.
 """
 
 from __future__ import annotations
@@ -11,13 +11,14 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml.core.experiment import Experiment
+from durableml.core.workspace import Workspace
 from durableml.exceptions import NotSupportedError, PipelineNotFoundError
-
 from durableml.pipeline.core._service_record import ServiceRecord
+from durableml.pipeline.core.run import PipelineRun
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
-    from durableml.pipeline.core.run import PipelineRun
+    from durableml._handles import WorkspaceHandle
 
 __all__ = ["PublishedPipeline"]
 
@@ -26,32 +27,12 @@ class PublishedPipeline(ServiceRecord):
     """A published pipeline (v1 ``PublishedPipeline``); get one with ``get``/``list`` or ``publish``."""
 
     @staticmethod
-    def _publish(
-        workspace: Workspace,
-        document: Mapping[str, Any] | None,
-        name: str | None,
-        description: str | None,
-        version: str | None,
-        continue_on_step_failure: bool | None,
-        source_run_id: str | None = None,
-    ) -> PublishedPipeline:
-        from durableml.pipeline.submission import attach_snapshots
-
-        spec = {
-            "name": name,
-            "description": description,
-            "version": version,
-            "continueOnStepFailure": continue_on_step_failure,
-            "sourceRunId": source_run_id,
-        }
-        if document is not None:  # a run's document has its snapshots already
-            document = dict(document)
-            attach_snapshots(document, workspace._client)
-        return PublishedPipeline(workspace, workspace._client.publish_pipeline(document, spec))
-
-    @staticmethod
     def get(
-        workspace: Workspace, id: str | None = None, _service_endpoint: str | None = None, *, name: str | None = None
+        workspace: WorkspaceHandle,
+        id: str | None = None,
+        _service_endpoint: str | None = None,
+        *,
+        name: str | None = None,
     ) -> PublishedPipeline:
         """Return the published pipeline ``id`` (or, durableml extension, the newest active one called ``name``).
 
@@ -70,7 +51,7 @@ class PublishedPipeline(ServiceRecord):
 
     @staticmethod
     def list(
-        workspace: Workspace, active_only: bool = True, _service_endpoint: str | None = None
+        workspace: WorkspaceHandle, active_only: bool = True, _service_endpoint: str | None = None
     ) -> builtins.list[PublishedPipeline]:
         """Return the published pipelines of ``workspace``, newest first (only Active ones when ``active_only``)."""
         workspace = _workspace(workspace)
@@ -100,7 +81,7 @@ class PublishedPipeline(ServiceRecord):
 
     def submit(
         self,
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         experiment_name: str,
         pipeline_parameters: Mapping[str, Any] | None = None,
         _workflow_provider: Any = None,
@@ -109,9 +90,6 @@ class PublishedPipeline(ServiceRecord):
         continue_on_step_failure: bool | None = None,
     ) -> PipelineRun:
         """Start a run of this published pipeline in ``experiment_name``."""
-        from durableml.core.experiment import Experiment
-        from durableml.pipeline.core.run import PipelineRun
-
         workspace = _workspace(workspace)
         if continue_on_step_failure is not None or parent_run_id is not None:
             raise NotSupportedError(
@@ -121,6 +99,12 @@ class PublishedPipeline(ServiceRecord):
             )
         record = workspace._client.submit_published_pipeline(self.id, experiment_name, dict(pipeline_parameters or {}))
         return PipelineRun(Experiment(workspace, experiment_name), str(record["id"]), _record=record)
+
+    def _submit_to_experiment(
+        self, experiment: Experiment, pipeline_parameters: Mapping[str, Any] | None, tags: Any, **kwargs: Any
+    ) -> PipelineRun:
+        """What ``Experiment.submit(published_pipeline)`` does: ``submit`` in that experiment (no tags)."""
+        return self.submit(experiment.workspace, experiment.name, pipeline_parameters=pipeline_parameters, **kwargs)
 
     def enable(self) -> None:
         """Accept runs again."""
@@ -134,9 +118,7 @@ class PublishedPipeline(ServiceRecord):
         return f"PublishedPipeline(Name: {self.name}, Id: {self.id}, Status: {self.status}, Endpoint: {self.endpoint})"
 
 
-def _workspace(workspace: Any) -> Workspace:
+def _workspace(workspace: Any) -> WorkspaceHandle:
     if isinstance(workspace, str):
-        from durableml.core.workspace import Workspace
-
         return Workspace.from_config()
     return workspace  # type: ignore[no-any-return]

@@ -5,6 +5,10 @@ Records read from the service (``durableml/service/record_types.py``): a pipelin
 a step run has ``id``, ``name``, ``status``, ``startTimeUtc``, ``createdUtc``, ``properties``, ``reusedFrom``
 and ``outputs`` (``{output name: {"datastore", "path", ...}}``, where PipelineData lives at
 ``azureml/<step run id>/<output name>``).
+
+Runs hold their experiment as an :class:`~durableml._handles.ExperimentHandle` (the experiment lists its
+runs); ``publish_pipeline`` makes its PublishedPipeline through ``ServiceRecord.of_kind`` (published
+pipelines start PipelineRuns).
 """
 
 from __future__ import annotations
@@ -16,14 +20,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from durableml.core.datastore import Datastore
 from durableml.core.run import Run, RunStatus
 from durableml.exceptions import ActivityFailedException, NotFoundError, ServiceError
+from durableml.pipeline.core._service_record import ServiceRecord
+from durableml.pipeline.core.progress import RunProgress
 
 if TYPE_CHECKING:
-    from durableml.core.datastore import Datastore
-    from durableml.core.experiment import Experiment
-    from durableml.core.workspace import Workspace
-    from durableml.pipeline.core.published_pipeline import PublishedPipeline
+    from durableml._handles import ExperimentHandle, WorkspaceHandle
 
 __all__ = ["PipelineRun", "StepRun", "StepRunOutput", "PortDataReference", "ReuseExplanation"]
 
@@ -36,7 +40,7 @@ _PROGRESS_WAIT_S = 1.0
 class PortDataReference:
     """Where a step output lives on a datastore; ``download`` copies it locally."""
 
-    def __init__(self, workspace: Workspace, name: str, location: Mapping[str, Any]) -> None:
+    def __init__(self, workspace: WorkspaceHandle, name: str, location: Mapping[str, Any]) -> None:
         self._workspace = workspace
         self.data_reference_name = name
         self.datastore_name: str = str(location["datastore"])
@@ -46,8 +50,6 @@ class PortDataReference:
     @property
     def datastore(self) -> Datastore:
         """The datastore holding the data."""
-        from durableml.core.datastore import Datastore
-
         return Datastore(self._workspace, self.datastore_name)
 
     def download(self, local_path: str, overwrite: bool = False, show_progress: bool = True) -> int:
@@ -153,7 +155,7 @@ class PipelineRun(Run):
     """A run of a pipeline (v1 ``PipelineRun(experiment, run_id)``, also for REST-submitted runs)."""
 
     def __init__(
-        self, experiment: Experiment, run_id: str, _service_endpoint: str | None = None, **kwargs: Any
+        self, experiment: ExperimentHandle, run_id: str, _service_endpoint: str | None = None, **kwargs: Any
     ) -> None:
         super().__init__(experiment, run_id, **kwargs)
 
@@ -197,19 +199,17 @@ class PipelineRun(Run):
 
     def publish_pipeline(
         self, name: str, description: str, version: str, continue_on_step_failure: bool | None = None, **kwargs: Any
-    ) -> PublishedPipeline:
-        """Publish the pipeline this run ran."""
-        from durableml.pipeline.core.published_pipeline import PublishedPipeline
-
-        return PublishedPipeline._publish(
-            self._experiment.workspace,
-            None,
-            name,
-            description,
-            version,
-            continue_on_step_failure,
-            source_run_id=self._run_id,
-        )
+    ) -> ServiceRecord:
+        """Publish the pipeline this run ran; return the PublishedPipeline."""
+        spec = {
+            "name": name,
+            "description": description,
+            "version": version,
+            "continueOnStepFailure": continue_on_step_failure,
+            "sourceRunId": self._run_id,
+        }
+        workspace = self._experiment.workspace
+        return ServiceRecord.of_kind("PublishedPipeline")(workspace, workspace._client.publish_pipeline(None, spec))
 
     def wait_for_completion(  # type: ignore[override]  # v1 returns the status string here
         self, show_output: bool = True, timeout_seconds: int = sys.maxsize, raise_on_error: bool = True
@@ -218,8 +218,6 @@ class PipelineRun(Run):
 
         If the service stops answering (a restart), it says so and keeps waiting.
         """
-        from durableml.pipeline.core.progress import RunProgress
-
         progress = RunProgress(self) if show_output else None
         if progress:
             progress.start()

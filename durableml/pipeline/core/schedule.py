@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from durableml import recurrence
 from durableml._names import check_non_empty
+from durableml._parameter_values import v1_run_body
 from durableml.exceptions import ValidationError
 
 from durableml.pipeline.core._service_record import ServiceRecord
 
 if TYPE_CHECKING:
-    from durableml.core.workspace import Workspace
+    from durableml._handles import WorkspaceHandle
     from durableml.pipeline.core.run import PipelineRun
 
 __all__ = ["Schedule", "ScheduleRecurrence", "TimeZone"]
@@ -133,8 +134,6 @@ def _trigger_spec(
 
 def _assignments(experiment_name: str, pipeline_parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     """``pipeline_parameters`` as the v1 run request's assignment sections (what a REST caller would send)."""
-    from durableml._http_published import v1_run_body
-
     body = v1_run_body(experiment_name, dict(pipeline_parameters or {}))
     return {k: v for k, v in body.items() if k.endswith("Assignments") and v}
 
@@ -160,7 +159,7 @@ class Schedule(ServiceRecord):
 
     @staticmethod
     def create(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str,
         pipeline_id: str,
         experiment_name: str,
@@ -201,7 +200,7 @@ class Schedule(ServiceRecord):
 
     @staticmethod
     def create_for_pipeline_endpoint(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         name: str,
         pipeline_endpoint_id: str,
         experiment_name: str,
@@ -242,7 +241,7 @@ class Schedule(ServiceRecord):
 
     @staticmethod
     def _create(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         target: Mapping[str, Any],
         name: str,
         experiment_name: str,
@@ -265,14 +264,14 @@ class Schedule(ServiceRecord):
 
     @staticmethod
     def get(
-        workspace: Workspace, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None
+        workspace: WorkspaceHandle, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None
     ) -> Schedule:
         """Return the schedule ``id``."""
         return Schedule(workspace, workspace._client.get_schedule(id))
 
     @staticmethod
     def list(
-        workspace: Workspace,
+        workspace: WorkspaceHandle,
         active_only: bool = True,
         pipeline_id: str | None = None,
         pipeline_endpoint_id: str | None = None,
@@ -284,13 +283,13 @@ class Schedule(ServiceRecord):
         return [Schedule(workspace, r) for r in workspace._client.list_schedules(filters)]
 
     @staticmethod
-    def get_schedules_for_pipeline_id(workspace: Workspace, pipeline_id: str) -> builtins.list[Schedule]:
+    def get_schedules_for_pipeline_id(workspace: WorkspaceHandle, pipeline_id: str) -> builtins.list[Schedule]:
         """Return the schedules of a published pipeline."""
         return Schedule.list(workspace, active_only=False, pipeline_id=pipeline_id)
 
     @staticmethod
     def get_schedules_for_pipeline_endpoint_id(
-        workspace: Workspace, pipeline_endpoint_id: str
+        workspace: WorkspaceHandle, pipeline_endpoint_id: str
     ) -> builtins.list[Schedule]:
         """Return the schedules of a pipeline endpoint."""
         return Schedule.list(workspace, active_only=False, pipeline_endpoint_id=pipeline_endpoint_id)
