@@ -5,8 +5,8 @@ records the routes answer with are generated from their one definition in ``dura
 (TypedDicts: str, int, float, bool, None, Any, Optional/Union, list, dict, Literal and nested TypedDicts, each
 TypedDict a ``components/schemas`` entry referenced with ``$ref``). The pipeline document's JSON Schema is
 included with its ``$defs`` as ``PipelineDocument.<name>`` components. ``tests/test_openapi.py`` checks that
-every route of the Function App is described here and nothing else, that every ``$ref`` resolves, and that real
-answers of the running service match their schemas.
+every route of the Function App is described here and nothing else and that every ``$ref`` resolves;
+``tests/e2e/test_api_records.py`` that answers of the running service match their schemas.
 """
 
 from __future__ import annotations
