@@ -13,7 +13,7 @@ clients sent) become stored keys. ``durableml.service.openapi`` generates the do
 types, so the documented shape and the answered shape cannot drift apart.
 
 Fields are required (``total``) where every record has them, ``NotRequired`` where some records do not;
-``Optional`` means present but possibly null. Standard library only.
+``Optional`` means present but possibly null. Standard library only (and ``durableml.contract``'s run statuses).
 
 This module deliberately has no ``from __future__ import annotations``: Python 3.11 computes a TypedDict's
 ``__required_keys__`` from its annotations at class creation and reads ``NotRequired`` only when they are
@@ -38,6 +38,8 @@ from typing import (
     get_type_hints,
     is_typeddict,
 )
+
+from durableml.contract import Status as RunStatus  # the statuses, defined once (v1's names)
 
 __all__ = [
     "StoredAs",
@@ -236,9 +238,6 @@ class ComputeSpec(TypedDict, total=False):
 
 
 # ---------------------------------------------------------------------------------------------- runs
-RunStatus = Literal["NotStarted", "Queued", "Running", "Finished", "Failed", "Canceled"]
-
-
 class DataLocation(TypedDict):
     """Where data lives: a path on a datastore."""
 
