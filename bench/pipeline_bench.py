@@ -47,9 +47,9 @@ import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from durableml.compute.local import shutdown_workers  # noqa: E402
 from durableml.core import Experiment, Workspace  # noqa: E402
 from durableml.core.run import RunStatus  # noqa: E402
+from durableml.launcher import LocalDurableml  # noqa: E402
 from durableml.pipeline.core import Pipeline, PipelineData  # noqa: E402
 from durableml.pipeline.steps import PythonScriptStep  # noqa: E402
 from funchost.azurite import start_azurite  # noqa: E402
@@ -60,30 +60,32 @@ SCRIPT = "step.py"
 
 
 class Service:
-    """Azurite + funchost (:class:`funchost.process.FunchostProcess`) on the repository's app."""
+    """Azurite + durableml (:class:`durableml.launcher.LocalDurableml`, funchost on the repository's app) on it."""
 
     def __init__(self, work: Path) -> None:
         self.work = work
         self.dml_state = work / "durableml"
         self.azurite: Any = None
-        self.host: FunchostProcess | None = None
+        self.launched: LocalDurableml | None = None
+
+    @property
+    def host(self) -> FunchostProcess | None:
+        return self.launched.host if self.launched is not None else None
 
     @property
     def base(self) -> str:
-        assert self.host is not None
-        return self.host.base_url
+        assert self.launched is not None
+        return self.launched.base_url
 
     def start(self) -> float:
         """Start Azurite, then funchost; return funchost's start-to-ready seconds."""
         self.azurite = start_azurite(self.work / "azurite")
-        env = {
-            **os.environ,
-            "AzureWebJobsStorage": self.azurite.connection_string,
-            "DURABLEML_STATE_DIR": str(self.dml_state),
-        }
-        self.host = FunchostProcess(ROOT, self.work / "funchost", self.work / "funchost.log", env, ready_timeout=60)
+        self.launched = LocalDurableml(
+            self.work, storage=self.azurite.connection_string, step_key=False, ready_timeout=60
+        )
+        self.dml_state = self.launched.durableml_state
         t0 = time.perf_counter()
-        self.host.start()
+        self.launched.start()
         return time.perf_counter() - t0
 
     def metrics(self) -> dict[str, Any]:
@@ -108,20 +110,8 @@ class Service:
         return last
 
     def write_config(self) -> Path:
-        assert self.host is not None
-        path = self.work / "config.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "subscription_id": "00000000-0000-0000-0000-000000000000",
-                    "resource_group": "bench",
-                    "workspace_name": "bench",
-                    "endpoint": self.base,
-                    "key": self.host.function_key,
-                }
-            )
-        )
-        return path
+        assert self.launched is not None
+        return self.launched.write_config(self.work / "config.json", workspace_name="bench", resource_group="bench")
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.host.output().splitlines()[-lines:]) if self.host else ""
@@ -133,9 +123,8 @@ class Service:
 
     def stop(self) -> None:
         try:
-            if self.host is not None:
-                self.host.stop()
-            shutdown_workers(self.dml_state)  # the detached local-compute workers outlive funchost
+            if self.launched is not None:
+                self.launched.stop()  # funchost, then the detached local-compute workers
         finally:
             if self.azurite is not None:
                 self.azurite.stop()

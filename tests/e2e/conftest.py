@@ -1,10 +1,11 @@
 """Fixtures for the end-to-end pipeline tests (issue 3): the SDK against a real funchost on this repo's app.
 
-* ``service`` (module scope): a private Azurite and one ``funchost`` on the repository's
-  ``function_app.py`` (``DURABLEML_STATE_DIR`` in a temp dir), plus a project directory holding a
-  ``config.json`` with the endpoint and function key. ``service.workspace()`` builds a Workspace from
-  that file; ``service.api(method, path, ...)`` sends a raw HTTP request with the key. At the end the
-  host is stopped, the detached local-compute workers are shut down and Azurite is stopped.
+* ``service`` (module scope): a private Azurite and durableml started by :mod:`durableml.launcher` (the one
+  local starter, as ``durableml up`` and the examples use it) on that Azurite, with its state in a temp dir
+  (``funchost/`` keys and store, ``durableml/`` the service's DURABLEML_STATE_DIR, ``funchost.log``), plus a
+  project directory holding a ``config.json`` with the endpoint and function key. ``service.workspace()``
+  builds a Workspace from that file; ``service.api(method, path, ...)`` sends a raw HTTP request with the
+  key. At the end the launcher stops the host and the local-compute workers, then Azurite is stopped.
 * ``project_copy(name)``: a fresh copy of a project under ``tests/e2e/projects`` with a config.json.
 
 Each module gets its own Azurite so run records, reuse records and the task hub never leak between
@@ -14,7 +15,6 @@ modules (a crash test leaves orchestrations behind that another host must not pi
 from __future__ import annotations
 
 import contextlib
-import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,49 +25,40 @@ import requests
 
 from durableml.compute.local import shutdown_workers
 from durableml.core import Workspace
+from durableml.launcher import LocalDurableml, write_config
 from funchost.azurite import AzuriteHandle, start_azurite
-from funchost.keys import ensure_function_key
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PROJECTS = Path(__file__).resolve().parent / "projects"
 
 
 class Service:
-    """A running durableml (funchost + Azurite) and a project directory configured for it."""
+    """A running durableml (funchost + Azurite) and a project directory configured for it.
 
-    def __init__(self, host: Any, azurite: AzuriteHandle, state_dir: Path, project: Path) -> None:
-        self.host = host
+    ``host`` is the :class:`funchost.process.FunchostProcess` (``kill()``, ``restart()``, ``output()``...),
+    ``launched`` the :class:`durableml.launcher.LocalDurableml` that started it.
+    """
+
+    def __init__(self, launched: LocalDurableml, azurite: AzuriteHandle, project: Path) -> None:
+        self.launched = launched
+        self.host = launched.host
         self.azurite = azurite
-        self.state_dir = state_dir
+        self.state_dir = launched.durableml_state
         self.project = project
         self.session = requests.Session()
-        self.step_key: str | None = None
+        self.step_key: str | None = launched.step_key
 
     @property
     def base_url(self) -> str:
-        return str(self.host.base_url)
+        return self.launched.base_url
 
     @property
     def key(self) -> str:
-        return str(self.host.function_key)
+        return self.launched.function_key
 
     def write_config(self, directory: Path) -> Path:
         """Write a config.json naming this service into ``directory``; return its path."""
-        directory.mkdir(parents=True, exist_ok=True)
-        path = directory / "config.json"
-        path.write_text(
-            json.dumps(
-                {
-                    "subscription_id": "00000000-0000-0000-0000-000000000000",
-                    "resource_group": "durableml",
-                    "workspace_name": "durableml-e2e",
-                    "endpoint": self.base_url,
-                    "key": self.key,
-                }
-            ),
-            encoding="utf-8",
-        )
-        return path
+        return write_config(directory, self.base_url, self.key, workspace_name="durableml-e2e")
 
     def workspace(self) -> Workspace:
         """A Workspace built from the project's explicit config.json (not from cwd or the environment)."""
@@ -84,41 +75,36 @@ class Service:
         return "\n".join(self.host.output().splitlines()[-lines:])
 
     def shutdown_workers(self) -> None:
-        """Stop every detached local-compute worker this service started (they outlive funchost)."""
+        """Stop every detached local-compute worker this service started (as the launcher does when it stops)."""
         shutdown_workers(self.state_dir)
 
 
 @contextlib.contextmanager
-def running_service(funchost_process: Callable[..., Any], work: Path, step_key: bool = False) -> Iterator[Service]:
-    """A private Azurite and a funchost on this repository's app under ``work``; stopped afterwards.
+def running_service(funchost_process: object, work: Path, step_key: bool = False) -> Iterator[Service]:
+    """A private Azurite and durableml (:class:`durableml.launcher.LocalDurableml`) on it under ``work``.
 
     ``step_key``: provision a function key for step processes (``durableml-steps`` in keys.json, named by the
     app's DURABLEML_STEP_KEY setting), as an operator does, so steps can call the service; ``svc.step_key``.
+    ``funchost_process`` is not used (the launcher starts the host); it stays for the modules that pass it.
     """
     azurite = start_azurite(work / "azurite")
-    state, host_state = work / "durableml", work / "funchost-state"
-    env = {"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(state), "PYTHONUNBUFFERED": "1"}
-    key = ensure_function_key(host_state, "durableml-steps") if step_key else None
-    if key:
-        env["DURABLEML_STEP_KEY"] = key
+    launched = LocalDurableml(work, storage=azurite.connection_string, step_key=step_key, ready_timeout=60)
     svc: Service | None = None
     try:
-        host = funchost_process(REPO_ROOT, env=env, state_dir=host_state, ready_timeout=60)
-        svc = Service(host, azurite, state, work / "project")
-        svc.step_key = key
+        launched.start()
+        svc = Service(launched, azurite, work / "project")
         svc.write_config(svc.project)
         yield svc
     finally:
         if svc is not None:
             svc.session.close()
-            svc.host.stop()
-            svc.shutdown_workers()
+            launched.stop()  # the host, then the detached local-compute workers
         azurite.stop()
 
 
 @pytest.fixture(scope="module")
-def service(funchost_process: Callable[..., Any], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with running_service(funchost_process, tmp_path_factory.mktemp("e2e")) as svc:
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(None, tmp_path_factory.mktemp("e2e")) as svc:
         yield svc
 
 
