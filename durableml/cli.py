@@ -32,6 +32,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from durableml import launcher
+from durableml import contract
 from durableml._version import __version__
 from durableml.config import WorkspaceConfig, find_config_file, load_config
 from durableml.exceptions import AzureMLException, NotFoundError, ServiceNotConnectedError
@@ -41,7 +42,6 @@ if TYPE_CHECKING:
 
 __all__ = ["main", "parser"]
 
-TERMINAL = frozenset({"Finished", "Failed", "Canceled"})
 FOLLOW_INTERVAL = 0.5
 
 
@@ -422,7 +422,7 @@ def _follow(client: HttpServiceClient, record: dict[str, Any]) -> None:
             shown = source
             sys.stdout.write(text)
             sys.stdout.flush()
-        if status in TERMINAL:
+        if status in contract.TERMINAL:
             _say(f"--- run {run_id} {status}")
             return
         time.sleep(FOLLOW_INTERVAL)
@@ -431,7 +431,7 @@ def _follow(client: HttpServiceClient, record: dict[str, Any]) -> None:
 def cmd_runs_cancel(args: argparse.Namespace) -> int:
     with _client(args) as client:
         record = _run(client, args.run_id)
-        if record.get("status") in TERMINAL:
+        if record.get("status") in contract.TERMINAL:
             _say(f"run {args.run_id} has already ended ({record.get('status')}); nothing to cancel")
             return 0
         client.cancel_run(args.run_id)
@@ -441,7 +441,7 @@ def cmd_runs_cancel(args: argparse.Namespace) -> int:
         deadline = time.monotonic() + args.timeout
         while time.monotonic() < deadline:
             record, _ = client.wait_for_run_change(args.run_id, str(record.get("status")), 5.0)
-            if record.get("status") in TERMINAL:
+            if record.get("status") in contract.TERMINAL:
                 _say(f"run {args.run_id} {record.get('status')}")
                 return 0
         raise CliError(f"run {args.run_id} had not ended {args.timeout:.0f} s after the cancel request")

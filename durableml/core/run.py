@@ -20,6 +20,7 @@ import uuid
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
+from durableml import contract
 from durableml.core import _context
 from durableml.core.model import Model
 from durableml.exceptions import ActivityFailedException, NotSupportedError, UserErrorException
@@ -33,19 +34,20 @@ _log = logging.getLogger(__name__)
 
 
 class RunStatus:
-    """The statuses a run reports, as v1 spells them."""
+    """The statuses a run reports, as v1 spells them (the ones durableml records come from its contract;
+    v1's other names are here for code that compares with them)."""
 
-    NOT_STARTED = "NotStarted"
-    QUEUED = "Queued"
+    NOT_STARTED = contract.NOT_STARTED
+    QUEUED = contract.QUEUED
     PREPARING = "Preparing"
-    RUNNING = "Running"
+    RUNNING = contract.RUNNING
     FINALIZING = "Finalizing"
     CANCEL_REQUESTED = "CancelRequested"
     COMPLETED = "Completed"
-    FINISHED = "Finished"
-    FAILED = "Failed"
-    CANCELED = "Canceled"
-    TERMINAL = frozenset({COMPLETED, FINISHED, FAILED, CANCELED})
+    FINISHED = contract.FINISHED
+    FAILED = contract.FAILED
+    CANCELED = contract.CANCELED
+    TERMINAL = frozenset({COMPLETED, *contract.TERMINAL})
 
 
 def set_context_provider(provider: Callable[[], Run] | None) -> Callable[[], Run] | None:
