@@ -4,13 +4,15 @@ camelCase, as Azure ML v1's REST API spells them (``startTimeUtc``, ``maxNodeCou
 These types are the API's shapes, not the storage's: records stay stored as they always were (runs, step runs
 and computes with snake_case keys, schedules and endpoints with camelCase ones), so nothing stored needs
 migrating. The HTTP layer turns a stored record into its API form with :func:`to_api`, driven by these
-definitions alone: each field of the TypedDict is read from the stored key of the same name, else from its
-snake_case form (``parentRunId`` <- ``parent_id``), else from the key an ``Annotated[..., StoredAs("...")]``
-names (``startTimeUtc`` <- ``started``); nested TypedDicts, lists and maps of them are converted the same way,
-and keys a type does not declare (storage bookkeeping such as ``document_blob``, secrets given at creation)
-are left out. :func:`from_api` is the reverse for request bodies: API names (and the snake_case names older
-clients sent) become stored keys. ``durableml.service.openapi`` generates the document's schemas from these
-types, so the documented shape and the answered shape cannot drift apart.
+definitions alone: each field of the TypedDict is read from the key its ``Annotated[..., StoredAs("...")]``
+names when it has one (``startTimeUtc`` <- ``started``, ``parentRunId`` <- ``parent_id``), else from the stored
+key of the same name, else from its snake_case form (``continueOnStepFailure`` <- ``continue_on_step_failure``);
+nested TypedDicts, lists and maps of them are converted the same way, and keys a type does not declare (storage
+bookkeeping such as ``document_blob``, secrets given at creation) are left out. :func:`from_api` is the reverse
+for request bodies: API names (and the snake_case names older clients sent) become stored keys.
+``durableml.service.openapi`` generates the document's schemas from these types, so what is documented and what
+is answered come from one definition (tests/e2e/test_api_records.py checks that each route answers in its
+documented type).
 
 Fields are required (``total``) where every record has them, ``NotRequired`` where some records do not;
 ``Optional`` means present but possibly null. Standard library only (and ``durableml.contract``'s run statuses).
