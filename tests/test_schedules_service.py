@@ -1,7 +1,8 @@
 """The schedule service (durableml.service.schedules) against a real Azurite, with the clock given.
 
 Each tick gets ``now`` explicitly, so a test can step through an hour of a minute schedule, a host
-downtime or a debounce window in milliseconds. The run starter records what it was asked to start; the
+downtime or a debounce window in milliseconds; the clock file that moves a host's clock (what the
+end-to-end tests use) is checked here too. The run starter records what it was asked to start; the
 end-to-end tests (tests/e2e/test_schedules.py) start real runs through a real funchost.
 """
 
@@ -137,6 +138,36 @@ def test_a_future_start_time_waits_for_it(pipeline_id: str) -> None:
     assert start.started == {}
     schedules.tick(start, now=at(60 * 30 + 1), only=record["id"])
     assert [c["occurrence"] for c in start.causes(record["id"])] == [schedules._iso(at(1800))]
+
+
+def test_without_a_given_now_the_schedules_read_the_clock_file_that_the_setting_names(
+    pipeline_id: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = tmp_path / "clock"
+    monkeypatch.setenv(schedules.CLOCK_SETTING, str(clock))
+    assert abs((schedules.clock() - real_now()).total_seconds()) < 1  # no file yet: the real time
+    record, start = minute_schedule_on_the_clock(pipeline_id), Starter()
+    created = dt.datetime.fromisoformat(record["created"])
+    schedules.tick(start, only=record["id"])
+    assert [c["kind"] for c in start.causes(record["id"])] == ["created"]
+    clock.write_text("61")  # a minute and a second later, on every reader of the file
+    assert 60 < (schedules.clock() - real_now()).total_seconds() < 62
+    schedules.tick(start, only=record["id"])
+    assert start.causes(record["id"])[-1]["occurrence"] == schedules._iso(created + dt.timedelta(minutes=1))
+    assert schedules.get(record["id"])["nextRunTime"] == schedules._iso(created + dt.timedelta(minutes=2))
+    monkeypatch.delenv(schedules.CLOCK_SETTING)
+    assert abs((schedules.clock() - real_now()).total_seconds()) < 1  # production: no setting, the real time
+
+
+def minute_schedule_on_the_clock(pipeline_id: str) -> dict[str, Any]:
+    """A minute schedule created at the schedules' clock (no ``now`` given)."""
+    spec = {
+        "name": f"on-the-clock-{uuid.uuid4().hex[:6]}",
+        "pipelineId": pipeline_id,
+        "experimentName": "sched",
+        "recurrence": {"frequency": "Minute", "interval": 1},
+    }
+    return schedules.create(spec)
 
 
 def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_tick(pipeline_id: str) -> None:

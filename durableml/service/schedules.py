@@ -17,6 +17,11 @@ tick finds the claim and finishes it.
   starts its own run; otherwise all blobs that arrive within the window after the first start one run.
   The DataPath parameter ``data_path_parameter_name`` receives the changed blob (or, for a batch, the
   folder holding them all), and the run's firing lists every blob (name, ETag) that caused it.
+
+Every "now" of this module (creating, updating and showing schedules, and each tick) is :func:`clock`: the
+real time, unless the ``DURABLEML_SCHEDULE_CLOCK`` setting names a clock file (tests only), whose number is
+added to it in seconds. A test moves the clock of a running host by rewriting that file, so it can step a
+minute schedule past its next occurrences without waiting for them.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
+import os
 import posixpath
 import uuid
 from dataclasses import dataclass, field
@@ -48,7 +54,27 @@ SKIPPED_KEPT = 100  # skipped occurrence times recorded per catch-up firing (the
 CLAIM_GRACE_S = 60  # a claimed firing whose run does not exist after this long is started by the next tick
 _ASSIGNMENTS = ("ParameterAssignments", "DataPathAssignments", "DataSetDefinitionValueAssignments")
 _RUN_NAMESPACE = uuid.UUID("0b6d1f43-5f0e-4a59-9d8e-3c1f2a7b9e21")
+CLOCK_SETTING = "DURABLEML_SCHEDULE_CLOCK"  # the path of a clock file (tests); unset: the real time
 log = logging.getLogger("durableml.schedules")
+
+
+def clock() -> dt.datetime:
+    """Now, in UTC, for the schedules: the real time plus the seconds in the ``DURABLEML_SCHEDULE_CLOCK`` file.
+
+    Without the setting (production) it is the real time. The file is read at every call, so a test that
+    rewrites it moves the clock of a running host; an empty or missing file means no offset.
+    """
+    now = dt.datetime.now(dt.timezone.utc)
+    path = os.environ.get(CLOCK_SETTING)
+    if not path:
+        return now
+    try:
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read().strip()
+    except FileNotFoundError:
+        return now
+    return now + dt.timedelta(seconds=float(text or 0))
+
 
 _SETTINGS = (
     "name",
@@ -90,7 +116,7 @@ Starter = Callable[[Firing], Mapping[str, Any]]
 # ---------------------------------------------------------------------------------------------- records
 def create(spec: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
     """Validate and record a schedule (its pipeline or endpoint must exist and accept its parameters)."""
-    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    now = recurrence.utc(now or clock())
     record = _checked(
         {
             **{k: spec.get(k) for k in _SETTINGS},
@@ -132,7 +158,7 @@ def list_schedules(filters: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 def update(schedule_id: str, changes: Mapping[str, Any], now: Optional[dt.datetime] = None) -> dict[str, Any]:
     """Change settings; takes effect at the next tick. Enabling or a new recurrence fires only later times."""
-    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    now = recurrence.utc(now or clock())
     unknown = sorted(set(changes) - set(_SETTINGS))
     if unknown:
         raise ValidationError(f"schedule settings {unknown} cannot be changed; changeable: {list(_SETTINGS)}")
@@ -167,7 +193,7 @@ def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> di
         upcoming = recurrence.occurrences(
             record["recurrence"],
             _time(record["created"]),
-            max(after, recurrence.utc(now or dt.datetime.now(dt.timezone.utc))),
+            max(after, recurrence.utc(now or clock())),
             dt.datetime.max.replace(tzinfo=dt.timezone.utc),
         )
         shown["nextRunTime"] = _iso(next(upcoming, None))
@@ -328,7 +354,7 @@ def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] 
     bad blob or occurrence never blocks the others. A schedule that fails as a whole (its datastore is gone)
     records ``lastError`` and does not stop the other schedules.
     """
-    now = recurrence.utc(now or dt.datetime.now(dt.timezone.utc))
+    now = recurrence.utc(now or clock())
     started: list[dict[str, Any]] = []
     where, params = ("status eq 'Active' and RowKey eq @id", {"id": only}) if only else ("status eq 'Active'", {})
     for record in records().query(TABLE, PARTITION, where, params):
