@@ -194,27 +194,18 @@ def test_rest_wrong_types_are_400_naming_parameter_and_type(
 
 
 def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[str, Any], service: Any) -> None:
-    """A node count given as a PipelineParameter (ParallelRunConfig): in the schema, type-checked, recorded."""
-    from durableml.core.environment import Environment
-    from durableml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+    """A node count given as a PipelineParameter (v1's runconfig_pipeline_params): in the schema, type-checked,
+    recorded."""
+    from durableml.pipeline.steps import PythonScriptStep
 
     nodes = PipelineParameter("nodecount", default_value=2)
-    config = ParallelRunConfig(
-        environment=Environment("env"),
-        entry_script="seen.py",
-        error_threshold=1,
-        output_action="summary_only",
-        compute_target=ensure_compute(env["ws"]),
-        node_count=nodes,
-        mini_batch_size="1",
-        source_directory=str(PARAMS_DIR),
-    )
-    files = Dataset.File.from_files((env["store"], "params/f1.txt"))
-    step = ParallelRunStep(
+    step = PythonScriptStep(
+        "seen.py",
         name="scored",
-        parallel_run_config=config,
+        source_directory=str(PARAMS_DIR),
+        compute_target=ensure_compute(env["ws"]),
+        runconfig_pipeline_params={"NodeCount": nodes},
         allow_reuse=False,
-        inputs=[files.as_named_input("files_in").as_mount()],
     )
     published = Pipeline(workspace=env["ws"], steps=[step]).publish(name="nodes", description="", version="1")
     headers = {"x-functions-key": service.key}
@@ -235,3 +226,34 @@ def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[st
     )
     assert ok.status_code == 200, ok.text
     assert service.api("GET", f"/api/runs/{ok.json()['Id']}").json()["parameters"] == {"nodecount": 3}
+
+
+def test_a_pipeline_durableml_cannot_run_is_refused_at_publish(env: dict[str, Any], service: Any) -> None:
+    """A ParallelRunStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
+    from durableml.core.environment import Environment
+    from durableml.exceptions import NotSupportedError
+    from durableml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+
+    config = ParallelRunConfig(
+        environment=Environment("env"),
+        entry_script="seen.py",
+        error_threshold=1,
+        output_action="summary_only",
+        compute_target=ensure_compute(env["ws"]),
+        node_count=PipelineParameter("nodecount", default_value=2),
+        mini_batch_size="1",
+        source_directory=str(PARAMS_DIR),
+    )
+    files = Dataset.File.from_files((env["store"], "params/f1.txt"))
+    step = ParallelRunStep(
+        name="batch-scored",
+        parallel_run_config=config,
+        allow_reuse=False,
+        inputs=[files.as_named_input("files_in").as_mount()],
+    )
+    with pytest.raises(NotSupportedError) as refused:
+        Pipeline(workspace=env["ws"], steps=[step]).publish(name="parallel-nodes", description="", version="1")
+    assert "step 'batch-scored'" in str(refused.value) and "ParallelRunStep" in str(refused.value)
+    listed = service.api("GET", "/api/published-pipelines").json()
+    listed = listed.get("value", listed) if isinstance(listed, dict) else listed
+    assert not any(p.get("name") == "parallel-nodes" for p in listed)
