@@ -1,6 +1,7 @@
-"""Build hook: a wheel of durableml carries the Function App itself (function_app.py, host.json and the
-orchestrators, activities and triggers blueprints) under ``durableml/_functionapp/``, so that an installed
-durableml can run the app with funchost (``durableml up``) without a checkout of this repository.
+"""Build hook: a wheel of durableml carries the Function App itself (function_app.py, app_decorators.py,
+host.json and the orchestrators, activities and triggers blueprints) under ``durableml/_functionapp/``, so
+that an installed durableml can run the app with funchost (``durableml up``) without a checkout of this
+repository.
 
 Everything else is declared in pyproject.toml. The app stays at the top of the repository, where the Azure
 Functions host and ``infra/`` deploy it from; editable installs use it there.
@@ -15,7 +16,7 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
-APP_FILES = ("function_app.py", "host.json", "requirements.txt")
+APP_FILES = ("function_app.py", "app_decorators.py", "host.json", "requirements.txt")
 APP_PACKAGES = ("orchestrators", "activities", "triggers")
 
 

@@ -6,13 +6,14 @@ from typing import Any, Optional
 
 import azure.durable_functions as df
 
+from app_decorators import activity, function_name
 from durableml import contract
 from durableml.service import notifications
 
 bp = df.Blueprint()
 
 
-@bp.function_name(contract.ACTIVITY_NOTIFY_RUN_FINISHED)
-@bp.activity_trigger(input_name="payload")
+@function_name(bp, contract.ACTIVITY_NOTIFY_RUN_FINISHED)
+@activity(bp)
 def notify_run_finished(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
     return notifications.notify_run_finished(payload["run_id"])

@@ -10,21 +10,22 @@ from typing import Any, Optional
 
 import azure.durable_functions as df
 
+from app_decorators import activity, durable_client, function_name
 from durableml import contract
 from durableml.service import runtime
 
 bp = df.Blueprint()
 
 
-@bp.function_name(contract.ACTIVITY_PIPELINE_FINISHED)
-@bp.activity_trigger(input_name="payload")
+@function_name(bp, contract.ACTIVITY_PIPELINE_FINISHED)
+@activity(bp)
 def pipeline_finished(payload: dict[str, Any]) -> None:
     runtime.pipeline_finished(payload["run_id"], payload["status"], payload["steps"], payload.get("record_first") or ())
 
 
-@bp.function_name(contract.ACTIVITY_STEP_START)
-@bp.activity_trigger(input_name="payload")
-@bp.durable_client_input(client_name="client")
+@function_name(bp, contract.ACTIVITY_STEP_START)
+@activity(bp)
+@durable_client(bp)
 async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     instance_id = contract.step_instance_id(payload["run_id"], payload["step"]["id"])
     notify = client.create_http_management_payload(instance_id)["sendEventPostUri"]
@@ -39,13 +40,13 @@ async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationCli
     )
 
 
-@bp.function_name(contract.ACTIVITY_STEP_COMPLETE)
-@bp.activity_trigger(input_name="payload")
+@function_name(bp, contract.ACTIVITY_STEP_COMPLETE)
+@activity(bp)
 def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
     return runtime.step_complete(payload["run_id"], payload["step"], payload.get("report"))
 
 
-@bp.function_name(contract.ACTIVITY_STEPS_CANCEL)
-@bp.activity_trigger(input_name="payload")
+@function_name(bp, contract.ACTIVITY_STEPS_CANCEL)
+@activity(bp)
 def steps_cancel(payload: dict[str, Any]) -> None:
     runtime.steps_cancel(payload["run_id"], payload["step_ids"])

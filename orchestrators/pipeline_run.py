@@ -26,9 +26,11 @@ completions, when no step runs, the orchestration continues as new with its stat
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generator, Optional
 
 import azure.durable_functions as df
+
+from app_decorators import function_name, orchestration
 
 from durableml.contract import (
     ACTIVITY_NOTIFY_RUN_FINISHED,
@@ -157,9 +159,9 @@ class _Run:
             self.stop_starting = True
 
 
-@bp.function_name(ORCHESTRATOR_PIPELINE_RUN)
-@bp.orchestration_trigger(context_name="context")
-def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+@function_name(bp, ORCHESTRATOR_PIPELINE_RUN)
+@orchestration(bp)
+def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Optional[dict[str, Any]]]:
     run = _Run(context.get_input())
     cancel = context.wait_for_external_event(EVENT_CANCEL)
     while True:
@@ -205,7 +207,7 @@ def pipeline_run(context: df.DurableOrchestrationContext):  # type: ignore[no-un
     return summary
 
 
-def _notify(context: df.DurableOrchestrationContext, run_id: str):  # type: ignore[no-untyped-def]
+def _notify(context: df.DurableOrchestrationContext, run_id: str) -> Generator[Any, Any, None]:
     """Send the run-finished notice, retried with backoff (2 s doubling, NOTIFY_ATTEMPTS tries); a receiver
     that keeps refusing does not change the run's outcome (the activity's failures are in the host log)."""
     delay = NOTIFY_FIRST_RETRY_S

@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
-from typing import Any, Optional
+from typing import Any, Generator, Optional
 
 import azure.durable_functions as df
+
+from app_decorators import function_name, orchestration
 
 from durableml.contract import (
     ACTIVITY_STEP_COMPLETE,
@@ -24,6 +26,8 @@ from durableml.contract import (
     EVENT_STEP_DONE,
     ORCHESTRATOR_STEP_RUN,
     TERMINAL,
+    StepResult,
+    StepStart,
 )
 
 bp = df.Blueprint()
@@ -43,13 +47,13 @@ def complete_report(value: Any) -> Optional[dict[str, Any]]:
     return None
 
 
-@bp.function_name(ORCHESTRATOR_STEP_RUN)
-@bp.orchestration_trigger(context_name="context")
-def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untyped-def]
+@function_name(bp, ORCHESTRATOR_STEP_RUN)
+@orchestration(bp)
+def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Optional[StepResult]]:
     work = context.get_input()
     if not work.get("submitted"):
-        started = yield context.call_activity(ACTIVITY_STEP_START, work)
-        if started.get("result") is not None:  # reused, or failed before it could run
+        started: StepStart = yield context.call_activity(ACTIVITY_STEP_START, work)
+        if "result" in started:  # reused, or failed before it could run
             return started["result"]
         work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
         work.update(submitted=True, poll_s=FIRST_POLL_S)
@@ -69,7 +73,7 @@ def step_run(context: df.DurableOrchestrationContext):  # type: ignore[no-untype
                 "reused_from": None,
                 "report": report,
             }
-        result = yield context.call_activity(ACTIVITY_STEP_COMPLETE, {**work, "report": report})
+        result: Optional[StepResult] = yield context.call_activity(ACTIVITY_STEP_COMPLETE, {**work, "report": report})
         if result is not None:
             return result
         work["poll_s"] = min(work["poll_s"] * 2, MAX_POLL_S)

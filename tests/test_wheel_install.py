@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -53,7 +54,13 @@ def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeo
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A fresh venv outside the repository with the durableml wheel and its dependencies installed."""
     work = tmp_path_factory.mktemp("wheel")
-    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"), str(ROOT)], work)
+    source = work / "source"  # the checkout's files (tracked or not ignored), so no stale build/ of it is packaged
+    listed = _run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"], ROOT)
+    for name in filter(None, listed.split("\0")):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(work / "dist"), str(source)], work)
     wheels = sorted((work / "dist").glob("durableml-*.whl"))
     assert len(wheels) == 1, wheels
     venv = work / "venv"

@@ -29,7 +29,7 @@ from durableml.service import (
     snapshots,
 )
 from durableml.service import record_types as rt
-from triggers.decorators import durable_client, route
+from app_decorators import durable_client, route
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.api")

@@ -11,7 +11,7 @@ import azure.functions as func
 from durableml.service import models
 from durableml.service import record_types as rt
 from triggers.api import _body, _respond
-from triggers.decorators import route
+from app_decorators import route
 
 bp = df.Blueprint()
 

@@ -22,7 +22,7 @@ from durableml import exceptions as errors
 from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
 from durableml.service import record_types as rt
 from triggers.api import _body, _respond, error_response, json_response, orchestration_exists, start_run
-from triggers.decorators import durable_client, route
+from app_decorators import durable_client, route
 
 bp = df.Blueprint()
 # The run routes: function keys checked by the host, or (entra mode) open at the host and checked here.

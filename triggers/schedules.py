@@ -19,7 +19,7 @@ from durableml.service import record_types as rt
 from durableml.service import runs, schedules
 from durableml.service.schedules import Firing
 from triggers.api import _body, _respond, orchestration_exists, start_run
-from triggers.decorators import durable_client, route, timer
+from app_decorators import durable_client, route, timer
 
 bp = df.Blueprint()
 log = logging.getLogger("durableml.schedules")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Mapping, Optional
 
-from durableml import stepkinds
+from durableml import contract, stepkinds
 from durableml.compute import registry
 from durableml.exceptions import (
     ComputeTargetNotFoundError,
@@ -28,7 +28,7 @@ from durableml.service.records import EXPERIMENTS, blob_container, records
 from durableml.service.records import RUNS as RUNS  # re-exported: the step lifecycle reads runs from here
 
 PARTITION = "run"
-TERMINAL = {"Finished", "Failed", "Canceled"}
+TERMINAL = contract.TERMINAL
 _STEP_RUN_NAMESPACE = uuid.UUID("6f1d8c1e-8a37-4c55-9f3a-6f0f4d1b2a10")
 
 

@@ -152,7 +152,8 @@ def check_published(ns: dict[str, Any], service: Any) -> None:
     response = ns["response"]
     assert response.status_code == 200, response.text
     rest_run = service.api("GET", f"/api/runs/{response.json()['Id']}").json()
-    assert rest_run["runSource"] == "API" and rest_run["experimentName"] in ("My_Pipeline", "PipelineEndpointExperiment")
+    assert rest_run["runSource"] == "API"
+    assert rest_run["experimentName"] in ("My_Pipeline", "PipelineEndpointExperiment")
     published = ns["published_pipeline1"]
     assert published.status == "Active" and published.name == "My_Published_Pipeline"
     if "pipeline_endpoint_by_name" not in ns:

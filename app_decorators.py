@@ -1,4 +1,4 @@
-"""The blueprint decorators the trigger modules use, with their real types.
+"""The blueprint decorators of the Function App (triggers, activities, orchestrators), with their real types.
 
 azure-functions-durable ships no type information (no ``py.typed``), so a ``df.Blueprint`` is ``Any`` to mypy,
 and azure.functions types its own decorators ``Callable[..., Any]``: ``@bp.route(...)`` would leave every
@@ -10,12 +10,12 @@ signatures and bodies stay checked.
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable, Optional, Union
+from typing import Any, Callable, Optional, Union
 
 import azure.functions as func
 from azure.functions.decorators.function_app import FunctionBuilder
 
-Handler = Callable[..., Awaitable[Any]]
+Handler = Callable[..., Any]
 Decorator = Callable[[Union[Handler, FunctionBuilder]], FunctionBuilder]
 
 
@@ -36,4 +36,22 @@ def timer(bp: Any, arg_name: str, schedule: str) -> Decorator:
     decorator: Decorator = bp.timer_trigger(
         arg_name=arg_name, schedule=schedule, run_on_startup=False, use_monitor=False
     )
+    return decorator
+
+
+def function_name(bp: Any, name: str) -> Decorator:
+    """``bp.function_name``: the function's name in the app (the contract's names, ``durableml.contract``)."""
+    decorator: Decorator = bp.function_name(name=name)
+    return decorator
+
+
+def activity(bp: Any, input_name: str = "payload") -> Decorator:
+    """``bp.activity_trigger``: a Durable activity whose ``input_name`` argument is its input."""
+    decorator: Decorator = bp.activity_trigger(input_name=input_name)
+    return decorator
+
+
+def orchestration(bp: Any, context_name: str = "context") -> Decorator:
+    """``bp.orchestration_trigger``: a Durable orchestrator (a generator over ``context_name``)."""
+    decorator: Decorator = bp.orchestration_trigger(context_name=context_name)
     return decorator
