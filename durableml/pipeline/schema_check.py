@@ -15,7 +15,9 @@ Measured on the submit path (bench/schema_bench.py, docs/benchmarks.md): fastjso
 hand-written checker it replaces, jsonschema about 10 times slower. Unlike that checker, patterns follow
 JSON Schema's regular expressions: ``$`` is the end of the text, so a name with a trailing newline is refused.
 The schema keeps its draft 2020-12 ``$schema``; fastjsonschema reads its keywords (``$defs``/``$ref``,
-``const``, ``propertyNames``, ``items`` as one schema...) with its draft-07 rules, which agree for them.
+``const``, ``propertyNames``, ``items`` as one schema...) with its draft-07 rules, which agree for them;
+``format`` is not checked (an annotation in draft 2020-12, and the OpenAPI schemas use formats such as
+``uuid`` that fastjsonschema would enforce).
 """
 
 from __future__ import annotations
@@ -65,7 +67,8 @@ def _validator(schema: Mapping[str, Any], root: Mapping[str, Any], fast_fail: bo
     cached = _compiled.get(key)
     if cached is None:
         definition = dict(schema) if schema is root else {**schema, "$defs": root.get("$defs", {})}
-        validate = fastjsonschema.compile(definition, use_default=False, fast_fail=fast_fail)
+        # no defaults filled in (the document is not changed); "format" annotates, as in draft 2020-12
+        validate = fastjsonschema.compile(definition, use_default=False, use_formats=False, fast_fail=fast_fail)
         with _lock:
             cached = _compiled.setdefault(key, (schema, root, validate))  # the schemas stay alive: ids stay theirs
     return cached[2]

@@ -96,6 +96,11 @@ def test_keywords(schema: dict[str, Any], instance: Any, expected: str) -> None:
     assert issues(instance, schema) == {("$", expected)}
 
 
+def test_formats_are_annotations() -> None:
+    assert check_schema("not-a-uuid", {"type": "string", "format": "uuid"}) == []
+    assert check_schema("yesterday", {"type": "string", "format": "date-time"}) == []
+
+
 def test_defaults_are_not_filled_in() -> None:
     instance: dict[str, Any] = {}
     assert check_schema(instance, {"properties": {"a": {"default": 1}}}) == []
