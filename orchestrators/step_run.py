@@ -53,7 +53,7 @@ def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Opt
     work = context.get_input()
     if not work.get("submitted"):
         started: StepStart = yield context.call_activity(ACTIVITY_STEP_START, work)
-        if "result" in started:  # reused, or failed before it could run
+        if started.get("result") is not None:  # reused, or failed before it could run
             return started["result"]
         work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
         work.update(submitted=True, poll_s=FIRST_POLL_S)

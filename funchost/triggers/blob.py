@@ -37,7 +37,7 @@ from funchost.config import resolve_setting_expression
 from funchost.errors import ConfigError, StorageError
 from funchost.functions import FunctionInfo
 from funchost.storage import HOSTS_CONTAINER, BlobLease
-from funchost.triggers import Listener
+from funchost.triggers.listener import Listener
 
 POISON_QUEUE = "webjobs-blobtrigger-poison"
 RECEIPT_LEASE_SECONDS = 30

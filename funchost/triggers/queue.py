@@ -33,7 +33,7 @@ from funchost.bindings import decode_message, message_encoding
 from funchost.config import resolve_setting_expression
 from funchost.errors import ConfigError
 from funchost.functions import FunctionInfo
-from funchost.triggers import Listener
+from funchost.triggers.listener import Listener
 from funchost.triggers.ncrontab import parse_timespan
 
 INVISIBLE_SECONDS = 600

@@ -32,7 +32,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from funchost.config import resolve_setting_expression
 from funchost.functions import FunctionInfo
 from funchost.storage import HOSTS_CONTAINER, BlobLease, ensure_container
-from funchost.triggers import Listener
+from funchost.triggers.listener import Listener
 from funchost.triggers.ncrontab import Schedule, parse_schedule
 
 LOCK_SECONDS = 15
