@@ -20,6 +20,7 @@ from azure.storage.blob import BlobServiceClient
 
 from durableml.compute import JobState, input_placeholder
 from durableml.compute.local import LocalCompute
+from durableml.compute.local.job_files import read_json
 from funchost.azurite import AzuriteHandle
 
 from .conftest import StepFactory, process_gone, uploaded_log, wait_for
@@ -54,7 +55,25 @@ def test_the_worker_survives_the_process_that_submitted(
     status = compute.wait(spec.job_id, timeout=15)
     assert status.state is JobState.FINISHED
     assert "done after the submitter died" in compute.logs(spec.job_id)
-    assert compute.worker_pid() == worker  # the same worker did it; nobody had to restart one
+    result = read_json(compute.state.job(spec.job_id).result)
+    assert result is not None and result["attempt"] == 1  # the same worker did it; nobody had to restart one
+    # its host is gone and nothing runs: the worker stops at its next rescan, not after the 600 s idle timeout
+    assert worker is not None
+    wait_for(lambda: process_gone(worker), timeout=15, what="the worker to stop once its owner is gone")
+    assert "that owns this worker is gone" in compute.state.worker_log.read_text()
+
+
+def test_a_worker_whose_host_lives_keeps_waiting_for_work(
+    new_compute: Callable[..., LocalCompute], step: StepFactory
+) -> None:
+    compute = new_compute()  # owned by this (living) process
+    spec = step("print('quick')\n")
+    compute.submit(spec)
+    assert compute.wait(spec.job_id).state is JobState.FINISHED
+    worker = compute.worker_pid()
+    assert worker is not None
+    with pytest.raises(AssertionError):  # idle, but its owner lives: it waits for the next job
+        wait_for(lambda: process_gone(worker), timeout=5, what="the worker to stay")
 
 
 def test_a_job_interrupted_by_a_worker_crash_reruns_and_a_finished_one_does_not(
