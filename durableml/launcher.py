@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from funchost import azurite
 from funchost.azurite import signal_group
 from funchost.keys import ensure_function_key
 
@@ -387,13 +388,7 @@ def stop(state_dir: Path | str, timeout: float = 15.0) -> Status:
 
 def log_tail(path: Path, offset: int = 0, lines: int = LOG_TAIL_LINES) -> str:
     """The last ``lines`` lines of a log from byte ``offset`` (what one start wrote)."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(offset)
-            text = handle.read().decode("utf-8", "replace")
-    except OSError as exc:
-        return f"(cannot read {path}: {exc})"
-    return "\n".join(text.rstrip().splitlines()[-lines:]) or "(no output)"
+    return azurite.log_tail(path, offset, lines)
 
 
 # ---- helpers

@@ -299,15 +299,19 @@ def _listening_from_log(log_path: Path, offset: int) -> dict[str, Endpoint]:
     return {m.group(1).lower(): (m.group(2), int(m.group(3))) for m in _LISTENING.finditer(text)}
 
 
-def _log_tail(log_path: Path, offset: int, lines: int = 30) -> str:
+def log_tail(path: Path, offset: int = 0, lines: int = 30) -> str:
+    """The last ``lines`` lines of a log from byte ``offset`` (what one start of a process wrote)."""
     try:
-        with log_path.open("rb") as f:
-            f.seek(offset)
-            text = f.read().decode("utf-8", "replace")
+        with path.open("rb") as handle:
+            handle.seek(offset)
+            text = handle.read().decode("utf-8", "replace")
     except OSError as exc:
-        return f" (its log {log_path} is unreadable: {exc})"
-    tail = "\n".join(text.rstrip().splitlines()[-lines:])
-    return f"\nLast lines of {log_path}:\n{tail}"
+        return f"(cannot read {path}: {exc})"
+    return "\n".join(text.rstrip().splitlines()[-lines:]) or "(no output)"
+
+
+def _log_tail(log_path: Path, offset: int, lines: int = 30) -> str:
+    return f"\nLast lines of {log_path}:\n{log_tail(log_path, offset, lines)}"
 
 
 def _port_answers(host: str, port: int) -> bool:

@@ -18,6 +18,7 @@ from typing import Any, Literal, Union, get_args, get_origin, is_typeddict
 
 from durableml.pipeline.document_schema import DOCUMENT_SCHEMA
 from durableml.service import record_types as rt
+from durableml.service.submissions import V1_RUN_FIELDS
 
 Schema = dict[str, Any]
 _JSON_TYPES: dict[Any, str] = {str: "string", int: "integer", float: "number", bool: "boolean", type(None): "null"}
@@ -232,11 +233,7 @@ _V1_RUN = {
     "type": "object",
     "required": ["ExperimentName"],
     "properties": {
-        "ExperimentName": {"type": "string", "minLength": 1},
-        "RunSource": {"type": "string"},
-        "ContinueOnStepFailure": {"type": "boolean"},
-        "EnforceRerun": {"type": "boolean"},
-        "Tags": {"type": "object", "additionalProperties": {"type": "string"}},
+        **V1_RUN_FIELDS,
         "ParameterAssignments": {
             "type": "object",
             "additionalProperties": {"oneOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]},

@@ -233,6 +233,16 @@ def create(
     )
 
 
+V1_RUN_FIELDS: dict[str, Any] = {
+    "ExperimentName": {"type": "string", "minLength": 1},
+    "RunSource": {"type": "string"},
+    "ContinueOnStepFailure": {"type": "boolean"},
+    "EnforceRerun": {"type": "boolean"},
+    "Tags": {"type": "object", "additionalProperties": {"type": "string"}},
+}
+"""The fields of a v1 run request besides the three assignment sections (their schemas depend on the pipeline)."""
+
+
 def parameter_schema(declared: Mapping[str, Mapping[str, Any]], title: str) -> dict[str, Any]:
     """A JSON Schema of the v1 REST body for a pipeline declaring ``declared`` parameters."""
     scalars, paths, sets = {}, {}, {}
@@ -268,9 +278,7 @@ def parameter_schema(declared: Mapping[str, Mapping[str, Any]], title: str) -> d
         "type": "object",
         "required": ["ExperimentName"],
         "properties": {
-            "ExperimentName": {"type": "string", "minLength": 1},
-            "RunSource": {"type": "string"},
-            "ContinueOnStepFailure": {"type": "boolean"},
+            **V1_RUN_FIELDS,
             "ParameterAssignments": {**section, "properties": scalars},
             "DataPathAssignments": {**section, "properties": paths},
             "DataSetDefinitionValueAssignments": {**section, "properties": sets},
