@@ -14,8 +14,8 @@ with a cold start; ``tests/runtime/test_warm.py`` compares the two.
 
 A script is only handed to a warm interpreter when nothing that Python reads at startup differs: the
 job's environment must equal the one the interpreter started with except for the run's own variables
-(:data:`PER_JOB`: ``AZUREML_*``, ``DURABLEML_RUN_CONTEXT``, the service endpoint and key), which are read
-by the script, not by the interpreter. A job with its own environment variables (``PYTHONPATH``,
+(:data:`PER_JOB`: ``AZUREML_*``, ``AML_PARAMETER_*``, ``DURABLEML_RUN_CONTEXT``, the service endpoint and
+key), which are read by the script, not by the interpreter. A job with its own environment variables (``PYTHONPATH``,
 ``LD_LIBRARY_PATH``, ``OMP_NUM_THREADS``...) gets a cold ``python script.py``, as does any job when the
 pool is empty or switched off (``DURABLEML_WARM_INTERPRETERS=0``). An idle interpreter whose worker goes
 away reads end-of-file and exits without running anything.
@@ -37,7 +37,7 @@ __all__ = ["WarmInterpreters", "PER_JOB", "WARM_SETTING", "pool_size", "popen_sc
 WARM_SETTING = "DURABLEML_WARM_INTERPRETERS"
 DEFAULT_SIZE = 2
 PER_JOB = frozenset({"DURABLEML_RUN_CONTEXT", "DURABLEML_ENDPOINT", "DURABLEML_KEY"})
-_PER_JOB_PREFIX = "AZUREML_"
+_PER_JOB_PREFIXES = ("AZUREML_", "AML_PARAMETER_")  # AML_PARAMETER_<name>: a PythonScriptStep's params
 _log = logging.getLogger("durableml.runner.warm")
 
 # Runs as ``python -c`` in the waiting interpreter. Everything it uses is loaded at startup anyway
@@ -141,7 +141,7 @@ def startup_compatible(started_with: Mapping[str, str], job_env: Mapping[str, st
     """True if an interpreter started with ``started_with`` may run a script that needs ``job_env``."""
 
     def startup_part(env: Mapping[str, str]) -> dict[str, str]:
-        return {k: v for k, v in env.items() if k not in PER_JOB and not k.startswith(_PER_JOB_PREFIX)}
+        return {k: v for k, v in env.items() if k not in PER_JOB and not k.startswith(_PER_JOB_PREFIXES)}
 
     return startup_part(started_with) == startup_part(job_env)
 

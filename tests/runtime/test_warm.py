@@ -182,6 +182,7 @@ def test_a_job_with_its_own_startup_environment_is_not_handed_to_a_waiting_inter
         assert pool.run(["main.py"], tmp_path, {**base, **changed}) is None
     assert len(pool._idle) == 2  # none was used up
     assert startup_compatible(pool.env, {**base, "AZUREML_DATAREFERENCE_x": "/mnt/x", "DURABLEML_KEY": "k"})
+    assert startup_compatible(pool.env, {**base, "AML_PARAMETER_alpha": "0.5"})  # a step's params: read by it
 
 
 def test_a_waiting_interpreter_killed_from_outside_is_skipped(pool: WarmInterpreters, tmp_path: Path) -> None:
