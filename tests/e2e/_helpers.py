@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections import Counter
 from pathlib import Path
 from typing import Any, Sequence
 
+from durableml.compute.local.job_files import pid_alive  # noqa: F401  (used by the e2e tests through this module)
 from durableml.core import Workspace
 from durableml.core.compute import AmlCompute, ComputeTarget
 from durableml.pipeline.core import PipelineData
@@ -15,21 +15,6 @@ from tests.polling import wait_until  # noqa: F401  (used by the e2e tests throu
 
 STEPS_DIR = Path(__file__).resolve().parent / "projects" / "steps"
 COMPUTE = "e2e-cpu"
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists and is not a zombie."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
 
 
 def ensure_compute(ws: Workspace, name: str = COMPUTE, max_nodes: int = 4) -> ComputeTarget:

@@ -259,3 +259,12 @@ def test_a_step_script_uses_azureml_run_unchanged(
         ("accuracy", 0.75, "scalar"),
         ("losses", [0.4, 0.2], "list"),
     ]
+
+
+def test_an_exited_but_unreaped_owner_counts_as_gone() -> None:
+    from durableml.compute.local.job_files import pid_alive
+
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    assert pid_alive(os.getpid())
+    wait_for(lambda: not pid_alive(child.pid), what="the exited child (a zombie until reaped) to count as gone")
+    assert child.poll() == 0  # reaped only now: it was a zombie while pid_alive said it was gone

@@ -158,11 +158,18 @@ class JobFiles:
 
 
 def pid_alive(pid: int) -> bool:
-    """True while a process with this pid exists (ours or another user's)."""
+    """True while a process with this pid exists and has not exited (ours or another user's).
+
+    A zombie (exited, not yet reaped by its parent) counts as gone: a host process that died stays a zombie
+    until whoever started it waits for it, and its worker must not wait with it."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True  # no /proc (not Linux), or it went away meanwhile: kill(0) said it was there
