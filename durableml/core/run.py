@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from durableml import contract
+from durableml._http_errors import v1_lookup_error
 from durableml.core import _context
 from durableml.core.model import Model
-from durableml.exceptions import ActivityFailedException, NotSupportedError, UserErrorException
+from durableml.exceptions import ActivityFailedException, NotSupportedError, RunNotFoundError, UserErrorException
 
 if TYPE_CHECKING:
     from durableml._handles import ExperimentHandle
@@ -48,6 +49,15 @@ class RunStatus:
     FAILED = contract.FAILED
     CANCELED = contract.CANCELED
     TERMINAL = frozenset({COMPLETED, *contract.TERMINAL})
+
+
+def _dataset(workspace: Any, definition: Mapping[str, Any]) -> Any:
+    """A Dataset object (FileDataset / TabularDataset) for a dataset definition a run record carries."""
+    from durableml.core.dataset import dataset_from_record
+
+    record = {"id": definition.get("id"), "name": definition.get("name"), "version": definition.get("version"),
+              "definition": dict(definition)}  # fmt: skip
+    return dataset_from_record(workspace, record)
 
 
 def set_context_provider(provider: Callable[[], Run] | None) -> Callable[[], Run] | None:
@@ -89,7 +99,10 @@ class Run:
         return self._experiment.workspace._client
 
     def _refresh(self) -> dict[str, Any]:
-        self._record = dict(self._client.get_run(self._run_id))
+        try:
+            self._record = dict(self._client.get_run(self._run_id))
+        except RunNotFoundError as exc:  # v1 found out at Run(experiment, run_id); durableml at the first fetch
+            raise v1_lookup_error(exc, f"Run {self._run_id} was not found") from exc
         return self._record
 
     @property
@@ -131,8 +144,23 @@ class Run:
 
     def get_details(self) -> dict[str, Any]:
         """Return the run record with ``runId`` added (``status``, ``startTimeUtc``, ``endTimeUtc``, ``target``,
-        ``properties``...)."""
-        return {"runId": self._run_id, **self._refresh()}
+        ``properties``...); a step run's ``inputDatasets`` / ``outputDatasets`` in v1's shape, each with its
+        ``dataset`` as a Dataset object."""
+        details = {"runId": self._run_id, **self._refresh()}
+        workspace = self._experiment.workspace
+        if "inputDatasets" in details:
+            details["inputDatasets"] = [
+                {"dataset": _dataset(workspace, used["dataset"]),
+                 "consumptionDetails": {"type": "RunInput", "inputName": used["name"], "mechanism": used["mechanism"]}}
+                for used in details["inputDatasets"]
+            ]  # fmt: skip
+        if "outputDatasets" in details:
+            details["outputDatasets"] = [
+                {"identifier": {"savedId": made["dataset"].get("id")}, "outputType": "RunOutput",
+                 "outputDetails": {"outputName": made["name"]}, "dataset": _dataset(workspace, made["dataset"])}
+                for made in details["outputDatasets"]
+            ]  # fmt: skip
+        return details
 
     def get_metrics(
         self, name: str | None = None, recursive: bool = False, run_type: str | None = None, populate: bool = False

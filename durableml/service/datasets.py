@@ -70,6 +70,31 @@ def register(
     return record
 
 
+_SAVED_NAMESPACE = uuid.UUID("0b9f3c52-4d1e-4f7a-9a39-2f8f1d6c7e44")
+
+
+def save(definition: Mapping[str, Any]) -> str:
+    """The id of ``definition`` as an unregistered ("saved") dataset, recorded so that it can be used later by
+    id (``Dataset.get_by_id``, v1 REST ``SavedDataSetReference``), as v1 gives every dataset a run used one.
+
+    The id is the one the definition carries (the SDK gives each dataset one; a registered dataset keeps its
+    own), else one derived from the definition, so saving the same definition again changes nothing."""
+    if definition.get("datasetType") not in ("file", "tabular") or not definition.get("paths"):
+        raise ValidationError("a dataset definition needs datasetType 'file' or 'tabular' and at least one path")
+    dataset_id = str(definition.get("id") or uuid.uuid5(_SAVED_NAMESPACE, _core(definition)))
+    if records().get(BY_ID, "id", dataset_id) is not None:  # registered, or saved before
+        return dataset_id
+    saved = {k: v for k, v in definition.items() if k not in ("name", "version")}
+    records().put(BY_ID, "id", dataset_id, {"saved": True, "definition": {**saved, "id": dataset_id}})
+    return dataset_id
+
+
+def _saved(dataset_id: str, ref: Mapping[str, Any]) -> dict[str, Any]:
+    """The record of an unregistered dataset saved by :func:`save` (no name, no version)."""
+    return {"id": dataset_id, "name": None, "version": None, "description": None, "tags": {}, "created": None,
+            "definition": dict(ref["definition"])}  # fmt: skip
+
+
 def _core(definition: Mapping[str, Any]) -> str:
     """The parts of a definition that make it a different dataset (not its id, name or version)."""
     return json.dumps({k: v for k, v in definition.items() if k not in ("id", "name", "version")}, sort_keys=True)
@@ -82,6 +107,8 @@ def get(
         ref = records().get(BY_ID, "id", dataset_id)
         if ref is None:
             raise DatasetNotFoundError(f"no dataset with id '{dataset_id}'")
+        if ref.get("saved"):
+            return _saved(dataset_id, ref)
         name, version = ref["name"], ref["version"]
     if not name:
         raise ValidationError("give a dataset name or id")
@@ -101,6 +128,8 @@ def get(
 def list_latest() -> list[dict[str, Any]]:
     latest: dict[str, dict[str, Any]] = {}
     for ref in records().query(BY_ID, "id"):
+        if ref.get("saved"):  # used by a run, never registered: not listed (v1 lists registered datasets)
+            continue
         record = get(ref["name"], ref["version"])
         if ref["name"] not in latest or record["version"] > latest[ref["name"]]["version"]:
             latest[ref["name"]] = record

@@ -303,9 +303,19 @@ class PipelineRun(_RunFields):
     pipelineOutputs: NotRequired[dict[str, DataLocation]]
 
 
+class RunDataset(TypedDict):
+    """A dataset a step run consumed or produced: the input or output ``name``, how (``Mount``, ``Download``,
+    ``Upload``) and the dataset's definition (with its ``id``: registered, or saved for the run)."""
+
+    name: str
+    mechanism: str
+    dataset: dict[str, Any]
+
+
 class StepRun(_RunFields):
     """The run of one step of a pipeline run (``parentRunId``). ``target``: its compute target; ``reusedFrom``:
-    the step run whose outputs it reused; ``reuse``: its reuse key, once decided."""
+    the step run whose outputs it reused; ``reuse``: its reuse key, once decided; ``inputDatasets`` /
+    ``outputDatasets``: the datasets it consumed (once started) and produced (once finished)."""
 
     kind: Literal["step"]
     name: str
@@ -315,6 +325,8 @@ class StepRun(_RunFields):
     reusedFrom: Optional[str]
     submitted: NotRequired[bool]
     reuse: NotRequired[ReuseIdentity]
+    inputDatasets: NotRequired[list[RunDataset]]
+    outputDatasets: NotRequired[list[RunDataset]]
 
 
 Run = Union[PipelineRun, StepRun]

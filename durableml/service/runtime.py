@@ -21,7 +21,7 @@ from durableml import stepkinds
 from durableml.contract import CANCELED, EVENT_STEP_DONE, FAILED, FINISHED, NOT_STARTED, QUEUED, RUNNING, TERMINAL
 from durableml.exceptions import AzureMLException, NotSupportedError
 from durableml.jobs import JobState, input_placeholder, output_placeholder, status_from_report
-from durableml.service import changes, computes, datastores, reuse, state
+from durableml.service import changes, computes, datasets, datastores, reuse, state
 from durableml.service.records import RUNS, records, storage_connection
 from durableml.service.runs import (
     PARTITION,
@@ -118,6 +118,8 @@ def step_start(
         _after_decision(run, record_first, pipeline_running)
         return {"result": _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))}
     _after_decision(run, record_first, pipeline_running)
+    found = _input_datasets(resolved["inputs"])
+    used = {"input_datasets": found} if found else {}  # kept off the records of steps that use none
     if reused is not None:
         done = _save(
             record,
@@ -126,12 +128,41 @@ def step_start(
             outputs=reused["outputs"],
             reused_from=reused["id"],
             reuse=reused["reuse"],
+            **used,
         )
         return {"result": _result(done)}
     _save(
-        record, status=RUNNING, started=utc_now(), submitted=True, reuse=resolved["reuse"], outputs=resolved["outputs"]
+        record,
+        status=RUNNING,
+        started=utc_now(),
+        submitted=True,
+        reuse=resolved["reuse"],
+        outputs=resolved["outputs"],
+        **used,
     )
     return {}
+
+
+def _input_datasets(inputs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """v1's ``inputDatasets`` of a step run: each input consumed as a dataset, with the dataset's definition
+    (an unregistered one is saved, so that it has an id usable later: ``Dataset.get_by_id``, v1 REST)."""
+    used = []
+    for name, given in inputs.items():
+        described = given.get("dataset")
+        if not described:
+            continue
+        definition = dict(described) if isinstance(described, Mapping) else _folder_dataset(
+            str(described), given["datastore"], given["path_on_datastore"]
+        )  # fmt: skip
+        definition["id"] = datasets.save(definition)
+        used.append({"name": name, "mechanism": str(given.get("mode") or "mount").capitalize(), "dataset": definition})
+    return used
+
+
+def _folder_dataset(dataset_type: str, datastore: str, path: str) -> dict[str, Any]:
+    """The definition of a dataset over every file under ``path`` (a step output read or written as one)."""
+    where = {"datastore": datastore, "path": path.rstrip("/") + "/**"}
+    return {"datasetType": dataset_type, "paths": [where], "format": {}, "transforms": []}
 
 
 def _reason(step: Mapping[str, Any], exc: BaseException) -> str:
@@ -188,30 +219,33 @@ def step_complete(
     if not status.is_terminal:
         return None
     outcome = status.state.value if status.state in (JobState.FINISHED, JobState.FAILED) else CANCELED
-    done = _save(record, status=outcome, ended=utc_now(), error=status.error, metrics=status.metrics or [])
+    made = _output_datasets(step, record) if outcome == FINISHED else []
+    done = _save(record, status=outcome, ended=utc_now(), error=status.error, metrics=status.metrics or [],
+                 **({"output_datasets": made} if made else {}))  # fmt: skip
     _SAVED.pop(sid, None)
     if outcome == FINISHED:
         reuse.remember(step, done)
-        _register_outputs(step, done)
     return _result(done)
 
 
-def _register_outputs(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
-    """``OutputFileDatasetConfig.register_on_complete``: a new dataset version over what the step wrote."""
-    from durableml.service import datasets
-
+def _output_datasets(step: Mapping[str, Any], record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """v1's ``outputDatasets`` of a finished step: each OutputFileDatasetConfig output as a dataset over what the
+    step wrote, registered as a new version when ``register_on_complete`` asked for it, else saved."""
+    made = []
     for name, out in step["outputs"].items():
-        spec = out.get("registerAs")
         where = record.get("outputs", {}).get(name)
-        if not spec or not where:
+        if out.get("kind") != "output_file_dataset" or not where:
             continue
-        definition = {
-            "datasetType": spec.get("datasetType", "file"),
-            "paths": [{"datastore": where["datastore"], "path": where["path"].rstrip("/") + "/**"}],
-            "format": spec.get("format") or {},
-            "transforms": spec.get("transforms") or [],
-        }
-        datasets.register(definition, spec["name"], spec.get("description"), spec.get("tags"), True)
+        spec = out.get("registerAs") or {}
+        definition = _folder_dataset(str(spec.get("datasetType") or "file"), where["datastore"], where["path"])
+        definition.update(format=spec.get("format") or {}, transforms=spec.get("transforms") or [])
+        if spec.get("name"):
+            registered = datasets.register(definition, spec["name"], spec.get("description"), spec.get("tags"), True)
+            definition = dict(registered["definition"])
+        else:
+            definition["id"] = datasets.save(definition)
+        made.append({"name": name, "mechanism": "Upload", "dataset": definition})
+    return made
 
 
 def steps_cancel(run_id: str, step_ids: list[str]) -> None:
@@ -312,19 +346,18 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
     elif kind == "parameter":
         value = params[source["name"]]
         datastore, path = value.get("datastore"), value.get("path", "")
-    elif kind == "dataset":  # several paths: the runner stages each of them into one directory (staging.py)
-        from durableml.exceptions import NotSupportedError
-
+    elif kind == "dataset":  # several paths: the runner stages them into one directory, fetching URLs itself
         paths = source["dataset"]["paths"]
         stores = {_datastore(run, p.get("datastore"))["name"] for p in paths if not p.get("url")}
-        if len(stores) != 1 or any(p.get("url") for p in paths):
+        if len(stores) > 1:
             where = [p.get("url") or f"{p.get('datastore') or 'default'}:{p.get('path', '')}" for p in paths]
             raise NotSupportedError(
-                "a step input whose dataset spans URLs or several datastores",
+                "a step input whose dataset spans several datastores",
                 f"Its paths are {where}; upload the files to one datastore "
                 "(Datastore.upload_files) and build the dataset from there.",
             )
-        datastore, path = stores.pop(), paths[0].get("path", "") if len(paths) == 1 else ""
+        datastore = stores.pop() if stores else None  # URLs only: the binding names the default datastore
+        path = paths[0].get("path", "") if len(paths) == 1 and not paths[0].get("url") else ""
     else:
         raise AzureMLException(f"input source kind '{kind}' is not supported by local compute yet")
     record = _datastore(run, datastore)
@@ -374,7 +407,7 @@ def _job_basis(
     notify = None
     if notify_url:
         notify = {"url": notify_url.replace("{eventName}", EVENT_STEP_DONE), "event": EVENT_STEP_DONE}
-    return stepkinds.JobBasis(
+    basis = stepkinds.JobBasis(
         job_id=sid,
         run_id=run.id,
         step_name=step["name"],
@@ -384,6 +417,7 @@ def _job_basis(
         inputs={
             n: {
                 "container": i["container"],
+                "datastore": i["datastore"],
                 "path_on_datastore": i["path_on_datastore"],
                 "mode": i["mode"],
                 "path_on_compute": i["path_on_compute"],
@@ -401,6 +435,8 @@ def _job_basis(
         parent_run_id=run.id,
         workspace=_job_workspace(),
     )
+    datastores.add_connections(basis.inputs, basis.outputs, resolved)  # datastores on other accounts (secrets)
+    return basis
 
 
 def _bound(value: Any, params: Mapping[str, Any]) -> Any:
