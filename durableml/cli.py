@@ -1,6 +1,6 @@
 """The ``durableml`` command: start and stop durableml on this machine, and look at its runs.
 
-    durableml up [--port N] [--state-dir DIR] [--config PATH] [--detach]
+    durableml up [--port N] [--state-dir DIR] [--config PATH] [--account NAME]... [--detach]
     durableml down [--state-dir DIR]
     durableml status [--state-dir DIR]
     durableml runs list [--experiment E] [--json]
@@ -36,6 +36,8 @@ from durableml import contract
 from durableml._version import __version__
 from durableml.config import WorkspaceConfig, find_config_file, load_config
 from durableml.exceptions import AzureMLException, NotFoundError, ServiceNotConnectedError
+from funchost.azurite import account_names
+from funchost.errors import ConfigError
 
 if TYPE_CHECKING:
     from durableml.http_client import HttpServiceClient
@@ -79,6 +81,14 @@ def parser() -> argparse.ArgumentParser:
         default=None,
         metavar="PATH",
         help="where to write config.json: a file or a directory (default: ./config.json)",
+    )
+    up.add_argument(
+        "--account",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="another storage account for Azurite to serve (repeatable), for datastores on other accounts: "
+        "http://127.0.0.1:<blob port>/NAME, its key funchost.azurite.account_key(NAME)",
     )
     up.add_argument("--detach", action="store_true", help="start it and return; stop it later with `durableml down`")
     up.add_argument(
@@ -191,7 +201,11 @@ def _state_hint(args: argparse.Namespace) -> str:
 # ---------------------------------------------------------------------------------------------- up/down/status
 def cmd_up(args: argparse.Namespace) -> int:
     config = launcher.config_path(args.config if args.config is not None else Path.cwd())  # checked before starting
-    service = launcher.LocalDurableml(args.state_dir, port=args.port, ready_timeout=args.timeout)
+    try:
+        accounts = account_names(args.account)
+    except ConfigError as exc:
+        raise CliError(str(exc)) from exc
+    service = launcher.LocalDurableml(args.state_dir, port=args.port, ready_timeout=args.timeout, accounts=accounts)
     service.check()
     _say(f"starting durableml (funchost + Azurite) on port {service.port}; log: {service.log_path}")
     started = time.monotonic()
@@ -206,6 +220,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     _say(f"  config.json: {path} (endpoint + function key, for Workspace.from_config())")
     _say(f"  the function key is in that file ('key') and in {service.keys_path} (functionKeys.default)")
     _say(f"  state: {service.state_dir}")
+    for name in accounts:
+        _say(
+            f"  storage account {name}: key funchost.azurite.account_key({name!r}) (Azurite's data; not in config.json)"
+        )
     if args.detach:
         _say(f"It runs in the background; stop it with `durableml down{_state_hint(args)}`.")
         return 0

@@ -30,7 +30,7 @@ import socket
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -118,7 +118,10 @@ class LocalDurableml:
       (with its data in ``<state_dir>/funchost/azurite``) and stops when it stops;
     * ``step_key``: provision the ``durableml-steps`` function key (DURABLEML_STEP_KEY) so that step processes
       can call the service (``Model.register``, ``Dataset.get_by_name``... inside a step);
-    * ``env``: extra environment variables for funchost (on top of this process's environment).
+    * ``env``: extra environment variables for funchost (on top of this process's environment);
+    * ``accounts``: more storage account names for the Azurite funchost starts (its ``AzuriteAccounts`` setting;
+      account X is ``http://127.0.0.1:<blob port>/X``, its key ``funchost.azurite.account_key(X)``), for
+      datastores on other accounts. With ``storage=`` given, that Azurite must already serve them.
 
     Use it as a context manager, or call :meth:`start` and :meth:`stop`. ``host`` is the
     :class:`~funchost.process.FunchostProcess` (``kill()``, ``restart()``, ``output()``...).
@@ -134,8 +137,10 @@ class LocalDurableml:
         env: Mapping[str, str] | None = None,
         ready_timeout: float = READY_TIMEOUT,
         app_dir: Path | None = None,
+        accounts: Sequence[str] = (),
     ) -> None:
         self.state_dir = Path(state_dir).resolve()
+        self.accounts = azurite.account_names(accounts)
         self.app_dir = app_dir or function_app_dir()
         self.storage = storage
         self.step_key_enabled = step_key
@@ -213,6 +218,8 @@ class LocalDurableml:
             env["DURABLEML_STEP_KEY"] = self.step_key
         if self.storage:
             env["AzureWebJobsStorage"] = self.storage
+        if self.accounts:
+            env[azurite.ACCOUNTS_SETTING] = ",".join(self.accounts)
         from funchost.process import with_local_storage
 
         self.host.env = with_local_storage(env)
@@ -248,6 +255,7 @@ class LocalDurableml:
             "keys": str(self.keys_path),
             "azurite_pid": self.azurite_pid,
             "azurite_data": str(self.funchost_state / "azurite") if self.azurite_pid else None,
+            "accounts": self.accounts,
             "started": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "started_by": os.getpid(),
             "config": None,

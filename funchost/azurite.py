@@ -8,6 +8,15 @@ funchost needs a storage account (blobs, queues, tables). Locally that is Azurit
 * :func:`start_azurite` starts a private Azurite, by default on ports the OS picks, and is what tests use.
 
 Both return an :class:`AzuriteHandle`; ``handle.stop()`` terminates Azurite's whole process group.
+
+**More storage accounts.** Azurite serves ``devstoreaccount1`` and, through its ``AZURITE_ACCOUNTS``
+variable, any other accounts, each at its own path: account X is ``http://127.0.0.1:<blob port>/X``
+(path-style). Both entry points take ``accounts`` (names); :func:`ensure_azurite` also reads the app setting
+``AzuriteAccounts`` (``"acct2,publicdata"``, from local.settings.json Values or the environment). Each
+extra account's key is :func:`account_key` (derived from its name, like the emulator's well-known key: local
+emulator keys are not secrets to the machine's user; ``account_connection_string`` gives a full connection
+string). The keys go only into Azurite's own environment, never into the host's (which step processes
+inherit); ``devstoreaccount1`` is always kept.
 Azurite also stops by itself when the process that started it dies (even by ``kill -9``): a small
 watchdog preloaded into Node checks its parent every second. Its data stays in ``data_dir``, so a
 restarted Azurite on the same directory sees the same blobs, queues and tables.
@@ -15,6 +24,8 @@ restarted Azurite on the same directory sees the same blobs, queues and tables.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import os
 import re
@@ -23,7 +34,7 @@ import signal
 import socket
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Sequence, Union
 
@@ -33,6 +44,9 @@ from funchost.errors import ConfigError, StorageError
 ACCOUNT_NAME = "devstoreaccount1"
 ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 DEFAULT_PORTS = (10000, 10001, 10002)
+ACCOUNTS_SETTING = "AzuriteAccounts"
+"""App setting naming Azurite's extra storage accounts (comma or semicolon separated)."""
+_ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 SERVICES = ("blob", "queue", "table")
 LOG_FILE = "azurite.log"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -68,6 +82,12 @@ class AzuriteHandle:
     endpoints: list[Endpoint]
     data_dir: Path
     log_path: Path
+    accounts: list[str] = field(default_factory=list)
+    """The storage accounts it serves besides ``devstoreaccount1``."""
+
+    def account_connection_string(self, account: str) -> str:
+        """The connection string of one of its accounts (blob, queue and table endpoints)."""
+        return account_connection_string(account, self.blob_port, self.queue_port, self.table_port)
 
     @property
     def pid(self) -> int:
@@ -118,12 +138,57 @@ class AzuriteHandle:
 
 def connection_string(blob_port: int, queue_port: int, table_port: int, host: str = "127.0.0.1") -> str:
     """The connection string of an Azurite account on ``host`` with the given service ports."""
-    return (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-        f"BlobEndpoint=http://{host}:{blob_port}/{ACCOUNT_NAME};"
-        f"QueueEndpoint=http://{host}:{queue_port}/{ACCOUNT_NAME};"
-        f"TableEndpoint=http://{host}:{table_port}/{ACCOUNT_NAME};"
+    return account_connection_string(ACCOUNT_NAME, blob_port, queue_port, table_port, host)
+
+
+def account_connection_string(
+    account: str, blob_port: int, queue_port: int | None = None, table_port: int | None = None, host: str = "127.0.0.1"
+) -> str:
+    """The connection string of Azurite account ``account`` (its key is :func:`account_key`)."""
+    text = (
+        f"DefaultEndpointsProtocol=http;AccountName={account};AccountKey={account_key(account)};"
+        f"BlobEndpoint=http://{host}:{blob_port}/{account};"
     )
+    if queue_port is not None:
+        text += f"QueueEndpoint=http://{host}:{queue_port}/{account};"
+    if table_port is not None:
+        text += f"TableEndpoint=http://{host}:{table_port}/{account};"
+    return text
+
+
+def account_key(account: str) -> str:
+    """The key of Azurite account ``account``: the well-known one for ``devstoreaccount1``, else 64 bytes derived
+    from the name (base64, as Azure's keys are), the same on every start and every machine."""
+    if account == ACCOUNT_NAME:
+        return ACCOUNT_KEY
+    return base64.b64encode(hashlib.sha512(f"funchost-azurite-account:{account}".encode()).digest()).decode()
+
+
+def account_names(value: str | Iterable[str] | None) -> list[str]:
+    """Extra account names from a setting (``"a,b"`` or ``"a;b"``) or a list; checked, without duplicates and
+    without ``devstoreaccount1`` (always there). Raises :class:`ConfigError` naming a bad name."""
+    if value is None:
+        return []
+    items = re.split(r"[,;\s]+", value) if isinstance(value, str) else list(value)
+    names: list[str] = []
+    for item in (i.strip() for i in items):
+        if not item or item == ACCOUNT_NAME or item in names:
+            continue
+        if ":" in item:
+            raise ConfigError(
+                f'Azurite account {item.split(":")[0]!r}: give account names only ({ACCOUNTS_SETTING}="acct2,data"); '
+                "their keys are derived from the names (funchost.azurite.account_key), so none travels in a setting"
+            )
+        if not _ACCOUNT_NAME.match(item):
+            raise ConfigError(f"{item!r} is not a valid storage account name: use 3-24 lowercase letters and digits")
+        names.append(item)
+    return names
+
+
+def azurite_accounts_env(accounts: Iterable[str]) -> str:
+    """The ``AZURITE_ACCOUNTS`` value for ``devstoreaccount1`` plus ``accounts`` (Azurite replaces its default
+    account by this list, so the default account is always in it)."""
+    return ";".join(f"{name}:{account_key(name)}" for name in [ACCOUNT_NAME, *account_names(accounts)])
 
 
 def local_endpoints(conn_str: str) -> list[Endpoint] | None:
@@ -178,8 +243,11 @@ def ensure_azurite(
     *,
     app_dir: Path | None = None,
     timeout: float = 60.0,
+    accounts: Iterable[str] | None = None,
 ) -> AzuriteHandle | None:
     """Make sure a storage emulator answers at ``endpoints`` (blob, queue, table as (host, port)).
+
+    ``accounts``: extra storage accounts for an Azurite started here (None: the ``AzuriteAccounts`` setting).
 
     If something already listens on the blob port it is assumed to be Azurite and ``None`` is returned
     (funchost did not start it, so it must not stop it). Otherwise Azurite is started from the project's
@@ -198,8 +266,9 @@ def ensure_azurite(
                 f"cannot start Azurite for {host}:{port}: only loopback endpoints are local; "
                 "start that storage account yourself or use UseDevelopmentStorage=true"
             )
+    names = account_names(os.environ.get(ACCOUNTS_SETTING) if accounts is None else accounts)
     dirs = [d for d in (app_dir, Path.cwd(), REPO_ROOT) if d is not None]
-    return _launch(find_azurite(dirs), [port for _, port in endpoints], data_dir, log, timeout)
+    return _launch(find_azurite(dirs), [port for _, port in endpoints], data_dir, log, timeout, names)
 
 
 def start_azurite(
@@ -210,16 +279,20 @@ def start_azurite(
     *,
     log: Log = None,
     timeout: float = 60.0,
+    accounts: Iterable[str] = (),
 ) -> AzuriteHandle:
     """Start a private Azurite with its data in ``data_dir``; port 0 lets the OS pick a free port.
 
+    ``accounts``: storage accounts it serves besides ``devstoreaccount1`` (see :func:`account_key`).
     The returned handle knows the ports actually bound and offers ``.connection_string``.
     """
     script = find_azurite([Path.cwd(), REPO_ROOT])
-    return _launch(script, [blob_port, queue_port, table_port], data_dir, log, timeout)
+    return _launch(script, [blob_port, queue_port, table_port], data_dir, log, timeout, account_names(accounts))
 
 
-def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: float) -> AzuriteHandle:
+def _launch(
+    script: Path, ports: list[int], data_dir: Path, log: Log, timeout: float, accounts: Sequence[str] = ()
+) -> AzuriteHandle:
     node = shutil.which("node")
     if node is None:
         raise ConfigError(
@@ -248,15 +321,19 @@ def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: f
         offset = out.tell()  # parse only this run's lines: the log is appended to across restarts
         out.write(f"--- funchost starting Azurite: {' '.join(command)}\n".encode())
         out.flush()
+        env = dict(os.environ)
+        if accounts:  # else Azurite's own AZURITE_ACCOUNTS, if someone set it, stays as it is
+            env["AZURITE_ACCOUNTS"] = azurite_accounts_env(accounts)
         process = subprocess.Popen(
             command,
+            env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=data_dir,
             start_new_session=True,
         )
-    handle = AzuriteHandle(process, [], data_dir, log_path)
+    handle = AzuriteHandle(process, [], data_dir, log_path, list(accounts))
     try:
         handle.endpoints = _wait_ready(handle, offset, timeout)
     except BaseException:
@@ -265,7 +342,8 @@ def _launch(script: Path, ports: list[int], data_dir: Path, log: Log, timeout: f
     _emit(
         log,
         f"Azurite started (pid {process.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
-        f"table {handle.table_port}; data in {data_dir}, log {log_path}",
+        f"table {handle.table_port}; data in {data_dir}, log {log_path}"
+        + (f"; accounts {', '.join([ACCOUNT_NAME, *accounts])}" if accounts else ""),
     )
     return handle
 

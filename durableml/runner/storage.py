@@ -1,5 +1,9 @@
 """Blob access for the step runner: one client per storage account, containers created once.
 
+A job's bindings may name other accounts (a datastore on another storage account): such a binding carries its
+own ``connection_string``, a storage connection string or one of :mod:`durableml.storage_accounts`'s connection
+texts (SAS, anonymous, service principal, identity); :func:`get_store` gives each its own store.
+
 azure-storage-blob is imported here, on first use, never when ``durableml.runner`` is imported: the
 worker pays the import once, and the user's script never does. Clients are cached per connection
 string and shared by the worker's job threads (the Azure SDK clients are thread-safe).
@@ -58,9 +62,9 @@ class BlobStore:
     """Containers and blobs of one storage account, with the few transfers the runner needs."""
 
     def __init__(self, connection_string: str) -> None:
-        from azure.storage.blob import BlobServiceClient
+        from durableml.storage_accounts import blob_service
 
-        self._service: BlobServiceClient = BlobServiceClient.from_connection_string(connection_string)
+        self._service: BlobServiceClient = blob_service(connection_string)
         self._ready: set[str] = set()
         self._lock = threading.Lock()
         # (container, blob) -> (ETag, local file, its size, its st_mtime_ns) of blobs this store uploaded

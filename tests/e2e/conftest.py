@@ -80,15 +80,22 @@ class Service:
 
 
 @contextlib.contextmanager
-def running_service(funchost_process: object, work: Path, step_key: bool = False) -> Iterator[Service]:
+def running_service(
+    funchost_process: object, work: Path, step_key: bool = False, accounts: tuple[str, ...] = ()
+) -> Iterator[Service]:
     """A private Azurite and durableml (:class:`durableml.launcher.LocalDurableml`) on it under ``work``.
+
+    ``accounts``: more storage accounts Azurite serves (``svc.azurite.account_connection_string(name)``), for
+    datastores on other accounts.
 
     ``step_key``: provision a function key for step processes (``durableml-steps`` in keys.json, named by the
     app's DURABLEML_STEP_KEY setting), as an operator does, so steps can call the service; ``svc.step_key``.
     ``funchost_process`` is not used (the launcher starts the host); it stays for the modules that pass it.
     """
-    azurite = start_azurite(work / "azurite")
-    launched = LocalDurableml(work, storage=azurite.connection_string, step_key=step_key, ready_timeout=60)
+    azurite = start_azurite(work / "azurite", accounts=accounts)
+    launched = LocalDurableml(
+        work, storage=azurite.connection_string, step_key=step_key, ready_timeout=60, accounts=accounts
+    )
     svc: Service | None = None
     try:
         launched.start()
