@@ -200,7 +200,11 @@ class StepRunner:
         context_file = self.job_dir / "context.json"
         document = ctx.build_context(self.spec, inputs, outputs, self.job_dir / "metrics.jsonl")
         context_file.write_text(json.dumps(document, indent=1), encoding="utf-8")
-        argv = [sys.executable, self.spec.script_name, *resolve_arguments(self.spec.arguments, inputs, outputs)]
+        argv = [
+            sys.executable,
+            script_path(self.spec.script_name),
+            *resolve_arguments(self.spec.arguments, inputs, outputs),
+        ]
         env = ctx.step_environment(self.spec, context_file, inputs, outputs, self.base_env, self.secrets)
         process = ScriptProcess(argv, cwd, env, log, self.interpreters)
         with self._lock:
@@ -250,3 +254,19 @@ class StepRunner:
 def run_step(spec: JobSpec, job_dir: Path, **options: Any) -> dict[str, Any]:
     """Run ``spec`` in ``job_dir`` and return its result document (see :class:`StepRunner`)."""
     return StepRunner(spec, job_dir, **options).run()
+
+
+SHIPPED = "durableml:"
+"""``script_name`` prefix of a script shipped with durableml (a step kind's driver), not in the snapshot."""
+
+
+def script_path(script_name: str) -> str:
+    """The path ``python`` runs for a job's ``script_name``: as given (relative to the snapshot), or for
+    ``durableml:<path>`` the file of the installed durableml package."""
+    if not script_name.startswith(SHIPPED):
+        return script_name
+    package = Path(__file__).resolve().parent.parent
+    path = (package / script_name[len(SHIPPED) :]).resolve()
+    if not path.is_relative_to(package) or not path.is_file():
+        raise ValueError(f"job script {script_name!r} is not a script shipped with durableml")
+    return str(path)

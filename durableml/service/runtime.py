@@ -430,6 +430,7 @@ def _job_basis(
             for n, o in resolved["outputs"].items()
         },
         settings=_bound(step.get("settings") or {}, run.parameters),
+        bindings={name: dict(binding) for name, binding in step["inputs"].items()},
         notify=notify,
         experiment_name=run.experiment,
         parent_run_id=run.id,

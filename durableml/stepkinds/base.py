@@ -52,13 +52,21 @@ class JobBasis:
     inputs: dict[str, dict[str, Any]]
     outputs: dict[str, dict[str, Any]]
     settings: dict[str, Any]
+    bindings: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """The step's input bindings as the document has them (``sideInput``, ``datasetType``...), by input name."""
     notify: Optional[dict[str, Any]] = None
     experiment_name: str = ""
     parent_run_id: str = ""
     workspace: dict[str, str] = field(default_factory=dict)
 
-    def job(self, script_name: str, environment: Optional[Mapping[str, str]] = None) -> JobSpec:
-        """A JobSpec that runs ``script_name`` (a path in the snapshot) with these arguments and data."""
+    def job(
+        self,
+        script_name: str,
+        environment: Optional[Mapping[str, str]] = None,
+        arguments: Optional[list[Any]] = None,
+    ) -> JobSpec:
+        """A JobSpec that runs ``script_name`` (a path in the snapshot, or ``durableml:<path>`` for a script
+        shipped with durableml) with ``arguments`` (default: the step's) and the step's data."""
         return JobSpec(
             job_id=self.job_id,
             run_id=self.run_id,
@@ -66,7 +74,7 @@ class JobBasis:
             snapshot=self.snapshot,
             script_name=script_name,
             connection_string=self.connection_string,
-            arguments=list(self.arguments),
+            arguments=list(self.arguments if arguments is None else arguments),
             inputs=self.inputs,
             outputs=self.outputs,
             environment=dict(environment or {}),

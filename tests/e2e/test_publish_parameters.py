@@ -229,31 +229,18 @@ def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[st
 
 
 def test_a_pipeline_durableml_cannot_run_is_refused_at_publish(env: dict[str, Any], service: Any) -> None:
-    """A ParallelRunStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
-    from durableml.core.environment import Environment
-    from durableml.exceptions import NotSupportedError
-    from durableml.pipeline.steps import ParallelRunConfig, ParallelRunStep
+    """A CommandStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
+    from durableml.pipeline.steps import PythonScriptStep
 
-    config = ParallelRunConfig(
-        environment=Environment("env"),
-        entry_script="seen.py",
-        error_threshold=1,
-        output_action="summary_only",
-        compute_target=ensure_compute(env["ws"]),
-        node_count=PipelineParameter("nodecount", default_value=2),
-        mini_batch_size="1",
-        source_directory=str(PARAMS_DIR),
+    plain = PythonScriptStep(
+        "seen.py", name="shell", source_directory=str(PARAMS_DIR), compute_target=ensure_compute(env["ws"])
     )
-    files = Dataset.File.from_files((env["store"], "params/f1.txt"))
-    step = ParallelRunStep(
-        name="batch-scored",
-        parallel_run_config=config,
-        allow_reuse=False,
-        inputs=[files.as_named_input("files_in").as_mount()],
-    )
-    with pytest.raises(NotSupportedError) as refused:
-        Pipeline(workspace=env["ws"], steps=[step]).publish(name="parallel-nodes", description="", version="1")
-    assert "step 'batch-scored'" in str(refused.value) and "ParallelRunStep" in str(refused.value)
+    document = Pipeline(workspace=env["ws"], steps=[plain]).to_document()
+    document["steps"][0].update(kind="command", settings={"command": "echo hello"})
+    answer = service.api("POST", "/api/published-pipelines", json={"document": document, "name": "command-nodes"})
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "NotSupported" and "step 'shell'" in error["message"] and "CommandStep" in error["message"]
     listed = service.api("GET", "/api/published-pipelines").json()
     listed = listed.get("value", listed) if isinstance(listed, dict) else listed
-    assert not any(p.get("name") == "parallel-nodes" for p in listed)
+    assert not any(p.get("name") == "command-nodes" for p in listed)

@@ -17,9 +17,9 @@ import pytest
 
 from durableml.core import Experiment
 from durableml.data.data_reference import DataReference
-from durableml.exceptions import ActivityFailedException, NotSupportedError
+from durableml.exceptions import ActivityFailedException
 from durableml.pipeline.core import Pipeline, PipelineData
-from durableml.pipeline.steps import ParallelRunConfig, ParallelRunStep, PythonScriptStep
+from durableml.pipeline.steps import PythonScriptStep
 
 from ._helpers import ensure_compute, step
 
@@ -127,25 +127,18 @@ def test_bad_settings_are_refused_at_submit(env: dict[str, Any]) -> None:
 
 
 def test_a_step_kind_durableml_cannot_run_is_refused_at_submit(env: dict[str, Any]) -> None:
-    images = DataReference(env["ws"].get_default_datastore(), "images", "images-e2e")
-    config = ParallelRunConfig(
-        entry_script="score.py", source_directory=str(PROJECT), mini_batch_size="5", error_threshold=1,
-        output_action="append_row", compute_target=env["compute"], node_count=1, environment=None,
-    )  # fmt: skip
-    score = ParallelRunStep(
-        name="score", parallel_run_config=config, inputs=[images], output=PipelineData("scores"), allow_reuse=False
+    document = Pipeline(env["ws"], [step("shell", "journal.txt", env["compute"])]).to_document()
+    document["steps"][0].update(kind="command", settings={"command": "echo hello"})  # a CommandStep
+    answer = env["service"].api(
+        "POST", f"/api/experiments/{EXPERIMENT}/runs", data=json.dumps({"document": document, "parameters": {}})
     )
-    (PROJECT / "score.py").write_text("def init():\n    pass\n\n\ndef run(batch):\n    return batch\n")
-    try:
-        with pytest.raises(NotSupportedError) as refused:
-            Experiment(env["ws"], EXPERIMENT).submit(Pipeline(env["ws"], [score]))
-    finally:
-        (PROJECT / "score.py").unlink()
-    message = str(refused.value)
-    assert "step 'score'" in message and "ParallelRunStep" in message, message
+    assert answer.status_code == 400, answer.text
+    error = answer.json()["error"]
+    assert error["code"] == "NotSupported" and "step 'shell'" in error["message"], error
+    assert "CommandStep" in error["message"] and "Nothing was started" in error["message"], error
     runs = env["service"].api("GET", f"/api/experiments/{EXPERIMENT}/runs").json()
     runs = runs.get("value", runs) if isinstance(runs, dict) else runs
-    assert not any("score" in json.dumps(r) for r in runs), "nothing was started"
+    assert not any("shell" in json.dumps(r) for r in runs), "nothing was started"
 
 
 def test_a_step_on_a_compute_type_its_kind_does_not_run_on_is_refused(env: dict[str, Any]) -> None:

@@ -1,0 +1,354 @@
+"""The ParallelRunStep driver: runs a v1 entry script over mini-batches of its input datasets.
+
+The step's job runs this file as its script (``durableml.stepkinds.parallel_run`` builds the job); it is
+the step's main process on the compute node, with the step's context (``Run.get_context()``), inputs staged
+and output directory ready, like a PythonScriptStep's script. It:
+
+* lists the items of each input: the files of a FileDataset (a mini-batch is ``mini_batch_size`` of them),
+  the rows of a TabularDataset (delimited or Parquet files read with pandas; a mini-batch holds about
+  ``mini_batch_size`` bytes of them, "1KB"/"10MB"/...);
+* starts ``node_count x process_count_per_node`` worker processes (this backend's nodes are processes of one
+  machine), each of which imports the entry script and calls its ``init()`` once;
+* hands every mini-batch to ``run(mini_batch)`` (a list of file paths, or a pandas DataFrame), retried up to
+  ``run_max_try`` times, each call limited to ``run_invocation_timeout`` seconds (a worker that overruns is
+  stopped and replaced);
+* with ``output_action="append_row"`` writes what ``run`` returned (list items, or DataFrame rows joined by
+  spaces) to ``append_row_file_name`` in the output directory, in the order of the mini-batches; with
+  ``"summary_only"`` only counts them;
+* fails the step once more items failed than ``error_threshold`` (-1: never), or more mini-batches than
+  ``allowed_failed_count`` / ``allowed_failed_percent``; an item fails when ``run`` raised for its mini-batch
+  on every try, or returned fewer results than the mini-batch had items.
+
+Progress goes to the step's driver log (``wait_for_completion(show_output=True)`` shows it); each worker's
+own log and a job summary go under ``logs/`` of the working directory (captured with the step's logs).
+Standard library only, plus pandas for tabular inputs (imported only then).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import json
+import logging
+import multiprocessing
+import os
+import re
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from multiprocessing.pool import Pool
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+__all__ = ["main", "parse_size", "Config"]
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)?\s*$", re.IGNORECASE)
+_UNITS = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
+LOGS = Path("logs")
+
+
+def parse_size(text: Any, tabular: bool) -> int:
+    """``mini_batch_size`` as a count (files) or bytes (rows): ``10``, ``"10"``, ``"1KB"``, ``"10MB"``."""
+    if isinstance(text, int) and not isinstance(text, bool):
+        value, unit = float(text), ""
+    else:
+        found = _SIZE.match(str(text or ""))
+        if not found:
+            raise ValueError(f"mini_batch_size {text!r} is not a count (10) or a size (1KB, 10MB)")
+        value, unit = float(found.group(1)), (found.group(2) or "").upper()
+    size = int(value * _UNITS.get(unit, 1))
+    if size < 1:
+        raise ValueError(f"mini_batch_size {text!r} must be at least 1")
+    if unit and not tabular:
+        raise ValueError(f"mini_batch_size {text!r} is a size; a FileDataset input takes a file count such as 10")
+    return size
+
+
+@dataclass
+class Config:
+    """The step's ParallelRunConfig as the job carries it (settings with parameter values bound)."""
+
+    entry_script: str
+    mini_batch_size: Any = None
+    node_count: int = 1
+    process_count_per_node: Optional[int] = None
+    error_threshold: int = 10
+    output_action: str = "append_row"
+    append_row_file_name: str = "parallel_run_step.txt"
+    run_invocation_timeout: float = 60
+    run_max_try: int = 3
+    allowed_failed_count: Optional[int] = None
+    allowed_failed_percent: Optional[float] = None
+    logging_level: str = "INFO"
+    inputs: list[dict[str, str]] = field(default_factory=list)  # {"name", "type": "file"|"tabular"}
+
+    @property
+    def processes(self) -> int:
+        per_node = self.process_count_per_node or os.cpu_count() or 1
+        return max(1, int(self.node_count) * int(per_node))
+
+
+# ------------------------------------------------------------------------------------------- the worker side
+_module: Any = None
+_init_error: Optional[str] = None
+
+
+def _worker_init(entry_script: str, argv: list[str], level: str, log_dir: str) -> None:
+    """In each worker process: v1's ``azureml_user.parallel_run`` for ``EntryScript``, the entry script's
+    ``init()`` once. If that fails, every mini-batch given to this worker fails with that error (a failing
+    initializer would otherwise make the pool start workers again and again)."""
+    global _module, _init_error
+    try:
+        _module = _load_entry_script(entry_script, argv, level, log_dir)
+    except BaseException as exc:  # noqa: BLE001 (reported with every mini-batch of this worker)
+        _init_error = "init() failed: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def _load_entry_script(entry_script: str, argv: list[str], level: str, log_dir: str) -> Any:
+    logging.basicConfig(
+        filename=os.path.join(log_dir, f"worker-{os.getpid()}.txt"),
+        level=getattr(logging, str(level).upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(message)s",
+    )
+    _install_entry_script_module()
+    sys.argv = [entry_script, *argv]
+    sys.path.insert(0, os.path.dirname(os.path.abspath(entry_script)))
+    spec = importlib.util.spec_from_file_location("entry_script", entry_script)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load the entry script {entry_script!r}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not callable(getattr(module, "run", None)):
+        raise AttributeError(f"the entry script {entry_script!r} defines no run(mini_batch) function")
+    if callable(getattr(module, "init", None)):
+        module.init()
+    return module
+
+
+def _install_entry_script_module() -> None:
+    """``from azureml_user.parallel_run import EntryScript``: v1's helper giving the entry script a logger."""
+    import types
+
+    class EntryScript:
+        """v1's ``EntryScript``: ``logger`` writes to this worker's log under ``logs/``."""
+
+        @property
+        def logger(self) -> logging.Logger:
+            return logging.getLogger("entry_script")
+
+        @property
+        def output_dir(self) -> str:
+            return os.environ.get("DURABLEML_PARALLEL_OUTPUT", ".")
+
+    package = types.ModuleType("azureml_user")
+    module = types.ModuleType("azureml_user.parallel_run")
+    module.EntryScript = EntryScript  # type: ignore[attr-defined]
+    package.parallel_run = module  # type: ignore[attr-defined]
+    sys.modules.setdefault("azureml_user", package)
+    sys.modules.setdefault("azureml_user.parallel_run", module)
+
+
+def _run_batch(batch: Any, context: Optional[dict[str, Any]]) -> Any:
+    """One ``run()`` call in a worker; returns the entry script's result as it is (pickled back)."""
+    if _init_error is not None:
+        raise RuntimeError(_init_error)
+    run = _module.run
+    wants_context = len(inspect.signature(run).parameters) >= 2
+    return run(batch, context) if wants_context else run(batch)
+
+
+# -------------------------------------------------------------------------------------------- the driver side
+@dataclass
+class _Batch:
+    index: int
+    items: Any  # list of paths, or a DataFrame
+    count: int
+    tries: int = 0
+    result: Any = None
+    error: Optional[str] = None
+    done: bool = False
+
+
+def _file_batches(roots: Sequence[str], size: int) -> list[_Batch]:
+    files: list[str] = []
+    for root in roots:
+        if os.path.isfile(root):
+            files.append(root)
+            continue
+        for directory, _dirs, names in os.walk(root):
+            files += [os.path.join(directory, n) for n in names]
+    files.sort()
+    return [_Batch(i, files[s : s + size], len(files[s : s + size])) for i, s in enumerate(range(0, len(files), size))]
+
+
+def _tabular_batches(roots: Sequence[str], size: int) -> list[_Batch]:
+    import pandas as pd
+
+    frames = []
+    for root in roots:
+        paths = [root] if os.path.isfile(root) else sorted(
+            os.path.join(d, n) for d, _s, names in os.walk(root) for n in names
+        )  # fmt: skip
+        for path in paths:
+            reader = pd.read_parquet if path.endswith(".parquet") else pd.read_csv
+            frames.append(reader(path))
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if table.empty:
+        return []
+    per_row = max(1, int(table.memory_usage(deep=True, index=False).sum() / len(table)))
+    rows = max(1, size // per_row)
+    return [
+        _Batch(i, table.iloc[s : s + rows].reset_index(drop=True), len(table.iloc[s : s + rows]))
+        for i, s in enumerate(range(0, len(table), rows))
+    ]
+
+
+def _lines(result: Any) -> list[str]:
+    """What ``append_row`` writes for one mini-batch's result."""
+    if result is None:
+        return []
+    if hasattr(result, "to_csv") and hasattr(result, "columns"):  # a DataFrame
+        text = result.to_csv(sep=" ", header=False, index=False)
+        return [line for line in text.splitlines() if line]
+    if isinstance(result, (list, tuple)):
+        return [str(item) for item in result]
+    return [str(result)]
+
+
+def _result_count(result: Any) -> int:
+    if result is None:
+        return 0
+    if hasattr(result, "columns") and hasattr(result, "__len__"):
+        return len(result)
+    return len(result) if isinstance(result, (list, tuple)) else 1
+
+
+class Driver:
+    """Runs the mini-batches over a pool of worker processes (see the module docstring)."""
+
+    def __init__(self, config: Config, inputs: dict[str, str], output: Optional[str], argv: list[str]) -> None:
+        self.config = config
+        self.inputs = inputs
+        self.output = output
+        self.argv = argv
+        self.log_dir = LOGS / "user"
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.context = multiprocessing.get_context("spawn")
+
+    def batches(self) -> list[_Batch]:
+        tabular = any(i.get("type") == "tabular" for i in self.config.inputs)
+        size = parse_size(self.config.mini_batch_size or ("1MB" if tabular else 10), tabular)
+        roots = [self.inputs[i["name"]] for i in self.config.inputs if i["name"] in self.inputs]
+        return _tabular_batches(roots, size) if tabular else _file_batches(roots, size)
+
+    def _pool(self) -> Pool:
+        initargs = (self.config.entry_script, self.argv, self.config.logging_level, str(self.log_dir))
+        return self.context.Pool(self.config.processes, initializer=_worker_init, initargs=initargs)
+
+    def run(self) -> int:
+        batches = self.batches()
+        total, started = len(batches), time.monotonic()
+        print(f"[parallel_run] {total} mini-batch(es), {sum(b.count for b in batches)} item(s), "
+              f"{self.config.processes} worker process(es)", flush=True)  # fmt: skip
+        pending = list(batches)
+        while pending:
+            pending = self._round(pending)
+        return self._finish(batches, time.monotonic() - started)
+
+    def _round(self, pending: list[_Batch]) -> list[_Batch]:
+        """Run every pending mini-batch once; returns the ones to try again."""
+        again: list[_Batch] = []
+        pool = self._pool()
+        try:
+            calls = [(b, pool.apply_async(_run_batch, (b.items, None))) for b in pending]
+            for position, (batch, call) in enumerate(calls):
+                batch.tries += 1
+                try:
+                    batch.result, batch.done, batch.error = call.get(self.config.run_invocation_timeout), True, None
+                except multiprocessing.TimeoutError:
+                    batch.error = (
+                        f"run() took longer than run_invocation_timeout={self.config.run_invocation_timeout:g} s"
+                    )
+                    pool.terminate()  # a worker is stuck: replace the pool, try the rest again
+                    rest = [b for b, _c in calls[position + 1 :]]
+                    again += ([batch] if batch.tries < self.config.run_max_try else []) + rest
+                    break
+                except Exception as exc:  # noqa: BLE001 (the entry script's error, counted against the threshold)
+                    batch.error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+                    if batch.tries < self.config.run_max_try:
+                        again.append(batch)
+                self._progress(batch)
+        finally:
+            pool.terminate()
+            pool.join()
+        return again
+
+    def _progress(self, batch: _Batch) -> None:
+        state = "done" if batch.done else f"failed (try {batch.tries}/{self.config.run_max_try}): {batch.error}"
+        print(f"[parallel_run] mini-batch {batch.index}: {state}", flush=True)
+
+    def _finish(self, batches: list[_Batch], seconds: float) -> int:
+        failed_items = sum(b.count if not b.done else max(0, b.count - _result_count(b.result)) for b in batches)
+        failed_batches = sum(1 for b in batches if not b.done)
+        if self.config.output_action == "append_row" and self.output:
+            Path(self.output).mkdir(parents=True, exist_ok=True)
+            with open(Path(self.output) / self.config.append_row_file_name, "w", encoding="utf-8") as handle:
+                for batch in sorted(batches, key=lambda b: b.index):
+                    for line in _lines(batch.result) if batch.done else []:
+                        handle.write(line + "\n")
+        errors = {str(b.index): b.error for b in batches if not b.done}
+        summary: dict[str, Any] = {
+            "mini_batches": len(batches),
+            "mini_batches_failed": failed_batches,
+            "items": sum(b.count for b in batches),
+            "items_failed": failed_items,
+            "seconds": round(seconds, 3),
+            "errors": errors,
+        }
+        (LOGS / "job_result.txt").write_text(json.dumps(summary, indent=1), encoding="utf-8")
+        print(f"[parallel_run] {json.dumps({k: v for k, v in summary.items() if k != 'errors'})}", flush=True)
+        problem = self._over_threshold(failed_items, failed_batches, len(batches))
+        if problem:
+            for index, error in errors.items():
+                print(f"[parallel_run] mini-batch {index} failed: {error}", file=sys.stderr, flush=True)
+            print(f"ParallelRunStep failed: {problem}", file=sys.stderr, flush=True)
+            return 1
+        return 0
+
+    def _over_threshold(self, failed_items: int, failed_batches: int, total: int) -> Optional[str]:
+        config = self.config
+        if config.error_threshold != -1 and failed_items > config.error_threshold:
+            return f"{failed_items} item(s) failed, more than error_threshold={config.error_threshold}"
+        if config.allowed_failed_count not in (None, -1) and failed_batches > int(config.allowed_failed_count):
+            return (
+                f"{failed_batches} mini-batch(es) failed, more than allowed_failed_count={config.allowed_failed_count}"
+            )
+        percent = config.allowed_failed_percent
+        if percent not in (None, -1) and total and failed_batches * 100 > float(percent) * total + 1e-9:
+            return f"{failed_batches} of {total} mini-batch(es) failed, more than allowed_failed_percent={percent}"
+        return None
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    """``python parallel_run.py --durableml-config JSON --durableml-input NAME PATH ... [--durableml-output PATH]
+    [user arguments]``: the user arguments reach the entry script's ``sys.argv``."""
+    parser = argparse.ArgumentParser(prog="parallel_run")
+    parser.add_argument("--durableml-config", required=True)
+    parser.add_argument("--durableml-input", nargs=2, action="append", default=[], metavar=("NAME", "PATH"))
+    parser.add_argument("--durableml-output")
+    args, rest = parser.parse_known_args(argv)
+    config = Config(**json.loads(args.durableml_config))
+    if args.durableml_output:
+        os.environ["DURABLEML_PARALLEL_OUTPUT"] = args.durableml_output
+    if not os.path.isfile(config.entry_script):
+        print(f"ParallelRunStep: entry_script {config.entry_script!r} is not in the source directory "
+              f"({os.getcwd()})", file=sys.stderr)  # fmt: skip
+        return 2
+    driver = Driver(config, dict(args.durableml_input), args.durableml_output, rest)
+    return driver.run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
