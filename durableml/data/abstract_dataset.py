@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durableml._canonical import content_uuid
+from durableml.data import url_fetch
 from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
 from durableml.exceptions import ServiceNotConnectedError, ValidationError
 
@@ -142,12 +144,38 @@ class AbstractDataset:
         definition["transforms"] = [*definition.get("transforms", []), transform]
         return type(self)(definition, self._workspace)
 
+    def _url_files(self) -> list[tuple[str, str]]:
+        """``(url, relative path)`` for each ``http(s)://`` path: user code fetches these itself (no service)."""
+        urls = url_fetch.url_entries(self._definition)
+        return url_fetch.url_layout(urls) if urls else []
+
+    def _datastore_part(self) -> dict[str, Any] | None:
+        """The definition without its URL paths (read through the service), or None when only URLs are left."""
+        paths = [p for p in self._definition.get("paths") or [] if not p.get("url")]
+        return {**self._definition, "paths": paths} if paths else None
+
+    def _fetch_urls(self, target: str, overwrite: bool, ignore_not_found: bool = False) -> list[str]:
+        """Fetch the URL files (a FileDataset's take/skip applied) below ``target``; their local paths."""
+        placed = self._url_files()
+        if self._dataset_type != "tabular":
+            placed = url_fetch.select_files(placed, self._definition.get("transforms") or [])
+        local = []
+        for url, rel in placed:
+            dest = url_fetch.relative_dest(Path(target), rel)
+            try:
+                url_fetch.fetch_all([(url, dest)], overwrite)
+            except url_fetch.UrlFetchError as exc:
+                if ignore_not_found and exc.status in (404, 410):
+                    continue
+                raise
+            local.append(str(dest))
+        return local
+
     def _client(self, operation: str) -> ServiceClient:
         if self._workspace is None:
             raise ServiceNotConnectedError(
-                f"{operation} reads data through a workspace, and dataset {self.id} knows none "
-                "(it was defined from URLs only). Register it with dataset.register(ws, name) "
-                "or define it over a datastore of the workspace."
+                f"{operation} reads data through a workspace, and dataset {self.id} knows none. "
+                "Register it with dataset.register(ws, name) or define it over a datastore of the workspace."
             )
         return self._workspace._client
 

@@ -6,6 +6,7 @@ import os
 import tempfile
 from typing import TYPE_CHECKING
 
+from durableml.data import url_fetch
 from durableml.data.abstract_dataset import AbstractDataset
 from durableml.exceptions import NotSupportedError
 
@@ -43,11 +44,21 @@ class FileDataset(AbstractDataset):
     ) -> list[str]:
         """Download the files to ``target_path`` (a new temporary directory by default)."""
         target = os.fspath(target_path) if target_path is not None else tempfile.mkdtemp(prefix="durableml-dataset-")
-        return self._client("FileDataset.download").download_dataset(self._definition, target, overwrite)
+        if not self._url_files():
+            return self._client("FileDataset.download").download_dataset(self._definition, target, overwrite)
+        rest = self._datastore_part()  # http(s) files are fetched here, the datastore files through the service
+        local = self._client("FileDataset.download").download_dataset(rest, target, overwrite) if rest else []
+        return local + self._fetch_urls(target, overwrite, ignore_not_found)
 
     def to_path(self) -> list[str]:
         """Return the paths of the files, relative to the dataset's root."""
-        return self._client("FileDataset.to_path").list_dataset_files(self._definition)
+        placed = self._url_files()
+        if not placed:
+            return self._client("FileDataset.to_path").list_dataset_files(self._definition)
+        rest = self._datastore_part()
+        listed = self._client("FileDataset.to_path").list_dataset_files(rest) if rest else []
+        transforms = self._definition.get("transforms") or []
+        return listed + ["/" + rel for _, rel in url_fetch.select_files(placed, transforms)]
 
     def mount(self, mount_point: str | None = None, **kwargs: object) -> None:
         """Mounting on the local machine is not supported; use download()."""

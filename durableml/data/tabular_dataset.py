@@ -24,9 +24,15 @@ class TabularDataset(AbstractDataset):
 
         if self._local_files is not None:
             return read_dataframe(self._local_files, self._definition)
-        client = self._client("TabularDataset.to_pandas_dataframe")
+        if not self._url_files():
+            client = self._client("TabularDataset.to_pandas_dataframe")
+            with tempfile.TemporaryDirectory(prefix="durableml-tabular-") as target:
+                return read_dataframe(client.download_dataset(self._definition, target, True), self._definition)
+        rest = self._datastore_part()  # http(s) files are fetched here, the datastore files through the service
         with tempfile.TemporaryDirectory(prefix="durableml-tabular-") as target:
-            files = client.download_dataset(self._definition, target, True)
+            files = self._fetch_urls(target, True)
+            if rest:
+                files += self._client("TabularDataset.to_pandas_dataframe").download_dataset(rest, target, True)
             return read_dataframe(files, self._definition)
 
     def keep_columns(self, columns: str | Sequence[str], validate: bool = False) -> TabularDataset:

@@ -6,10 +6,14 @@
 * Inputs (mount and download alike; the data is local either way): the blobs under the path go to
   ``<job>/inputs/<name>/...`` (or ``path_on_compute``); a single blob stays a file path. A path with
   glob characters (``data/*.csv``) selects matching blobs, placed relative to the directory before
-  the first glob. An empty intermediate output (``azureml/...``) becomes an empty directory; any
-  other path with no blobs is an error. A dataset over several paths (its ``dataset`` definition lists
-  them, all on the binding's container) becomes one directory holding every file, placed relative to
-  the deepest folder all the paths share, as v1 removes that common prefix.
+  the first glob. A path with no blobs becomes an empty directory when it is an intermediate output
+  (``azureml/...``) or is mounted (a DataReference or DataPath in mount mode: v1 mounts it and the step
+  sees an empty folder; the driver log says so); downloading it is an error naming datastore and path. A
+  dataset over several paths (its ``dataset`` definition lists them, all on the binding's container)
+  becomes one directory holding every file, placed relative to the deepest folder all the paths share,
+  as v1 removes that common prefix. ``http(s)://`` paths of a dataset are fetched by the runner itself
+  (:mod:`durableml.data.url_fetch`: streamed to disk, redirects followed, timeouts and a size limit); an
+  HTTP error fails the step naming the URL and the status. One URL stays a file path.
 * Outputs: ``<job>/outputs/<name>``; created as a directory when ``is_directory``, otherwise only
   its parent exists, so the script may write the path as a file or ``os.makedirs`` it.
 """
@@ -26,7 +30,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
 from durableml.runner.workdir import temp_path_beside
-from durableml.data import layout
+from durableml.data import layout, url_fetch
 from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
 from durableml.runner.storage import SNAPSHOTS_CONTAINER, BlobStore
 
@@ -120,6 +124,8 @@ def stage_input(
     path = str(binding["path_on_datastore"] or "").strip("/")
     target = _input_target(name, binding, job_dir, cwd)
     dataset = binding.get("dataset")
+    if isinstance(dataset, Mapping) and url_fetch.url_entries(dataset):
+        return _stage_urls(name, binding, dataset, target, store)
     if isinstance(dataset, Mapping) and len(dataset.get("paths") or []) > 1:
         return _stage_paths(name, container, [str(p.get("path") or "") for p in dataset["paths"]], target, store)
     if _GLOB.search(path):
@@ -135,7 +141,7 @@ def stage_input(
         pairs = [(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside]
         store.download_files(container, pairs, names)
         return str(target), []
-    return _empty_input(name, container, path, target)
+    return _empty_input(name, binding, container, path, target)
 
 
 def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
@@ -155,6 +161,13 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
 
 def _stage_paths(name: str, container: str, paths: list[str], target: Path, store: BlobStore) -> tuple[str, list[str]]:
     """Several datastore paths (files, folders, globs) as one directory (see :mod:`durableml.data.layout`)."""
+    pairs = _path_pairs(name, container, paths, target, store)
+    store.download_files(container, pairs)
+    return str(target), []
+
+
+def _path_pairs(name: str, container: str, paths: list[str], target: Path, store: BlobStore) -> list[tuple[str, Path]]:
+    """(blob, local path) for every file the datastore ``paths`` select, laid out as v1 does."""
     blobs: set[str] = set()
     folders = []
     for path in (p.strip("/") for p in paths):
@@ -167,9 +180,45 @@ def _stage_paths(name: str, container: str, paths: list[str], target: Path, stor
         blobs.update(found)
         folders.append(layout.path_folder(path, found))
     common = layout.common_folder(folders)
-    pairs = [(b, target / _safe_relative(layout.relative_to(b, common), f"input {name}")) for b in sorted(blobs)]
-    store.download_files(container, pairs)
-    return str(target), []
+    return [(b, target / _safe_relative(layout.relative_to(b, common), f"input {name}")) for b in sorted(blobs)]
+
+
+def _stage_urls(
+    name: str, binding: Mapping[str, Any], dataset: Mapping[str, Any], target: Path, store: BlobStore
+) -> tuple[str, list[str]]:
+    """A dataset with ``http(s)://`` paths: each URL fetched by the runner (its datastore paths, if any, from the
+    binding's container), files laid out as v1 does (:func:`durableml.data.url_fetch.url_layout`)."""
+    entries = list(dataset.get("paths") or [])
+    urls = url_fetch.url_entries(dataset)
+    placed = url_fetch.url_layout(urls)
+    for url, rel in placed:
+        _safe_relative(rel, f"input {name} (URL {url_fetch.safe_url(url)})")
+    if dataset.get("datasetType") != "tabular":
+        placed = url_fetch.select_files(placed, dataset.get("transforms") or [])
+    if len(entries) == 1 and len(placed) == 1:  # one file: the script gets the file's path
+        dest = target if binding.get("path_on_compute") else url_fetch.relative_dest(target, placed[0][1])
+        size = url_fetch.fetch(placed[0][0], dest)
+        return str(dest), [_fetched_note(name, placed, size)]
+    paths = [str(p.get("path") or "") for p in entries if not p.get("url")]
+    container = str(binding["container"])
+    pairs = _path_pairs(name, container, paths, target, store) if paths else []
+    taken = {str(local) for _, local in pairs}
+    for url, rel in placed:
+        if str(url_fetch.relative_dest(target, rel)) in taken:
+            raise ValidationError(
+                f"input {name!r}: the file of URL {url_fetch.safe_url(url)} and a file of the dataset's datastore "
+                f"paths would both be {rel!r}; give them distinct names"
+            )
+    size = url_fetch.fetch_all((url, url_fetch.relative_dest(target, rel)) for url, rel in placed)
+    if pairs:
+        store.download_files(container, pairs)
+    target.mkdir(parents=True, exist_ok=True)
+    return str(target), [_fetched_note(name, placed, size)]
+
+
+def _fetched_note(name: str, placed: list[tuple[str, str]], size: int) -> str:
+    shown = ", ".join(url_fetch.safe_url(url) for url, _ in placed[:3]) + (" ..." if len(placed) > 3 else "")
+    return f"[durableml] input {name!r}: fetched {len(placed)} file(s), {size} bytes, from {shown}"
 
 
 def _path_blobs(container: str, path: str, store: BlobStore) -> list[str]:
@@ -182,14 +231,26 @@ def _path_blobs(container: str, path: str, store: BlobStore) -> list[str]:
     return [path] if path in names and not inside else inside
 
 
-def _empty_input(name: str, container: str, path: str, target: Path) -> tuple[str, list[str]]:
-    if not path.startswith(INTERMEDIATE_PREFIX):
+def _empty_input(
+    name: str, binding: Mapping[str, Any], container: str, path: str, target: Path
+) -> tuple[str, list[str]]:
+    """No blobs at the path: an empty directory for an intermediate output and for a mounted DataReference or
+    DataPath (v1 mounts the path anyway), else an error naming the datastore and the path."""
+    where = f"datastore {binding['datastore']!r} (container {container!r})" if binding.get("datastore") else None
+    where = where or f"container {container!r}"
+    if path.startswith(INTERMEDIATE_PREFIX):
+        note = f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"
+    elif binding.get("mode", "mount") == "mount" and not isinstance(binding.get("dataset"), Mapping):
+        note = (
+            f"[durableml] input {name!r}: path {path or '/'!r} on {where} has no data; "
+            "it is mounted as an empty folder (as Azure ML mounts a path with no blobs)"
+        )
+    else:
         raise NotFoundError(
-            f"input {name!r}: nothing found at {container}/{path}; upload the data "
-            "to the datastore first or correct path_on_datastore"
+            f"input {name!r}: nothing found at {container}/{path} (path {path or '/'!r} on {where}); upload "
+            "the data to the datastore first or correct path_on_datastore"
         )
     target.mkdir(parents=True, exist_ok=True)
-    note = f"[durableml] input {name!r} is empty: the step that produced {container}/{path} wrote no files"
     return str(target), [note]
 
 

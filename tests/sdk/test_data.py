@@ -12,7 +12,7 @@ from durableml.data import OutputFileDatasetConfig
 from durableml.data.data_reference import DataReference
 from durableml.data.datapath import DataPath, DataPathComputeBinding
 from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
-from durableml.exceptions import InvalidNameError, NotSupportedError, ServiceNotConnectedError, ValidationError
+from durableml.exceptions import InvalidNameError, NotSupportedError, ValidationError
 from durableml.pipeline.core import Pipeline, PipelineData, PipelineParameter
 from durableml.pipeline.steps import PythonScriptStep
 
@@ -123,8 +123,8 @@ def test_dataset_reads_go_through_the_workspace_client(blob_store: Datastore, se
         f"{target}/{p['path']}" for p in definition["paths"]
     ]
     assert files.download(str(tmp_path)) == [f"{tmp_path}/images/*.jpg"]
-    with pytest.raises(ServiceNotConnectedError, match="knows none"):
-        Dataset.File.from_files("https://example.com/a.csv").download(str(tmp_path))
+    with pytest.raises(ValidationError, match="not an http"):  # http(s) URLs are fetched (tests/sdk/test_url_data.py)
+        Dataset.File.from_files("wasbs://c@a.blob.core.windows.net/a.csv").download(str(tmp_path))
 
 
 def test_output_file_dataset_config_destination_and_registration(ws: Workspace, blob_store: Datastore) -> None:
