@@ -17,7 +17,9 @@ and output directory ready, like a PythonScriptStep's script. It:
   ``"summary_only"`` only counts them;
 * fails the step once more items failed than ``error_threshold`` (-1: never), or more mini-batches than
   ``allowed_failed_count`` / ``allowed_failed_percent``; an item fails when ``run`` raised for its mini-batch
-  on every try, or returned fewer results than the mini-batch had items.
+  on every try, or returned fewer results than the mini-batch had items;
+* with ``partition_keys`` (tabular inputs), makes one mini-batch per partition and passes
+  ``run(mini_batch, mini_batch_context)`` its ``partition_key_value`` (a partition counts as one item).
 
 Progress goes to the step's driver log (``wait_for_completion(show_output=True)`` shows it); each worker's
 own log and a job summary go under ``logs/`` of the working directory (captured with the step's logs).
@@ -82,6 +84,7 @@ class Config:
     allowed_failed_count: Optional[int] = None
     allowed_failed_percent: Optional[float] = None
     logging_level: str = "INFO"
+    partition_keys: list[str] = field(default_factory=list)
     inputs: list[dict[str, str]] = field(default_factory=list)  # {"name", "type": "file"|"tabular"}
 
     @property
@@ -150,7 +153,7 @@ def _install_entry_script_module() -> None:
     sys.modules.setdefault("azureml_user.parallel_run", module)
 
 
-def _run_batch(batch: Any, context: Optional[dict[str, Any]]) -> Any:
+def _run_batch(batch: Any, context: Any) -> Any:
     """One ``run()`` call in a worker; returns the entry script's result as it is (pickled back)."""
     if _init_error is not None:
         raise RuntimeError(_init_error)
@@ -160,11 +163,25 @@ def _run_batch(batch: Any, context: Optional[dict[str, Any]]) -> Any:
 
 
 # -------------------------------------------------------------------------------------------- the driver side
+class MiniBatchContext:
+    """v1's ``mini_batch_context``, the second argument of ``run(mini_batch, mini_batch_context)``."""
+
+    def __init__(self, index: int, partition_key_value: Optional[dict[str, Any]]) -> None:
+        self.minibatch_index = index
+        self.partition_key_value = partition_key_value or {}
+
+    def __repr__(self) -> str:
+        return (
+            f"MiniBatchContext(minibatch_index={self.minibatch_index}, partition_key_value={self.partition_key_value})"
+        )
+
+
 @dataclass
 class _Batch:
     index: int
     items: Any  # list of paths, or a DataFrame
     count: int
+    partition: Optional[dict[str, Any]] = None
     tries: int = 0
     result: Any = None
     error: Optional[str] = None
@@ -183,7 +200,7 @@ def _file_batches(roots: Sequence[str], size: int) -> list[_Batch]:
     return [_Batch(i, files[s : s + size], len(files[s : s + size])) for i, s in enumerate(range(0, len(files), size))]
 
 
-def _tabular_batches(roots: Sequence[str], size: int) -> list[_Batch]:
+def _read_table(roots: Sequence[str]) -> Any:
     import pandas as pd
 
     frames = []
@@ -194,7 +211,23 @@ def _tabular_batches(roots: Sequence[str], size: int) -> list[_Batch]:
         for path in paths:
             reader = pd.read_parquet if path.endswith(".parquet") else pd.read_csv
             frames.append(reader(path))
-    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _partition_batches(table: Any, keys: Sequence[str]) -> list[_Batch]:
+    """One mini-batch per partition (v1's ``partition_keys``): the rows sharing the keys' values."""
+    missing = [k for k in keys if k not in table.columns]
+    if missing:
+        raise ValueError(f"partition_keys {missing} are not columns of the input ({list(table.columns)})")
+    batches = []
+    for index, (values, group) in enumerate(table.groupby(list(keys), sort=True)):
+        values = values if isinstance(values, tuple) else (values,)
+        key_value = {k: (v.item() if hasattr(v, "item") else v) for k, v in zip(keys, values, strict=True)}
+        batches.append(_Batch(index, group.reset_index(drop=True), len(group), key_value))
+    return batches
+
+
+def _tabular_batches(table: Any, size: int) -> list[_Batch]:
     if table.empty:
         return []
     per_row = max(1, int(table.memory_usage(deep=True, index=False).sum() / len(table)))
@@ -225,6 +258,16 @@ def _result_count(result: Any) -> int:
     return len(result) if isinstance(result, (list, tuple)) else 1
 
 
+def _failed_items(batch: _Batch) -> int:
+    """Items of a mini-batch that count against ``error_threshold``: all of them when ``run`` raised on every
+    try, else those it returned no result for. A partition (``partition_keys``) counts as one item: its
+    ``run`` commonly returns one summary row (one model per partition)."""
+    expected = 1 if batch.partition is not None else batch.count
+    if not batch.done:
+        return expected
+    return max(0, expected - _result_count(batch.result))
+
+
 class Driver:
     """Runs the mini-batches over a pool of worker processes (see the module docstring)."""
 
@@ -241,7 +284,14 @@ class Driver:
         tabular = any(i.get("type") == "tabular" for i in self.config.inputs)
         size = parse_size(self.config.mini_batch_size or ("1MB" if tabular else 10), tabular)
         roots = [self.inputs[i["name"]] for i in self.config.inputs if i["name"] in self.inputs]
-        return _tabular_batches(roots, size) if tabular else _file_batches(roots, size)
+        if not tabular:
+            if self.config.partition_keys:
+                raise ValueError("partition_keys of a FileDataset input (partition_format) are not supported yet")
+            return _file_batches(roots, size)
+        table = _read_table(roots)
+        if self.config.partition_keys:
+            return _partition_batches(table, self.config.partition_keys)
+        return _tabular_batches(table, size)
 
     def _pool(self) -> Pool:
         initargs = (self.config.entry_script, self.argv, self.config.logging_level, str(self.log_dir))
@@ -262,7 +312,7 @@ class Driver:
         again: list[_Batch] = []
         pool = self._pool()
         try:
-            calls = [(b, pool.apply_async(_run_batch, (b.items, None))) for b in pending]
+            calls = [(b, pool.apply_async(_run_batch, (b.items, self._context(b)))) for b in pending]
             for position, (batch, call) in enumerate(calls):
                 batch.tries += 1
                 try:
@@ -285,12 +335,16 @@ class Driver:
             pool.join()
         return again
 
+    def _context(self, batch: _Batch) -> Optional[MiniBatchContext]:
+        """The context ``run`` gets as its second argument (when it takes one)."""
+        return MiniBatchContext(batch.index, batch.partition)
+
     def _progress(self, batch: _Batch) -> None:
         state = "done" if batch.done else f"failed (try {batch.tries}/{self.config.run_max_try}): {batch.error}"
         print(f"[parallel_run] mini-batch {batch.index}: {state}", flush=True)
 
     def _finish(self, batches: list[_Batch], seconds: float) -> int:
-        failed_items = sum(b.count if not b.done else max(0, b.count - _result_count(b.result)) for b in batches)
+        failed_items = sum(_failed_items(b) for b in batches)
         failed_batches = sum(1 for b in batches if not b.done)
         if self.config.output_action == "append_row" and self.output:
             Path(self.output).mkdir(parents=True, exist_ok=True)

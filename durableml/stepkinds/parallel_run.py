@@ -58,6 +58,7 @@ def to_job(basis: JobBasis) -> JobSpec:
         "allowed_failed_count": settings.get("allowedFailedCount"),
         "allowed_failed_percent": settings.get("allowedFailedPercent"),
         "logging_level": settings.get("loggingLevel") or "INFO",
+        "partition_keys": list(settings.get("partitionKeys") or []),
         "inputs": inputs,
     }
     arguments: list[object] = ["--durableml-config", json.dumps(config, sort_keys=True)]

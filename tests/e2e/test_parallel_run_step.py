@@ -118,3 +118,15 @@ def test_failures_past_the_error_threshold_fail_the_step_with_the_reason(
     run = _run(azureml, tolerant)
     assert run.get_status() == "Finished"
     assert [line.split()[0] for line in _output_lines(run, "score-tolerant", tmp_path)] == ["a.txt", "c.txt"]
+
+
+def test_partition_keys_make_one_mini_batch_per_partition(azureml: dict[str, Any], tmp_path: Path) -> None:
+    from azureml.core import Dataset
+
+    rows = "\n".join(f"{region},{value}" for region, value in [("b", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)])
+    folder = _upload(azureml, tmp_path, {"sales.csv": "region,value\n" + rows + "\n"})
+    table = Dataset.Tabular.from_delimited_files(path=[(azureml["store"], f"{folder}/sales.csv")])
+    step = _step(azureml, "by-region", "score_partitions.py", table, partition_keys=["region"], mini_batch_size=None)
+    run = _run(azureml, step)
+    assert run.get_status() == "Finished", run.find_step_run("by-region")[0].get_details().get("error")
+    assert _output_lines(run, "by-region", tmp_path) == ["a 2 7", "b 2 4", "c 1 4"]
