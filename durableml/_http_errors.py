@@ -10,13 +10,18 @@ them (connection failures are mapped by the transport, :mod:`durableml._http_tra
          published pipelines, endpoints, drafts and schedules); a 404 without an error body is a missing route
     409  ConflictError      410  GoneError      413  ValidationError (SnapshotException for snapshots)
     5xx  ServiceError       connection failures  ServiceNotConnectedError (says how to start the service)
+
+:func:`v1_lookup_error` restates a lookup's not-found error in v1's words (the SDK lookups call it; the
+table is in :mod:`durableml.exceptions`), and, when the caller has imported ``msrest``, makes it an
+``msrest.exceptions.HttpOperationError`` too: v1 code catches that around ``Datastore.get``.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from durableml.exceptions import (
     AuthenticationException,
@@ -43,7 +48,9 @@ from durableml.exceptions import (
 if TYPE_CHECKING:
     import requests
 
-__all__ = ["Failure", "read_failure", "error_for", "connection_refused"]
+__all__ = ["Failure", "read_failure", "error_for", "connection_refused", "v1_lookup_error"]
+
+_E = TypeVar("_E", bound=AzureMLException)
 
 _NOT_FOUND: tuple[tuple[str, type[AzureMLException]], ...] = (
     ("/api/datastores", DatastoreNotFoundError),
@@ -161,3 +168,45 @@ def connection_refused(exc: BaseException) -> bool:
         linked = (current.__cause__, current.__context__, getattr(current, "reason", None), *current.args)
         pending += [item for item in linked if isinstance(item, BaseException)]
     return False
+
+
+@dataclass
+class _NotFoundAnswer:
+    """What ``HttpOperationError.response`` holds for v1 code that reads it (``e.response.status_code``)."""
+
+    text: str
+    status_code: int = 404
+    reason: str = "Not Found"
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+_WITH_HTTP_OPERATION_ERROR: dict[tuple[type, type], type] = {}
+
+
+def v1_lookup_error(error: _E, v1_message: str, *, http_operation_error: bool = False) -> _E:
+    """``error`` (a lookup's not-found error) restated for v1 code: same class and details, ``v1_message``
+    (v1's words, which v1 code tests with ``in str(e)``) then durableml's own message.
+
+    ``http_operation_error``: the lookup raised an ``msrest.exceptions.HttpOperationError`` in v1. When the
+    process has imported ``msrest.exceptions`` (v1 code that catches it imports it first), the error returned
+    is also an instance of that class, with ``response.status_code`` 404. msrest itself is never imported here.
+    """
+    cls: type = type(error)
+    base = getattr(sys.modules.get("msrest.exceptions"), "HttpOperationError", None)
+    wanted = http_operation_error and isinstance(base, type) and issubclass(base, Exception)
+    if wanted and not isinstance(error, cast(type, base)):
+        key = (cls, cast(type, base))
+        if key not in _WITH_HTTP_OPERATION_ERROR:
+            doc = f"{cls.__name__}, also msrest's HttpOperationError (v1 code catches that)."
+            _WITH_HTTP_OPERATION_ERROR[key] = type(cls.__name__, key, {"__module__": cls.__module__, "__doc__": doc})
+        cls = _WITH_HTTP_OPERATION_ERROR[key]
+    message = ": ".join(part for part in (v1_message, error.message) if part)
+    restated = cast(_E, cls.__new__(cls, message))
+    AzureMLException.__init__(restated, message, details=error.details, inner_exception=error.inner_exception)
+    if wanted:
+        restated.response = _NotFoundAnswer(message)  # type: ignore[attr-defined]
+        restated.error = None  # type: ignore[attr-defined]
+    for name, value in vars(error).items():  # class-specific attributes (WebserviceException.status_code...)
+        if name not in vars(restated):
+            setattr(restated, name, value)
+    return restated

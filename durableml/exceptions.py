@@ -16,7 +16,7 @@ mistake also inherit the matching builtin, so callers can catch either (``Valida
     │   │   ├── DatasetNotFoundError
     │   │   ├── ExperimentNotFoundError
     │   │   ├── RunNotFoundError
-    │   │   ├── ModelNotFoundException                  (v1 name)
+    │   │   ├── ModelNotFoundException   +WebserviceException  (v1 name)
     │   │   └── PipelineNotFoundError                   published pipelines, endpoints, drafts
     │   ├── ConflictError                               the resource already exists / is in use
     │   ├── GoneError                                   the resource was disabled or archived
@@ -29,11 +29,44 @@ mistake also inherit the matching builtin, so callers can catch either (``Valida
     ├── ExperimentExecutionException                    a run could not be started (v1 name)
     │   └── ActivityFailedException                     a run finished in a failed state (v1 name)
     ├── SnapshotException                               source snapshots (v1 name)
+    ├── WebserviceException                             the model registry (v1 name)
     └── ServiceError                 +RuntimeError      talking to the durableml service failed
         └── ServiceNotConnectedError +ConnectionError   no service client is configured
 
 Every error carries a machine-readable ``code`` (a class attribute) and ``details`` (a dict). The
 HTTP layer maps error types to status codes in one place; this module knows nothing about HTTP.
+
+**Lookups raise what v1 code catches.** A lookup of something missing raises the class v1 raised (or a
+subclass of it), with v1's message first, then durableml's hint (``durableml._http_errors.v1_lookup_error``):
+
+=====================================  ==============================  ==========================================
+lookup                                 raises (catchable as)           message starts with (v1's words)
+=====================================  ==============================  ==========================================
+``Datastore.get`` / ``Datastore()``    DatastoreNotFoundError          ``Could not find datastore: <name>``
+                                       (UserErrorException; and
+                                       ``msrest...HttpOperationError``
+                                       when msrest is imported)
+``ComputeTarget(ws, name)``,           ComputeTargetNotFoundError      ``ComputeTargetNotFound: Compute Target
+``AmlCompute(ws, name)``               (ComputeTargetException)        with name <name> not found in provided
+                                                                       workspace``
+``Dataset.get_by_name``                DatasetNotFoundError            ``Cannot find dataset registered with name
+                                       (UserErrorException)            "<name>"[ (version: <v>)] in the workspace.``
+``Dataset.get_by_id``                  DatasetNotFoundError            ``Cannot find dataset with id "<id>" in the
+                                                                       workspace.``
+``Model(ws, name=..., version=...)``   ModelNotFoundException          ``ModelNotFound: Model with name <name>[,
+                                       (WebserviceException)           version <v>] not found in provided
+                                                                       workspace``
+``PipelineRun(experiment, run_id)``    RunNotFoundError (at the first  ``Run <run_id> was not found``
+                                       use, not at construction)
+``PublishedPipeline.get``,             PipelineNotFoundError           durableml's message (v1's service
+``PipelineEndpoint.get``,              (UserErrorException; and        answered ``ErrorResponseException``,
+``Schedule.get``                       ``HttpOperationError`` when     an ``HttpOperationError``)
+                                       msrest is imported)
+``Experiment(ws, name)``               nothing: it is created, as v1
+=====================================  ==============================  ==========================================
+
+msrest is not a dependency. v1 code that catches ``msrest.exceptions.HttpOperationError`` imports msrest
+first; when it has, the errors above are also instances of that class (``e.response.status_code`` is 404).
 """
 
 from __future__ import annotations
@@ -68,6 +101,7 @@ __all__ = [
     "ExperimentExecutionException",
     "ActivityFailedException",
     "SnapshotException",
+    "WebserviceException",
     "ServiceError",
     "ServiceNotConnectedError",
 ]
@@ -191,8 +225,31 @@ class RunNotFoundError(NotFoundError):
     code = "RunNotFound"
 
 
-class ModelNotFoundException(NotFoundError):
-    """No model of that name or version is registered, or no model files were found (v1 name)."""
+class WebserviceException(AzureMLException):
+    """A request to the model registry failed (v1 name); ``status_code`` is the HTTP status when there was one.
+
+    v1's ``Model(ws, name)`` raised it for a model that is not registered (``ModelNotFound: ...``).
+    """
+
+    code = "WebserviceError"
+
+    def __init__(
+        self,
+        message: str,
+        status_code: int | None = None,
+        *,
+        details: Mapping[str, Any] | None = None,
+        inner_exception: BaseException | None = None,
+    ) -> None:
+        super().__init__(message, details=details, inner_exception=inner_exception)
+        self.status_code = status_code
+
+
+class ModelNotFoundException(NotFoundError, WebserviceException):
+    """No model of that name or version is registered, or no model files were found (v1 name).
+
+    Also a ``WebserviceException``: what v1's ``Model(ws, name)`` raised for a model that is not registered.
+    """
 
     code = "ModelNotFound"
 

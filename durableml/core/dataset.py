@@ -15,7 +15,8 @@ from durableml.data.abstract_dataset import AbstractDataset
 from durableml.data.dataset_factory import FileDatasetFactory, TabularDatasetFactory
 from durableml.data.file_dataset import FileDataset
 from durableml.data.tabular_dataset import TabularDataset
-from durableml.exceptions import ValidationError
+from durableml._http_errors import v1_lookup_error
+from durableml.exceptions import DatasetNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from durableml._handles import WorkspaceHandle
@@ -51,15 +52,28 @@ class Dataset:
 
     @staticmethod
     def get_by_name(workspace: WorkspaceHandle, name: str, version: str | int = "latest") -> AbstractDataset:
-        """Return the registered dataset ``name`` (the latest version unless ``version`` is given)."""
-        return dataset_from_record(
-            workspace, workspace._client.get_dataset(name=name, version=None if version == "latest" else version)
-        )
+        """Return the registered dataset ``name`` (the latest version unless ``version`` is given).
+
+        A missing one raises ``DatasetNotFoundError`` (a ``UserErrorException``, as v1), in v1's words.
+        """
+        wanted = None if version in ("latest", None) else version
+        try:
+            record = workspace._client.get_dataset(name=name, version=wanted)
+        except DatasetNotFoundError as exc:
+            which = "" if wanted is None else f" (version: {wanted})"
+            raise v1_lookup_error(
+                exc, f'Cannot find dataset registered with name "{name}"{which} in the workspace.'
+            ) from exc
+        return dataset_from_record(workspace, record)
 
     @staticmethod
     def get_by_id(workspace: WorkspaceHandle, id: str) -> AbstractDataset:
-        """Return the registered dataset with ``id``."""
-        return dataset_from_record(workspace, workspace._client.get_dataset(id=id))
+        """Return the registered dataset with ``id`` (a missing one: ``DatasetNotFoundError``, in v1's words)."""
+        try:
+            record = workspace._client.get_dataset(id=id)
+        except DatasetNotFoundError as exc:
+            raise v1_lookup_error(exc, f'Cannot find dataset with id "{id}" in the workspace.') from exc
+        return dataset_from_record(workspace, record)
 
     @staticmethod
     def get_all(workspace: WorkspaceHandle) -> dict[str, AbstractDataset]:

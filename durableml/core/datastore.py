@@ -13,9 +13,10 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml._http_errors import v1_lookup_error
 from durableml._names import check_identifier
 from durableml.data.data_reference import DataReference
-from durableml.exceptions import ValidationError
+from durableml.exceptions import DatastoreNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from durableml._handles import WorkspaceHandle
@@ -28,11 +29,16 @@ DEFAULT_DATASTORE_NAME = "workspaceblobstore"
 class Datastore:
     """A datastore of a workspace (v1 ``Datastore(workspace, name=None)``; None means the default).
 
-    A missing datastore raises ``DatastoreNotFoundError``, a ``UserErrorException``.
+    A missing datastore raises ``DatastoreNotFoundError``, a ``UserErrorException`` as in v1 (``Could not find
+    datastore: <name>``), and also msrest's ``HttpOperationError`` once v1 code has imported msrest.
     """
 
     def __init__(self, workspace: WorkspaceHandle, name: str | None = None) -> None:
-        self._load(workspace, workspace._client.get_datastore(name))
+        try:
+            record = workspace._client.get_datastore(name)
+        except DatastoreNotFoundError as exc:
+            raise v1_lookup_error(exc, f"Could not find datastore: {name}", http_operation_error=True) from exc
+        self._load(workspace, record)
 
     def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace

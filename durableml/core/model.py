@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from durableml._http_errors import v1_lookup_error
 from durableml.core._context import step_run
 from durableml.core.dataset import Dataset
 from durableml.exceptions import ModelNotFoundException, NotSupportedError, ValidationError
@@ -43,7 +44,13 @@ class Model:
     ) -> None:
         if not name and not id:
             raise ValidationError("Model(workspace, ...) needs name= or id= (for example Model(ws, name='model')).")
-        self._load(workspace, workspace._client.get_model(None if id else name, version, id))
+        try:
+            record = workspace._client.get_model(None if id else name, version, id)
+        except ModelNotFoundException as exc:  # v1 raised WebserviceException('ModelNotFound: ...'); this is one
+            wanted = f"ID {id}" if id else f"name {name}"
+            wanted += f", version {version}" if version else ""
+            raise v1_lookup_error(exc, f"ModelNotFound: Model with {wanted} not found in provided workspace") from exc
+        self._load(workspace, record)
 
     def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace

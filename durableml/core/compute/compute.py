@@ -13,8 +13,9 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from durableml._http_errors import v1_lookup_error
 from durableml._names import check_non_empty
-from durableml.exceptions import ComputeTargetException, ValidationError
+from durableml.exceptions import ComputeTargetException, ComputeTargetNotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from durableml._handles import WorkspaceHandle
@@ -79,7 +80,11 @@ class ComputeTarget:
             raise ValidationError(
                 f"{cls.__name__} needs a workspace and a name: {cls.__name__}(workspace=ws, name='cpu-cluster')."
             )
-        record = workspace._client.get_compute(name)
+        try:
+            record = workspace._client.get_compute(name)
+        except ComputeTargetNotFoundError as exc:  # in v1's words: v1 code tests 'ComputeTargetNotFound' in str(e)
+            v1 = f"ComputeTargetNotFound: Compute Target with name {name} not found in provided workspace"
+            raise v1_lookup_error(exc, v1) from exc
         target = ComputeTarget._from_record(workspace, record)
         if not isinstance(target, cls):
             raise ComputeTargetException(

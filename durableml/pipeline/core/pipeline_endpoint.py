@@ -3,17 +3,27 @@
 Versions are strings starting at ``"0"``. Service records carry ``id``, ``name``,
 ``description``, ``status``, ``defaultVersion``, ``endpoint`` (``.../PipelineEndpointSubmit/Id/<id>``)
 and ``versions`` (``[{"version", "pipelineId"}]``).
+
+``publish``, ``add``, ``add_default`` and ``set_default`` take a ``PublishedPipeline`` or a ``Pipeline``. A
+Pipeline is published first, as v1's ``PipelineEndpoint.publish`` does: named
+``<endpoint name>-<%m-%d-%Y-%H-%M, local time>-Pipeline``, described ``Description for <that name>``, no
+version. (v1 did this in ``publish`` only; its ``add``/``add_default``/``set_default`` read ``pipeline.id``,
+which a Pipeline lacks.) ``set_default(pipeline)`` with a Pipeline adds it as a new default version: a
+pipeline just published is in no version yet.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from durableml._http_errors import v1_lookup_error
 from durableml.core.experiment import Experiment
-from durableml.exceptions import NotFoundError, ValidationError
+from durableml.exceptions import NotFoundError, PipelineNotFoundError, ValidationError
 from durableml.pipeline.core._service_record import ServiceRecord
+from durableml.pipeline.core.pipeline import Pipeline
 from durableml.pipeline.core.published_pipeline import PublishedPipeline
 from durableml.pipeline.core.run import PipelineRun
 
@@ -40,11 +50,15 @@ class PipelineEndpointVersion:
         return f"PipelineEndpointVersion(version={self.version!r}, pipeline_id={self.pipeline_id!r})"
 
 
-def _pipeline_id(pipeline: Any) -> str:
+def _pipeline_id(pipeline: Any, endpoint_name: str | None) -> str:
+    """The id of ``pipeline``: a PublishedPipeline's own, or that of a Pipeline published now (v1's naming)."""
     if isinstance(pipeline, PublishedPipeline):
         return pipeline.id
+    if isinstance(pipeline, Pipeline):
+        name = f"{endpoint_name}-{datetime.now().strftime('%m-%d-%Y-%H-%M')}-Pipeline"
+        return pipeline.publish(name=name, description=f"Description for {name}").id
     raise ValidationError(
-        f"A pipeline endpoint version needs a PublishedPipeline (pipeline.publish(...)), got {pipeline!r}."
+        f"pipeline should be either type Pipeline or PublishedPipeline, got {type(pipeline).__name__}: {pipeline!r}."
     )
 
 
@@ -62,11 +76,12 @@ class PipelineEndpoint(ServiceRecord):
         *,
         notification_url: str | None = None,
     ) -> PipelineEndpoint:
-        """Create endpoint ``name`` whose version "0" is ``pipeline``.
+        """Create endpoint ``name`` whose version "0" is ``pipeline`` (a PublishedPipeline, or a Pipeline: it is
+        published first, see the module docstring).
 
         ``notification_url`` (durableml): a URL that receives a POST when a run the endpoint started finishes.
         """
-        spec: dict[str, Any] = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline)}
+        spec: dict[str, Any] = {"name": name, "description": description, "pipelineId": _pipeline_id(pipeline, name)}
         if notification_url is not None:
             spec["notificationUrl"] = notification_url
         return PipelineEndpoint(workspace, workspace._client.create_pipeline_endpoint(spec))
@@ -79,10 +94,19 @@ class PipelineEndpoint(ServiceRecord):
         _workflow_provider: Any = None,
         _service_endpoint: str | None = None,
     ) -> PipelineEndpoint:
-        """Return the endpoint with ``id`` or ``name``."""
+        """Return the endpoint with ``id`` or ``name``.
+
+        A missing one raises ``PipelineNotFoundError`` (a ``UserErrorException``; also msrest's
+        ``HttpOperationError`` once v1 code has imported msrest: v1 raised an ``ErrorResponseException``).
+        """
         if id is None and name is None:
             raise ValidationError("PipelineEndpoint.get needs id= or name=.")
-        return PipelineEndpoint(workspace, workspace._client.get_pipeline_endpoint(id, name))
+        try:
+            record = workspace._client.get_pipeline_endpoint(id, name)
+        except PipelineNotFoundError as exc:
+            v1 = "PipelineEndpoint name not found" if id is None else ""
+            raise v1_lookup_error(exc, v1, http_operation_error=True) from exc
+        return PipelineEndpoint(workspace, record)
 
     @staticmethod
     def list(
@@ -118,16 +142,20 @@ class PipelineEndpoint(ServiceRecord):
         self._record = dict(self._workspace._client.update_pipeline_endpoint(self.id, changes))
 
     def add(self, pipeline: Any) -> None:
-        """Add ``pipeline`` as a new version."""
-        self._update(addPipelineId=_pipeline_id(pipeline))
+        """Add ``pipeline`` (a PublishedPipeline, or a Pipeline: published first) as a new version."""
+        self._update(addPipelineId=_pipeline_id(pipeline, self.name))
 
     def add_default(self, pipeline: Any) -> None:
-        """Add ``pipeline`` as a new version and make it the default."""
-        self._update(addPipelineId=_pipeline_id(pipeline), makeDefault=True)
+        """Add ``pipeline`` (a PublishedPipeline, or a Pipeline: published first) as a new version, the default."""
+        self._update(addPipelineId=_pipeline_id(pipeline, self.name), makeDefault=True)
 
     def set_default(self, pipeline: Any) -> None:
-        """Make the version holding ``pipeline`` the default."""
-        self._update(defaultPipelineId=_pipeline_id(pipeline))
+        """Make the version holding the PublishedPipeline ``pipeline`` the default; a Pipeline is published and
+        added as a new default version (``add_default``)."""
+        if isinstance(pipeline, Pipeline):
+            self.add_default(pipeline)
+            return
+        self._update(defaultPipelineId=_pipeline_id(pipeline, self.name))
 
     def set_default_version(self, version: str | int) -> None:
         """Make ``version`` the default."""

@@ -11,6 +11,7 @@ import builtins
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from durableml._http_errors import v1_lookup_error
 from durableml.core.experiment import Experiment
 from durableml.core.workspace import Workspace
 from durableml.exceptions import NotSupportedError, PipelineNotFoundError
@@ -37,11 +38,17 @@ class PublishedPipeline(ServiceRecord):
         """Return the published pipeline ``id`` (or, durableml extension, the newest active one called ``name``).
 
         ``workspace`` may be given as a string (one of the seed articles passes ``workspace="ws"``): it then
-        means the workspace of config.json, ``Workspace.from_config()``.
+        means the workspace of config.json, ``Workspace.from_config()``. A missing one raises
+        ``PipelineNotFoundError`` (a ``UserErrorException``; also msrest's ``HttpOperationError`` once v1 code has
+        imported msrest: v1 raised an ``ErrorResponseException``).
         """
         workspace = _workspace(workspace)
         if id is not None:
-            return PublishedPipeline(workspace, workspace._client.get_published_pipeline(id))
+            try:
+                record = workspace._client.get_published_pipeline(id)
+            except PipelineNotFoundError as exc:
+                raise v1_lookup_error(exc, "", http_operation_error=True) from exc
+            return PublishedPipeline(workspace, record)
         matches = [p for p in PublishedPipeline.list(workspace) if p.name == name]
         if not matches:
             raise PipelineNotFoundError(

@@ -16,9 +16,10 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from durableml import recurrence
+from durableml._http_errors import v1_lookup_error
 from durableml._names import check_non_empty
 from durableml._parameter_values import v1_run_body
-from durableml.exceptions import ValidationError
+from durableml.exceptions import PipelineNotFoundError, ValidationError
 
 from durableml.pipeline.core._service_record import ServiceRecord
 
@@ -266,8 +267,13 @@ class Schedule(ServiceRecord):
     def get(
         workspace: WorkspaceHandle, id: str, _workflow_provider: Any = None, _service_endpoint: str | None = None
     ) -> Schedule:
-        """Return the schedule ``id``."""
-        return Schedule(workspace, workspace._client.get_schedule(id))
+        """Return the schedule ``id``; a missing one raises ``PipelineNotFoundError`` (a ``UserErrorException``;
+        also msrest's ``HttpOperationError`` once v1 code has imported msrest, as v1's ``ErrorResponseException``)."""
+        try:
+            record = workspace._client.get_schedule(id)
+        except PipelineNotFoundError as exc:
+            raise v1_lookup_error(exc, "", http_operation_error=True) from exc
+        return Schedule(workspace, record)
 
     @staticmethod
     def list(
