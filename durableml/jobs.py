@@ -81,8 +81,9 @@ class JobSpec:
     * ``arguments``: strings, plus ``{"kind": "input"|"output", "name": ...}`` placeholders the runner
       replaces with local paths.
     * ``inputs``: name -> ``{"container", "path_on_datastore", "mode": "mount"|"download",
-      "is_file"?, "is_directory"?, "path_on_compute"?, "dataset"?}`` (``dataset`` is passed through to
-      the script's run context untouched).
+      "is_file"?, "is_directory"?, "path_on_compute"?, "dataset"?, "datastore"?}`` (``dataset`` is passed
+      through to the script's run context untouched; its ``{"url"}`` paths are fetched by the runner;
+      ``datastore`` names the container's datastore in messages).
     * ``outputs``: name -> ``{"container", "path_on_datastore", "is_directory"}``; the path is
       ``azureml/<step run id>/<output name>`` for PipelineData.
     * ``notify``: optional ``{"url": <raiseEvent URL, with its key>, "event": "step_done"}``; secret.
