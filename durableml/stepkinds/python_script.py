@@ -24,9 +24,12 @@ _SETTINGS: dict[str, Any] = {
 
 def to_job(basis: JobBasis) -> JobSpec:
     """The job: the step's script with its arguments; ``params`` as ``AML_PARAMETER_<name>``."""
-    params = basis.settings.get("params") or {}
-    environment = {f"AML_PARAMETER_{name}": _text(value) for name, value in params.items()}
-    return basis.job(str(basis.settings["scriptName"]), environment)
+    return basis.job(str(basis.settings["scriptName"]), parameter_environment(basis.settings))
+
+
+def parameter_environment(settings: dict[str, Any]) -> dict[str, str]:
+    """A step's ``params`` as v1 hands them to the step: environment variables ``AML_PARAMETER_<name>``."""
+    return {f"AML_PARAMETER_{name}": _text(value) for name, value in (settings.get("params") or {}).items()}
 
 
 def _text(value: Any) -> str:

@@ -138,7 +138,6 @@ X_CLASSES = [
     ("durableml.pipeline.core.module", "Module"),
     ("durableml.pipeline.steps", "AutoMLStep"),
     ("durableml.pipeline.steps", "AzureBatchStep"),
-    ("durableml.pipeline.steps", "CommandStep"),
     ("durableml.pipeline.steps", "EstimatorStep"),
     ("durableml.pipeline.steps", "HyperDriveStep"),
     ("durableml.pipeline.steps", "HyperDriveStepRun"),

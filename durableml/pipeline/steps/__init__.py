@@ -1,12 +1,13 @@
 """Pipeline steps (v1 ``azureml.pipeline.steps``).
 
-Supported: PythonScriptStep, ParallelRunStep (+ ParallelRunConfig), DataTransferStep,
+Supported: PythonScriptStep, ParallelRunStep (+ ParallelRunConfig), CommandStep, DataTransferStep,
 DatabricksStep, AdlaStep. The other v1 step types import fine and raise NotSupportedError.
 """
 
 from __future__ import annotations
 
 from durableml.pipeline.steps.adla_step import AdlaStep
+from durableml.pipeline.steps.command_step import CommandStep
 from durableml.pipeline.steps.data_transfer_step import DataTransferStep
 from durableml.pipeline.steps.databricks_step import DatabricksStep
 from durableml.pipeline.steps.parallel_run_config import ParallelRunConfig
@@ -16,7 +17,6 @@ from durableml.pipeline.steps.unsupported_steps import (
     AutoMLStep,
     AutoMLStepRun,
     AzureBatchStep,
-    CommandStep,
     EstimatorStep,
     HyperDriveStep,
     HyperDriveStepRun,

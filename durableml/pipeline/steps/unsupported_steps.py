@@ -11,7 +11,6 @@ __all__ = [
     "AutoMLStep",
     "AutoMLStepRun",
     "AzureBatchStep",
-    "CommandStep",
     "EstimatorStep",
     "HyperDriveStep",
     "HyperDriveStepRun",
@@ -26,7 +25,6 @@ _HINT = "Use a PythonScriptStep that runs the equivalent script."
 AutoMLStep = unsupported_class("AutoMLStep", "durableml.pipeline.steps", _HINT)
 AutoMLStepRun = unsupported_class("AutoMLStepRun", "durableml.pipeline.steps", _HINT)
 AzureBatchStep = unsupported_class("AzureBatchStep", "durableml.pipeline.steps", _HINT)
-CommandStep = unsupported_class("CommandStep", "durableml.pipeline.steps", _HINT)
 EstimatorStep = unsupported_class("EstimatorStep", "durableml.pipeline.steps", _HINT)
 HyperDriveStep = unsupported_class("HyperDriveStep", "durableml.pipeline.steps", _HINT)
 HyperDriveStepRun = unsupported_class("HyperDriveStepRun", "durableml.pipeline.steps", _HINT)
