@@ -116,6 +116,28 @@ def test_url_datasets_as_mounted_and_downloaded_step_inputs(
     assert "input 'files': fetched 2 file(s)" in log, log
 
 
+def test_a_url_dataset_parameter_and_urls_mixed_with_datastore_paths(
+    v1: dict[str, Any], web: FileServer, service: Service, tmp_path: Path
+) -> None:
+    Dataset, ws = v1["Dataset"], v1["ws"]
+    store = ws.get_default_datastore()
+    folder = f"url-e2e/mixed-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "local.csv").write_text(MORE)
+    store.upload_files([str(tmp_path / "local.csv")], target_path=folder, overwrite=True)
+    mixed = Dataset.File.from_files([(store, f"{folder}/local.csv"), web.url("data/iris.csv")])
+    param = v1["PipelineParameter"]("remote", default_value=Dataset.File.from_files(web.url("data/readme.txt")))
+    from azureml.data.dataset_consumption_config import DatasetConsumptionConfig
+
+    remote = DatasetConsumptionConfig("remote", param).as_download()
+    report = tmp_path / "report.json"
+    arguments = ["--report", str(report), "--path", "mixed", mixed.as_named_input("mixed").as_mount()]
+    run = _run(v1, [*arguments, "--path", "remote", remote], [])
+    assert run.get_status() == "Finished", f"{step_summary(run)}\n{service.log_tail()}"
+    seen = json.loads(report.read_text())
+    assert seen["args"]["mixed"]["files"] == {"local.csv": MORE, "iris.csv": IRIS}
+    assert seen["args"]["remote"]["files"] == {"readme.txt": "about iris"}
+
+
 def test_url_datasets_read_directly_and_registered(v1: dict[str, Any], web: FileServer, tmp_path: Path) -> None:
     Dataset, ws = v1["Dataset"], v1["ws"]
     files = Dataset.File.from_files([web.url("data/iris.csv"), web.url("data/more/iris2.csv")])
