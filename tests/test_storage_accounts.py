@@ -146,3 +146,12 @@ def test_anonymous_datastores_are_read_only_and_principals_use_the_emulator_key(
         _register({"name": "halfsp", "container_name": "c1x", "account_name": "otheracct", "client_id": "c"})
     with pytest.raises(NotSupportedError):
         _register({"name": "sqlish", "type": "AzureSqlDatabase", "container_name": "x", "account_name": "otheracct"})
+
+
+def test_durableml_up_takes_accounts_by_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from durableml import cli
+
+    args = cli.parser().parse_args(["up", "--account", "partnerdata", "--account", "publicdata"])
+    assert args.account == ["partnerdata", "publicdata"]
+    assert cli.main(["up", "--account", "Bad_Name", "--config", str(tmp_path), "--state-dir", str(tmp_path)]) == 1
+    assert "'Bad_Name' is not a valid storage account name" in capsys.readouterr().err

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -74,6 +75,7 @@ def main() -> int:
         upload_as_data_owners(service)
         # the partner gave us its account key; v1 code typically reads it from the environment or a key vault
         env = {**os.environ, "PARTNER_ACCOUNT_KEY": account_key(PARTNER)}
+        shutil.rmtree(HERE / "results", ignore_errors=True)  # this run's report only
         command = [sys.executable, "-m", "durableml.compat", "pipeline.py"]
         return subprocess.run(command, cwd=HERE / "project", env=env).returncode
     finally:

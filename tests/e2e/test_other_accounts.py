@@ -11,6 +11,8 @@ output to the first. No credential ends up in a record, a log, the step's enviro
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -218,3 +220,19 @@ def test_a_pipeline_reads_both_accounts_and_keeps_the_secrets(ws: Workspace, ser
     # orchestration history or log: the datastores' credentials are sealed in the service's secret table
     for what, paths in holders.items():
         assert all(p.endswith(f"{step_run.id}/spec.json") for p in paths), (what, paths)
+
+
+def test_the_example_runs_offline_with_one_command() -> None:
+    example = PROJECTS.parents[2] / "examples" / "other_accounts"
+    done = subprocess.run(
+        [sys.executable, str(example / "run.py")], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (report,) = (example / "results").rglob("holiday_sales.csv")
+    assert report.read_text().splitlines() == [
+        "date,holiday,store,amount",
+        "2026-01-01,New Year,north,120",
+        "2026-01-06,Epiphany,north,95",
+        "2026-01-01,New Year,south,60",
+        "2026-01-06,Epiphany,south,75",
+    ]
