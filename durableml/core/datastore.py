@@ -93,7 +93,9 @@ class Datastore:
         subscription_id: str | None = None,
         resource_group: str | None = None,
     ) -> Datastore:
-        """Register a blob container (anonymous public containers need no key or token)."""
+        """Register a blob container of any storage account: with ``account_key`` or ``sas_token``, or neither (an
+        anonymous public container, read-only; a private one is read with the service's identity, or locally with
+        the emulator account's key). The service checks access unless ``skip_validation``."""
         return Datastore._register(
             workspace,
             "AzureBlob",
@@ -108,6 +110,7 @@ class Datastore:
                 "endpoint": endpoint,
                 "create_if_not_exists": create_if_not_exists,
                 "skip_validation": skip_validation,
+                "grant_workspace_access": grant_workspace_access or None,  # sent only when asked
             },
         )
 
@@ -125,7 +128,7 @@ class Datastore:
         create_if_not_exists: bool = False,
         skip_validation: bool = False,
     ) -> Datastore:
-        """Register an Azure file share."""
+        """Register an Azure file share (locally, a blob container of that name on the Azurite account stands in)."""
         return Datastore._register(
             workspace,
             "AzureFile",
@@ -138,6 +141,8 @@ class Datastore:
                 "account_key": account_key,
                 "protocol": protocol,
                 "endpoint": endpoint,
+                "create_if_not_exists": create_if_not_exists,
+                "skip_validation": skip_validation,
             },
         )
 
@@ -190,7 +195,8 @@ class Datastore:
         resource_group: str | None = None,
         grant_workspace_access: bool = False,
     ) -> Datastore:
-        """Register an Azure Data Lake Storage Gen2 file system."""
+        """Register an Azure Data Lake Storage Gen2 file system (service principal: tenant_id, client_id,
+        client_secret; none: the service's identity)."""
         return Datastore._register(
             workspace,
             "AzureDataLakeGen2",
@@ -202,8 +208,10 @@ class Datastore:
                 "tenant_id": tenant_id,
                 "client_id": client_id,
                 "client_secret": client_secret,
+                "authority_url": authority_url,
                 "protocol": protocol,
                 "endpoint": endpoint,
+                "grant_workspace_access": grant_workspace_access or None,  # sent only when asked
             },
         )
 
