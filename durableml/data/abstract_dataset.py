@@ -159,15 +159,18 @@ class AbstractDataset:
         placed = self._url_files()
         if self._dataset_type != "tabular":
             placed = url_fetch.select_files(placed, self._definition.get("transforms") or [])
+        pairs = [(url, url_fetch.relative_dest(Path(target), rel)) for url, rel in placed]
+        if not ignore_not_found:
+            url_fetch.fetch_all(pairs, overwrite)
+            return [str(dest) for _, dest in pairs]
         local = []
-        for url, rel in placed:
-            dest = url_fetch.relative_dest(Path(target), rel)
+        for url, dest in pairs:
             try:
                 url_fetch.fetch_all([(url, dest)], overwrite)
             except url_fetch.UrlFetchError as exc:
-                if ignore_not_found and exc.status in (404, 410):
-                    continue
-                raise
+                if exc.status not in (404, 410):
+                    raise
+                continue
             local.append(str(dest))
         return local
 

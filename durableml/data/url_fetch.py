@@ -12,7 +12,7 @@ from the web server straight to where it is read, never through the service. Sta
   followed (urllib's handler, up to 10); ``DURABLEML_URL_TIMEOUT`` seconds (default 60) to connect and
   between reads; at most ``DURABLEML_URL_MAX_BYTES`` (default 20 GiB) per file; a body shorter than its
   ``Content-Length`` counts as failed. Connection failures, timeouts and HTTP 408/429/502/503/504 are tried
-  three times; any other HTTP error fails at once.
+  three times; any other HTTP error fails at once. Up to 8 files are fetched at a time.
 * Errors (:class:`UrlFetchError`) name the URL and the HTTP status; a URL's credentials never reach a
   message: :func:`safe_url` drops a ``user:password@`` and a query string carrying a SAS signature (``sig=``).
 """
@@ -28,6 +28,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path, PurePosixPath
 from typing import Any, Optional
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -57,6 +58,7 @@ _DEFAULT_MAX_BYTES = 20 * 1024**3
 _ATTEMPTS = 3
 _RETRY_STATUSES = frozenset({408, 429, 502, 503, 504})
 _CHUNK = 1024 * 1024
+_PARALLEL = 8
 _SAS = re.compile(r"(^|&)sig=", re.IGNORECASE)
 _SCHEMES = ("http", "https")
 
@@ -171,12 +173,14 @@ def fetch(url: str, dest: Path, *, timeout: Optional[float] = None, max_bytes: O
 
 
 def fetch_all(pairs: Iterable[tuple[str, Path]], overwrite: bool = True) -> int:
-    """Fetch each ``(url, local path)``; an existing file is kept unless ``overwrite``. Returns bytes fetched."""
-    total = 0
-    for url, dest in pairs:
-        if overwrite or not dest.exists():
-            total += fetch(url, dest)
-    return total
+    """Fetch each ``(url, local path)``, several at a time; an existing file is kept unless ``overwrite``.
+    Returns the bytes fetched; the first failure (in the given order) is raised once all have ended."""
+    todo = [(url, dest) for url, dest in pairs if overwrite or not dest.exists()]
+    if len(todo) <= 1:
+        return sum(fetch(url, dest) for url, dest in todo)
+    with ThreadPoolExecutor(max_workers=min(_PARALLEL, len(todo)), thread_name_prefix="url-fetch") as pool:
+        futures = [pool.submit(fetch, url, dest) for url, dest in todo]
+    return sum(future.result() for future in futures)
 
 
 def _fetch_once(url: str, dest: Path, timeout: float, limit: int) -> int:
