@@ -20,6 +20,7 @@ from durableml import contract
 from durableml.exceptions import ValidationError
 
 __all__ = [
+    "NO_SNAPSHOT",
     "JobSpec",
     "JobState",
     "JobStatus",
@@ -33,6 +34,8 @@ __all__ = [
 # bytes of JSON: a bigger report travels without outputs and metrics. It is kept in orchestration histories
 # (the step_run result, the next step's input), which every episode replays, so it stays small.
 REPORT_LIMIT = 8 * 1024
+NO_SNAPSHOT = "none"
+"""``JobSpec.snapshot`` of a step without source files (a DataTransferStep): it starts in an empty folder."""
 _JOB_ID = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:@-]{0,199}$")
 _MODES = ("mount", "download")
 
@@ -77,7 +80,7 @@ class JobSpec:
     """Everything a compute node needs to run one step.
 
     * ``snapshot``: a local directory, or the id of a snapshot in the ``durableml-snapshots``
-      container (``manifests/<id>.json`` + content-addressed ``files/<sha256>``).
+      container (``manifests/<id>.json`` + content-addressed ``files/<sha256>``), or :data:`NO_SNAPSHOT`.
     * ``arguments``: strings, plus ``{"kind": "input"|"output", "name": ...}`` placeholders the runner
       replaces with local paths.
     * ``inputs``: name -> ``{"container", "path_on_datastore", "mode": "mount"|"download",

@@ -32,6 +32,7 @@ _FACTORIES: dict[str, Factory] = {
     "AmlCompute": local_backend,  # every node is a worker process on this machine (Ray / Container Apps: later)
     "ComputeInstance": local_backend,
     "local": local_backend,
+    "DataFactory": local_backend,  # a DataTransferStep's copy runs as a worker process too
 }
 BACKEND_TYPES: frozenset[str] = frozenset(_FACTORIES)
 """The compute types durableml can run steps on."""

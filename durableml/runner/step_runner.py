@@ -31,7 +31,7 @@ import traceback
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
-from durableml.jobs import JobSpec, JobState
+from durableml.jobs import NO_SNAPSHOT, JobSpec, JobState
 from durableml.runner.workdir import DRIVER_LOG, now_iso
 from durableml.exceptions import AzureMLException
 from durableml.runner import context as ctx
@@ -160,8 +160,11 @@ class StepRunner:
 
     def _stage_run_upload(self, log: DriverLog) -> dict[str, Any]:
         cwd = self.job_dir / "snapshot"
-        needs_store = not Path(self.spec.snapshot).is_dir()
-        stage_snapshot(self.spec.snapshot, cwd, self.store() if needs_store else None, self.cache_dir)
+        if self.spec.snapshot == NO_SNAPSHOT:  # a step without source files starts in an empty folder
+            cwd.mkdir(parents=True)
+        else:
+            needs_store = not Path(self.spec.snapshot).is_dir()
+            stage_snapshot(self.spec.snapshot, cwd, self.store() if needs_store else None, self.cache_dir)
         self._check_cancel()
         inputs = {}
         for name, binding in self.spec.inputs.items():

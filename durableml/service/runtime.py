@@ -20,7 +20,7 @@ from typing import Any, Mapping, Optional, Sequence
 from durableml import stepkinds
 from durableml.contract import CANCELED, EVENT_STEP_DONE, FAILED, FINISHED, NOT_STARTED, QUEUED, RUNNING, TERMINAL
 from durableml.exceptions import AzureMLException, NotSupportedError
-from durableml.jobs import JobState, input_placeholder, output_placeholder, status_from_report
+from durableml.jobs import NO_SNAPSHOT, JobState, input_placeholder, output_placeholder, status_from_report
 from durableml.service import changes, computes, datasets, datastores, reuse, state
 from durableml.service.records import RUNS, records, storage_connection
 from durableml.service.runs import (
@@ -315,7 +315,8 @@ def _resolve(run: RunStatic, step: Mapping[str, Any], sid: str) -> dict[str, Any
     params = run.parameters
     arguments = [_argument(a, params) for a in step["arguments"]]
     inputs = {name: _input(run, b, params) for name, b in step["inputs"].items()}
-    outputs = {name: _output(o, sid, name, run) for name, o in step["outputs"].items()}
+    every_output = stepkinds.get(step["kind"]).outputs_of(step)
+    outputs = {name: _output(o, sid, name, run) for name, o in every_output.items()}
     return {
         "arguments": arguments,
         "inputs": inputs,
@@ -411,7 +412,7 @@ def _job_basis(
         job_id=sid,
         run_id=run.id,
         step_name=step["name"],
-        snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or ".",
+        snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or NO_SNAPSHOT,
         connection_string=storage_connection(),
         arguments=list(resolved["arguments"]),
         inputs={

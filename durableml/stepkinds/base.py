@@ -97,6 +97,14 @@ class StepKind:
     script_setting: Optional[str] = None
     later: str = ""
     """While ``to_job`` is None: where running the kind is planned, for the NotSupported message."""
+    settings_outputs: Optional[Callable[[Mapping[str, Any]], dict[str, dict[str, Any]]]] = None
+    """Outputs a step's settings name besides its ``outputs`` (document output bindings, by name): the service
+    resolves, records and uploads them like the others (DataTransferStep's DataReference destination)."""
+
+    def outputs_of(self, step: Mapping[str, Any]) -> dict[str, Any]:
+        """Every output of a document step of this kind: its ``outputs`` and those its settings name."""
+        extra = self.settings_outputs(step.get("settings") or {}) if self.settings_outputs else {}
+        return {**step["outputs"], **extra}
 
     @property
     def runnable(self) -> bool:

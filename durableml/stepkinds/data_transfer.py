@@ -1,10 +1,22 @@
-"""DataTransferStep (``data_transfer``): copy data between storage options on a Data Factory compute."""
+"""DataTransferStep (``data_transfer``): copy data between storage options on a Data Factory compute.
+
+The source is staged as the step's input and the destination written as its output (a PipelineData, or the
+DataReference path the settings name), by the step runner; durableml's driver copies one to the other (a
+file, or a folder's files). On local compute the "Data Factory" is a worker process of this machine.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from durableml.stepkinds.base import StepKind
+from typing import Mapping
+
+from durableml.jobs import JobSpec, input_placeholder, output_placeholder
+from durableml.stepkinds.base import JobBasis, StepKind
+
+DRIVER = "durableml:runner/data_transfer.py"
+DESTINATION = "destination"
+"""The output name of a DataReference destination (a PipelineData destination keeps its own name)."""
 
 _SETTINGS: dict[str, Any] = {
     "type": "object",
@@ -15,10 +27,36 @@ _SETTINGS: dict[str, Any] = {
     },
 }
 
+
+def destination_output(settings: Mapping[str, object]) -> dict[str, dict[str, object]]:
+    """A DataReference destination (``settings.destination``) as an output written to exactly that path."""
+    destination = settings.get("destination")
+    if not isinstance(destination, Mapping):
+        return {}
+    return {
+        DESTINATION: {
+            "kind": "output_file_dataset",
+            "datastore": destination.get("datastore"),
+            "destination": str(destination.get("path") or "").strip("/"),
+            "isDirectory": settings.get("destinationReferenceType") != "file",
+        }
+    }
+
+
+def to_job(basis: JobBasis) -> JobSpec:
+    """The copy: durableml's driver (:mod:`durableml.runner.data_transfer`) from the staged source to the output,
+    which the runner uploads to the destination."""
+    [source] = list(basis.inputs)
+    [target] = list(basis.outputs)
+    arguments: list[object] = [input_placeholder(source), output_placeholder(target)]
+    return basis.job(DRIVER, arguments=arguments)
+
+
 KIND = StepKind(
     name="data_transfer",
     v1_class="DataTransferStep",
     settings_schema=_SETTINGS,
     compute_types=frozenset({"DataFactory", "DataFactoryCompute"}),
-    later="DataTransferStep support is planned (copies between datastores)",
+    to_job=to_job,
+    settings_outputs=destination_output,
 )
