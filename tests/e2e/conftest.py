@@ -115,6 +115,30 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
         yield svc
 
 
+@pytest.fixture(scope="module")
+def v1_project(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A directory holding the service's config.json, with the ``azureml`` alias on for the module (as v1 code
+    runs against durableml: ``from azureml.core import ...``, ``Workspace.from_config()``)."""
+    from durableml import compat
+
+    directory = tmp_path_factory.mktemp("v1-project")
+    service.write_config(directory)
+    was_enabled = compat.is_enabled()
+    assert compat.enable(), "the real Azure ML SDK is installed: the alias stays off"
+    yield directory
+    if not was_enabled:
+        compat.disable()
+
+
+@pytest.fixture
+def v1_ws(v1_project: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``Workspace.from_config()`` from the v1 project directory (the current directory of the test)."""
+    monkeypatch.chdir(v1_project)
+    from azureml.core import Workspace
+
+    return Workspace.from_config()
+
+
 @pytest.fixture
 def project_copy(tmp_path: Path, service: Service) -> Callable[[str], Path]:
     """``project_copy(name)``: a fresh copy of ``tests/e2e/projects/<name>`` with a config.json for ``service``."""

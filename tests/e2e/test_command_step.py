@@ -9,23 +9,15 @@ from typing import Any
 
 import pytest
 
-from durableml import compat
-
 PROJECT = Path(__file__).resolve().parent / "projects" / "command"
 
 
-@pytest.fixture(scope="module")
-def ws(service: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    compat.enable()
-    from azureml.core import Workspace
-
-    config_dir = tmp_path_factory.mktemp("command-config")
-    service.write_config(config_dir)
-    workspace = Workspace.from_config(str(config_dir / "config.json"))
+@pytest.fixture
+def ws(v1_ws: Any) -> Any:
     from ._helpers import ensure_compute
 
-    ensure_compute(workspace)
-    return workspace
+    ensure_compute(v1_ws)
+    return v1_ws
 
 
 def test_a_command_line_runs_in_the_shell(ws: Any) -> None:

@@ -9,25 +9,17 @@ from typing import Any
 
 import pytest
 
-from durableml import compat
-
 from ._helpers import STEPS_DIR, ensure_compute, step_summary
 
 
-@pytest.fixture(scope="module")
-def ws(service: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
-    compat.enable()
-    from azureml.core import Workspace
+@pytest.fixture
+def ws(v1_ws: Any) -> Any:
     from azureml.core.compute import ComputeTarget, DataFactoryCompute
 
-    config_dir = tmp_path_factory.mktemp("transfer-config")
-    service.write_config(config_dir)
-    workspace = Workspace.from_config(str(config_dir / "config.json"))
-    ensure_compute(workspace)
-    if "adf" not in workspace.compute_targets:
-        factory = ComputeTarget.create(workspace, "adf", DataFactoryCompute.provisioning_configuration())
-        factory.wait_for_completion()
-    return workspace
+    ensure_compute(v1_ws)
+    if "adf" not in v1_ws.compute_targets:
+        ComputeTarget.create(v1_ws, "adf", DataFactoryCompute.provisioning_configuration()).wait_for_completion()
+    return v1_ws
 
 
 def test_copies_into_pipeline_data_and_to_a_datastore_path(ws: Any, tmp_path: Path) -> None:

@@ -10,22 +10,14 @@ from typing import Any
 
 import pytest
 
-from durableml import compat
-
 PROJECT = Path(__file__).resolve().parent / "projects" / "parallel"
 
 
-@pytest.fixture(scope="module")
-def azureml(service: Any, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    compat.enable()
-    from azureml.core import Workspace
-
-    config_dir = tmp_path_factory.mktemp("prs-config")
-    service.write_config(config_dir)
-    ws = Workspace.from_config(str(config_dir / "config.json"))
+@pytest.fixture
+def azureml(v1_ws: Any) -> dict[str, Any]:
     from ._helpers import ensure_compute
 
-    return {"ws": ws, "compute": ensure_compute(ws, max_nodes=2), "store": ws.get_default_datastore()}
+    return {"ws": v1_ws, "compute": ensure_compute(v1_ws, max_nodes=2), "store": v1_ws.get_default_datastore()}
 
 
 def _upload(env: dict[str, Any], tmp_path: Path, files: dict[str, str]) -> str:

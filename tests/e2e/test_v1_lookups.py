@@ -17,36 +17,19 @@ import sys
 import textwrap
 import types
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from durableml import compat
 from durableml.exceptions import AzureMLException
 
 from ._helpers import ensure_compute
 
 
-@pytest.fixture(scope="module")
-def project(service: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A directory with the service's config.json, the current directory of each test; the alias is on."""
-    directory = tmp_path_factory.mktemp("v1-lookups")
-    service.write_config(directory)
-    was_enabled = compat.is_enabled()
-    assert compat.enable(), "the real Azure ML SDK is installed: the alias stays off"
-    yield directory
-    if not was_enabled:
-        compat.disable()
-
-
 @pytest.fixture
-def ws(project: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(project)
-    from azureml.core import Workspace
-
-    return Workspace.from_config()
+def ws(v1_ws: Any) -> Any:
+    return v1_ws
 
 
 @pytest.fixture
@@ -241,13 +224,13 @@ def test_pipeline_run_of_an_unknown_id(ws: Any) -> None:
 
 
 @pytest.fixture(scope="module")
-def published(service: Any, project: Path) -> Any:
+def published(service: Any, v1_project: Path) -> Any:
     from durableml.core import Workspace
     from durableml.pipeline.core import Pipeline
     from durableml.pipeline.steps import PythonScriptStep
 
-    ws = Workspace.from_config(path=str(project / "config.json"))
-    source = project / "src"
+    ws = Workspace.from_config(path=str(v1_project / "config.json"))
+    source = v1_project / "src"
     source.mkdir(exist_ok=True)
     (source / "hello.py").write_text("print('hello')\n")
     step = PythonScriptStep(script_name="hello.py", source_directory=str(source), compute_target=ensure_compute(ws))
