@@ -43,6 +43,70 @@ class TabularDataset(AbstractDataset):
         """Return a dataset without ``columns``."""
         return self._with_transform({"kind": "drop_columns", "columns": _columns(columns)})
 
+    def take_sample(self, probability: float, seed: int | None = None) -> TabularDataset:
+        """Return a dataset of a random sample: each record is kept with ``probability`` (v1)."""
+        if not isinstance(probability, (int, float)) or not 0 < probability <= 1:
+            raise ValidationError(f"take_sample probability must be in (0, 1], got {probability!r}.")
+        return self._with_transform({"kind": "take_sample", "probability": float(probability), "seed": seed})
+
+    def with_timestamp_columns(
+        self,
+        timestamp: str | None = None,
+        partition_timestamp: str | None = None,
+        validate: bool = False,
+        **kwargs: Any,
+    ) -> TabularDataset:
+        """Name the column the time filters (``time_before`` ...) use; ``timestamp=None`` clears it (v1)."""
+        column = timestamp if timestamp is not None else partition_timestamp
+        if column is not None and (not isinstance(column, str) or not column):
+            raise ValidationError(f"with_timestamp_columns timestamp must be a column name, got {column!r}.")
+        return self._with_transform({"kind": "timestamp_column", "column": column})
+
+    @property
+    def timestamp_columns(self) -> tuple[str | None, str | None]:
+        """``(timestamp, partition_timestamp)`` as v1 returns them."""
+        column = None
+        for transform in self._definition.get("transforms") or []:
+            if transform.get("kind") == "timestamp_column":
+                column = transform.get("column")
+        return (column, None)
+
+    def time_before(self, end_time: Any, include_boundary: bool = True, validate: bool = True) -> TabularDataset:
+        """Records whose timestamp column is before ``end_time`` (at it too with ``include_boundary``)."""
+        return self._time_filter(None, end_time, include_boundary)
+
+    def time_after(self, start_time: Any, include_boundary: bool = True, validate: bool = True) -> TabularDataset:
+        """Records whose timestamp column is after ``start_time`` (at it too with ``include_boundary``)."""
+        return self._time_filter(start_time, None, include_boundary)
+
+    def time_between(
+        self, start_time: Any, end_time: Any, include_boundary: bool = True, validate: bool = True
+    ) -> TabularDataset:
+        """Records whose timestamp column lies between ``start_time`` and ``end_time``."""
+        return self._time_filter(start_time, end_time, include_boundary)
+
+    def time_recent(self, time_delta: Any, include_boundary: bool = True, validate: bool = True) -> TabularDataset:
+        """Records of the last ``time_delta`` (a ``datetime.timedelta``) before the data is read."""
+        seconds = getattr(time_delta, "total_seconds", None)
+        if seconds is None or seconds() <= 0:
+            raise ValidationError(f"time_recent needs a positive datetime.timedelta, got {time_delta!r}.")
+        self._timestamp_column("time_recent")
+        return self._with_transform({"kind": "time_recent", "seconds": seconds(), "includeBoundary": include_boundary})
+
+    def _time_filter(self, start: Any, end: Any, include_boundary: bool) -> TabularDataset:
+        column = self._timestamp_column("time filters")
+        bounds = {"after": _instant(start, "start_time"), "before": _instant(end, "end_time")}
+        return self._with_transform({"kind": "time_filter", "column": column, **bounds,
+                                     "includeBoundary": bool(include_boundary)})  # fmt: skip
+
+    def _timestamp_column(self, what: str) -> str:
+        column = self.timestamp_columns[0]
+        if not column:
+            raise ValidationError(
+                f"{what} need a timestamp column: call with_timestamp_columns(timestamp='<column>') first."
+            )
+        return column
+
     def partition_by(
         self, partition_keys: Sequence[str], target: Any, name: str | None = None, **kwargs: Any
     ) -> TabularDataset:
@@ -63,3 +127,14 @@ def _columns(columns: str | Sequence[str]) -> list[str]:
     if not names or not all(isinstance(c, str) and c for c in names):
         raise ValidationError(f"columns must be a column name or a list of column names, got {columns!r}.")
     return names
+
+
+def _instant(value: Any, what: str) -> str | None:
+    """A time bound as ISO 8601 text (a ``datetime`` or a string pandas can read), or None."""
+    if value is None:
+        return None
+    if hasattr(value, "isoformat"):
+        return str(value.isoformat())
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    raise ValidationError(f"{what} must be a datetime, got {value!r}.")

@@ -45,10 +45,28 @@ def _read_one(pd: Any, path: str, fmt: Mapping[str, Any]) -> Any:
 
 
 def apply_transforms(frame: Any, transforms: Sequence[Mapping[str, Any]]) -> Any:
-    """Apply take / skip / keep_columns / drop_columns / random_split transforms in order."""
+    """Apply take / skip / take_sample / keep_columns / drop_columns / random_split and the time filters
+    (``time_filter``, ``time_recent`` on the column ``timestamp_column`` names) in order."""
+    timestamp: str | None = None
     for transform in transforms:
         kind = transform.get("kind")
-        if kind == "take":
+        if kind == "timestamp_column":
+            timestamp = transform.get("column")
+        elif kind == "time_filter":
+            frame = _between(frame, str(transform["column"]), transform.get("after"), transform.get("before"),
+                             bool(transform.get("includeBoundary", True)))  # fmt: skip
+        elif kind == "time_recent":
+            import pandas as pd
+
+            now = pd.Timestamp.now(tz="UTC")
+            start = now - pd.Timedelta(seconds=float(transform["seconds"]))
+            if not timestamp:
+                raise ValidationError("time_recent needs a timestamp column (with_timestamp_columns) first.")
+            frame = _between(frame, timestamp, start.isoformat(), None, bool(transform.get("includeBoundary", True)))
+        elif kind == "take_sample":
+            frame = frame.sample(frac=float(transform["probability"]), random_state=transform.get("seed"))
+            frame = frame.sort_index()
+        elif kind == "take":
             frame = frame.head(int(transform["count"]))
         elif kind == "skip":
             frame = frame.iloc[int(transform["count"]) :]
@@ -62,3 +80,22 @@ def apply_transforms(frame: Any, transforms: Sequence[Mapping[str, Any]]) -> Any
         else:
             raise ValidationError(f"Unknown dataset transform {kind!r} in {dict(transform)!r}.")
     return frame.reset_index(drop=True)
+
+
+def _between(frame: Any, column: str, after: Any, before: Any, inclusive: bool) -> Any:
+    """The rows whose ``column`` (read as times) lies after ``after`` and before ``before``."""
+    import pandas as pd
+
+    if column not in frame.columns:
+        raise ValidationError(f"the timestamp column {column!r} is not in the data (columns: {list(frame.columns)}).")
+    times = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    keep = pd.Series(True, index=frame.index)
+    if after is not None:
+        start = pd.Timestamp(after)
+        start = start.tz_localize("UTC") if start.tzinfo is None else start
+        keep &= times >= start if inclusive else times > start
+    if before is not None:
+        end = pd.Timestamp(before)
+        end = end.tz_localize("UTC") if end.tzinfo is None else end
+        keep &= times <= end if inclusive else times < end
+    return frame[keep]
