@@ -33,6 +33,7 @@ _FACTORIES: dict[str, Factory] = {
     "ComputeInstance": local_backend,
     "local": local_backend,
     "DataFactory": local_backend,  # a DataTransferStep's copy runs as a worker process too
+    "DataLakeAnalytics": local_backend,  # an AdlaStep's U-SQL runs on DuckDB in a worker process
 }
 BACKEND_TYPES: frozenset[str] = frozenset(_FACTORIES)
 """The compute types durableml can run steps on."""

@@ -229,18 +229,20 @@ def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[st
 
 
 def test_a_pipeline_durableml_cannot_run_is_refused_at_publish(env: dict[str, Any], service: Any) -> None:
-    """An AdlaStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
+    """A DatabricksStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
     from durableml.pipeline.steps import PythonScriptStep
 
     plain = PythonScriptStep(
         "seen.py", name="shell", source_directory=str(PARAMS_DIR), compute_target=ensure_compute(env["ws"])
     )
     document = Pipeline(workspace=env["ws"], steps=[plain]).to_document()
-    document["steps"][0].update(kind="adla", settings={"scriptName": "job.usql", "params": {}})
-    answer = service.api("POST", "/api/published-pipelines", json={"document": document, "name": "adla-nodes"})
+    document["steps"][0].update(kind="databricks", settings={"target": {"kind": "notebook_path", "value": "/x"}})
+    answer = service.api("POST", "/api/published-pipelines", json={"document": document, "name": "databricks-nodes"})
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
-    assert error["code"] == "NotSupported" and "step 'shell'" in error["message"] and "AdlaStep" in error["message"]
+    assert (
+        error["code"] == "NotSupported" and "step 'shell'" in error["message"] and "DatabricksStep" in error["message"]
+    )
     listed = service.api("GET", "/api/published-pipelines").json()
     listed = listed.get("value", listed) if isinstance(listed, dict) else listed
-    assert not any(p.get("name") == "adla-nodes" for p in listed)
+    assert not any(p.get("name") == "databricks-nodes" for p in listed)

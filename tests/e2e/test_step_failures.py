@@ -128,14 +128,15 @@ def test_bad_settings_are_refused_at_submit(env: dict[str, Any]) -> None:
 
 def test_a_step_kind_durableml_cannot_run_is_refused_at_submit(env: dict[str, Any]) -> None:
     document = Pipeline(env["ws"], [step("shell", "journal.txt", env["compute"])]).to_document()
-    document["steps"][0].update(kind="adla", settings={"scriptName": "job.usql", "params": {}})  # an AdlaStep
+    settings = {"target": {"kind": "notebook_path", "value": "/x"}}
+    document["steps"][0].update(kind="databricks", settings=settings)  # a DatabricksStep
     answer = env["service"].api(
         "POST", f"/api/experiments/{EXPERIMENT}/runs", data=json.dumps({"document": document, "parameters": {}})
     )
     assert answer.status_code == 400, answer.text
     error = answer.json()["error"]
     assert error["code"] == "NotSupported" and "step 'shell'" in error["message"], error
-    assert "AdlaStep" in error["message"] and "Nothing was started" in error["message"], error
+    assert "DatabricksStep" in error["message"] and "Nothing was started" in error["message"], error
     runs = env["service"].api("GET", f"/api/experiments/{EXPERIMENT}/runs").json()
     runs = runs.get("value", runs) if isinstance(runs, dict) else runs
     assert not any("shell" in json.dumps(r) for r in runs), "nothing was started"

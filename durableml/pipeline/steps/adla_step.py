@@ -1,4 +1,4 @@
-"""AdlaStep: a U-SQL script for Azure Data Lake Analytics (retired 2024-02-29; authoring only)."""
+"""AdlaStep: a U-SQL script for Azure Data Lake Analytics (retired 2024-02-29; durableml runs it on DuckDB)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ __all__ = ["AdlaStep"]
 class AdlaStep(PipelineStep):
     """Run ``script_name`` on an ADLA account (v1 signature).
 
-    The step builds and compiles; Azure Data Lake Analytics itself was retired, so a run fails at
-    submission with a clear error from the compute layer.
+    Azure Data Lake Analytics itself was retired; durableml runs the common U-SQL subset on DuckDB, with
+    ``@@name@@`` replaced by the paths of the inputs and outputs and by the params (docs/design/adla.md).
     """
 
     kind = "adla"
