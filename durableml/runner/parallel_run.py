@@ -21,8 +21,22 @@ and output directory ready, like a PythonScriptStep's script. It:
 * with ``partition_keys`` (tabular inputs), makes one mini-batch per partition and passes
   ``run(mini_batch, mini_batch_context)`` its ``partition_key_value`` (a partition counts as one item).
 
-Progress goes to the step's driver log (``wait_for_completion(show_output=True)`` shows it); each worker's
-own log and a job summary go under ``logs/`` of the working directory (captured with the step's logs).
+**Logs.** What durableml writes, in v1's layout where it is cheap (everything under ``logs/`` of the working
+directory is captured with the step's files: ``step_run.get_file_names()``, ``step_run.download_file(name)``):
+
+* the step's driver log (``step_run.get_job_log()``, streamed by ``wait_for_completion(show_output=True)``):
+  ``[parallel_run]`` progress lines (how many mini-batches, items and workers; ``mini-batch N: done`` or
+  ``failed (try t/n): <error>`` as each ends; the summary), and what the entry script prints: unlike v1, whose
+  ``logs/user/stdout/<node>/<process>.stdout.txt`` hold it, workers' stdout and stderr go to the driver log;
+* ``logs/job_progress_overview.<YYYYmmddHH>.txt``: the progress lines with a UTC time each (v1's overview);
+* ``logs/job_result.txt``: the job summary as JSON (mini-batches and items, failed ones, seconds, each failed
+  mini-batch's last error);
+* ``logs/job_error.txt``: only when mini-batches failed: each one's index, tries and last error;
+* ``logs/user/entry_script_log/<node>/process<NNN>.log.txt``: one per worker process, what the entry script
+  logs through ``EntryScript().logger`` (or ``logging``) at ``logging_level``; node ``0..node_count-1``,
+  processes numbered from 000 in the order they started (a worker replaced after a timeout gets a new number).
+
+Not written (v1's ``logs/sys/`` and per-process stdout/stderr/error files): durableml has no agents to log.
 Standard library only, plus pandas for tabular inputs (imported only then).
 """
 
@@ -40,6 +54,7 @@ import sys
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, Optional, Sequence
@@ -98,20 +113,36 @@ _module: Any = None
 _init_error: Optional[str] = None
 
 
-def _worker_init(entry_script: str, argv: list[str], level: str, log_dir: str) -> None:
+def _worker_init(
+    entry_script: str, argv: list[str], level: str, log_dir: str, counter: Any = None, per_node: int = 1, nodes: int = 1
+) -> None:
     """In each worker process: v1's ``azureml_user.parallel_run`` for ``EntryScript``, the entry script's
     ``init()`` once. If that fails, every mini-batch given to this worker fails with that error (a failing
-    initializer would otherwise make the pool start workers again and again)."""
+    initializer would otherwise make the pool start workers again and again). ``counter`` (shared) numbers the
+    workers for their log's name."""
     global _module, _init_error
     try:
-        _module = _load_entry_script(entry_script, argv, level, log_dir)
+        _module = _load_entry_script(entry_script, argv, level, _worker_log(log_dir, counter, per_node, nodes))
     except BaseException as exc:  # noqa: BLE001 (reported with every mini-batch of this worker)
         _init_error = "init() failed: " + "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-def _load_entry_script(entry_script: str, argv: list[str], level: str, log_dir: str) -> Any:
+def _worker_log(log_dir: str, counter: Any, per_node: int, nodes: int) -> str:
+    """``<log_dir>/entry_script_log/<node>/process<NNN>.log.txt`` for the next worker (v1's names)."""
+    number = os.getpid()
+    if counter is not None:
+        with counter.get_lock():
+            number = counter.value
+            counter.value += 1
+    node = (number // max(1, per_node)) % max(1, nodes) if counter is not None else 0
+    folder = os.path.join(log_dir, "entry_script_log", str(node))
+    os.makedirs(folder, exist_ok=True)
+    return os.path.join(folder, f"process{number:03d}.log.txt")
+
+
+def _load_entry_script(entry_script: str, argv: list[str], level: str, log_file: str) -> Any:
     logging.basicConfig(
-        filename=os.path.join(log_dir, f"worker-{os.getpid()}.txt"),
+        filename=log_file,
         level=getattr(logging, str(level).upper(), logging.INFO),
         format="%(asctime)s %(levelname)s %(message)s",
     )
@@ -279,6 +310,8 @@ class Driver:
         self.log_dir = LOGS / "user"
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.context = multiprocessing.get_context("spawn")
+        self.workers = self.context.Value("i", 0)
+        self.overview = LOGS / f"job_progress_overview.{datetime.now(timezone.utc):%Y%m%d%H}.txt"
 
     def batches(self) -> list[_Batch]:
         tabular = any(i.get("type") == "tabular" for i in self.config.inputs)
@@ -294,14 +327,16 @@ class Driver:
         return _tabular_batches(table, size)
 
     def _pool(self) -> Pool:
-        initargs = (self.config.entry_script, self.argv, self.config.logging_level, str(self.log_dir))
+        per_node = max(1, self.config.processes // max(1, int(self.config.node_count)))
+        initargs = (self.config.entry_script, self.argv, self.config.logging_level, str(self.log_dir), self.workers,
+                    per_node, int(self.config.node_count))  # fmt: skip
         return self.context.Pool(self.config.processes, initializer=_worker_init, initargs=initargs)
 
     def run(self) -> int:
         batches = self.batches()
         total, started = len(batches), time.monotonic()
-        print(f"[parallel_run] {total} mini-batch(es), {sum(b.count for b in batches)} item(s), "
-              f"{self.config.processes} worker process(es)", flush=True)  # fmt: skip
+        self._say(f"{total} mini-batch(es), {sum(b.count for b in batches)} item(s), "
+                  f"{self.config.processes} worker process(es)")  # fmt: skip
         pending = list(batches)
         while pending:
             pending = self._round(pending)
@@ -341,7 +376,13 @@ class Driver:
 
     def _progress(self, batch: _Batch) -> None:
         state = "done" if batch.done else f"failed (try {batch.tries}/{self.config.run_max_try}): {batch.error}"
-        print(f"[parallel_run] mini-batch {batch.index}: {state}", flush=True)
+        self._say(f"mini-batch {batch.index}: {state}")
+
+    def _say(self, line: str) -> None:
+        """A progress line: to the driver log, and with its time to the job progress overview."""
+        print(f"[parallel_run] {line}", flush=True)
+        with open(self.overview, "a", encoding="utf-8") as handle:
+            handle.write(f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M:%S} {line}\n")
 
     def _finish(self, batches: list[_Batch], seconds: float) -> int:
         failed_items = sum(_failed_items(b) for b in batches)
@@ -362,7 +403,10 @@ class Driver:
             "errors": errors,
         }
         (LOGS / "job_result.txt").write_text(json.dumps(summary, indent=1), encoding="utf-8")
-        print(f"[parallel_run] {json.dumps({k: v for k, v in summary.items() if k != 'errors'})}", flush=True)
+        if errors:
+            failed = [f"mini-batch {b.index} (tries: {b.tries}): {b.error}" for b in batches if not b.done]
+            (LOGS / "job_error.txt").write_text("\n".join(failed) + "\n", encoding="utf-8")
+        self._say(json.dumps({k: v for k, v in summary.items() if k != "errors"}))
         problem = self._over_threshold(failed_items, failed_batches, len(batches))
         if problem:
             for index, error in errors.items():

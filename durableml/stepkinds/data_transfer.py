@@ -2,7 +2,9 @@
 
 The source is staged as the step's input and the destination written as its output (a PipelineData, or the
 DataReference path the settings name), by the step runner; durableml's driver copies one to the other (a
-file, or a folder's files). On local compute the "Data Factory" is a worker process of this machine.
+file, or a folder's files). On local compute the "Data Factory" is a worker process of this machine. A source
+with no data (a DataReference path with no blobs, mounted as an empty folder; an upstream output with no files)
+fails the step, as v1's copy does, naming the datastore path.
 """
 
 from __future__ import annotations
@@ -48,7 +50,9 @@ def to_job(basis: JobBasis) -> JobSpec:
     which the runner uploads to the destination."""
     [source] = list(basis.inputs)
     [target] = list(basis.outputs)
-    arguments: list[object] = [input_placeholder(source), output_placeholder(target)]
+    given = basis.inputs[source]
+    where = f"path {str(given.get('path_on_datastore') or '/')!r} on datastore {given.get('datastore')!r}"
+    arguments: list[object] = [input_placeholder(source), output_placeholder(target), f"source {source!r}: {where}"]
     return basis.job(DRIVER, arguments=arguments)
 
 
