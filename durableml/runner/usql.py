@@ -34,10 +34,12 @@ nullable (``int?``); they become ``VARCHAR``, ``INTEGER``, ``BIGINT``, ``SMALLIN
 
 Expressions: column names (``alias.column`` too), ``@variables``, C# string (``"a\"b"``, ``@"C:\x"``),
 char, number (``1.5m``, ``10L``) and ``true``/``false``/``null`` literals, ``== != < <= > >= && || !`` and
-SQL's ``AND OR NOT IN BETWEEN LIKE IS [NOT] NULL CASE``, ``x == null`` (``IS NULL``), arithmetic, the
+SQL's ``AND OR NOT IN BETWEEN LIKE IS [NOT] NULL CASE``, ``x == null`` (``IS NULL``), arithmetic (``+`` next
+to a string literal concatenates), the
 aggregates ``COUNT SUM AVG MIN MAX`` (``COUNT(*)``, ``COUNT(DISTINCT x)``), ``DateTime.Parse("...")``.
 
-Refused, with the line: C# method calls and user-defined functions (``x.ToUpper()``, ``MyUdfs.F(x)``),
+Refused, with the line: C# method calls and user-defined functions (``x.ToUpper()``, ``MyUdfs.F(x)``), C#
+member access (``x.Length``, ``DateTime.Now``: a dotted name must start with an ``AS`` alias),
 ``new``, lambdas, ``?:`` and ``??``, casts; ``REFERENCE ASSEMBLY``, ``USING`` namespace aliases, ``CREATE``,
 ``USE``, ``DROP``, ``ALTER``, ``INSERT``, ``IF``, ``SET``, ``DEPLOY RESOURCE``, ``IMPORT PACKAGE``;
 ``PROCESS``, ``REDUCE``, ``COMBINE``, ``CROSS APPLY``, ``SEMIJOIN``, window functions (``OVER``), catalog
@@ -421,6 +423,8 @@ def _expression(tokens: Sequence[Token], scope: _Scope, tables: bool = False) ->
     """C#-flavoured U-SQL expression (or, with ``tables``, a whole query) as DuckDB SQL."""
     out: list[str] = []
     cur = _Cursor(tokens)
+    after_as = (t for k, t in enumerate(tokens) if k and tokens[k - 1].text == "AS" and tokens[k - 1].kind == "ident")
+    aliases = frozenset(t.text for t in after_as if t.kind == "ident") if tables else frozenset()
     while (token := cur.peek()) is not None:
         cur.i += 1
         nxt = cur.peek()
@@ -440,7 +444,7 @@ def _expression(tokens: Sequence[Token], scope: _Scope, tables: bool = False) ->
         elif token.kind == "op":
             out.append(_operator(token, cur, out))
         else:
-            out.append(_identifier(token, cur, scope, tables, nxt))
+            out.append(_identifier(token, cur, scope, tables, nxt, aliases))
     return " ".join(out)
 
 
@@ -452,6 +456,11 @@ def _operator(token: Token, cur: _Cursor, out: list[str]) -> str:
     simple = {"==": "=", "!=": "<>", "&&": "AND", "||": "OR", "!": "NOT"}
     if text in simple:
         return simple[text]
+    following = cur.peek()
+    if text == "+" and (
+        (out and out[-1].startswith(("'", "('"))) or (following is not None and following.kind in ("str", "char"))
+    ):
+        return "||"  # C#'s string concatenation
     if text in ("(", ")", ",", "*", "+", "-", "/", "%", "<", ">", "<=", ">=", "<>", "=", "."):
         if text == "(" and (t := cur.peek()) is not None and t.kind == "ident" and t.text in _TYPES and cur.is_(")", 1):
             raise Unsupported(token.line, f"the C# cast ({t.text})")
@@ -469,7 +478,9 @@ def _dotted(first: Token, cur: _Cursor) -> list[str]:
     return parts
 
 
-def _identifier(token: Token, cur: _Cursor, scope: _Scope, tables: bool, nxt: Optional[Token]) -> str:
+def _identifier(
+    token: Token, cur: _Cursor, scope: _Scope, tables: bool, nxt: Optional[Token], aliases: frozenset[str]
+) -> str:
     text = token.text
     if token.value == "bracket":
         return _quote_ident(text)
@@ -500,13 +511,16 @@ def _identifier(token: Token, cur: _Cursor, scope: _Scope, tables: bool, nxt: Op
         raise Unsupported(token.line, "C# object creation (new ...)")
     if text in _AGGREGATES and nxt is not None and nxt.text == "(":
         return text
+    previous = cur.peek(-2) if cur.i >= 2 else None
+    if previous is not None and previous.kind == "ident" and previous.text == "AS":
+        return _quote_ident(text)  # an alias, maybe with its column list: AS T(a, b)
     parts = _dotted(token, cur)
     name = ".".join(parts)
     if cur.is_("("):
         if name == "DateTime.Parse":
             return "usql_datetime_parse"
         raise Unsupported(token.line, f"the C# method or user-defined function {name}()")
-    if len(parts) > 2:
+    if len(parts) > 2 or (len(parts) == 2 and parts[0] not in aliases):
         raise Unsupported(token.line, f"the C# member access {name}")
     return ".".join(_quote_ident(p) for p in parts)
 

@@ -73,6 +73,21 @@ def test_select_translates_csharp_operators_and_literals() -> None:
     )
 
 
+def test_plus_next_to_a_string_literal_concatenates() -> None:
+    [_, sql] = sql_of(EXTRACT + '@r = SELECT b + "!" AS e, "<" + b AS f, a + 1 AS g FROM @rs;')
+    assert (
+        sql
+        == 'CREATE TEMP TABLE "r_1" AS SELECT "b" || \'!\' AS "e" , \'<\' || "b" AS "f" , "a" + 1 AS "g" FROM "rs_1"'
+    )
+
+
+def test_values_with_an_alias_and_its_columns() -> None:
+    [sql] = sql_of('@v = SELECT * FROM (VALUES (1, "a"), (2, "b")) AS T(n, s);')
+    assert (
+        sql == 'CREATE TEMP TABLE "v_1" AS SELECT * FROM ( VALUES ( 1 , \'a\' ) , ( 2 , \'b\' ) ) AS "T" ( "n" , "s" )'
+    )
+
+
 def test_group_by_aggregates_order_fetch_join_union() -> None:
     script = EXTRACT + (
         "@g = SELECT b, COUNT(*) AS n, SUM(a) AS s, AVG(a) AS m, MIN(a) AS lo, MAX(a) AS hi, COUNT(DISTINCT a) AS d\n"
@@ -153,8 +168,11 @@ def test_comments_strings_and_statement_lines() -> None:
         (EXTRACT + 'OUTPUT @rs TO "o" USING new MyOutputter();', "a user-defined outputter", 2),
         (EXTRACT + 'OUTPUT @rs TO "o" USING Outputters.Csv(dateTimeFormat: "s");', "option dateTimeFormat", 2),
         (EXTRACT + "@x = SELECT a FROM @rs AS r SEMIJOIN @rs AS s ON r.a == s.a;", "SEMIJOIN", 2),
-        (EXTRACT + "\n\n@x = SELECT a FROM @rs WHERE b.Length > 2 && b.Trim().Length > 1;", "b.Trim()", 4),
+        (EXTRACT + "\n\n@x = SELECT a FROM @rs WHERE a > 2 && b.Trim().Length > 1;", "b.Trim()", 4),
         ("IF (1 == 1) THEN DECLARE @a int = 1; END;", "IF ... ELSE", 1),
+        (EXTRACT + "@x = SELECT a FROM @rs WHERE b.Length > 2;", "the C# member access b.Length", 2),
+        ("DECLARE @now DateTime = DateTime.Now;", "the C# member access DateTime.Now", 1),
+        (EXTRACT + 'OUTPUT @rs TO "o" ORDER BY r.a USING Outputters.Csv();', "the C# member access r.a", 2),
     ],
 )
 def test_constructs_outside_the_subset_are_refused_with_their_line(script: str, construct: str, line: int) -> None:
