@@ -92,3 +92,29 @@ def test_a_construct_outside_the_subset_fails_the_step_with_its_line(ws: Any, tm
     assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Failed"
     error = str(run.find_step_run("udf.usql")[0].get_details().get("error"))
     assert "U-SQL line 6: REFERENCE ASSEMBLY" in error and "not supported" in error, error
+
+
+def test_a_second_run_reuses_the_step_and_a_changed_param_runs_it_again(ws: Any, tmp_path: Path) -> None:
+    from azureml.core import Experiment
+    from azureml.pipeline.core import Pipeline, PipelineData
+    from azureml.pipeline.steps import AdlaStep
+
+    sales = _sales(ws, tmp_path)
+
+    def pipeline(minimum: int) -> Any:
+        totals = PipelineData("totals", datastore=ws.get_default_datastore())
+        step = AdlaStep(script_name="totals.usql", source_directory=str(PROJECT), inputs=[sales], outputs=[totals],
+                        params={"minimum": minimum}, compute_target="adla")  # fmt: skip
+        return Pipeline(ws, [step])
+
+    runs = []
+    for minimum in (2, 2, 6):
+        run: Any = Experiment(ws, "e2e-adla-step").submit(pipeline(minimum))
+        assert run.wait_for_completion(show_output=False, timeout_seconds=120) == "Finished"
+        runs.append(run.find_step_run("totals.usql")[0])
+    first, second, third = (step.get_details().get("reusedFrom") for step in runs)
+    assert first is None and second == runs[0].id and third is None, (first, second, third)
+    out = runs[2].get_output_data("totals")
+    out.download(local_path=str(tmp_path / "out"))
+    text = (tmp_path / "out" / out.path_on_datastore).read_text()
+    assert text.splitlines() == ['"region",orders,total', '"west",2,17.5'], text
