@@ -317,7 +317,11 @@ def run_log(run_id: str, offset: int = 0) -> str:
 
     record = get_run(run_id)
     if record["kind"] == "step":
-        return computes.backend(record.get("compute_target")).logs(run_id, offset)
+        ran = _ran(record)
+        if ran is record:
+            return computes.backend(record.get("compute_target")).logs(run_id, offset)
+        note = f"[durableml] step run {run_id} reused the results of step run {ran['id']}; its log follows.\n"
+        return (note + computes.backend(ran.get("compute_target")).logs(str(ran["id"]), 0))[offset:]
     parts = [
         f"[{s['name']}]\n" + computes.backend(s.get("compute_target")).logs(s["id"], 0)
         for s in reversed(list_step_runs(run_id))
@@ -371,13 +375,25 @@ def _artifacts() -> Any:
     return blob_container(ARTIFACTS, create=False)  # written by the step runner; may not exist yet
 
 
+def _ran(record: dict[str, Any]) -> dict[str, Any]:
+    """The step run whose job produced ``record``'s results: itself, or (for a reused step) the run it reused,
+    followed as long as that one was reused too."""
+    for _ in range(20):  # a chain of reuses is short; this bounds a corrupted one
+        source = record.get("reused_from")
+        if not source:
+            break
+        record = get_run(str(source))
+    return record
+
+
 def list_run_files(run_id: str) -> list[str]:
-    """Files a step captured (./outputs, ./logs), relative to the run: ``outputs/model.pkl``."""
-    get_run(run_id)
+    """Files a step captured (./outputs, ./logs), relative to the run: ``outputs/model.pkl``. A reused step run
+    lists those of the run that produced its results (v1 shows a reused step's outputs and logs)."""
+    ran = str(_ran(get_run(run_id))["id"])
     from azure.core.exceptions import ResourceNotFoundError
 
     try:
-        return sorted(b.name.removeprefix(f"{run_id}/") for b in _artifacts().list_blobs(name_starts_with=f"{run_id}/"))
+        return sorted(b.name.removeprefix(f"{ran}/") for b in _artifacts().list_blobs(name_starts_with=f"{ran}/"))
     except ResourceNotFoundError:
         return []
 
@@ -385,8 +401,8 @@ def list_run_files(run_id: str) -> list[str]:
 def download_run_file(run_id: str, name: str) -> bytes:
     from azure.core.exceptions import ResourceNotFoundError
 
-    get_run(run_id)
+    ran = str(_ran(get_run(run_id))["id"])
     try:
-        return bytes(_artifacts().download_blob(f"{run_id}/{name}").readall())
+        return bytes(_artifacts().download_blob(f"{ran}/{name}").readall())
     except ResourceNotFoundError as exc:
         raise RunNotFoundError(f"run '{run_id}' has no file '{name}'; list them with get_file_names()") from exc

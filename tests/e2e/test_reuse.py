@@ -101,6 +101,11 @@ def test_unchanged_resubmission_reuses_every_step(env: dict[str, Any]) -> None:
     explanation = run.find_step_run("B")[0].get_reuse_explanation()
     assert explanation.reused and explanation.reused_from == first.find_step_run("B")[0].id
     assert str(explanation).startswith(f"reused from {explanation.reused_from}")
+    # a reused step run shows the log and the files of the run that produced its results
+    reused, original = run.find_step_run("B")[0], first.find_step_run("B")[0]
+    log = reused.get_job_log()
+    assert f"reused the results of step run {original.id}" in log and original.get_job_log() in log
+    assert reused.get_file_names() == original.get_file_names()
 
 
 def test_allow_reuse_false_runs_again_and_so_does_its_consumer(env: dict[str, Any]) -> None:
