@@ -2,6 +2,8 @@
 # Set up everything durableml needs on this machine, idempotently:
 #   .venv/          Python 3.11 (or 3.12) venv with `pip install -e .[dev]` (pinned requirements)
 #   node_modules/   Azurite, the storage emulator funchost starts (`npm ci`, version from package-lock.json)
+#   SQL servers     PostgreSQL and MariaDB binaries for the SQL-source tests (Debian packages, apt-get only
+#                   when their binaries are missing; skipped with a note where apt-get is not available)
 # Re-running is quick: pip is skipped while .venv/.durableml-installed holds the hash of its inputs,
 # npm while the installed Azurite is the locked version.
 set -euo pipefail
@@ -90,7 +92,29 @@ install_node_packages() {
     [ -x node_modules/.bin/azurite ] || die "npm finished but node_modules/.bin/azurite is missing"
 }
 
+# PostgreSQL (postgres + initdb) and MariaDB (mariadbd + mariadb-install-db): the tests start their own
+# servers in temp dirs on loopback (tests/sql_servers.py). Nothing is installed when the binaries are there.
+install_sql_servers() {
+    local missing=()
+    compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || command -v initdb >/dev/null 2>&1 \
+        || missing+=(postgresql)
+    { command -v mariadbd >/dev/null 2>&1 || [ -x /usr/sbin/mariadbd ]; } \
+        && command -v mariadb-install-db >/dev/null 2>&1 || missing+=(mariadb-server-core mariadb-client-core)
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "note: ${missing[*]} not installed and apt-get is not available; the SQL-source tests will fail"
+        return 0
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "installing ${missing[*]} (apt-get)"
+    "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" \
+        >/dev/null || die "apt-get install ${missing[*]} failed; see the messages above"
+}
+
 setup_venv
 install_python_packages
+install_sql_servers
 install_node_packages
 say "ready: $VENV/bin/python ($("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')), $(azurite_versions | cut -d' ' -f2 | sed 's/^/azurite /')"

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from durableml.exceptions import NotSupportedError, ValidationError
+from durableml.exceptions import ValidationError
 from durableml.storage_accounts import CredentialKind, account_url, blob_service, connection, local_blob_base, parse
 from funchost.azurite import (
     ACCOUNT_KEY,
@@ -144,7 +144,7 @@ def test_anonymous_datastores_are_read_only_and_principals_use_the_emulator_key(
     assert f"AccountKey={account_key('otheracct')}" in conn and "s3cret" not in conn  # Azurite checks no Entra token
     with pytest.raises(ValidationError, match="tenant_id, client_secret are missing"):
         _register({"name": "halfsp", "container_name": "c1x", "account_name": "otheracct", "client_id": "c"})
-    with pytest.raises(NotSupportedError):
+    with pytest.raises(ValidationError, match="Server name is required for Azure SQL Database"):  # a SQL datastore
         _register({"name": "sqlish", "type": "AzureSqlDatabase", "container_name": "x", "account_name": "otheracct"})
 
 

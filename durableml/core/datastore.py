@@ -46,6 +46,11 @@ class Datastore:
         self.datastore_type: str = str(record.get("type", "AzureBlob"))
         self.account_name: str | None = record.get("accountName")
         self.container_name: str | None = record.get("containerName")
+        # SQL datastores (v1's AzureSqlDatabaseDatastore, AzurePostgreSqlDatastore, AzureMySqlDatastore)
+        self.server_name: str | None = record.get("serverName")
+        self.database_name: str | None = record.get("databaseName")
+        self.user_id: str | None = record.get("userId") or record.get("username")
+        self.port_number: str | None = None if record.get("portNumber") is None else str(record["portNumber"])
         self._record = dict(record)
 
     @classmethod
@@ -230,9 +235,14 @@ class Datastore:
         overwrite: bool = False,
         username: str | None = None,
         password: str | None = None,
+        subscription_id: str | None = None,
+        resource_group: str | None = None,
+        grant_workspace_access: bool = False,
         **kwargs: Any,
     ) -> Datastore:
-        """Register an Azure SQL database."""
+        """Register an Azure SQL database: SQL authentication (``username``, ``password``) or a service principal
+        (``tenant_id``, ``client_id``, ``client_secret``). ``server_name`` is the server's short name (``sample``
+        for sample.database.windows.net). The password or secret is kept sealed by the service."""
         return Datastore._register(
             workspace,
             "AzureSqlDatabase",
@@ -244,9 +254,15 @@ class Datastore:
                 "tenant_id": tenant_id,
                 "client_id": client_id,
                 "client_secret": client_secret,
+                "resource_url": resource_url,
+                "authority_url": authority_url,
                 "endpoint": endpoint,
                 "username": username,
                 "password": password,
+                "subscription_id": subscription_id,
+                "resource_group": resource_group,
+                "grant_workspace_access": grant_workspace_access or None,
+                "skip_validation": kwargs.get("skip_validation"),
             },
         )
 
@@ -264,7 +280,9 @@ class Datastore:
         enforce_ssl: bool = True,
         **kwargs: Any,
     ) -> Datastore:
-        """Register an Azure Database for PostgreSQL."""
+        """Register an Azure Database for PostgreSQL (``server_name``: the short name, or a host such as
+        ``localhost`` for a local server; ``enforce_ssl``: TLS, except on a loopback address)."""
+        _require_sql("PostreSQL", user_id, user_password, server_name, database_name)  # v1's spelling
         return Datastore._register(
             workspace,
             "AzurePostgreSql",
@@ -294,7 +312,8 @@ class Datastore:
         overwrite: bool = False,
         **kwargs: Any,
     ) -> Datastore:
-        """Register an Azure Database for MySQL."""
+        """Register an Azure Database for MySQL (``server_name``: the short name, or a host for a local server)."""
+        _require_sql("My SQL", user_id, user_password, server_name, database_name)
         return Datastore._register(
             workspace,
             "AzureMySql",
@@ -389,6 +408,14 @@ class Datastore:
 
     def __repr__(self) -> str:
         return f"Datastore(name={self.name!r}, type={self.datastore_type!r}, container_name={self.container_name!r})"
+
+
+def _require_sql(product: str, user_id: Any, user_password: Any, server_name: Any, database_name: Any) -> None:
+    """v1's argument checks of register_azure_postgre_sql / register_azure_my_sql, with v1's messages."""
+    for value, what in ((user_id, "User id"), (user_password, "User password"), (server_name, "Server name"),
+                        (database_name, "Database name")):  # fmt: skip
+        if value is None:
+            raise ValidationError(f"{what} is required for {product}.")
 
 
 def _join(prefix: str | None, relative: str) -> str:

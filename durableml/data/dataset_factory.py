@@ -188,6 +188,41 @@ class TabularDatasetFactory:
         return TabularDataset(definition, workspace)
 
     @staticmethod
+    def from_sql_query(
+        query: Any,
+        validate: bool = True,
+        set_column_types: Mapping[str, Any] | None = None,
+        query_timeout: int = 30,
+    ) -> TabularDataset:
+        """Define a TabularDataset over the rows of a query on a SQL datastore: ``(datastore, "SELECT ...")`` or
+        a DataPath of one. The query runs where the data is read (the service for ``to_pandas_dataframe``,
+        the step's compute for a step input), each time it is read."""
+        if isinstance(query, (DataPath, DataReference)):
+            datastore, text = query.datastore, str(query.to_dict()["path"] or "")
+        elif isinstance(query, tuple) and len(query) == 2 and isinstance(query[1], str) and hasattr(query[0], "name"):
+            datastore, text = query
+        else:
+            raise ValidationError(
+                f"from_sql_query needs (datastore, 'SELECT ...') or a DataPath of a SQL datastore, got {query!r}."
+            )
+        if not text.strip():
+            raise ValidationError("from_sql_query needs a non-empty query.")
+        kind = str(getattr(datastore, "datastore_type", "") or "")
+        if kind and kind not in ("AzureSqlDatabase", "AzurePostgreSql", "AzureMySql"):
+            raise ValidationError(
+                f"from_sql_query needs a SQL datastore (Azure SQL Database, PostgreSQL or MySQL); "
+                f"'{datastore.name}' is a {kind} datastore."
+            )
+        definition: dict[str, Any] = {
+            "paths": [],
+            "format": {"kind": "sql", "setColumnTypes": _column_types(set_column_types)},
+            "sql": {"datastore": str(datastore.name), "query": text, "timeout": int(query_timeout)},
+            "partitionFormat": None,
+            "validate": bool(validate),
+        }
+        return TabularDataset(definition, getattr(datastore, "workspace", None))
+
+    @staticmethod
     def register_pandas_dataframe(
         dataframe: Any,
         target: Any,

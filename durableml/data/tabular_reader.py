@@ -25,7 +25,9 @@ def read_dataframe(files: Sequence[str], definition: Mapping[str, Any]) -> Any:
 
 def _read_one(pd: Any, path: str, fmt: Mapping[str, Any]) -> Any:
     kind = fmt.get("kind", "delimited")
-    if kind == "delimited":
+    if kind == "sql":  # a query's rows, written as CSV by whoever ran it
+        frame = pd.read_csv(path)
+    elif kind == "delimited":
         frame = pd.read_csv(
             path,
             sep=fmt.get("separator", ","),

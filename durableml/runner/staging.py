@@ -144,6 +144,22 @@ def stage_input(
     return _empty_input(name, binding, container, path, target)
 
 
+def stage_sql_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path) -> tuple[str, list[str]]:
+    """Run a SQL input's query (binding ``sql``: query, table or storedProcedure; ``connection_string``: the
+    database) into ``<input name>.csv`` in the input's folder; returns (the CSV file's path, a log note)."""
+    from durableml import sql_sources
+
+    target = _input_target(name, binding, job_dir, cwd)
+    target.mkdir(parents=True, exist_ok=True)
+    dest = target / f"{name}.csv"
+    sql = dict(binding["sql"])
+    timeout = sql.get("timeout")
+    rows = sql_sources.query_to_csv(str(binding.get("connection_string") or ""), sql, str(dest),
+                                    float(timeout) if timeout else None)  # fmt: skip
+    what = f"table {sql['table']}" if sql.get("table") else "its query"
+    return str(dest), [f"input '{name}': {rows} rows of {what} from datastore '{binding.get('datastore')}'"]
+
+
 def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
     base = pattern[: _GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
     listed = store.list_etags(container, base + "/" if base else "")

@@ -37,7 +37,8 @@ from durableml.exceptions import AzureMLException
 from durableml.runner import context as ctx
 from durableml.runner.driver_log import AppendBlob, DriverLog
 from durableml.runner.process import ScriptProcess
-from durableml.runner.staging import prepare_output, resolve_arguments, stage_input, stage_snapshot
+from durableml import sql_sources
+from durableml.runner.staging import prepare_output, resolve_arguments, stage_input, stage_snapshot, stage_sql_input
 from durableml.runner.storage import LOGS_CONTAINER, BlobStore, get_store
 from durableml.runner.uploading import upload_artifacts, upload_outputs
 from durableml.runner.warm import WarmInterpreters
@@ -80,6 +81,11 @@ class StepRunner:
             str(b["connection_string"])
             for b in [*spec.inputs.values(), *spec.outputs.values()]
             if b.get("connection_string")
+        ]
+        self.secrets += [
+            sql_sources.password_of(str(b["connection_string"]))
+            for b in spec.inputs.values()
+            if b.get("sql") and b.get("connection_string")
         ]
         self.redact = ctx.make_redactor(self.secrets)
         self.log_blob = f"{spec.run_id}/{spec.job_id}/{DRIVER_LOG[-1]}"
@@ -168,7 +174,10 @@ class StepRunner:
         self._check_cancel()
         inputs = {}
         for name, binding in self.spec.inputs.items():
-            inputs[name], notes = stage_input(name, binding, self.job_dir, cwd, self._store_for(binding))
+            if binding.get("sql"):  # a SqlDataReference or SQL dataset: its query's result as a CSV file
+                inputs[name], notes = stage_sql_input(name, binding, self.job_dir, cwd)
+            else:
+                inputs[name], notes = stage_input(name, binding, self.job_dir, cwd, self._store_for(binding))
             for note in notes:
                 log.note(note)
         self._check_cancel()

@@ -40,8 +40,12 @@ def register(
     """Register ``definition`` as ``name``: v1 rules for versions (same definition → the existing one)."""
     if not name or not isinstance(name, str):
         raise ValidationError("a dataset needs a name, e.g. dataset.register(ws, name='iris')")
-    if definition.get("datasetType") not in ("file", "tabular") or not definition.get("paths"):
-        raise ValidationError("a dataset definition needs datasetType 'file' or 'tabular' and at least one path")
+    if definition.get("datasetType") not in ("file", "tabular") or not (
+        definition.get("paths") or definition.get("sql")
+    ):
+        raise ValidationError(
+            "a dataset definition needs datasetType 'file' or 'tabular' and at least one path (or a SQL query)"
+        )
     core = _core(definition)
     existing = _versions(name)
     if existing:
@@ -79,8 +83,12 @@ def save(definition: Mapping[str, Any]) -> str:
 
     The id is the one the definition carries (the SDK gives each dataset one; a registered dataset keeps its
     own), else one derived from the definition, so saving the same definition again changes nothing."""
-    if definition.get("datasetType") not in ("file", "tabular") or not definition.get("paths"):
-        raise ValidationError("a dataset definition needs datasetType 'file' or 'tabular' and at least one path")
+    if definition.get("datasetType") not in ("file", "tabular") or not (
+        definition.get("paths") or definition.get("sql")
+    ):
+        raise ValidationError(
+            "a dataset definition needs datasetType 'file' or 'tabular' and at least one path (or a SQL query)"
+        )
     dataset_id = str(definition.get("id") or uuid.uuid5(_SAVED_NAMESPACE, _core(definition)))
     if records().get(BY_ID, "id", dataset_id) is not None:  # registered, or saved before
         return dataset_id
@@ -142,6 +150,8 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
     ``relative`` is where the file lands when the dataset is mounted or downloaded: v1's layout rule
     (durableml.data.layout), the same one the step runner stages inputs with.
     """
+    if definition.get("sql"):
+        return [_sql_rows(definition["sql"])]
     selected: list[tuple[str, str, list[str]]] = []
     for entry in definition.get("paths") or []:
         store = entry.get("datastore")
@@ -159,6 +169,29 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
         for store, _, matches in selected
         for m in matches
     ]
+
+
+def _sql_rows(sql: Mapping[str, Any]) -> dict[str, str]:
+    """Run a SQL dataset's query on its datastore's server into a CSV file of the workspace datastore
+    (``azureml/sql-results/<hash of datastore and query>.csv``, overwritten at each read) for the client to
+    download. The connection text with its password stays in this process."""
+    import hashlib
+    import os
+    import tempfile
+
+    from durableml import sql_sources
+
+    store = str(sql.get("datastore") or "")
+    conn = datastores.sql_connection(store)
+    key = hashlib.sha256(json.dumps([store, sql.get("query"), sql.get("table")]).encode()).hexdigest()[:32]
+    path = f"azureml/sql-results/{key}.csv"
+    with tempfile.TemporaryDirectory(prefix="durableml-sql-") as tmp:
+        local = os.path.join(tmp, "rows.csv")
+        timeout = sql.get("timeout")
+        sql_sources.query_to_csv(conn, sql, local, float(timeout) if timeout else None)
+        with open(local, "rb") as f:
+            datastores.upload(datastores.DEFAULT_NAME, path, f.read(), overwrite=True)
+    return {"datastore": datastores.DEFAULT_NAME, "path": path, "relative": "query.csv"}
 
 
 def _resolve(store: Optional[str], path: str) -> list[str]:

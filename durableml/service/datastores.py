@@ -19,6 +19,7 @@ from typing import Any, Iterator, Mapping, Optional
 from durableml.exceptions import DatastoreNotFoundError, NotFoundError, NotSupportedError, ValidationError
 from durableml.service import secrets
 from durableml.service.records import blob_container, records, storage_connection
+from durableml import sql_sources
 from durableml.storage_accounts import CredentialKind, account_url, blob_service, connection, local_blob_base
 
 
@@ -77,6 +78,8 @@ def get_datastore(name: Optional[str]) -> dict[str, Any]:
 
 
 def _other_account(record: Mapping[str, Any]) -> bool:
+    if record.get("type") in sql_sources.KINDS:
+        return False
     return bool(record.get("credential_type")) and record.get("account_name") != _account_name()
 
 
@@ -86,6 +89,8 @@ def list_datastores() -> list[dict[str, Any]]:
 
 def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict[str, Any]:
     name = str(spec.get("name") or "")
+    if str(spec.get("type") or "") in sql_sources.KINDS:
+        return _register_sql(name, spec, overwrite)
     # an ADLS Gen2 file system is a container of the account to the blob API (multi-protocol access)
     container = str(spec.get("container_name") or spec.get("filesystem") or spec.get("file_share_name") or "")
     if not name or not container:
@@ -109,6 +114,86 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
     secrets.delete(_SECRET_KIND, name)  # it may have been on another account before
     _OTHER_ACCOUNT[name] = False
     return record
+
+
+_SQL_SECRETS = ("user_password", "password", "client_secret", "tenant_id", "client_id")
+_SQL_REQUIRED = {
+    "AzurePostgreSql": ("PostreSQL", ("user_id", "user_password", "server_name", "database_name")),  # v1's spelling
+    "AzureMySql": ("My SQL", ("user_id", "user_password", "server_name", "database_name")),
+}
+_SQL_WORDS = {"user_id": "User id", "user_password": "User password", "server_name": "Server name",
+              "database_name": "Database name"}  # fmt: skip
+
+
+def check_sql_spec(kind: str, spec: Mapping[str, Any]) -> None:
+    """v1's checks of a SQL datastore's arguments, with v1's messages (ValidationError, a UserErrorException)."""
+    if kind in _SQL_REQUIRED:
+        product, required = _SQL_REQUIRED[kind]
+        for key in required:
+            if spec.get(key) is None or spec.get(key) == "":
+                raise ValidationError(f"{_SQL_WORDS[key]} is required for {product}.")
+        return
+    for key in ("server_name", "database_name"):
+        if not spec.get(key):
+            raise ValidationError(f"{_SQL_WORDS[key]} is required for Azure SQL Database.")
+    sql_user = spec.get("username") or spec.get("password")
+    principal = [k for k in ("tenant_id", "client_id", "client_secret") if spec.get(k)]
+    if sql_user and principal:
+        raise ValidationError(
+            "Either SQL authentication (username and password) or service principal authentication "
+            "(tenant_id, client_id and client_secret) can be used for Azure SQL Database, not both."
+        )
+    if sql_user and not (spec.get("username") and spec.get("password")):
+        raise ValidationError("Both username and password are required for SQL authentication to Azure SQL Database.")
+    if principal and len(principal) < 3:
+        missing = [k for k in ("tenant_id", "client_id", "client_secret") if k not in principal]
+        raise ValidationError(
+            f"tenant_id, client_id and client_secret are required for service principal authentication to Azure "
+            f"SQL Database; {', '.join(missing)} {'is' if len(missing) == 1 else 'are'} missing."
+        )
+
+
+def _register_sql(name: str, spec: Mapping[str, Any], overwrite: bool) -> dict[str, Any]:
+    """An Azure SQL / PostgreSQL / MySQL datastore: its record without the password or client secret (sealed
+    in :mod:`durableml.service.secrets`)."""
+    kind = str(spec["type"])
+    if not name:
+        raise ValidationError("a datastore needs a 'name'")
+    check_sql_spec(kind, spec)
+    if not overwrite and records().get(TABLE, PARTITION, name) is not None:
+        return get_datastore(name)
+    given = {k: str(spec[k]) for k in _SQL_SECRETS if spec.get(k)}
+    kept = ("server_name", "database_name", "port_number", "endpoint", "user_id", "username", "resource_url",
+            "authority_url", "enforce_ssl", "subscription_id", "resource_group", "grant_workspace_access")  # fmt: skip
+    record: dict[str, Any] = {k: spec[k] for k in kept if spec.get(k) is not None}
+    engine = sql_sources.KINDS[kind]
+    record.update(
+        name=name,
+        type=kind,
+        container_name="",
+        account_name="",
+        protocol=engine,
+        endpoint=str(spec.get("endpoint") or sql_sources.ENDPOINTS[engine]),
+        credential_type="ServicePrincipal" if spec.get("client_secret") else ("SqlAuthentication" if given else "None"),
+    )
+    if kind == "AzurePostgreSql":
+        record["enforce_ssl"] = bool(spec.get("enforce_ssl", True))
+    secrets.save(_SECRET_KIND, name, given)
+    records().put(TABLE, PARTITION, name, record)
+    _OTHER_ACCOUNT[name] = False
+    return record
+
+
+def sql_connection(name: str) -> str:
+    """The connection text of SQL datastore ``name`` (with its password: for a job's input binding only)."""
+    record = get_datastore(name)
+    if record.get("type") not in sql_sources.KINDS:
+        raise ValidationError(
+            f"datastore '{record['name']}' is a {record.get('type')} datastore, not a SQL database; a "
+            "SqlDataReference or Dataset.Tabular.from_sql_query needs one registered with "
+            "register_azure_sql_database, register_azure_postgre_sql or register_azure_my_sql"
+        )
+    return sql_sources.connection_text(record, secrets.load(_SECRET_KIND, record["name"]))
 
 
 def _register_other_account(name: str, container: str, account: str, spec: Mapping[str, Any]) -> dict[str, Any]:
@@ -260,6 +345,9 @@ def add_connections(
     """Give each of a job's input and output bindings on a datastore of another account its
     ``connection_string`` (``resolved``: the step's resolved inputs and outputs, naming each one's datastore)."""
     for name, binding in inputs.items():
+        if binding.get("sql"):  # a SQL source: the connection text of its database
+            binding["connection_string"] = sql_connection(resolved["inputs"][name]["datastore"])
+            continue
         conn = binding_connection(resolved["inputs"][name]["datastore"])
         if conn:
             binding["connection_string"] = conn

@@ -121,6 +121,8 @@ def _input_identity(
     identity: dict[str, Any] = {"mode": binding.get("mode"), "pathOnCompute": binding.get("pathOnCompute")}
     source = binding["source"]
     kind = source["kind"]
+    if resolved.get("sql"):  # a SQL source: its database and query (the rows it reads are not looked at)
+        return {**identity, "datastore": resolved["datastore"], "sql": resolved["sql"]}
     if policy == "content":  # an upstream output's path holds its step run id: only its content counts
         where = (
             {"output": source["output"]}

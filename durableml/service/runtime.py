@@ -347,6 +347,8 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
     elif kind == "parameter":
         value = params[source["name"]]
         datastore, path = value.get("datastore"), value.get("path", "")
+    elif kind == "sql" or (kind == "dataset" and (source.get("dataset") or {}).get("sql")):
+        return _sql_input(run, binding, source)
     elif kind == "dataset":  # several paths: the runner stages them into one directory, fetching URLs itself
         paths = source["dataset"]["paths"]
         stores = {_datastore(run, p.get("datastore"))["name"] for p in paths if not p.get("url")}
@@ -370,6 +372,26 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
         "mode": binding["mode"] if binding["mode"] in ("mount", "download") else "download",
         "path_on_compute": binding.get("pathOnCompute"),
         "dataset": described,
+    }
+
+
+def _sql_input(run: RunStatic, binding: Mapping[str, Any], source: Mapping[str, Any]) -> dict[str, Any]:
+    """A SqlDataReference or SQL dataset input: the runner runs its query into ``<input name>.csv`` (the job's
+    binding gets the database's connection text, with its password, from ``datastores.add_connections``)."""
+    dataset = source.get("dataset") if source["kind"] == "dataset" else None
+    sql = dict(dataset["sql"]) if dataset else {k: source.get(k) for k in ("query", "table", "storedProcedure",
+                                                                             "storedProcedureParams")}  # fmt: skip
+    store = str(sql.get("datastore") or source.get("datastore") or "")
+    record = datastores.get_datastore(store)
+    datastores.sql_connection(record["name"])  # a SQL datastore? (fails the step with a clear message otherwise)
+    return {
+        "container": _datastore(run, None)["container_name"],  # unused: the data comes from the database
+        "datastore": record["name"],
+        "path_on_datastore": "",
+        "mode": "download",
+        "path_on_compute": binding.get("pathOnCompute"),
+        "dataset": dataset,
+        "sql": {k: v for k, v in sql.items() if k != "datastore" and v is not None},
     }
 
 
@@ -423,6 +445,7 @@ def _job_basis(
                 "mode": i["mode"],
                 "path_on_compute": i["path_on_compute"],
                 "dataset": i["dataset"],
+                **({"sql": i["sql"]} if i.get("sql") else {}),
             }
             for n, i in resolved["inputs"].items()
         },
