@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import ipaddress
-import json
 import re
 from typing import Any, Mapping, Optional
 from urllib.parse import quote, unquote, urlsplit
@@ -117,26 +116,28 @@ def odbc_connection(text: str, timeout: Optional[float] = None) -> str:
     )
 
 
-def query_of(source: Mapping[str, Any], engine: str) -> str:
-    """The SQL text a ``SqlDataReference`` (``query``, ``table`` or ``storedProcedure``) or a SQL dataset runs."""
+def query_of(source: Mapping[str, Any], engine: str) -> tuple[str, list[str]]:
+    """The SQL text a ``SqlDataReference`` (``query``, ``table`` or ``storedProcedure``) or a SQL dataset runs,
+    and its parameters (a stored procedure's, bound by the driver, never pasted into the text)."""
     if source.get("query"):
-        return str(source["query"])
+        return str(source["query"]), []
     if source.get("table"):
         table = str(source["table"])
         if not _TABLE.match(table):
             raise ValidationError(f"sql_table {table!r} is not a table name (schema.table, letters, digits, _)")
-        return f"SELECT * FROM {table}"
+        return f"SELECT * FROM {table}", []
     procedure = str(source.get("storedProcedure") or "")
     if not procedure:
         raise ValidationError("a SQL source needs a query, a table or a stored procedure")
     if not _TABLE.match(procedure):
         raise ValidationError(f"sql_stored_procedure {procedure!r} is not a procedure name")
-    params = ", ".join(json.dumps(str(p)).replace('"', "'") for p in source.get("storedProcedureParams") or [])
+    params = [str(p) for p in source.get("storedProcedureParams") or []]
     if engine == "mssql":
-        return f"EXEC {procedure} {params}".rstrip()
+        return f"EXEC {procedure} {', '.join('?' for _ in params)}".rstrip(), params
+    marks = ", ".join("%s" for _ in params)
     if engine == "mysql":
-        return f"CALL {procedure}({params})"
-    return f"SELECT * FROM {procedure}({params})"
+        return f"CALL {procedure}({marks})", params
+    return f"SELECT * FROM {procedure}({marks})", params
 
 
 def _connect(c: Mapping[str, Any], timeout: Optional[float]) -> Any:
@@ -182,7 +183,7 @@ def query_to_csv(text: str, source: Mapping[str, Any], path: str, timeout: Optio
     """Run the source's query on the server of ``text`` and write the result (a header line, then the rows) to
     the CSV file ``path``; returns the number of rows. Errors name the server and database, never the password."""
     c = parse_connection(text)
-    query = query_of(source, str(c["engine"]))
+    query, params = query_of(source, str(c["engine"]))
     where = f"{c['engine']} database '{c['database']}' on {c['host']}:{c['port']}"
     try:
         connection = _connect(c, timeout)
@@ -194,7 +195,10 @@ def query_to_csv(text: str, source: Mapping[str, Any], path: str, timeout: Optio
         cursor = connection.cursor()
         if c["engine"] == "postgresql" and timeout:
             cursor.execute(f"SET statement_timeout = {int(timeout * 1000)}")
-        cursor.execute(query)
+        if params:
+            cursor.execute(query, params)
+        else:
+            cursor.execute(query)  # no parameters: a % in the query stays as it is
         columns = [str(d[0]) for d in cursor.description or []]
         count = 0
         with open(path, "w", newline="", encoding="utf-8") as out:

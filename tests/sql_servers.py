@@ -3,7 +3,9 @@ port, stopped at the end. ``scripts/setup.sh`` installs them (Debian packages); 
 that is not installed fails, naming the command that installs it.
 
 As root, PostgreSQL runs as the ``postgres`` user (it refuses root) and MariaDB with ``--user=root``.
-Each server gets a database ``sales`` and a user ``durableml`` with the password :data:`PASSWORD`.
+Each server gets a database ``sales`` with a table ``regions`` (:data:`ROWS`) and a stored procedure (MariaDB) or
+set-returning function (PostgreSQL) ``big_regions(minimum)``, and a user ``durableml`` with the password
+:data:`PASSWORD`.
 """
 
 from __future__ import annotations
@@ -123,6 +125,10 @@ def postgres_server() -> Iterator[SqlServer]:
         cur.execute("CREATE TABLE regions (id integer PRIMARY KEY, region text, amount double precision)")
         for row in ROWS:
             cur.execute("INSERT INTO regions VALUES (%s, %s, %s)", row)
+        cur.execute(
+            "CREATE FUNCTION big_regions(minimum double precision) RETURNS SETOF regions "
+            "LANGUAGE sql AS 'SELECT * FROM regions WHERE amount > minimum ORDER BY id'"
+        )
         conn.commit()
         conn.close()
         yield SqlServer("postgresql", "127.0.0.1", port, DATABASE, USER, PASSWORD, str(root))
@@ -170,6 +176,10 @@ def mariadb_server() -> Iterator[SqlServer]:
             cur.execute(f"GRANT ALL ON {DATABASE}.* TO '{USER}'@'%'")
             cur.execute(f"CREATE TABLE {DATABASE}.regions (id INT PRIMARY KEY, region VARCHAR(20), amount DOUBLE)")
             cur.executemany(f"INSERT INTO {DATABASE}.regions VALUES (%s, %s, %s)", ROWS)
+            cur.execute(
+                f"CREATE PROCEDURE {DATABASE}.big_regions(IN minimum DOUBLE) "
+                "SELECT * FROM regions WHERE amount > minimum ORDER BY id"
+            )
         conn.close()
         yield SqlServer("mysql", "127.0.0.1", port, DATABASE, USER, PASSWORD, str(root))
     finally:

@@ -134,6 +134,8 @@ def test_azure_sql_database_request_shape(v1: dict[str, Any]) -> None:
     )
     principal = sql_sources.connection_text(record, {"tenant_id": "t1", "client_id": "app", "client_secret": "s"})
     assert "Authentication=ActiveDirectoryServicePrincipal;Uid=app;Pwd={s};" in sql_sources.odbc_connection(principal)
+    procedure = {"storedProcedure": "dbo.top_sales", "storedProcedureParams": [10, "x'; DROP TABLE t; --"]}
+    assert sql_sources.query_of(procedure, "mssql") == ("EXEC dbo.top_sales ?, ?", ["10", "x'; DROP TABLE t; --"])
     table = v1["Dataset"].Tabular.from_sql_query((store, "SELECT 1"))
     try:
         import pyodbc  # noqa: F401
@@ -151,14 +153,33 @@ def test_a_step_reads_sql_data_references_and_a_sql_dataset_as_csv(
     query = "SELECT region, amount FROM regions WHERE amount > 50 ORDER BY id"
     by_query = SqlDataReference(datastore=pg, data_reference_name="by_query", sql_query=query)
     by_table = SqlDataReference(datastore=maria, data_reference_name="by_table", sql_table="regions")
+    by_proc = SqlDataReference(datastore=maria, data_reference_name="by_proc", sql_stored_procedure="big_regions",
+                               sql_stored_procedure_params=[100])  # fmt: skip
+    by_function = SqlDataReference(datastore=pg, data_reference_name="by_function",
+                                   sql_stored_procedure="big_regions", sql_stored_procedure_params=["50"])  # fmt: skip
     table = v1["Dataset"].Tabular.from_sql_query((pg, "SELECT id, region FROM regions ORDER BY id"))
     report = tmp_path / "report.json"
     step = v1["PythonScriptStep"](
         script_name="read_urls.py",
         name="read_sql",
         source_directory=str(PROJECT),
-        arguments=["--report", str(report), "--path", "by_query", by_query, "--path", "by_table", by_table],
-        inputs=[by_query, by_table, table.as_named_input("rows")],
+        arguments=[
+            "--report",
+            str(report),
+            "--path",
+            "by_query",
+            by_query,
+            "--path",
+            "by_table",
+            by_table,
+            "--path",
+            "by_proc",
+            by_proc,
+            "--path",
+            "by_function",
+            by_function,
+        ],
+        inputs=[by_query, by_table, by_proc, by_function, table.as_named_input("rows")],
         compute_target="e2e-cpu",
     )
     run = v1["Experiment"](v1["ws"], "e2e-sql-sources").submit(v1["Pipeline"](v1["ws"], [step]))
@@ -168,6 +189,10 @@ def test_a_step_reads_sql_data_references_and_a_sql_dataset_as_csv(
     assert seen["args"]["by_query"]["files"] == {"by_query.csv": "region,amount\nnorth,120.5\nsouth,80.0\n"}
     assert seen["args"]["by_table"]["files"] == {
         "by_table.csv": "id,region,amount\n1,north,120.5\n2,south,80.0\n3,east,42.25\n"
+    }
+    assert seen["args"]["by_proc"]["files"] == {"by_proc.csv": "id,region,amount\n1,north,120.5\n"}
+    assert seen["args"]["by_function"]["files"] == {
+        "by_function.csv": "id,region,amount\n1,north,120.5\n2,south,80.0\n"
     }
     assert seen["inputs"]["rows"]["rows"] == [{"id": i, "region": r} for i, r, _ in ROWS]
     step_run = run.find_step_run("read_sql")[0]
