@@ -10,13 +10,11 @@ it first, named ``<endpoint name>-<%m-%d-%Y-%H-%M>-Pipeline`` and described ``De
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from durableml import compat
 
 from ._helpers import ensure_compute
 
@@ -24,25 +22,17 @@ PUBLISHED_NAME = re.compile(r"^(?P<endpoint>.+)-\d\d-\d\d-\d{4}-\d\d-\d\d-Pipeli
 
 
 @pytest.fixture(scope="module")
-def project(service: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    directory = tmp_path_factory.mktemp("endpoint-publish")
-    service.write_config(directory)
-    (directory / "src").mkdir()
+def project(v1_project: Path) -> Path:
+    """The v1 project directory (config.json, the alias on) with the step's source folder ``src``."""
+    (v1_project / "src").mkdir(exist_ok=True)
     script = "import argparse\np = argparse.ArgumentParser()\np.add_argument('--label')\n"
-    (directory / "src" / "hello.py").write_text(script + "print('hello', p.parse_args().label)\n")
-    was_enabled = compat.is_enabled()
-    assert compat.enable(), "the real Azure ML SDK is installed: the alias stays off"
-    yield directory
-    if not was_enabled:
-        compat.disable()
+    (v1_project / "src" / "hello.py").write_text(script + "print('hello', p.parse_args().label)\n")
+    return v1_project
 
 
 @pytest.fixture
-def ws(project: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.chdir(project)
-    from azureml.core import Workspace
-
-    return Workspace.from_config()
+def ws(project: Path, v1_ws: Any) -> Any:
+    return v1_ws
 
 
 def _pipeline(ws: Any, label: str) -> Any:

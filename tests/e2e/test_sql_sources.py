@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-import durableml._alias as alias
 from durableml import sql_sources
 from tests.sql_servers import PASSWORD, ROWS, SqlServer, mariadb_server, postgres_server
 
@@ -36,13 +35,9 @@ def servers() -> Iterator[dict[str, SqlServer]]:
 
 
 @pytest.fixture(scope="module")
-def v1(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    work = tmp_path_factory.mktemp("v1-sql")
-    service.write_config(work)
-    was_enabled = alias.is_enabled()
-    alias.enable()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(work)
+def v1(v1_project: Path) -> Iterator[dict[str, Any]]:
+    with pytest.MonkeyPatch.context() as patch:  # the alias is on for the module (v1_project)
+        patch.chdir(v1_project)
         from azureml.core import Dataset, Datastore, Experiment, Workspace
         from azureml.data.sql_data_reference import SqlDataReference
         from azureml.exceptions import UserErrorException
@@ -61,8 +56,6 @@ def v1(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             "Pipeline": Pipeline,
             "PythonScriptStep": PythonScriptStep,
         }
-    if not was_enabled:
-        alias.disable()
 
 
 def _register(v1: dict[str, Any], server: SqlServer, name: str) -> Any:

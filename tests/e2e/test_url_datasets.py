@@ -15,7 +15,6 @@ from typing import Any
 
 import pytest
 
-import durableml._alias as alias
 from tests.http_files import FileServer, serve_files
 
 from ._helpers import ensure_compute, step_summary
@@ -36,14 +35,10 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FileServer]:
 
 
 @pytest.fixture(scope="module")
-def v1(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def v1(v1_project: Path) -> Iterator[dict[str, Any]]:
     """The ``azureml`` names v1 code imports, and the workspace ``Workspace.from_config()`` finds (cwd)."""
-    work = tmp_path_factory.mktemp("v1")
-    service.write_config(work)
-    was_enabled = alias.is_enabled()
-    alias.enable()
-    with pytest.MonkeyPatch.context() as patch:
-        patch.chdir(work)
+    with pytest.MonkeyPatch.context() as patch:  # the alias is on for the module (v1_project)
+        patch.chdir(v1_project)
         from azureml.core import Dataset, Datastore, Experiment, Workspace
         from azureml.data.data_reference import DataReference
         from azureml.data.datapath import DataPath, DataPathComputeBinding
@@ -64,8 +59,6 @@ def v1(service: Service, tmp_path_factory: pytest.TempPathFactory) -> Iterator[d
             "PipelineParameter": PipelineParameter,
             "PythonScriptStep": PythonScriptStep,
         }
-    if not was_enabled:
-        alias.disable()
 
 
 def _run(v1: dict[str, Any], arguments: list[Any], inputs: list[Any], name: str = "read") -> Any:
