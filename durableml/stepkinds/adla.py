@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from durableml.jobs import JobSpec, input_placeholder, output_placeholder
-from durableml.stepkinds.base import JobBasis, StepKind
+from durableml.stepkinds.base import JobBasis, StepKind, setting_value
 
 DRIVER = "durableml:runner/adla.py"
 
@@ -31,12 +31,6 @@ _SETTINGS: dict[str, Any] = {
 }
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, dict) and "value" in value:  # a binding (literal, or a parameter resolved)
-        return value["value"]
-    return value
-
-
 def to_job(basis: JobBasis) -> JobSpec:
     """The driver with the script, ``--input``/``--output NAME <path>`` pairs, the params and the threads."""
     arguments: list[Any] = [str(basis.settings["scriptName"])]
@@ -44,7 +38,7 @@ def to_job(basis: JobBasis) -> JobSpec:
         arguments += ["--input", name, input_placeholder(name)]
     for name in basis.outputs:
         arguments += ["--output", name, output_placeholder(name)]
-    params = {str(k): _value(v) for k, v in (basis.settings.get("params") or {}).items()}
+    params = {str(k): setting_value(v) for k, v in (basis.settings.get("params") or {}).items()}
     if params:
         arguments += ["--params", json.dumps(params, sort_keys=True, default=str)]
     threads = basis.settings.get("degreeOfParallelism")

@@ -20,7 +20,7 @@ from typing import Any, Callable, Mapping, Optional
 
 from durableml.jobs import JobSpec
 
-__all__ = ["JobBasis", "StepKind", "BINDING", "binding_or"]
+__all__ = ["JobBasis", "StepKind", "BINDING", "binding_or", "setting_value"]
 
 BINDING: dict[str, Any] = {
     "type": "object",
@@ -33,6 +33,15 @@ BINDING: dict[str, Any] = {
 def binding_or(schema: Mapping[str, Any]) -> dict[str, Any]:
     """``schema`` (which must not accept an object), or a literal/parameter binding in its place."""
     return {"oneOf": [dict(schema), BINDING]}
+
+
+def setting_value(value: Any) -> Any:
+    """A setting's value: a binding (``{"kind", "value"}``) gives its value, anything else is itself.
+
+    ``JobBasis.settings`` are bound already; this keeps a kind's ``to_job`` right for settings built by hand."""
+    if isinstance(value, dict) and "value" in value:
+        return value["value"]
+    return value
 
 
 @dataclass(frozen=True)

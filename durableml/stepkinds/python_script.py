@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from durableml.jobs import JobSpec
-from durableml.stepkinds.base import JobBasis, StepKind
+from durableml.stepkinds.base import JobBasis, StepKind, setting_value
 
 _SETTINGS: dict[str, Any] = {
     "type": "object",
@@ -29,13 +29,9 @@ def to_job(basis: JobBasis) -> JobSpec:
 
 def parameter_environment(settings: dict[str, Any]) -> dict[str, str]:
     """A step's ``params`` as v1 hands them to the step: environment variables ``AML_PARAMETER_<name>``."""
-    return {f"AML_PARAMETER_{name}": _text(value) for name, value in (settings.get("params") or {}).items()}
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dict) and "value" in value:  # a binding whose parameter was resolved
-        value = value["value"]
-    return str(value)
+    return {
+        f"AML_PARAMETER_{name}": str(setting_value(value)) for name, value in (settings.get("params") or {}).items()
+    }
 
 
 KIND = StepKind(
