@@ -28,11 +28,18 @@ def local_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
     return LocalCompute(state_dir, max_nodes=int(record.get("max_nodes") or 1))
 
 
+def datafactory_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
+    """A :class:`~durableml.compute.datafactory.DataFactoryBackend`: DataTransferStep copies only."""
+    from durableml.compute.datafactory.backend import datafactory_backend as factory
+
+    return factory(record, state_dir)
+
+
 _FACTORIES: dict[str, Factory] = {
     "AmlCompute": local_backend,  # every node is a worker process on this machine (Ray / Container Apps: later)
     "ComputeInstance": local_backend,
     "local": local_backend,
-    "DataFactory": local_backend,  # a DataTransferStep's copy runs as a worker process too
+    "DataFactory": datafactory_backend,  # DataTransferStep copies, server-side (durableml/compute/datafactory)
     "DataLakeAnalytics": local_backend,  # an AdlaStep's U-SQL runs on DuckDB in a worker process
 }
 BACKEND_TYPES: frozenset[str] = frozenset(_FACTORIES)

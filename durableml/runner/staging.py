@@ -16,6 +16,10 @@
   HTTP error fails the step naming the URL and the status. One URL stays a file path.
 * Outputs: ``<job>/outputs/<name>``; created as a directory when ``is_directory``, otherwise only
   its parent exists, so the script may write the path as a file or ``os.makedirs`` it.
+* Transfer bindings (``"transfer": true``, a DataTransferStep's source and destination): nothing is downloaded
+  and nothing will be uploaded; a reference (the binding with its connection, mode 0600) is written for the
+  copy driver (:mod:`durableml.runner.data_transfer`), which has the storage service copy the data itself. The
+  input's path is the reference; the output's is an empty folder with its reference beside it.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ import shutil
 from pathlib import Path, PurePosixPath
 from typing import Any, Mapping
 
+from durableml.runner.data_transfer import TRANSFER_SUFFIX, write_reference
 from durableml.runner.workdir import temp_path_beside
 from durableml.data import layout, url_fetch
 from durableml.exceptions import NotFoundError, SnapshotException, ValidationError
@@ -122,6 +127,8 @@ def stage_input(
     """Materialize input ``name``; returns (the path the script gets, notes for the driver log)."""
     container = str(binding["container"])
     path = str(binding["path_on_datastore"] or "").strip("/")
+    if binding.get("transfer"):
+        return _transfer_reference(name, binding, job_dir), []
     target = _input_target(name, binding, job_dir, cwd)
     dataset = binding.get("dataset")
     if isinstance(dataset, Mapping) and url_fetch.url_entries(dataset):
@@ -149,6 +156,8 @@ def stage_sql_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: P
     database) into ``<input name>.csv`` in the input's folder; returns (the CSV file's path, a log note)."""
     from durableml import sql_sources
 
+    if binding.get("transfer"):  # a DataTransferStep streams the query's rows to its destination itself
+        return _transfer_reference(name, binding, job_dir), []
     target = _input_target(name, binding, job_dir, cwd)
     target.mkdir(parents=True, exist_ok=True)
     dest = target / f"{name}.csv"
@@ -270,6 +279,12 @@ def _empty_input(
     return str(target), [note]
 
 
+def _transfer_reference(name: str, binding: Mapping[str, Any], job_dir: Path) -> str:
+    """The reference the copy driver reads instead of the input's data (see the module docstring)."""
+    _safe_relative(name, f"input {name}")
+    return write_reference(job_dir / "inputs" / f"{name}{TRANSFER_SUFFIX}", {**binding, "name": name})
+
+
 def _input_target(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Path) -> Path:
     on_compute = binding.get("path_on_compute")
     if not on_compute:
@@ -281,7 +296,10 @@ def _input_target(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: Pat
 def prepare_output(name: str, binding: Mapping[str, Any], job_dir: Path) -> str:
     """Create the local location of output ``name`` and return the path the script gets."""
     path = job_dir / "outputs" / name
-    if binding.get("is_directory"):
+    if binding.get("transfer"):  # written by the storage service: the runner finds an empty folder to upload
+        path.mkdir(parents=True, exist_ok=True)
+        write_reference(Path(str(path) + TRANSFER_SUFFIX), {**binding, "name": name})
+    elif binding.get("is_directory"):
         path.mkdir(parents=True, exist_ok=True)
     else:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,17 +1,18 @@
 """DataTransferStep (``data_transfer``): copy data between storage options on a Data Factory compute.
 
-The source is staged as the step's input and the destination written as its output (a PipelineData, or the
-DataReference path the settings name), by the step runner; durableml's driver copies one to the other (a
-file, or a folder's files). On local compute the "Data Factory" is a worker process of this machine. A source
-with no data (a DataReference path with no blobs, mounted as an empty folder; an upstream output with no files)
-fails the step, as v1's copy does, naming the datastore path.
+The source is the step's input and the destination its output (a PipelineData, or the DataReference path the
+settings name), both marked ``transfer``: the step runner stages neither (it writes references holding each
+side's container, path and connection) and durableml's driver (:mod:`durableml.runner.data_transfer`) has the
+storage service copy the blobs server-side (Copy Blob), or streams a SQL source's rows to a CSV blob in bounded
+memory. The job runs on the DataFactory backend (:mod:`durableml.compute.datafactory`). A source with no data
+(a DataReference path with no blobs; an upstream output with no files) fails the step, as v1's copy does,
+naming the datastore path.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from typing import Mapping
+from dataclasses import replace
+from typing import Any, Mapping
 
 from durableml.jobs import JobSpec, input_placeholder, output_placeholder
 from durableml.stepkinds.base import JobBasis, StepKind
@@ -53,7 +54,18 @@ def to_job(basis: JobBasis) -> JobSpec:
     given = basis.inputs[source]
     where = f"path {str(given.get('path_on_datastore') or '/')!r} on datastore {given.get('datastore')!r}"
     arguments: list[object] = [input_placeholder(source), output_placeholder(target), f"source {source!r}: {where}"]
-    return basis.job(DRIVER, arguments=arguments)
+    job = basis.job(DRIVER, arguments=arguments)
+    return replace(
+        job,
+        inputs={n: _transfer(b, basis.connection_string) for n, b in job.inputs.items()},
+        outputs={n: _transfer(b, basis.connection_string) for n, b in job.outputs.items()},
+    )
+
+
+def _transfer(binding: Mapping[str, Any], connection: str) -> dict[str, Any]:
+    """A binding the runner leaves to the copy driver, with its account's connection (the service's own when the
+    datastore is on it; a SQL source has its database's already)."""
+    return {**binding, "transfer": True, "connection_string": binding.get("connection_string") or connection}
 
 
 KIND = StepKind(

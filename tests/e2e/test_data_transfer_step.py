@@ -1,15 +1,36 @@
-"""DataTransferStep end to end, as v1 code writes it: a DataFactoryCompute, a folder copied into a PipelineData
-that a later step reads, and a file copied to a DataReference path on another datastore path."""
+"""DataTransferStep end to end, as v1 code writes it, on a DataFactoryCompute.
+
+* a folder copied into a PipelineData that a later step reads, and a file copied to a DataReference path;
+* blob to blob across two storage accounts (the service's Azurite account and another one), done by the storage
+  service (Copy Blob): each destination blob's properties carry the copy's id and status and name its source
+  blob, which a copy made by reading and writing the bytes would not have; no SAS reaches the step's log;
+* a SqlDataReference (PostgreSQL, MariaDB) copied to a CSV blob, streamed by the copy driver;
+* cancel while the copy runs ends the step Canceled within seconds.
+"""
 
 from __future__ import annotations
 
+import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from funchost.azurite import account_key
+from tests.sql_servers import ROWS, SqlServer, mariadb_server, postgres_server
+
 from ._helpers import STEPS_DIR, ensure_compute, step_summary
+from .conftest import Service, running_service
+
+OTHER = "xferacct"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    with running_service(None, tmp_path_factory.mktemp("e2e-transfer"), accounts=(OTHER,)) as svc:
+        yield svc
 
 
 @pytest.fixture
@@ -20,6 +41,12 @@ def ws(v1_ws: Any) -> Any:
     if "adf" not in v1_ws.compute_targets:
         ComputeTarget.create(v1_ws, "adf", DataFactoryCompute.provisioning_configuration()).wait_for_completion()
     return v1_ws
+
+
+def _other_blobs(service: Service) -> Any:
+    from azure.storage.blob import BlobServiceClient
+
+    return BlobServiceClient.from_connection_string(service.azurite.account_connection_string(OTHER))
 
 
 def test_copies_into_pipeline_data_and_to_a_datastore_path(ws: Any, tmp_path: Path) -> None:
@@ -59,3 +86,136 @@ def test_copies_into_pipeline_data_and_to_a_datastore_path(ws: Any, tmp_path: Pa
 
     store.download(str(tmp_path / "down"), prefix=f"{folder}-published")
     assert (tmp_path / "down" / f"{folder}-published" / "copy-of-other.txt").read_text() == "more\n"
+
+
+def test_blob_to_blob_across_accounts_is_copied_by_the_storage_service(
+    ws: Any, service: Service, tmp_path: Path
+) -> None:
+    from azureml.core import Datastore, Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.pipeline.core import Pipeline, PipelineData
+    from azureml.pipeline.steps import DataTransferStep, PythonScriptStep
+
+    store = ws.get_default_datastore()
+    folder = f"cross-{uuid.uuid4().hex[:8]}"
+    files = {"a.csv": "x\n1\n", "sub/names.txt": "from-the-other-account\n", "sub/deeper/c.bin": "z" * 70_000}
+    for rel, text in files.items():
+        (tmp_path / "src" / rel).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / "src" / rel).write_text(text)
+    store.upload(str(tmp_path / "src"), target_path=folder, overwrite=True, show_progress=False)
+    _other_blobs(service).create_container("landing")
+    other = Datastore.register_azure_blob_container(
+        ws, "landing", "landing", account_name=OTHER, account_key=account_key(OTHER), overwrite=True
+    )
+
+    out = DataTransferStep(
+        name="to-other-account", source_data_reference=DataReference(store, "src", folder), compute_target="adf",
+        destination_data_reference=DataReference(other, "dst", f"in/{folder}"), allow_reuse=False,
+    )  # fmt: skip
+    back = PipelineData("back", datastore=store)
+    home = DataTransferStep(
+        name="back-home", source_data_reference=DataReference(other, "there", f"in/{folder}/sub"),
+        destination_data_reference=back, compute_target="adf", allow_reuse=False,
+    )  # fmt: skip
+    home.run_after(out)
+    journal = tmp_path / "journal.txt"
+    read = PythonScriptStep(
+        script_name="step.py", name="read-back", source_directory=str(STEPS_DIR), compute_target="e2e-cpu",
+        arguments=["--name", "read-back", "--journal", str(journal), "--in", back], inputs=[back], allow_reuse=False,
+    )  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [read]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=180, raise_on_error=False) == "Finished", (
+        step_summary(run)
+    )
+
+    landing = _other_blobs(service).get_container_client("landing")
+    for rel, text in files.items():
+        blob = landing.get_blob_client(f"in/{folder}/{rel}")
+        properties = blob.get_blob_properties()
+        assert properties.copy.status == "success" and properties.copy.id, (rel, properties.copy)
+        assert f"/devstoreaccount1/{store.container_name}/{folder}/{rel}" in str(properties.copy.source)
+        assert blob.download_blob().readall().decode() == text
+
+    log = run.find_step_run("to-other-account")[0].get_job_log()
+    assert "copied 3 file(s)" in log and "3 server-side (Copy Blob)" in log, log
+    assert "sig=" not in log and account_key(OTHER) not in log
+    home_log = run.find_step_run("back-home")[0].get_job_log()
+    assert "copied 2 file(s)" in home_log and "server-side" in home_log, home_log
+    back_path = run.find_step_run("back-home")[0].get_output_data("back").path_on_datastore
+    from azure.storage.blob import BlobServiceClient
+
+    home_blobs = BlobServiceClient.from_connection_string(service.azurite.connection_string)
+    copied = home_blobs.get_blob_client(store.container_name, f"{back_path}/deeper/c.bin").get_blob_properties()
+    assert copied.copy.status == "success", copied.copy
+    assert f"/{OTHER}/landing/in/{folder}/sub/deeper/c.bin" in str(copied.copy.source)
+    assert "read 1 upstream names" in run.find_step_run("read-back")[0].get_job_log()
+
+
+@pytest.fixture(scope="module")
+def servers() -> Iterator[dict[str, SqlServer]]:
+    with postgres_server() as pg, mariadb_server() as maria:
+        yield {"postgresql": pg, "mysql": maria}
+
+
+def _sql_store(ws: Any, server: SqlServer, name: str) -> Any:
+    from azureml.core import Datastore
+
+    register = Datastore.register_azure_postgre_sql if server.kind == "postgresql" else Datastore.register_azure_my_sql
+    return register(workspace=ws, datastore_name=name, server_name=server.host, database_name=server.database,
+                    user_id=server.user, user_password=server.password, port_number=str(server.port),
+                    overwrite=True)  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_sql_to_blob_streams_the_rows_as_csv(ws: Any, servers: dict[str, SqlServer], kind: str, tmp_path: Path) -> None:
+    from azureml.core import Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.data.sql_data_reference import SqlDataReference
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import DataTransferStep
+
+    server = servers[kind]
+    sql = _sql_store(ws, server, f"sales{kind[:2]}")
+    store = ws.get_default_datastore()
+    target = f"exports/{kind}-{uuid.uuid4().hex[:6]}/regions.csv"
+    step = DataTransferStep(
+        name="export", source_data_reference=SqlDataReference(sql, "regions", sql_table="regions"),
+        destination_data_reference=DataReference(store, "out", target), destination_reference_type="file",
+        compute_target="adf", allow_reuse=False,
+    )  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Finished", (
+        step_summary(run)
+    )
+    store.download(str(tmp_path), prefix=target, show_progress=False)
+    lines = (tmp_path / target).read_text().splitlines()
+    assert lines[0] == "id,region,amount"
+    assert sorted(lines[1:]) == sorted(f"{i},{r},{a}" for i, r, a in ROWS)
+    log = run.find_step_run("export")[0].get_job_log()
+    assert f"{len(ROWS)} rows" in log and server.password not in log, log
+
+
+def test_cancel_stops_a_running_copy(ws: Any, servers: dict[str, SqlServer]) -> None:
+    from azureml.core import Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.data.sql_data_reference import SqlDataReference
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import DataTransferStep
+
+    sql = _sql_store(ws, servers["postgresql"], "slowpg")
+    slow = SqlDataReference(sql, "slow", sql_query="SELECT n FROM generate_series(1, 3) n, pg_sleep(120)")
+    target = f"exports/slow-{uuid.uuid4().hex[:6]}"
+    step = DataTransferStep(name="slow-export", source_data_reference=slow, compute_target="adf",
+                            destination_data_reference=DataReference(ws.get_default_datastore(), "out", target),
+                            allow_reuse=False)  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    deadline = time.monotonic() + 60
+    while not run.find_step_run("slow-export") or run.find_step_run("slow-export")[0].get_status() != "Running":
+        assert time.monotonic() < deadline, step_summary(run)
+        time.sleep(0.2)
+    time.sleep(2)  # the driver is waiting on the query
+    started = time.monotonic()
+    run.cancel()
+    assert run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False) == "Canceled"
+    assert time.monotonic() - started < 30
+    assert run.find_step_run("slow-export")[0].get_status() == "Canceled"
