@@ -179,6 +179,29 @@ def _text(c: Mapping[str, Any]) -> str:
     )
 
 
+def check_connection(text: str, timeout: float = 15.0) -> bool:
+    """Connect to the database of ``text`` and close again: what registering a SQL datastore checks unless
+    ``skip_validation=True`` (v1: "validation of connecting to the SQL database"). False when it cannot be checked
+    here (Azure SQL without pyodbc: reading it says what is missing); a UserErrorException when it fails."""
+    c = parse_connection(text)
+    if c["engine"] == "mssql":
+        try:
+            import pyodbc  # noqa: F401
+        except ImportError:
+            return False
+    where = f"{c['engine']} database '{c['database']}' on {c['host']}:{c['port']}"
+    try:
+        _connect(c, timeout).close()
+    except (NotSupportedError, ValidationError):
+        raise
+    except Exception as exc:  # the drivers' own errors: refused connection, unknown host, bad password
+        raise UserErrorException(
+            f"Datastore validation failed: cannot connect to {where}: {_clean(exc, c)}. Check the server, port, "
+            "database, user and password, or register with skip_validation=True."
+        ) from None
+    return True
+
+
 def query_to_csv(text: str, source: Mapping[str, Any], path: str, timeout: Optional[float] = None) -> int:
     """Run the source's query on the server of ``text`` and write the result (a header line, then the rows) to
     the CSV file ``path``; returns the number of rows. Errors name the server and database, never the password."""

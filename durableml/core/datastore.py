@@ -21,7 +21,7 @@ from durableml.exceptions import DatastoreNotFoundError, ValidationError
 if TYPE_CHECKING:
     from durableml._handles import WorkspaceHandle
 
-__all__ = ["Datastore", "DEFAULT_DATASTORE_NAME"]
+__all__ = ["Datastore", "DBFSDatastore", "AzureDataLakeDatastore", "DEFAULT_DATASTORE_NAME"]
 
 DEFAULT_DATASTORE_NAME = "workspaceblobstore"
 
@@ -33,12 +33,18 @@ class Datastore:
     datastore: <name>``), and also msrest's ``HttpOperationError`` once v1 code has imported msrest.
     """
 
+    def __new__(cls, workspace: WorkspaceHandle | None = None, name: str | None = None) -> Datastore:
+        if cls is not Datastore or workspace is None:  # a subclass, or copy / pickle making an empty one
+            return super().__new__(cls)
+        record = _lookup(workspace, name)
+        datastore = super().__new__(_class_for(record))  # v1 answers the typed class (DBFSDatastore ...)
+        datastore._load(workspace, record)
+        return datastore
+
     def __init__(self, workspace: WorkspaceHandle, name: str | None = None) -> None:
-        try:
-            record = workspace._client.get_datastore(name)
-        except DatastoreNotFoundError as exc:
-            raise v1_lookup_error(exc, f"Could not find datastore: {name}", http_operation_error=True) from exc
-        self._load(workspace, record)
+        if getattr(self, "_record", None) is not None:  # loaded by __new__
+            return
+        self._load(workspace, _lookup(workspace, name))
 
     def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         self.workspace = workspace
@@ -55,7 +61,7 @@ class Datastore:
 
     @classmethod
     def _from_record(cls, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> Datastore:
-        datastore = cls.__new__(cls)
+        datastore = object.__new__(_class_for(record) if cls is Datastore else cls)
         datastore._load(workspace, record)
         return datastore
 
@@ -166,7 +172,12 @@ class Datastore:
         overwrite: bool = False,
         grant_workspace_access: bool = False,
     ) -> Datastore:
-        """Register an Azure Data Lake Storage Gen1 store."""
+        """Register an Azure Data Lake Storage Gen1 store (an ``AzureDataLakeDatastore``), with v1's checks: the
+        service principal's tenant_id, client_id and client_secret together (the secret is sealed by the service),
+        subscription_id and resource_group with ``grant_workspace_access``.
+
+        Gen1 was retired on 2024-02-29: the datastore can be registered and read back (steps such as AdlaStep
+        name it), but reading or writing its files raises NotSupportedError."""
         return Datastore._register(
             workspace,
             "AzureDataLake",
@@ -179,6 +190,9 @@ class Datastore:
                 "client_secret": client_secret,
                 "resource_url": resource_url,
                 "authority_url": authority_url,
+                "subscription_id": subscription_id,
+                "resource_group": resource_group,
+                "grant_workspace_access": grant_workspace_access or None,
             },
         )
 
@@ -296,6 +310,7 @@ class Datastore:
                 "port_number": port_number,
                 "endpoint": endpoint,
                 "enforce_ssl": enforce_ssl,
+                "skip_validation": kwargs.get("skip_validation"),  # v1 connects to the database unless True
             },
         )
 
@@ -326,13 +341,15 @@ class Datastore:
                 "user_password": user_password,
                 "port_number": port_number,
                 "endpoint": endpoint,
+                "skip_validation": kwargs.get("skip_validation"),  # v1 connects to the database unless True
             },
         )
 
     @staticmethod
     def register_dbfs(workspace: WorkspaceHandle, datastore_name: str) -> Datastore:
-        """Register the Databricks file system (for DatabricksStep data)."""
-        return Datastore._register(workspace, "DBFS", datastore_name, False, {})
+        """Register the Databricks file system (a ``DBFSDatastore``: DataReference inputs and PipelineData outputs
+        of a DatabricksStep); as in v1 an existing one of that name is replaced."""
+        return Datastore._register(workspace, "DBFS", datastore_name, True, {})
 
     def set_as_default(self) -> None:
         """Make this datastore the workspace default."""
@@ -408,6 +425,43 @@ class Datastore:
 
     def __repr__(self) -> str:
         return f"Datastore(name={self.name!r}, type={self.datastore_type!r}, container_name={self.container_name!r})"
+
+
+class DBFSDatastore(Datastore):
+    """A Databricks File System datastore (v1 ``azureml.data.dbfs_datastore.DBFSDatastore``)."""
+
+
+class AzureDataLakeDatastore(Datastore):
+    """An Azure Data Lake Storage Gen1 datastore (v1 ``azureml.data.azure_data_lake_datastore``): ``store_name``,
+    ``resource_url``, ``authority_url``, ``subscription_id``, ``resource_group``. The service principal's
+    tenant_id, client_id and client_secret are sealed by the service and not returned (None here)."""
+
+    def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
+        super()._load(workspace, record)
+        self.store_name: str | None = record.get("store_name")
+        self.resource_url: str | None = record.get("resource_url")
+        self.authority_url: str | None = record.get("authority_url")
+        self.subscription_id: str | None = record.get("subscription_id")
+        self.resource_group: str | None = record.get("resource_group")
+        self.service_data_access_auth_identity: str | None = record.get("service_data_access_auth_identity")
+        self.credential_type: str | None = record.get("credential_type")
+        self.tenant_id: str | None = None
+        self.client_id: str | None = None
+        self.client_secret: str | None = None
+
+
+_TYPED: dict[str, type[Datastore]] = {"DBFS": DBFSDatastore, "AzureDataLake": AzureDataLakeDatastore}
+
+
+def _class_for(record: Mapping[str, Any]) -> type[Datastore]:
+    return _TYPED.get(str(record.get("type") or ""), Datastore)
+
+
+def _lookup(workspace: WorkspaceHandle, name: str | None) -> Mapping[str, Any]:
+    try:
+        return workspace._client.get_datastore(name)
+    except DatastoreNotFoundError as exc:
+        raise v1_lookup_error(exc, f"Could not find datastore: {name}", http_operation_error=True) from exc
 
 
 def _require_sql(product: str, user_id: Any, user_password: Any, server_name: Any, database_name: Any) -> None:

@@ -161,6 +161,7 @@ def _input_datasets(workspace: WorkspaceHandle, context: Mapping[str, Any]) -> d
             continue
         table = TabularDataset(dataset if isinstance(dataset, Mapping) else {}, workspace)
         table._local_files = _files_under(str(path))
+        table._local_root = str(path)  # partition key values come from the files' places below it
         datasets[name] = table
     return datasets
 

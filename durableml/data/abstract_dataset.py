@@ -9,13 +9,15 @@ definition always has the same id (v1 user code reads ``ds.id`` before registeri
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from durableml._canonical import content_uuid
 from durableml.data import url_fetch
 from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
+from durableml.data.expressions import ColumnExpression
+from durableml.data.partitions import local_source_paths, parse_partition_format, source_path
 from durableml.exceptions import ServiceNotConnectedError, ValidationError
 
 if TYPE_CHECKING:
@@ -88,10 +90,52 @@ class AbstractDataset:
 
     @property
     def partition_keys(self) -> list[str]:
-        """The partition keys named in ``partition_format`` (``{key}`` placeholders)."""
-        import re
+        """The partition keys of ``partition_format``: its ``{key}`` columns, then its datetime one (v1's order)."""
+        text = self._partition_format
+        return list(parse_partition_format(text).columns) if text else []
 
-        return re.findall(r"\{([^}:/]+)(?::[^}]*)?\}", self._definition.get("partitionFormat") or "")
+    @property
+    def _partition_format(self) -> str | None:
+        text = self._definition.get("partitionFormat") or (self._definition.get("format") or {}).get("partitionFormat")
+        return str(text) if text else None
+
+    def get_partition_key_values(self, partition_keys: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The distinct values of ``partition_keys`` (all of the dataset's by default) over its files, read from
+        their paths (no data is read): ``[{'state': 'CA', 'date': datetime(2020, 1, 1)}, ...]``, as v1."""
+        if not self.partition_keys:
+            raise ValidationError("cannot retrieve partition key values for a dataset that has no partition keys")
+        keys = list(partition_keys) if partition_keys else self.partition_keys
+        invalid = [k for k in keys if k not in self.partition_keys]
+        if invalid:
+            raise ValidationError(f"{invalid} are invalid partition keys")
+        parsed = parse_partition_format(str(self._partition_format))
+        seen: dict[tuple[Any, ...], dict[str, Any]] = {}
+        for source in self._source_paths("get_partition_key_values"):
+            values = parsed.values(source)
+            if values is not None:
+                picked = {k: values[k] for k in keys}
+                seen.setdefault(tuple(picked.values()), picked)
+        return list(seen.values())
+
+    def _source_paths(self, operation: str) -> list[str]:
+        """The datastore path (``/folder/file``) of each file of the dataset, for its partition values."""
+        local_files, local_root = getattr(self, "_local_files", None), getattr(self, "_local_root", None)
+        if local_files is not None and local_root is not None:  # a step's staged input
+            return list(local_source_paths(self._definition, local_root, local_files).values())
+        listed = [rel for _, rel in self._url_files()]
+        rest = self._datastore_part()
+        if rest:
+            listed += self._client(f"{type(self).__name__}.{operation}").list_dataset_files(rest)
+        return [source_path(self._definition, rel) for rel in listed]
+
+    def __getitem__(self, column: str) -> ColumnExpression:
+        """``dataset['col']``: a column to build a filter with (``dataset['age'] > 30``), as v1."""
+        if not isinstance(column, str):
+            raise TypeError(f"a dataset is indexed by a column name, got {column!r}.")
+        return ColumnExpression(column)
+
+    def __iter__(self) -> Iterator[Any]:
+        raise TypeError(f"{type(self).__name__} is not iterable; read it with to_pandas_dataframe() or download().")
 
     @property
     def data_changed_time(self) -> str | None:

@@ -16,6 +16,8 @@ from durableml.data.data_reference import DataReference
 from durableml.data.datapath import DataPath
 from durableml.data.file_dataset import FileDataset
 from durableml.data.tabular_dataset import TabularDataset
+from durableml.data.column_types import DataType, column_types
+from durableml.data.partitions import parse_partition_format
 from durableml.exceptions import ValidationError
 
 if TYPE_CHECKING:
@@ -24,35 +26,6 @@ if TYPE_CHECKING:
 __all__ = ["FileDatasetFactory", "TabularDatasetFactory", "DataType", "normalize_paths"]
 
 _URL_PREFIXES = ("http://", "https://", "wasbs://", "abfss://", "azureml://")
-
-
-class DataType:
-    """Column types for ``set_column_types`` (recorded as their names)."""
-
-    @staticmethod
-    def to_string() -> str:
-        """The string column type."""
-        return "string"
-
-    @staticmethod
-    def to_long() -> str:
-        """The 64-bit integer column type."""
-        return "long"
-
-    @staticmethod
-    def to_float(decimal_mark: str = ".") -> str:
-        """The floating-point column type."""
-        return "float"
-
-    @staticmethod
-    def to_bool() -> str:
-        """The boolean column type."""
-        return "bool"
-
-    @staticmethod
-    def to_datetime(formats: Any = None) -> str:
-        """The datetime column type."""
-        return "datetime"
 
 
 def normalize_paths(path: Any) -> tuple[list[dict[str, str]], WorkspaceHandle | None]:
@@ -89,13 +62,11 @@ def _one_path(item: Any) -> tuple[dict[str, str], DatastoreHandle | None]:
 def _definition(
     path: Any, fmt: Mapping[str, Any], partition_format: str | None, validate: bool
 ) -> tuple[dict[str, Any], Any]:
+    if partition_format is not None:
+        parse_partition_format(partition_format)  # v1's checks and messages, at definition time
     paths, workspace = normalize_paths(path)
     definition = {"paths": paths, "format": dict(fmt), "partitionFormat": partition_format, "validate": bool(validate)}
     return definition, workspace
-
-
-def _column_types(set_column_types: Mapping[str, Any] | None) -> dict[str, str]:
-    return {str(k): str(v) for k, v in sorted((set_column_types or {}).items())}
 
 
 class FileDatasetFactory:
@@ -146,7 +117,7 @@ class TabularDatasetFactory:
             "header": bool(header),
             "includePath": bool(include_path),
             "inferColumnTypes": bool(infer_column_types),
-            "setColumnTypes": _column_types(set_column_types),
+            "setColumnTypes": column_types(set_column_types),
             "supportMultiLine": bool(support_multi_line),
             "emptyAsString": bool(empty_as_string),
             "encoding": encoding,
@@ -163,7 +134,7 @@ class TabularDatasetFactory:
         partition_format: str | None = None,
     ) -> TabularDataset:
         """Define a TabularDataset over parquet files."""
-        fmt = {"kind": "parquet", "includePath": bool(include_path), "setColumnTypes": _column_types(set_column_types)}
+        fmt = {"kind": "parquet", "includePath": bool(include_path), "setColumnTypes": column_types(set_column_types)}
         definition, workspace = _definition(path, fmt, partition_format, validate)
         return TabularDataset(definition, workspace)
 
@@ -181,7 +152,7 @@ class TabularDatasetFactory:
         fmt = {
             "kind": "json_lines",
             "includePath": bool(include_path),
-            "setColumnTypes": _column_types(set_column_types),
+            "setColumnTypes": column_types(set_column_types),
             "encoding": encoding,
         }
         definition, workspace = _definition(path, fmt, partition_format, validate)
@@ -215,7 +186,7 @@ class TabularDatasetFactory:
             )
         definition: dict[str, Any] = {
             "paths": [],
-            "format": {"kind": "sql", "setColumnTypes": _column_types(set_column_types)},
+            "format": {"kind": "sql", "setColumnTypes": column_types(set_column_types)},
             "sql": {"datastore": str(datastore.name), "query": text, "timeout": int(query_timeout)},
             "partitionFormat": None,
             "validate": bool(validate),

@@ -12,7 +12,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from durableml._names import check_identifier
+from durableml.data.column_types import column_types
 from durableml.data.dataset_consumption_config import DatasetConsumptionConfig
+from durableml.data.partitions import parse_partition_format
 from durableml.exceptions import NotSupportedError, ValidationError
 from durableml._unsupported import unsupported_class
 
@@ -126,7 +128,8 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
             "header": bool(header),
             "includePath": bool(include_path),
             "pathGlob": path_glob,
-            "partitionFormat": partition_format,
+            "partitionFormat": _checked_format(partition_format),
+            "setColumnTypes": column_types(set_column_types),
         }
         return OutputTabularDatasetConfig(self, fmt)
 
@@ -142,7 +145,8 @@ class OutputFileDatasetConfig(OutputDatasetConfig):
             "kind": "parquet",
             "includePath": bool(include_path),
             "pathGlob": path_glob,
-            "partitionFormat": partition_format,
+            "partitionFormat": _checked_format(partition_format),
+            "setColumnTypes": column_types(set_column_types),
         }
         return OutputTabularDatasetConfig(self, fmt)
 
@@ -215,6 +219,12 @@ class OutputTabularDatasetConfig:
 
     def __repr__(self) -> str:
         return f"OutputTabularDatasetConfig(output={self.output!r}, format={self.format.get('kind')!r})"
+
+
+def _checked_format(partition_format: str | None) -> str | None:
+    if partition_format is not None:
+        parse_partition_format(partition_format)
+    return partition_format
 
 
 HDFSOutputDatasetConfig = unsupported_class(

@@ -73,12 +73,13 @@ def get_datastore(name: Optional[str]) -> dict[str, Any]:
             f"no datastore named '{wanted}' in this workspace; register it with "
             "Datastore.register_azure_blob_container(...) or use 'workspaceblobstore'"
         )
-    _OTHER_ACCOUNT[wanted] = _other_account(found)
+    if found.get("type") not in _ELSEWHERE:  # those are checked at each use (binding_connection refuses them)
+        _OTHER_ACCOUNT[wanted] = _other_account(found)
     return found
 
 
 def _other_account(record: Mapping[str, Any]) -> bool:
-    if record.get("type") in sql_sources.KINDS:
+    if record.get("type") in sql_sources.KINDS or record.get("type") in _ELSEWHERE:
         return False
     return bool(record.get("credential_type")) and record.get("account_name") != _account_name()
 
@@ -91,6 +92,8 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
     name = str(spec.get("name") or "")
     if str(spec.get("type") or "") in sql_sources.KINDS:
         return _register_sql(name, spec, overwrite)
+    if str(spec.get("type") or "") in _ELSEWHERE:
+        return _register_elsewhere(name, spec, overwrite)
     # an ADLS Gen2 file system is a container of the account to the blob API (multi-protocol access)
     container = str(spec.get("container_name") or spec.get("filesystem") or spec.get("file_share_name") or "")
     if not name or not container:
@@ -178,10 +181,79 @@ def _register_sql(name: str, spec: Mapping[str, Any], overwrite: bool) -> dict[s
     )
     if kind == "AzurePostgreSql":
         record["enforce_ssl"] = bool(spec.get("enforce_ssl", True))
+    if not spec.get("skip_validation"):  # v1 connects to the database unless skip_validation=True
+        sql_sources.check_connection(sql_sources.connection_text(record, given))
     secrets.save(_SECRET_KIND, name, given)
     records().put(TABLE, PARTITION, name, record)
     _OTHER_ACCOUNT[name] = False
     return record
+
+
+# Datastores whose data durableml cannot read itself: their records are kept (v1 code registers and gets them,
+# and the step kinds that use them read their settings), but staging or reading their files is refused.
+_ELSEWHERE = {
+    "DBFS": "the Databricks file system (DBFS) of a Databricks workspace: only a DatabricksStep on that workspace "
+    "reads or writes it (v1 too); durableml reads no DBFS paths itself",
+    "AzureDataLake": "Azure Data Lake Storage Gen1, which Microsoft retired on 2024-02-29: no Gen1 endpoint "
+    "exists any more, and there is no local equivalent. Move the data to ADLS Gen2 or a blob container and "
+    "register it with Datastore.register_azure_data_lake_gen2 / register_azure_blob_container",
+}
+_ADLS_RESOURCE = "https://datalake.azure.net/"
+_AUTHORITY = "https://login.microsoftonline.com"
+
+
+def check_elsewhere_spec(kind: str, spec: Mapping[str, Any]) -> None:
+    """v1's checks of register_azure_data_lake (Gen1), with v1's messages; register_dbfs takes only a name."""
+    if kind != "AzureDataLake":
+        return
+    if not spec.get("store_name"):
+        raise ValidationError("store_name is required for an Azure Data Lake (Gen1) datastore: the ADLS store name.")
+    principal = [k for k in ("tenant_id", "client_id", "client_secret") if spec.get(k)]
+    if principal and len(principal) < 3:
+        raise ValidationError("Tenant id, client id and client secret have to be defined together.")
+    if spec.get("grant_workspace_access"):
+        for key, what in (("subscription_id", "subscription ID"), ("resource_group", "resource group")):
+            if not spec.get(key):
+                raise ValidationError(
+                    f"Storage Account's {what} is needed in order to grant the Workspace Managed Identity access "
+                    "to the Storage Account."
+                )
+
+
+def _register_elsewhere(name: str, spec: Mapping[str, Any], overwrite: bool) -> dict[str, Any]:
+    """A DBFS or ADLS Gen1 datastore: its record (a Gen1 service principal's tenant, client and secret sealed)."""
+    kind = str(spec["type"])
+    if not name:
+        raise ValidationError("a datastore needs a 'name'")
+    if name in (DEFAULT_NAME, FILE_STORE):
+        raise ValidationError(f"'{name}' is a built-in datastore; choose another name")
+    check_elsewhere_spec(kind, spec)
+    if not overwrite and kind != "DBFS" and records().get(TABLE, PARTITION, name) is not None:
+        return get_datastore(name)  # v1's register_dbfs always overwrites
+    record: dict[str, Any] = {"name": name, "type": kind, "container_name": "", "account_name": ""}
+    given: dict[str, str] = {}
+    if kind == "AzureDataLake":
+        given = {k: str(spec[k]) for k in ("tenant_id", "client_id", "client_secret") if spec.get(k)}
+        record.update(
+            store_name=str(spec["store_name"]),
+            resource_url=str(spec.get("resource_url") or _ADLS_RESOURCE),
+            authority_url=str(spec.get("authority_url") or _AUTHORITY),
+            credential_type=CredentialKind.SERVICE_PRINCIPAL if given else CredentialKind.NONE,
+            service_data_access_auth_identity="WorkspaceSystemAssignedIdentity"
+            if spec.get("grant_workspace_access")
+            else "None",
+        )
+        record.update({k: str(spec[k]) for k in ("subscription_id", "resource_group") if spec.get(k)})
+    secrets.save(_SECRET_KIND, name, given)
+    records().put(TABLE, PARTITION, name, record)
+    _OTHER_ACCOUNT.pop(name, None)
+    return record
+
+
+def _refuse_elsewhere(record: Mapping[str, Any], what: str) -> None:
+    kind = str(record.get("type") or "")
+    if kind in _ELSEWHERE:
+        raise NotSupportedError(f"{what} datastore '{record['name']}' ({kind})", f"It is {_ELSEWHERE[kind]}.")
 
 
 def sql_connection(name: str) -> str:
@@ -332,6 +404,7 @@ def binding_connection(name: str, write: bool = False) -> Optional[str]:
     if _OTHER_ACCOUNT.get(name) is False:
         return None
     record = get_datastore(name)
+    _refuse_elsewhere(record, "Writing to" if write else "Reading from")
     if not _other_account(record):
         return None
     if write and record.get("credential_type") == CredentialKind.NONE:
@@ -386,6 +459,7 @@ def set_default_datastore(name: str) -> None:
 def container(name: Optional[str]) -> Any:
     """The ContainerClient behind a datastore (created if missing, on the service's own account)."""
     record = get_datastore(name)
+    _refuse_elsewhere(record, "Reading or writing files of")
     if not _other_account(record):
         return blob_container(record["container_name"])
     conn = _connection(record, secrets.load(_SECRET_KIND, record["name"]), storage_connection())
