@@ -26,6 +26,11 @@ CSV in blocks of about :data:`CHUNK` bytes (Put Block, then Put Block List), so 
 the result's size. The blob is ``<source input name>.csv`` in a folder destination, the destination path itself
 for ``destination_reference_type="file"``.
 
+**Blob to SQL** (a ``SqlDataReference`` destination with ``sql_table``): each CSV file of the source (a file, or
+every file under a folder) is read in ranges of :data:`CHUNK` bytes, its header names the table's columns, and
+its rows are inserted :data:`SQL_INSERT_ROWS` at a time (an empty field is NULL), all in one transaction: the
+table gets every row or, when anything fails, none. The table must exist.
+
 **Cancel**: SIGTERM (the runner's cancel) stops starting copies, aborts every pending one (``abort_copy``) and
 exits. A source with no data fails the step (exit code 1) with ``DataTransferStep: no data to copy from WHERE``:
 Azure ML v1's copy activity fails when its source does not exist.
@@ -59,6 +64,7 @@ TRANSFER_SUFFIX = ".transfer.json"
 COPY_WORKERS = 8
 CHUNK = 4 * 1024 * 1024
 SQL_FETCH_ROWS = 2000
+SQL_INSERT_ROWS = 500
 SAS_LIFETIME = timedelta(hours=12)  # a pending copy needs its source readable until it ends
 _GLOB = re.compile(r"[*?\[]")
 _SECRET_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
@@ -370,6 +376,100 @@ def sql_to_blob(rows: Iterator[list[Any]], target: Any, stop: threading.Event) -
     return count, size
 
 
+def csv_records(blob: Any, stop: threading.Event) -> Iterator[list[str]]:
+    """The CSV records of a blob, read in ranges of :data:`CHUNK` bytes (a quoted field may span lines)."""
+    import codecs
+
+    size = int(blob.get_blob_properties().size)
+
+    def lines() -> Iterator[str]:
+        decoder = codecs.getincrementaldecoder("utf-8-sig")()
+        rest = ""
+        for offset in range(0, size, CHUNK):
+            if stop.is_set():
+                raise _Canceled()
+            text = rest + decoder.decode(blob.download_blob(offset=offset, length=min(CHUNK, size - offset)).readall())
+            *complete, rest = text.split("\n")
+            for line in complete:
+                yield line + "\n"
+        rest += decoder.decode(b"", final=True)
+        if rest:
+            yield rest
+
+    return csv.reader(lines())
+
+
+_COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ $]*$")
+
+
+def insert_rows(connection: Any, engine: str, table: str, records: Iterator[list[str]], what: str) -> int:
+    """Insert CSV ``records`` (a header naming the table's columns first) into ``table``, :data:`SQL_INSERT_ROWS`
+    rows per INSERT; an empty field is NULL. Returns the number of rows (the caller commits)."""
+    from durableml.exceptions import ValidationError
+
+    header = next(records, None)
+    if not header:
+        return 0
+    for column in header:
+        if not _COLUMN.match(column):
+            raise ValidationError(f"{what}: the header's column {column!r} is not a column name")
+    quotes = "``" if engine == "mysql" else '""'
+    mark = "?" if engine == "mssql" else "%s"
+    row_marks = "(" + ", ".join(mark for _ in header) + ")"
+    start = f"INSERT INTO {table} ({', '.join(quotes[0] + c + quotes[1] for c in header)}) VALUES "
+    cursor = connection.cursor()
+    count = 0
+    batch: list[Optional[str]] = []
+    rows_in_batch = 0
+
+    def send() -> None:
+        nonlocal batch, rows_in_batch
+        if rows_in_batch:
+            cursor.execute(start + ", ".join(row_marks for _ in range(rows_in_batch)), batch)
+        batch, rows_in_batch = [], 0
+
+    for number, record in enumerate(records, start=2):
+        if not record:
+            continue
+        if len(record) != len(header):
+            raise ValidationError(f"{what}: line {number} has {len(record)} fields, the header {len(header)}")
+        batch.extend(v if v != "" else None for v in record)
+        rows_in_batch += 1
+        count += 1
+        if rows_in_batch >= SQL_INSERT_ROWS:
+            send()
+    send()
+    cursor.close()
+    return count
+
+
+def _sql_destination(source: _Blobs, destination_ref: Mapping[str, Any], stop: threading.Event) -> None:
+    """Insert the rows of the source's CSV file(s) into the destination's table, in one transaction."""
+    from durableml import sql_sources
+
+    listing = source.listing()
+    if not listing:
+        raise NoSourceData(source.path)
+    c = sql_sources.parse_connection(str(destination_ref["connection_string"]))
+    table = str(destination_ref["sql"].get("table") or "")
+    sql_sources.query_of({"table": table}, str(c["engine"]))  # a table name, or ValidationError
+    started = time.monotonic()
+    connection = sql_sources._connect(c, None)
+    total = 0
+    try:
+        for name, _rel, _size in listing:
+            records = csv_records(source.blob(name), stop)
+            total += insert_rows(connection, str(c["engine"]), table, records, f"{source.container_name}/{name}")
+        connection.commit()
+    finally:
+        connection.close()
+    say(
+        f"DataTransferStep: copied {len(listing)} file(s): {total} rows into table {table} of SQL datastore "
+        f"'{destination_ref.get('datastore')}' in {time.monotonic() - started:.2f} s, read in "
+        f"{CHUNK // (1024 * 1024)} MiB ranges and inserted {SQL_INSERT_ROWS} rows at a time"
+    )
+
+
 # ------------------------------------------------------------------------------------------------ the step
 def copy(source: str, destination: str) -> int:
     """Copy local ``source`` to ``destination`` (a job made before transfer references); returns the file count.
@@ -394,8 +494,6 @@ def copy(source: str, destination: str) -> int:
 
 def transfer(source_ref: Mapping[str, Any], destination_ref: Mapping[str, Any]) -> None:
     """Run the step's copy between two references (see the module docstring)."""
-    destination = _Blobs(destination_ref)
-    as_file = not destination_ref.get("is_directory", True)
     stop = threading.Event()
     copiers: list[Copier] = []
 
@@ -405,6 +503,11 @@ def transfer(source_ref: Mapping[str, Any], destination_ref: Mapping[str, Any]) 
 
     signal.signal(signal.SIGTERM, on_term)
     try:
+        if destination_ref.get("sql"):
+            _sql_destination(_Blobs(source_ref), destination_ref, stop)
+            return
+        destination = _Blobs(destination_ref)
+        as_file = not destination_ref.get("is_directory", True)
         if source_ref.get("sql"):
             _sql_source(source_ref, destination, as_file, stop)
             return
@@ -448,7 +551,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     where = args[2] if len(args) == 3 else repr(args[0])
     try:
         if args[0].endswith(TRANSFER_SUFFIX):
-            transfer(read_reference(args[0]), read_reference(args[1].rstrip("/") + TRANSFER_SUFFIX))
+            to = args[1] if args[1].endswith(TRANSFER_SUFFIX) else args[1].rstrip("/") + TRANSFER_SUFFIX
+            transfer(read_reference(args[0]), read_reference(to))
         else:
             count = copy(args[0], args[1])
             say(f"DataTransferStep: copied {count} file(s)")

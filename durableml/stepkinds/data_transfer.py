@@ -6,7 +6,9 @@ side's container, path and connection) and durableml's driver (:mod:`durableml.r
 storage service copy the blobs server-side (Copy Blob), or streams a SQL source's rows to a CSV blob in bounded
 memory. The job runs on the DataFactory backend (:mod:`durableml.compute.datafactory`). A source with no data
 (a DataReference path with no blobs; an upstream output with no files) fails the step, as v1's copy does,
-naming the datastore path.
+naming the datastore path. A SqlDataReference destination (``settings.sqlDestination`` names it) is the step's
+second input, a SQL binding like a source's (the service gives it its database's connection), into whose table
+the driver inserts a CSV source's rows.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ _SETTINGS: dict[str, Any] = {
         "sourceReferenceType": {"type": ["string", "null"]},
         "destinationReferenceType": {"type": ["string", "null"]},
         "destination": {"type": ["object", "null"]},
+        "sqlDestination": {"type": ["string", "null"]},
     },
 }
 
@@ -49,11 +52,16 @@ def destination_output(settings: Mapping[str, object]) -> dict[str, dict[str, ob
 def to_job(basis: JobBasis) -> JobSpec:
     """The copy: durableml's driver (:mod:`durableml.runner.data_transfer`) from the staged source to the output,
     which the runner uploads to the destination."""
-    [source] = list(basis.inputs)
-    [target] = list(basis.outputs)
+    table = basis.settings.get("sqlDestination")
+    [source] = [name for name in basis.inputs if name != table]
     given = basis.inputs[source]
     where = f"path {str(given.get('path_on_datastore') or '/')!r} on datastore {given.get('datastore')!r}"
-    arguments: list[object] = [input_placeholder(source), output_placeholder(target), f"source {source!r}: {where}"]
+    if table:  # a SqlDataReference destination is an input binding (its database's connection): rows go in
+        destination: dict[str, str] = input_placeholder(str(table))
+    else:
+        [target] = list(basis.outputs)
+        destination = output_placeholder(target)
+    arguments: list[object] = [input_placeholder(source), destination, f"source {source!r}: {where}"]
     job = basis.job(DRIVER, arguments=arguments)
     return replace(
         job,

@@ -219,3 +219,69 @@ def test_cancel_stops_a_running_copy(ws: Any, servers: dict[str, SqlServer]) -> 
     assert run.wait_for_completion(show_output=False, timeout_seconds=60, raise_on_error=False) == "Canceled"
     assert time.monotonic() - started < 30
     assert run.find_step_run("slow-export")[0].get_status() == "Canceled"
+
+
+def _query(server: SqlServer, statement: str) -> list[tuple[Any, ...]]:
+    if server.kind == "postgresql":
+        import pg8000.dbapi
+
+        connection: Any = pg8000.dbapi.connect(user=server.user, password=server.password, host=server.host,
+                                               port=server.port, database=server.database)  # fmt: skip
+    else:
+        import pymysql
+
+        connection = pymysql.connect(user=server.user, password=server.password, host=server.host,
+                                     port=server.port, database=server.database)  # fmt: skip
+    try:
+        cursor = connection.cursor()
+        cursor.execute(statement)
+        rows = [tuple(row) for row in cursor.fetchall()] if cursor.description else []
+        connection.commit()
+        return rows
+    finally:
+        connection.close()
+
+
+@pytest.mark.parametrize("kind", ["postgresql", "mysql"])
+def test_blob_csv_to_a_sql_table(ws: Any, servers: dict[str, SqlServer], kind: str, tmp_path: Path) -> None:
+    from azureml.core import Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.data.sql_data_reference import SqlDataReference
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import DataTransferStep
+
+    server = servers[kind]
+    table = f"landing_{uuid.uuid4().hex[:6]}"
+    _query(server, f"CREATE TABLE {table} (id integer, region varchar(100), amount double precision)")
+    sql = _sql_store(ws, server, f"warehouse{kind[:2]}")
+    store = ws.get_default_datastore()
+    folder = f"loads/{table}"
+    (tmp_path / "part1.csv").write_text('id,region,amount\n1,north,1.5\n2,"south, ""far""\nside",\n')
+    (tmp_path / "part2.csv").write_text("id,region,amount\n3,,2.25\n")
+    store.upload_files([str(tmp_path / "part1.csv"), str(tmp_path / "part2.csv")], target_path=folder,
+                       overwrite=True, show_progress=False)  # fmt: skip
+    step = DataTransferStep(
+        name="load", source_data_reference=DataReference(store, "csvs", folder), compute_target="adf",
+        destination_data_reference=SqlDataReference(sql, "target", sql_table=table), allow_reuse=False,
+    )  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Finished", (
+        step_summary(run)
+    )
+    rows = _query(server, f"SELECT id, region, amount FROM {table} ORDER BY id")
+    assert rows == [(1, "north", 1.5), (2, 'south, "far"\nside', None), (3, None, 2.25)], rows
+    log = run.find_step_run("load")[0].get_job_log()
+    assert f"3 rows into table {table}" in log and server.password not in log, log
+
+    broken = f"loads/{table}-bad"
+    (tmp_path / "bad.csv").write_text("id,region,amount\n4,west,1\n5,oops\n")
+    store.upload_files([str(tmp_path / "bad.csv")], target_path=broken, overwrite=True, show_progress=False)
+    step = DataTransferStep(
+        name="load-bad", source_data_reference=DataReference(store, "csvs", broken), compute_target="adf",
+        destination_data_reference=SqlDataReference(sql, "target", sql_table=table), allow_reuse=False,
+    )  # fmt: skip
+    run = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Failed"
+    error = str(run.find_step_run("load-bad")[0].get_details().get("error"))
+    assert "line 3 has 2 fields" in error, error
+    assert len(_query(server, f"SELECT id FROM {table}")) == 3, "a failed load inserted rows"

@@ -6,6 +6,7 @@ from typing import Any
 
 from durableml.data.data_reference import DataReference
 from durableml.data.output_dataset_config import OutputFileDatasetConfig
+from durableml.data.sql_data_reference import SqlDataReference
 from durableml.exceptions import ValidationError
 from durableml.pipeline.core.pipeline_data import PipelineData
 from durableml.pipeline.core.pipeline_step import PipelineStep, ValueEncoder
@@ -19,7 +20,8 @@ class DataTransferStep(PipelineStep):
     """Copy ``source_data_reference`` to ``destination_data_reference`` (v1 signature).
 
     The destination is either step output data (PipelineData, OutputFileDatasetConfig), which
-    later steps can read, or a DataReference naming a datastore path to write to.
+    later steps can read, a DataReference naming a datastore path to write to, or a SqlDataReference naming
+    the table (``sql_table``) that a CSV source's rows are inserted into.
     """
 
     kind = "data_transfer"
@@ -50,15 +52,34 @@ class DataTransferStep(PipelineStep):
         self._source_type = source_reference_type
         self._destination_type = destination_reference_type
         writes = isinstance(destination_data_reference, (PipelineData, OutputFileDatasetConfig))
-        if not writes and not isinstance(destination_data_reference, DataReference):
+        table = isinstance(destination_data_reference, SqlDataReference)
+        if not writes and not table and not isinstance(destination_data_reference, DataReference):
             raise ValidationError(
                 f"DataTransferStep {name!r}: destination_data_reference must be a PipelineData, an "
-                f"OutputFileDatasetConfig or a DataReference, got {destination_data_reference!r}."
+                f"OutputFileDatasetConfig, a DataReference or a SqlDataReference, got {destination_data_reference!r}."
             )
-        self._destination = None if writes else destination_data_reference.to_dict()
+        self._sql_destination = None
+        if table:  # the table is read by the service like a SQL source (its connection), and written by the copy
+            if not destination_data_reference.sql_table:
+                raise ValidationError(
+                    f"DataTransferStep {name!r}: a SqlDataReference destination needs sql_table (the table the rows "
+                    "are inserted into), not a query or a stored procedure."
+                )
+            if isinstance(source_data_reference, SqlDataReference):
+                raise ValidationError(f"DataTransferStep {name!r}: copying from SQL to SQL is not supported by v1.")
+            if (
+                getattr(source_data_reference, "data_reference_name", None)
+                == destination_data_reference.data_reference_name
+            ):
+                raise ValidationError(
+                    f"DataTransferStep {name!r}: the source and the destination have the same data_reference_name "
+                    f"{destination_data_reference.data_reference_name!r}; give them different names."
+                )
+            self._sql_destination = destination_data_reference.data_reference_name
+        self._destination = None if writes or table else destination_data_reference.to_dict()
         super().__init__(
             name,
-            inputs=[source_data_reference],
+            inputs=[source_data_reference, destination_data_reference] if table else [source_data_reference],
             outputs=[destination_data_reference] if writes else None,
             allow_reuse=allow_reuse,
             reuse_policy=reuse_policy,
@@ -70,6 +91,7 @@ class DataTransferStep(PipelineStep):
             "sourceReferenceType": self._source_type,
             "destinationReferenceType": self._destination_type,
             "destination": self._destination,
+            **({"sqlDestination": self._sql_destination} if self._sql_destination else {}),
         }
 
     def _snapshot(self, default_source_directory: str | None) -> dict[str, Any] | None:
