@@ -438,13 +438,13 @@ class AzureDataLakeDatastore(Datastore):
 
     def _load(self, workspace: WorkspaceHandle, record: Mapping[str, Any]) -> None:
         super()._load(workspace, record)
-        self.store_name: str | None = record.get("store_name")
-        self.resource_url: str | None = record.get("resource_url")
-        self.authority_url: str | None = record.get("authority_url")
-        self.subscription_id: str | None = record.get("subscription_id")
-        self.resource_group: str | None = record.get("resource_group")
-        self.service_data_access_auth_identity: str | None = record.get("service_data_access_auth_identity")
-        self.credential_type: str | None = record.get("credential_type")
+        self.store_name: str | None = record.get("storeName")
+        self.resource_url: str | None = record.get("resourceUrl")
+        self.authority_url: str | None = record.get("authorityUrl")
+        self.subscription_id: str | None = record.get("subscriptionId")
+        self.resource_group: str | None = record.get("resourceGroup")
+        self.service_data_access_auth_identity: str | None = record.get("serviceDataAccessAuthIdentity")
+        self.credential_type: str | None = record.get("credentialType")
         self.tenant_id: str | None = None
         self.client_id: str | None = None
         self.client_secret: str | None = None
