@@ -122,3 +122,25 @@ def test_partition_keys_make_one_mini_batch_per_partition(azureml: dict[str, Any
     run = _run(azureml, step)
     assert run.get_status() == "Finished", run.find_step_run("by-region")[0].get_details().get("error")
     assert _output_lines(run, "by-region", tmp_path) == ["a 2 7", "b 2 4", "c 1 4"]
+
+
+def test_the_batch_scoring_example_runs_offline_with_one_command(tmp_path: Path) -> None:
+    """examples/parallel_scoring: the model from the registry (Model.get_model_path in init), the thresholds as a
+    side input (not split into mini-batches), 2 nodes x 2 processes, then a summary step."""
+    import subprocess
+    import sys
+
+    example = PROJECT.parents[3] / "examples" / "parallel_scoring"
+    done = subprocess.run(
+        [sys.executable, str(example / "run.py"), "--files", "23", "--state-dir", str(tmp_path / "state")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    out = done.stdout + done.stderr
+    assert done.returncode == 0, out[-4000:]
+    assert "5 mini-batch(es), 23 item(s), 4 worker process(es)" in out, out[-4000:]
+    (summary,) = (example / "project" / "results").rglob("summary.txt")
+    lines = summary.read_text().splitlines()
+    assert lines[0] == "scored 460 transactions", lines
+    counts = dict(line.split(": ") for line in lines[1:4])
+    assert sum(int(n) for n in counts.values()) == 460 and int(counts["block"]) >= 1, lines
+    assert len([line for line in lines if line.startswith("block t")]) == int(counts["block"]), lines

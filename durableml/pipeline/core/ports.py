@@ -315,13 +315,17 @@ class StepPorts:
         self.outputs.append(port)
         return port
 
-    def add_input(self, obj: Any, what: str, side_input: bool = False) -> InputPort:
-        """Add ``obj`` as an input, merging it with an earlier occurrence; return the port."""
+    def add_input(self, obj: Any, what: str, side_input: bool | None = False) -> InputPort:
+        """Add ``obj`` as an input, merging it with an earlier occurrence; return the port.
+
+        ``side_input``: True from ``side_inputs``, False from ``inputs``, None from ``arguments`` (which names a
+        path, not a role: v1 code passes a side input in both, and it stays a side input).
+        """
         port = input_port(obj, what)
-        port.side_input = side_input
+        port.side_input = bool(side_input)
         for existing in self.inputs:
             if existing.key() == port.key():
-                _merge(existing, port, self.label)
+                _merge(existing, port, self.label, side_input is None)
                 return existing
         self.inputs.append(port)
         return port
@@ -343,7 +347,7 @@ class StepPorts:
                 return Argument("output", port)
             if isinstance(value, OutputFileDatasetConfig) and not value._producers and not self.reads(value):
                 return Argument("output", self.add_output(value, what))
-        return Argument("input", self.add_input(value, what))
+        return Argument("input", self.add_input(value, what, side_input=None))
 
 
 def _written_object(value: Any) -> Producible | None:
@@ -354,7 +358,7 @@ def _written_object(value: Any) -> Producible | None:
     return None
 
 
-def _merge(existing: InputPort, new: InputPort, label: str) -> None:
+def _merge(existing: InputPort, new: InputPort, label: str, keep_role: bool = False) -> None:
     if not existing.same_source(new):
         raise ValidationError(
             f"Step {label!r} has two different inputs named {existing.name!r}; give each a distinct name."
@@ -367,4 +371,5 @@ def _merge(existing: InputPort, new: InputPort, label: str) -> None:
         existing.mode, existing.mode_explicit = new.mode, True
         existing.path_on_compute = new.path_on_compute or existing.path_on_compute
         existing.overwrite = new.overwrite
-    existing.side_input = existing.side_input and new.side_input
+    if not keep_role:
+        existing.side_input = existing.side_input and new.side_input
