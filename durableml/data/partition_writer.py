@@ -43,6 +43,11 @@ def write_partitions(frame: Any, keys: Sequence[str], folder: str) -> Written:
         elif pd.api.types.is_float_dtype(dtype):
             written.key_types[key] = {"type": "float", "decimalMark": "."}
     data_columns = [c for c in frame.columns if c not in keys]
+    if not data_columns:
+        raise ValidationError(
+            f"partition_by: every column is a partition key ({list(keys)}); the parquet files need at least one "
+            "other column."
+        )
     with duckdb.connect() as con:
         for values, group in frame.groupby(list(keys), sort=True, dropna=False):
             values = values if isinstance(values, tuple) else (values,)
