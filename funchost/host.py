@@ -16,8 +16,8 @@ from funchost import azurite, keys as keys_mod
 from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
-from funchost.durable.http_api import DurableHttpApi, DurableUrls
-from funchost.durable import sdk_speedups
+from funchost.durable.http_api import DurableHttpApi, DurableUrls, guarded
+from funchost.durable import rpc_key, sdk_speedups
 from funchost.durable.store import Store
 from funchost.errors import FunchostError
 from funchost.functions import FunctionIndex, load_app
@@ -27,6 +27,7 @@ from funchost.server import HttpTriggers, require
 log = logging.getLogger("funchost")
 STORAGE_SETTING = "AzureWebJobsStorage"
 DEFAULT_RPC_PORT = 17071
+RPC_BIND = "127.0.0.1"
 
 
 def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
@@ -66,8 +67,13 @@ class Host:
             sdk_speedups.install()
         self.keys = keys_mod.load_or_create(cfg.state_dir)
         self.store = Store(cfg.state_dir / "durable.sqlite3")
-        rpc_base = f"http://127.0.0.1:{self.rpc_port}/durabletask/"
+        rpc_base = f"http://{RPC_BIND}:{self.rpc_port}/durabletask/"
         self.urls = DurableUrls(cfg.base_url, rpc_base, cfg.hub_name, "Storage", self.keys.durable_system_key)
+        if not rpc_key.install(rpc_base, self.keys.durable_system_key):
+            raise FunchostError(
+                "the installed azure-functions-durable has no http_utils._get_session: funchost cannot give its "
+                "client the rpc listener's key; install the version requirements.txt pins"
+            )
         threads = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", str(max(cfg.max_concurrent_activities, 8))))
         self.invoker = Invoker(str(cfg.app_dir), self._bindings(), self._client_binding_json, threads)
         self.engine = DurableEngine(
@@ -146,19 +152,25 @@ class Host:
         app = web.Application(client_max_size=max_request_bytes())
         app.router.add_get("/admin/host/status", self._host_status)
         app.router.add_get("/admin/funchost/metrics", require(self.keys, "ADMIN")(self._metrics))
-        app.router.add_get("/admin/funchost/instances/{iid}/history", require(self.keys, "ADMIN")(self.api.raw_history))
+        app.router.add_get(
+            "/admin/funchost/instances/{iid}/history", require(self.keys, "ADMIN")(guarded(self.api.raw_history))
+        )
         self.api.add_routes(app, "/runtime/webhooks/durabletask", guard=require(self.keys, "SYSTEM"))
         self.http = HttpTriggers(
             self.index.by_trigger("httpTrigger"), self.invoker, self.keys, self.config.route_prefix, log
         )
         self.http.add_routes(app)
         rpc = web.Application(client_max_size=max_request_bytes())
-        self.api.add_routes(rpc, "/durabletask")
-        for application, port in ((app, self.config.port), (rpc, self.rpc_port)):
+        # the whole management API: the same key as the public webhook API (the SDK's client sends it in a
+        # header, funchost.durable.rpc_key)
+        self.api.add_routes(rpc, "/durabletask", guard=require(self.keys, "SYSTEM"))
+        # the rpc listener is for this process's own client: loopback only, whatever --bind says
+        for application, bind, port in ((app, self.config.bind, self.config.port), (rpc, RPC_BIND, self.rpc_port)):
             runner = web.AppRunner(application, access_log=None)
             await runner.setup()
-            await web.TCPSite(runner, self.config.bind, port).start()
+            await web.TCPSite(runner, bind, port).start()
             self.runners.append(runner)
+        log.info("Durable rpc listener: %s (the system or master key required)", self.urls.rpc_base)
 
     async def _host_status(self, request: web.Request) -> web.Response:
         return web.json_response(

@@ -162,7 +162,7 @@ class DurableHttpApi:
             ("POST", "/instances/{iid}/restart", self.restart),
         ]
         for method, path, handler in routes:
-            app.router.add_route(method, p + path, wrap(_guarded(handler)))
+            app.router.add_route(method, p + path, wrap(guarded(handler)))
 
     async def start(self, request: web.Request) -> web.Response:
         input_text = await _json_body(request, "The request body is not valid JSON")
@@ -246,7 +246,9 @@ class DurableHttpApi:
         return _json(self.ops.store.history(iid))
 
 
-def _guarded(handler: Handler) -> Handler:
+def guarded(handler: Handler) -> Handler:
+    """``handler`` with the instance id checked and a ClientOpError answered with its status (404, 400...)."""
+
     async def run(request: web.Request) -> web.StreamResponse:
         try:
             if "iid" in request.match_info:
@@ -258,4 +260,4 @@ def _guarded(handler: Handler) -> Handler:
     return run
 
 
-__all__ = ["DurableHttpApi", "DurableUrls", "friendly_history"]
+__all__ = ["DurableHttpApi", "DurableUrls", "friendly_history", "guarded"]
