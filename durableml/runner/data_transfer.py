@@ -20,15 +20,17 @@ there, so they are not used. When no readable source URL can be made (a service 
 give user delegation keys), the blob is streamed through this process in :data:`CHUNK`-byte ranges instead, and
 the log says so.
 
-**SQL to blob** (a ``SqlDataReference`` source): the query runs with a server-side cursor (PostgreSQL
-``DECLARE ... CURSOR`` + ``FETCH``; MySQL's unbuffered cursor; ``fetchmany`` elsewhere) and its rows go up as
-CSV in blocks of about :data:`CHUNK` bytes (Put Block, then Put Block List), so memory stays bounded whatever
-the result's size. The blob is ``<source input name>.csv`` in a folder destination, the destination path itself
-for ``destination_reference_type="file"``.
+**SQL to blob** (a ``SqlDataReference`` source): PostgreSQL writes the CSV itself (``COPY (query) TO STDOUT``,
+rows streamed as they come); elsewhere the query runs with a server-side cursor (MySQL's unbuffered one;
+``fetchmany`` on Azure SQL) :data:`SQL_FETCH_ROWS` rows at a time. The CSV goes up in blocks of about
+:data:`CHUNK` bytes (Put Block, then Put Block List), so memory stays bounded whatever the result's size.
+The blob is ``<source input name>.csv`` in a folder destination, the destination path itself for
+``destination_reference_type="file"``.
 
 **Blob to SQL** (a ``SqlDataReference`` destination with ``sql_table``): each CSV file of the source (a file, or
-every file under a folder) is read in ranges of :data:`CHUNK` bytes, its header names the table's columns, and
-its rows are inserted :data:`SQL_INSERT_ROWS` at a time (an empty field is NULL), all in one transaction: the
+every file under a folder) is read in ranges of :data:`CHUNK` bytes and its header names the table's columns;
+PostgreSQL loads the ranges as they arrive (``COPY table (columns) FROM STDIN``), elsewhere the rows are inserted
+:data:`SQL_INSERT_ROWS` at a time (``executemany``). An empty field is NULL. Everything is one transaction: the
 table gets every row or, when anything fails, none. The table must exist.
 
 **Cancel**: SIGTERM (the runner's cancel) stops starting copies, aborts every pending one (``abort_copy``) and
@@ -64,7 +66,7 @@ TRANSFER_SUFFIX = ".transfer.json"
 COPY_WORKERS = 8
 CHUNK = 4 * 1024 * 1024
 SQL_FETCH_ROWS = 2000
-SQL_INSERT_ROWS = 500
+SQL_INSERT_ROWS = 5000
 SAS_LIFETIME = timedelta(hours=12)  # a pending copy needs its source readable until it ends
 _GLOB = re.compile(r"[*?\[]")
 _SECRET_QUERY = re.compile(r"(https?://[^\s?'\"]+)\?[^\s'\"]*")
@@ -306,90 +308,105 @@ def _create(side: _Blobs) -> bool:
 
 
 # ------------------------------------------------------------------------------------------------ SQL side
-def sql_rows(connection_text: str, sql: Mapping[str, Any]) -> Iterator[list[Any]]:
-    """The header, then each row of a SQL source's result, fetched :data:`SQL_FETCH_ROWS` at a time with a
-    server-side cursor (the whole result is never in memory)."""
+class BlockWriter:
+    """A binary stream that uploads what is written to block blob ``target`` in blocks of about :data:`CHUNK`
+    bytes (Put Block), committed by :meth:`close` (Put Block List): at most one block is in memory."""
+
+    def __init__(self, target: Any, stop: threading.Event) -> None:
+        self.target, self.stop = target, stop
+        self.buffer = bytearray()
+        self.blocks: list[str] = []
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.buffer += data
+        if len(self.buffer) >= CHUNK:
+            self._flush()
+        return len(data)
+
+    def _flush(self) -> None:
+        if self.stop.is_set():
+            raise _Canceled()
+        if self.buffer:
+            block = base64.b64encode(f"{len(self.blocks):08d}".encode()).decode()
+            self.target.stage_block(block, bytes(self.buffer))
+            self.blocks.append(block)
+            self.size += len(self.buffer)
+            self.buffer.clear()
+
+    def close(self) -> None:
+        self._flush()
+        self.target.commit_block_list(self.blocks)
+
+
+def sql_to_blob(connection_text: str, sql: Mapping[str, Any], target: Any, stop: threading.Event) -> tuple[int, int]:
+    """Write a SQL source's result as CSV (a header, then the rows) to block blob ``target``; returns (rows,
+    bytes). PostgreSQL: ``COPY (query) TO STDOUT`` (the server writes the CSV, rows arrive one by one); otherwise
+    a server-side cursor (MySQL's unbuffered one) read :data:`SQL_FETCH_ROWS` rows at a time."""
     from durableml import sql_sources
 
     c = sql_sources.parse_connection(connection_text)
     query, params = sql_sources.query_of(sql, str(c["engine"]))
+    out = BlockWriter(target, stop)
     connection = sql_sources._connect(c, None)
     try:
         if c["engine"] == "postgresql" and not params:
             cursor = connection.cursor()
-            cursor.execute(f"DECLARE durableml_transfer NO SCROLL CURSOR FOR {query}")
-            fetch: Callable[[], Any] = lambda: (  # noqa: E731
-                cursor.execute(f"FETCH FORWARD {SQL_FETCH_ROWS} FROM durableml_transfer"),
-                cursor.fetchall(),
-            )[1]
+            cursor.execute(f"COPY ({query}) TO STDOUT WITH (FORMAT csv, HEADER true)", stream=out)
+            count = max(int(cursor.rowcount), 0)
         else:
-            if c["engine"] == "mysql":
-                import pymysql.cursors
-
-                cursor = connection.cursor(pymysql.cursors.SSCursor)
-            else:
-                cursor = connection.cursor()
-            if params:
-                cursor.execute(query, params)
-            else:
-                cursor.execute(query)
-            fetch = lambda: cursor.fetchmany(SQL_FETCH_ROWS)  # noqa: E731
-        rows = fetch()
-        yield [str(d[0]) for d in cursor.description or []]
-        while rows:
-            for row in rows:
-                yield ["" if v is None else v for v in row]
-            rows = fetch()
-        cursor.close()
+            count = _cursor_to_csv(connection, str(c["engine"]), query, params, out)
     finally:
         connection.close()
+    out.close()
+    return count, out.size
 
 
-def sql_to_blob(rows: Iterator[list[Any]], target: Any, stop: threading.Event) -> tuple[int, int]:
-    """Write ``rows`` (header first) as CSV to block blob ``target`` in blocks of about :data:`CHUNK` bytes;
-    returns (data rows, bytes)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    blocks: list[str] = []
-    count = size = 0
+def _cursor_to_csv(connection: Any, engine: str, query: str, params: list[str], out: BlockWriter) -> int:
+    if engine == "mysql":
+        import pymysql.cursors
 
-    def flush() -> None:
-        nonlocal size
-        data = buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
-        if data:
-            block = base64.b64encode(f"{len(blocks):08d}".encode()).decode()
-            target.stage_block(block, data)
-            blocks.append(block)
-            size += len(data)
-
-    for index, row in enumerate(rows):
-        writer.writerow(row)
-        count += 1 if index else 0
-        if buffer.tell() >= CHUNK:
-            if stop.is_set():
-                raise _Canceled()
-            flush()
-    flush()
-    target.commit_block_list(blocks)
-    return count, size
+        cursor = connection.cursor(pymysql.cursors.SSCursor)
+    else:
+        cursor = connection.cursor()
+    if params:
+        cursor.execute(query, params)
+    else:
+        cursor.execute(query)
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow([str(d[0]) for d in cursor.description or []])
+    count = 0
+    while rows := cursor.fetchmany(SQL_FETCH_ROWS):
+        for row in rows:
+            writer.writerow(["" if v is None else v for v in row])
+        count += len(rows)
+        out.write(text.getvalue().encode("utf-8"))
+        text.seek(0)
+        text.truncate()
+    out.write(text.getvalue().encode("utf-8"))
+    cursor.close()
+    return count
 
 
-def csv_records(blob: Any, stop: threading.Event) -> Iterator[list[str]]:
-    """The CSV records of a blob, read in ranges of :data:`CHUNK` bytes (a quoted field may span lines)."""
-    import codecs
-
+def blob_ranges(blob: Any, stop: threading.Event) -> Iterator[bytes]:
+    """A blob's content in ranges of :data:`CHUNK` bytes."""
     size = int(blob.get_blob_properties().size)
+    for offset in range(0, size, CHUNK):
+        if stop.is_set():
+            raise _Canceled()
+        yield bytes(blob.download_blob(offset=offset, length=min(CHUNK, size - offset)).readall())
+
+
+def csv_records(ranges: Iterator[bytes]) -> Iterator[list[str]]:
+    """The CSV records of a stream of byte ranges (a quoted field may span lines and ranges)."""
+    import codecs
 
     def lines() -> Iterator[str]:
         decoder = codecs.getincrementaldecoder("utf-8-sig")()
         rest = ""
-        for offset in range(0, size, CHUNK):
-            if stop.is_set():
-                raise _Canceled()
-            text = rest + decoder.decode(blob.download_blob(offset=offset, length=min(CHUNK, size - offset)).readall())
-            *complete, rest = text.split("\n")
+        for data in ranges:
+            *complete, rest = (rest + decoder.decode(data)).split("\n")
             for line in complete:
                 yield line + "\n"
         rest += decoder.decode(b"", final=True)
@@ -402,45 +419,74 @@ def csv_records(blob: Any, stop: threading.Event) -> Iterator[list[str]]:
 _COLUMN = re.compile(r"^[A-Za-z_][A-Za-z0-9_ $]*$")
 
 
-def insert_rows(connection: Any, engine: str, table: str, records: Iterator[list[str]], what: str) -> int:
-    """Insert CSV ``records`` (a header naming the table's columns first) into ``table``, :data:`SQL_INSERT_ROWS`
-    rows per INSERT; an empty field is NULL. Returns the number of rows (the caller commits)."""
+def _header(header: Optional[list[str]], what: str) -> list[str]:
     from durableml.exceptions import ValidationError
 
-    header = next(records, None)
     if not header:
-        return 0
+        raise ValidationError(f"{what}: the file is empty; a CSV file's first line names the table's columns")
     for column in header:
         if not _COLUMN.match(column):
             raise ValidationError(f"{what}: the header's column {column!r} is not a column name")
+    return header
+
+
+def load_csv(connection: Any, engine: str, table: str, blob: Any, stop: threading.Event, what: str) -> int:
+    """Insert the rows of CSV blob ``blob`` (its header names the table's columns) into ``table``; returns the
+    row count (the caller commits). PostgreSQL: ``COPY table (columns) FROM STDIN`` fed the blob's ranges as they
+    arrive; otherwise ``executemany`` of :data:`SQL_INSERT_ROWS` rows at a time. An empty field is NULL."""
+    from durableml.exceptions import ValidationError
+
+    ranges = blob_ranges(blob, stop)
+    first = next(ranges, b"")
+    header = _header(next(csv_records(iter([first.split(b"\n", 1)[0] + b"\n"])), None), what)
+    if engine == "postgresql":
+        columns = ", ".join(f'"{c}"' for c in header)
+        cursor = connection.cursor()
+        options = "FORMAT csv, HEADER true, FORCE_NULL (" + columns + ")"
+        try:
+            cursor.execute(f"COPY {table} ({columns}) FROM STDIN WITH ({options})", stream=_chain(first, ranges))
+        except _Canceled:
+            raise
+        except Exception as exc:  # the server's message names the line
+            raise ValidationError(f"{what}: {_pg_message(exc)}") from None
+        return max(int(cursor.rowcount), 0)
     quotes = "``" if engine == "mysql" else '""'
     mark = "?" if engine == "mssql" else "%s"
-    row_marks = "(" + ", ".join(mark for _ in header) + ")"
-    start = f"INSERT INTO {table} ({', '.join(quotes[0] + c + quotes[1] for c in header)}) VALUES "
+    names = ", ".join(quotes[0] + c + quotes[1] for c in header)
+    statement = f"INSERT INTO {table} ({names}) VALUES ({', '.join(mark for _ in header)})"
     cursor = connection.cursor()
+    records = csv_records(_chain(first, ranges))
+    next(records, None)  # the header
     count = 0
-    batch: list[Optional[str]] = []
-    rows_in_batch = 0
-
-    def send() -> None:
-        nonlocal batch, rows_in_batch
-        if rows_in_batch:
-            cursor.execute(start + ", ".join(row_marks for _ in range(rows_in_batch)), batch)
-        batch, rows_in_batch = [], 0
-
+    batch: list[list[Optional[str]]] = []
     for number, record in enumerate(records, start=2):
         if not record:
             continue
         if len(record) != len(header):
             raise ValidationError(f"{what}: line {number} has {len(record)} fields, the header {len(header)}")
-        batch.extend(v if v != "" else None for v in record)
-        rows_in_batch += 1
-        count += 1
-        if rows_in_batch >= SQL_INSERT_ROWS:
-            send()
-    send()
+        batch.append([v if v != "" else None for v in record])
+        if len(batch) >= SQL_INSERT_ROWS:
+            cursor.executemany(statement, batch)
+            count, batch = count + len(batch), []
+    if batch:
+        cursor.executemany(statement, batch)
+        count += len(batch)
     cursor.close()
     return count
+
+
+def _chain(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    if first:
+        yield first
+    yield from rest
+
+
+def _pg_message(exc: Exception) -> str:
+    """PostgreSQL's error fields (pg8000 gives a dict: M message, W where) as one line."""
+    fields = exc.args[0] if exc.args and isinstance(exc.args[0], dict) else None
+    if not fields:
+        return f"{type(exc).__name__}: {exc}"
+    return "; ".join(str(fields[k]) for k in ("M", "D", "W") if fields.get(k))
 
 
 def _sql_destination(source: _Blobs, destination_ref: Mapping[str, Any], stop: threading.Event) -> None:
@@ -458,15 +504,16 @@ def _sql_destination(source: _Blobs, destination_ref: Mapping[str, Any], stop: t
     total = 0
     try:
         for name, _rel, _size in listing:
-            records = csv_records(source.blob(name), stop)
-            total += insert_rows(connection, str(c["engine"]), table, records, f"{source.container_name}/{name}")
+            what = f"{source.container_name}/{name}"
+            total += load_csv(connection, str(c["engine"]), table, source.blob(name), stop, what)
         connection.commit()
     finally:
         connection.close()
+    how = "COPY FROM STDIN" if c["engine"] == "postgresql" else f"INSERTs of {SQL_INSERT_ROWS} rows"
     say(
         f"DataTransferStep: copied {len(listing)} file(s): {total} rows into table {table} of SQL datastore "
         f"'{destination_ref.get('datastore')}' in {time.monotonic() - started:.2f} s, read in "
-        f"{CHUNK // (1024 * 1024)} MiB ranges and inserted {SQL_INSERT_ROWS} rows at a time"
+        f"{CHUNK // (1024 * 1024)} MiB ranges ({how}), in one transaction"
     )
 
 
@@ -533,8 +580,9 @@ def _sql_source(source_ref: Mapping[str, Any], destination: _Blobs, as_file: boo
     blob_name = _destination_name(destination, "", name, as_file)
     destination.container.exists() or _create(destination)
     started = time.monotonic()
-    rows = sql_rows(str(source_ref["connection_string"]), source_ref["sql"])
-    count, size = sql_to_blob(rows, destination.blob(blob_name), stop)
+    count, size = sql_to_blob(
+        str(source_ref["connection_string"]), source_ref["sql"], destination.blob(blob_name), stop
+    )
     took = time.monotonic() - started
     say(
         f"DataTransferStep: copied 1 file(s): {count} rows ({size} bytes of CSV) from SQL datastore "
