@@ -13,7 +13,8 @@ import json
 import uuid
 from typing import Any, Mapping, Optional
 
-from durableml.data import layout
+from durableml.data import expressions, layout
+from durableml.data.partitions import parse_partition_format
 from durableml.exceptions import ConflictError, DatasetNotFoundError, ValidationError
 from durableml.service import datastores
 from durableml.service.records import records
@@ -46,6 +47,7 @@ def register(
         raise ValidationError(
             "a dataset definition needs datasetType 'file' or 'tabular' and at least one path (or a SQL query)"
         )
+    check_operations(definition)
     core = _core(definition)
     existing = _versions(name)
     if existing:
@@ -74,6 +76,27 @@ def register(
     return record
 
 
+_COLUMN_TYPES = ("string", "long", "float", "bool", "datetime")
+
+
+def check_operations(definition: Mapping[str, Any]) -> None:
+    """Refuse a definition whose partition format, column types or filter records are malformed (a client may
+    send any JSON): they are data, checked here and again where they are applied, never code."""
+    fmt = definition.get("format") or {}
+    if not isinstance(fmt, Mapping):
+        raise ValidationError(f"a dataset's format is a record, got {fmt!r}")
+    for text in (definition.get("partitionFormat"), fmt.get("partitionFormat")):
+        if text is not None:
+            parse_partition_format(str(text))
+    for column, kind in dict(fmt.get("setColumnTypes") or {}).items():
+        name = kind.get("type") if isinstance(kind, Mapping) else kind
+        if name not in _COLUMN_TYPES:
+            raise ValidationError(f"column {column!r}: unknown column type {kind!r}; use one of {_COLUMN_TYPES}")
+    for transform in definition.get("transforms") or []:
+        if isinstance(transform, Mapping) and transform.get("kind") == "filter":
+            expressions.check(transform.get("expression"))
+
+
 _SAVED_NAMESPACE = uuid.UUID("0b9f3c52-4d1e-4f7a-9a39-2f8f1d6c7e44")
 
 
@@ -89,6 +112,7 @@ def save(definition: Mapping[str, Any]) -> str:
         raise ValidationError(
             "a dataset definition needs datasetType 'file' or 'tabular' and at least one path (or a SQL query)"
         )
+    check_operations(definition)
     dataset_id = str(definition.get("id") or uuid.uuid5(_SAVED_NAMESPACE, _core(definition)))
     if records().get(BY_ID, "id", dataset_id) is not None:  # registered, or saved before
         return dataset_id
@@ -152,6 +176,7 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
     """
     if definition.get("sql"):
         return [_sql_rows(definition["sql"])]
+    check_operations(definition)
     selected: list[tuple[str, str, list[str]]] = []
     for entry in definition.get("paths") or []:
         store = entry.get("datastore")

@@ -266,3 +266,25 @@ def test_sql_datastores_connect_on_register(v1: dict[str, Any], postgres: Any) -
     )
     frame = table.to_pandas_dataframe()
     assert frame["id"].tolist() == ["1", "2", "3"] and frame["amount"].isna().tolist() == [True, False, True]
+
+
+def test_the_service_refuses_malformed_operations(service: Service) -> None:
+    """Over REST anyone can send a definition: a filter, partition format or column type that is not one of the
+    typed records is refused with 400, before anything is stored or read."""
+    base = {"datasetType": "tabular", "paths": [{"datastore": "workspaceblobstore", "path": "x/*.csv"}]}
+    bad = [
+        {**base, "transforms": [{"kind": "filter", "expression": {"op": "eval", "args": ["__import__('os')"]}}]},
+        {**base, "transforms": [{"kind": "filter", "expression": "amount > 5"}]},
+        {**base, "partitionFormat": "{state}/{date:MM}/x.csv"},
+        {**base, "format": {"kind": "delimited", "setColumnTypes": {"a": {"type": "python"}}}},
+    ]
+    for definition in bad:
+        for path, body in (
+            ("/api/datasets", {"definition": definition, "name": f"ops-bad-{uuid.uuid4().hex[:6]}"}),
+            ("/api/dataset-files", {"definition": definition}),
+        ):
+            answer = service.session.post(
+                f"{service.base_url}{path}", headers={"x-functions-key": service.key}, json=body, timeout=30
+            )
+            assert answer.status_code == 400, (path, definition, answer.text)
+            assert any(w in answer.text for w in ("filter", "partition_format", "column type")), answer.text
