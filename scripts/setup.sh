@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up everything durableml needs on this machine, idempotently:
-#   .venv/          Python 3.11 (or 3.12) venv with `pip install -e .[dev]` (pinned requirements)
+#   .venv/          Python 3.11 (or 3.12) venv with `pip install -e .[dev]` (pinned requirements; ray[default] for
+#                   the Ray backend tests, which start a real two-node Ray cluster on 127.0.0.1)
 #   node_modules/   Azurite, the storage emulator funchost starts (`npm ci`, version from package-lock.json)
 #   SQL servers     PostgreSQL and MariaDB binaries for the SQL-source tests (Debian packages, apt-get only
 #                   when their binaries are missing; skipped with a note where apt-get is not available)
