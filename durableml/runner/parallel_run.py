@@ -18,8 +18,12 @@ and output directory ready, like a PythonScriptStep's script. It:
 * fails the step once more items failed than ``error_threshold`` (-1: never), or more mini-batches than
   ``allowed_failed_count`` / ``allowed_failed_percent``; an item fails when ``run`` raised for its mini-batch
   on every try, or returned fewer results than the mini-batch had items;
-* with ``partition_keys`` (tabular inputs), makes one mini-batch per partition and passes
+* with ``partition_keys``, makes one mini-batch per partition (the rows of a TabularDataset sharing the keys'
+  values; the files of a FileDataset whose ``partition_format`` gives them the same values) and passes
   ``run(mini_batch, mini_batch_context)`` its ``partition_key_value`` (a partition counts as one item).
+
+Tabular inputs are read as their dataset defines them (format, partition key columns, column types, filters:
+:mod:`durableml.data.tabular_reader`; its definition comes from the step's run context).
 
 **Logs.** What durableml writes, in v1's layout where it is cheap (everything under ``logs/`` of the working
 directory is captured with the step's files: ``step_run.get_file_names()``, ``step_run.download_file(name)``):
@@ -37,7 +41,7 @@ directory is captured with the step's files: ``step_run.get_file_names()``, ``st
   processes numbered from 000 in the order they started (a worker replaced after a timeout gets a new number).
 
 Not written (v1's ``logs/sys/`` and per-process stdout/stderr/error files): durableml has no agents to log.
-Standard library only, plus pandas for tabular inputs (imported only then).
+Standard library only, plus pandas and :mod:`durableml.data` for datasets (imported only when read).
 """
 
 from __future__ import annotations
@@ -231,18 +235,65 @@ def _file_batches(roots: Sequence[str], size: int) -> list[_Batch]:
     return [_Batch(i, files[s : s + size], len(files[s : s + size])) for i, s in enumerate(range(0, len(files), size))]
 
 
-def _read_table(roots: Sequence[str]) -> Any:
+def _files_below(root: str) -> list[str]:
+    if os.path.isfile(root):
+        return [root]
+    return sorted(os.path.join(d, n) for d, _s, names in os.walk(root) for n in names)
+
+
+def input_definitions() -> dict[str, dict[str, Any]]:
+    """The dataset definition of each input that has one (format, partition_format, column types, filters), by
+    input name, from the step's run context (``DURABLEML_RUN_CONTEXT``)."""
+    path = os.environ.get("DURABLEML_RUN_CONTEXT")
+    if not path:
+        return {}
+    try:
+        with open(path, encoding="utf-8") as handle:
+            context = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    found = {}
+    for name, entry in (context.get("inputs") or {}).items():
+        dataset = entry.get("dataset") if isinstance(entry, dict) else None
+        if isinstance(dataset, dict) and (dataset.get("paths") or dataset.get("format")):
+            found[name] = dataset
+    return found
+
+
+def _read_table(roots: Sequence[tuple[str, Optional[dict[str, Any]]]]) -> Any:
+    """The rows of the tabular inputs: each read as its dataset defines (its format, partition key columns,
+    column types and filters: :func:`durableml.data.tabular_reader.read_dataframe`), or, for an input with no
+    definition, its delimited / Parquet files as they are."""
     import pandas as pd
 
+    from durableml.data.tabular_reader import read_dataframe, read_parquet
+
     frames = []
-    for root in roots:
-        paths = [root] if os.path.isfile(root) else sorted(
-            os.path.join(d, n) for d, _s, names in os.walk(root) for n in names
-        )  # fmt: skip
+    for root, definition in roots:
+        paths = _files_below(root)
+        if definition is not None:
+            frames.append(read_dataframe(paths, definition, base=root))
+            continue
         for path in paths:
-            reader = pd.read_parquet if path.endswith(".parquet") else pd.read_csv
-            frames.append(reader(path))
+            frames.append(read_parquet(path) if path.endswith(".parquet") else pd.read_csv(path))
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _file_partition_batches(roots: Sequence[tuple[str, Optional[dict[str, Any]]]], keys: Sequence[str]) -> list[_Batch]:
+    """One mini-batch per partition of FileDataset inputs with a ``partition_format``: the files sharing the
+    keys' values (:func:`durableml.data.partitions.group_files`), in the order the values first appear."""
+    from durableml.data.partitions import group_files
+
+    groups: dict[tuple[Any, ...], tuple[dict[str, Any], list[str]]] = {}
+    for root, definition in roots:
+        if definition is None or not definition.get("partitionFormat"):
+            raise ValueError(
+                "partition_keys of a FileDataset input need the dataset's partition_format (for example "
+                "Dataset.File.from_files(path, partition_format='{store}/{date:yyyy/MM/dd}/*.csv'))"
+            )
+        for values, files in group_files(definition, root, _files_below(root), keys):
+            groups.setdefault(tuple(values.values()), (values, []))[1].extend(files)
+    return [_Batch(i, files, len(files), values) for i, (values, files) in enumerate(groups.values())]
 
 
 def _partition_batches(table: Any, keys: Sequence[str]) -> list[_Batch]:
@@ -316,11 +367,13 @@ class Driver:
     def batches(self) -> list[_Batch]:
         tabular = any(i.get("type") == "tabular" for i in self.config.inputs)
         size = parse_size(self.config.mini_batch_size or ("1MB" if tabular else 10), tabular)
-        roots = [self.inputs[i["name"]] for i in self.config.inputs if i["name"] in self.inputs]
+        definitions = input_definitions()
+        named = [i["name"] for i in self.config.inputs if i["name"] in self.inputs]
+        roots = [(self.inputs[name], definitions.get(name)) for name in named]
         if not tabular:
             if self.config.partition_keys:
-                raise ValueError("partition_keys of a FileDataset input (partition_format) are not supported yet")
-            return _file_batches(roots, size)
+                return _file_partition_batches(roots, self.config.partition_keys)
+            return _file_batches([root for root, _definition in roots], size)
         table = _read_table(roots)
         if self.config.partition_keys:
             return _partition_batches(table, self.config.partition_keys)
