@@ -37,7 +37,7 @@ from dateutil.rrule import DAILY, HOURLY, MINUTELY, MO, MONTHLY, WEEKLY, rrule
 
 from durableml.exceptions import ValidationError
 
-__all__ = ["FREQUENCIES", "WEEK_DAYS", "WINDOWS_TIME_ZONES", "check", "occurrences", "time_zone", "utc"]
+__all__ = ["FREQUENCIES", "MAX_INTERVAL", "WEEK_DAYS", "WINDOWS_TIME_ZONES", "check", "occurrences", "time_zone", "utc"]
 
 FREQUENCIES = ("Minute", "Hour", "Day", "Week", "Month")
 WEEK_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
@@ -196,13 +196,30 @@ def parse_time_of_day(value: str | None) -> tuple[int, int] | None:
     return hour, minute
 
 
+MAX_INTERVAL = {"Minute": 72_000, "Hour": 12_000, "Day": 500, "Week": 71, "Month": 16}
+"""The largest ``interval`` per frequency (about 16 months each). v1 documents no limit; these are Azure Logic
+Apps' recurrence limits, so that every occurrence stays a computable date and a typo (10**12) is refused
+before the schedule is saved."""
+
+
 def check(spec: Mapping[str, Any]) -> None:
-    """Raise ValidationError, naming the setting and the fix, for a recurrence v1 would reject."""
+    """Raise ValidationError, naming the setting and the fix, for a recurrence v1 would reject (or whose interval
+    is beyond :data:`MAX_INTERVAL`)."""
+    if not isinstance(spec, Mapping):
+        raise ValidationError(
+            "a schedule's recurrence must be an object such as {'frequency': 'Day', 'interval': 1}, got "
+            f"{type(spec).__name__} {str(spec)[:60]!r}."
+        )
     frequency, interval = spec.get("frequency"), spec.get("interval")
     if frequency not in FREQUENCIES:
         raise ValidationError(f"ScheduleRecurrence frequency {frequency!r} must be one of {', '.join(FREQUENCIES)}.")
     if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
         raise ValidationError(f"ScheduleRecurrence interval must be a positive integer, got {interval!r}.")
+    if interval > MAX_INTERVAL[frequency]:
+        raise ValidationError(
+            f"ScheduleRecurrence interval {interval} is too large for frequency {frequency!r}: use 1 to "
+            f"{MAX_INTERVAL[frequency]} (at most about 16 months between runs)."
+        )
     hours, minutes, time_of_day = spec.get("hours") or [], spec.get("minutes") or [], spec.get("timeOfDay")
     if (hours or minutes or time_of_day) and frequency not in ("Day", "Week"):
         raise ValidationError(

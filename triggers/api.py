@@ -14,7 +14,7 @@ from typing import Any, Awaitable, Callable
 import azure.durable_functions as df
 import azure.functions as func
 
-from durableml import contract
+from durableml import contract, json_body
 from durableml import exceptions as errors
 from durableml.service import (
     changes,
@@ -78,13 +78,8 @@ async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200, 
 
 
 def _body(req: func.HttpRequest) -> dict[str, Any]:
-    try:
-        value = req.get_json()
-    except ValueError as exc:
-        raise errors.ValidationError(f"the request body must be a JSON object: {exc}") from exc
-    if not isinstance(value, dict):
-        raise errors.ValidationError("the request body must be a JSON object")
-    return value
+    """The request's JSON object (400 if it is not one, or nests deeper than durableml.json_body allows)."""
+    return json_body.parse_object(req.get_body())
 
 
 def _string_map(value: Any) -> dict[str, str]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import json
 from typing import Any, Callable, Optional
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import exceptions as errors
+from durableml import json_body
 from durableml.service import access, drafts, endpoints, idempotency, published, runs, submissions
 from durableml.service import record_types as rt
 from triggers.api import _body, _respond, error_response, json_response, orchestration_exists, start_run
@@ -262,12 +262,12 @@ def _tags(text: Optional[str]) -> dict[str, str]:
     if not text:
         return {}
     try:
-        tags = json.loads(text)
-    except ValueError as exc:
+        tags = json_body.parse_object(text.encode("utf-8", "surrogatepass"))  # bounded nesting, like bodies
+    except errors.ValidationError as exc:
         raise errors.ValidationError(
             f'\'tags\' must be a JSON object of strings such as {{"dev": "true"}}: {exc}'
         ) from exc
-    if not isinstance(tags, dict) or not all(isinstance(v, str) for v in tags.values()):
+    if not all(isinstance(v, str) for v in tags.values()):
         raise errors.ValidationError(f"'tags' must be a JSON object of strings, got {text!r}")
     return tags
 

@@ -5,20 +5,28 @@ First the shape (``DOCUMENT_SCHEMA``), then the meaning: unique step ids, refere
 parameters, inputs, outputs and steps that exist, parameter defaults of the declared type, output
 names used once, edges that match the steps' inputs and ``runAfter``, and no cycles (reported
 with their path). Every problem is reported, each with its location in the document.
+
+Containment (:func:`path_issues`): every path the document gives that reaches a file system or a blob name
+stays inside its root, by the rules of :mod:`durableml._names`: a step's script (``scriptName``,
+``entryScript``, a DatabricksStep's ``python_script_name``) and ParallelRunStep's ``appendRowFileName`` are
+relative to the step's snapshot or output folder; data paths (datastore inputs, dataset paths, output
+destinations, DataPath defaults) are paths in their datastore; a snapshot id is a snapshot id.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from durableml import stepkinds
-from durableml.exceptions import DocumentValidationError, Issue
+from durableml._names import check_blob_prefix, check_relative_path
+from durableml.exceptions import DocumentValidationError, Issue, ValidationError
 from durableml.pipeline.dag import find_cycle
 from durableml.pipeline.document_schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
 from durableml.pipeline.schema_check import check_schema
 
-__all__ = ["validate_document", "document_issues"]
+__all__ = ["validate_document", "document_issues", "path_issues", "check_paths"]
 
 _SCALAR_TYPES: dict[str, tuple[type, ...]] = {"string": (str,), "int": (int,), "float": (int, float), "bool": (bool,)}
 _DATA_PARAMETER_TYPES = {"datapath": None, "file_dataset": "file", "tabular_dataset": "tabular"}
@@ -48,7 +56,78 @@ def document_issues(document: Any) -> list[Issue]:
     issues = check_schema(document, DOCUMENT_SCHEMA)
     if issues:
         return issues
-    return _Semantics(document).issues()
+    return _Semantics(document).issues() + path_issues(document)
+
+
+def check_paths(document: Mapping[str, Any]) -> None:
+    """Raise DocumentValidationError if a path of ``document`` (valid in shape) could leave its root; the service
+    runs it again once submitted parameter values are bound into the document."""
+    issues = path_issues(document)
+    if issues:
+        raise DocumentValidationError("The pipeline document names a path that is not allowed", issues)
+
+
+_SNAPSHOT_ID = re.compile(r"^[0-9a-f]{64}$")
+_PLAIN_PATH_SETTINGS = {"parallel_run": ("appendRowFileName",)}
+"""Settings that name a file relative to a folder of the step, besides each kind's ``script_setting``."""
+
+
+def path_issues(document: Mapping[str, Any]) -> list[Issue]:
+    """Every path of ``document`` (valid in shape) that could leave its root, as Issues (see the module doc)."""
+    found: list[Issue] = []
+
+    def check(checker: Any, value: Any, what: str, where: str) -> None:
+        try:
+            checker(value, what)
+        except ValidationError as exc:
+            found.append(Issue("bad_path", str(exc), where))
+
+    for name, spec in document["parameters"].items():
+        default = spec.get("default")
+        if spec["type"] == "datapath" and isinstance(default, Mapping):
+            check(check_blob_prefix, default.get("path"), "DataPath path", f"$.parameters.{name}.default.path")
+        if spec["type"] in ("file_dataset", "tabular_dataset") and isinstance(default, Mapping):
+            _dataset_paths(default, f"$.parameters.{name}.default", check)
+    for index, step in enumerate(document["steps"]):
+        _step_paths(step, f"$.steps[{index}]", check)
+    return found
+
+
+def _step_paths(step: Mapping[str, Any], path: str, check: Any) -> None:
+    settings, kind = step["settings"], stepkinds.get(step["kind"])
+    names = ((kind.script_setting,) if kind.script_setting else ()) + _PLAIN_PATH_SETTINGS.get(step["kind"], ())
+    for key in names:
+        if isinstance(settings.get(key), str):
+            check(check_relative_path, settings[key], f"settings.{key}", f"{path}.settings.{key}")
+    target = settings.get("target")
+    if step["kind"] == "databricks" and isinstance(target, Mapping) and target.get("kind") == "python_script_name":
+        check(check_relative_path, target.get("value"), "python_script_name", f"{path}.settings.target.value")
+    snapshot = step.get("snapshot") or {}
+    if snapshot.get("id") is not None and not _SNAPSHOT_ID.match(str(snapshot["id"])):
+        message = f"snapshot id {str(snapshot['id'])[:80]!r} is not a snapshot id (64 lowercase hex digits)"
+        check(_refuse(message), snapshot["id"], "snapshot id", f"{path}.snapshot.id")
+    for name, spec in step["inputs"].items():
+        source = spec["source"]
+        if source["kind"] == "datastore":
+            check(check_blob_prefix, source.get("path"), f"input {name!r} path", f"{path}.inputs.{name}.source.path")
+        elif source["kind"] == "dataset":
+            _dataset_paths(source["dataset"], f"{path}.inputs.{name}.source.dataset", check)
+    for name, spec in step["outputs"].items():
+        where = f"{path}.outputs.{name}.destination"
+        check(check_blob_prefix, spec.get("destination"), f"output {name!r} destination", where)
+
+
+def _dataset_paths(dataset: Mapping[str, Any], path: str, check: Any) -> None:
+    for position, entry in enumerate(dataset.get("paths") or ()):
+        if isinstance(entry, Mapping) and "path" in entry:
+            check(check_blob_prefix, entry["path"], "dataset path", f"{path}.paths[{position}].path")
+
+
+def _refuse(message: str) -> Any:
+    def refuse(value: Any, what: str) -> None:
+        raise ValidationError(message)
+
+    return refuse
 
 
 class _Semantics:

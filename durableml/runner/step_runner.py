@@ -214,7 +214,7 @@ class StepRunner:
         context_file.write_text(json.dumps(document, indent=1), encoding="utf-8")
         argv = [
             sys.executable,
-            script_path(self.spec.script_name),
+            script_path(self.spec.script_name, cwd),
             *resolve_arguments(self.spec.arguments, inputs, outputs),
         ]
         env = ctx.step_environment(self.spec, context_file, inputs, outputs, self.base_env, self.secrets)
@@ -272,11 +272,22 @@ SHIPPED = "durableml:"
 """``script_name`` prefix of a script shipped with durableml (a step kind's driver), not in the snapshot."""
 
 
-def script_path(script_name: str) -> str:
-    """The path ``python`` runs for a job's ``script_name``: as given (relative to the snapshot), or for
-    ``durableml:<path>`` the file of the installed durableml package."""
+def script_path(script_name: str, snapshot: Path) -> str:
+    """The path ``python`` runs for a job's ``script_name``: as given (relative to the ``snapshot`` folder it
+    runs in), or for ``durableml:<path>`` the file of the installed durableml package.
+
+    The service refuses script names that leave the snapshot (``durableml._names.check_relative_path``); this
+    is the last line for a job spec that did not come through it: a script that resolves (``..``, an absolute
+    path, a symlink) outside the snapshot is not run."""
     if not script_name.startswith(SHIPPED):
-        return script_name
+        root = snapshot.resolve()
+        resolved = (root / script_name).resolve() if "\x00" not in script_name else root
+        if resolved == root or not resolved.is_relative_to(root):
+            raise ValueError(
+                f"job script {script_name!r} is outside the step's source snapshot; a script must be a file of the "
+                "step's source_directory, named relative to it (like 'train.py' or 'src/train.py')"
+            )
+        return f"./{script_name}" if script_name.startswith("-") else script_name  # a file, never an option
     package = Path(__file__).resolve().parent.parent
     path = (package / script_name[len(SHIPPED) :]).resolve()
     if not path.is_relative_to(package) or not path.is_file():

@@ -15,6 +15,7 @@ from typing import Any, Mapping, Optional
 
 from durableml.data import expressions, layout
 from durableml.data.partitions import parse_partition_format
+from durableml._names import check_blob_prefix, check_lookup_name
 from durableml.exceptions import ConflictError, DatasetNotFoundError, ValidationError
 from durableml.service import datastores
 from durableml.service.records import records
@@ -41,6 +42,7 @@ def register(
     """Register ``definition`` as ``name``: v1 rules for versions (same definition → the existing one)."""
     if not name or not isinstance(name, str):
         raise ValidationError("a dataset needs a name, e.g. dataset.register(ws, name='iris')")
+    check_definition(definition)
     if definition.get("datasetType") not in ("file", "tabular") or not (
         definition.get("paths") or definition.get("sql")
     ):
@@ -79,9 +81,38 @@ def register(
 _COLUMN_TYPES = ("string", "long", "float", "bool", "datetime")
 
 
+def check_definition(definition: Any) -> None:
+    """Refuse a definition that is not a dataset document (a client may send any JSON): an object whose ``paths``
+    are ``{"datastore", "path"}`` or ``{"url"}`` objects, each path a safe path in its datastore."""
+    if not isinstance(definition, Mapping):
+        raise ValidationError(
+            "a dataset definition must be a JSON object with 'datasetType' and 'paths' (or 'sql'), got "
+            f"{type(definition).__name__} {str(definition)[:80]}"
+        )
+    paths = definition.get("paths")
+    if paths is not None and not isinstance(paths, list):
+        raise ValidationError(f"a dataset definition's 'paths' must be a list, got {type(paths).__name__}")
+    for index, entry in enumerate(paths or ()):
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("url", entry.get("path")), str):
+            raise ValidationError(
+                f"paths[{index}] of a dataset definition must be {{'datastore': name, 'path': 'folder/file.csv'}} "
+                f"or {{'url': 'https://...'}}, got {str(entry)[:80]}"
+            )
+        if "url" not in entry:
+            check_blob_prefix(entry["path"], f"paths[{index}].path")
+            if entry.get("datastore") is not None:
+                check_lookup_name(entry["datastore"], f"paths[{index}].datastore")
+    for key in ("sql", "format"):
+        if definition.get(key) is not None and not isinstance(definition[key], Mapping):
+            raise ValidationError(f"a dataset definition's {key!r} must be an object, got {definition[key]!r}")
+    if definition.get("transforms") is not None and not isinstance(definition["transforms"], list):
+        raise ValidationError(f"a dataset definition's 'transforms' must be a list, got {definition['transforms']!r}")
+
+
 def check_operations(definition: Mapping[str, Any]) -> None:
     """Refuse a definition whose partition format, column types or filter records are malformed (a client may
     send any JSON): they are data, checked here and again where they are applied, never code."""
+    check_definition(definition)
     fmt = definition.get("format") or {}
     if not isinstance(fmt, Mapping):
         raise ValidationError(f"a dataset's format is a record, got {fmt!r}")
@@ -174,6 +205,7 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
     ``relative`` is where the file lands when the dataset is mounted or downloaded: v1's layout rule
     (durableml.data.layout), the same one the step runner stages inputs with.
     """
+    check_definition(definition)
     if definition.get("sql"):
         return [_sql_rows(definition["sql"])]
     check_operations(definition)

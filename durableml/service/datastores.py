@@ -16,6 +16,14 @@ from __future__ import annotations
 import threading
 from typing import Any, Iterator, Mapping, Optional
 
+from durableml._names import (
+    check_account_name,
+    check_blob_name,
+    check_blob_prefix,
+    check_container_name,
+    check_datastore_name,
+    check_lookup_name,
+)
 from durableml.exceptions import DatastoreNotFoundError, NotFoundError, NotSupportedError, ValidationError
 from durableml.service import secrets
 from durableml.service.records import blob_container, records, storage_connection
@@ -63,8 +71,8 @@ def _account_name() -> str:
 
 
 def get_datastore(name: Optional[str]) -> dict[str, Any]:
-    """A datastore record by name (``None`` = the workspace default)."""
-    wanted = name or default_name()
+    """A datastore record by name (``None`` = the workspace default); 400 for a name no datastore can have."""
+    wanted = check_lookup_name(name, "datastore") if name else default_name()
     if wanted in (DEFAULT_NAME, FILE_STORE):
         return _builtin(wanted)
     found = records().get(TABLE, PARTITION, wanted)
@@ -89,7 +97,11 @@ def list_datastores() -> list[dict[str, Any]]:
 
 
 def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict[str, Any]:
+    """Register (or with ``overwrite`` replace) the datastore ``spec`` describes; its name follows v1's rules
+    (letters, digits, '_'), a container's name Azure's (:mod:`durableml._names`)."""
     name = str(spec.get("name") or "")
+    if name:
+        check_datastore_name(name)
     if str(spec.get("type") or "") in sql_sources.KINDS:
         return _register_sql(name, spec, overwrite)
     if str(spec.get("type") or "") in _ELSEWHERE:
@@ -102,9 +114,12 @@ def register_datastore(spec: Mapping[str, Any], overwrite: bool = False) -> dict
         )
     if name in (DEFAULT_NAME, FILE_STORE):
         raise ValidationError(f"'{name}' is a built-in datastore; choose another name")
+    check_container_name(container, "container name" if "container_name" in spec else "file system / share name")
     if not overwrite and records().get(TABLE, PARTITION, name) is not None:
         return get_datastore(name)
     account = spec.get("account_name")
+    if account:
+        check_account_name(account)
     if account and account != _account_name():
         return _register_other_account(name, container, str(account), spec)
     record = {
@@ -485,6 +500,7 @@ def _storage_problem(name: Optional[str], exc: Any) -> Exception:
 def list_files(name: Optional[str], prefix: str = "") -> Iterator[str]:
     from azure.core.exceptions import HttpResponseError
 
+    check_blob_prefix(prefix, "datastore path")
     try:
         for blob in container(name).list_blobs(name_starts_with=prefix.lstrip("/")):
             yield str(blob.name)
@@ -498,8 +514,7 @@ def upload(name: Optional[str], path: str, data: bytes, overwrite: bool) -> dict
     """Write one file to a datastore; an existing file is kept unless ``overwrite``."""
     from azure.core.exceptions import ResourceExistsError
 
-    if not path or path.endswith("/") or ".." in path.split("/"):
-        raise ValidationError(f"invalid datastore path {path!r}: give a file path like 'folder/file.csv'")
+    check_blob_name(path, "datastore file path")
     record = get_datastore(name)
     if _other_account(record) and record.get("credential_type") == CredentialKind.NONE:
         raise ValidationError(_read_only(record))
@@ -513,6 +528,7 @@ def upload(name: Optional[str], path: str, data: bytes, overwrite: bool) -> dict
 def download(name: Optional[str], path: str) -> bytes:
     from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 
+    check_blob_name(path, "datastore file path")
     try:
         return bytes(container(name).download_blob(path).readall())
     except ResourceNotFoundError as exc:

@@ -20,6 +20,7 @@ import json
 import re
 from typing import Any, Mapping, Optional, Sequence
 
+from durableml._names import check_relative_path
 from durableml.exceptions import ModelNotFoundException, ValidationError
 from durableml.service import runs
 from durableml.service.records import blob_container, records
@@ -193,6 +194,7 @@ def _check_files(name: str, files: Any) -> dict[str, str]:
         parts = str(path).split("/")
         if not isinstance(path, str) or any(p in ("", ".", "..") for p in parts) or "\\" in path:
             raise ValidationError(f"model {name!r}: file path {path!r} must be relative, with '/' separators")
+        check_relative_path(path, f"model {name!r}: file path", "model/model.pkl")  # also encoded '..', NUL...
         if not isinstance(sha, str) or not _SHA256.match(sha):
             raise ValidationError(f"model {name!r}: file {path!r} has {sha!r}, not a sha256")
         items.add(parts[0])

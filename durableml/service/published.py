@@ -108,12 +108,7 @@ def check_publishable(document: Any) -> None:
     """A valid document whose steps carry their snapshot ids and whose resources exist."""
     validate_document(document)
     runs.check_references(document)
-    missing = [s["name"] for s in document["steps"] if s.get("snapshot") and not s["snapshot"].get("id")]
-    if missing:
-        raise ValidationError(
-            f"steps {missing} have no uploaded source snapshot; publish with the SDK "
-            "(Pipeline.publish uploads each step's source_directory first)"
-        )
+    runs.check_snapshots(document)
 
 
 def _new_id(spec: Mapping[str, Any]) -> str:

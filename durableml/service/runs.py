@@ -12,6 +12,7 @@ from typing import Any, Mapping, Optional
 
 from durableml import contract, stepkinds
 from durableml.compute import registry
+from durableml._names import check_blob_name
 from durableml.exceptions import (
     ComputeTargetNotFoundError,
     DatastoreNotFoundError,
@@ -21,7 +22,7 @@ from durableml.exceptions import (
     ValidationError,
 )
 from durableml.pipeline.dag import topological_order
-from durableml.pipeline.document import validate_document
+from durableml.pipeline.document import check_paths, validate_document
 from durableml.service import changes, state
 from durableml.service.parameters import bind_data_parameters
 from durableml.service.records import EXPERIMENTS, blob_container, records
@@ -130,9 +131,11 @@ def create_run(
         )
     validate_document(document)
     check_references(document)
+    check_snapshots(document)
     values = check_parameters(document, parameters)
     run_id = run_id or str(uuid.uuid4())
     bound = bind_data_parameters(document, values)
+    check_paths(bound)  # the DataPath values submitted with the run are paths too
     _put_document(run_id, bound)
     if bound != document:  # publishing this run publishes the pipeline as submitted, its parameters unbound
         _runs_container().upload_blob(f"{run_id}/{SUBMITTED}", json.dumps(document, sort_keys=True), overwrite=True)
@@ -176,6 +179,17 @@ def _note_experiment(name: str, created: str) -> None:
     if name not in _KNOWN_EXPERIMENTS:
         records().insert(EXPERIMENTS, "experiment", name, {"name": name, "created": created})
         _KNOWN_EXPERIMENTS[name] = True
+
+
+def check_snapshots(document: Mapping[str, Any]) -> None:
+    """Every step with source files names its uploaded snapshot: the service runs steps only from snapshots in
+    storage, never from a folder the document names (``sourceDirectory`` is the submitter's own path)."""
+    missing = [s["name"] for s in document["steps"] if s.get("snapshot") and not s["snapshot"].get("id")]
+    if missing:
+        raise ValidationError(
+            f"steps {missing} have no uploaded source snapshot (snapshot.id is null); submit with the SDK, which "
+            "uploads each step's source_directory first, or upload it (POST /api/snapshots) and give its id"
+        )
 
 
 def check_references(document: Mapping[str, Any]) -> None:
@@ -401,6 +415,7 @@ def list_run_files(run_id: str) -> list[str]:
 def download_run_file(run_id: str, name: str) -> bytes:
     from azure.core.exceptions import ResourceNotFoundError
 
+    check_blob_name(name, "run file name")  # a name below the run's folder: never another run's files
     ran = str(_ran(get_run(run_id))["id"])
     try:
         return bytes(_artifacts().download_blob(f"{ran}/{name}").readall())

@@ -434,7 +434,7 @@ def _job_basis(
         job_id=sid,
         run_id=run.id,
         step_name=step["name"],
-        snapshot=snapshot.get("id") or snapshot.get("sourceDirectory") or NO_SNAPSHOT,
+        snapshot=snapshot.get("id") or NO_SNAPSHOT,  # never sourceDirectory: a path on the submitter's machine
         connection_string=storage_connection(),
         arguments=list(resolved["arguments"]),
         inputs={

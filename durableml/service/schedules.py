@@ -38,6 +38,7 @@ from typing import Any, Callable, Mapping, Optional
 from azure.core.exceptions import ResourceNotFoundError
 
 from durableml import recurrence
+from durableml._names import check_blob_prefix
 from durableml.data import layout
 from durableml.exceptions import PipelineNotFoundError, ValidationError
 from durableml.service import datastores
@@ -220,11 +221,16 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
     if record.get("recurrence"):
         recurrence.check(record["recurrence"])
     else:
+        if not isinstance(record["datastore"], str):
+            raise ValidationError(f"a schedule's datastore must be a datastore name, got {record['datastore']!r}")
         datastores.get_datastore(record["datastore"])  # DatastoreNotFoundError names the fix
-        record["pathOnDatastore"] = (record.get("pathOnDatastore") or "").strip("/")
+        path = check_blob_prefix(record.get("pathOnDatastore") or "", "path_on_datastore")
+        record["pathOnDatastore"] = path.strip("/")
         record["dataPathParameterName"] = record.get("dataPathParameterName") or None
-    record["pollingInterval"] = _number(record.get("pollingInterval"), 5, "polling_interval (minutes)", 0.05)
-    record["debounceSeconds"] = _number(record.get("debounceSeconds"), 0, "debounce_seconds", 0)
+    record["pollingInterval"] = _number(
+        record.get("pollingInterval"), 5, "polling_interval (minutes)", 0.05, MAX_POLLING_MINUTES
+    )
+    record["debounceSeconds"] = _number(record.get("debounceSeconds"), 0, "debounce_seconds", 0, MAX_DEBOUNCE_SECONDS)
     record["includeSubfolders"] = bool(record.get("includeSubfolders"))
     suffixes = record.get("suffixes") or []
     if not isinstance(suffixes, list) or not all(isinstance(s, str) and s for s in suffixes):
@@ -241,11 +247,15 @@ def _checked(record: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
-def _number(value: Any, default: float, what: str, least: float) -> float:
+MAX_POLLING_MINUTES = 7 * 24 * 60  # a data-change schedule looks at least once a week
+MAX_DEBOUNCE_SECONDS = 24 * 60 * 60
+
+
+def _number(value: Any, default: float, what: str, least: float, most: float) -> float:
     if value is None:
         return default
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
-        raise ValidationError(f"{what} must be a number of at least {least}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not least <= value <= most:  # NaN too
+        raise ValidationError(f"{what} must be a number from {least:g} to {most:g}, got {value!r}")
     return value
 
 

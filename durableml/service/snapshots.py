@@ -12,6 +12,7 @@ import json
 import re
 from typing import Any, Iterable, Mapping, Optional
 
+from durableml._names import check_relative_path
 from durableml.exceptions import NotFoundError, ValidationError
 from durableml.service.records import blob_container
 from durableml.source_snapshot import snapshot_manifest
@@ -73,8 +74,7 @@ def _check_manifest(files: Mapping[str, str], hashed: Optional[Mapping[str, str]
         raise ValidationError("'files' (and 'hashed') must map relative paths to sha256 digests")
     for path, sha in [*files.items(), *(hashed or {}).items()]:
         _check_sha(sha)
-        if path.startswith("/") or ".." in path.split("/"):
-            raise ValidationError(f"snapshot path {path!r} must be relative and stay inside the source directory")
+        check_relative_path(path, "snapshot file path")  # staged below the step's working folder
 
 
 def create(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None) -> str:
