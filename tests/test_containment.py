@@ -340,3 +340,17 @@ def test_the_runner_refuses_a_script_outside_its_snapshot(tmp_path: Path) -> Non
     for outside in ("../../outside.py", str(tmp_path / "outside.py"), "link.py", ".", "", "a\x00b"):
         with pytest.raises(ValueError, match="outside the step's source snapshot"):
             script_path(outside, snapshot)
+
+
+def test_the_adla_driver_reads_no_script_outside_its_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from durableml.runner import adla
+
+    snapshot = tmp_path / "snapshot"
+    snapshot.mkdir()
+    (snapshot / "job.usql").write_text("@a = SELECT 1 AS x FROM (VALUES (1)) AS T(x);\n")
+    (tmp_path / "outside.usql").write_text("secret\n")
+    monkeypatch.chdir(snapshot)
+    assert adla._in_snapshot("job.usql") == (snapshot / "job.usql").resolve()
+    for outside in ("../outside.usql", str(tmp_path / "outside.usql")):
+        with pytest.raises(ValueError, match="outside the step's source snapshot"):
+            adla._in_snapshot(outside)

@@ -254,7 +254,10 @@ def test_the_driver_runs_a_script_on_duckdb(tmp_path: Path, capsys: pytest.Captu
     assert "AdlaStep: done" in capsys.readouterr().out
 
 
-def test_the_driver_fails_with_the_reason_as_its_last_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_the_driver_fails_with_the_reason_as_its_last_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # the step's snapshot: the driver reads no script outside it
     (tmp_path / "bad.usql").write_text('@rs = EXTRACT a int FROM "@@in@@" USING Extractors.Csv();\n\n'
                                        "@x = SELECT Helpers.Normalize(a) AS b FROM @rs;\n")  # fmt: skip
     assert adla.main([str(tmp_path / "bad.usql"), "--input", "in", str(tmp_path / "x.csv")]) == 1
