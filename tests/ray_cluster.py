@@ -1,7 +1,7 @@
 """A real two-node Ray cluster on this machine for the Ray backend's tests (issue 14).
 
 ``ray_cluster`` (session scope) starts a head (``ray start --head`` with the dashboard, whose Jobs API the
-backend talks to) and a second node (``ray start --address``) on 127.0.0.1, each with one CPU and a small
+backend talks to; two CPUs) and a second node (``ray start --address``; one CPU) on 127.0.0.1, with a small
 object store, on free ports, with this interpreter's bin directory first on PATH so a job's ``python`` is the
 one durableml is installed in (on a real cluster: ``pip install durableml`` on the nodes, or the target's
 ``runtime_env``). At the end ``ray stop --force`` stops both. Skipped, with the reason, when ray is not
@@ -26,7 +26,7 @@ from funchost.host import free_port
 
 __all__ = ["RayCluster", "ray_cluster", "start_ray_cluster"]
 
-NODE_CPUS = 1
+HEAD_CPUS, NODE_CPUS = 2, 1  # Ray's logical CPUs: a step asks for one, so three steps run at once
 OBJECT_STORE_BYTES = 80 * 1024 * 1024
 
 
@@ -52,7 +52,7 @@ def _ray_command() -> str:
 
 
 def start_ray_cluster() -> RayCluster:
-    """Start a head and a second node (one CPU each), Ray's files in a new directory under /tmp; raises with Ray's
+    """Start a head and a second node, Ray's files in a new directory under /tmp; raises with Ray's
     output if either fails."""
     ray = _ray_command()
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -62,7 +62,6 @@ def start_ray_cluster() -> RayCluster:
     port, dashboard = free_port(), free_port()
     common = [
         "--node-ip-address=127.0.0.1",
-        f"--num-cpus={NODE_CPUS}",
         "--num-gpus=0",
         f"--object-store-memory={OBJECT_STORE_BYTES}",
         "--disable-usage-stats",
@@ -70,11 +69,12 @@ def start_ray_cluster() -> RayCluster:
     head = [
         ray, "start", "--head", f"--port={port}", f"--temp-dir={temp_dir}", "--include-dashboard=true",
         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", f"--ray-client-server-port={free_port()}",
-        f"--dashboard-agent-listen-port={free_port()}", f"--metrics-export-port={free_port()}", *common,
+        f"--dashboard-agent-listen-port={free_port()}", f"--metrics-export-port={free_port()}",
+        f"--num-cpus={HEAD_CPUS}", *common,
     ]  # fmt: skip
     worker = [
         ray, "start", f"--address=127.0.0.1:{port}", f"--dashboard-agent-listen-port={free_port()}",
-        f"--metrics-export-port={free_port()}", *common,
+        f"--metrics-export-port={free_port()}", f"--num-cpus={NODE_CPUS}", *common,
     ]  # fmt: skip
     cluster = RayCluster(f"http://127.0.0.1:{dashboard}", f"127.0.0.1:{port}", temp_dir, env)
     for command in (head, worker):

@@ -28,6 +28,14 @@ def local_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
     return LocalCompute(state_dir, max_nodes=int(record.get("max_nodes") or 1))
 
 
+def amlcompute_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
+    """An AmlCompute target: a Ray cluster's jobs when the target is Ray-backed (``RayCompute.attach_configuration``)
+    or the deployment says so (``DURABLEML_AMLCOMPUTE_BACKEND=ray``, durableml/compute/ray), else local processes."""
+    from durableml.compute.ray import ray_backend, wants_ray
+
+    return ray_backend(record, state_dir) if wants_ray(record) else local_backend(record, state_dir)
+
+
 def datafactory_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
     """A :class:`~durableml.compute.datafactory.DataFactoryBackend`: DataTransferStep copies only."""
     from durableml.compute.datafactory.backend import datafactory_backend as factory
@@ -36,7 +44,7 @@ def datafactory_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBa
 
 
 _FACTORIES: dict[str, Factory] = {
-    "AmlCompute": local_backend,  # every node is a worker process on this machine (Ray / Container Apps: later)
+    "AmlCompute": amlcompute_backend,  # worker processes on this machine, or Ray jobs (durableml/compute/ray)
     "ComputeInstance": local_backend,
     "local": local_backend,
     "DataFactory": datafactory_backend,  # DataTransferStep copies, server-side (durableml/compute/datafactory)

@@ -1,24 +1,31 @@
 """Compute targets: records of AmlCompute (and attached) targets, and the backend that runs their jobs.
 
-Which backend runs a target's jobs is decided by its type (:mod:`durableml.compute.registry`); for now every
-AmlCompute target runs steps on this machine through the local backend, at most ``max_nodes`` at once;
-vm_size, priority, docker and conda settings are recorded, not acted on.
+Which backend runs a target's jobs is decided by its type (:mod:`durableml.compute.registry`): an AmlCompute
+target runs steps on this machine through the local backend, at most ``max_nodes`` at once, unless it is backed by a
+Ray cluster (attached with ``RayCompute.attach_configuration``, whose auth header is sealed here like an access
+token, or every AmlCompute target with the app setting ``DURABLEML_AMLCOMPUTE_BACKEND=ray``: durableml.compute.ray);
+priority, docker and conda settings are recorded, not acted on.
 A step without a compute target runs on the built-in ``local`` target.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from pathlib import Path
 from typing import Any, Mapping
 
+from durableml.compute import ray as ray_compute
 from durableml.compute import registry
 from durableml.compute.base import ComputeBackend
 from durableml.exceptions import ComputeTargetNotFoundError, ValidationError
-from durableml.service import state
+from durableml.service import secrets, state
 from durableml.service.records import records
 
 TABLE, PARTITION = "dmlCompute", "compute"
+_SECRET_KIND = "compute"
+_RAY_AUTH_KEYS = ("rayAuthHeader", "ray_auth_header")  # a Ray-backed target's auth header: sealed, never recorded
 LOCAL = "local"
 _BACKENDS = state.cache(
     "compute backends",
@@ -68,20 +75,36 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         ) from exc
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': maxNodeCount must be at least 1, got {max_nodes}")
-    record = {**spec, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
+    given = {key: value for key, value in spec.items() if key not in _RAY_AUTH_KEYS}
+    record = {**given, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
+    if _ray_backed(record):  # RayCompute.attach_configuration: an AmlCompute target on an attached Ray cluster
+        record["rayAddress"] = ray_compute.check_address(spec.get("rayAddress"))
+        header = next((str(spec[key]) for key in _RAY_AUTH_KEYS if spec.get(key)), "")
+        secrets.save(_SECRET_KIND, name, {"rayAuthHeader": header} if header else {})
     records().put(TABLE, PARTITION, name, record)
     return record
 
 
 def delete_compute(name: str) -> None:
-    get_compute(name)
+    if _ray_backed(get_compute(name)):
+        secrets.delete(_SECRET_KIND, name)
     records().delete(TABLE, PARTITION, name)
 
 
 def backend(name: str | None) -> ComputeBackend:
     """The backend that runs jobs for compute target ``name`` (durableml.compute.registry, by its type)."""
     record = get_compute(name)
-    key = (record["name"], record["type"], record.get("max_nodes"))
+    key: tuple[Any, ...] = (record["name"], record["type"], record.get("max_nodes"))
+    if _ray_backed(record):  # the backend gets the unsealed auth header; new settings make a new backend
+        record = {**record, **secrets.load(_SECRET_KIND, record["name"])}
+        options = {k: v for k, v in record.items() if k.startswith("ray") and k != "rayAuthHeader"}
+        header = hashlib.sha256(str(record.get("rayAuthHeader")).encode()).hexdigest()
+        key += (json.dumps(options, sort_keys=True), header)
     if key not in _BACKENDS:
         _BACKENDS[key] = registry.create_backend(record, state_dir() / "compute" / record["name"])
     return _BACKENDS[key]  # type: ignore[no-any-return]
+
+
+def _ray_backed(record: Mapping[str, Any]) -> bool:
+    """True for an AmlCompute target attached with ``RayCompute.attach_configuration`` (durableml.compute.ray)."""
+    return record.get("type") == "AmlCompute" and str(record.get("backend") or "").lower() == "ray"

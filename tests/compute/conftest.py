@@ -19,7 +19,6 @@ from azure.storage.blob import BlobServiceClient
 
 from durableml.compute import ComputeBackend, JobSpec
 from funchost.azurite import AzuriteHandle
-from tests.ray_cluster import ray_cluster  # noqa: F401 - the session's Ray cluster fixture
 
 _ids = itertools.count(1)
 StepFactory = Callable[..., JobSpec]

@@ -18,7 +18,9 @@ import os
 from pathlib import Path
 from typing import Any, Mapping, Optional
 
-from durableml.exceptions import ConfigurationError
+from urllib.parse import urlsplit
+
+from durableml.exceptions import ConfigurationError, ValidationError
 
 __all__ = [
     "BACKEND_SETTING",
@@ -26,6 +28,7 @@ __all__ = [
     "AUTH_SETTING",
     "OPTIONS_SETTING",
     "RayCompute",
+    "check_address",
     "ray_backend",
     "wants_ray",
 ]
@@ -39,7 +42,7 @@ AUTH_SETTING = "DURABLEML_RAY_AUTH_HEADER"
 OPTIONS_SETTING = "DURABLEML_RAY_OPTIONS"
 """App setting: JSON of more :class:`RayCompute` options (``num_cpus``, ``resources``, ``python``,
 ``runtime_env``...)."""
-_OPTIONS = ("num_cpus", "num_gpus", "resources", "memory", "python", "runtime_env", "max_attempts")
+_OPTIONS = ("num_cpus", "num_gpus", "resources", "memory", "vm_sizes", "python", "runtime_env", "max_attempts")
 
 
 def __getattr__(name: str) -> Any:
@@ -48,6 +51,18 @@ def __getattr__(name: str) -> Any:
 
         return RayCompute
     raise AttributeError(name)
+
+
+def check_address(address: Any) -> str:
+    """``address`` without a trailing ``/`` if it is the http(s) URL of a Ray dashboard (the Jobs API), else
+    ValidationError."""
+    parts = urlsplit(str(address or ""))
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment:
+        raise ValidationError(
+            f"Ray cluster address {address!r} is not valid: give the URL of the cluster's dashboard (its Jobs API), "
+            "e.g. 'http://ray-head:8265'"
+        )
+    return str(address).rstrip("/")
 
 
 def wants_ray(record: Mapping[str, Any], environ: Optional[Mapping[str, str]] = None) -> bool:

@@ -57,12 +57,12 @@ from durableml.exceptions import ComputeTargetException, RunNotFoundError
 from durableml.jobs import NO_SNAPSHOT, job_report
 from durableml.runner.storage import LOGS_CONTAINER, SNAPSHOTS_CONTAINER, BlobStore, get_store
 
-__all__ = ["RayCompute", "resource_requests", "parse_auth_header", "NODE_MODULE"]
+__all__ = ["AZURE_GPU_SIZES", "RayCompute", "resource_requests", "parse_auth_header", "NODE_MODULE"]
 
 NODE_MODULE = "durableml.compute.ray.node"
 DISPATCHED = "dispatched.json"  # {"attempt", "submission_id", "dispatched"} of the attempt on the cluster
 SPEC_URL_DAYS = 7  # the spec URL's lifetime; the blob itself is deleted once the job ended
-_GPUS = {  # Azure VM sizes with GPUs: GPUs per VM (a step asks Ray for them); other sizes ask for none
+AZURE_GPU_SIZES = {  # vm_sizes="azure": Azure VM sizes with GPUs -> GPUs per VM (other sizes ask for none)
     "standard_nc6": 1, "standard_nc12": 2, "standard_nc24": 4, "standard_nc6s_v2": 1, "standard_nc12s_v2": 2,
     "standard_nc24s_v2": 4, "standard_nc6s_v3": 1, "standard_nc12s_v3": 2, "standard_nc24s_v3": 4,
     "standard_nc4as_t4_v3": 1, "standard_nc8as_t4_v3": 1, "standard_nc16as_t4_v3": 1, "standard_nc64as_t4_v3": 4,
@@ -78,19 +78,35 @@ def resource_requests(
     num_gpus: Optional[float] = None,
     resources: Optional[Mapping[str, float]] = None,
     memory: Optional[int] = None,
+    vm_sizes: Optional[str | Mapping[str, Mapping[str, Any]]] = None,
 ) -> dict[str, Any]:
-    """The ``submit_job`` resource arguments of one step.
+    """The ``submit_job`` resource arguments of one step of a target.
 
-    * ``entrypoint_num_cpus``: ``num_cpus`` (default 1: a step is one script process, so a 2-CPU node runs two
-      steps at once; ``max_nodes`` bounds the target as a whole).
-    * ``entrypoint_num_gpus``: ``num_gpus``, else the GPUs of ``vm_size`` when it is an Azure GPU size
-      (``STANDARD_NC6`` → 1, ``Standard_ND40rs_v2`` → 8, ...), else none.
-    * ``entrypoint_resources``: ``resources`` as given (custom resources the cluster's nodes declare, e.g.
-      ``{"azure_vm": 1}``).
-    * ``entrypoint_memory``: ``memory`` in bytes, when given.
+    A v1 target's ``vm_size`` names an Azure VM, which a Ray cluster does not have; ``vm_sizes`` says what it
+    means there: None (the default) ignores it; ``"azure"`` asks for the GPUs of an Azure GPU size
+    (:data:`AZURE_GPU_SIZES`: ``STANDARD_NC6`` → 1 GPU, ``Standard_ND40rs_v2`` → 8; other sizes ask for none);
+    a mapping ``{vm size: {"num_cpus", "num_gpus", "resources", "memory"}}`` (sizes compared without case) gives
+    each size its own requests. Explicit ``num_cpus`` / ``num_gpus`` / ``resources`` / ``memory`` win over both.
+
+    * ``entrypoint_num_cpus``: default 1 (a step is one script process: a 2-CPU node runs two steps at once;
+      ``max_nodes`` bounds the target as a whole).
+    * ``entrypoint_num_gpus``, ``entrypoint_resources`` (custom resources the cluster's nodes declare, e.g.
+      ``{"azure_vm": 1}``), ``entrypoint_memory`` (bytes): only when asked for.
     """
+    size = str(vm_size or "").lower()
+    mapped: dict[str, Any] = {}
+    if vm_sizes == "azure":
+        mapped = {"num_gpus": AZURE_GPU_SIZES[size]} if size in AZURE_GPU_SIZES else {}
+    elif isinstance(vm_sizes, Mapping):
+        mapped = dict(next((v for k, v in vm_sizes.items() if str(k).lower() == size), {}))
+    elif vm_sizes is not None:
+        raise ComputeTargetException(f"vm_sizes must be None, 'azure' or a mapping of VM sizes, not {vm_sizes!r}")
+    num_cpus = mapped.get("num_cpus") if num_cpus is None else num_cpus
+    num_gpus = mapped.get("num_gpus") if num_gpus is None else num_gpus
+    resources = mapped.get("resources") if resources is None else resources
+    memory = mapped.get("memory") if memory is None else memory
     requests: dict[str, Any] = {"entrypoint_num_cpus": 1.0 if num_cpus is None else float(num_cpus)}
-    gpus = num_gpus if num_gpus is not None else _GPUS.get(str(vm_size or "").lower(), 0)
+    gpus = num_gpus or 0
     if gpus:
         requests["entrypoint_num_gpus"] = float(gpus)
     if resources:
@@ -128,6 +144,7 @@ class RayCompute:
         num_gpus: Optional[float] = None,
         resources: Optional[Mapping[str, float]] = None,
         memory: Optional[int] = None,
+        vm_sizes: Optional[str | Mapping[str, Mapping[str, Any]]] = None,
         python: str = "python",
         runtime_env: Optional[Mapping[str, Any]] = None,
         max_attempts: int = 3,
@@ -140,7 +157,7 @@ class RayCompute:
         self.address = address if "://" in address else f"http://{address}"
         self.state = StateDir(state_dir)
         self.max_nodes = max_nodes
-        self.requests = resource_requests(vm_size, num_cpus, num_gpus, resources, memory)
+        self.requests = resource_requests(vm_size, num_cpus, num_gpus, resources, memory, vm_sizes)
         self.python = python
         self.runtime_env = dict(runtime_env or {})
         self.max_attempts = max(1, max_attempts)

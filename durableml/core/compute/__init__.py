@@ -17,6 +17,7 @@ from durableml.core.compute.compute import (
     ComputeTargetAttachConfiguration,
     ComputeTargetProvisioningConfiguration,
 )
+from durableml.core.compute.ray import RayCompute
 
 __all__ = [
     "AdlaCompute",
@@ -30,6 +31,7 @@ __all__ = [
     "DataFactoryCompute",
     "DatabricksCompute",
     "KustoCompute",
+    "RayCompute",
     "RemoteCompute",
     "SynapseCompute",
 ]
