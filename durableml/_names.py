@@ -25,6 +25,7 @@ __all__ = [
     "check_datastore_name",
     "check_account_name",
     "check_lookup_name",
+    "table_key_problem",
 ]
 
 # Output, input and parameter names reach step scripts as command-line placeholders and
@@ -237,6 +238,20 @@ def check_lookup_name(value: object, what: str, most: int = 255) -> str:
             "'#' or '?'."
         )
     return value
+
+
+MAX_TABLE_KEY = 512  # Azure Tables: a key is at most 1 KiB (512 UTF-16 code units, to be safe with any text)
+
+
+def table_key_problem(value: str) -> Optional[str]:
+    """Why ``value`` cannot be a PartitionKey or RowKey of Azure Tables ('/', '\\', '#', '?', control
+    characters, over :data:`MAX_TABLE_KEY` characters), or None: no record can be stored under such a key."""
+    if len(value.encode("utf-16-le")) > 2 * MAX_TABLE_KEY:
+        return f"it has {len(value)} characters (at most {MAX_TABLE_KEY})"
+    for char in value:
+        if char in "/\\#?" or unicodedata.category(char) == "Cc":
+            return f"it holds {char!r} (not allowed: '/', '\\', '#', '?' and control characters)"
+    return None
 
 
 def _short(value: object) -> str:

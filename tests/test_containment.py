@@ -354,3 +354,20 @@ def test_the_adla_driver_reads_no_script_outside_its_snapshot(tmp_path: Path, mo
     for outside in ("../outside.usql", str(tmp_path / "outside.usql")):
         with pytest.raises(ValueError, match="outside the step's source snapshot"):
             adla._in_snapshot(outside)
+
+
+def test_a_key_no_record_can_have_is_not_found_and_never_stored(service_storage: None) -> None:
+    """Names and ids from requests become table keys: one no record can have is 'not found' (404), never a storage
+    error (500), and storing under one is a ValidationError (400) naming the problem (real Azurite)."""
+    from durableml.exceptions import RunNotFoundError
+    from durableml.service import runs
+    from durableml.service.records import records
+
+    for key in ("a/b", "a\\b", "a#b", "a?b", "a\x01b", "k" * 513):
+        assert records().get("dmlRuns", "run", key) is None
+        with pytest.raises(RunNotFoundError):
+            runs.get_run(key)
+        with pytest.raises(ValidationError, match="cannot name a record"):
+            records().put("dmlRuns", "run", key, {"id": key})
+        with pytest.raises(LookupError):
+            records().update("dmlRuns", "run", key, lambda doc: None)

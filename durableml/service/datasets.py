@@ -42,6 +42,7 @@ def register(
     """Register ``definition`` as ``name``: v1 rules for versions (same definition → the existing one)."""
     if not name or not isinstance(name, str):
         raise ValidationError("a dataset needs a name, e.g. dataset.register(ws, name='iris')")
+    check_lookup_name(name, "dataset")
     check_definition(definition)
     if definition.get("datasetType") not in ("file", "tabular") or not (
         definition.get("paths") or definition.get("sql")

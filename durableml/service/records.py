@@ -14,6 +14,7 @@ import os
 import threading
 from typing import Any, Callable, Optional
 
+from durableml._names import table_key_problem
 from durableml.exceptions import ConfigurationError, ValidationError
 from durableml.service import state
 
@@ -57,12 +58,14 @@ class Records:
     def put(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> None:
         from azure.data.tables import UpdateMode
 
+        _check_keys(pk, rk)
         self._table(table).upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE)
 
     def insert(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> bool:
         """Create the record; False (nothing written) when it exists already."""
         from azure.core.exceptions import ResourceExistsError
 
+        _check_keys(pk, rk)
         try:
             self._table(table).create_entity(_entity(pk, rk, doc))
         except ResourceExistsError:
@@ -70,8 +73,11 @@ class Records:
         return True
 
     def get(self, table: str, pk: str, rk: str) -> Optional[dict[str, Any]]:
+        """The record, or None (also for a key no record can have: a name or id from a request, say)."""
         from azure.core.exceptions import ResourceNotFoundError
 
+        if table_key_problem(pk) or table_key_problem(rk):
+            return None
         try:
             entity = self._table(table).get_entity(pk, rk)
         except ResourceNotFoundError:
@@ -87,6 +93,8 @@ class Records:
         from azure.core.exceptions import ResourceModifiedError, ResourceNotFoundError
         from azure.data.tables import UpdateMode
 
+        if table_key_problem(pk) or table_key_problem(rk):
+            raise LookupError(f"no record {table}/{pk[:80]}/{rk[:80]}")
         table_client = self._table(table)
         for _ in range(20):
             try:
@@ -114,6 +122,13 @@ class Records:
         flt = "PartitionKey eq @pk" + (f" and ( {where} )" if where else "")  # spaces: the SDK reads "@p)" as a name
         entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
         return [dict(json.loads(_text(e))) for e in entities]
+
+
+def _check_keys(pk: str, rk: str) -> None:
+    for key in (pk, rk):
+        problem = table_key_problem(key)
+        if problem:
+            raise ValidationError(f"{key[:80]!r} cannot name a record: {problem}")
 
 
 def _text(entity: Any) -> str:

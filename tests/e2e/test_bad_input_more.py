@@ -235,6 +235,19 @@ def test_history_of_an_unknown_instance_is_404(env: dict[str, Any]) -> None:
     assert "No instance with ID" in response.json()["ExceptionMessage"]
 
 
+@pytest.mark.parametrize("quoted", ["a%2Fb", "a%5Cb", "a%23b", "r" * 2000])
+def test_a_run_id_no_record_can_have_is_404_not_500(env: dict[str, Any], quoted: str) -> None:
+    for route in (f"/api/runs/{quoted}", f"/api/runs/{quoted}/steps", f"/api/runs/{quoted}/metrics"):
+        assert env["service"].api("GET", route).status_code == 404, route
+
+
+def test_a_dataset_name_no_record_can_have_is_400(env: dict[str, Any]) -> None:
+    definition = {"datasetType": "file", "paths": [{"datastore": "workspaceblobstore", "path": "x.csv"}]}
+    for name in ("d" * 5000, "a/b", "a#b"):
+        response = env["service"].api("POST", "/api/datasets", json={"name": name, "definition": definition})
+        assert "dataset name" in error_of(response, 400)["message"]
+
+
 def test_the_host_log_has_no_unhandled_error(env: dict[str, Any]) -> None:
     tail = Path(env["service"].host.log_path).read_text(encoding="utf-8", errors="replace")
     assert "unexpected error in the durableml API" not in tail, tail[-4000:]
