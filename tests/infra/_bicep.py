@@ -238,7 +238,7 @@ def _constants(tree: ast.Module) -> dict[str, str]:
         for target in targets:
             pairs = [(target, value)]
             if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple) and len(target.elts) == len(value.elts):
-                pairs = list(zip(target.elts, value.elts))
+                pairs = list(zip(target.elts, value.elts, strict=True))
             for name, constant in pairs:
                 if (
                     isinstance(name, ast.Name)
@@ -338,7 +338,7 @@ class _Reads(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Compare(self, node: ast.Compare) -> None:
-        for op, right in zip(node.ops, node.comparators):
+        for op, right in zip(node.ops, node.comparators, strict=True):
             if isinstance(op, (ast.In, ast.NotIn)) and _is_os_environ(right):
                 self._read(node.left, True, node.lineno)
         self.generic_visit(node)
