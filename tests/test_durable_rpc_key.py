@@ -98,3 +98,12 @@ def test_unknown_instance_history_is_404(host: DurableHost) -> None:
         timeout=30,
     )
     assert bad.status_code == 400, bad.text
+
+
+def test_list_paging_numbers_are_bounded(host: DurableHost) -> None:
+    for top in ("0", "-1", str(10**30)):
+        r = host.webhook("GET", "instances", params={"top": top})
+        assert r.status_code == 400 and "top must be" in r.json()["ExceptionMessage"], r.text
+    r = host.webhook("GET", "instances", params={"top": "5"}, headers={"x-ms-continuation-token": str(10**30)})
+    assert r.status_code == 400, r.text
+    assert host.webhook("GET", "instances", params={"top": "5"}).status_code == 200

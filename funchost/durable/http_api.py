@@ -25,6 +25,8 @@ from funchost.durable.history import RuntimeStatus, parse_time
 from funchost.server import too_large
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+MAX_PAGE = 100_000
+"""The most instances one list request answers (``top``)."""
 
 
 class DurableUrls:
@@ -191,6 +193,8 @@ class DurableHttpApi:
             skip = int(token) if token and token != "null" else 0
         except ValueError as exc:
             raise _BadQuery(f"top and x-ms-continuation-token must be integers: {exc}") from exc
+        if not (0 < top <= MAX_PAGE and 0 <= skip < 2**62):  # SQLite's LIMIT/OFFSET are 64-bit
+            raise _BadQuery(f"top must be 1 to {MAX_PAGE} and x-ms-continuation-token a count of 0 or more")
         found = self.ops.list(
             _time(request, "createdTimeFrom"),
             _time(request, "createdTimeTo"),
