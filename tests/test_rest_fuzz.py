@@ -40,6 +40,12 @@ _JSON = st.recursive(
     max_leaves=6,
 )
 _NAMES = st.text(string.ascii_letters + string.digits + "-_.", min_size=1, max_size=12)
+# names and paths that try to leave their prefix (issue 17): '..' and separators in their encodings, NUL, long
+_PATHS = st.lists(
+    st.sampled_from(["..", "%2e%2e", "%252e", "．．", "‥", "/", "\\", "%2f", "%5c", "／", "\x00", "a", "名", " "]),
+    min_size=1,
+    max_size=6,
+).map("".join) | st.sampled_from(["x" * 5000, "/leading", "a" * 300])
 
 
 class Api:
@@ -167,8 +173,11 @@ def test_generated_requests_get_no_server_error(api: Api, path: str, method: str
         url = api.base + path
         for param in operation.get("parameters", []):
             if param["in"] == "path":
-                value = data.draw(st.sampled_from(api.ids) | _NAMES | st.text(max_size=15), label=param["name"])
-                url = url.replace("{" + param["name"] + "}", quote(value, safe="") or "x")
+                value = data.draw(
+                    st.sampled_from(api.ids) | _NAMES | st.text(max_size=15) | _PATHS, label=param["name"]
+                )
+                raw = param["name"] in ("path", "name") and data.draw(st.booleans(), label="slashes kept")
+                url = url.replace("{" + param["name"] + "}", quote(value, safe="/" if raw else "") or "x")
         query = {
             p["name"]: data.draw(_NAMES | st.sampled_from(api.ids) | st.text(max_size=10), label=p["name"])
             for p in operation.get("parameters", [])
@@ -180,9 +189,13 @@ def test_generated_requests_get_no_server_error(api: Api, path: str, method: str
         body: dict[str, Any] = {}
         content = (operation.get("requestBody") or {}).get("content") or {}
         if "application/json" in content:
-            choice = data.draw(st.sampled_from(["shaped", "junk", "bytes"]), label="body kind")
+            choice = data.draw(st.sampled_from(["shaped", "junk", "bytes", "deep"]), label="body kind")
             if choice == "bytes":
                 body["data"] = data.draw(st.binary(max_size=64), label="raw body")
+            elif choice == "deep":  # nested past the body parser's bound (a RecursionError was a 500)
+                depth = data.draw(st.integers(65, 20_000), label="depth")
+                body["data"] = b'{"a": ' + b"[" * depth + b"]" * depth + b"}"
+                headers["Content-Type"] = "application/json"
             else:
                 schema = content["application/json"]["schema"]
                 value = data.draw(from_schema(schema, api.document) if choice == "shaped" else _JSON, label="body")
