@@ -21,6 +21,7 @@ __all__ = [
     "check_relative_path",
     "check_blob_name",
     "check_blob_prefix",
+    "check_compute_path",
     "check_container_name",
     "check_datastore_name",
     "check_account_name",
@@ -172,6 +173,20 @@ def check_blob_prefix(value: object, what: str = "datastore path") -> str:
         raise ValidationError(
             f"{what} {_short(value)} is not allowed: {problem}. Give a path in the datastore like 'folder/' or "
             "'folder/file.csv', with '/' between folders and no '..'."
+        )
+    return value
+
+
+def check_compute_path(value: object, what: str) -> str:
+    """Return ``value`` if it is a path on the compute target without '..' or control characters in any reading:
+    relative to the step's working folder, or absolute (v1's ``path_on_compute`` could name any folder of the
+    node); else raise ValidationError naming ``what``."""
+    if not isinstance(value, str) or not value:
+        raise ValidationError(f"{what} must be a non-empty path on the compute target, got {value!r}")
+    problem = path_problem(value, absolute_ok=True)
+    if problem:
+        raise ValidationError(
+            f"{what} {_short(value)} is not allowed: {problem}. Give a path without '..', such as 'data/raw'."
         )
     return value
 

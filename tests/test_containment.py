@@ -371,3 +371,22 @@ def test_a_key_no_record_can_have_is_not_found_and_never_stored(service_storage:
             records().put("dmlRuns", "run", key, {"id": key})
         with pytest.raises(LookupError):
             records().update("dmlRuns", "run", key, lambda doc: None)
+
+
+def test_an_inputs_path_on_compute_has_no_dotdot() -> None:
+    binding = {
+        "source": {"kind": "datastore", "datastore": "workspaceblobstore", "path": "data/"},
+        "mode": "download",
+        "pathOnCompute": "data/%2e%2e/../../home",
+        "overwrite": False,
+        "datasetType": None,
+        "view": None,
+        "sideInput": False,
+    }
+    doc = document({"scriptName": "train.py"}, inputs={"raw": binding})
+    issues = document_issues(doc)
+    assert [i.path for i in issues] == ["$.steps[0].inputs.raw.pathOnCompute"], issues
+    assert "path_on_compute" in issues[0].message
+    for fine in ("data/raw", "/tmp/raw"):  # v1's path_on_compute may name any folder of the node
+        binding["pathOnCompute"] = fine
+        assert document_issues(doc) == []

@@ -10,7 +10,8 @@ Containment (:func:`path_issues`): every path the document gives that reaches a 
 stays inside its root, by the rules of :mod:`durableml._names`: a step's script (``scriptName``,
 ``entryScript``, a DatabricksStep's ``python_script_name``) and ParallelRunStep's ``appendRowFileName`` are
 relative to the step's snapshot or output folder; data paths (datastore inputs, dataset paths, output
-destinations, DataPath defaults) are paths in their datastore; a snapshot id is a snapshot id.
+destinations, DataPath defaults) are paths in their datastore; an input's ``pathOnCompute`` has no ``..`` (it
+may be absolute, as in v1); a snapshot id is a snapshot id.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from durableml import stepkinds
-from durableml._names import check_blob_prefix, check_relative_path
+from durableml._names import check_blob_prefix, check_compute_path, check_relative_path
 from durableml.exceptions import DocumentValidationError, Issue, ValidationError
 from durableml.pipeline.dag import find_cycle
 from durableml.pipeline.document_schema import DOCUMENT_SCHEMA, SCHEMA_VERSION
@@ -107,6 +108,9 @@ def _step_paths(step: Mapping[str, Any], path: str, check: Any) -> None:
         message = f"snapshot id {str(snapshot['id'])[:80]!r} is not a snapshot id (64 lowercase hex digits)"
         check(_refuse(message), snapshot["id"], "snapshot id", f"{path}.snapshot.id")
     for name, spec in step["inputs"].items():
+        if spec.get("pathOnCompute") is not None:
+            where = f"{path}.inputs.{name}.pathOnCompute"
+            check(check_compute_path, spec["pathOnCompute"], f"input {name!r} path_on_compute", where)
         source = spec["source"]
         if source["kind"] == "datastore":
             check(check_blob_prefix, source.get("path"), f"input {name!r} path", f"{path}.inputs.{name}.source.path")
