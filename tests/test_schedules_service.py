@@ -197,6 +197,15 @@ def test_a_claimed_firing_whose_host_died_before_starting_is_started_by_a_later_
         ({"pipelineId": None}, "exactly one published pipeline"),
         ({"experimentName": ""}, "needs experiment_name"),
         ({"recurrence": {"frequency": "Minute", "interval": 0}}, "interval must be a positive integer"),
+        ({"recurrence": "every day"}, "recurrence must be an object"),
+        (
+            {"recurrence": {"frequency": "Minute", "interval": 10**12}},
+            "too large for frequency 'Minute': use 1 to 72000",
+        ),
+        ({"recurrence": {"frequency": "Month", "interval": 17}}, "use 1 to 16"),
+        ({"recurrence": None, "datastore": "workspaceblobstore", "pathOnDatastore": "../../etc"}, "'..' segment"),
+        ({"recurrence": None, "datastore": "workspaceblobstore", "pollingInterval": 10**12}, "polling_interval"),
+        ({"debounceSeconds": float("nan")}, "debounce_seconds must be a number"),
         ({"recurrence": None}, "exactly one trigger"),
         ({"datastore": "workspaceblobstore"}, "exactly one trigger"),
         ({"notificationUrl": "ftp://x"}, "notification_url must be an http"),
@@ -400,3 +409,24 @@ def test_a_blob_whose_run_cannot_start_is_set_aside_after_five_attempts_and_the_
     upload(azurite, [f"{folder}/later.csv"])  # the trigger keeps running for everything else
     schedules.tick(refuse_bad, now=later + dt.timedelta(minutes=20), only=record["id"])
     assert len(start.started) == 2
+
+
+def test_a_schedule_saved_with_a_recurrence_that_can_never_fire_is_disabled_at_the_next_tick(
+    pipeline_id: str,
+) -> None:
+    """A schedule saved before recurrences were checked as they are now (an interval of 10**12 was saved, then
+    failed every tick with an OverflowError) is disabled once, saying why, and still reads fine."""
+    from durableml.service.records import records
+
+    record = minute_schedule(pipeline_id)
+    records().update(
+        schedules.TABLE,
+        schedules.PARTITION,
+        record["id"],
+        lambda doc: doc.update(recurrence={"frequency": "Minute", "interval": 10**12}),
+    )
+    start = Starter()
+    schedules.tick(start, now=at(61), only=record["id"])
+    stored = schedules.get(record["id"], now=at(61))
+    assert stored["status"] == "Disabled" and "recurrence is not valid" in stored["lastError"], stored
+    assert stored.get("nextRunTime") is None and start.started == {}

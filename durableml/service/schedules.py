@@ -189,7 +189,7 @@ def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> di
     """A schedule as the API shows it, with the next time a recurrence fires."""
     shown = {k: v for k, v in record.items() if k not in ("boundary", "pending", "firstRunPending", "attempts")}
     shown["pendingChanges"] = len(record.get("pending") or [])
-    if record.get("recurrence") and record["status"] == ACTIVE:
+    if record.get("recurrence") and record["status"] == ACTIVE and _valid(record["recurrence"]):
         after = _time(record.get("lastOccurrence")) or _time(record["created"])
         upcoming = recurrence.occurrences(
             record["recurrence"],
@@ -199,6 +199,14 @@ def describe(record: Mapping[str, Any], now: Optional[dt.datetime] = None) -> di
         )
         shown["nextRunTime"] = _iso(next(upcoming, None))
     return shown
+
+
+def _valid(spec: Any) -> bool:
+    try:
+        recurrence.check(spec)
+    except ValidationError:
+        return False
+    return True
 
 
 def _checked(record: dict[str, Any]) -> dict[str, Any]:
@@ -368,6 +376,8 @@ def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] 
     started: list[dict[str, Any]] = []
     where, params = ("status eq 'Active' and RowKey eq @id", {"id": only}) if only else ("status eq 'Active'", {})
     for record in records().query(TABLE, PARTITION, where, params):
+        if _disabled_as_invalid(record, now):
+            continue
         try:
             due = _recurrence_firings(record, now) if record.get("recurrence") else _change_firings(record, now)
         except Exception as exc:  # recorded on the schedule, shown by Schedule.get; the next tick retries
@@ -383,6 +393,21 @@ def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] 
                 started.append(fired)
                 _settle(firing, now)
     return started
+
+
+def _disabled_as_invalid(record: Mapping[str, Any], now: dt.datetime) -> bool:
+    """Disable a schedule whose recurrence can never fire (saved before its settings were checked as they are
+    now: a string, an interval of 10**12...), recording why, instead of failing at every tick."""
+    if not record.get("recurrence"):
+        return False
+    try:
+        recurrence.check(record["recurrence"])
+        return False
+    except ValidationError as exc:
+        error = f"{_iso(now)} disabled: its recurrence is not valid: {exc}"
+    log.warning("schedule '%s' (%s) %s", record.get("name"), record["id"], error)
+    records().update(TABLE, PARTITION, record["id"], lambda doc: doc.update(status=DISABLED, lastError=error))
+    return True
 
 
 def _failed(record: Mapping[str, Any], firing: Optional[Firing], exc: Exception, now: dt.datetime) -> None:
