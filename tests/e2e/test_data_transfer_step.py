@@ -286,3 +286,39 @@ def test_blob_csv_to_a_sql_table(ws: Any, servers: dict[str, SqlServer], kind: s
     error = str(run.find_step_run("load-bad")[0].get_details().get("error"))
     assert "line 3" in error, error
     assert len(_query(server, f"SELECT id FROM {table}")) == 3, "a failed load inserted rows"
+
+
+def test_the_streaming_fallback_copies_in_bounded_ranges(service: Service) -> None:
+    """When no read URL can be signed for a source blob, the driver streams it: CHUNK-sized ranges staged as blocks."""
+    import os
+    import threading
+
+    from azure.storage.blob import BlobServiceClient
+
+    from durableml.runner import data_transfer
+
+    blobs = BlobServiceClient.from_connection_string(service.azurite.connection_string)
+    container = blobs.get_container_client("streamed")
+    if not container.exists():
+        container.create_container()
+    data = os.urandom(2 * data_transfer.CHUNK + 123)
+    container.upload_blob("big.bin", data, overwrite=True)
+    landing = _other_blobs(service).get_container_client("streamed")
+    if not landing.exists():
+        landing.create_container()
+    target = landing.get_blob_client("big.bin")
+    data_transfer._stream_blob(container.get_blob_client("big.bin"), target, threading.Event())
+    assert target.download_blob().readall() == data
+    assert len(target.get_block_list()[0]) == 3  # three ranges, three blocks
+    assert not target.get_blob_properties().copy.id  # not a server-side copy
+
+
+def test_a_datafactory_target_runs_only_data_transfer_jobs(tmp_path: Path) -> None:
+    from durableml.compute.datafactory import DataFactoryBackend
+    from durableml.exceptions import ComputeTargetException
+    from durableml.jobs import JobSpec
+
+    job = JobSpec(job_id="j1", run_id="r1", step_name="train", snapshot="none", script_name="train.py",
+                  connection_string="UseDevelopmentStorage=true")  # fmt: skip
+    with pytest.raises(ComputeTargetException, match="runs only DataTransferStep"):
+        DataFactoryBackend(tmp_path).submit(job)
