@@ -1,5 +1,8 @@
 """durableml's Function App: wiring only. Every function lives in a blueprint module."""
 
+import os
+from pathlib import Path
+
 import azure.durable_functions as df
 import azure.functions as func
 
@@ -11,6 +14,15 @@ from triggers.api import bp as api
 from triggers.models import bp as models
 from triggers.published import bp as published
 from triggers.schedules import bp as schedules
+
+# The Functions Python worker puts the app's folder on its own sys.path, not on PYTHONPATH, so the processes the
+# app starts (local compute workers, step runners) would not find durableml, which lives beside this file in a
+# deployment (.python_packages holds only requirements.txt). Appended: installed packages come first, as in the
+# worker. tests/infra/test_artifact.py runs the deployment artifact laid out that way.
+_APP_DIR = str(Path(__file__).resolve().parent)
+_PATHS = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+if _APP_DIR not in _PATHS:
+    os.environ["PYTHONPATH"] = os.pathsep.join([*_PATHS, _APP_DIR])
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (
