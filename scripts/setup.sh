@@ -5,6 +5,7 @@
 #   .venv/checkov/  checkov (requirements-infra.txt) in a venv of its own: its pins (packaging<24, boto3...)
 #                   clash with the dev tools; tests/infra/test_bicep.py runs it on infra/
 #   node_modules/   Azurite, the storage emulator funchost starts (`npm ci`, version from package-lock.json)
+#   Java            java + javac (openjdk 17, apt-get when missing): the loopback Databricks server's Spark
 #   SQL servers     PostgreSQL and MariaDB binaries for the SQL-source tests (Debian packages, apt-get only
 #                   when their binaries are missing; skipped with a note where apt-get is not available)
 # Re-running is quick: pip is skipped while .venv/.durableml-installed holds the hash of its inputs,
@@ -128,8 +129,25 @@ install_sql_servers() {
         >/dev/null || die "apt-get install ${missing[*]} failed; see the messages above"
 }
 
+# Java (java for pyspark's local Spark, javac for the DatabricksStep JAR test): the loopback Databricks server
+# (durableml/devtools) runs tasks with spark-submit. Nothing is installed when javac is there.
+install_java() {
+    command -v javac >/dev/null 2>&1 && command -v java >/dev/null 2>&1 && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "note: Java (javac) not installed and apt-get is not available; the DatabricksStep tests will fail"
+        return 0
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "installing openjdk-17-jdk-headless (apt-get)"
+    "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq --no-install-recommends \
+        openjdk-17-jdk-headless >/dev/null || die "apt-get install openjdk-17-jdk-headless failed"
+}
+
 setup_venv
 install_python_packages
 install_sql_servers
+install_java
 install_node_packages
 say "ready: $VENV/bin/python ($("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')), $(azurite_versions | cut -d' ' -f2 | sed 's/^/azurite /')"

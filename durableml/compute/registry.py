@@ -43,12 +43,21 @@ def datafactory_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBa
     return factory(record, state_dir)
 
 
+def databricks_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
+    """A :class:`~durableml.compute.databricks.DatabricksBackend`: DatabricksStep runs on the attached workspace."""
+    from durableml.compute.databricks import databricks_backend as factory
+
+    return factory(record, state_dir)
+
+
 _FACTORIES: dict[str, Factory] = {
     "AmlCompute": amlcompute_backend,  # worker processes on this machine, or Ray jobs (durableml/compute/ray)
     "ComputeInstance": local_backend,
     "local": local_backend,
     "DataFactory": datafactory_backend,  # DataTransferStep copies, server-side (durableml/compute/datafactory)
     "DataLakeAnalytics": local_backend,  # an AdlaStep's U-SQL runs on DuckDB in a worker process
+    "Databricks": databricks_backend,  # DatabricksStep: runs/submit on the workspace (durableml/compute/databricks)
+    "DatabricksCompute": databricks_backend,
 }
 BACKEND_TYPES: frozenset[str] = frozenset(_FACTORIES)
 """The compute types durableml can run steps on."""

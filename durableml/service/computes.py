@@ -25,6 +25,8 @@ from durableml.service.records import records
 
 TABLE, PARTITION = "dmlCompute", "compute"
 _SECRET_KIND = "compute"
+_SEALED_TYPES = ("Databricks", "DatabricksCompute")  # their access token is sealed in dmlSecrets, not recorded
+_TOKEN_KEYS = ("access_token", "accessToken")
 _RAY_AUTH_KEYS = ("rayAuthHeader", "ray_auth_header")  # a Ray-backed target's auth header: sealed, never recorded
 LOCAL = "local"
 _BACKENDS = state.cache(
@@ -75,18 +77,22 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         ) from exc
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': maxNodeCount must be at least 1, got {max_nodes}")
-    given = {key: value for key, value in spec.items() if key not in _RAY_AUTH_KEYS}
+    given = {key: value for key, value in spec.items() if key not in _TOKEN_KEYS and key not in _RAY_AUTH_KEYS}
     record = {**given, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
     if _ray_backed(record):  # RayCompute.attach_configuration: an AmlCompute target on an attached Ray cluster
         record["rayAddress"] = ray_compute.check_address(spec.get("rayAddress"))
         header = next((str(spec[key]) for key in _RAY_AUTH_KEYS if spec.get(key)), "")
         secrets.save(_SECRET_KIND, name, {"rayAuthHeader": header} if header else {})
+    if kind in _SEALED_TYPES:
+        token = next((str(spec[key]) for key in _TOKEN_KEYS if spec.get(key)), "")
+        secrets.save(_SECRET_KIND, name, {"access_token": token} if token else {})
     records().put(TABLE, PARTITION, name, record)
     return record
 
 
 def delete_compute(name: str) -> None:
-    if _ray_backed(get_compute(name)):
+    found = get_compute(name)
+    if found["type"] in _SEALED_TYPES or _ray_backed(found):
         secrets.delete(_SECRET_KIND, name)
     records().delete(TABLE, PARTITION, name)
 
@@ -95,7 +101,10 @@ def backend(name: str | None) -> ComputeBackend:
     """The backend that runs jobs for compute target ``name`` (durableml.compute.registry, by its type)."""
     record = get_compute(name)
     key: tuple[Any, ...] = (record["name"], record["type"], record.get("max_nodes"))
-    if _ray_backed(record):  # the backend gets the unsealed auth header; new settings make a new backend
+    if record["type"] in _SEALED_TYPES:  # the backend gets the unsealed token; a new one makes a new backend
+        record = {**record, **secrets.load(_SECRET_KIND, record["name"])}
+        key += (record.get("workspaceUrl"), hashlib.sha256(str(record.get("access_token")).encode()).hexdigest())
+    if _ray_backed(record):  # likewise the unsealed auth header of an attached Ray cluster
         record = {**record, **secrets.load(_SECRET_KIND, record["name"])}
         options = {k: v for k, v in record.items() if k.startswith("ray") and k != "rayAuthHeader"}
         header = hashlib.sha256(str(record.get("rayAuthHeader")).encode()).hexdigest()

@@ -83,10 +83,19 @@ def test_databricks_step_records_settings_and_sorts_sets(ws: Workspace, blob_sto
 
 
 def test_databricks_step_needs_exactly_one_thing_to_run() -> None:
-    with pytest.raises(ValidationError, match="exactly one of notebook_path"):
-        DatabricksStep(name="x", notebook_path="/nb", python_script_path="dbfs:/a.py")
-    with pytest.raises(ValidationError, match="python_script_name needs source_directory"):
-        DatabricksStep(name="x", python_script_name="train.py")
+    with pytest.raises(ValidationError, match="^Exactly one of notebook_path, python_script_path, python_script_name"):
+        DatabricksStep(name="x", notebook_path="/nb", python_script_path="dbfs:/a.py", existing_cluster_id="c")
+    with pytest.raises(ValidationError, match="^If python_script_name is specified then source_directory must be too"):
+        DatabricksStep(name="x", python_script_name="train.py", existing_cluster_id="c")
+    with pytest.raises(ValidationError, match="^one of num_workers or min_workers and max_workers is required"):
+        DatabricksStep(name="x", notebook_path="/nb", compute_target="d")
+    with pytest.raises(ValidationError, match="^exactly one of num_workers or min_workers and max_workers"):
+        DatabricksStep(name="x", notebook_path="/nb", compute_target="d", num_workers=1, max_workers=2)
+    with pytest.raises(ValidationError, match="^Exactly one of node_type or instance_pool_id can be specified"):
+        DatabricksStep(name="x", notebook_path="/nb", compute_target="d", num_workers=1, node_type="a",
+                       instance_pool_id="p")  # fmt: skip
+    with pytest.raises(ValidationError, match="^compute_target is required"):
+        DatabricksStep(name="x", notebook_path="/nb", existing_cluster_id="c")
 
 
 def test_adla_step_compiles(ws: Workspace, blob_store: Datastore) -> None:

@@ -27,7 +27,13 @@ __all__ = [
 
 
 class DatabricksCompute(ComputeTarget):
-    """An attached Azure Databricks workspace (runs DatabricksStep through ``runs/submit``)."""
+    """An attached Azure Databricks workspace (runs DatabricksStep through ``runs/submit``).
+
+    The access token is sealed by the service (``dmlSecrets``) and never shown in the target's record. Azure ML
+    looked the workspace's URL up in Azure Resource Manager; durableml takes it from ``workspace_url=`` (a
+    durableml addition), from a ``workspace_name`` that is a URL, or from the service setting
+    ``DURABLEML_DATABRICKS_URL``.
+    """
 
     _compute_type = "Databricks"
 
@@ -37,14 +43,17 @@ class DatabricksCompute(ComputeTarget):
         workspace_name: str | None = None,
         resource_id: str | None = None,
         access_token: str = "",
+        *,
+        workspace_url: str | None = None,
     ) -> ComputeTargetAttachConfiguration:
-        """Return the settings to attach a Databricks workspace."""
+        """Return the settings to attach a Databricks workspace (v1's arguments, plus ``workspace_url``)."""
         return ComputeTargetAttachConfiguration(
             "Databricks",
             resource_group=resource_group,
             workspace_name=workspace_name,
             resource_id=resource_id,
             access_token=access_token,
+            workspace_url=workspace_url,
         )
 
 
