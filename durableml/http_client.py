@@ -32,6 +32,7 @@ from durableml._http_models import ModelOperations
 from durableml._http_published import PublishedOperations
 from durableml._http_schedules import ScheduleOperations
 from durableml._http_unavailable import UnavailableOperations
+from durableml._names import check_blob_name
 from durableml.exceptions import ExperimentNotFoundError, ServiceError, SnapshotException, ValidationError
 from durableml.source_snapshot import SnapshotFile, hash_path_files, snapshot_files
 
@@ -107,6 +108,11 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         target = remote.replace("\\", "/").lstrip("/")
         if not target or target.endswith("/"):
             raise ValidationError(f"upload_files: {remote!r} is not a file path on the datastore (for {local!r}).")
+        # "./data" or "data//x" name the same place as "data" and "data/x" (a URL would lose the "."); the rest
+        # of the service's blob name rules are checked here too ("..", which a URL would resolve, NUL...)
+        target = check_blob_name(
+            "/".join(part for part in target.split("/") if part not in ("", ".")), f"upload_files: path for {local!r}"
+        )
         try:
             with open(local, "rb") as handle:
                 data = handle.read()

@@ -248,6 +248,21 @@ def test_a_dataset_name_no_record_can_have_is_400(env: dict[str, Any]) -> None:
         assert "dataset name" in error_of(response, 400)["message"]
 
 
+def test_upload_files_to_a_dotted_target_path_lands_where_v1_put_it(env: dict[str, Any], tmp_path: Path) -> None:
+    """The SDK sends blob names without '.' or empty segments ('./data' is 'data'); '..' is refused with the reason."""
+    from durableml.exceptions import ValidationError
+
+    local = tmp_path / "rows.csv"
+    local.write_text("a\n1\n")
+    store = env["ws"].get_default_datastore()
+    folder = f"bad-more-{uuid.uuid4().hex[:6]}"
+    store.upload_files([str(local)], target_path=f"./{folder}//dotted", overwrite=True, show_progress=False)
+    listed = env["service"].api("GET", f"/api/datastores/{store.name}/files/", params={"prefix": folder})
+    assert listed.json() == [f"{folder}/dotted/rows.csv"], listed.text
+    with pytest.raises(ValidationError, match="'..'"):
+        store.upload_files([str(local)], target_path=f"{folder}/../../escape", overwrite=True, show_progress=False)
+
+
 def test_the_host_log_has_no_unhandled_error(env: dict[str, Any]) -> None:
     tail = Path(env["service"].host.log_path).read_text(encoding="utf-8", errors="replace")
     assert "unexpected error in the durableml API" not in tail, tail[-4000:]
