@@ -390,3 +390,11 @@ def test_an_inputs_path_on_compute_has_no_dotdot() -> None:
     for fine in ("data/raw", "/tmp/raw"):  # v1's path_on_compute may name any folder of the node
         binding["pathOnCompute"] = fine
         assert document_issues(doc) == []
+
+
+def test_a_data_transfer_destination_path_has_no_dotdot() -> None:
+    settings = {"destination": {"datastore": "workspaceblobstore", "path": "out/%2e%2e/%2e%2e/x"}}
+    issues = document_issues(document(settings, "data_transfer", snapshot=None))
+    assert [i.path for i in issues] == ["$.steps[0].settings.destination.path"], issues
+    settings["destination"]["path"] = "/out/copied/"
+    assert document_issues(document(settings, "data_transfer", snapshot=None)) == []

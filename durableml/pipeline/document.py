@@ -10,7 +10,7 @@ Containment (:func:`path_issues`): every path the document gives that reaches a 
 stays inside its root, by the rules of :mod:`durableml._names`: a step's script (``scriptName``,
 ``entryScript``, a DatabricksStep's ``python_script_name``) and ParallelRunStep's ``appendRowFileName`` are
 relative to the step's snapshot or output folder; data paths (datastore inputs, dataset paths, output
-destinations, DataPath defaults) are paths in their datastore; an input's ``pathOnCompute`` has no ``..`` (it
+destinations, a DataTransferStep's destination, DataPath defaults) are paths in their datastore; an input's ``pathOnCompute`` has no ``..`` (it
 may be absolute, as in v1); a snapshot id is a snapshot id.
 """
 
@@ -119,6 +119,10 @@ def _step_paths(step: Mapping[str, Any], path: str, check: Any) -> None:
     for name, spec in step["outputs"].items():
         where = f"{path}.outputs.{name}.destination"
         check(check_blob_prefix, spec.get("destination"), f"output {name!r} destination", where)
+    destination = settings.get("destination")
+    if step["kind"] == "data_transfer" and isinstance(destination, Mapping) and destination.get("path") is not None:
+        where = f"{path}.settings.destination.path"  # an output the kind makes of its settings (settings_outputs)
+        check(check_blob_prefix, destination["path"], "destination path", where)
 
 
 def _dataset_paths(dataset: Mapping[str, Any], path: str, check: Any) -> None:
