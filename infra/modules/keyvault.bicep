@@ -6,6 +6,8 @@ param tags object
 param logAnalyticsId string
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
+  // checkov:skip=CKV_AZURE_42:recoverable means purge protection too, which would block `azd down --purge`; soft delete keeps deleted secrets 7 days
+  // checkov:skip=CKV_AZURE_110:purge protection would make `azd down --purge` unable to remove the vault (and its name) for 7 days; deleted secrets are still recoverable for 7 days (soft delete)
   // checkov:skip=CKV_AZURE_109:firewall default Allow: this template creates no VNet (Flex Consumption without VNet integration reaches it over its public endpoint, guarded by Entra ID RBAC); docs/deploy.md says how to add private endpoints; RBAC mode, only the app identity and the deployer hold secret roles
   // checkov:skip=CKV_AZURE_189:public network access stays on: this template creates no VNet (Flex Consumption without VNet integration reaches it over its public endpoint, guarded by Entra ID RBAC); docs/deploy.md says how to add private endpoints
   name: name
@@ -20,7 +22,6 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableRbacAuthorization: true
     enableSoftDelete: true
     softDeleteRetentionInDays: 7
-    enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
     networkAcls: {
       bypass: 'AzureServices'

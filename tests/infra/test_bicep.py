@@ -27,6 +27,8 @@ CHECKOV = Path(sys.prefix) / "checkov" / "bin" / "checkov"  # scripts/setup.sh i
 NOT_APP_SETTINGS = {
     # set by the platform on every Function App
     "WEBSITE_HOSTNAME": "set by Azure Functions to the app's host name",
+    "PYTHONPATH": "set by the Functions Python worker (user packages, worker folder); function_app.py appends the "
+    "app's folder to it for the processes the app starts",
     # set by durableml itself for a step's process (runner/context.py, runner/parallel_run.py), never by Azure
     "DURABLEML_RUN_CONTEXT": "the step's context file, set by the step runner for the user's script",
     "DURABLEML_ENDPOINT": "the service URL, set by the step runner for the user's script (and by SDK users)",
