@@ -63,7 +63,7 @@ setup_venv() {
 install_python_packages() {
     local want
     want="$(python_inputs_hash)"
-    if [ -f "$PY_STAMP" ] && [ "$(cat "$PY_STAMP")" = "$want" ]; then
+    if [ -f "$PY_STAMP" ] && [ "$(cat "$PY_STAMP")" = "$want" ] && [ -x "$VENV/checkov/bin/checkov" ]; then
         return 0
     fi
     say "installing Python packages into $VENV (pip install -e .[dev])"

@@ -129,6 +129,22 @@ ENVIRONMENT_NAMES = ["a", "dev", "my-env-01", "UPPER-Case-9", "x" * 64, "-".join
 LOCATIONS = ["eastus", "swedencentral", "australiaeast"]
 
 
+def test_the_checkov_pin_is_the_same_in_pyproject_and_requirements_infra() -> None:
+    import tomllib
+
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    lines = (ROOT / "requirements-infra.txt").read_text().splitlines()
+    assert [x for x in lines if x.strip() and not x.startswith("#")] == extras["infra"]
+    pycep = next(x for x in extras["dev"] if x.startswith("pycep-parser=="))
+    requires = subprocess.run(
+        [str(CHECKOV.parent / "python"), "-m", "pip", "show", "checkov", "pycep-parser"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    assert f"Version: {pycep.split('==')[1]}" in requires, "checkov's venv has another pycep-parser than dev's"
+
+
 @pytest.mark.parametrize("path", bicep.bicep_files(), ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_bicep_file_parses(path: Path) -> None:
     parsed = bicep.parse(path)
@@ -344,3 +360,57 @@ def test_names_differ_between_environments_and_regions() -> None:
     a, b, c = (bicep.resource_names(*args) for args in [("dev", "eastus"), ("prod", "eastus"), ("dev", "westus3")])
     for key in ("storage", "keyVault", "registry", "functionApp"):  # globally unique names
         assert len({a[key], b[key], c[key]}) == 3, key
+
+
+# ------------------------------------------------------------------ the other parts
+
+
+def test_blob_created_events_reach_the_queue_the_app_is_told_about() -> None:
+    parsed = bicep.module("eventgrid")
+    topic = bicep.body(parsed["resources"]["topic"])
+    assert topic["properties"]["topicType"] == "Microsoft.Storage.StorageAccounts"
+    assert bicep.text(topic["properties"]["source"]) == "storage.id" and topic["identity"]["type"] == "SystemAssigned"
+    subscription = bicep.body(parsed["resources"]["blobCreated"])["properties"]
+    assert subscription["filter"]["includedEventTypes"] == ["Microsoft.Storage.BlobCreated"]
+    delivery = subscription["deliveryWithResourceIdentity"]
+    assert delivery["identity"]["type"] == "SystemAssigned"
+    assert delivery["destination"]["endpointType"] == "StorageQueue"
+    assert bicep.text(delivery["destination"]["properties"]["queueName"]) == "queueName"
+    events = bicep.body(bicep.main()["modules"]["events"])["params"]
+    app = bicep.body(bicep.main()["modules"]["functionApp"])["params"]
+    assert bicep.text(events["queueName"]) == bicep.text(app["blobEventsQueue"]) == "names.blobEventsQueue"
+    assert bicep.app_settings()["DURABLEML_BLOB_EVENTS_QUEUE"] == "blobEventsQueue"
+    storage = bicep.module("storage")
+    assert bicep.text(bicep.body(storage["resources"]["eventsQueue"])["name"]) == "blobEventsQueue"
+
+
+def test_key_vault_registry_monitoring_and_the_step_job_are_locked_down() -> None:
+    vault = bicep.body(bicep.module("keyvault")["resources"]["vault"])["properties"]
+    assert vault["enableRbacAuthorization"] is True and vault["enableSoftDelete"] is True
+    assert "accessPolicies" not in vault
+    registry = bicep.body(bicep.module("registry")["resources"]["registry"])["properties"]
+    assert registry["adminUserEnabled"] is False and registry["anonymousPullEnabled"] is False
+    monitoring = bicep.module("monitoring")["resources"]
+    assert bicep.body(monitoring["appInsights"])["properties"]["DisableLocalAuth"] is True
+    assert bicep.body(monitoring["logAnalytics"])["properties"]["features"]["disableLocalAuth"] is True
+    job = bicep.body(bicep.module("containerjobs")["resources"]["job"])
+    assert job["properties"]["configuration"]["triggerType"] == "Manual"
+    (registry_login,) = job["properties"]["configuration"]["registries"]
+    assert bicep.text(registry_login["identity"]) == "identityId" and "passwordSecretRef" not in registry_login
+    assert job["identity"]["type"] == "UserAssigned"
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "FROM python:3.11-slim" in dockerfile and "durableml.compute.ray.node" in dockerfile
+    assert "USER runner" in dockerfile
+
+
+def test_outputs_name_the_endpoint_and_the_studio() -> None:
+    outputs = bicep.main()["outputs"]
+    assert bicep.text(outputs["DURABLEML_ENDPOINT"]["value"]) == "functionApp.outputs.endpoint"
+    assert "functionApp.outputs.id" in bicep.text(outputs["DURABLEML_STUDIO_URL"]["value"])
+    app_outputs = bicep.module("functionapp")["outputs"]
+    assert bicep.text(app_outputs["endpoint"]["value"]) == "https://${app.properties.defaultHostName}"
+    parameters = json.loads((ROOT / "infra" / "main.parameters.json").read_text())["parameters"]
+    declared = bicep.main()["parameters"]
+    assert set(parameters) <= set(declared), set(parameters) - set(declared)
+    for name, parameter in declared.items():  # safe defaults: only the environment's name and place are required
+        assert parameter["default"] is not None or name in ("environmentName", "location"), name
