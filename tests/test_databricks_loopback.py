@@ -5,6 +5,7 @@ backend finds the workspace URL. The runs themselves: tests/e2e/test_databricks_
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -113,3 +114,48 @@ def test_the_workspace_url_and_the_token_the_backend_needs(tmp_path: Path) -> No
         databricks_backend({"name": "dbx", "workspaceUrl": "https://h"}, tmp_path)
     backend = databricks_backend({"name": "dbx", "workspaceUrl": "https://h", "access_token": TOKEN}, tmp_path)
     assert TOKEN not in repr(backend)
+
+
+def _wait_terminated(client: Any, run_id: int) -> Any:
+    from tests.polling import wait_until
+
+    def ended() -> Any:
+        run = client.jobs.get_run(run_id)
+        return run if run.state.life_cycle_state.value == "TERMINATED" else None
+
+    return wait_until(ended, timeout=60, interval=0.1, what=f"run {run_id} to end")
+
+
+def test_the_same_idempotency_token_gives_the_same_run(server: JobsServer) -> None:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service import jobs
+
+    client = WorkspaceClient(host=server.url, token=TOKEN, auth_type="pat")
+    task = jobs.SubmitTask(task_key="t", existing_cluster_id="c",
+                           spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/missing.py"))  # fmt: skip
+    first = client.jobs.submit(run_name="once", tasks=[task], idempotency_token="tok-1").response.run_id
+    again = client.jobs.submit(run_name="once", tasks=[task], idempotency_token="tok-1").response.run_id
+    other = client.jobs.submit(run_name="once", tasks=[task], idempotency_token="tok-2").response.run_id
+    assert first == again and other != first
+    run = _wait_terminated(client, first)
+    assert run.state.result_state.value == "FAILED" and len(run.tasks) == 1
+    output = client.jobs.get_run_output(run.tasks[0].run_id)
+    assert "dbfs:/missing.py does not exist in DBFS" in str(output.error)
+
+
+def test_timeout_seconds_kills_the_run(server: JobsServer) -> None:
+    from databricks.sdk import WorkspaceClient
+    from databricks.sdk.service import jobs
+
+    client = WorkspaceClient(host=server.url, token=TOKEN, auth_type="pat")
+    client.dbfs.upload("dbfs:/sleep.py", io.BytesIO(b"import time\ntime.sleep(600)\n"), overwrite=True)
+    task = jobs.SubmitTask(task_key="t", existing_cluster_id="c", timeout_seconds=1,
+                           spark_python_task=jobs.SparkPythonTask(python_file="dbfs:/sleep.py"))  # fmt: skip
+    run_id = client.jobs.submit(run_name="slow", tasks=[task]).response.run_id
+    run = _wait_terminated(client, run_id)
+    assert run.state.result_state.value == "TIMEDOUT", run.state
+    assert "timed out after 1 seconds" in str(client.jobs.get_run_output(run.tasks[0].run_id).error)
+    pid = server.runs._runs[run_id].pid
+    assert pid is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(pid, 0)  # the run's process group is gone
