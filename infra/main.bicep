@@ -73,6 +73,7 @@ var useScheduler = durableBackend == 'durableTaskScheduler'
 var names = {
   resourceGroup: 'rg-${environmentName}'
   identity: 'id-${resourceToken}'
+  stepIdentity: 'id-step-${resourceToken}'
   storage: 'st${resourceToken}'
   logAnalytics: 'log-${resourceToken}'
   appInsights: 'appi-${resourceToken}'
@@ -101,6 +102,18 @@ module identity 'modules/identity.bicep' = {
   scope: rg
   params: {
     name: names.identity
+    location: location
+    tags: allTags
+  }
+}
+
+// The step-runner job's own identity: user code in a step runs with it, so it gets only what a step needs
+// (pull its image, read its spec and inputs, write its outputs), not the app's roles (Key Vault, queues, tables).
+module stepIdentity 'modules/identity.bicep' = {
+  name: 'step-identity'
+  scope: rg
+  params: {
+    name: names.stepIdentity
     location: location
     tags: allTags
   }
@@ -172,8 +185,8 @@ module stepJob 'modules/containerjobs.bicep' = {
     location: location
     tags: allTags
     logAnalyticsId: monitoring.outputs.logAnalyticsId
-    identityId: identity.outputs.id
-    identityClientId: identity.outputs.clientId
+    identityId: stepIdentity.outputs.id
+    identityClientId: stepIdentity.outputs.clientId
     registryServer: registry.outputs.loginServer
     image: stepRunnerImage
     storageBlobEndpoint: storage.outputs.blobEndpoint
@@ -186,6 +199,7 @@ module roles 'modules/roles.bicep' = {
   scope: rg
   params: {
     principalId: identity.outputs.principalId
+    stepPrincipalId: stepIdentity.outputs.principalId
     userPrincipalId: principalId
     storageName: storage.outputs.name
     keyVaultName: keyVault.outputs.name

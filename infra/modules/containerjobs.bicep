@@ -1,6 +1,7 @@
 // The compute plane for AmlCompute steps: a Container Apps environment (consumption, scales to zero) and a
-// manually triggered job running the step-runner image (repository Dockerfile) as the app's identity.
-// Each step is one job execution started with the step's spec location in its environment.
+// manually triggered job running the step-runner image (repository Dockerfile) as its own identity (the step
+// identity: AcrPull and Storage Blob Data Contributor only, since user code runs with it). Each step is one job
+// execution, started by the app (Container Apps Jobs Operator on this job) with the step's spec in its environment.
 param environmentName string
 param jobName string
 param location string

@@ -1,7 +1,8 @@
-// The least roles the app's identity needs, each on one resource. docs/deploy.md says why each is there;
+// The least roles the app's identity and the step-runner job's identity need, each on one resource. docs/deploy.md says why each is there;
 // tests/infra/test_bicep.py checks that the identity has them. The Durable Task Data Contributor role
 // (Durable Task Scheduler backend) is in durabletask.bicep, Container Apps Jobs Operator in containerjobs.bicep.
 param principalId string
+param stepPrincipalId string
 param userPrincipalId string
 param storageName string
 param keyVaultName string
@@ -10,6 +11,7 @@ param appInsightsName string
 
 var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe'
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
   monitoringMetricsPublisher: '3913510d-42f4-4e42-8a64-420c390055eb'
@@ -91,14 +93,26 @@ resource secretsOfficer 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
-// The step-runner job pulls its image from the registry as this identity (no admin user, no password).
+// The step-runner job (its own identity) pulls its image from the registry: no admin user, no password.
 resource acrPull 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
-  name: guid(registry.id, principalId, roles.acrPull)
+  name: guid(registry.id, stepPrincipalId, roles.acrPull)
   scope: registry
   properties: {
-    principalId: principalId
+    principalId: stepPrincipalId
     principalType: 'ServicePrincipal'
     roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.acrPull)
+  }
+}
+
+// A step on the job reads its spec, snapshot and inputs and writes its outputs and result as blobs; it needs
+// no leases, queues, tables or secrets (it tells the orchestration it ended through the spec's notify URL).
+resource stepBlobContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, stepPrincipalId, roles.storageBlobDataContributor)
+  scope: storage
+  properties: {
+    principalId: stepPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
   }
 }
 

@@ -81,6 +81,7 @@ NOT_SECRETS = {
 
 ROLE_NAMES = {
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
@@ -98,17 +99,23 @@ APP_IDENTITY_ROLES = {
     ("Microsoft.Storage/storageAccounts", "Storage Table Data Contributor"),
     ("Microsoft.Insights/components", "Monitoring Metrics Publisher"),
     ("Microsoft.KeyVault/vaults", "Key Vault Secrets Officer"),
-    ("Microsoft.ContainerRegistry/registries", "AcrPull"),
     ("Microsoft.App/jobs", "Container Apps Jobs Operator"),
     ("Microsoft.DurableTask/schedulers", "Durable Task Data Contributor"),
 }
 APP_IDENTITY = "identity.outputs.principalId"
+# What the step-runner job's identity holds: user code in a step runs with it, so nothing beyond the step's needs.
+STEP_IDENTITY_ROLES = {
+    ("Microsoft.ContainerRegistry/registries", "AcrPull"),
+    ("Microsoft.Storage/storageAccounts", "Storage Blob Data Contributor"),
+}
+STEP_IDENTITY = "stepIdentity.outputs.principalId"
 
 # Azure's naming rules (length, characters) for each name main.bicep builds.
 LOWER_HYPHEN = r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?"
 NAME_RULES: dict[str, tuple[int, int, str]] = {
     "resourceGroup": (1, 90, r"[-\w.()]*[-\w()]"),
     "identity": (3, 128, r"[A-Za-z0-9][-\w]*"),
+    "stepIdentity": (3, 128, r"[A-Za-z0-9][-\w]*"),
     "storage": (3, 24, r"[a-z0-9]+"),
     "logAnalytics": (4, 63, r"[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]"),
     "appInsights": (1, 255, r"[^%&\\?/]+"),
@@ -252,6 +259,9 @@ def test_storage_connection_is_identity_based_as_the_functions_host_expects() ->
         assert settings[f"AzureWebJobsStorage__{service}ServiceUri"] == f"{service}Endpoint"
     assert settings["AZURE_CLIENT_ID"] == "identityClientId"  # DefaultAzureCredential picks the same identity
     assert bicep.job_environment()["AZURE_CLIENT_ID"] == "identityClientId"
+    job = {k: bicep.text(v) for k, v in bicep.body(bicep.main()["modules"]["stepJob"])["params"].items()}
+    assert job["identityClientId"] == "stepIdentity.outputs.clientId"  # the job runs as the step identity
+    assert job["operatorPrincipalId"] == "identity.outputs.principalId"  # the app starts it
     passed = {k: bicep.text(v) for k, v in bicep.body(bicep.main()["modules"]["functionApp"])["params"].items()}
     assert passed["identityClientId"] == "identity.outputs.clientId"
     assert passed["blobEndpoint"] == "storage.outputs.blobEndpoint"
@@ -301,9 +311,18 @@ def test_the_app_identity_holds_the_roles_the_code_needs_and_no_broader_ones() -
     app = {(a["scope"], ROLE_NAMES[a["role"]]) for a in assignments if a["principal"] == APP_IDENTITY}
     assert app == APP_IDENTITY_ROLES, f"missing: {APP_IDENTITY_ROLES - app}; not needed: {app - APP_IDENTITY_ROLES}"
     assert all(a["principalType"] == "ServicePrincipal" for a in assignments if a["principal"] == APP_IDENTITY)
+    step = {(a["scope"], ROLE_NAMES[a["role"]]) for a in assignments if a["principal"] == STEP_IDENTITY}
+    assert step == STEP_IDENTITY_ROLES, (
+        f"missing: {STEP_IDENTITY_ROLES - step}; not needed: {step - STEP_IDENTITY_ROLES}"
+    )
     topic = [(a["scope"], ROLE_NAMES[a["role"]]) for a in assignments if a["principal"] == "topic.identity.principalId"]
     assert topic == [("Microsoft.Storage/storageAccounts", "Storage Queue Data Message Sender")]
-    others = {a["principal"] for a in assignments} - {APP_IDENTITY, "topic.identity.principalId", "principalId"}
+    others = {a["principal"] for a in assignments} - {
+        APP_IDENTITY,
+        STEP_IDENTITY,
+        "topic.identity.principalId",
+        "principalId",
+    }
     assert not others, others
     user = [ROLE_NAMES[a["role"]] for a in assignments if a["principal"] == "principalId"]
     assert user == ["Key Vault Secrets Officer"]
