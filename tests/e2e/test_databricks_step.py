@@ -23,6 +23,8 @@ from typing import Any
 import pytest
 import requests
 
+from tests.polling import wait_until
+
 from .conftest import Service
 
 PROJECT = Path(__file__).resolve().parent / "projects" / "databricks"
@@ -37,15 +39,16 @@ def loopback(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any
     env = {**os.environ, "DURABLEML_DATABRICKS_TOKEN": TOKEN}
     command = [sys.executable, "-m", "durableml.devtools.databricks_jobs", "--root", str(root),
                "--workspace", str(PROJECT / "notebooks")]  # fmt: skip
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    assert process.stdout is not None
-    line = process.stdout.readline()
+    log = root / "server.log"  # a file, not a pipe nobody drains
+    with open(log, "wb") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
     try:
+        line = wait_until(lambda: log.read_text().partition("\n")[0] if "\n" in log.read_text() else "", timeout=60,
+                          what="the loopback server to listen")  # fmt: skip
         yield {"url": json.loads(line)["url"], "root": root, "process": process}
     finally:
         process.terminate()
         process.wait(timeout=30)
-        process.stdout.close()
 
 
 @pytest.fixture
@@ -235,7 +238,7 @@ def test_the_server_refuses_what_the_sdk_models_do_not_know(loopback: dict[str, 
     assert answer.status_code == 401, answer.text
 
 
-def test_the_access_token_is_in_no_record_log_or_blob(ws: Any, service: Service) -> None:
+def test_the_access_token_is_in_no_record_log_or_blob(ws: Any, service: Service, loopback: dict[str, Any]) -> None:
     from azureml.core.compute import ComputeTarget
 
     target = ComputeTarget(ws, "dbx")
@@ -246,6 +249,7 @@ def test_the_access_token_is_in_no_record_log_or_blob(ws: Any, service: Service)
     assert not leaks, leaks
     assert TOKEN not in service.host.output()
     logs = [p for p in Path(service.state_dir).rglob("*") if p.is_file() and p.name != "spec.json"]
+    logs += [p for p in Path(loopback["root"]).rglob("*") if p.is_file()]  # the runs' logs, requests, DBFS
     assert logs and not [str(p) for p in logs if TOKEN.encode() in p.read_bytes()]
 
 
@@ -259,8 +263,6 @@ def test_a_host_crash_while_the_databricks_run_goes_on_ends_with_one_run(
     from azureml.core import Experiment
     from azureml.pipeline.core import Pipeline
     from azureml.pipeline.steps import DatabricksStep
-
-    from tests.polling import wait_until
 
     journal = tmp_path / "journal.txt"
     step = DatabricksStep(name="journal", python_script_name="journal.py", source_directory=str(PROJECT),
