@@ -10,8 +10,8 @@ Containment (:func:`path_issues`): every path the document gives that reaches a 
 stays inside its root, by the rules of :mod:`durableml._names`: a step's script (``scriptName``,
 ``entryScript``, a DatabricksStep's ``python_script_name``) and ParallelRunStep's ``appendRowFileName`` are
 relative to the step's snapshot or output folder; data paths (datastore inputs, dataset paths, output
-destinations, a DataTransferStep's destination, DataPath defaults) are paths in their datastore; an input's ``pathOnCompute`` has no ``..`` (it
-may be absolute, as in v1); a snapshot id is a snapshot id.
+destinations, a DataTransferStep's destination, DataPath defaults) are paths in their datastore; an input's
+``pathOnCompute`` has no ``..`` (it may be absolute, as in v1); a snapshot id is a snapshot id.
 """
 
 from __future__ import annotations
