@@ -210,11 +210,30 @@ class RayCompute:
             if dispatched is None:
                 self._finish(files, _ended_result(job_id, JobState.CANCELED, "canceled before it started"), notify=True)
                 return
+            sid = str(dispatched["submission_id"])
+            if str(getattr(self._ray_status(dispatched), "value", "")) == "PENDING":
+                # Ray cannot stop a job whose supervisor waits for resources (the stop waits with it): the step
+                # ends Canceled here, and a late start finds the result (and no spec) in storage and runs nothing
+                self._cancel_pending(files)
         try:
-            self._call("stop_job", str(dispatched["submission_id"]))
+            self._call("stop_job", sid)
         except ComputeTargetException:
             if not self._ray_status(dispatched).is_terminal:
                 raise
+
+    def _cancel_pending(self, files: JobFiles) -> None:
+        from azure.core.exceptions import ResourceExistsError
+
+        spec = self._spec(files)
+        store = get_store(spec.connection_string)
+        result = _ended_result(files.job_id, JobState.CANCELED, "canceled before it started")
+        blob = store.container(JOBS_CONTAINER).get_blob_client(blob_name(files.job_id, RESULT_BLOB))
+        try:
+            blob.upload_blob(json.dumps(result).encode(), overwrite=False)
+        except ResourceExistsError:  # it started and ended meanwhile: its own result stands
+            return
+        self._drop_spec_blob(store, files.job_id)
+        self._finish(files, result, notify=True)
 
     def logs(self, job_id: str, offset: int = 0) -> str:
         """The driver log from character ``offset``: the Ray job's log while it runs, the log blob once it ended."""
