@@ -342,18 +342,35 @@ def test_the_runner_refuses_a_script_outside_its_snapshot(tmp_path: Path) -> Non
             script_path(outside, snapshot)
 
 
-def test_the_adla_driver_reads_no_script_outside_its_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from durableml.runner import adla
+def test_the_drivers_read_no_script_outside_their_snapshot(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The U-SQL and ParallelRunStep drivers run in the snapshot and read no script outside it (one check:
+    durableml.runner.workdir.in_snapshot, as script_path)."""
+    import json
+
+    from durableml.runner import adla, parallel_run
+    from durableml.runner.workdir import in_snapshot
 
     snapshot = tmp_path / "snapshot"
     snapshot.mkdir()
     (snapshot / "job.usql").write_text("@a = SELECT 1 AS x FROM (VALUES (1)) AS T(x);\n")
     (tmp_path / "outside.usql").write_text("secret\n")
+    (tmp_path / "outside.py").write_text("def run(mini_batch):\n    return mini_batch\n")
     monkeypatch.chdir(snapshot)
-    assert adla._in_snapshot("job.usql") == (snapshot / "job.usql").resolve()
-    for outside in ("../outside.usql", str(tmp_path / "outside.usql")):
+    assert in_snapshot("job.usql") == (snapshot / "job.usql").resolve()
+    for outside in ("../outside.usql", str(tmp_path / "outside.usql"), "job.usql\x00"):
         with pytest.raises(ValueError, match="outside the step's source snapshot"):
-            adla._in_snapshot(outside)
+            in_snapshot(outside)
+        assert adla.main([outside, "--output", "out", str(tmp_path / "o.csv")]) != 0
+        assert "outside the step's source snapshot" in capsys.readouterr().out
+    for outside in ("../outside.py", str(tmp_path / "outside.py")):
+        config = {"entry_script": outside, "mini_batch_size": "1", "node_count": 1, "process_count_per_node": 1,
+                  "error_threshold": 0, "output_action": "append_row", "append_row_file_name": "out.txt",
+                  "run_invocation_timeout": 5.0, "run_max_try": 1, "allowed_failed_count": None,
+                  "allowed_failed_percent": None, "logging_level": "INFO", "partition_keys": [], "inputs": []}  # fmt: skip
+        assert parallel_run.main(["--durableml-config", json.dumps(config)]) == 2
+        assert "entry_script" in capsys.readouterr().err
 
 
 def test_a_key_no_record_can_have_is_not_found_and_never_stored(service_storage: None) -> None:

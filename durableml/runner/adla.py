@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Any, Optional
 
+from durableml.runner.workdir import in_snapshot
 from durableml.runner.usql import PRELUDE, Output, Step, UsqlError, substitute_placeholders, translate
 
 USAGE = "usage: adla.py SCRIPT [--input NAME PATH]... [--output NAME PATH]... [--params JSON] [--threads N]"
@@ -107,20 +108,10 @@ def run(steps: list[Step], threads: int = 0) -> None:
         connection.close()
 
 
-def _in_snapshot(script: str) -> Path:
-    """The script's file in the step's snapshot (the working folder); ValueError if it resolves outside it (the
-    service refuses such a scriptName already: this is the last line)."""
-    root = Path.cwd().resolve()
-    path = (root / script).resolve()
-    if not path.is_relative_to(root) or path == root:
-        raise ValueError(f"the script {script!r} is outside the step's source snapshot; name it relative to it")
-    return path
-
-
 def main(argv: Optional[list[str]] = None) -> int:
     try:
         script, inputs, outputs, params, threads = _parse(list(sys.argv[1:] if argv is None else argv))
-        text = _in_snapshot(script).read_text(encoding="utf-8-sig")
+        text = in_snapshot(script, what="the U-SQL script").read_text(encoding="utf-8-sig")
         values = {**{k: _text(v) for k, v in params.items()}, **inputs, **outputs}
         steps = translate(substitute_placeholders(text, values), params, _read_path)
         print(f"AdlaStep: {script}: {len(steps)} statement(s) to run on DuckDB", flush=True)

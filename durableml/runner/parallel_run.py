@@ -63,6 +63,8 @@ from multiprocessing.pool import Pool
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
+from durableml.runner.workdir import in_snapshot
+
 __all__ = ["main", "parse_size", "Config"]
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]?B?)?\s*$", re.IGNORECASE)
@@ -493,6 +495,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     config = Config(**json.loads(args.durableml_config))
     if args.durableml_output:
         os.environ["DURABLEML_PARALLEL_OUTPUT"] = args.durableml_output
+    try:
+        in_snapshot(config.entry_script, what="ParallelRunStep: entry_script")  # the driver runs in the snapshot
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if not os.path.isfile(config.entry_script):
         print(f"ParallelRunStep: entry_script {config.entry_script!r} is not in the source directory "
               f"({os.getcwd()})", file=sys.stderr)  # fmt: skip

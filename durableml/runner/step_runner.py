@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
 
 from durableml.jobs import NO_SNAPSHOT, JobSpec, JobState
-from durableml.runner.workdir import DRIVER_LOG, now_iso
+from durableml.runner.workdir import DRIVER_LOG, in_snapshot, now_iso
 from durableml.exceptions import AzureMLException
 from durableml.runner import context as ctx
 from durableml.runner.driver_log import AppendBlob, DriverLog
@@ -280,13 +280,7 @@ def script_path(script_name: str, snapshot: Path) -> str:
     is the last line for a job spec that did not come through it: a script that resolves (``..``, an absolute
     path, a symlink) outside the snapshot is not run."""
     if not script_name.startswith(SHIPPED):
-        root = snapshot.resolve()
-        resolved = (root / script_name).resolve() if "\x00" not in script_name else root
-        if resolved == root or not resolved.is_relative_to(root):
-            raise ValueError(
-                f"job script {script_name!r} is outside the step's source snapshot; a script must be a file of the "
-                "step's source_directory, named relative to it (like 'train.py' or 'src/train.py')"
-            )
+        in_snapshot(script_name, snapshot)
         return f"./{script_name}" if script_name.startswith("-") else script_name  # a file, never an option
     package = Path(__file__).resolve().parent.parent
     path = (package / script_name[len(SHIPPED) :]).resolve()

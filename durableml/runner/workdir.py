@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timezone
 from pathlib import Path
 
-__all__ = ["DRIVER_LOG", "now_iso", "temp_path_beside"]
+__all__ = ["DRIVER_LOG", "in_snapshot", "now_iso", "temp_path_beside"]
 
 DRIVER_LOG = ("logs", "70_driver_log.txt")
 
@@ -26,3 +26,20 @@ def now_iso() -> str:
 def temp_path_beside(path: Path) -> Path:
     """A fresh temporary name next to ``path``: unique per process *and* per call (threads share a pid)."""
     return path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+
+
+def in_snapshot(name: str, snapshot: Path | None = None, what: str = "job script") -> Path:
+    """The file ``name`` names in the step's source ``snapshot`` (default: the working folder, where drivers run).
+
+    The service refuses names that leave the snapshot (``durableml._names.check_relative_path``); this is the last
+    line for a job spec that did not come through it: a name that resolves (``..``, an absolute path, a symlink,
+    NUL) outside the snapshot is a ValueError saying so.
+    """
+    root = (snapshot or Path.cwd()).resolve()
+    resolved = (root / name).resolve() if "\x00" not in name else root
+    if resolved == root or not resolved.is_relative_to(root):
+        raise ValueError(
+            f"{what} {name!r} is outside the step's source snapshot; name a file of the step's source_directory "
+            "relative to it (like 'train.py' or 'src/train.py')"
+        )
+    return resolved
