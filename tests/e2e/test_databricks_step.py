@@ -283,3 +283,19 @@ def test_a_host_crash_while_the_databricks_run_goes_on_ends_with_one_run(
     assert journal.read_text().splitlines() == ["start", "end"], "the task ran exactly once"
     runs = [p for p in (loopback["root"] / "runs").iterdir() if str(journal) in (p / "request.json").read_text()]
     assert len(runs) == 1, runs
+
+
+def test_the_example_runs_offline_with_one_command() -> None:
+    """examples/databricks/run.py: its own durableml and loopback workspace, the v1 pipeline, the report."""
+    example = PROJECT.parents[3] / "examples" / "databricks"
+    done = subprocess.run(
+        [sys.executable, str(example / "run.py")], capture_output=True, text=True, timeout=600, check=False
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert "[durableml] notebook result: 5 sales >= 2" in done.stdout, done.stdout[-3000:]
+    (report,) = (example / "results").rglob("report.txt")
+    assert report.read_text().splitlines() == [
+        "east: 1 sales, 5 in total",
+        "north: 2 sales, 15 in total",
+        "west: 2 sales, 17.5 in total",
+    ]
