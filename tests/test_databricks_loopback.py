@@ -142,6 +142,15 @@ def test_the_same_idempotency_token_gives_the_same_run(server: JobsServer) -> No
     output = client.jobs.get_run_output(run.tasks[0].run_id)
     assert "dbfs:/missing.py does not exist in DBFS" in str(output.error)
 
+    restarted = JobsServer(server.root, TOKEN).start()  # a server on the same folder knows the run and its token
+    try:
+        client = WorkspaceClient(host=restarted.url, token=TOKEN, auth_type="pat")
+        assert client.jobs.submit(run_name="once", tasks=[task], idempotency_token="tok-1").response.run_id == first
+        assert client.jobs.get_run(first).state.result_state.value == "FAILED"
+        assert client.jobs.submit(run_name="once", tasks=[task]).response.run_id > other
+    finally:
+        restarted.stop()
+
 
 def test_timeout_seconds_kills_the_run(server: JobsServer) -> None:
     from databricks.sdk import WorkspaceClient

@@ -83,9 +83,29 @@ class Runs:
         self._lock = threading.Lock()
         self._runs: dict[int, RunRecord] = {}
         self._tokens: dict[str, int] = {}
+        self._next = 1
+        self._load()
+
+    def _load(self) -> None:
+        """The runs of an earlier server on this folder: ended ones as they ended, the others lost (INTERNAL_ERROR);
+        their idempotency tokens still name them, and run ids go on counting."""
         runs = self.root / "runs"
-        earlier = [int(p.name) for p in runs.iterdir() if p.name.isdigit()] if runs.is_dir() else []
-        self._next = max(earlier, default=-1) + 2  # a server restarted on the same folder goes on counting
+        for folder in sorted(runs.iterdir() if runs.is_dir() else [], key=lambda p: p.name):
+            request = _read_json(folder / "request.json")
+            if not folder.name.isdigit() or not request.get("tasks"):
+                continue
+            run_id = int(folder.name)
+            record = RunRecord(run_id, str(request.get("run_name") or "Untitled"), request["tasks"][0], None, folder)
+            ended = _read_json(folder / "state.json")
+            record.life_cycle_state = str(ended.get("life_cycle_state") or "INTERNAL_ERROR")
+            record.result_state = ended.get("result_state") or "FAILED"
+            record.state_message = str(ended.get("state_message") or "the loopback server stopped while the run ran")
+            record.outcome = dict(ended.get("outcome") or {"error": record.state_message})
+            record.end_time = int(ended.get("end_time") or folder.stat().st_mtime * 1000)
+            self._runs[run_id] = record
+            if request.get("idempotency_token"):
+                self._tokens[str(request["idempotency_token"])] = run_id
+            self._next = max(self._next, run_id + 2)  # a server restarted on the same folder goes on counting
 
     # -- the API ---------------------------------------------------------------------------------
     def submit(self, body: dict[str, Any]) -> int:
@@ -271,6 +291,9 @@ class Runs:
             record.outcome = outcome
             record.life_cycle_state, record.result_state, record.state_message = life, result, message
             record.end_time = int(time.time() * 1000)
+            ended = {"life_cycle_state": life, "result_state": result, "state_message": message, "outcome": outcome,
+                     "end_time": record.end_time}  # fmt: skip
+            (record.dir / "state.json").write_text(json.dumps(ended), encoding="utf-8")
 
     def local(self, path: str) -> Path:
         """The local file of a ``dbfs:/`` path (or a ``/dbfs/`` FUSE path); refuses paths that leave DBFS."""
