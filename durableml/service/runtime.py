@@ -14,7 +14,9 @@ never got a record.
 
 from __future__ import annotations
 
+import json
 import logging
+from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
 
 from durableml import stepkinds
@@ -298,7 +300,47 @@ def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     changes.changed(new.get("parent_id"), step=True)
     if new["status"] not in TERMINAL:
         _SAVED[str(new["id"])] = new
+    elif record.get("status") not in TERMINAL:
+        log_step_end(new)
     return new
+
+
+STEP_END_EVENT = "durableml.step_end"
+_ERROR_SUMMARY = 500  # characters of a failed step's error in its log line
+
+
+def log_step_end(record: Mapping[str, Any]) -> str:
+    """Log one line for a step run that just ended: ``durableml.step_end {json}`` (run id, step name, status,
+    duration in seconds, compute target, its error's summary line): the line the docs' KQL query parses.
+
+    Only what the step's record shows anyone who may read the run: its error is the record's (the runner
+    redacts secrets from it before it is recorded): a traceback's last line, else its first line. Returns the line.
+    """
+    lines = [line for line in str(record.get("error") or "").strip().splitlines() if line.strip()]
+    # a traceback's summary is its last line (the exception); any other error's its first
+    error = lines[-1:] if lines and lines[0].startswith("Traceback") else lines[:1]
+    event = {
+        "run_id": record.get("parent_id"),
+        "step_run_id": record.get("id"),
+        "step_name": record.get("name"),
+        "status": record.get("status"),
+        "duration_s": _duration(record.get("started") or record.get("created"), record.get("ended")),
+        "compute_target": record.get("compute_target"),
+        "reused": bool(record.get("reused_from")),
+        "error": error[0][:_ERROR_SUMMARY] if error else None,
+    }
+    line = f"{STEP_END_EVENT} {json.dumps(event, sort_keys=True)}"
+    (_log.warning if event["status"] == FAILED else _log.info)(line)
+    return line
+
+
+def _duration(started: Any, ended: Any) -> Optional[float]:
+    try:
+        begin = datetime.fromisoformat(str(started).replace("Z", "+00:00"))
+        end = datetime.fromisoformat(str(ended).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return round((end - begin).total_seconds(), 3)
 
 
 def _result(record: Mapping[str, Any]) -> dict[str, Any]:

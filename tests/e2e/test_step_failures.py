@@ -64,6 +64,16 @@ def fails_with(env: dict[str, Any], pipeline: Pipeline, step_name: str, reason: 
 def test_the_script_fails(env: dict[str, Any], tmp_path: Path, capsys: Any) -> None:
     bad = step("bad", tmp_path / "journal.txt", env["compute"], extra=["--fail"])
     fails_with(env, Pipeline(env["ws"], [bad]), "bad", "step bad failed on purpose", capsys)
+    # one structured line per finished step in the host's log (what the docs' KQL query parses)
+    events = [
+        json.loads(line.split("durableml.step_end ", 1)[1])
+        for line in env["service"].host.output().splitlines()
+        if "durableml.step_end {" in line
+    ]
+    failed = [e for e in events if e["step_name"] == "bad" and e["status"] == "Failed"]
+    assert len(failed) == 1, events
+    assert "step bad failed on purpose" in failed[0]["error"] and failed[0]["run_id"], failed
+    assert isinstance(failed[0]["duration_s"], float) and failed[0]["duration_s"] >= 0, failed
 
 
 def test_an_input_cannot_be_staged(env: dict[str, Any], tmp_path: Path, capsys: Any) -> None:
