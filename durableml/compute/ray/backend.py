@@ -497,18 +497,19 @@ class RayCompute:
             rerun = files.read_result()  # set when the rerun could not even be submitted
             return status_from_report(files.job_id, rerun) if rerun else JobStatus(files.job_id, JobState.QUEUED)
         else:
-            why = "the Ray job ended without a result" if state == "SUCCEEDED" else _failure(info)
+            ray_log = self._ray_log(str(dispatched["submission_id"]))
+            why = "the Ray job ended without a result" if state == "SUCCEEDED" else _failure(info, ray_log)
             if attempt > 1:
                 why = f"{why} (attempt {attempt} of {self.max_attempts})"
             failed = _ended_result(files.job_id, JobState.FAILED, why)
-            failed["ray_log"] = self._ray_log(str(dispatched["submission_id"]))
+            failed["ray_log"] = _driver_part(ray_log) or ray_log
             self._finish(files, failed, notify=True)
         self._drop_spec_blob(store, files.job_id)
         return status_from_report(files.job_id, files.read_result() or {})
 
     def _ray_log(self, sid: str) -> str:
         try:
-            return _driver_part(self._call("get_job_logs", sid))
+            return str(self._call("get_job_logs", sid))
         except ComputeTargetException:
             return ""
 
@@ -562,10 +563,13 @@ def _lost(info: Any) -> bool:
     return "died" in message or "node" in message and "fail" in message
 
 
-def _failure(info: Any) -> str:
-    message = str(getattr(info, "message", "") or "").strip()
-    head = message.splitlines()[0] if message else "no message"
-    return f"the Ray job {getattr(info, 'submission_id', '')} failed: {head}"
+def _failure(info: Any, ray_log: str) -> str:
+    """Ray's message (its first line) and the last line of the job's log, which says what went wrong."""
+    lines = [line.strip() for line in str(getattr(info, "message", "") or "").splitlines() if line.strip()]
+    head = lines[0] if lines else "no message"
+    tail = [line.strip() for line in ray_log.splitlines() if line.strip()] or lines[1:]
+    last = f" ... {tail[-1]}" if tail and tail[-1] != head else ""
+    return f"the Ray job {getattr(info, 'submission_id', '')} failed: {head}{last}"
 
 
 def _driver_part(ray_log: str) -> str:
