@@ -170,17 +170,26 @@ def test_a_spark_jar_task_runs_a_jar_compiled_here(ws: Any, loopback: dict[str, 
     assert "hello from a jar: alpha beta count=4" in log, log
 
 
-def test_a_failing_script_shows_its_error_in_the_step_failure_reason(ws: Any) -> None:
+def test_a_failing_script_shows_its_error_in_the_step_failure_reason(ws: Any, loopback: dict[str, Any]) -> None:
+    """A python_script_path script (put on DBFS beforehand, as v1 users did) that raises."""
     from azureml.core import Experiment
+    from azureml.core.runconfig import PyPiLibrary
     from azureml.pipeline.core import Pipeline
     from azureml.pipeline.steps import DatabricksStep
+    from databricks.sdk import WorkspaceClient
 
-    step = DatabricksStep(name="failing", python_script_name="failing.py", source_directory=str(PROJECT),
-                          compute_target="dbx", existing_cluster_id="c-1", allow_reuse=False)  # fmt: skip
+    with open(PROJECT / "failing.py", "rb") as script:
+        WorkspaceClient(host=loopback["url"], token=TOKEN).dbfs.upload(
+            "dbfs:/scripts/failing.py", script, overwrite=True
+        )
+    step = DatabricksStep(name="failing", python_script_path="dbfs:/scripts/failing.py", compute_target="dbx",
+                          existing_cluster_id="c-1", pypi_libraries=[PyPiLibrary("requests")],
+                          allow_reuse=False)  # fmt: skip
     run: Any = Experiment(ws, "e2e-databricks").submit(Pipeline(ws, [step]))
     _finish(run, "Failed")
     error = str(run.find_step_run("failing")[0].get_details().get("error"))
     assert "ValueError: bad sales data in 3 rows" in error and "ended FAILED" in error, error
+    assert 'failing.py", line' in error, "the error_trace is part of the reason"
 
 
 def _spark_pids(marker: str) -> list[int]:
