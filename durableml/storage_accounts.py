@@ -19,11 +19,22 @@ connection strings cannot say (``Anonymous=true``; ``TenantId``/``ClientId``/``C
 principal; ``Identity=workspace`` for the service's own identity). :func:`blob_service` turns one into a
 ``BlobServiceClient``. A connection is a secret: it lives only in the service's sealed secret store, in the job
 spec a compute node reads, and in memory; never in records, logs or a step's environment.
+
+**Identity-based service storage.** In Azure the Function App has no account key: its ``AzureWebJobsStorage``
+is the identity-based settings ``AzureWebJobsStorage__blobServiceUri`` / ``__queueServiceUri`` /
+``__tableServiceUri`` / ``__credential`` (``managedidentity``) / ``__clientId``. :func:`identity_connection`
+writes them as a connection text, ``BlobEndpoint=...;QueueEndpoint=...;TableEndpoint=...;AccountName=...;
+Credential=managedidentity;ClientId=<id>;``, which holds no secret (endpoints and a client id only) and is what
+a job spec carries. Every client built from such a text (:func:`blob_service`, :func:`table_service`,
+:func:`queue_service`) authenticates with :func:`identity_credential`: the managed identity of the machine the
+client runs on (``AZURE_CLIENT_ID`` there, the node's own identity, else the text's client id), or
+``DefaultAzureCredential`` when no ``Credential=managedidentity`` is given (a developer's ``az login``).
 """
 
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any, Mapping, Optional
 
 __all__ = [
@@ -32,9 +43,18 @@ __all__ = [
     "account_url",
     "blob_service",
     "connection",
+    "identity_connection",
+    "identity_credential",
+    "is_identity",
     "local_blob_base",
     "parse",
+    "queue_service",
+    "table_service",
 ]
+
+IDENTITY_PREFIX = "AzureWebJobsStorage__"
+_credentials: dict[tuple[bool, str], Any] = {}
+_credentials_lock = threading.Lock()
 
 AZURE_SUFFIX = "core.windows.net"
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
@@ -109,12 +129,104 @@ def connection(url: str, account: str, kind: str, secrets: Mapping[str, Any]) ->
     return f"BlobEndpoint={url};Anonymous=true;"
 
 
+def identity_connection(settings: Mapping[str, str], prefix: str = IDENTITY_PREFIX) -> Optional[str]:
+    """The connection text of identity-based storage settings (``<prefix>blobServiceUri`` ...), None without them.
+
+    Only endpoints, the account's name and the identity's client id: no secret."""
+    blob = settings.get(f"{prefix}blobServiceUri") or ""
+    account = settings.get(f"{prefix}accountName") or ""
+    if not blob and not account:
+        return None
+    endpoints = {}
+    for service in ("blob", "queue", "table"):
+        uri = settings.get(f"{prefix}{service}ServiceUri") or ""
+        if not uri and blob:
+            uri = blob.replace(".blob.", f".{service}.")
+        if not uri:
+            uri = f"https://{account}.{service}.{AZURE_SUFFIX}"
+        endpoints[service] = uri.rstrip("/")
+    if not account:
+        account = _account_of(endpoints["blob"])
+    text = (
+        f"BlobEndpoint={endpoints['blob']};QueueEndpoint={endpoints['queue']};TableEndpoint={endpoints['table']};"
+        f"AccountName={account};"
+    )
+    if (settings.get(f"{prefix}credential") or "").lower() == "managedidentity":
+        text += "Credential=managedidentity;"
+    else:
+        text += "Credential=default;"
+    client_id = settings.get(f"{prefix}clientId") or ""
+    return text + (f"ClientId={client_id};" if client_id else "")
+
+
+def _account_of(blob_endpoint: str) -> str:
+    """The account of a blob endpoint: its host's first label, or a path-style (emulator) URL's first segment."""
+    match = _ENDPOINT.match(blob_endpoint)
+    if match and match.group(2).lower() in _LOOPBACK:
+        return blob_endpoint[match.end() :].strip("/").split("/", 1)[0]
+    return match.group(2).split(".", 1)[0] if match else ""
+
+
+def is_identity(text: str) -> bool:
+    """Whether a connection text authenticates with an identity (service's own, or Entra ID) and holds no key."""
+    parts = parse(text)
+    return bool(parts.get("credential") or parts.get("identity")) and not parts.get("accountkey")
+
+
+def identity_credential(text: str = "") -> Any:
+    """The token credential for an identity connection text, one per (kind, client id) per process.
+
+    ``Credential=managedidentity``: ``ManagedIdentityCredential`` of this machine's identity (``AZURE_CLIENT_ID``
+    when set, the identity the node itself is told to use, else the text's ``ClientId``); otherwise
+    ``DefaultAzureCredential`` (environment, workload identity, managed identity, az login...)."""
+    import os
+
+    parts = parse(text)
+    managed = parts.get("credential", "").lower() == "managedidentity"
+    client_id = os.environ.get("AZURE_CLIENT_ID") or parts.get("clientid") or ""
+    with _credentials_lock:
+        found = _credentials.get((managed, client_id))
+        if found is None:
+            if managed:
+                from azure.identity import ManagedIdentityCredential
+
+                found = ManagedIdentityCredential(client_id=client_id) if client_id else ManagedIdentityCredential()
+            else:
+                from azure.identity import DefaultAzureCredential
+
+                found = DefaultAzureCredential(
+                    exclude_interactive_browser_credential=True, managed_identity_client_id=client_id or None
+                )
+            _credentials[(managed, client_id)] = found
+        return found
+
+
+def table_service(text: str) -> Any:
+    """A ``TableServiceClient`` for a storage connection string or an identity connection text."""
+    from azure.data.tables import TableServiceClient
+
+    if is_identity(text):
+        return TableServiceClient(parse(text)["tableendpoint"], credential=identity_credential(text))
+    return TableServiceClient.from_connection_string(text)
+
+
+def queue_service(text: str) -> Any:
+    """A ``QueueServiceClient`` for a storage connection string or an identity connection text."""
+    from azure.storage.queue import QueueServiceClient
+
+    if is_identity(text):
+        return QueueServiceClient(parse(text)["queueendpoint"], credential=identity_credential(text))
+    return QueueServiceClient.from_connection_string(text)
+
+
 def blob_service(text: str) -> Any:
     """A ``BlobServiceClient`` for a connection text (a plain storage connection string works too)."""
     from azure.storage.blob import BlobServiceClient
 
     parts = parse(text)
     url = parts.get("blobendpoint", "")
+    if parts.get("credential"):
+        return BlobServiceClient(url, credential=identity_credential(text))
     if parts.get("anonymous", "").lower() == "true":
         return BlobServiceClient(url)
     if parts.get("clientsecret"):

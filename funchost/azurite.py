@@ -280,18 +280,28 @@ def start_azurite(
     log: Log = None,
     timeout: float = 60.0,
     accounts: Iterable[str] = (),
+    extra_args: Sequence[str] = (),
 ) -> AzuriteHandle:
     """Start a private Azurite with its data in ``data_dir``; port 0 lets the OS pick a free port.
 
     ``accounts``: storage accounts it serves besides ``devstoreaccount1`` (see :func:`account_key`).
+    ``extra_args``: more Azurite options, e.g. ``["--oauth", "basic", "--cert", PEM, "--key", KEY]`` for HTTPS
+    with bearer tokens (then the connection string's ``http`` endpoints are ``https`` ones).
     The returned handle knows the ports actually bound and offers ``.connection_string``.
     """
     script = find_azurite([Path.cwd(), REPO_ROOT])
-    return _launch(script, [blob_port, queue_port, table_port], data_dir, log, timeout, account_names(accounts))
+    ports = [blob_port, queue_port, table_port]
+    return _launch(script, ports, data_dir, log, timeout, account_names(accounts), list(extra_args))
 
 
 def _launch(
-    script: Path, ports: list[int], data_dir: Path, log: Log, timeout: float, accounts: Sequence[str] = ()
+    script: Path,
+    ports: list[int],
+    data_dir: Path,
+    log: Log,
+    timeout: float,
+    accounts: Sequence[str] = (),
+    extra_args: Sequence[str] = (),
 ) -> AzuriteHandle:
     node = shutil.which("node")
     if node is None:
@@ -314,6 +324,7 @@ def _launch(
         "--silent",
         "--location",
         str(data_dir),
+        *extra_args,
     ]
     for service, port in zip(SERVICES, ports, strict=True):
         command += [f"--{service}Host", "127.0.0.1", f"--{service}Port", str(port)]

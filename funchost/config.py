@@ -11,7 +11,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from funchost.errors import ConfigError
 
@@ -127,3 +127,12 @@ def parse_connection_string(value: str) -> dict[str, str]:
             )
         parts[key.strip().lower()] = val.strip()
     return parts
+
+
+def storage_configured(settings: Mapping[str, str], name: str = "AzureWebJobsStorage") -> bool:
+    """Whether connection ``name`` is set: a connection string, or identity-based ``<name>__*ServiceUri`` /
+    ``__serviceUri`` / ``__accountName`` settings."""
+    if settings.get(name):
+        return True
+    suffixes = ("blobServiceUri", "queueServiceUri", "tableServiceUri", "serviceUri", "accountName")
+    return any(settings.get(f"{name}__{suffix}") for suffix in suffixes)

@@ -13,7 +13,7 @@ from typing import Any, Optional
 from aiohttp import web
 
 from funchost import azurite, keys as keys_mod
-from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes
+from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes, storage_configured
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
 from funchost.durable.http_api import DurableHttpApi, DurableUrls, guarded
@@ -103,6 +103,9 @@ class Host:
 
     def _ensure_storage(self) -> None:
         conn = os.environ.get(STORAGE_SETTING)
+        if not conn and storage_configured(os.environ):
+            log.info("storage: identity-based %s settings (no connection string)", STORAGE_SETTING)
+            return
         if not conn:
             log.warning(
                 "%s is not set: blob/queue/timer triggers are off. Set it in local.settings.json "
@@ -117,7 +120,7 @@ class Host:
             )
 
     def _bindings(self) -> Any:
-        if not os.environ.get(STORAGE_SETTING):
+        if not storage_configured(os.environ):
             return None
         from funchost.bindings import StorageBindings
         from funchost.storage import Connections
@@ -126,7 +129,7 @@ class Host:
         return StorageBindings(self.connections, self.config)
 
     async def _start_listeners(self) -> None:
-        if not os.environ.get(STORAGE_SETTING) or self.index is None:
+        if not storage_configured(os.environ) or self.index is None:
             return
         import funchost.triggers as triggers
 

@@ -183,7 +183,9 @@ def with_local_storage(env: dict[str, str]) -> dict[str, str]:
 
     funchost starts Azurite itself for such a loopback connection (with its data in the state dir).
     """
-    if env.get("AzureWebJobsStorage"):
+    from funchost.config import storage_configured
+
+    if storage_configured(env):  # a connection string, or identity-based AzureWebJobsStorage__* settings
         return env
     from funchost.azurite import connection_string
 

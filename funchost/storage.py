@@ -178,11 +178,18 @@ class Connections:
         return None
 
     def _identity_credential(self, name: str) -> Any:
+        """``<name>__credential`` = ``managedidentity``: the managed identity (``<name>__clientId``), as the
+        Functions host does; otherwise DefaultAzureCredential (a developer's environment or az login)."""
         if self._credential is None:
-            from azure.identity import DefaultAzureCredential  # lazily: only identity connections need it
+            client_id = self._settings.get(f"{name}__clientId") or None
+            if (self._settings.get(f"{name}__credential") or "").lower() == "managedidentity":
+                from azure.identity import ManagedIdentityCredential  # lazily: only identity connections need it
 
-            client_id = self._settings.get(f"{name}__clientId")
-            self._credential = DefaultAzureCredential(managed_identity_client_id=client_id)
+                self._credential = ManagedIdentityCredential(client_id=client_id)
+            else:
+                from azure.identity import DefaultAzureCredential
+
+                self._credential = DefaultAzureCredential(managed_identity_client_id=client_id)
         return self._credential
 
 

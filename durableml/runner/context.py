@@ -45,8 +45,13 @@ __all__ = [
 
 # sitecustomize.py there turns on the azureml alias lazily, on the script's first ``import azureml``.
 STARTUP_DIR = Path(__file__).resolve().parent / "_startup"
+# Storage connections, and the managed identity endpoint of the node (App Service / Functions / Container Apps:
+# IDENTITY_ENDPOINT + IDENTITY_HEADER; older MSI_ENDPOINT + MSI_SECRET): with them a script could ask for the
+# service's tokens. The node's runner keeps them (it reads and writes the step's files with that identity).
 _SECRET_ENV_NAMES = re.compile(
-    r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING)$", re.IGNORECASE
+    r"^(AzureWebJobsStorage.*|DURABLEML_STORAGE|AZURE_STORAGE_CONNECTION_STRING"
+    r"|IDENTITY_ENDPOINT|IDENTITY_HEADER|MSI_ENDPOINT|MSI_SECRET)$",
+    re.IGNORECASE,
 )
 _SECRET_MARKERS = ("AccountKey=", "SharedAccessSignature=", "sig=")
 STEP_ENDPOINT_SETTING = "DURABLEML_STEP_ENDPOINT"

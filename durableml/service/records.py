@@ -25,12 +25,21 @@ _INDEXED = ("status", "experiment", "name", "created", "kind", "parent_id")
 
 
 def storage_connection() -> str:
-    """The service's storage account: the Function App's ``AzureWebJobsStorage`` connection string."""
+    """The service's storage account: the Function App's ``AzureWebJobsStorage`` connection string, or, when the
+    app has identity-based storage settings instead (``AzureWebJobsStorage__blobServiceUri`` ..., as in Azure),
+    their connection text (:func:`durableml.storage_accounts.identity_connection`: endpoints and the identity's
+    client id, no key)."""
     conn = os.environ.get("DURABLEML_STORAGE") or os.environ.get("AzureWebJobsStorage")
     if not conn:
+        from durableml.storage_accounts import identity_connection
+
+        identity = identity_connection(os.environ)
+        if identity:
+            return identity
         raise ConfigurationError(
             "no storage account configured: set AzureWebJobsStorage (for example "
-            "UseDevelopmentStorage=true with Azurite) in local.settings.json"
+            "UseDevelopmentStorage=true with Azurite) in local.settings.json, or the identity-based settings "
+            "AzureWebJobsStorage__blobServiceUri/__queueServiceUri/__tableServiceUri (+ __credential, __clientId)"
         )
     if conn.strip().lower() == "usedevelopmentstorage=true":
         from funchost.azurite import connection_string
@@ -43,9 +52,9 @@ class Records:
     """Typed access to the record tables (created on first use)."""
 
     def __init__(self, connection_string: Optional[str] = None) -> None:
-        from azure.data.tables import TableServiceClient
+        from durableml.storage_accounts import table_service
 
-        self._service = TableServiceClient.from_connection_string(connection_string or storage_connection())
+        self._service = table_service(connection_string or storage_connection())
         self._tables: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -156,9 +165,9 @@ def _entity(pk: str, rk: str, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def _blob_service() -> Any:
-    from azure.storage.blob import BlobServiceClient
+    from durableml.storage_accounts import blob_service
 
-    return BlobServiceClient.from_connection_string(storage_connection())
+    return blob_service(storage_connection())
 
 
 _BLOB_SERVICE = state.singleton(
