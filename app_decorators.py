@@ -39,6 +39,12 @@ def timer(bp: Any, arg_name: str, schedule: str) -> Decorator:
     return decorator
 
 
+def queue(bp: Any, arg_name: str, queue_name: str, connection: str = "AzureWebJobsStorage") -> Decorator:
+    """``bp.queue_trigger``: a storage queue trigger (``queue_name`` may be a ``%AppSetting%`` expression)."""
+    decorator: Decorator = bp.queue_trigger(arg_name=arg_name, queue_name=queue_name, connection=connection)
+    return decorator
+
+
 def function_name(bp: Any, name: str) -> Decorator:
     """``bp.function_name``: the function's name in the app (the contract's names, ``durableml.contract``)."""
     decorator: Decorator = bp.function_name(name=name)

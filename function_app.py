@@ -36,3 +36,7 @@ for blueprint in (
     schedules,
 ):
     app.register_functions(blueprint)
+if os.environ.get("DURABLEML_BLOB_EVENTS_QUEUE"):  # Azure (infra/): blob-created events; locally schedules poll
+    from triggers.blob_events import bp as blob_events
+
+    app.register_functions(blob_events)

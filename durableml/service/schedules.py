@@ -17,6 +17,13 @@ tick finds the claim and finishes it.
   starts its own run; otherwise all blobs that arrive within the window after the first start one run.
   The DataPath parameter ``data_path_parameter_name`` receives the changed blob (or, for a batch, the
   folder holding them all), and the run's firing lists every blob (name, ETag) that caused it.
+* Blob-created events (Azure): when the ``DURABLEML_BLOB_EVENTS_QUEUE`` setting names the queue Event Grid
+  delivers the storage account's ``Microsoft.Storage.BlobCreated`` events to, :func:`on_blob_events` looks at
+  the data-change schedules watching that blob's container and path at once (the same listing, watermark,
+  debounce and firing as a poll: an event is only a reason to look now, so a duplicate or late event starts
+  nothing twice), and the regular polling of data-change schedules backs off to once every
+  ``EVENTS_SAFETY_POLL_MINUTES`` (or their own ``polling_interval`` when longer), catching events that were
+  lost. Without the setting (locally) schedules poll every ``polling_interval``, as in v1.
 
 Every "now" of this module (creating, updating and showing schedules, and each tick) is :func:`clock`: the
 real time, unless the ``DURABLEML_SCHEDULE_CLOCK`` setting names a clock file (tests only), whose number is
@@ -31,7 +38,9 @@ import hashlib
 import logging
 import os
 import posixpath
+import re
 import uuid
+from urllib.parse import unquote, urlparse
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Optional
 
@@ -56,6 +65,10 @@ CLAIM_GRACE_S = 60  # a claimed firing whose run does not exist after this long 
 _ASSIGNMENTS = ("ParameterAssignments", "DataPathAssignments", "DataSetDefinitionValueAssignments")
 _RUN_NAMESPACE = uuid.UUID("0b6d1f43-5f0e-4a59-9d8e-3c1f2a7b9e21")
 CLOCK_SETTING = "DURABLEML_SCHEDULE_CLOCK"  # the path of a clock file (tests); unset: the real time
+EVENTS_SETTING = "DURABLEML_BLOB_EVENTS_QUEUE"  # set by infra/: blob-created events arrive in that queue
+EVENTS_SAFETY_POLL_MINUTES = 60.0
+BLOB_CREATED = "Microsoft.Storage.BlobCreated"
+_EVENT_SUBJECT = re.compile(r"^/blobServices/default/containers/([^/]+)/blobs/(.+)$")
 log = logging.getLogger("durableml.schedules")
 
 
@@ -364,8 +377,11 @@ def create_run(firing: Firing) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------------------------- ticking
-def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] = None) -> list[dict[str, Any]]:
-    """Start every run that fell due (of every schedule, or of schedule ``only``).
+def tick(
+    start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] = None, poll: bool = False
+) -> list[dict[str, Any]]:
+    """Start every run that fell due (of every schedule, or of schedule ``only``); ``poll``: a data-change
+    schedule lists its path now, whenever it last did (a blob event says something arrived).
 
     A firing whose run cannot start is retried at the next ticks; after ``POISON_AFTER`` failed attempts it is
     set aside (``poisoned`` on the schedule, with its error), like the Functions host's poison blobs, so one
@@ -379,7 +395,7 @@ def tick(start: Starter, now: Optional[dt.datetime] = None, only: Optional[str] 
         if _disabled_as_invalid(record, now):
             continue
         try:
-            due = _recurrence_firings(record, now) if record.get("recurrence") else _change_firings(record, now)
+            due = _recurrence_firings(record, now) if record.get("recurrence") else _change_firings(record, now, poll)
         except Exception as exc:  # recorded on the schedule, shown by Schedule.get; the next tick retries
             _failed(record, None, exc, now)
             continue
@@ -464,9 +480,9 @@ def _recurrence_firings(record: Mapping[str, Any], now: dt.datetime) -> list[Fir
     return found
 
 
-def _change_firings(record: dict[str, Any], now: dt.datetime) -> list[Firing]:
+def _change_firings(record: dict[str, Any], now: dt.datetime, poll: bool = False) -> list[Firing]:
     last_poll = _time(record.get("lastPoll"))
-    if last_poll is None or (now - last_poll).total_seconds() >= record["pollingInterval"] * 60 - 0.5:
+    if poll or last_poll is None or (now - last_poll).total_seconds() >= polling_minutes(record) * 60 - 0.5:
         record = _poll(record, now)
     pending = record.get("pending") or []
     if not pending:
@@ -477,6 +493,68 @@ def _change_firings(record: dict[str, Any], now: dt.datetime) -> list[Firing]:
     if (now - first_seen).total_seconds() < record["debounceSeconds"]:
         return []
     return [_change_firing(record, pending)]
+
+
+def polling_minutes(record: Mapping[str, Any]) -> float:
+    """How often a data-change schedule lists its path: its ``pollingInterval``, or, when blob events arrive
+    (``DURABLEML_BLOB_EVENTS_QUEUE`` set), at least every ``EVENTS_SAFETY_POLL_MINUTES`` as a safety net."""
+    interval = float(record["pollingInterval"])
+    return max(interval, EVENTS_SAFETY_POLL_MINUTES) if os.environ.get(EVENTS_SETTING) else interval
+
+
+# ---------------------------------------------------------------------------------------------- blob events
+def blob_event_target(event: Any) -> Optional[tuple[str, str]]:
+    """``(container, blob name)`` of an Event Grid (or CloudEvents) ``Microsoft.Storage.BlobCreated`` event, from
+    its subject ``/blobServices/default/containers/<c>/blobs/<path>`` or else its ``data.url``; None for any
+    other event or shape."""
+    if not isinstance(event, Mapping) or (event.get("eventType") or event.get("type")) != BLOB_CREATED:
+        return None
+    match = _EVENT_SUBJECT.match(str(event.get("subject") or ""))
+    if match:
+        return match.group(1), match.group(2)
+    data = event.get("data")
+    url = str(data.get("url") or "") if isinstance(data, Mapping) else ""
+    parsed = urlparse(url)
+    parts = [p for p in unquote(parsed.path).split("/") if p != ""]
+    if parsed.hostname in ("127.0.0.1", "localhost") and parts:  # path-style (emulator): /<account>/<c>/<path>
+        parts = parts[1:]
+    return (parts[0], "/".join(parts[1:])) if len(parts) >= 2 else None
+
+
+def _watches(record: Mapping[str, Any], container: str, blob: str, event_container: str) -> bool:
+    """Whether data-change schedule ``record`` (its datastore's ``container``) watches blob ``blob`` of
+    ``event_container``: the same rules as its listing (the path's folder, or under it with subfolders; the
+    suffixes)."""
+    if event_container != container:
+        return False
+    prefix = f"{record['pathOnDatastore']}/" if record["pathOnDatastore"] else ""
+    if not blob.startswith(prefix) or (not record["includeSubfolders"] and "/" in blob[len(prefix) :]):
+        return False
+    suffixes = tuple(record["suffixes"])
+    return not suffixes or blob.endswith(suffixes)
+
+
+def on_blob_events(events: list[Any], start: Starter, now: Optional[dt.datetime] = None) -> list[dict[str, Any]]:
+    """Look at once at the active data-change schedules that watch a blob these events name (see the module
+    docstring); the runs started (as :func:`tick`). Events of no watched blob change nothing."""
+    targets = [t for t in (blob_event_target(e) for e in events) if t is not None]
+    if not targets:
+        return []
+    matched = []
+    for record in records().query(TABLE, PARTITION, "status eq 'Active'", {}):
+        if record.get("recurrence") or not record.get("datastore"):
+            continue
+        try:
+            container = str(datastores.get_datastore(record["datastore"])["container_name"])
+        except Exception as exc:  # noqa: BLE001 (the tick records it on the schedule; events go on)
+            log.warning("blob event: schedule '%s' (%s): %s", record.get("name"), record["id"], exc)
+            continue
+        if any(_watches(record, container, blob, where) for where, blob in targets):
+            matched.append(record["id"])
+    started = []
+    for schedule_id in matched:
+        started += tick(start, now, only=schedule_id, poll=True)
+    return started
 
 
 def _poll(record: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
