@@ -17,7 +17,8 @@ Reported per run (``allow_reuse=False``, so each run stages and runs again):
 * driver: the ParallelRunStep driver's own time (its summary line's ``seconds``);
 * staging: ``durableml.runner.staging.stage_input`` of the same input, timed in this process against the same
   Azurite (what the step does before the driver starts);
-* per mini-batch: (step - staging) / mini-batches, and driver / mini-batches;
+* outside the driver: step - driver (staging the input, starting the driver, uploading its output);
+* per mini-batch: driver / mini-batches;
 * peak RSS (``VmHWM`` sampled every 50 ms from /proc) of funchost, the local-compute worker, the ParallelRunStep
   driver and its largest worker process.
 """
@@ -214,7 +215,7 @@ def main() -> int:
         print(
             f"files {args.files}, mini-batches {batches}, workers {args.nodes * args.processes_per_node}, medians of "
             f"{args.repeat}: total {total:.2f} s, step {step_s:.2f} s, staging {staging:.2f} s, driver {driver:.2f} s; "
-            f"per mini-batch {(step_s - staging) / batches * 1000:.2f} ms (step - staging), "
+            f"outside the driver (staging, starting, uploading) {step_s - driver:.2f} s; per mini-batch "
             f"{driver / batches * 1000:.2f} ms (driver); peak RSS: {peaks}; load average {os.getloadavg()[0]:.2f}"
         )
     finally:
