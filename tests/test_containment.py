@@ -368,7 +368,8 @@ def test_the_drivers_read_no_script_outside_their_snapshot(
         config = {"entry_script": outside, "mini_batch_size": "1", "node_count": 1, "process_count_per_node": 1,
                   "error_threshold": 0, "output_action": "append_row", "append_row_file_name": "out.txt",
                   "run_invocation_timeout": 5.0, "run_max_try": 1, "allowed_failed_count": None,
-                  "allowed_failed_percent": None, "logging_level": "INFO", "partition_keys": [], "inputs": []}  # fmt: skip
+                  "allowed_failed_percent": None, "logging_level": "INFO", "partition_keys": [],
+                  "inputs": []}  # fmt: skip
         assert parallel_run.main(["--durableml-config", json.dumps(config)]) == 2
         assert "entry_script" in capsys.readouterr().err
 
