@@ -7,13 +7,18 @@
     durableml runs show RUN_ID [--json]
     durableml runs logs RUN_ID [--follow]
     durableml runs cancel RUN_ID [--wait]
+    durableml export --out FILE [--config PATH]
+    durableml import FILE [--config PATH]
 
 ``up`` starts funchost on the durableml Function App (funchost starts Azurite) with its state in
 ``--state-dir`` (default ``.durableml-local`` in the current directory; see :mod:`durableml.launcher`),
 writes ``config.json`` for ``Workspace.from_config()`` and stays in the foreground until Ctrl-C, or with
 ``--detach`` leaves durableml running for ``down``. The ``runs`` commands call the service's HTTP API:
 the one recorded in the state dir, else the one named by the ``config.json`` that ``Workspace.from_config()``
-would find (``--config PATH`` names one). Exit codes: 0 success, 1 error, 2 bad usage, 130 interrupted.
+would find (``--config PATH`` names one). ``export``/``import`` move published pipelines, endpoints,
+schedules and the datastores and computes they name from one service to another (:mod:`durableml.workspace_move`):
+export from the local one, then import with ``--config`` naming the deployed one's config.json.
+Exit codes: 0 success, 1 error, 2 bad usage, 130 interrupted.
 """
 
 from __future__ import annotations
@@ -140,7 +145,23 @@ def parser() -> argparse.ArgumentParser:
     cancel.add_argument("--wait", action="store_true", help="wait until the run has ended")
     cancel.add_argument("--timeout", type=float, default=120.0, help="seconds --wait waits at most (default 120)")
     cancel.set_defaults(handler=cmd_runs_cancel)
-    for command in (listing, show, logs, cancel):
+    export = sub.add_parser(
+        "export",
+        help="write the workspace's published pipelines, endpoints, schedules, datastores (no secrets) to a file",
+        description="Export what `durableml import` recreates in another durableml (durableml.workspace_move).",
+    )
+    export.add_argument("--out", type=Path, required=True, metavar="FILE", help="the export file to write (JSON)")
+    export.set_defaults(handler=cmd_export)
+    importing = sub.add_parser(
+        "import",
+        help="recreate an export's pipelines, endpoints, schedules and datastores in this durableml",
+        description="Import an export file. Datastore secrets come from DURABLEML_IMPORT_<DATASTORE>_<SECRET> "
+        "variables, or are asked for on a terminal; every missing one is named before anything changes.",
+    )
+    importing.add_argument("file", type=Path, metavar="FILE", help="a file `durableml export` wrote")
+    importing.add_argument("--no-input", action="store_true", help="never ask for a secret (take them from env)")
+    importing.set_defaults(handler=cmd_import)
+    for command in (listing, show, logs, cancel, export, importing):
         _state_dir_option(command)
         command.add_argument(
             "--config",
@@ -466,6 +487,49 @@ def cmd_runs_cancel(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------- formatting
+# ---------------------------------------------------------------------------------------------- export / import
+def cmd_export(args: argparse.Namespace) -> int:
+    from durableml import workspace_move
+
+    with _client(args) as client:
+        exported = workspace_move.export_workspace(client)
+    partial = args.out.with_name(args.out.name + ".partial")
+    partial.write_text(json.dumps(exported, indent=1, sort_keys=True), encoding="utf-8")
+    os.replace(partial, args.out)
+    needing = [f"{d['name']} ({', '.join(d['secrets'])})" for d in exported["datastores"] if d["secrets"]]
+    _say(
+        f"exported {len(exported['published'])} published pipeline(s), {len(exported['endpoints'])} endpoint(s), "
+        f"{len(exported['schedules'])} schedule(s), {len(exported['datastores'])} datastore(s), "
+        f"{len(exported['computes'])} compute target(s) from {exported['source']} to {args.out}"
+    )
+    if needing:
+        _say("secrets are not exported; the import needs them for: " + "; ".join(needing))
+    for note in exported["skipped"]:
+        _say(f"not exported: {note}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from durableml import workspace_move
+
+    exported = workspace_move.read_export(args.file)
+    secrets = workspace_move.gather_secrets(exported, ask=None if args.no_input else workspace_move.terminal_prompt())
+    with _client(args) as client:
+        report = workspace_move.import_workspace(client, exported, secrets)
+        target = client.endpoint
+    for item in report.created:
+        _say(f"created {item}")
+    for item in report.existing:
+        _say(f"exists already, left as it is: {item}")
+    for note in report.notes:
+        _say(f"not imported: {note}")
+    for item in report.failed:
+        _error(f"failed: {item}")
+    _say(f"imported into {target}: {len(report.created)} created, {len(report.existing)} existing, "
+         f"{len(report.failed)} failed")  # fmt: skip
+    return 1 if report.failed else 0
+
+
 def _table(header: list[str], rows: list[list[str]], indent: str = "") -> None:
     widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:

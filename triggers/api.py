@@ -345,9 +345,17 @@ async def snapshot_missing(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(answer, shape=rt.SnapshotCheck | rt.SnapshotMissing)
 
 
-@route(bp, "snapshots/files/{sha}", ["PUT"])
+@route(bp, "snapshots/files/{sha}", ["GET", "PUT"])
 async def snapshot_file(req: func.HttpRequest) -> func.HttpResponse:
-    return await _respond(lambda: snapshots.put_file(req.route_params["sha"], req.get_body()), 201, rt.StoredFile)
+    sha = req.route_params["sha"]
+    if req.method == "GET":  # the export of published pipelines (durableml export) copies their snapshots
+        return await _respond(lambda: func.HttpResponse(snapshots.get_file(sha), mimetype="application/octet-stream"))
+    return await _respond(lambda: snapshots.put_file(sha, req.get_body()), 201, rt.StoredFile)
+
+
+@route(bp, "snapshots/manifests/{id}", ["GET"])
+async def snapshot_manifest(req: func.HttpRequest) -> func.HttpResponse:
+    return await _respond(lambda: snapshots.manifest(req.route_params["id"]))
 
 
 @route(bp, "snapshots", ["POST"])

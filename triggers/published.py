@@ -71,6 +71,12 @@ async def published_pipeline(req: func.HttpRequest) -> func.HttpResponse:
     return await _respond(lambda: published.with_links(published.get(pipeline_id), base), shape=rt.PublishedPipeline)
 
 
+@route(bp, "published-pipelines/{id}/document", ["GET"])
+async def published_pipeline_document(req: func.HttpRequest) -> func.HttpResponse:
+    """The frozen pipeline document (what ``POST published-pipelines`` takes back): ``durableml export``."""
+    return await _respond(lambda: published.document(published.get(req.route_params["id"])["id"]))
+
+
 # ------------------------------------------------------------------------------------- v1 REST run endpoints
 @route(bp, V1 + "/PipelineSubmit/{id}", ["GET", "POST"], _RUN_AUTH)
 @durable_client(bp)

@@ -343,6 +343,9 @@ PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
             status="201",
         ),
     },
+    "/api/published-pipelines/{id}/document": {
+        "get": _op("A published pipeline's frozen document (durableml export)", _json({"type": "object"}))
+    },
     "/api/published-pipelines/{id}": {
         "get": _op("A published pipeline", _json(rt.PublishedPipeline)),
         "patch": _op(
@@ -549,7 +552,11 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
         )
     },
     "/api/snapshots/files/{sha}": {
-        "put": _op("Store one file by its sha256", _json(rt.StoredFile), _BYTES, status="201")
+        "get": _op("One stored file by its sha256 (durableml export)", _BYTES),
+        "put": _op("Store one file by its sha256", _json(rt.StoredFile), _BYTES, status="201"),
+    },
+    "/api/snapshots/manifests/{id}": {
+        "get": _op("A snapshot's manifest: {files: {path: sha256}, hashed?: {path: sha256}}", _json({"type": "object"}))
     },
     "/api/snapshots": {
         "post": _op(

@@ -55,6 +55,17 @@ def put_file(sha: str, data: bytes) -> dict[str, Any]:
     return {"sha256": sha, "size": len(data)}
 
 
+def get_file(sha: str) -> bytes:
+    """The stored file with content hash ``sha`` (404 when the store has none)."""
+    from azure.core.exceptions import ResourceNotFoundError
+
+    _check_sha(sha)
+    try:
+        return bytes(_container().download_blob(f"files/{sha}").readall())
+    except ResourceNotFoundError as exc:
+        raise NotFoundError(f"no snapshot file with sha256 '{sha}'") from exc
+
+
 def check(files: Mapping[str, str], hashed: Optional[Mapping[str, str]] = None) -> dict[str, Any]:
     """For a manifest about to be uploaded: ``{"id", "missing": []}`` when the snapshot exists already (one
     request, no listing: the common case of an unchanged source directory), else ``{"id": None, "missing"}``."""
