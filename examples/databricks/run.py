@@ -1,11 +1,12 @@
-"""DatabricksStep offline: a notebook and a Spark script on a loopback Databricks workspace, in one command.
+"""DataTransferStep + DatabricksStep + PythonScriptStep offline, on a loopback Databricks workspace, in one command.
 
     python examples/databricks/run.py [--keep-running]
 
 Starts the loopback Databricks workspace (``python -m durableml.devtools.databricks_jobs``: the Jobs API and DBFS
 on 127.0.0.1, each task run by a local Spark) with a fresh access token and the notebooks of
 ``project/notebooks``, then durableml with ``DURABLEML_DATABRICKS_URL`` naming that workspace, and runs
-``project/pipeline.py``: v1 code, run with the ``azureml`` alias, that attaches the workspace as a
+``project/pipeline.py``: v1 code, run with the ``azureml`` alias, that copies the day's sales from the landing folder
+into PipelineData with a DataTransferStep (on a DataFactoryCompute), attaches the workspace as a
 DatabricksCompute (``attach_configuration(resource_group, workspace_name, access_token)``), runs a notebook that
 reads its input and parameter as widgets, a Spark script that totals the sales into PipelineData, and a
 PythonScriptStep that writes the report downloaded to ``results/``. Needs Java 17 and pyspark (scripts/setup.sh).

@@ -295,13 +295,16 @@ def test_a_host_crash_while_the_databricks_run_goes_on_ends_with_one_run(
 
 
 def test_the_example_runs_offline_with_one_command() -> None:
-    """examples/databricks/run.py: its own durableml and loopback workspace, the v1 pipeline, the report."""
+    """examples/databricks/run.py: its own durableml and loopback workspace, the v1 pipeline mixing a DataTransferStep,
+    two DatabricksSteps and a PythonScriptStep, the report."""
     example = PROJECT.parents[3] / "examples" / "databricks"
     done = subprocess.run(
         [sys.executable, str(example / "run.py")], capture_output=True, text=True, timeout=600, check=False
     )
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "[durableml] notebook result: 5 sales >= 2" in done.stdout, done.stdout[-3000:]
+    # the DataTransferStep landed the sales server-side before the Databricks steps read them
+    assert "DataTransferStep: copied 1 file(s)" in done.stdout and "1 server-side" in done.stdout, done.stdout[-3000:]
     (report,) = (example / "results").rglob("report.txt")
     assert report.read_text().splitlines() == [
         "east: 1 sales, 5 in total",

@@ -229,7 +229,8 @@ def test_step_setting_parameters_are_typed_overridable_and_recorded(env: dict[st
 
 
 def test_a_pipeline_durableml_cannot_run_is_refused_at_publish(env: dict[str, Any], service: Any) -> None:
-    """A DatabricksStep (not run by durableml yet) is refused when published, naming the step; nothing is published."""
+    """A DatabricksStep on an AmlCompute target (a compute type it does not run on) is refused when published, naming
+    the step; nothing is published."""
     from durableml.pipeline.steps import PythonScriptStep
 
     plain = PythonScriptStep(

@@ -136,7 +136,8 @@ def test_bad_settings_are_refused_at_submit(env: dict[str, Any]) -> None:
     assert error["code"] == "InvalidDocument" and "settings.scriptName" in json.dumps(error), error
 
 
-def test_a_step_kind_durableml_cannot_run_is_refused_at_submit(env: dict[str, Any]) -> None:
+def test_a_step_kind_on_a_target_it_does_not_run_on_is_refused_at_submit(env: dict[str, Any]) -> None:
+    """A DatabricksStep whose compute target is an AmlCompute: refused before anything starts, naming the step."""
     document = Pipeline(env["ws"], [step("shell", "journal.txt", env["compute"])]).to_document()
     settings = {"target": {"kind": "notebook_path", "value": "/x"}}
     document["steps"][0].update(kind="databricks", settings=settings)  # a DatabricksStep

@@ -1,13 +1,15 @@
-"""v1 pipeline code, unchanged: a notebook and a Spark script on an attached Azure Databricks workspace."""
+"""v1 pipeline code, unchanged: the day's sales copied from the landing folder by a DataTransferStep (Azure Data
+Factory in v1), then a notebook and a Spark script on an attached Azure Databricks workspace, then a report by a
+PythonScriptStep."""
 
 import os
 
 from azureml.core import Experiment, Workspace
-from azureml.core.compute import AmlCompute, ComputeTarget, DatabricksCompute
+from azureml.core.compute import AmlCompute, ComputeTarget, DatabricksCompute, DataFactoryCompute
 from azureml.core.compute_target import ComputeTargetException
 from azureml.data.data_reference import DataReference
 from azureml.pipeline.core import Pipeline, PipelineData, PipelineParameter
-from azureml.pipeline.steps import DatabricksStep, PythonScriptStep
+from azureml.pipeline.steps import DatabricksStep, DataTransferStep, PythonScriptStep
 
 ws = Workspace.from_config()
 store = ws.get_default_datastore()
@@ -30,7 +32,23 @@ if "cpu-cluster" in ws.compute_targets:
 else:
     cpu_cluster = ComputeTarget.create(ws, "cpu-cluster", AmlCompute.provisioning_configuration(max_nodes=2))
 
-sales = DataReference(datastore=store, data_reference_name="sales", path_on_datastore="databricks-example")
+try:
+    data_factory = DataFactoryCompute(workspace=ws, name="data-factory")
+except ComputeTargetException:
+    data_factory = ComputeTarget.create(ws, "data-factory", DataFactoryCompute.provisioning_configuration())
+    data_factory.wait_for_completion(True)
+
+landing = DataReference(datastore=store, data_reference_name="landing", path_on_datastore="databricks-example")
+sales = PipelineData("sales", datastore=store)
+land_sales = DataTransferStep(
+    name="land-sales",
+    source_data_reference=landing,
+    destination_data_reference=sales,
+    compute_target=data_factory,
+    source_reference_type="directory",
+    destination_reference_type="directory",
+    allow_reuse=False,
+)
 minimum = PipelineParameter(name="minimum", default_value="2")
 summary = DatabricksStep(
     name="summary",
@@ -65,7 +83,9 @@ report_step = PythonScriptStep(
     source_directory="scripts",
     allow_reuse=False,
 )
-run = Experiment(ws, "databricks").submit(Pipeline(workspace=ws, steps=[summary, spark_totals, report_step]))
+run = Experiment(ws, "databricks").submit(
+    Pipeline(workspace=ws, steps=[land_sales, summary, spark_totals, report_step])
+)
 run.wait_for_completion(show_output=True)
 
 results = os.path.join(here, "..", "results")
