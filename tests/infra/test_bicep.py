@@ -63,10 +63,13 @@ NOT_APP_SETTINGS = {
 # Env reads whose name is a variable, with the settings each can read.
 DYNAMIC_READS = {
     "durableml/data/url_fetch.py": ("DURABLEML_URL_TIMEOUT", "DURABLEML_URL_MAX_BYTES"),
+    "durableml/workspace_move.py": ("DURABLEML_IMPORT_<DATASTORE>_<SECRET>",),
 }
 OPTIONAL_DYNAMIC = {
     "DURABLEML_URL_TIMEOUT": "URL datasets' download timeout; the default suits the plan",
     "DURABLEML_URL_MAX_BYTES": "URL datasets' size cap; the default suits the plan",
+    "DURABLEML_IMPORT_<DATASTORE>_<SECRET>": "read by `durableml import` on the user's machine (a datastore's "
+    "secret for the import), never by the Function App",
 }
 
 # Settings whose name says "connection string"/"key" but whose value holds no secret, and why.
