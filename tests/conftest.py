@@ -10,8 +10,6 @@
   fixture (the function itself), which works whether or not ``tests`` becomes a package.
 * ``service_storage``: the service's own code (``durableml.service``) called in-process, with its
   records and blobs in the session Azurite (fresh clients for the test).
-* ``ray_cluster``: a real two-node Ray cluster on 127.0.0.1 for the session, started on first use
-  (:mod:`tests.ray_cluster`), stopped with ``ray stop --force`` at the end.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ import pytest
 from funchost.azurite import AzuriteHandle, start_azurite
 from funchost.host import free_port  # a TCP port on 127.0.0.1 that was free a moment ago
 from funchost.process import READY_TIMEOUT, FunchostProcess
-from tests.ray_cluster import ray_cluster  # noqa: F401 - session fixture: a real two-node Ray cluster
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

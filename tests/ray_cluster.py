@@ -1,6 +1,7 @@
 """A real two-node Ray cluster on this machine for the Ray backend's tests (issue 14).
 
-``ray_cluster`` (session scope) starts a head (``ray start --head`` with the dashboard, whose Jobs API the
+``ray_cluster`` (package scope: ``tests/compute`` imports it, so the cluster runs while that package's tests do)
+starts a head (``ray start --head`` with the dashboard, whose Jobs API the
 backend talks to; two CPUs) and a second node (``ray start --address``; one CPU) on 127.0.0.1, with a small
 object store, on free ports, with this interpreter's bin directory first on PATH so a job's ``python`` is the
 one durableml is installed in (on a real cluster: ``pip install durableml`` on the nodes, or the target's
@@ -107,7 +108,7 @@ def _wait_for_nodes(cluster: RayCluster, count: int, timeout: float = 60.0) -> N
     raise RuntimeError(f"the Ray cluster at {cluster.address} did not come up with {count} nodes: {last}")
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def ray_cluster() -> Iterator[RayCluster]:
     cluster = start_ray_cluster()
     try:

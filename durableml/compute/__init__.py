@@ -5,6 +5,8 @@
 * :mod:`durableml.compute.registry`: which backend runs the targets of each compute type.
 * :mod:`durableml.compute.local`: :class:`LocalCompute`, processes on this machine run by a detached
   worker with the step runner (:mod:`durableml.runner`).
+* :mod:`durableml.compute.ray`: :class:`~durableml.compute.ray.backend.RayCompute`, each step a Ray job whose
+  entrypoint (:mod:`durableml.compute.ray.node`) runs the step runner on a cluster node, everything through storage.
 
 Importing this package imports no backend and no Azure SDK; the registry imports a backend when a target of
 its type is first used.

@@ -19,6 +19,7 @@ from azure.storage.blob import BlobServiceClient
 
 from durableml.compute import ComputeBackend, JobSpec
 from funchost.azurite import AzuriteHandle
+from tests.ray_cluster import ray_cluster  # noqa: F401 - the package's two-node Ray cluster (package scope)
 
 _ids = itertools.count(1)
 StepFactory = Callable[..., JobSpec]

@@ -28,16 +28,22 @@ from durableml.launcher import LocalDurableml
 from durableml.pipeline.core import Pipeline, PipelineData, PipelineRun
 from durableml.pipeline.steps import PythonScriptStep
 from funchost.azurite import start_azurite
+from tests.e2e.conftest import Service, running_service
+from tests.polling import wait_until
 from tests.ray_cluster import RayCluster
-
-from ._helpers import wait_until
-from .conftest import Service
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "compare_models"
 EXPERIMENT = "Compare_Models_Exp"
 OUTPUTS = {"train.py": "output_data1", "extract.py": "output_data2", "compare.py": "out_data3"}
 SECRET = "Bearer ray-secret-6f1d9c2ab7"
 FAN_OUT = 50
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
+    """durableml as deployed by default: AmlCompute steps are local processes."""
+    with running_service(None, tmp_path_factory.mktemp("local-e2e")) as svc:
+        yield svc
 
 
 @pytest.fixture(scope="module")
