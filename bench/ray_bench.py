@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -172,6 +173,7 @@ def main() -> None:
     finally:
         cluster.stop()
         azurite.stop()
+        shutil.rmtree(work, ignore_errors=True)
     print(f"load average at the end: {os.getloadavg()}")
 
 

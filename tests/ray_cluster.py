@@ -41,8 +41,10 @@ class RayCluster:
     env: dict[str, str] = field(repr=False)
 
     def stop(self) -> None:
+        """``ray stop --force`` (every Ray process of this machine), then remove the cluster's temp directory."""
         ray = str(Path(sys.executable).with_name("ray"))
         subprocess.run([ray, "stop", "--force"], env=self.env, capture_output=True, timeout=60, check=False)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def _ray_command() -> str:
@@ -115,4 +117,3 @@ def ray_cluster() -> Iterator[RayCluster]:
         yield cluster
     finally:
         cluster.stop()
-        shutil.rmtree(cluster.temp_dir, ignore_errors=True)
