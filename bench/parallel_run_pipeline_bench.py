@@ -16,7 +16,8 @@ Reported per run (``allow_reuse=False``, so each run stages and runs again):
 * step: the step run's start to end (staging the 10,000 blobs, the driver, uploading the output);
 * driver: the ParallelRunStep driver's own time (its summary line's ``seconds``);
 * staging: ``durableml.runner.staging.stage_input`` of the same input, timed in this process against the same
-  Azurite (what the step does before the driver starts);
+  Azurite (what the step does before the driver starts), and for comparison the same files listed and
+  downloaded through the Azure SDK (``BlobStore.list_etags`` + ``download_files``: staging before bulk GETs);
 * outside the driver: step - driver (staging the input, starting the driver, uploading its output);
 * per mini-batch: driver / mini-batches;
 * peak RSS (``VmHWM`` sampled every 50 ms from /proc) of funchost, the local-compute worker, the ParallelRunStep
@@ -208,6 +209,17 @@ def main() -> int:
             assert count == args.files, count
             shutil.rmtree(target)
         print(f"staging alone: {', '.join(f'{s:.2f}' for s in staged)} s", flush=True)
+        sdk = []
+        for attempt in range(args.repeat):  # what staging did before: the SDK's full listing and downloads
+            target = work / f"sdk{attempt}"
+            t0 = time.perf_counter()
+            sdk_store = get_store(service.azurite.connection_string)
+            listed = sdk_store.list_etags(store.container_name, "prs-bench/")
+            sdk_store.download_files(store.container_name, [(n, target / n) for n in listed], listed)
+            sdk.append(time.perf_counter() - t0)
+            shutil.rmtree(target)
+        print(f"staging with the SDK's listing and downloads (before): {', '.join(f'{s:.2f}' for s in sdk)} s",
+              flush=True)  # fmt: skip
 
         total, step_s, driver = (statistics.median(r[i] for r in rows) for i in range(3))
         staging = statistics.median(staged)
