@@ -1,7 +1,7 @@
 # The step runner for AmlCompute steps on Azure Container Apps jobs (infra/modules/containerjobs.bicep).
 # One container = one step: the job execution's environment names the step's spec
-# (DURABLEML_RAY_SPEC_URL, a read-only blob URL, and DURABLEML_RAY_ATTEMPT), and the entrypoint runs the
-# step runner for it (durableml/compute/ray/node.py: read the spec, run the step, write result.json, notify).
+# (DURABLEML_SPEC_BLOB: the spec blob, read with the job's identity; DURABLEML_RAY_ATTEMPT), and the entrypoint runs the
+# step runner for it (durableml/compute/node.py: read the spec, run the step, write result.json, notify).
 # Built by infra/hooks/postdeploy.sh with `az acr build` (in the registry, no local Docker needed).
 # Not built in CI: this repository's machines have no Docker.
 
@@ -30,4 +30,4 @@ USER runner
 WORKDIR /home/runner
 # A job replica runs one step and exits; Container Apps jobs have no health probe to answer.
 HEALTHCHECK NONE
-ENTRYPOINT ["python", "-m", "durableml.compute.ray.node"]
+ENTRYPOINT ["python", "-m", "durableml.compute.node"]

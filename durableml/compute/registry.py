@@ -30,9 +30,14 @@ def local_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
 
 def amlcompute_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBackend:
     """An AmlCompute target: a Ray cluster's jobs when the target is Ray-backed (``RayCompute.attach_configuration``)
-    or the deployment says so (``DURABLEML_AMLCOMPUTE_BACKEND=ray``, durableml/compute/ray), else local processes."""
+    or the deployment says so (``DURABLEML_AMLCOMPUTE_BACKEND=ray``, durableml/compute/ray); Container Apps job
+    executions when the deployment says ``DURABLEML_AMLCOMPUTE_BACKEND=containerapps`` (durableml/compute/
+    containerapps, the Azure deployment's setting); else local processes."""
+    from durableml.compute.containerapps import containerapps_backend, wants_containerapps
     from durableml.compute.ray import ray_backend, wants_ray
 
+    if wants_containerapps(record):
+        return containerapps_backend(record, state_dir)  # type: ignore[no-any-return]
     return ray_backend(record, state_dir) if wants_ray(record) else local_backend(record, state_dir)
 
 
@@ -51,7 +56,7 @@ def databricks_backend(record: Mapping[str, Any], state_dir: Path) -> ComputeBac
 
 
 _FACTORIES: dict[str, Factory] = {
-    "AmlCompute": amlcompute_backend,  # worker processes on this machine, or Ray jobs (durableml/compute/ray)
+    "AmlCompute": amlcompute_backend,  # worker processes here, Ray jobs, or Container Apps job executions
     "ComputeInstance": local_backend,
     "local": local_backend,
     "DataFactory": datafactory_backend,  # DataTransferStep copies, server-side (durableml/compute/datafactory)

@@ -118,6 +118,11 @@ var durablemlSettings = [
     value: keyVaultUri
   }
   {
+    // AmlCompute steps run as executions of the Container Apps job (durableml/compute/containerapps), never here
+    name: 'DURABLEML_AMLCOMPUTE_BACKEND'
+    value: 'containerapps'
+  }
+  {
     name: 'DURABLEML_STEP_JOB_ID'
     value: stepJobId
   }

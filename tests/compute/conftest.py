@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import textwrap
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable, Optional, Protocol
@@ -21,6 +23,7 @@ from durableml.compute import ComputeBackend, JobSpec
 from funchost.azurite import AzuriteHandle
 from tests.ray_cluster import ray_cluster  # noqa: F401 - the package's two-node Ray cluster (package scope)
 
+REPO = Path(__file__).resolve().parents[2]
 _ids = itertools.count(1)
 StepFactory = Callable[..., JobSpec]
 
@@ -99,7 +102,86 @@ class RayHarness:
         pass  # nothing runs on this machine on the backend's behalf
 
 
-HARNESSES: dict[str, Callable[[pytest.FixtureRequest], Harness]] = {"local": LocalHarness, "ray": RayHarness}
+class _StaticToken:
+    """A TokenCredential holding the loopback ARM server's token."""
+
+    def __init__(self, token: str) -> None:
+        self.token = token
+
+    def get_token(self, *scopes: str, **kwargs: Any) -> Any:
+        from azure.core.credentials import AccessToken
+
+        return AccessToken(self.token, int(time.time()) + 3600)
+
+
+class ContainerAppsHarness:
+    """:class:`~durableml.compute.containerapps.backend.ContainerAppsCompute` against a loopback ARM server
+    (durableml/devtools/containerapps_arm.py) whose job executions run the step-runner image's entrypoint
+    (``python -m durableml.compute.node``) as local processes, reading the spec with the job's storage secret."""
+
+    name = "containerapps"
+
+    def __init__(self, request: pytest.FixtureRequest) -> None:
+        from durableml.devtools.containerapps_arm import ContainerAppsArmServer, JobDefinition, dockerfile_entrypoint
+
+        self.azurite: AzuriteHandle = request.getfixturevalue("azurite")
+        work = request.getfixturevalue("tmp_path") / "aca"
+        work.mkdir()
+        self.job = JobDefinition(
+            "00000000-0000-0000-0000-000000000001",
+            "durableml-rg",
+            "step-runner-job",
+            image="durablemlacr.azurecr.io/durableml-step-runner:test",
+            command=dockerfile_entrypoint(REPO / "Dockerfile"),
+            env=[{"name": "DURABLEML_STORAGE", "secretRef": "storage-connection"}, {"name": "PLAIN", "value": "1"}],
+            secrets={"storage-connection": self.azurite.connection_string},
+            workdir=work,
+        )
+        base = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TMPDIR")}
+        base.update(PYTHONUNBUFFERED="1", DURABLEML_RAY_NODE_DIR=str(work / "node"))
+        self.server = ContainerAppsArmServer([self.job], base_env=base, stop_grace=10).start()
+        request.addfinalizer(self.server.stop)
+
+    def make(self, state_dir: Path, max_nodes: int) -> ComputeBackend:
+        from durableml.compute.containerapps.backend import ContainerAppsCompute
+
+        return ContainerAppsCompute(
+            self.job.id,
+            state_dir,
+            max_nodes=max_nodes,
+            credential=_StaticToken(self.server.token),
+            arm_endpoint=self.server.url,
+        )
+
+    def script_pid(self, backend: Any, job_id: str) -> Optional[int]:
+        return _running_blob(self.azurite, job_id).get("pid")
+
+    def runner_pid(self, backend: Any, job_id: str) -> Optional[int]:
+        return _running_blob(self.azurite, job_id).get("node_pid")
+
+    def close(self, backend: Any) -> None:
+        pass  # the server's finalizer kills executions still running
+
+
+def _running_blob(azurite: AzuriteHandle, job_id: str) -> dict[str, Any]:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    from durableml.compute.layout import JOBS_CONTAINER, RUNNING_BLOB, blob_name
+
+    client = BlobServiceClient.from_connection_string(azurite.connection_string)
+    try:
+        with client:
+            raw = client.get_blob_client(JOBS_CONTAINER, blob_name(job_id, RUNNING_BLOB)).download_blob().readall()
+    except ResourceNotFoundError:
+        return {}
+    return dict(json.loads(raw))
+
+
+HARNESSES: dict[str, Callable[[pytest.FixtureRequest], Harness]] = {
+    "local": LocalHarness,
+    "ray": RayHarness,
+    "containerapps": ContainerAppsHarness,
+}
 
 
 @pytest.fixture(params=sorted(HARNESSES))

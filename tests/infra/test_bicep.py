@@ -42,15 +42,17 @@ NOT_APP_SETTINGS = {
     "DURABLEML_RAY_SPEC_URL": "a step's spec URL, set per job execution (Ray job or Container Apps execution)",
     "DURABLEML_RAY_ATTEMPT": "a step's attempt number, set per job execution",
     "DURABLEML_RAY_NODE_DIR": "the runner's work folder; the step-runner image sets it (Dockerfile ENV)",
+    "DURABLEML_SPEC_BLOB": "a step's spec blob name, set per Container Apps job execution by the backend",
+    "DURABLEML_STEP_RUN_ID": "a step's run id, set per Container Apps job execution by the backend",
     "DURABLEML_DATABRICKS_HOST": "the Databricks workspace, set per run for the Databricks driver",
     "DURABLEML_DATABRICKS_TOKEN": "a Databricks token, set per run for the driver from the sealed secret",
     # read on the SDK user's machine, not in the Function App
     "DURABLEML_AUTH_SCOPE": "the Entra ID scope the SDK asks tokens for, set where the SDK runs",
     # optional features whose default is right for this deployment; a user who wants them sets them
-    "DURABLEML_AMLCOMPUTE_BACKEND": "unset: AmlCompute steps use their attached backend; 'ray' for a Ray cluster",
     "DURABLEML_RAY_ADDRESS": "only with DURABLEML_AMLCOMPUTE_BACKEND=ray; the user's Ray cluster",
     "DURABLEML_RAY_AUTH_HEADER": "a secret for the user's Ray cluster: a Key Vault reference the user adds",
     "DURABLEML_RAY_OPTIONS": "optional Ray options",
+    "DURABLEML_ARM_ENDPOINT": "optional: Azure Resource Manager's endpoint (a sovereign cloud's); default public Azure",
     "DURABLEML_DATABRICKS_URL": "optional default Databricks workspace; targets name their own",
     "DURABLEML_WARM_INTERPRETERS": "optional tuning of warm step interpreters; the default suits the plan",
     "DURABLEML_STORAGE": "an alternative name for the service's storage connection; AzureWebJobsStorage__* is used",
@@ -242,7 +244,7 @@ def test_every_setting_the_code_reads_is_set_by_the_bicep_or_listed_with_a_reaso
     assert not unlisted, f"environment reads whose name is not a constant; list what they read: {dynamic}"
     wanted = set(reads) | {name for names in DYNAMIC_READS.values() for name in names}
     assert {"DURABLEML_AUTH", "DURABLEML_STATE_DIR", "AzureWebJobsStorage"} <= wanted, "the code scan found too little"
-    settings = set(bicep.app_settings())
+    settings = set(bicep.app_settings()) | set(bicep.job_environment())  # the node runs in the job's container
     missing = []
     for name in sorted(wanted):
         if name in settings or name in NOT_APP_SETTINGS or name in OPTIONAL_DYNAMIC:
@@ -421,7 +423,7 @@ def test_key_vault_registry_monitoring_and_the_step_job_are_locked_down() -> Non
     assert bicep.text(registry_login["identity"]) == "identityId" and "passwordSecretRef" not in registry_login
     assert job["identity"]["type"] == "UserAssigned"
     dockerfile = (ROOT / "Dockerfile").read_text()
-    assert "FROM python:3.11-slim" in dockerfile and "durableml.compute.ray.node" in dockerfile
+    assert "FROM python:3.11-slim" in dockerfile and 'durableml.compute.node"]' in dockerfile
     assert "USER runner" in dockerfile
 
 
