@@ -6,7 +6,11 @@
 * :mod:`durableml.compute.local`: :class:`LocalCompute`, processes on this machine run by a detached
   worker with the step runner (:mod:`durableml.runner`).
 * :mod:`durableml.compute.ray`: :class:`~durableml.compute.ray.backend.RayCompute`, each step a Ray job whose
-  entrypoint (:mod:`durableml.compute.ray.node`) runs the step runner on a cluster node, everything through storage.
+  entrypoint runs the step runner on a cluster node, everything through storage.
+* :mod:`durableml.compute.containerapps`: :class:`~durableml.compute.containerapps.backend.ContainerAppsCompute`,
+  each step one execution of an Azure Container Apps job (the Azure deployment's AmlCompute).
+* :mod:`durableml.compute.node` / :mod:`durableml.compute.layout`: the remote backends' shared node entrypoint
+  (``python -m durableml.compute.node``) and what a remote step keeps in storage.
 
 Importing this package imports no backend and no Azure SDK; the registry imports a backend when a target of
 its type is first used.

@@ -1,9 +1,11 @@
 """What every compute backend must do the same way (issue 14): one suite, run against each backend.
 
 Each test runs once per harness in ``conftest.HARNESSES`` (the local backend; Ray on a real two-node cluster
-started by ``tests/ray_cluster.py``): submit idempotency, polling to completion, logs from an offset, cancel (the
-script's processes gone), a queued job's cancel and ``max_nodes``, a killed runner process (the step runs again,
-at least once), a failed script with its reason, outputs reaching their datastore. Real scripts, a real Azurite.
+started by ``tests/ray_cluster.py``; Container Apps jobs against the loopback ARM server of
+``durableml/devtools/containerapps_arm.py``, whose executions are local processes): submit idempotency, polling
+to completion, logs from an offset, cancel (the script's processes gone), a queued job's cancel and
+``max_nodes``, a killed runner process (the step runs again, at least once), a failed script with its reason,
+outputs reaching their datastore. Real scripts, a real Azurite.
 """
 
 from __future__ import annotations
