@@ -322,3 +322,28 @@ def test_a_datafactory_target_runs_only_data_transfer_jobs(tmp_path: Path) -> No
                   connection_string="UseDevelopmentStorage=true")  # fmt: skip
     with pytest.raises(ComputeTargetException, match="runs only DataTransferStep"):
         DataFactoryBackend(tmp_path).submit(job)
+
+
+def test_an_attached_data_factory_runs_the_copy(ws: Any, tmp_path: Path) -> None:
+    from azureml.core import Experiment
+    from azureml.core.compute import ComputeTarget, DataFactoryCompute
+    from azureml.data.data_reference import DataReference
+    from azureml.pipeline.core import Pipeline, PipelineData
+    from azureml.pipeline.steps import DataTransferStep
+
+    if "adf-attached" not in ws.compute_targets:
+        config = DataFactoryCompute.attach_configuration(resource_group="rg", factory_name="existing-factory")
+        ComputeTarget.attach(ws, "adf-attached", config).wait_for_completion()
+    assert ws.compute_targets["adf-attached"].type == "DataFactory"
+    store = ws.get_default_datastore()
+    folder = f"attached-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "one.txt").write_text("1\n")
+    store.upload_files([str(tmp_path / "one.txt")], target_path=folder, overwrite=True, show_progress=False)
+    step = DataTransferStep(name="copy-attached", source_data_reference=DataReference(store, "src", folder),
+                            destination_data_reference=PipelineData("out", datastore=store),
+                            compute_target="adf-attached", allow_reuse=False)  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Finished", (
+        step_summary(run)
+    )
+    assert "1 server-side (Copy Blob)" in run.find_step_run("copy-attached")[0].get_job_log()
