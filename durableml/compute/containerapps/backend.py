@@ -42,7 +42,7 @@ from typing import Any, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report
-from durableml.compute.containerapps import JobRef, parse_job_id
+from durableml.compute.containerapps.settings import JobRef, parse_job_id
 from durableml.compute.layout import (
     ATTEMPT_ENV,
     JOBS_CONTAINER,
