@@ -37,7 +37,7 @@ import re
 import shutil
 import time
 from pathlib import Path, PurePosixPath
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 from durableml.runner.data_transfer import TRANSFER_SUFFIX, write_reference
 from durableml.runner.workdir import temp_path_beside
@@ -140,9 +140,10 @@ def stage_input(
     if isinstance(dataset, Mapping) and url_fetch.url_entries(dataset):
         return _stage_urls(name, binding, dataset, target, store)
     if isinstance(dataset, Mapping) and len(dataset.get("paths") or []) > 1:
-        return _stage_paths(name, container, [str(p.get("path") or "") for p in dataset["paths"]], target, store)
+        paths = [str(p.get("path") or "") for p in dataset["paths"]]
+        return _stage_paths(name, container, paths, target, store, _file_selection(dataset))
     if _GLOB.search(path):
-        return _stage_glob(name, container, path, target, store)
+        return _stage_glob(name, container, path, target, store, _file_selection(dataset))
     names = _list(store, container, path, path)
     inside = [n for n in names if not path or n.startswith(path + "/")]
     if path in names and (not inside or binding.get("is_file") or not binding.get("is_directory")):
@@ -151,7 +152,7 @@ def stage_input(
         return str(dest), []
     if inside:
         prefix = len(path) + 1 if path else 0
-        pairs = [(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside]
+        pairs = _file_selection(dataset)([(n, target / _safe_relative(n[prefix:], f"input {name}")) for n in inside])
         _download(store, container, pairs, names)
         return str(target), []
     return _empty_input(name, binding, container, path, target)
@@ -175,7 +176,23 @@ def stage_sql_input(name: str, binding: Mapping[str, Any], job_dir: Path, cwd: P
     return str(dest), [f"input '{name}': {rows} rows of {what} from datastore '{binding.get('datastore')}'"]
 
 
-def _stage_glob(name: str, container: str, pattern: str, target: Path, store: BlobStore) -> tuple[str, list[str]]:
+def _file_selection(dataset: Any) -> Callable[[list[tuple[str, Path]]], list[tuple[str, Path]]]:
+    """What a FileDataset's ``take``/``skip`` keep of its (blob, local path) pairs, in blob-name order (the order
+    ``to_path`` lists them); every pair for a TabularDataset (they count rows) or an input that is no dataset."""
+    transforms = dataset.get("transforms") if isinstance(dataset, Mapping) else None
+    if not transforms or dataset.get("datasetType") == "tabular":
+        return lambda pairs: pairs
+    return lambda pairs: url_fetch.select_files(sorted(pairs), transforms)
+
+
+def _stage_glob(
+    name: str,
+    container: str,
+    pattern: str,
+    target: Path,
+    store: BlobStore,
+    select: Callable[[list[tuple[str, Path]]], list[tuple[str, Path]]] = list,
+) -> tuple[str, list[str]]:
     base = pattern[: _GLOB.search(pattern).start()].rpartition("/")[0]  # type: ignore[union-attr]
     listed = _list(store, container, base + "/" if base else "", pattern)
     matched = [n for n in listed if fnmatch.fnmatchcase(n, pattern)]
@@ -185,14 +202,17 @@ def _stage_glob(name: str, container: str, pattern: str, target: Path, store: Bl
             "check the dataset's path or upload the data first"
         )
     cut = len(base) + 1 if base else 0
-    pairs = [(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched]
+    pairs = select([(n, target / _safe_relative(n[cut:], f"input {name}")) for n in matched])
     _download(store, container, pairs, listed)
     return str(target), []
 
 
-def _stage_paths(name: str, container: str, paths: list[str], target: Path, store: BlobStore) -> tuple[str, list[str]]:
+def _stage_paths(
+    name: str, container: str, paths: list[str], target: Path, store: BlobStore,
+    select: Callable[[list[tuple[str, Path]]], list[tuple[str, Path]]] = list,
+) -> tuple[str, list[str]]:  # fmt: skip
     """Several datastore paths (files, folders, globs) as one directory (see :mod:`durableml.data.layout`)."""
-    pairs = _path_pairs(name, container, paths, target, store)
+    pairs = select(_path_pairs(name, container, paths, target, store))
     _download(store, container, pairs, {})
     return str(target), []
 

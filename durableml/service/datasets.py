@@ -13,7 +13,7 @@ import json
 import uuid
 from typing import Any, Mapping, Optional
 
-from durableml.data import expressions, layout
+from durableml.data import expressions, layout, url_fetch
 from durableml.data.partitions import parse_partition_format
 from durableml._names import check_blob_prefix, check_lookup_name
 from durableml.exceptions import ConflictError, DatasetNotFoundError, ValidationError
@@ -204,7 +204,8 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
     """Every file behind a definition: ``{"datastore", "path", "relative"}``; missing paths are an error.
 
     ``relative`` is where the file lands when the dataset is mounted or downloaded: v1's layout rule
-    (durableml.data.layout), the same one the step runner stages inputs with.
+    (durableml.data.layout), the same one the step runner stages inputs with. A FileDataset's ``take``/``skip``
+    select among its files in that order, as when a step stages it.
     """
     check_definition(definition)
     if definition.get("sql"):
@@ -222,11 +223,14 @@ def files(definition: Mapping[str, Any]) -> list[dict[str, str]]:
             )
         selected.append((datastores.get_datastore(store)["name"], path, matches))
     folder = layout.common_folder(layout.path_folder(path, matches) for _, path, matches in selected)
-    return [
+    found = [
         {"datastore": store, "path": m, "relative": layout.relative_to(m, folder)}
         for store, _, matches in selected
         for m in matches
     ]
+    if definition.get("datasetType") == "tabular":
+        return found  # take/skip count rows of a TabularDataset: applied where its rows are read
+    return url_fetch.select_files(found, definition.get("transforms") or [])  # a FileDataset's take/skip: files
 
 
 def _sql_rows(sql: Mapping[str, Any]) -> dict[str, str]:

@@ -288,3 +288,63 @@ def test_the_service_refuses_malformed_operations(service: Service) -> None:
             )
             assert answer.status_code == 400, (path, definition, answer.text)
             assert any(w in answer.text for w in ("filter", "partition_format", "column type")), answer.text
+
+
+LIST_FILES = """\
+import argparse
+import os
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--files", action="append", nargs=2)
+for name, path in parser.parse_args().files:
+    found = sorted(os.path.relpath(os.path.join(d, f), path) for d, _s, fs in os.walk(path) for f in fs)
+    print(f"{name}: {' '.join(found)}")
+"""
+
+
+def test_file_dataset_take_and_skip_select_its_files(v1: dict[str, Any], tmp_path: Path) -> None:
+    """FileDataset.take/skip count files (in name order), in to_path, download and a step's mount and download."""
+    store = v1["ws"].get_default_datastore()
+    folder = f"take-{uuid.uuid4().hex[:8]}"
+    local = tmp_path / "files"
+    for index in range(5):
+        (local / "sub").mkdir(parents=True, exist_ok=True)
+        (local / ("sub" if index == 4 else ".") / f"f{index}.txt").write_text(str(index))
+    store.upload(str(local), target_path=folder, overwrite=True, show_progress=False)
+    Dataset = v1["Dataset"]
+    whole = Dataset.File.from_files((store, folder))
+    globbed = Dataset.File.from_files((store, f"{folder}/*.txt"))
+    several = Dataset.File.from_files([(store, f"{folder}/f0.txt"), (store, f"{folder}/f1.txt"),
+                                       (store, f"{folder}/sub")])  # fmt: skip
+
+    assert sorted(whole.to_path()) == ["/f0.txt", "/f1.txt", "/f2.txt", "/f3.txt", "/sub/f4.txt"]
+    assert whole.take(2).to_path() == ["/f0.txt", "/f1.txt"]
+    assert whole.skip(3).to_path() == ["/f3.txt", "/sub/f4.txt"]
+    assert globbed.skip(1).take(2).to_path() == ["/f1.txt", "/f2.txt"]
+    downloaded = whole.skip(4).download(str(tmp_path / "down"))
+    assert [Path(p).relative_to(tmp_path / "down").as_posix() for p in downloaded] == ["sub/f4.txt"]
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "list_files.py").write_text(LIST_FILES)
+    inputs = {
+        "first_two": whole.take(2).as_named_input("first_two").as_mount(),
+        "after_three": whole.skip(3).as_named_input("after_three").as_download(),
+        "glob_middle": globbed.skip(1).take(2).as_named_input("glob_middle").as_download(),
+        "several_last": several.skip(2).as_named_input("several_last").as_mount(),
+    }
+    arguments: list[Any] = []
+    for name, given in inputs.items():
+        arguments += ["--files", name, given]
+    step = v1["PythonScriptStep"](
+        "list_files.py", name="list-files", source_directory=str(source), arguments=arguments,
+        compute_target=ensure_compute(v1["ws"]), allow_reuse=False,
+    )  # fmt: skip
+    run = v1["Experiment"](v1["ws"], "e2e-dataset-ops").submit(v1["Pipeline"](v1["ws"], [step]))
+    assert run.wait_for_completion(show_output=False, timeout_seconds=120, raise_on_error=False) == "Finished", (
+        step_summary(run)
+    )
+    log = run.find_step_run("list-files")[0].get_job_log()
+    for line in ("first_two: f0.txt f1.txt", "after_three: f3.txt sub/f4.txt", "glob_middle: f1.txt f2.txt",
+                 "several_last: sub/f4.txt"):  # fmt: skip
+        assert line in log, log
