@@ -222,6 +222,51 @@ def test_cancel_stops_a_running_copy(ws: Any, servers: dict[str, SqlServer]) -> 
     assert run.find_step_run("slow-export")[0].get_status() == "Canceled"
 
 
+def test_a_host_crash_mid_copy_ends_with_one_copy(
+    ws: Any, servers: dict[str, SqlServer], service: Service, tmp_path: Path
+) -> None:
+    """funchost SIGKILLed while the copy's query runs, then restarted: the step ends Finished, the query ran once
+    (a sequence, which no rollback undoes, counts its rows) and the destination holds its rows once."""
+    import threading
+
+    from azureml.core import Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.data.sql_data_reference import SqlDataReference
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import DataTransferStep
+
+    server = servers["postgresql"]
+    sequence = f"crash_{uuid.uuid4().hex[:8]}"
+    _query(server, f"CREATE SEQUENCE {sequence}")
+    sql = _sql_store(ws, server, "crashpg")
+    query = f"SELECT n, nextval('{sequence}') AS attempt FROM generate_series(1, 3) n, pg_sleep(4) ORDER BY n"
+    target = f"exports/crash-{uuid.uuid4().hex[:6]}/rows.csv"
+    store = ws.get_default_datastore()
+    step = DataTransferStep(name="crash-export", source_data_reference=SqlDataReference(sql, "rows", sql_query=query),
+                            destination_data_reference=DataReference(store, "out", target),
+                            destination_reference_type="file", compute_target="adf", allow_reuse=False)  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+    outcome: dict[str, Any] = {}
+    waiter = threading.Thread(
+        target=lambda: outcome.update(status=run.wait_for_completion(show_output=False, timeout_seconds=180,
+                                                                     raise_on_error=False)),
+        daemon=True,
+    )  # fmt: skip
+    waiter.start()
+    deadline = time.monotonic() + 60
+    while not run.find_step_run("crash-export") or run.find_step_run("crash-export")[0].get_status() != "Running":
+        assert time.monotonic() < deadline, step_summary(run)
+        time.sleep(0.2)
+    time.sleep(1.5)  # the copy driver waits on the query
+    service.host.kill()
+    service.host.restart()
+    waiter.join(timeout=150)
+    assert outcome.get("status") == "Finished", f"{outcome}\n{step_summary(run)}\n{service.log_tail()}"
+    assert _query(server, f"SELECT last_value FROM {sequence}") == [(3,)], "the query ran once"
+    store.download(str(tmp_path), prefix=target, show_progress=False)
+    assert (tmp_path / target).read_text().splitlines() == ["n,attempt", "1,1", "2,2", "3,3"]
+
+
 def _query(server: SqlServer, statement: str) -> list[tuple[Any, ...]]:
     if server.kind == "postgresql":
         import pg8000.dbapi
