@@ -24,7 +24,9 @@ What it checks, answering as Key Vault does (``{"error": {"code", "message", "in
 Operations: set (``PUT /secrets/{name}``), get (``GET /secrets/{name}[/{version}]``), update (``PATCH``), delete
 (``DELETE /secrets/{name}``: soft delete, recoverable), get / purge / recover a deleted secret
 (``/deletedsecrets/{name}``); a soft-deleted name cannot be set again (409 ``ObjectIsDeletedButRecoverable``), as
-in a vault with soft delete (the default). ``forbid`` makes every authenticated request answer 403 as a vault whose
+in a vault with soft delete (the default). As in Key Vault, a deletion takes a while (``deletion_seconds``, 1 s):
+until then the deleted secret is not found, and setting, recovering or purging it answers 409
+``ObjectIsBeingDeleted``. ``forbid`` makes every authenticated request answer 403 as a vault whose
 RBAC does not grant the caller does. ``log`` records every request (method, path, status), never a value.
 """
 
@@ -220,6 +222,7 @@ class KeyVaultFake:
         self.log: list[tuple[str, str, int]] = []
         self.refused: Counter[str] = Counter()
         self.forbid = False
+        self.deletion_seconds = 1.0
         self._lock = threading.Lock()
         self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
         self._tls.load_cert_chain(str(self.cert), str(key))
@@ -461,6 +464,7 @@ class KeyVaultFake:
             if version:
                 raise KeyVaultError(405, "MethodNotAllowed", "a version cannot be set")
             given = self._json(headers, body, "SecretSetParameters")
+            self._not_being_deleted(name)
             if name in self.deleted:
                 raise KeyVaultError(
                     409,
@@ -510,7 +514,13 @@ class KeyVaultFake:
         del self.secrets[name]
         now = int(time.time())
         self.deleted[name] = {"versions": versions, "deletedDate": now, "scheduledPurgeDate": now + 90 * 86400}
+        self.deleted[name]["ready"] = time.monotonic() + self.deletion_seconds
         return 200, self._deleted_bundle(name)
+
+    def _not_being_deleted(self, name: str) -> None:
+        gone = self.deleted.get(name)
+        if gone and time.monotonic() < gone["ready"]:
+            raise KeyVaultError(409, "Conflict", f"Secret {name} is currently being deleted.", "ObjectIsBeingDeleted")
 
     def _deleted_bundle(self, name: str) -> dict[str, Any]:
         from azure.keyvault.secrets._generated import models
@@ -526,8 +536,9 @@ class KeyVaultFake:
         return answer
 
     def _deleted(self, method: str, name: str, rest: Optional[str]) -> tuple[int, Optional[dict[str, Any]]]:
-        if name not in self.deleted:
+        if name not in self.deleted or (method == "GET" and time.monotonic() < self.deleted[name]["ready"]):
             raise KeyVaultError(404, "SecretNotFound", f"Deleted Secret not found: {name}")
+        self._not_being_deleted(name)
         if method == "GET" and not rest:
             return 200, self._deleted_bundle(name)
         if method == "DELETE" and not rest:

@@ -83,6 +83,21 @@ def _round_trip(fake: KeyVaultFake, client: Any) -> None:
     assert not fake.deleted and not fake.secrets
 
 
+def test_a_deletion_takes_a_while(vault: tuple[KeyVaultFake, IdentityEndpoint]) -> None:
+    from azure.core.exceptions import ResourceExistsError
+
+    fake, _ = vault
+    with _client(fake) as client:
+        client.set_secret("slow", "v")
+        poller = client.begin_delete_secret("slow")
+        with pytest.raises(ResourceExistsError, match="currently being deleted"):
+            client.set_secret("slow", "again")  # what a client that does not wait for the deletion meets
+        poller.wait()
+        assert poller.done() and "slow" in fake.deleted
+        with pytest.raises(ResourceExistsError, match="deleted but recoverable"):
+            client.set_secret("slow", "again")
+
+
 def test_what_the_vault_refuses(vault: tuple[KeyVaultFake, IdentityEndpoint]) -> None:
     fake, _ = vault
     token = jwt_for(VAULT_AUDIENCE, CLIENT_ID)

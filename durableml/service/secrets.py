@@ -16,7 +16,11 @@ derive a sealing key from (and a key derived from endpoints would be no secret):
 ``DURABLEML_KEY_VAULT_URI`` (azure-keyvault-secrets, with the app's managed identity), one secret per
 ``kind``/``name`` named ``dml-<kind>-<name's safe characters>-<hash>``, and the table keeps only that name
 (``{"vault_secret": name}``). Without the setting, registering a secret fails with a ConfigurationError that says
-so; nothing is ever stored unsealed.
+so; nothing is ever stored unsealed. A vault that refuses the identity (403, or 401 to its token) gives a
+ConfigurationError naming the vault, the operation and the role to grant (Key Vault Secrets Officer), and an
+unreachable vault one naming the vault. Deleting waits for Key Vault's soft delete to finish (until then the name
+can be neither set again nor recovered); setting a name that is soft-deleted recovers it and sets a new version.
+Tested offline against tests/keyvault_fake.py (the SDK's requests checked against its own models).
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ import json
 import os
 import re
 import threading
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 from durableml.exceptions import ConfigurationError
 from durableml.service.records import records, storage_connection
@@ -39,6 +43,7 @@ TABLE = "dmlSecrets"
 VAULT_SETTING = "DURABLEML_KEY_VAULT_URI"
 _vaults: dict[str, Any] = {}
 _vaults_lock = threading.Lock()
+_T = TypeVar("_T")
 
 
 def _in_vault() -> bool:
@@ -71,15 +76,57 @@ def _vault() -> Any:
         return client
 
 
+_ROLE = "Key Vault Secrets Officer"
+
+
+def _vault_call(what: str, secret_name: str, call: Callable[[], _T]) -> _T:
+    """``call()`` on the vault, its refusals as ConfigurationErrors naming the vault, what was refused and the role
+    the app's identity needs (Key Vault's own messages name no secret value)."""
+    from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, ServiceRequestError
+
+    uri = os.environ.get(VAULT_SETTING, "").strip()
+    try:
+        return call()
+    except ClientAuthenticationError as exc:
+        if exc.status_code is None:  # no token: the identity itself is missing or refused
+            raise ConfigurationError(
+                f"the Key Vault {uri} ({VAULT_SETTING}) could not be asked to {what} the secret '{secret_name}': "
+                f"the app's identity got no token for it ({str(exc).splitlines()[0][:300]})"
+            ) from None
+        raise _refused(uri, what, secret_name, exc) from None
+    except HttpResponseError as exc:
+        if exc.status_code == 403:
+            raise _refused(uri, what, secret_name, exc) from None
+        raise
+    except ServiceRequestError as exc:
+        raise ConfigurationError(
+            f"the Key Vault {uri} ({VAULT_SETTING}) cannot be reached to {what} the secret '{secret_name}': "
+            f"{str(exc).splitlines()[0][:300]}"
+        ) from None
+
+
+def _refused(uri: str, what: str, secret_name: str, exc: Any) -> ConfigurationError:
+    code = getattr(getattr(exc, "error", None), "code", None) or exc.reason or ""
+    return ConfigurationError(
+        f"the Key Vault {uri} ({VAULT_SETTING}) refused to {what} the secret '{secret_name}' "
+        f"(HTTP {exc.status_code} {code}): give the app's identity the {_ROLE} role on the vault (or, on a vault "
+        "with access policies, the secret permissions get, set, delete and recover)"
+    )
+
+
 def _vault_set(secret_name: str, value: str) -> None:
     from azure.core.exceptions import ResourceExistsError
 
     client = _vault()
+
+    def put() -> None:
+        client.set_secret(secret_name, value, content_type="application/json")
+
     try:
-        client.set_secret(secret_name, value, content_type="application/json")
+        _vault_call("set", secret_name, put)
     except ResourceExistsError:  # deleted earlier and still soft-deleted: recover it, then set a new version
-        client.begin_recover_deleted_secret(secret_name).wait()
-        client.set_secret(secret_name, value, content_type="application/json")
+        _vault_call("recover", secret_name, lambda: client.begin_recover_deleted_secret(secret_name).wait())
+        _vault_call("set", secret_name, put)
 
 
 def _fernet() -> Any:
@@ -109,7 +156,18 @@ def load(kind: str, name: str) -> dict[str, Any]:
     """The secrets stored for ``kind``/``name`` ({} when there are none)."""
     found: Optional[dict[str, Any]] = records().get(TABLE, kind, name)
     if found and found.get("vault_secret"):
-        return dict(json.loads(_vault().get_secret(str(found["vault_secret"])).value or "{}"))
+        secret_name = str(found["vault_secret"])
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            secret = _vault_call("get", secret_name, lambda: _vault().get_secret(secret_name))
+        except ResourceNotFoundError:
+            raise ConfigurationError(
+                f"the credentials of {kind} '{name}' are not in the Key Vault {os.environ.get(VAULT_SETTING, '')} "
+                f"(secret '{secret_name}' not found: deleted from the vault?); register the {kind} again "
+                "(overwrite=True)"
+            ) from None
+        return dict(json.loads(secret.value or "{}"))
     if not found or not found.get("sealed"):
         return {}
     from cryptography.fernet import InvalidToken
@@ -128,8 +186,9 @@ def delete(kind: str, name: str) -> None:
 
     found = records().get(TABLE, kind, name)
     if found and found.get("vault_secret"):
-        try:
-            _vault().begin_delete_secret(str(found["vault_secret"]))
+        secret_name = str(found["vault_secret"])
+        try:  # waits until the deletion is done: until then the name can be neither set nor recovered (409)
+            _vault_call("delete", secret_name, lambda: _vault().begin_delete_secret(secret_name).wait(60))
         except ResourceNotFoundError:
             pass
     try:
