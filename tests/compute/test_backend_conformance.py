@@ -165,8 +165,14 @@ def test_cancel_stops_a_running_script_and_its_processes(
         """)
     backend = new_backend()
     backend.submit(spec)
-    line = wait_for(lambda: "sleeping" in backend.logs(spec.job_id) and backend.logs(spec.job_id), what="the script")
-    child = int(line.split()[1])
+
+    def child_pid() -> int | None:  # from the script's whole "sleeping <pid>" line, not a half-written one
+        for line in str(backend.logs(spec.job_id)).splitlines(keepends=True):
+            if line.startswith("sleeping ") and line.endswith("\n"):
+                return int(line.split()[1])
+        return None
+
+    child = int(wait_for(child_pid, what="the script"))
     script = wait_for(lambda: harness.script_pid(backend, spec.job_id), what="the script's pid")
     backend.cancel(spec.job_id)
     status = backend.wait(spec.job_id, timeout=TIMEOUT)
