@@ -92,6 +92,10 @@ class HttpServiceClient(ModelOperations, ScheduleOperations, PublishedOperations
         """Make the datastore ``name`` the workspace default."""
         self._request("set_default_datastore", "POST", f"/api/datastores/{_segment(name)}/default", retry=True).close()
 
+    def unregister_datastore(self, name: str) -> None:
+        """Unregister the datastore ``name`` (its storage is left as it is)."""
+        self._request("unregister_datastore", "DELETE", f"/api/datastores/{_segment(name)}").close()
+
     def upload_files(
         self, datastore: str, files: Sequence[tuple[str, str]], overwrite: bool, show_progress: bool
     ) -> int:

@@ -253,9 +253,11 @@ async def run_logs(req: func.HttpRequest) -> func.HttpResponse:
 
 
 # ---------------------------------------------------------------------------------------------- data
-@route(bp, "datastores/{name?}", ["GET", "PUT"])
+@route(bp, "datastores/{name?}", ["GET", "PUT", "DELETE"])
 async def datastore(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("name")
+    if req.method == "DELETE":
+        return await _respond(lambda: datastores.unregister_datastore(name or ""))
     if req.method == "PUT":
         return await _respond(
             lambda: datastores.register_datastore(

@@ -355,6 +355,11 @@ class Datastore:
         """Make this datastore the workspace default."""
         self.workspace.set_default_datastore(self.name)
 
+    def unregister(self) -> None:
+        """Unregister the datastore (v1): the underlying storage is not deleted; the credentials the service kept
+        for it are."""
+        self.workspace._client.unregister_datastore(self.name)
+
     def upload_files(
         self,
         files: Iterable[str | os.PathLike[str]],

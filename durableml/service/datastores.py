@@ -466,6 +466,22 @@ def default_name() -> str:
     return str(settings.get("default_datastore") or DEFAULT_NAME)
 
 
+def unregister_datastore(name: str) -> None:
+    """Remove the datastore ``name`` (v1's ``Datastore.unregister``: the storage itself is left as it is) and the
+    credentials kept for it. The built-in datastores and the workspace default cannot be removed."""
+    record = get_datastore(check_lookup_name(name, "datastore"))
+    if name in (DEFAULT_NAME, FILE_STORE):
+        raise ValidationError(f"'{name}' is a built-in datastore; it cannot be unregistered")
+    if name == default_name():
+        raise ValidationError(
+            f"'{name}' is the workspace's default datastore; make another one the default (set_as_default) "
+            "before unregistering it"
+        )
+    secrets.delete(_SECRET_KIND, str(record["name"]))
+    records().delete(TABLE, PARTITION, name)
+    _OTHER_ACCOUNT.pop(name, None)
+
+
 def set_default_datastore(name: str) -> None:
     get_datastore(name)
     records().put(*_SETTINGS, {"default_datastore": name})

@@ -487,6 +487,7 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
             _json(rt.DatastoreSpec),
             query=("overwrite",),
         ),
+        "delete": _op("Unregister a datastore (its storage is left as it is)", _json(None)),
     },
     "/api/datastores/{name}/default": {"post": _op("Make a datastore the default", _json(rt.Datastore))},
     "/api/datastores/{name}/files/{*path}": {

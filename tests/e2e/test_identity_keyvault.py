@@ -9,8 +9,9 @@ v1 code registers datastores with an account key, a SAS token and a SQL password
 token, and runs a step on the first two. Each credential is one vault secret named by
 :func:`durableml.service.secrets.vault_secret_name`; the service's ``dmlSecrets`` table holds only that name; no
 value is in a record, a log or a file at rest except the step's own job spec (as with sealed secrets,
-tests/e2e/test_other_accounts.py). Retargeting a datastore to the service's own account, and detaching the compute,
-delete the vault secret; a vault that refuses the app's identity (403) gives an error naming the vault and the role.
+tests/e2e/test_other_accounts.py). Unregistering a datastore (v1's ``Datastore.unregister``), retargeting one to
+the service's own account, and detaching the compute delete the vault secret; a vault that refuses the app's
+identity (403) gives an error naming the vault and the role.
 """
 
 from __future__ import annotations
@@ -222,6 +223,35 @@ def test_credentials_live_in_the_vault_and_a_step_uses_them(env: dict[str, Any],
 
 def test_unregistering_deletes_the_vault_secret(env: dict[str, Any]) -> None:
     ws, vault = env["ws"], env["vault"]
+    gone = Datastore.register_azure_blob_container(
+        ws, "gone", "training", account_name=OTHER, account_key=account_key(OTHER)
+    )
+    sql = Datastore.register_azure_sql_database(
+        ws, "gonesql", "salesserver", "salesdb", username="reader", password=SQL_PASSWORD, skip_validation=True
+    )
+    names = {store.name: vault_secret_name("datastore", store.name) for store in (gone, sql)}
+    assert set(names.values()) <= set(vault.secrets)
+    for store in (gone, sql):
+        store.unregister()  # v1: the datastore goes, its storage stays
+        assert names[store.name] not in vault.secrets and names[store.name] in vault.deleted
+        assert ("datastore", store.name) not in _secret_rows(env)
+        with pytest.raises(UserErrorException, match=f"no datastore named '{store.name}'"):
+            Datastore.get(ws, store.name)
+    with pytest.raises(UserErrorException, match="built-in datastore; it cannot be unregistered"):
+        Datastore(ws, "workspaceblobstore").unregister()
+    default = Datastore.register_azure_blob_container(ws, "mydefault", "azureml", account_name="devstoreaccount1")
+    default.set_as_default()
+    try:
+        with pytest.raises(UserErrorException, match="is the workspace's default datastore"):
+            default.unregister()
+    finally:
+        Datastore(ws, "workspaceblobstore").set_as_default()
+    default.unregister()
+    sas = _sas()
+    Datastore.register_azure_blob_container(ws, "gone", "training", account_name=OTHER, sas_token=sas)
+    assert _vault_value(vault, names["gone"]) == {"sas_token": sas}  # the soft-deleted secret, recovered and set anew
+    assert len(vault.secrets[names["gone"]]) == 2
+
     Datastore.register_azure_blob_container(ws, "moving", "training", account_name=OTHER,
                                             account_key=account_key(OTHER))  # fmt: skip
     moving = vault_secret_name("datastore", "moving")
