@@ -75,14 +75,9 @@ def fill(server: SqlServer, megabytes: int) -> int:
             (rows,),
         )
     else:
-        cursor.execute("SET SESSION cte_max_recursion_depth = 100000000")
-        step = 1_000_000
-        for start in range(0, rows, step):
-            cursor.execute(
-                "INSERT INTO big WITH RECURSIVE s(g) AS (SELECT %s UNION ALL SELECT g + 1 FROM s WHERE g < %s) "
-                "SELECT g, md5(g), md5(g * 7), g / 7.0 FROM s",
-                (start + 1, min(start + step, rows)),
-            )
+        cursor.execute(  # MariaDB's Sequence engine: seq_1_to_N
+            f"INSERT INTO big SELECT seq, md5(seq), md5(seq * 7), seq / 7.0 FROM seq_1_to_{int(rows)}"
+        )
     connection.commit()
     connection.close()
     return rows

@@ -123,6 +123,7 @@ class _Blobs:
         self.datastore = str(reference.get("datastore") or self.container_name)
         self.container = self.service.get_container_client(self.container_name)
         self._delegation: Any = None
+        self._no_delegation = ""  # why the account gave no user delegation key (asked once)
 
     def blob(self, name: str) -> Any:
         return self.container.get_blob_client(name)
@@ -162,14 +163,16 @@ class _Blobs:
                                     permission=permission, start=start, expiry=expiry)  # fmt: skip
             return f"{client.url}?{sas}", ""
         if hasattr(credential, "get_token"):  # service principal or identity: a user delegation SAS
-            try:
-                if self._delegation is None:
+            if self._delegation is None and not self._no_delegation:
+                try:
                     self._delegation = self.service.get_user_delegation_key(start, expiry)
-                sas = generate_blob_sas(account, self.container_name, name, user_delegation_key=self._delegation,
-                                        permission=permission, start=start, expiry=expiry)  # fmt: skip
-                return f"{client.url}?{sas}", ""
-            except Exception as exc:  # noqa: BLE001 - the account cannot give one: stream instead
-                return None, f"no user delegation key from account {account!r} ({type(exc).__name__})"
+                except Exception as exc:  # noqa: BLE001 - the account cannot give one: stream instead
+                    self._no_delegation = f"no user delegation key from account {account!r} ({type(exc).__name__})"
+            if self._delegation is None or self._no_delegation:
+                return None, self._no_delegation
+            sas = generate_blob_sas(account, self.container_name, name, user_delegation_key=self._delegation,
+                                    permission=permission, start=start, expiry=expiry)  # fmt: skip
+            return f"{client.url}?{sas}", ""
         return None, f"no way to sign a read URL with a {type(credential).__name__}"
 
 
@@ -197,7 +200,21 @@ class Copier:
             with self._lock:
                 self.streamed += 1
             return
-        started = target.start_copy_from_url(url)
+        delegated = self.source._delegation is not None
+        try:  # a copy from a user delegation SAS is tried once: refused, the blob is streamed (below)
+            started = target.start_copy_from_url(url, **({"retry_total": 0} if delegated else {}))
+        except Exception as exc:
+            code = int(getattr(exc, "status_code", 0) or 0)
+            if not delegated or not (code >= 500 or code == 403):
+                raise
+            # Azurite (OAuth mode) answers 500 to a copy from a user delegation SAS; Azure does not: stream then
+            why = f"the storage service could not copy from a user delegation SAS URL (HTTP {code})"
+            self.source._no_delegation = why
+            self._note_stream(why)
+            _stream_blob(self.source.blob(source_name), target, self.stop)
+            with self._lock:
+                self.streamed += 1
+            return
         copy_id, status = str(started.get("copy_id")), str(started.get("copy_status"))
         with self._lock:
             self._pending[destination_name] = (target, copy_id)
