@@ -84,6 +84,10 @@ class AzuriteHandle:
     log_path: Path
     accounts: list[str] = field(default_factory=list)
     """The storage accounts it serves besides ``devstoreaccount1``."""
+    script: Path | None = None
+    """Azurite's entry script it was started from (what :func:`relaunch` starts again)."""
+    extra_args: list[str] = field(default_factory=list)
+    """The extra Azurite options it was started with."""
 
     def account_connection_string(self, account: str) -> str:
         """The connection string of one of its accounts (blob, queue and table endpoints)."""
@@ -294,6 +298,21 @@ def start_azurite(
     return _launch(script, ports, data_dir, log, timeout, account_names(accounts), list(extra_args))
 
 
+def relaunch(handle: AzuriteHandle, log: Log = None, timeout: float = 60.0) -> AzuriteHandle:
+    """Start Azurite again as ``handle`` was started: the same entry script, the ports it had bound, the same data
+    directory, accounts and options (what :class:`funchost.supervisor.AzuriteSupervisor` does after it died).
+
+    ``handle``'s process must have exited (its ports are free again). Raises :class:`StorageError` if the new
+    Azurite does not become ready (a port taken meanwhile, a broken data directory...).
+    """
+    if handle.is_running():
+        raise StorageError(f"Azurite (pid {handle.pid}) is still running; stop it before starting it again")
+    if handle.script is None or len(handle.endpoints) != 3:
+        raise StorageError("this Azurite handle does not say how it was started (no script or ports); cannot restart")
+    ports = [port for _, port in handle.endpoints]
+    return _launch(handle.script, ports, handle.data_dir, log, timeout, handle.accounts, handle.extra_args)
+
+
 def _launch(
     script: Path,
     ports: list[int],
@@ -344,7 +363,7 @@ def _launch(
             cwd=data_dir,
             start_new_session=True,
         )
-    handle = AzuriteHandle(process, [], data_dir, log_path, list(accounts))
+    handle = AzuriteHandle(process, [], data_dir, log_path, list(accounts), script, list(extra_args))
     try:
         handle.endpoints = _wait_ready(handle, offset, timeout)
     except BaseException:

@@ -13,6 +13,7 @@ from typing import Any, Optional
 from aiohttp import web
 
 from funchost import azurite, keys as keys_mod
+from funchost.supervisor import AzuriteSupervisor
 from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes, storage_configured
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
@@ -48,7 +49,8 @@ class Host:
     def __init__(self, config: HostConfig, rpc_port: int) -> None:
         self.config = config
         self.rpc_port = rpc_port
-        self.azurite: Optional[azurite.AzuriteHandle] = None
+        self.supervisor: Optional[AzuriteSupervisor] = None
+        self.storage_note: dict[str, Any] = {"supervised": False, "reason": "no storage connection is configured"}
         self.index: Optional[FunctionIndex] = None
         self.engine: Optional[DurableEngine] = None
         self.listeners: list[Any] = []
@@ -62,6 +64,8 @@ class Host:
         # the app's own host name, as the Functions host sets it (Core Tools: localhost:<port>)
         os.environ.setdefault("WEBSITE_HOSTNAME", cfg.base_url.split("://", 1)[-1].rstrip("/"))
         self._ensure_storage()
+        if self.supervisor is not None:
+            self.supervisor.start()
         self.index = load_app(cfg.app_dir)
         if os.environ.get("FUNCHOST_SDK_SPEEDUPS", "1") != "0":
             sdk_speedups.install()
@@ -98,12 +102,25 @@ class Host:
             await runner.cleanup()
         if getattr(self, "store", None):
             self.store.close()
-        if self.azurite:
-            self.azurite.stop()
+        if self.supervisor is not None:
+            await self.supervisor.stop()
+
+    @property
+    def azurite(self) -> Optional[azurite.AzuriteHandle]:
+        """The Azurite funchost started and supervises (the current process after a restart), if any."""
+        return self.supervisor.handle if self.supervisor is not None else None
+
+    def storage_unavailable(self) -> Optional[str]:
+        """None unless the supervised Azurite is down (then what a request answered 503 says)."""
+        return self.supervisor.unavailable() if self.supervisor is not None else None
 
     def _ensure_storage(self) -> None:
         conn = os.environ.get(STORAGE_SETTING)
         if not conn and storage_configured(os.environ):
+            self.storage_note = {
+                "supervised": False,
+                "reason": "identity-based storage: not an Azurite funchost started",
+            }
             log.info("storage: identity-based %s settings (no connection string)", STORAGE_SETTING)
             return
         if not conn:
@@ -114,10 +131,26 @@ class Host:
             )
             return
         endpoints = azurite.local_endpoints(conn)
-        if endpoints:
-            self.azurite = azurite.ensure_azurite(
-                endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
-            )
+        if not endpoints:
+            self.storage_note = {
+                "supervised": False,
+                "reason": f"{STORAGE_SETTING} names a storage account that is not a local emulator: "
+                "not started by funchost",
+            }
+            return
+        handle = azurite.ensure_azurite(
+            endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
+        )
+        if handle is None:
+            host, port = endpoints[0]
+            self.storage_note = {
+                "supervised": False,
+                "reason": f"the storage emulator at {host}:{port} was running before funchost started: not started by "
+                "funchost, so funchost neither restarts nor stops it",
+            }
+            log.info("storage: %s", self.storage_note["reason"])
+            return
+        self.supervisor = AzuriteSupervisor(handle, log)
 
     def _bindings(self) -> Any:
         if not storage_configured(os.environ):
@@ -160,7 +193,12 @@ class Host:
         )
         self.api.add_routes(app, "/runtime/webhooks/durabletask", guard=require(self.keys, "SYSTEM"))
         self.http = HttpTriggers(
-            self.index.by_trigger("httpTrigger"), self.invoker, self.keys, self.config.route_prefix, log
+            self.index.by_trigger("httpTrigger"),
+            self.invoker,
+            self.keys,
+            self.config.route_prefix,
+            log,
+            storage_unavailable=self.storage_unavailable,
         )
         self.http.add_routes(app)
         rpc = web.Application(client_max_size=max_request_bytes())
@@ -176,13 +214,20 @@ class Host:
         log.info("Durable rpc listener: %s (the system or master key required)", self.urls.rpc_base)
 
     async def _host_status(self, request: web.Request) -> web.Response:
-        return web.json_response(
-            {
-                "state": "Running",
-                "version": "funchost",
-                "processUptime": int((time.monotonic() - self.started_at) * 1000),
-            }
-        )
+        """``Running``, or ``Degraded`` with the reason while the Azurite funchost supervises is down."""
+        body: dict[str, Any] = {
+            "state": "Running",
+            "version": "funchost",
+            "processUptime": int((time.monotonic() - self.started_at) * 1000),
+        }
+        if self.supervisor is None:
+            body["storage"] = dict(self.storage_note)
+        else:
+            body["storage"] = self.supervisor.status()
+            down = self.supervisor.unavailable()
+            if down is not None:
+                body["state"], body["reason"] = "Degraded", down
+        return web.json_response(body)
 
     async def _metrics(self, request: web.Request) -> web.Response:
         assert self.engine is not None

@@ -91,13 +91,20 @@ class HttpTriggers:
     """Routes requests under the route prefix to HTTP-triggered functions."""
 
     def __init__(
-        self, functions: list[FunctionInfo], invoker: Invoker, keys: Keys, route_prefix: str, log: logging.Logger
+        self,
+        functions: list[FunctionInfo],
+        invoker: Invoker,
+        keys: Keys,
+        route_prefix: str,
+        log: logging.Logger,
+        storage_unavailable: Optional[Callable[[], Optional[str]]] = None,
     ) -> None:
         self.functions = sorted((HttpFunction.from_info(f) for f in functions), key=lambda f: f.route.precedence)
         self.invoker = invoker
         self.keys = keys
         self.prefix = route_prefix.strip("/")
         self.log = log
+        self.storage_unavailable = storage_unavailable
 
     def add_routes(self, app: web.Application) -> None:
         path = f"/{self.prefix}/{{tail:.*}}" if self.prefix else "/{tail:.*}"
@@ -124,6 +131,9 @@ class HttpTriggers:
             return web.Response(status=405 if path_matched else 404)
         if not authorized(self.keys, fn.auth_level, presented_key(request)):
             return unauthorized()
+        down = self.storage_unavailable() if self.storage_unavailable is not None else None
+        if down is not None:  # at once, rather than a 500 after the storage SDK's retries against a dead Azurite
+            return storage_unavailable(down)
         try:
             body = await request.read()
         except web.HTTPRequestEntityTooLarge as exc:
@@ -142,6 +152,20 @@ class HttpTriggers:
             self.log.error("Executed 'Functions.%s' (Failed): %s\n%s", fn.info.name, exc, traceback.format_exc())
             return web.Response(status=500)
         return to_aiohttp(result)
+
+
+STORAGE_RETRY_AFTER = 2
+"""Seconds a 503 for a restarting Azurite asks the caller to wait (its Retry-After)."""
+
+
+def storage_unavailable(message: str) -> web.Response:
+    """503 ``StorageUnavailable`` with a Retry-After: the storage emulator funchost supervises is down."""
+    return web.Response(
+        status=503,
+        text=json.dumps({"error": {"code": "StorageUnavailable", "message": message}}),
+        content_type="application/json",
+        headers={"Retry-After": str(STORAGE_RETRY_AFTER)},
+    )
 
 
 def too_large(exc: web.HTTPRequestEntityTooLarge) -> web.Response:
