@@ -93,3 +93,29 @@ def seen(run: Any, step_name: str = "seen") -> dict[str, Any]:
     match = re.search(r"^SEEN (.*)$", log, re.M)
     assert match, log
     return dict(json.loads(match.group(1)))
+
+
+def finishes_after_a_host_crash(service: Any, run: Any, running: Any, what: str, timeout: float = 180) -> None:
+    """SIGKILL funchost once ``running()`` holds while another thread waits for ``run``, restart it on the same
+    state, and check the run then ends Finished (``wait_for_completion`` kept waiting through the outage)."""
+    import threading
+
+    outcome: dict[str, Any] = {}
+
+    def wait() -> None:
+        try:
+            outcome["status"] = run.wait_for_completion(
+                show_output=False, timeout_seconds=timeout, raise_on_error=False
+            )
+        except BaseException as exc:  # reported by the main thread
+            outcome["error"] = exc
+
+    waiter = threading.Thread(target=wait, name="wait_for_completion", daemon=True)
+    waiter.start()
+    wait_until(running, timeout=timeout, what=what)
+    service.host.kill()
+    service.host.restart()
+    waiter.join(timeout=timeout)
+    assert not waiter.is_alive(), f"still waiting {timeout} s after the restart\n{service.log_tail()}"
+    assert "error" not in outcome, f"wait_for_completion raised: {outcome.get('error')!r}"
+    assert outcome["status"] == "Finished", f"{outcome['status']}\n{step_summary(run)}\n{service.log_tail()}"

@@ -21,7 +21,7 @@ import pytest
 from funchost.azurite import account_key
 from tests.sql_servers import ROWS, SqlServer, mariadb_server, postgres_server
 
-from ._helpers import STEPS_DIR, ensure_compute, step_summary
+from ._helpers import STEPS_DIR, ensure_compute, finishes_after_a_host_crash, step_summary
 from .conftest import Service, running_service
 
 OTHER = "xferacct"
@@ -227,8 +227,6 @@ def test_a_host_crash_mid_copy_ends_with_one_copy(
 ) -> None:
     """funchost SIGKILLed while the copy's query runs, then restarted: the step ends Finished, the query ran once
     (a sequence, which no rollback undoes, counts its rows) and the destination holds its rows once."""
-    import threading
-
     from azureml.core import Experiment
     from azureml.data.data_reference import DataReference
     from azureml.data.sql_data_reference import SqlDataReference
@@ -246,22 +244,15 @@ def test_a_host_crash_mid_copy_ends_with_one_copy(
                             destination_data_reference=DataReference(store, "out", target),
                             destination_reference_type="file", compute_target="adf", allow_reuse=False)  # fmt: skip
     run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
-    outcome: dict[str, Any] = {}
-    waiter = threading.Thread(
-        target=lambda: outcome.update(status=run.wait_for_completion(show_output=False, timeout_seconds=180,
-                                                                     raise_on_error=False)),
-        daemon=True,
-    )  # fmt: skip
-    waiter.start()
-    deadline = time.monotonic() + 60
-    while not run.find_step_run("crash-export") or run.find_step_run("crash-export")[0].get_status() != "Running":
-        assert time.monotonic() < deadline, step_summary(run)
-        time.sleep(0.2)
-    time.sleep(1.5)  # the copy driver waits on the query
-    service.host.kill()
-    service.host.restart()
-    waiter.join(timeout=150)
-    assert outcome.get("status") == "Finished", f"{outcome}\n{step_summary(run)}\n{service.log_tail()}"
+
+    def querying() -> bool:  # the copy driver has been waiting on the query for a moment
+        steps = run.find_step_run("crash-export")
+        if not steps or steps[0].get_status() != "Running":
+            return False
+        time.sleep(1.5)
+        return True
+
+    finishes_after_a_host_crash(service, run, querying, "the copy to run")
     assert _query(server, f"SELECT last_value FROM {sequence}") == [(3,)], "the query ran once"
     store.download(str(tmp_path), prefix=target, show_progress=False)
     assert (tmp_path / target).read_text().splitlines() == ["n,attempt", "1,1", "2,2", "3,3"]

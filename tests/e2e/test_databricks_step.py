@@ -267,8 +267,6 @@ def test_a_host_crash_while_the_databricks_run_goes_on_ends_with_one_run(
 ) -> None:
     """funchost is killed (SIGKILL) while the Databricks run goes on and restarted: the step ends Finished, and the
     workspace ran the task once (one run with its submit's idempotency token)."""
-    import threading
-
     from azureml.core import Experiment
     from azureml.pipeline.core import Pipeline
     from azureml.pipeline.steps import DatabricksStep
@@ -277,18 +275,11 @@ def test_a_host_crash_while_the_databricks_run_goes_on_ends_with_one_run(
     step = DatabricksStep(name="journal", python_script_name="journal.py", source_directory=str(PROJECT),
                           python_script_params=[str(journal)], compute_target="dbx", existing_cluster_id="c-1",
                           allow_reuse=False)  # fmt: skip
+    from ._helpers import finishes_after_a_host_crash
+
     run: Any = Experiment(ws, "e2e-databricks").submit(Pipeline(ws, [step]))
-    outcome: dict[str, Any] = {}
-    waiter = threading.Thread(
-        target=lambda: outcome.update(status=run.wait_for_completion(timeout_seconds=240, raise_on_error=False)),
-        daemon=True,
-    )
-    waiter.start()
-    wait_until(lambda: journal.exists() and "start" in journal.read_text(), timeout=180, what="the task to start")
-    service.host.kill()
-    service.host.restart()
-    waiter.join(timeout=240)
-    assert outcome.get("status") == "Finished", f"{outcome}\n{service.log_tail()}"
+    started = lambda: journal.exists() and "start" in journal.read_text()  # noqa: E731
+    finishes_after_a_host_crash(service, run, started, "the task to start", timeout=240)
     assert journal.read_text().splitlines() == ["start", "end"], "the task ran exactly once"
     runs = [p for p in (loopback["root"] / "runs").iterdir() if str(journal) in (p / "request.json").read_text()]
     assert len(runs) == 1, runs

@@ -11,7 +11,6 @@ Written as v1 code is (``azureml.*`` through the alias).
 from __future__ import annotations
 
 import os
-import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ import pytest
 from durableml.compute.local.job_files import pid_alive
 from tests.polling import wait_until
 
-from ._helpers import ensure_compute, step_summary
+from ._helpers import ensure_compute, finishes_after_a_host_crash
 
 EXPERIMENT = "e2e-kinds-crash"
 
@@ -60,29 +59,6 @@ def ws(v1_ws: Any) -> Any:
         config = AdlaCompute.attach_configuration(resource_group="analytics", account_name="salesadla")
         ComputeTarget.attach(v1_ws, "adla", config).wait_for_completion()
     return v1_ws
-
-
-def _crash_while(service: Any, run: Any, running: Any, what: str) -> str:
-    """Wait (another thread) for ``run`` while the host is killed once ``running()`` holds, then restarted."""
-    outcome: dict[str, Any] = {}
-
-    def wait() -> None:
-        try:
-            outcome["status"] = run.wait_for_completion(show_output=False, timeout_seconds=180, raise_on_error=False)
-        except BaseException as exc:  # reported by the main thread
-            outcome["error"] = exc
-
-    waiter = threading.Thread(target=wait, name="wait_for_completion", daemon=True)
-    waiter.start()
-    wait_until(running, timeout=90, what=what)
-    service.host.kill()
-    service.host.restart()
-    waiter.join(timeout=150)
-    assert not waiter.is_alive(), f"still waiting 150 s after the restart\n{service.log_tail()}"
-    assert "error" not in outcome, f"wait_for_completion raised: {outcome.get('error')!r}"
-    status = str(outcome["status"])
-    assert status == "Finished", f"{status}\n{step_summary(run)}\n{service.log_tail()}"
-    return status
 
 
 def _download_output(run: Any, step_name: str, output: str, into: Path) -> Path:
@@ -125,7 +101,7 @@ def test_parallel_run_step_survives_a_host_crash_with_each_mini_batch_run_once(
     def two_done() -> bool:
         return journal.exists() and len(journal.read_text().splitlines()) >= 2
 
-    _crash_while(service, run, two_done, "two mini-batches to start")
+    finishes_after_a_host_crash(service, run, two_done, "two mini-batches to start")
 
     batches = journal.read_text().splitlines()
     assert sorted(batches) == names, f"each mini-batch ran exactly once: {batches}"
@@ -145,7 +121,9 @@ def test_command_step_survives_a_host_crash_and_runs_once(service: Any, ws: Any,
     step = CommandStep(command=command, name="cmd-crash", compute_target="e2e-cpu", allow_reuse=False)
     run: Any = Experiment(ws, EXPERIMENT).submit(Pipeline(ws, [step]))
 
-    _crash_while(service, run, lambda: journal.exists() and "start" in journal.read_text(), "the command to start")
+    finishes_after_a_host_crash(
+        service, run, lambda: journal.exists() and "start" in journal.read_text(), "the command to start"
+    )
 
     assert journal.read_text().splitlines() == ["start", "end"], "the command ran exactly once"
     step_run = run.find_step_run("cmd-crash")[0]
@@ -222,7 +200,9 @@ def test_adla_step_survives_a_host_crash_with_one_output(service: Any, ws: Any, 
     step, _pairs = _adla_step(ws, tmp_path, count, "adla-crash")
     run: Any = Experiment(ws, EXPERIMENT).submit(Pipeline(ws, [step]))
 
-    _crash_while(service, run, lambda: _running_step_processes(run, "adla-crash"), "the U-SQL driver to run")
+    finishes_after_a_host_crash(
+        service, run, lambda: _running_step_processes(run, "adla-crash"), "the U-SQL driver to run"
+    )
 
     step_run = run.find_step_run("adla-crash")[0]
     log = step_run.get_job_log()
