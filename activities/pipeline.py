@@ -46,6 +46,12 @@ def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
     return runtime.step_complete(payload["run_id"], payload["step"], payload.get("report"))
 
 
+@function_name(bp, contract.ACTIVITY_STEP_TIMED_OUT)
+@activity(bp)
+def step_timed_out(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.step_timed_out(payload["run_id"], payload["step"], payload["timeout"])
+
+
 @function_name(bp, contract.ACTIVITY_STEPS_CANCEL)
 @activity(bp)
 def steps_cancel(payload: dict[str, Any]) -> None:

@@ -7,7 +7,8 @@ Who uses what::
 
     triggers/api.py        starts ORCHESTRATOR_PIPELINE_RUN with a PipelinePlan, raises EVENT_CANCEL
     pipeline_run           calls ORCHESTRATOR_STEP_RUN (StepWork) and the activities below
-    step_run               calls ACTIVITY_STEP_START / ACTIVITY_STEP_COMPLETE, waits for EVENT_STEP_DONE
+    step_run               calls ACTIVITY_STEP_START / ACTIVITY_STEP_COMPLETE, waits for EVENT_STEP_DONE,
+                           calls ACTIVITY_STEP_TIMED_OUT when the step's time limit passes first
     compute backends       raise EVENT_STEP_DONE with a job report (durableml.compute.base.job_report)
     durableml.service      implements the activities, writes records with the Status names
 
@@ -23,6 +24,7 @@ __all__ = [
     "ACTIVITY_PIPELINE_FINISHED",
     "ACTIVITY_STEP_COMPLETE",
     "ACTIVITY_STEP_START",
+    "ACTIVITY_STEP_TIMED_OUT",
     "ACTIVITY_STEPS_CANCEL",
     "EVENT_CANCEL",
     "EVENT_STEP_DONE",
@@ -63,6 +65,7 @@ ORCHESTRATOR_PIPELINE_RUN: Final = "pipeline_run"
 ORCHESTRATOR_STEP_RUN: Final = "step_run"
 ACTIVITY_STEP_START: Final = "step_start"
 ACTIVITY_STEP_COMPLETE: Final = "step_complete"
+ACTIVITY_STEP_TIMED_OUT: Final = "step_timed_out"
 ACTIVITY_STEPS_CANCEL: Final = "steps_cancel"
 ACTIVITY_PIPELINE_FINISHED: Final = "pipeline_finished"
 ACTIVITY_NOTIFY_RUN_FINISHED: Final = "notify_run_finished"
@@ -122,6 +125,8 @@ class StepWork(TypedDict):
     pipeline_running: NotRequired[bool]
     submitted: NotRequired[bool]
     poll_s: NotRequired[float]
+    timeout: NotRequired[dict[str, Any]]
+    deadline: NotRequired[str]
     report: NotRequired[Any]
 
 
@@ -137,6 +142,8 @@ class StepResult(TypedDict):
 
 
 class StepStart(TypedDict):
-    """``step_start``'s answer: ``result`` when the step is already decided (reused or failed), else empty."""
+    """``step_start``'s answer: ``result`` when the step is already decided (reused or failed), else empty or,
+    for a step with a time limit, ``timeout``: ``{"seconds": float, "source": str}`` (``step_timed_out``'s input)."""
 
     result: NotRequired[StepResult]
+    timeout: NotRequired[dict[str, Any]]

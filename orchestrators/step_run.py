@@ -4,6 +4,11 @@ It waits for the runner's ``step_done`` event raced against a durable timer; on 
 (backoff 0.5 s doubling to 30 s), so a lost event costs at most one poll interval. After many polls it
 continues as new, keeping its history short for steps that run for hours.
 
+A step with a time limit (``step_start`` answers ``timeout``; see ``durableml.service.timeouts``) gets a
+deadline, the orchestration's time at submission plus the limit, carried across generations: no timer
+runs past it, and once it has passed ``step_timed_out`` cancels the job and records the step Failed
+("timed out after N s"). Enforced here, it works the same on every compute backend.
+
 The event carries the job's terminal report (status, error, outputs, metrics; see
 ``durableml.compute.base.job_report``), so ``step_complete`` records it without reading the job's state
 again. With ``defer_record`` (set by ``pipeline_run`` on chain edges) a complete report is returned
@@ -13,7 +18,7 @@ unrecorded instead (``{"report": ...}``), for the next step's ``step_start`` to 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Generator, Optional
 
 import azure.durable_functions as df
@@ -23,6 +28,7 @@ from app_decorators import function_name, orchestration
 from durableml.contract import (
     ACTIVITY_STEP_COMPLETE,
     ACTIVITY_STEP_START,
+    ACTIVITY_STEP_TIMED_OUT,
     EVENT_STEP_DONE,
     ORCHESTRATOR_STEP_RUN,
     TERMINAL,
@@ -57,9 +63,20 @@ def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Opt
             return started["result"]
         work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
         work.update(submitted=True, poll_s=FIRST_POLL_S)
+        if started.get("timeout"):
+            work["timeout"] = started["timeout"]
+            deadline = context.current_utc_datetime + timedelta(seconds=float(started["timeout"]["seconds"]))
+            work["deadline"] = deadline.isoformat()
     for _ in range(POLLS_PER_GENERATION):
+        wake = context.current_utc_datetime + timedelta(seconds=work["poll_s"])
+        if work.get("deadline"):
+            deadline = datetime.fromisoformat(work["deadline"])
+            if context.current_utc_datetime >= deadline:
+                timed_out: StepResult = yield context.call_activity(ACTIVITY_STEP_TIMED_OUT, work)
+                return timed_out
+            wake = min(wake, deadline)
         done = context.wait_for_external_event(EVENT_STEP_DONE)
-        timer = context.create_timer(context.current_utc_datetime + timedelta(seconds=work["poll_s"]))
+        timer = context.create_timer(wake)
         winner = yield context.task_any([done, timer])
         report = None
         if winner is done:

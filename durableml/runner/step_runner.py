@@ -229,7 +229,7 @@ class StepRunner:
         if self._cancel.is_set() and process.terminated:
             return code, JobState.CANCELED, "canceled while the script ran"
         if process.timed_out:
-            message = f"the script ran longer than its timeout of {self.spec.timeout:g} s and was stopped"
+            message = f"timed out after {self.spec.timeout:g} s: the script ran longer than its timeout and was stopped"
             log.note(f"[durableml] {message}")
             return code, JobState.FAILED, message
         if code == 0:

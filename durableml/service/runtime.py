@@ -14,6 +14,7 @@ never got a record.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from datetime import datetime
@@ -23,7 +24,7 @@ from durableml import stepkinds
 from durableml.contract import CANCELED, EVENT_STEP_DONE, FAILED, FINISHED, NOT_STARTED, QUEUED, RUNNING, TERMINAL
 from durableml.exceptions import AzureMLException, NotSupportedError
 from durableml.jobs import NO_SNAPSHOT, JobState, input_placeholder, output_placeholder, status_from_report
-from durableml.service import changes, computes, datasets, datastores, reuse, state
+from durableml.service import changes, computes, datasets, datastores, reuse, state, timeouts
 from durableml.service.records import RUNS, records, storage_connection
 from durableml.service.runs import (
     PARTITION,
@@ -107,15 +108,20 @@ def step_start(
 
     Anything that keeps the step from starting (its settings, inputs, compute target, the backend's
     submit) ends it Failed, with the reason in its record.
+
+    A submitted step with a time limit (``durableml.service.timeouts``) returns ``{"timeout": {"seconds",
+    "source"}}``: ``step_run`` cancels it when the limit passes (``step_timed_out``).
     """
     run = run_static(run_id)
     step = _document_step(run, plan_step["id"])
     record = _new_step_record(run, step, status=QUEUED)
+    limit: Optional[timeouts.StepTimeout] = None
     try:
         resolved = _resolve(run, step, record["id"])
         reused = reuse.find(run, step, resolved["reuse"])
         if reused is None:
-            _submit(run, step, record["id"], resolved, notify_url)
+            limit = timeouts.step_timeout(step["kind"], _bound(step.get("settings") or {}, run.parameters))
+            _submit(run, step, record["id"], resolved, notify_url, limit)
     except Exception as exc:  # noqa: BLE001 (every reason reaches the step's record)
         _after_decision(run, record_first, pipeline_running)
         return {"result": _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))}
@@ -142,7 +148,7 @@ def step_start(
         outputs=resolved["outputs"],
         **used,
     )
-    return {}
+    return {"timeout": limit._asdict()} if limit else {}
 
 
 def _input_datasets(inputs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -176,14 +182,22 @@ def _reason(step: Mapping[str, Any], exc: BaseException) -> str:
 
 
 def _submit(
-    run: RunStatic, step: Mapping[str, Any], sid: str, resolved: Mapping[str, Any], notify_url: Optional[str]
+    run: RunStatic,
+    step: Mapping[str, Any],
+    sid: str,
+    resolved: Mapping[str, Any],
+    notify_url: Optional[str],
+    limit: Optional[timeouts.StepTimeout] = None,
 ) -> None:
     """Build the step's job with its kind's ``to_job`` and submit it to its compute target's backend."""
     kind = stepkinds.get(step["kind"])
     if kind.to_job is None:  # refused at submit; a run created by an older version may still name one
         raise NotSupportedError(f"running {kind.v1_class} steps", kind.later)
     backend = computes.backend(step.get("computeTarget"))
-    backend.submit(kind.to_job(_job_basis(run, step, sid, resolved, notify_url)))
+    basis = _job_basis(run, step, sid, resolved, notify_url)
+    if limit is not None:
+        basis = dataclasses.replace(basis, timeout=limit.seconds)
+    backend.submit(kind.to_job(basis))
 
 
 def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], pipeline_running: bool) -> None:
@@ -248,6 +262,31 @@ def _output_datasets(step: Mapping[str, Any], record: Mapping[str, Any]) -> list
             definition["id"] = datasets.save(definition)
         made.append({"name": name, "mechanism": "Upload", "dataset": definition})
     return made
+
+
+def step_timed_out(run_id: str, plan_step: Mapping[str, Any], limit: Mapping[str, Any]) -> dict[str, Any]:
+    """The step outlived its time limit (``{"seconds", "source"}``, see ``step_start``): cancel its job as a cancel
+    does (its processes stopped) and record it Failed, "timed out after N s". A job that ended meanwhile is
+    recorded as it ended instead (it beat the limit). Idempotent: a second call finds the record ended."""
+    run = run_static(run_id)
+    step = _document_step(run, plan_step["id"])
+    sid = step_run_id(run_id, step["id"])
+    record = _SAVED.get(sid) or records().get(RUNS, PARTITION, sid) or _new_step_record(run, step, QUEUED)
+    if record["status"] in TERMINAL:
+        _SAVED.pop(sid, None)
+        return _result(record)
+    backend = computes.backend(step.get("computeTarget"))
+    try:
+        if backend.poll(sid).is_terminal:
+            ended = step_complete(run_id, plan_step)
+            if ended is not None:
+                return ended
+        backend.cancel(sid)
+        error = timeouts.timed_out_message(limit)
+    except AzureMLException as exc:  # the target or job is gone: the step still ends, with both reasons
+        error = f"{timeouts.timed_out_message(limit)}; canceling its job failed: {_reason(step, exc)}"
+    _SAVED.pop(sid, None)
+    return _result(_save(record, status=FAILED, ended=utc_now(), error=error))
 
 
 def steps_cancel(run_id: str, step_ids: list[str]) -> None:

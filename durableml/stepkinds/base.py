@@ -67,6 +67,8 @@ class JobBasis:
     experiment_name: str = ""
     parent_run_id: str = ""
     workspace: dict[str, str] = field(default_factory=dict)
+    timeout: Optional[float] = None
+    """Seconds the step may run (see ``durableml.service.timeouts``), or None: the job's ``timeout``."""
 
     def job(
         self,
@@ -91,6 +93,7 @@ class JobBasis:
             experiment_name=self.experiment_name,
             parent_run_id=self.parent_run_id,
             workspace=dict(self.workspace),
+            timeout=self.timeout,
         )
 
 

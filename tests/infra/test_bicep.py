@@ -55,6 +55,7 @@ NOT_APP_SETTINGS = {
     "DURABLEML_ARM_ENDPOINT": "optional: Azure Resource Manager's endpoint (a sovereign cloud's); default public Azure",
     "DURABLEML_DATABRICKS_URL": "optional default Databricks workspace; targets name their own",
     "DURABLEML_WARM_INTERPRETERS": "optional tuning of warm step interpreters; the default suits the plan",
+    "DURABLEML_STEP_TIMEOUT_SECONDS": "optional workspace default step timeout; unset means no limit, as in v1",
     "DURABLEML_STORAGE": "an alternative name for the service's storage connection; AzureWebJobsStorage__* is used",
     # tests and local development tools only
     "DURABLEML_SCHEDULE_CLOCK": "a fake clock file for tests",

@@ -166,7 +166,7 @@ def test_a_script_over_its_timeout_is_stopped_and_fails(compute: LocalCompute, s
     compute.submit(spec)
     status = compute.wait(spec.job_id, timeout=10)
     assert status.state is JobState.FAILED
-    assert status.error == "the script ran longer than its timeout of 0.5 s and was stopped"
+    assert status.error == "timed out after 0.5 s: the script ran longer than its timeout and was stopped"
 
 
 def test_metrics_written_as_jsonl_are_parsed_into_the_result(compute: LocalCompute, step: StepFactory) -> None:
