@@ -378,10 +378,24 @@ def _download(store: BlobStore, container: str, pairs: list[tuple[str, Path]], e
     downloads (which copy a blob this node uploaded from its local file)."""
     bulk = len(pairs) >= BULK_FILES and not any(etags.values()) and hasattr(store, "container")
     signed = _signed_url(store.container(container, create=False)) if bulk else None
+    if signed is not None and _proxied(signed[0]):  # plain connections would bypass the proxy the SDK uses
+        signed = None
     if signed is None:
         store.download_files(container, pairs, etags)
     else:
         _bulk_get(signed[0], signed[1], container, pairs)
+
+
+def _proxied(url: str) -> bool:
+    """Whether requests to ``url`` go through a proxy (HTTP(S)_PROXY, not bypassed by NO_PROXY)."""
+    import urllib.request
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    return bool(proxies.get(parts.scheme) or proxies.get("all")) and not urllib.request.proxy_bypass(
+        parts.hostname or ""
+    )
 
 
 def _signed_url(client: Any) -> Optional[tuple[str, str]]:

@@ -90,3 +90,15 @@ def test_a_failed_get_names_the_blob_not_the_sas(azurite: AzuriteHandle, tmp_pat
         staging._bulk_get(url, sas, container, [("data/missing.txt", tmp_path / "missing.txt")])
     assert f"{container}/data/missing.txt" in str(caught.value) and "404" in str(caught.value)
     assert "sig=" not in str(caught.value)
+
+
+def test_plain_gets_are_not_used_behind_a_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("no_proxy", "")
+    monkeypatch.setenv("NO_PROXY", "")
+    assert not staging._proxied("http://127.0.0.1:10000/devstoreaccount1/c")
+    monkeypatch.setenv("http_proxy", "http://proxy.invalid:3128")
+    assert staging._proxied("http://127.0.0.1:10000/devstoreaccount1/c")
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    assert not staging._proxied("http://127.0.0.1:10000/devstoreaccount1/c")
