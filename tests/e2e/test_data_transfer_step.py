@@ -112,9 +112,19 @@ def test_blob_to_blob_across_accounts_is_copied_by_the_storage_service(
         name="to-other-account", source_data_reference=DataReference(store, "src", folder), compute_target="adf",
         destination_data_reference=DataReference(other, "dst", f"in/{folder}"), allow_reuse=False,
     )  # fmt: skip
+    from datetime import datetime, timedelta, timezone
+
+    from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+
+    sas = generate_container_sas(OTHER, "landing", account_key=account_key(OTHER),
+                                 permission=ContainerSasPermissions(read=True, list=True),
+                                 expiry=datetime.now(timezone.utc) + timedelta(hours=1))  # fmt: skip
+    by_sas = Datastore.register_azure_blob_container(
+        ws, "landingsas", "landing", account_name=OTHER, sas_token=sas, overwrite=True
+    )  # the copy back reads through the datastore's own SAS
     back = PipelineData("back", datastore=store)
     home = DataTransferStep(
-        name="back-home", source_data_reference=DataReference(other, "there", f"in/{folder}/sub"),
+        name="back-home", source_data_reference=DataReference(by_sas, "there", f"in/{folder}/sub"),
         destination_data_reference=back, compute_target="adf", allow_reuse=False,
     )  # fmt: skip
     home.run_after(out)
@@ -140,7 +150,8 @@ def test_blob_to_blob_across_accounts_is_copied_by_the_storage_service(
     assert "copied 3 file(s)" in log and "3 server-side (Copy Blob)" in log, log
     assert "sig=" not in log and account_key(OTHER) not in log
     home_log = run.find_step_run("back-home")[0].get_job_log()
-    assert "copied 2 file(s)" in home_log and "server-side" in home_log, home_log
+    assert "copied 2 file(s)" in home_log and "2 server-side" in home_log, home_log
+    assert sas.split("sig=")[-1] not in home_log
     back_path = run.find_step_run("back-home")[0].get_output_data("back").path_on_datastore
     from azure.storage.blob import BlobServiceClient
 
