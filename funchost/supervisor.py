@@ -4,8 +4,9 @@
 
 * **process watch**: every ``poll`` seconds (and on every :meth:`~AzuriteSupervisor.unavailable` call, which
   the HTTP front door makes for each request) it asks whether the process has exited;
-* **health probe**: every ``probe_every`` seconds a TCP connect to each of its three ports; ``probe_failures``
-  failures in a row while the process lives mean it hangs, and it is killed (its whole process group).
+* **health probe**: every ``probe_every`` seconds an HTTP request to each of its three ports (any answer will do,
+  within ``probe_timeout`` seconds); ``probe_failures`` failures in a row while the process lives mean it hangs,
+  and it is killed (its whole process group) before it is started again.
 
 Then it is started again by :func:`funchost.azurite.relaunch`: the same ports, the same data directory, the same
 accounts and options, so every connection string the host and its step processes hold stays valid. The first
@@ -28,6 +29,7 @@ import contextlib
 import logging
 import os
 import signal
+import ssl
 import time
 from typing import Any, Optional
 
@@ -74,6 +76,7 @@ class AzuriteSupervisor:
         *,
         poll: float = 0.25,
         probe_every: float = 2.0,
+        probe_timeout: float = 5.0,
         probe_failures: int = 3,
         max_attempts: Optional[int] = None,
         backoff_cap: float = 30.0,
@@ -84,6 +87,7 @@ class AzuriteSupervisor:
         self.log = log
         self.poll = poll
         self.probe_every = probe_every
+        self.probe_timeout = probe_timeout
         self.probe_failures = probe_failures
         self.max_attempts = max_attempts_setting() if max_attempts is None else max_attempts
         self.backoff_cap = backoff_cap
@@ -171,10 +175,7 @@ class AzuriteSupervisor:
             failures = failures + 1 if silent else 0
             if failures < self.probe_failures:
                 continue
-            reason = (
-                f"Azurite (pid {self.handle.pid}) did not accept connections on {silent} "
-                f"{failures} times in a row; killed it"
-            )
+            reason = f"Azurite (pid {self.handle.pid}) did not answer on {silent} {failures} times in a row; killed it"
             self.log.warning("storage: %s", reason)
             azurite.signal_group(self.handle.pid, signal.SIGKILL)
             await asyncio.to_thread(self.handle.process.wait)
@@ -183,16 +184,35 @@ class AzuriteSupervisor:
             failures, next_probe = 0, time.monotonic() + self.probe_every
 
     async def _probe(self) -> Optional[str]:
-        """None if every port accepts a connection, else the first ``host:port`` that does not."""
+        """None if every service answers an HTTP request (any status), else the first ``host:port`` that does not.
+
+        An HTTP answer, not just a TCP connect: the kernel accepts connections for a process that hangs.
+        """
+        secure = "--cert" in self.handle.extra_args
         for host, port in self.handle.endpoints:
-            try:
-                _, writer = await asyncio.wait_for(asyncio.open_connection(host.strip("[]"), port), timeout=1.0)
-            except (OSError, asyncio.TimeoutError):
+            if not await self._answers(host.strip("[]"), port, secure):
                 return f"{host}:{port}"
-            writer.close()
-            with contextlib.suppress(OSError):
-                await writer.wait_closed()
         return None
+
+    async def _answers(self, host: str, port: int, secure: bool) -> bool:
+        context: Optional[ssl.SSLContext] = None
+        if secure:  # Azurite's own (often self-signed) certificate: only whether it answers matters here
+            context = ssl.create_default_context()
+            context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+        writer: Optional[asyncio.StreamWriter] = None
+        try:
+            async with asyncio.timeout(self.probe_timeout):
+                reader, writer = await asyncio.open_connection(host, port, ssl=context)
+                writer.write(f"GET / HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+                await writer.drain()
+                return (await reader.readline()).startswith(b"HTTP/")
+        except (OSError, TimeoutError, ssl.SSLError):
+            return False
+        finally:
+            if writer is not None:
+                writer.close()
+                with contextlib.suppress(OSError, ssl.SSLError):
+                    await writer.wait_closed()
 
     async def _recover(self, reason: str) -> bool:
         """Restart Azurite after ``reason``; False when it gave up (the host stays Degraded)."""

@@ -14,12 +14,15 @@ has saved what it wrote before killing it (README, "Troubleshooting").
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import os
 import signal
+import socket
 import urllib.request
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import pytest
 import requests
@@ -28,7 +31,8 @@ from azure.storage.blob import BlobServiceClient
 from durableml.core import Experiment, Workspace
 from durableml.launcher import LocalDurableml
 from durableml.pipeline.core import Pipeline, PipelineRun
-from funchost.azurite import ACCOUNT_KEY
+from funchost.azurite import ACCOUNT_KEY, AzuriteHandle, start_azurite
+from funchost.supervisor import AzuriteSupervisor
 from tests.e2e._helpers import ensure_compute, step, step_summary
 from tests.polling import wait_until
 
@@ -139,11 +143,82 @@ def test_while_storage_is_down_the_api_answers_503_storage_unavailable(no_restar
 
 
 def test_an_azurite_funchost_did_not_start_is_not_supervised(tmp_path: Path) -> None:
-    from funchost.azurite import start_azurite
-
     with start_azurite(tmp_path / "azurite") as own:
         with LocalDurableml(tmp_path / "svc", storage=own.connection_string, ready_timeout=90) as launched:
             status = _status(launched)
     assert status["state"] == "Running"
     assert status["storage"]["supervised"] is False
     assert "not started by funchost" in status["storage"]["reason"], status
+
+
+# ---------------------------------------------------------------------------------- the supervisor on its own
+def _supervise(handle: AzuriteHandle, **options: Any) -> AzuriteSupervisor:
+    return AzuriteSupervisor(handle, logging.getLogger("test-azurite-supervision"), **options)
+
+
+async def _until(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    return await asyncio.to_thread(wait_until, condition, timeout, 0.05, what)
+
+
+def test_a_hanging_azurite_is_killed_and_restarted(tmp_path: Path) -> None:
+    """SIGSTOP: the process lives and the kernel still accepts connections, but nothing answers."""
+    handle = start_azurite(tmp_path / "azurite")
+    supervisor = _supervise(handle, probe_every=0.2, probe_timeout=0.5, probe_failures=3)
+
+    async def scenario() -> None:
+        supervisor.start()
+        try:
+            os.kill(handle.pid, signal.SIGSTOP)
+            await _until(lambda: supervisor.restarts == 1, 60, "the hung Azurite to be replaced")
+            assert handle.process.returncode == -signal.SIGKILL
+            assert supervisor.handle.pid != handle.pid and supervisor.handle.endpoints == handle.endpoints
+            assert supervisor.unavailable() is None and await supervisor._probe() is None
+        finally:
+            await supervisor.stop()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        handle.stop()
+    assert not supervisor.handle.is_running()
+
+
+def test_restarts_back_off_and_are_bounded(tmp_path: Path) -> None:
+    """A port taken by someone else while Azurite was down: each attempt fails until it is free again; with the
+    attempts used up the supervisor gives up and says why."""
+    handle = start_azurite(tmp_path / "azurite")
+    host, port = handle.endpoints[0]
+    handle.process.kill()
+    handle.process.wait()
+    squatter = socket.socket()
+    squatter.bind((host, port))
+    squatter.listen()
+    supervisor = _supervise(handle, max_attempts=3, backoff_cap=0.5)
+
+    async def scenario() -> None:
+        supervisor.start()
+        try:
+            await _until(lambda: supervisor.attempts == 2, 60, "a second restart attempt")
+            down = supervisor.unavailable()
+            assert down is not None and "was killed by SIGKILL; restart attempt 2 of 3" in down, down
+            assert "the last one failed: Azurite exited with code" in down, down
+            squatter.close()  # the port is free again: the next attempt succeeds
+            await _until(lambda: supervisor.restarts == 1, 60, "Azurite to be restarted")
+            assert supervisor.unavailable() is None and supervisor.handle.endpoints == handle.endpoints
+
+            assert supervisor.attempts == 2  # the first attempt failed, the second one succeeded
+
+            # it dies again before it stayed up for stable_after seconds (a crash loop): the count goes on
+            supervisor.handle.process.kill()
+            await _until(lambda: supervisor.restarts == 2, 60, "the third and last attempt")
+            supervisor.handle.process.kill()
+            await _until(lambda: supervisor.gave_up, 60, "the supervisor to give up")
+            down = supervisor.unavailable()
+            assert down is not None and "gave up restarting it after 3 attempts" in down, down
+            assert supervisor.status()["gaveUp"] is True
+        finally:
+            squatter.close()
+            await supervisor.stop()
+
+    asyncio.run(scenario())
+    assert not supervisor.handle.is_running()
