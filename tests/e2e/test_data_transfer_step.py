@@ -394,3 +394,42 @@ def test_an_attached_data_factory_runs_the_copy(ws: Any, tmp_path: Path) -> None
         step_summary(run)
     )
     assert "1 server-side (Copy Blob)" in run.find_step_run("copy-attached")[0].get_job_log()
+
+
+def test_a_copy_survives_a_host_crash_with_one_result(
+    service: Service, ws: Any, servers: dict[str, SqlServer], tmp_path: Path
+) -> None:
+    """SIGKILL funchost while the copy's query runs, restart it: the run ends Finished, the copy made once."""
+    from azureml.core import Experiment
+    from azureml.data.data_reference import DataReference
+    from azureml.data.sql_data_reference import SqlDataReference
+    from azureml.pipeline.core import Pipeline
+    from azureml.pipeline.steps import DataTransferStep
+
+    from ._helpers import finishes_after_a_host_crash
+
+    marker = f"crash_{uuid.uuid4().hex[:8]}"
+    sql = _sql_store(ws, servers["postgresql"], "crashpg")
+    query = f"SELECT n, '{marker}' AS tag FROM generate_series(1, 3) n, pg_sleep(4)"
+    target = f"exports/{marker}.csv"
+    step = DataTransferStep(name="copy-crash", source_data_reference=SqlDataReference(sql, "slow", sql_query=query),
+                            destination_data_reference=DataReference(ws.get_default_datastore(), "out", target),
+                            destination_reference_type="file", compute_target="adf", allow_reuse=False)  # fmt: skip
+    run: Any = Experiment(ws, "e2e-data-transfer").submit(Pipeline(ws, [step]))
+
+    def query_runs() -> bool:
+        rows = _query(servers["postgresql"], f"SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%{marker}%' "
+                                             "AND pid <> pg_backend_pid()")  # fmt: skip
+        return int(rows[0][0]) > 0
+
+    def seen() -> bool:
+        if run.get_status() in ("Failed", "Canceled", "Finished"):
+            raise AssertionError(f"the run ended before the crash: {step_summary(run)}")
+        return query_runs()
+
+    finishes_after_a_host_crash(service, run, seen, "the copy's query to run", timeout=60)
+    step_run = run.find_step_run("copy-crash")[0]
+    assert step_run.get_status() == "Finished"
+    assert step_run.get_job_log().count("DataTransferStep: copied 1 file(s)") == 1, step_run.get_job_log()
+    ws.get_default_datastore().download(str(tmp_path), prefix=target, show_progress=False)
+    assert (tmp_path / target).read_text().splitlines() == ["n,tag", f"1,{marker}", f"2,{marker}", f"3,{marker}"]
