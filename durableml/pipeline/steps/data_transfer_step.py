@@ -7,7 +7,7 @@ from typing import Any
 from durableml.data.data_reference import DataReference
 from durableml.data.output_dataset_config import OutputFileDatasetConfig
 from durableml.data.sql_data_reference import SqlDataReference
-from durableml.exceptions import ValidationError
+from durableml.exceptions import NotSupportedError, ValidationError
 from durableml.pipeline.core.pipeline_data import PipelineData
 from durableml.pipeline.core.pipeline_step import PipelineStep, ValueEncoder
 
@@ -66,7 +66,10 @@ class DataTransferStep(PipelineStep):
                     "are inserted into), not a query or a stored procedure."
                 )
             if isinstance(source_data_reference, SqlDataReference):
-                raise ValidationError(f"DataTransferStep {name!r}: copying from SQL to SQL is not supported by v1.")
+                raise NotSupportedError(
+                    f"DataTransferStep {name!r}: a copy from a SqlDataReference to a SqlDataReference",
+                    "Copy the query's result to a blob path first, then from there into the table.",
+                )
             if (
                 getattr(source_data_reference, "data_reference_name", None)
                 == destination_data_reference.data_reference_name
