@@ -13,7 +13,8 @@ compute type in :mod:`durableml.compute.registry`.
 
 from __future__ import annotations
 
-from typing import Protocol, runtime_checkable
+import time
+from typing import Callable, Protocol, runtime_checkable
 
 from durableml.jobs import (
     REPORT_LIMIT,
@@ -38,6 +39,7 @@ __all__ = [
     "output_placeholder",
     "status_from_report",
     "validate_job_id",
+    "wait_until_ended",
 ]
 
 
@@ -60,3 +62,18 @@ class ComputeBackend(Protocol):
     def logs(self, job_id: str, offset: int = 0) -> str:
         """The driver log (stdout + stderr of the script) from character ``offset`` on."""
         ...
+
+
+def wait_until_ended(
+    poll: Callable[[str], JobStatus], job_id: str, timeout: float, interval: float, where: Callable[[], str]
+) -> JobStatus:
+    """Poll job ``job_id`` every ``interval`` seconds until it ends; after ``timeout`` seconds a TimeoutError, its
+    message ending with ``where()`` (where to look)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = poll(job_id)
+        if status.is_terminal:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"job {job_id} still {status.state.value} after {timeout} s{where()}")
+        time.sleep(interval)

@@ -18,11 +18,10 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
-from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report
+from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report, wait_until_ended
 from durableml.compute.local.job_files import (
     JobFiles,
     StateDir,
-    create_json_once,
     pid_alive,
     read_json,
     write_json_atomic,
@@ -59,10 +58,7 @@ class LocalCompute:
     # -- the protocol ----------------------------------------------------------------------------
     def submit(self, job: JobSpec) -> str:
         """Accept ``job`` (idempotent on ``job.job_id``) and make sure the worker knows about it."""
-        self.state.ensure()
-        files = self.state.job(job.job_id)
-        files.dir.mkdir(mode=0o700, exist_ok=True)
-        create_json_once(files.spec, job.to_dict(), mode=0o600)
+        files = self.state.accept(job)
         if not files.result.exists():
             self._tell_worker(f"/jobs/{job.job_id}", {"max_nodes": self.max_nodes, "owner": os.getpid()})
         return job.job_id
@@ -110,17 +106,9 @@ class LocalCompute:
 
     def wait(self, job_id: str, timeout: float = 60.0, interval: float = 0.01) -> JobStatus:
         """Poll until the job ends; raises TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.poll(job_id)
-            if status.is_terminal:
-                return status
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"job {job_id} still {status.state.value} after {timeout} s; "
-                    f"see {self._existing(job_id).driver_log}"
-                )
-            time.sleep(interval)
+        return wait_until_ended(
+            self.poll, job_id, timeout, interval, lambda: f"; see {self._existing(job_id).driver_log}"
+        )
 
     def worker_pid(self) -> Optional[int]:
         """The pid of the live worker, or None."""

@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
-from durableml.compute.base import validate_job_id
+from durableml.compute.base import JobSpec, validate_job_id
 from durableml.runner.workdir import DRIVER_LOG, now_iso, temp_path_beside
 
 SPEC, RESULT, RUNNING, CANCEL = "spec.json", "result.json", "running.json", "cancel"
@@ -103,6 +103,15 @@ class StateDir:
     def job(self, job_id: str) -> JobFiles:
         """The files of job ``job_id`` (validated, so it cannot escape the jobs directory)."""
         return JobFiles(self.jobs / validate_job_id(job_id))
+
+    def accept(self, job: JobSpec) -> JobFiles:
+        """Record a submitted ``job``: its directory and ``spec.json`` (mode 0600, created once, so a second submit of
+        the same id changes nothing); returns its files."""
+        self.ensure()
+        files = self.job(job.job_id)
+        files.dir.mkdir(mode=0o700, exist_ok=True)
+        create_json_once(files.spec, job.to_dict(), mode=0o600)
+        return files
 
     def job_ids(self) -> list[str]:
         """Ids of every job with a spec, oldest submission first."""

@@ -1,24 +1,20 @@
 """RayCompute: each step is a Ray job, submitted through Ray's Jobs API (``JobSubmissionClient``).
 
-``submit`` records the job in the target's state directory (``<state>/jobs/<id>/spec.json``, mode 0600,
-created once) and queues it; at most ``max_nodes`` jobs of the target run on the cluster at once, the rest wait
-here, oldest first, and are dispatched by whoever next submits or polls, or by a dispatcher thread while jobs
-wait. Dispatching a job:
+Queueing (at most ``max_nodes`` jobs of the target on the cluster at once), dispatch, ``result.json`` and attempts
+are :class:`~durableml.compute.remote.RemoteCompute`'s; a local-directory snapshot is uploaded and the spec goes to
+``durableml-jobs/<id>/spec.json`` there. What is Ray's, here:
 
-1. a step whose snapshot is a local directory has it uploaded as a content-addressed snapshot (the node reads
-   it from ``durableml-snapshots``, as it reads every snapshot);
-2. the spec goes to ``durableml-jobs/<id>/spec.json`` in the job's storage account (:mod:`.layout`);
-3. ``submit_job(entrypoint="python -m durableml.compute.ray.node", submission_id=<step run id>, ...)`` with the
-   spec blob's read-only URL in ``runtime_env.env_vars`` and the resource requests of :func:`resource_requests`.
-   A submission id that exists already (a retried submit, another process) is adopted, never duplicated.
-
-``poll`` maps Ray's status (PENDING → Queued, RUNNING → Running) and, once the job ended, takes the runner's
-``result.json`` from storage: the step's own Finished / Failed / Canceled with its reason, outputs and metrics.
-A Ray job that ended without a result was lost with its process: killed by a signal, or its node died, it is
-submitted again (``<id>@attempt-<n>``, at most ``max_attempts``; steps run at least once, as on the local
-backend); one whose entrypoint failed otherwise fails the step with Ray's message. ``cancel`` stops the Ray job
-(the node's SIGTERM handler cancels the runner) or drops a waiting one. ``logs`` reads the Ray job's log while
-it runs (the node copies the driver log to it) and the driver log blob once it ended.
+* starting an attempt: ``submit_job(entrypoint="python -m durableml.compute.ray.node", submission_id=<step run
+  id>, ...)`` with the spec blob's read-only URL in ``runtime_env.env_vars`` and the resource requests of
+  :func:`resource_requests`. A submission id that exists already (a retried submit, another process) is adopted,
+  never duplicated.
+* status: PENDING → Queued, RUNNING → Running, SUCCEEDED / FAILED / STOPPED → ended. A Ray job that failed without
+  a result was lost with its process (killed by a signal, or its node died): it is submitted again
+  (``<id>@attempt-<n>``, at most ``max_attempts``; steps run at least once, as on the local backend); one whose
+  entrypoint failed otherwise fails the step with Ray's message.
+* ``cancel`` stops the Ray job (the node's SIGTERM handler cancels the runner); one still PENDING on the cluster
+  ends Canceled at once. ``logs`` reads the Ray job's log while it runs (the node copies the driver log to it)
+  and the driver log blob once it ended.
 
 Nothing here assumes the node shares this machine's filesystem: the node entrypoint (:mod:`.node`) gets
 everything from storage. The auth header (a secret) goes to the Jobs API in request headers only; it never
@@ -27,23 +23,14 @@ reaches a log, a record or an error message.
 
 from __future__ import annotations
 
-import fcntl
-import json
-import os
 import re
 import shlex
-import threading
-import time
-from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any, Mapping, Optional, TypedDict, Unpack
 
-from durableml.compute.base import JobSpec, JobState, JobStatus, status_from_report
-from durableml.compute.local.job_files import JobFiles, StateDir, create_json_once, now_iso, read_json
-from durableml.compute.local.job_files import write_json_atomic
-from durableml.compute.notify import send_notification
-from durableml.compute.ray.layout import (
+from durableml.compute.base import JobSpec, JobState
+from durableml.compute.layout import (
     ATTEMPT_ENV,
     JOBS_CONTAINER,
     LOG_MARKER,
@@ -51,16 +38,23 @@ from durableml.compute.ray.layout import (
     SPEC_BLOB,
     SPEC_URL_ENV,
     blob_name,
-    submission_id,
 )
-from durableml.exceptions import ComputeTargetException, RunNotFoundError
-from durableml.jobs import NO_SNAPSHOT, job_report
-from durableml.runner.storage import LOGS_CONTAINER, SNAPSHOTS_CONTAINER, BlobStore, get_store
+from durableml.compute.local.job_files import JobFiles, read_json
+from durableml.compute.remote import DISPATCHED, NativeStatus, RemoteCompute, drop_spec_blob, ended_result, put_once
+from durableml.exceptions import ComputeTargetException
+from durableml.runner.storage import LOGS_CONTAINER, BlobStore, get_store
 
-__all__ = ["AZURE_GPU_SIZES", "RayCompute", "resource_requests", "parse_auth_header", "NODE_MODULE"]
+__all__ = [
+    "AZURE_GPU_SIZES",
+    "RayCompute",
+    "ResourceOptions",
+    "resource_requests",
+    "parse_auth_header",
+    "submission_id",
+    "NODE_MODULE",
+]
 
 NODE_MODULE = "durableml.compute.ray.node"
-DISPATCHED = "dispatched.json"  # {"attempt", "submission_id", "dispatched"} of the attempt on the cluster
 SPEC_URL_DAYS = 7  # the spec URL's lifetime; the blob itself is deleted once the job ended
 AZURE_GPU_SIZES = {  # vm_sizes="azure": Azure VM sizes with GPUs -> GPUs per VM (other sizes ask for none)
     "standard_nc6": 1, "standard_nc12": 2, "standard_nc24": 4, "standard_nc6s_v2": 1, "standard_nc12s_v2": 2,
@@ -72,14 +66,17 @@ AZURE_GPU_SIZES = {  # vm_sizes="azure": Azure VM sizes with GPUs -> GPUs per VM
 }  # fmt: skip
 
 
-def resource_requests(
-    vm_size: Optional[str] = None,
-    num_cpus: Optional[float] = None,
-    num_gpus: Optional[float] = None,
-    resources: Optional[Mapping[str, float]] = None,
-    memory: Optional[int] = None,
-    vm_sizes: Optional[str | Mapping[str, Mapping[str, Any]]] = None,
-) -> dict[str, Any]:
+class ResourceOptions(TypedDict, total=False):
+    """A Ray target's resource options (see :func:`resource_requests`)."""
+
+    num_cpus: Optional[float]
+    num_gpus: Optional[float]
+    resources: Optional[Mapping[str, float]]
+    memory: Optional[int]
+    vm_sizes: Optional[str | Mapping[str, Mapping[str, Any]]]
+
+
+def resource_requests(vm_size: Optional[str] = None, **options: Unpack[ResourceOptions]) -> dict[str, Any]:
     """The ``submit_job`` resource arguments of one step of a target.
 
     A v1 target's ``vm_size`` names an Azure VM, which a Ray cluster does not have; ``vm_sizes`` says what it
@@ -93,6 +90,11 @@ def resource_requests(
     * ``entrypoint_num_gpus``, ``entrypoint_resources`` (custom resources the cluster's nodes declare, e.g.
       ``{"azure_vm": 1}``), ``entrypoint_memory`` (bytes): only when asked for.
     """
+    unknown = sorted(set(options) - set(ResourceOptions.__annotations__))
+    if unknown:
+        raise TypeError(f"unexpected resource options {unknown}; known are {list(ResourceOptions.__annotations__)}")
+    num_cpus, num_gpus = options.get("num_cpus"), options.get("num_gpus")
+    resources, memory, vm_sizes = options.get("resources"), options.get("memory"), options.get("vm_sizes")
     size = str(vm_size or "").lower()
     mapped: dict[str, Any] = {}
     if vm_sizes == "azure":
@@ -129,8 +131,14 @@ def parse_auth_header(value: Optional[str | Mapping[str, str]]) -> dict[str, str
     return {"Authorization": str(value).strip()}
 
 
-class RayCompute:
-    """The Ray backend of the compute protocol (see :mod:`durableml.compute.base`)."""
+class RayCompute(RemoteCompute):
+    """The Ray backend of the compute protocol (see :mod:`durableml.compute.base`); queueing, dispatch, results and
+    attempts are :class:`~durableml.compute.remote.RemoteCompute`'s."""
+
+    REF_KEY = "submission_id"
+    STOPPED = "STOPPED"
+    START_FAILED = "the step could not start on Ray"
+    DISPATCH_THREAD = "ray-dispatch"
 
     def __init__(
         self,
@@ -140,101 +148,28 @@ class RayCompute:
         max_nodes: int = 1,
         auth_header: Optional[str | Mapping[str, str]] = None,
         vm_size: Optional[str] = None,
-        num_cpus: Optional[float] = None,
-        num_gpus: Optional[float] = None,
-        resources: Optional[Mapping[str, float]] = None,
-        memory: Optional[int] = None,
-        vm_sizes: Optional[str | Mapping[str, Mapping[str, Any]]] = None,
         python: str = "python",
         runtime_env: Optional[Mapping[str, Any]] = None,
         max_attempts: int = 3,
         dispatch_interval: float = 0.2,
+        **resources: Unpack[ResourceOptions],
     ) -> None:
         if not address:
             raise ComputeTargetException("a Ray compute target needs the address of the cluster's dashboard")
-        if max_nodes < 1:
-            raise ComputeTargetException(f"max_nodes must be at least 1, not {max_nodes}")
+        super().__init__(state_dir, max_nodes=max_nodes, max_attempts=max_attempts, dispatch_interval=dispatch_interval)
         self.address = address if "://" in address else f"http://{address}"
-        self.state = StateDir(state_dir)
-        self.max_nodes = max_nodes
-        self.requests = resource_requests(vm_size, num_cpus, num_gpus, resources, memory, vm_sizes)
+        self.requests = resource_requests(vm_size, **resources)
         self.python = python
         self.runtime_env = dict(runtime_env or {})
-        self.max_attempts = max(1, max_attempts)
-        self.dispatch_interval = dispatch_interval
         self._headers = parse_auth_header(auth_header)
-        self._client: Any = None
-        self._lock = threading.Lock()
-        self._dispatcher: Optional[threading.Thread] = None
 
     def __repr__(self) -> str:  # never the headers
         return f"RayCompute({self.address!r}, max_nodes={self.max_nodes})"
 
-    # -- the protocol ----------------------------------------------------------------------------
-    def submit(self, job: JobSpec) -> str:
-        """Accept ``job`` (idempotent on ``job.job_id``); it runs on the cluster as soon as a node is free."""
-        self.state.ensure()
-        files = self.state.job(job.job_id)
-        files.dir.mkdir(mode=0o700, exist_ok=True)
-        create_json_once(files.spec, job.to_dict(), mode=0o600)
-        self._dispatch()
-        self._keep_dispatching()
-        return job.job_id
+    def _describe(self) -> str:
+        return f"the Ray compute at {self.address}"
 
-    def poll(self, job_id: str) -> JobStatus:
-        """The job's status (see the module docstring)."""
-        files = self._existing(job_id)
-        result = files.read_result()
-        if result is not None:
-            return status_from_report(job_id, result)
-        dispatched = read_json(files.dir / DISPATCHED)
-        if dispatched is None:
-            self._dispatch()
-            dispatched = read_json(files.dir / DISPATCHED)
-            result = files.read_result()
-            if result is not None:
-                return status_from_report(job_id, result)
-            if dispatched is None:
-                self._keep_dispatching()
-                return JobStatus(job_id, JobState.QUEUED)
-        return self._status(files, dispatched)
-
-    def cancel(self, job_id: str) -> None:
-        """Stop the job: a waiting one never starts, a running one gets Ray's stop (SIGTERM, SIGKILL later)."""
-        files = self._existing(job_id)
-        with self._dispatching():
-            if files.result.exists():
-                return
-            files.cancel.touch()
-            dispatched = read_json(files.dir / DISPATCHED)
-            if dispatched is None:
-                self._finish(files, _ended_result(job_id, JobState.CANCELED, "canceled before it started"), notify=True)
-                return
-            sid = str(dispatched["submission_id"])
-            if str(getattr(self._ray_status(dispatched), "value", "")) == "PENDING":
-                # Ray cannot stop a job whose supervisor waits for resources (the stop waits with it): the step
-                # ends Canceled here, and a late start finds the result (and no spec) in storage and runs nothing
-                self._cancel_pending(files)
-        try:
-            self._call("stop_job", sid)
-        except ComputeTargetException:
-            if not self._ray_status(dispatched).is_terminal:
-                raise
-
-    def _cancel_pending(self, files: JobFiles) -> None:
-        from azure.core.exceptions import ResourceExistsError
-
-        spec = self._spec(files)
-        store = get_store(spec.connection_string)
-        result = _ended_result(files.job_id, JobState.CANCELED, "canceled before it started")
-        blob = store.container(JOBS_CONTAINER).get_blob_client(blob_name(files.job_id, RESULT_BLOB))
-        try:
-            blob.upload_blob(json.dumps(result).encode(), overwrite=False)
-        except ResourceExistsError:  # it started and ended meanwhile: its own result stands
-            return
-        self._drop_spec_blob(store, files.job_id)
-        self._finish(files, result, notify=True)
-
+    # -- the protocol (submit, poll and cancel are RemoteCompute's) ---------------------------------
     def logs(self, job_id: str, offset: int = 0) -> str:
         """The driver log from character ``offset``: the Ray job's log while it runs, the log blob once it ended."""
         files = self._existing(job_id)
@@ -252,47 +187,26 @@ class RayCompute:
             return ""
         return _driver_part(self._call("get_job_logs", str(dispatched["submission_id"])))[offset:]
 
-    # -- extras ----------------------------------------------------------------------------------
-    def result(self, job_id: str) -> Optional[dict[str, Any]]:
-        """The full result document once the job ended (polling it first), else None."""
-        self.poll(job_id)
-        return self._existing(job_id).read_result()
-
-    def wait(self, job_id: str, timeout: float = 60.0, interval: float = 0.1) -> JobStatus:
-        """Poll until the job ends; raises TimeoutError after ``timeout`` seconds."""
-        deadline = time.monotonic() + timeout
-        while True:
-            status = self.poll(job_id)
-            if status.is_terminal:
-                return status
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"job {job_id} still {status.state.value} after {timeout} s on {self!r}")
-            time.sleep(interval)
-
     def submission(self, job_id: str) -> Optional[str]:
         """The Ray submission id of the job's current attempt, once it was dispatched."""
-        found = read_json(self._existing(job_id).dir / DISPATCHED)
-        return str(found["submission_id"]) if found else None
+        return self._current(job_id)
 
     # -- Ray ---------------------------------------------------------------------------------------
-    def client(self) -> Any:
-        """The cluster's ``JobSubmissionClient`` (made on first use; ray is imported only then)."""
-        with self._lock:
-            if self._client is None:
-                try:
-                    from ray.job_submission import JobSubmissionClient
-                except ImportError as exc:
-                    raise ComputeTargetException(
-                        "the Ray backend needs the ray package with its Jobs API client: pip install 'ray[default]'"
-                    ) from exc
-                try:
-                    self._client = JobSubmissionClient(self.address, headers=dict(self._headers) or None)
-                except Exception as exc:  # noqa: BLE001 - ConnectionError, version mismatch...: name the cluster
-                    raise ComputeTargetException(
-                        f"the Ray cluster at {self.address} cannot be reached through its Jobs API: "
-                        f"{type(exc).__name__}: {_first_line(exc)}"
-                    ) from None
-            return self._client
+    def _make_client(self) -> Any:
+        """The cluster's ``JobSubmissionClient`` (ray is imported only now)."""
+        try:
+            from ray.job_submission import JobSubmissionClient
+        except ImportError as exc:
+            raise ComputeTargetException(
+                "the Ray backend needs the ray package with its Jobs API client: pip install 'ray[default]'"
+            ) from exc
+        try:
+            return JobSubmissionClient(self.address, headers=dict(self._headers) or None)
+        except Exception as exc:  # noqa: BLE001 - ConnectionError, version mismatch...: name the cluster
+            raise ComputeTargetException(
+                f"the Ray cluster at {self.address} cannot be reached through its Jobs API: "
+                f"{type(exc).__name__}: {_first_line(exc)}"
+            ) from None
 
     def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         client = self.client()
@@ -303,85 +217,20 @@ class RayCompute:
                 f"the Ray cluster at {self.address} answered {method} with {type(exc).__name__}: {_first_line(exc)}"
             ) from None
 
+    def _first_line(self, exc: BaseException) -> str:
+        return _first_line(exc)
+
     def _ray_status(self, dispatched: Mapping[str, Any]) -> Any:
         return self._info(str(dispatched["submission_id"])).status
 
     def _info(self, sid: str) -> Any:
         return self._call("get_job_info", sid)
 
-    # -- dispatching -------------------------------------------------------------------------------
-    @contextmanager
-    def _dispatching(self) -> Iterator[None]:
-        """Held while jobs are counted and dispatched (by threads of this process and other processes alike)."""
-        self.state.ensure()
-        with self._lock_file():
-            yield
-
-    @contextmanager
-    def _lock_file(self) -> Iterator[None]:
-        fd = os.open(self.state.root / "dispatch.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
-            yield
-        finally:
-            os.close(fd)
-
-    def _dispatch(self) -> int:
-        """Dispatch waiting jobs while fewer than ``max_nodes`` run; returns how many still wait."""
-        with self._dispatching():
-            waiting, active = [], 0
-            for job_id in self.state.job_ids():
-                files = self.state.job(job_id)
-                if files.result.exists():
-                    continue
-                dispatched = read_json(files.dir / DISPATCHED)
-                if dispatched is None:
-                    waiting.append(files)
-                elif not self._status(files, dispatched, locked=True).is_terminal:
-                    active += 1
-            for files in waiting:
-                if files.cancel_requested():
-                    self._finish(
-                        files, _ended_result(files.job_id, JobState.CANCELED, "canceled before it started"), True
-                    )
-                elif active < self.max_nodes:
-                    self._start(files, attempt=1)
-                    active += 1
-            return sum(1 for files in waiting if not files.result.exists() and not (files.dir / DISPATCHED).exists())
-
-    def _keep_dispatching(self) -> None:
-        """Run a dispatcher thread while jobs wait (so they start without waiting for the next poll)."""
-        with self._lock:
-            if self._dispatcher is not None and self._dispatcher.is_alive():
-                return
-            self._dispatcher = threading.Thread(target=self._dispatch_loop, name="ray-dispatch", daemon=True)
-            self._dispatcher.start()
-
-    def _dispatch_loop(self) -> None:
-        while True:
-            time.sleep(self.dispatch_interval)
-            try:
-                if self._dispatch() == 0:
-                    return
-            except Exception:  # noqa: BLE001 - the next submit or poll dispatches (and reports) instead
-                return
-
-    def _start(self, files: JobFiles, attempt: int) -> None:
-        """Submit ``attempt`` of a job to Ray (adopting a submission that exists already); caller holds the lock."""
-        spec = self._spec(files)
+    def _launch(self, store: BlobStore, spec: JobSpec, attempt: int) -> str:
+        """Submit ``attempt`` to Ray with the spec blob's signed URL; returns its submission id."""
         sid = submission_id(spec.job_id, attempt)
-        try:
-            if attempt == 1:
-                spec = self._with_uploaded_snapshot(spec)
-            url = self._spec_url(spec)
-            self._submit(sid, url, attempt, spec)
-        except Exception as exc:  # noqa: BLE001 - the step fails with the reason instead of waiting forever
-            reason = exc if isinstance(exc, ComputeTargetException) else f"{type(exc).__name__}: {_first_line(exc)}"
-            self._finish(
-                files, _ended_result(spec.job_id, JobState.FAILED, f"the step could not start on Ray: {reason}"), True
-            )
-            return
-        write_json_atomic(files.dir / DISPATCHED, {"attempt": attempt, "submission_id": sid, "dispatched": now_iso()})
+        self._submit(sid, self._spec_url(store, spec), attempt, spec)
+        return sid
 
     def _submit(self, sid: str, url: str, attempt: int, spec: JobSpec) -> None:
         client = self.client()
@@ -411,33 +260,11 @@ class RayCompute:
                 f"the Ray cluster at {self.address} refused the job: {type(exc).__name__}: {_first_line(exc)}"
             ) from None
 
-    def _with_uploaded_snapshot(self, spec: JobSpec) -> JobSpec:
-        """The spec with a local-directory snapshot replaced by a snapshot id in storage (nodes share no disk)."""
-        if spec.snapshot == NO_SNAPSHOT or not Path(spec.snapshot).is_dir():
-            return spec
-        from durableml.source_snapshot import snapshot_files, snapshot_manifest
-
-        files = snapshot_files(spec.snapshot)
-        snapshot_id, manifest = snapshot_manifest({f.path: f.sha256 for f in files})
-        store = get_store(spec.connection_string)
-        name = f"manifests/{snapshot_id}.json"
-        if store.read_bytes(SNAPSHOTS_CONTAINER, name) is None:
-            unique = {f.sha256: f for f in files}
-            store.upload_files(SNAPSHOTS_CONTAINER, [(Path(f.local_path), f"files/{sha}") for sha, f in unique.items()])
-            store.container(SNAPSHOTS_CONTAINER).get_blob_client(name).upload_blob(manifest, overwrite=True)
-        return JobSpec.from_dict({**spec.to_dict(), "snapshot": snapshot_id})
-
-    def _spec_url(self, spec: JobSpec) -> str:
-        """Upload the spec blob (once) and return its URL with a read-only SAS for that blob alone."""
-        from azure.core.exceptions import ResourceExistsError
+    def _spec_url(self, store: BlobStore, spec: JobSpec) -> str:
+        """The spec blob's URL with a read-only SAS for that blob alone."""
         from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
-        store = get_store(spec.connection_string)
         blob = store.container(JOBS_CONTAINER).get_blob_client(blob_name(spec.job_id, SPEC_BLOB))
-        try:
-            blob.upload_blob(json.dumps(spec.to_dict()).encode(), overwrite=False)
-        except ResourceExistsError:
-            pass
         expiry = datetime.now(timezone.utc) + timedelta(days=SPEC_URL_DAYS)
         key = getattr(blob.credential, "account_key", None)
         sign: dict[str, Any] = {"account_key": key} if key else {}
@@ -461,51 +288,23 @@ class RayCompute:
         )
         return f"{blob.url}?{sas}"
 
-    # -- status ------------------------------------------------------------------------------------
-    def _status(self, files: JobFiles, dispatched: Mapping[str, Any], locked: bool = False) -> JobStatus:
-        """The status of a dispatched job; finishes it (result.json here) once its Ray job ended."""
-        sid = str(dispatched["submission_id"])
-        info = self._info(sid)
+    def _native(self, dispatched: Mapping[str, Any]) -> NativeStatus:
+        """PENDING → queued, RUNNING → running, SUCCEEDED / FAILED / STOPPED → ended."""
+        info = self._info(str(dispatched["submission_id"]))
         state = str(getattr(info.status, "value", info.status))
         if state == "PENDING":
-            return JobStatus(files.job_id, JobState.QUEUED)
+            return NativeStatus("queued", state, info=info)
         if state == "RUNNING":
-            return JobStatus(files.job_id, JobState.RUNNING, started=_iso_ms(info.start_time))
-        if locked:
-            return self._ended(files, dispatched, info, state)
-        with self._dispatching():
-            result = files.read_result()
-            if result is not None:
-                return status_from_report(files.job_id, result)
-            current = read_json(files.dir / DISPATCHED) or dispatched
-            if current.get("submission_id") != sid:  # another caller moved on to a new attempt meanwhile
-                return self._status(files, current, locked=True)
-            return self._ended(files, dispatched, info, state)
+            return NativeStatus("running", state, started=_iso_ms(info.start_time), info=info)
+        return NativeStatus("ended", state, info=info)
 
-    def _ended(self, files: JobFiles, dispatched: Mapping[str, Any], info: Any, state: str) -> JobStatus:
-        spec = self._spec(files)
-        store = get_store(spec.connection_string)
-        raw = store.read_bytes(JOBS_CONTAINER, blob_name(files.job_id, RESULT_BLOB))
-        attempt = int(dispatched.get("attempt") or 1)
-        if raw is not None:
-            result = dict(json.loads(raw))
-            self._finish(files, result, notify=False)  # the node told the orchestration itself
-        elif state == "STOPPED" or files.cancel_requested():
-            self._finish(files, _ended_result(files.job_id, JobState.CANCELED, "canceled while the script ran"), True)
-        elif state == "FAILED" and _lost(info) and attempt < self.max_attempts:
-            self._start(files, attempt + 1)  # the node's process was killed or the node died: run it again
-            rerun = files.read_result()  # set when the rerun could not even be submitted
-            return status_from_report(files.job_id, rerun) if rerun else JobStatus(files.job_id, JobState.QUEUED)
-        else:
-            ray_log = self._ray_log(str(dispatched["submission_id"]))
-            why = "the Ray job ended without a result" if state == "SUCCEEDED" else _failure(info, ray_log)
-            if attempt > 1:
-                why = f"{why} (attempt {attempt} of {self.max_attempts})"
-            failed = _ended_result(files.job_id, JobState.FAILED, why)
-            failed["ray_log"] = _driver_part(ray_log) or ray_log
-            self._finish(files, failed, notify=True)
-        self._drop_spec_blob(store, files.job_id)
-        return status_from_report(files.job_id, files.read_result() or {})
+    def _lost(self, native: NativeStatus) -> bool:
+        return native.state == "FAILED" and _lost(native.info)
+
+    def _failure(self, dispatched: Mapping[str, Any], native: NativeStatus) -> tuple[str, dict[str, Any]]:
+        ray_log = self._ray_log(str(dispatched["submission_id"]))
+        why = "the Ray job ended without a result" if native.state == "SUCCEEDED" else _failure(native.info, ray_log)
+        return why, {"ray_log": _driver_part(ray_log) or ray_log}
 
     def _ray_log(self, sid: str) -> str:
         try:
@@ -513,45 +312,29 @@ class RayCompute:
         except ComputeTargetException:
             return ""
 
-    def _finish(self, files: JobFiles, result: dict[str, Any], notify: bool) -> None:
-        write_json_atomic(files.result, result)
-        if notify:
-            spec = self._spec(files)
-            if spec.notify:
-                send_notification(spec.notify, job_report(result))
+    # -- cancel ------------------------------------------------------------------------------------
+    def _cancel_started(self, files: JobFiles, dispatched: Mapping[str, Any]) -> None:
+        if str(getattr(self._ray_status(dispatched), "value", "")) == "PENDING":
+            # Ray cannot stop a job whose supervisor waits for resources (the stop waits with it): the step
+            # ends Canceled here, and a late start finds the result (and no spec) in storage and runs nothing
+            self._cancel_pending(files)
 
-    def _drop_spec_blob(self, store: BlobStore, job_id: str) -> None:
+    def _cancel_pending(self, files: JobFiles) -> None:
+        spec = self._spec(files)
+        store = get_store(spec.connection_string)
+        result = ended_result(files.job_id, JobState.CANCELED, "canceled before it started")
+        if not put_once(store, blob_name(files.job_id, RESULT_BLOB), result):
+            return  # it started and ended meanwhile: its own result stands
+        drop_spec_blob(store, files.job_id)
+        self._finish(files, result, notify=True)
+
+    def _stop(self, dispatched: Mapping[str, Any]) -> None:
+        """Ray's stop: SIGTERM to the entrypoint (the node cancels the runner), SIGKILL later."""
         try:
-            store.container(JOBS_CONTAINER).get_blob_client(blob_name(job_id, SPEC_BLOB)).delete_blob()
-        except Exception:  # noqa: BLE001 - gone already; its URL expires anyway
-            pass
-
-    def _spec(self, files: JobFiles) -> JobSpec:
-        return JobSpec.from_dict(read_json(files.spec) or {})
-
-    def _existing(self, job_id: str) -> JobFiles:
-        files = self.state.job(job_id)
-        if not files.spec.exists():
-            raise RunNotFoundError(
-                f"no job {job_id!r} was submitted to the Ray compute at {self.address} from this service; "
-                "submit it first (or check the step run id)"
-            )
-        return files
-
-
-def _ended_result(job_id: str, state: JobState, error: str) -> dict[str, Any]:
-    """The result document of a job that ended without the runner's own result."""
-    return {
-        "job_id": job_id,
-        "status": state.value,
-        "exit_code": None,
-        "error": error,
-        "metrics": [],
-        "outputs": {},
-        "started": None,
-        "ended": now_iso(),
-        "attempt": 0,
-    }
+            self._call("stop_job", str(dispatched["submission_id"]))
+        except ComputeTargetException:
+            if not self._ray_status(dispatched).is_terminal:
+                raise
 
 
 def _lost(info: Any) -> bool:
@@ -585,6 +368,12 @@ def _first_line(exc: BaseException) -> str:
         return ""
     # Ray's HTTP errors carry the server's traceback: its last line says what went wrong
     return lines[-1] if lines[0].startswith("Request failed") and len(lines) > 1 else lines[0]
+
+
+def submission_id(job_id: str, attempt: int) -> str:
+    """The Ray submission id of ``attempt`` of job ``job_id``: the step run id itself for the first attempt, so a
+    retried submit finds the job it already started; ``<job id>@attempt-<n>`` for a rerun after a lost node."""
+    return job_id if attempt <= 1 else f"{job_id}@attempt-{attempt}"
 
 
 def _iso_ms(millis: Any) -> Optional[str]:
