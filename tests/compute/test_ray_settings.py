@@ -91,3 +91,26 @@ def test_a_cluster_that_does_not_answer_fails_the_step_with_the_reason(
     assert status.state.value == "Failed"
     assert status.error is not None and status.error.startswith("the step could not start on Ray: the Ray cluster at ")
     assert address in status.error and "top-secret" not in status.error
+
+
+def test_a_stop_that_fails_while_the_ray_job_still_runs_is_an_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancel asks Ray to stop the job; if that fails, the error is swallowed only when the job has ended anyway
+    (Ray's JobStatus.is_terminal is a method: as an attribute it was always true, hiding every failed stop)."""
+    from ray.job_submission import JobStatus
+
+    backend = RayCompute(f"http://127.0.0.1:{free_port()}", tmp_path / "state")
+    status = {"now": JobStatus.RUNNING}
+
+    def call(method: str, *args: object, **kwargs: object) -> object:
+        if method == "stop_job":
+            raise ComputeTargetException("the Ray cluster refused the stop")
+        assert method == "get_job_info", method
+        return type("Info", (), {"status": status["now"]})()
+
+    monkeypatch.setattr(backend, "_call", call)
+    with pytest.raises(ComputeTargetException, match="refused the stop"):
+        backend._stop({"submission_id": "job-1"})
+    status["now"] = JobStatus.STOPPED
+    backend._stop({"submission_id": "job-1"})  # ended meanwhile: nothing to stop

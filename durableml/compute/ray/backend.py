@@ -333,7 +333,7 @@ class RayCompute(RemoteCompute):
         try:
             self._call("stop_job", str(dispatched["submission_id"]))
         except ComputeTargetException:
-            if not self._ray_status(dispatched).is_terminal:
+            if not self._ray_status(dispatched).is_terminal():  # Ray's JobStatus: a method
                 raise
 
 
