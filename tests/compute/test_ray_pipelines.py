@@ -24,10 +24,8 @@ import pytest
 
 from durableml.core import Experiment
 from durableml.core.compute import AmlCompute, ComputeTarget, RayCompute
-from durableml.launcher import LocalDurableml
 from durableml.pipeline.core import Pipeline, PipelineData, PipelineRun
 from durableml.pipeline.steps import PythonScriptStep
-from funchost.azurite import start_azurite
 from tests.e2e.conftest import Service, running_service
 from tests.polling import wait_until
 from tests.ray_cluster import RayCluster
@@ -49,21 +47,9 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
 @pytest.fixture(scope="module")
 def ray_service(ray_cluster: RayCluster, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """durableml whose deployment backs every AmlCompute target by the Ray cluster (app settings only)."""
-    work = tmp_path_factory.mktemp("ray-e2e")
-    azurite = start_azurite(work / "azurite")
     settings = {"DURABLEML_AMLCOMPUTE_BACKEND": "ray", "DURABLEML_RAY_ADDRESS": ray_cluster.address}
-    launched = LocalDurableml(work, storage=azurite.connection_string, ready_timeout=60, env=settings)
-    svc: Service | None = None
-    try:
-        launched.start()
-        svc = Service(launched, azurite, work / "project")
-        svc.write_config(svc.project)
+    with running_service(None, tmp_path_factory.mktemp("ray-e2e"), env=settings) as svc:
         yield svc
-    finally:
-        if svc is not None:
-            svc.session.close()
-        launched.stop()
-        azurite.stop()
 
 
 def run_example(service: Service, folder: Path) -> str:

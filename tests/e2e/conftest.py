@@ -81,7 +81,11 @@ class Service:
 
 @contextlib.contextmanager
 def running_service(
-    funchost_process: object, work: Path, step_key: bool = False, accounts: tuple[str, ...] = ()
+    funchost_process: object,
+    work: Path,
+    step_key: bool = False,
+    accounts: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ) -> Iterator[Service]:
     """A private Azurite and durableml (:class:`durableml.launcher.LocalDurableml`) on it under ``work``.
 
@@ -90,11 +94,12 @@ def running_service(
 
     ``step_key``: provision a function key for step processes (``durableml-steps`` in keys.json, named by the
     app's DURABLEML_STEP_KEY setting), as an operator does, so steps can call the service; ``svc.step_key``.
+    ``env``: app settings for the host, as an operator sets them (a compute backend, a workspace default...).
     ``funchost_process`` is not used (the launcher starts the host); it stays for the modules that pass it.
     """
     azurite = start_azurite(work / "azurite", accounts=accounts)
     launched = LocalDurableml(
-        work, storage=azurite.connection_string, step_key=step_key, ready_timeout=60, accounts=accounts
+        work, storage=azurite.connection_string, step_key=step_key, ready_timeout=60, accounts=accounts, env=env
     )
     svc: Service | None = None
     try:

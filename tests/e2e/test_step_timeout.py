@@ -16,11 +16,12 @@ from typing import Any
 
 import pytest
 
-from durableml.launcher import LocalDurableml
-from funchost.azurite import start_azurite
 
-from ._helpers import ensure_compute, pid_alive, wait_until
-from .conftest import Service
+from durableml.compute.local.job_files import pid_alive
+from tests.polling import wait_until
+
+from ._helpers import ensure_compute
+from .conftest import Service, running_service
 
 WORKSPACE_DEFAULT_S = 4
 HANG = """\
@@ -39,26 +40,9 @@ print("napped", sys.argv[1])
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
     """This module's own durableml, with the workspace default step timeout set as an operator sets it."""
-    work = tmp_path_factory.mktemp("e2e-timeout")
-    azurite = start_azurite(work / "azurite")
-    launched = LocalDurableml(
-        work,
-        storage=azurite.connection_string,
-        step_key=False,
-        ready_timeout=60,
-        env={"DURABLEML_STEP_TIMEOUT_SECONDS": str(WORKSPACE_DEFAULT_S)},
-    )
-    svc: Service | None = None
-    try:
-        launched.start()
-        svc = Service(launched, azurite, work / "project")
-        svc.write_config(svc.project)
+    settings = {"DURABLEML_STEP_TIMEOUT_SECONDS": str(WORKSPACE_DEFAULT_S)}
+    with running_service(None, tmp_path_factory.mktemp("e2e-timeout"), env=settings) as svc:
         yield svc
-    finally:
-        if svc is not None:
-            svc.session.close()
-            launched.stop()
-        azurite.stop()
 
 
 @pytest.fixture
