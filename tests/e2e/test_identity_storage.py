@@ -116,8 +116,9 @@ def test_a_pipeline_runs_on_identity_based_storage(identity_service: dict[str, A
     from durableml.storage_accounts import identity_connection, table_service
 
     env = identity_service["env"]
-    os.environ.update({k: v for k, v in env.items() if k.startswith(("REQUESTS_CA", "SSL_CERT"))})
-    old = {k: os.environ.get(k) for k in IDENTITY_ENV[:2]}
+    trust = {k: v for k, v in env.items() if k.startswith(("REQUESTS_CA", "SSL_CERT"))}
+    old = {k: os.environ.get(k) for k in [*IDENTITY_ENV[:2], *trust]}  # all restored: pip in later tests needs them
+    os.environ.update(trust)
     os.environ.update(endpoint.env)
     try:
         tables = table_service(str(identity_connection(env)))

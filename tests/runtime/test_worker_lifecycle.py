@@ -268,3 +268,32 @@ def test_an_exited_but_unreaped_owner_counts_as_gone() -> None:
     assert pid_alive(os.getpid())
     wait_for(lambda: not pid_alive(child.pid), what="the exited child (a zombie until reaped) to count as gone")
     assert child.poll() == 0  # reaped only now: it was a zombie while pid_alive said it was gone
+
+
+def test_a_worker_that_was_stopping_when_a_job_came_is_replaced(tmp_path: Path) -> None:
+    """A worker holding the lock while it stops (its host gone, or idle) makes a new submit wait; once it has
+    exited, the backend starts a worker instead of waiting for nobody until start_timeout."""
+    compute = LocalCompute(tmp_path / "state", start_timeout=20)
+    compute.state.ensure()
+    holder = subprocess.Popen(  # holds the worker lock for 1 s, as a stopping worker does, and serves nothing
+        [sys.executable, "-c", textwrap.dedent(f"""
+            import time
+            from durableml.compute.local.job_files import StateDir
+            from durableml.compute.local.worker import _hold_lock
+            assert _hold_lock(StateDir({str(compute.state.root)!r})) is not None
+            print("held", flush=True)
+            time.sleep(1)
+            """)],
+        stdout=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == b"held"
+        assert compute.state.worker_alive()
+        compute._start_worker()  # before: waited 20 s for the stopped holder and failed
+        info = read_json(compute.state.worker_info)
+        assert info is not None and info["pid"] != holder.pid
+    finally:
+        holder.wait(timeout=10)
+        if holder.stdout is not None:
+            holder.stdout.close()
+        compute.shutdown()

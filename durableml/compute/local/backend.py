@@ -185,12 +185,17 @@ class LocalCompute:
             process = self._spawn()
         deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
-            info = read_json(self.state.worker_info) if self.state.worker_alive() else None
+            alive = self.state.worker_alive()
+            info = read_json(self.state.worker_info) if alive else None
             if info and pid_alive(int(info["pid"])):
                 self._worker = info
                 return
             if process is not None and process.poll() not in (None, 0):
                 break
+            if not alive and (process is None or process.poll() == 0):
+                # the worker that held the lock was stopping (its host gone, or idle) and has exited, and ours
+                # (if any) left because that one still served: start one now rather than wait for nobody
+                process = self._spawn()
             time.sleep(0.005)
         raise ComputeTargetException(
             f"the local compute worker for {self.state.root} did not start within {self.start_timeout:g} s; "
