@@ -45,6 +45,9 @@ print("WHERE " + json.dumps({"durableml": durableml.__file__, "pythonpath": os.e
 
 
 def _run(command: list[str], cwd: Path, env: dict[str, str] | None = None, timeout: float = 600) -> str:
+    """Run ``command`` with ``env`` (default: ours), never with a PYTHONPATH: the wheel is built, installed and run
+    on its own, not on this checkout (importing function_app.py in a test process adds the checkout to it)."""
+    env = {k: v for k, v in (os.environ if env is None else env).items() if k != "PYTHONPATH"}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
     assert result.returncode == 0, f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}"
     return result.stdout
