@@ -47,6 +47,9 @@ __all__ = [
     "StepWork",
     "Status",
     "step_instance_id",
+    "OUTAGE_MARKER",
+    "DEFAULT_OUTAGE_WINDOW_S",
+    "is_outage_failure",
 ]
 
 # ------------------------------------------------------------------------------------------------ statuses
@@ -80,6 +83,19 @@ def step_instance_id(run_id: str, step_id: str) -> str:
     return f"{run_id}:{step_id}"
 
 
+# ------------------------------------------------------------------------------------------ storage outages
+# An activity that failed because storage did not answer raises durableml.exceptions.StorageUnavailableError; the
+# orchestrations retry exactly those (orchestrators/outages.py) for the plan's ``outage_window_s`` (see
+# durableml.service.outages, which sets it from the app setting).
+OUTAGE_MARKER: Final = "StorageUnavailableError"
+DEFAULT_OUTAGE_WINDOW_S: Final = 600.0
+
+
+def is_outage_failure(failure: Any) -> bool:
+    """Whether an activity's failure (the exception an orchestration sees) was a storage outage."""
+    return isinstance(failure, BaseException) and OUTAGE_MARKER in str(failure)
+
+
 # ---------------------------------------------------------------------------------------------- shapes
 class PlanStep(TypedDict):
     """One step of the execution plan (topological order)."""
@@ -104,6 +120,7 @@ class PipelinePlan(TypedDict):
     run_id: str
     continue_on_step_failure: bool
     steps: list[PlanStep]
+    outage_window_s: NotRequired[float]
     notify: NotRequired[bool]
     state: NotRequired[PlanState]
 
@@ -120,6 +137,7 @@ class StepWork(TypedDict):
 
     run_id: str
     step: PlanStep
+    outage_window_s: NotRequired[float]
     defer_record: NotRequired[bool]
     record_first: NotRequired[list[Handover]]
     pipeline_running: NotRequired[bool]

@@ -104,6 +104,7 @@ __all__ = [
     "WebserviceException",
     "ServiceError",
     "ServiceNotConnectedError",
+    "StorageUnavailableError",
 ]
 
 
@@ -344,3 +345,12 @@ class ServiceNotConnectedError(ServiceError, ConnectionError):
     """The operation needs the durableml service, and no service client is configured."""
 
     code = "ServiceNotConnected"
+
+
+class StorageUnavailableError(ServiceError, ConnectionError):
+    """The workspace's storage did not answer (down, restarting, unreachable): a transient failure, worth retrying.
+
+    Its class name is what the orchestrations look for in an activity's failure (``durableml.service.outages``).
+    """
+
+    code = "StorageUnavailable"

@@ -31,6 +31,7 @@ from typing import Any, Generator, Optional
 import azure.durable_functions as df
 
 from app_decorators import function_name, orchestration
+from orchestrators import outages
 
 from durableml.contract import (
     ACTIVITY_NOTIFY_RUN_FINISHED,
@@ -45,6 +46,7 @@ from durableml.contract import (
     ORCHESTRATOR_PIPELINE_RUN,
     ORCHESTRATOR_STEP_RUN,
     RUNNING,
+    is_outage_failure,
     step_instance_id,
 )
 
@@ -125,16 +127,26 @@ class _Run:
         self.first = bool(state.get("first", True))
         self.readiness = Readiness(plan, self.status)
         self.running: dict[str, Any] = {}
-        self.recording: dict[str, Any] = {}
+        self.recording: dict[str, Any] = {}  # step id -> its step_complete call, or the timer before a retry
+        self.record_entries: dict[str, dict[str, Any]] = {}  # step id -> what its step_complete records
+        self.record_retry: dict[str, outages.Backoff] = {}  # steps whose step_complete waits out a storage outage
+        self.record_waits: dict[str, Any] = {}  # step id -> the timer before its step_complete is called again
+        self.window = outages.window_of(plan)
+        self.outage: Optional[str] = state.get("outage")  # why the run ends Failed: storage stayed away
         self.handed: dict[str, list[dict[str, Any]]] = {}  # step id -> results its step_start records
         self.stop_starting = self.canceled = False
         self.completions = 0
 
     def carried(self) -> dict[str, Any]:
-        return {**self.plan, "state": {"status": self.status, "unrecorded": self.unrecorded, "first": self.first}}
+        state = {"status": self.status, "unrecorded": self.unrecorded, "first": self.first}
+        if self.outage:
+            state["outage"] = self.outage
+        return {**self.plan, "state": state}
 
     def step_input(self, step: dict[str, Any]) -> dict[str, Any]:
         work: dict[str, Any] = {"run_id": self.run_id, "step": step}
+        if "outage_window_s" in self.plan:
+            work["outage_window_s"] = self.plan["outage_window_s"]
         if self.first:
             work["pipeline_running"] = True
             self.first = False
@@ -145,7 +157,32 @@ class _Run:
             work["defer_record"] = True
         return work
 
+    def record(self, context: df.DurableOrchestrationContext, sid: str, entry: dict[str, Any]) -> None:
+        """Start recording an ended step (``step_complete``), concurrently with the steps still running."""
+        self.record_entries[sid] = entry
+        self.recording[sid] = context.call_activity(ACTIVITY_STEP_COMPLETE, {"run_id": self.run_id, **entry})
+
+    def recorded(self, context: df.DurableOrchestrationContext, sid: str, task: Any) -> None:
+        """A step_complete call ended: done, or (storage did not answer) retried after a timer until the run's
+        outage window has passed, when the run stops starting steps and ends Failed with the outage as its error."""
+        del self.recording[sid]
+        if is_outage_failure(task.result):
+            backoff = self.record_retry.setdefault(sid, outages.Backoff(self.window))
+            wake = backoff.next_wake(context.current_utc_datetime)
+            if wake is not None:
+                self.record_waits[sid] = context.create_timer(wake)
+                return
+            self.outage = self.outage or f"storage unavailable for more than {self.window:g} s: {task.result}"
+            self.stop_starting = True
+        self.record_entries.pop(sid, None)
+        self.record_retry.pop(sid, None)
+
+    def pending(self) -> list[Any]:
+        return [*self.running.values(), *self.recording.values(), *self.record_waits.values()]
+
     def ended(self, sid: str, outcome: dict[str, Any]) -> None:
+        if outcome.get("orchestration_failed") and is_outage_failure(str(outcome.get("error"))):
+            self.outage = self.outage or f"storage unavailable: step '{sid}' could not go on: {outcome['error']}"
         self.status[sid] = outcome["status"]
         if "report" in outcome:  # ended but not recorded: the next step_start (or step_complete) records it
             self.unrecorded[sid] = {"step": self.readiness.steps[sid], "report": outcome["report"]}
@@ -167,11 +204,7 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
     while True:
         if not run.stop_starting:
             ready = run.readiness.take()
-            if (
-                ready
-                and run.completions >= GENERATION_STEPS
-                and not (run.running or run.recording or cancel.is_completed)
-            ):
+            if ready and run.completions >= GENERATION_STEPS and not (run.pending() or cancel.is_completed):
                 context.continue_as_new(run.carried())
                 return None
             for step in ready:
@@ -179,29 +212,38 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
                 run.running[step["id"]] = context.call_sub_orchestrator(
                     ORCHESTRATOR_STEP_RUN, run.step_input(step), step_instance_id(run.run_id, step["id"])
                 )
-        if not run.running and not run.recording:
+        if not run.pending():
             break  # pipeline_finished records what is left
         for sid, entry in sorted(run.unrecorded.items()):
-            run.recording[sid] = context.call_activity(ACTIVITY_STEP_COMPLETE, {"run_id": run.run_id, **entry})
+            run.record(context, sid, entry)
         run.unrecorded.clear()
-        pending = [*run.running.values(), *run.recording.values()]
+        pending = run.pending()
         winner = yield context.task_any(pending if run.canceled else [*pending, cancel])
         if winner is cancel:
             run.canceled = run.stop_starting = True
-            yield context.call_activity(ACTIVITY_STEPS_CANCEL, {"run_id": run.run_id, "step_ids": sorted(run.running)})
+            yield from outages.call_activity(
+                context, ACTIVITY_STEPS_CANCEL, {"run_id": run.run_id, "step_ids": sorted(run.running)}, run.window
+            )
+            continue
+        waited = next((k for k, t in run.record_waits.items() if t is winner), None)
+        if waited is not None:
+            del run.record_waits[waited]
+            run.record(context, waited, run.record_entries[waited])
             continue
         recorded = next((k for k, t in run.recording.items() if t is winner), None)
         if recorded is not None:
-            del run.recording[recorded]
+            run.recorded(context, recorded, winner)
             continue
         sid = next(k for k, t in run.running.items() if t is winner)
         del run.running[sid]
         run.completions += 1
         run.ended(sid, step_outcome(winner))
-    summary = {"run_id": run.run_id, "status": final_status(run.status, run.canceled), "steps": run.status}
-    yield context.call_activity(
-        ACTIVITY_PIPELINE_FINISHED, {**summary, "record_first": [entry for _, entry in sorted(run.unrecorded.items())]}
-    )
+    status = FAILED if run.outage and not run.canceled else final_status(run.status, run.canceled)
+    summary: dict[str, Any] = {"run_id": run.run_id, "status": status, "steps": run.status}
+    if run.outage:
+        summary["error"] = run.outage
+    finished = {**summary, "record_first": [entry for _, entry in sorted(run.unrecorded.items())]}
+    yield from outages.call_activity(context, ACTIVITY_PIPELINE_FINISHED, finished, run.window)
     if run.plan.get("notify"):
         yield from _notify(context, run.run_id)
     return summary

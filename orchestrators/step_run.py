@@ -1,5 +1,8 @@
 """``step_run``: one step: reuse or submit, wait for the compute target, record the outcome.
 
+Every activity call rides out storage outages (``orchestrators/outages.py``: retried with backoff while storage
+does not answer, up to the run's outage window).
+
 It waits for the runner's ``step_done`` event raced against a durable timer; on the timer it polls
 (backoff 0.5 s doubling to 30 s), so a lost event costs at most one poll interval. After many polls it
 continues as new, keeping its history short for steps that run for hours.
@@ -24,6 +27,7 @@ from typing import Any, Generator, Optional
 import azure.durable_functions as df
 
 from app_decorators import function_name, orchestration
+from orchestrators import outages
 
 from durableml.contract import (
     ACTIVITY_STEP_COMPLETE,
@@ -57,8 +61,9 @@ def complete_report(value: Any) -> Optional[dict[str, Any]]:
 @orchestration(bp)
 def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Optional[StepResult]]:
     work = context.get_input()
+    window = outages.window_of(work)
     if not work.get("submitted"):
-        started: StepStart = yield context.call_activity(ACTIVITY_STEP_START, work)
+        started: StepStart = yield from outages.call_activity(context, ACTIVITY_STEP_START, work, window)
         if started.get("result") is not None:  # reused, or failed before it could run
             return started["result"]
         work = {k: v for k, v in work.items() if k not in ("record_first", "pipeline_running")}
@@ -72,7 +77,7 @@ def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Opt
         if work.get("deadline"):
             deadline = datetime.fromisoformat(work["deadline"])
             if context.current_utc_datetime >= deadline:
-                timed_out: StepResult = yield context.call_activity(ACTIVITY_STEP_TIMED_OUT, work)
+                timed_out: StepResult = yield from outages.call_activity(context, ACTIVITY_STEP_TIMED_OUT, work, window)
                 return timed_out
             wake = min(wake, deadline)
         done = context.wait_for_external_event(EVENT_STEP_DONE)
@@ -90,7 +95,9 @@ def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Opt
                 "reused_from": None,
                 "report": report,
             }
-        result: Optional[StepResult] = yield context.call_activity(ACTIVITY_STEP_COMPLETE, {**work, "report": report})
+        result: Optional[StepResult] = yield from outages.call_activity(
+            context, ACTIVITY_STEP_COMPLETE, {**work, "report": report}, window
+        )
         if result is not None:
             return result
         work["poll_s"] = min(work["poll_s"] * 2, MAX_POLL_S)

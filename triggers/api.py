@@ -23,6 +23,7 @@ from durableml.service import (
     datastores,
     notifications,
     openapi,
+    outages,
     reuse,
     reuse_explain,
     runs,
@@ -69,12 +70,22 @@ async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200, 
             return result
         return json_response(rt.to_api(shape, result), status)
     except Exception as exc:  # mapped to the documented status codes; unknown errors are 500
+        if outages.is_transient(exc):  # storage did not answer (it went away while this request was served)
+            return storage_unavailable(outages.unavailable(exc))
         for kind, code, name in _STATUS:
             if isinstance(exc, kind):
                 issues = [i.to_dict() for i in getattr(exc, "issues", [])] or None
                 return error_response(code, name or str(getattr(exc, "code", kind.__name__)), str(exc), issues)
         log.exception("unexpected error in the durableml API")
         return error_response(500, "InternalError", f"unexpected {type(exc).__name__}; see the host log")
+
+
+def storage_unavailable(exc: errors.StorageUnavailableError) -> func.HttpResponse:
+    """503 ``StorageUnavailable`` with a Retry-After, as funchost answers while the storage it supervises is down."""
+    body = {"error": {"code": exc.code, "message": f"{exc}; retry shortly", "details": None}}
+    return func.HttpResponse(
+        json.dumps(body), status_code=503, mimetype="application/json", headers={"Retry-After": "2"}
+    )
 
 
 def _body(req: func.HttpRequest) -> dict[str, Any]:

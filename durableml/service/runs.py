@@ -23,7 +23,7 @@ from durableml.exceptions import (
 )
 from durableml.pipeline.dag import topological_order
 from durableml.pipeline.document import check_paths, validate_document
-from durableml.service import changes, state
+from durableml.service import changes, outages, state
 from durableml.service.parameters import bind_data_parameters
 from durableml.service.records import EXPERIMENTS, blob_container, records
 from durableml.service.records import RUNS as RUNS  # re-exported: the step lifecycle reads runs from here
@@ -83,6 +83,7 @@ def execution_plan(run_id: str, document: Mapping[str, Any], continue_on_step_fa
     return {
         "run_id": run_id,
         "continue_on_step_failure": continue_on_step_failure,
+        "outage_window_s": outages.window_seconds(),
         "steps": [
             {
                 "id": sid,

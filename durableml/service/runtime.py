@@ -40,16 +40,21 @@ from durableml.service.runs import (
 
 # ---------------------------------------------------------------------------------------------- pipeline
 def pipeline_finished(
-    run_id: str, status: str, steps: Mapping[str, str], record_first: Sequence[Mapping[str, Any]] = ()
+    run_id: str,
+    status: str,
+    steps: Mapping[str, str],
+    record_first: Sequence[Mapping[str, Any]] = (),
+    error: Optional[str] = None,
 ) -> None:
     """Record the run's end: first the ended steps handed over to it (``{"step", "report"}``, see
-    ``step_start``), the steps that never started, then the run itself."""
+    ``step_start``), the steps that never started, then the run itself (``error``: why the run ended other than
+    through its steps, e.g. storage stayed unavailable; else its failed steps)."""
     run = run_static(run_id)
     _after_decision(run, record_first, False)
     for step in run.document["steps"]:
         if steps.get(step["id"]) == NOT_STARTED:
             _ensure_step_record(run, step, status=NOT_STARTED)
-    error = _failed_steps(run, steps)
+    error = "; ".join(e for e in (error, _failed_steps(run, steps)) if e) or None
     update_run(run_id, status=status, ended=utc_now(), error=error, pipeline_outputs=_pipeline_outputs(run))
 
 
