@@ -81,7 +81,13 @@ class Host:
         threads = int(os.environ.get("PYTHON_THREADPOOL_THREAD_COUNT", str(max(cfg.max_concurrent_activities, 8))))
         self.invoker = Invoker(str(cfg.app_dir), self._bindings(), self._client_binding_json, threads)
         self.engine = DurableEngine(
-            self.store, self.index, self.invoker, log, cfg.max_concurrent_activities, cfg.max_concurrent_orchestrators
+            self.store,
+            self.index,
+            self.invoker,
+            log,
+            cfg.max_concurrent_activities,
+            cfg.max_concurrent_orchestrators,
+            cfg.durable,
         )
         self.ops = DurableClientOps(self.store, self.index, self.engine.wake)
         self.api = DurableHttpApi(self.ops, self.urls)

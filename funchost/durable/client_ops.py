@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 from typing import Any, Optional
 
+from funchost.durable import entities
 from funchost.durable import history as h
 from funchost.durable.episode import start_instance
 from funchost.durable.history import TERMINAL, Event, EventType, RuntimeStatus
@@ -201,6 +202,43 @@ class DurableClientOps:
         for inst in self.store.query_instances(where, params, limit=100000):
             count += self.purge(inst.id)
         return count
+
+    # -- entities (HttpApiHandler's /entities routes; the Python client's signal_entity and read_entity_state) --
+    def signal_entity(self, name: str, key: str, operation: str, input_text: Optional[str]) -> None:
+        """Queue a signal for entity ``name``/``key`` (SignalEntityAsync: the entity function must exist)."""
+        entity_id = self._entity_id(name, key)
+        if self.index.durable("entityTrigger", name) is None:
+            raise BadRequest(entities.unknown_entity_message(name, self.index.durable_names("entityTrigger")))
+        with self.store.transaction() as tx:
+            tx.send([entities.signal_event(entity_id, operation, input_text)])
+        self.on_change()
+
+    def read_entity(self, name: str, key: str) -> Any:
+        """The entity's state as a JSON value; NotFound when it does not exist (never operated on, or deleted)."""
+        row = self.store.get_entity(self._entity_id(name, key))
+        if row is None or not row.exists:
+            raise NotFound(f"Entity '@{name.lower()}@{key}' does not exist.")
+        return _json_value(row.state)
+
+    def list_entities(self, name: str, fetch_state: bool, top: int, skip: int) -> list[dict[str, Any]]:
+        """DurableEntityStatus objects of the existing entities named ``name``."""
+        found = []
+        for row in self.store.list_entities(name.lower(), top, skip):
+            item: dict[str, Any] = {
+                "entityId": {"name": row.name, "key": row.key},
+                "lastOperationTime": _short_time(row.last_operation),
+            }
+            if fetch_state:
+                item["state"] = _json_value(row.state)
+            found.append(item)
+        return found
+
+    @staticmethod
+    def _entity_id(name: str, key: str) -> str:
+        try:
+            return entities.scheduler_id(name, "" if key == "$" else key)
+        except entities.EntityIdError as exc:
+            raise BadRequest(str(exc)) from exc
 
     def status(self, instance_id: str) -> Instance:
         return self._instance(instance_id)

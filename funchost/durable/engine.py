@@ -21,7 +21,10 @@ from azure.functions.durable_functions import ActivityTriggerConverter
 from azure.functions import meta
 
 from funchost.durable import history as h
+from funchost.durable import http_activity
+from funchost.durable.entities import DEFAULT_BATCH_SIZE, EntityRunner, is_entity
 from funchost.durable.episode import EpisodeRunner
+from funchost.durable.http_activity import HTTP_ACTIVITY, HttpSettings
 from funchost.durable.history import EventType
 from funchost.durable.store import NewMessage, Store, WorkItem
 from funchost.functions import FunctionIndex, FunctionInfo
@@ -39,6 +42,7 @@ class DurableEngine:
         log: logging.Logger,
         max_activities: int,
         max_orchestrators: int,
+        durable_settings: Optional[dict[str, Any]] = None,
     ) -> None:
         self.store = store
         self.index = index
@@ -49,7 +53,16 @@ class DurableEngine:
         self._episode_pool = ThreadPoolExecutor(
             max_workers=self.max_orchestrators, thread_name_prefix="funchost-orchestrator"
         )
+        settings = durable_settings or {}
         self.episodes = EpisodeRunner(store, index, log, self._call_orchestrator)
+        self.entities = EntityRunner(
+            store,
+            index,
+            log,
+            self._call_orchestrator,
+            int(settings.get("maxEntityOperationBatchSize", DEFAULT_BATCH_SIZE)),
+        )
+        self.http_settings = HttpSettings.from_durable(settings)
         self._busy_instances: set[str] = set()
         self._running_work: set[int] = set()
         self._wake_orch = asyncio.Event()
@@ -113,9 +126,12 @@ class DurableEngine:
     async def _episode(self, instance_id: str) -> None:
         loop = asyncio.get_running_loop()
         try:
-            outcome = await loop.run_in_executor(self._episode_pool, self.episodes.run, instance_id)
-            if outcome.new_work:
-                self._wake_work.set()
+            if is_entity(instance_id):
+                await loop.run_in_executor(self._episode_pool, self.entities.run, instance_id)
+            else:
+                outcome = await loop.run_in_executor(self._episode_pool, self.episodes.run, instance_id)
+                if outcome.new_work:
+                    self._wake_work.set()
         except Exception:
             self.log.error(
                 "episode of %s failed in the host; it will be retried:\n%s", instance_id, traceback.format_exc()
@@ -126,6 +142,7 @@ class DurableEngine:
             self._wake_orch.set()
 
     def _call_orchestrator(self, fi: FunctionInfo, context_json: str) -> str:
+        """Call an orchestrator's or entity's SDK handle with its context JSON (positionally, as the worker)."""
         return str(fi.user_fn(context_json))
 
     # ---------------------------------------------------------------- activities
@@ -163,9 +180,9 @@ class DurableEngine:
             self._wake_orch.set()
 
     async def _execute_activity(self, item: WorkItem) -> dict[str, Any]:
+        if item.name == HTTP_ACTIVITY:
+            return await self._execute_http(item)
         fi = self.index.durable("activityTrigger", item.name)
-        if item.name == "BuiltIn::HttpActivity":
-            return _failed(item, "BuiltIn::HttpActivity", "NotSupportedError: call_http is not supported by funchost")
         if fi is None:
             return _failed(item, item.name, f"FunctionNotFound: the activity function '{item.name}' is not registered")
         try:
@@ -183,6 +200,23 @@ class DurableEngine:
             return _failed(item, fi.durable_name, f"{type(exc).__name__}: {exc}", traceback.format_exc())
         return h.event(EventType.TaskCompleted, h.now(), TaskScheduledId=item.task_id, Result=encoded)
 
+    async def _execute_http(self, item: WorkItem) -> dict[str, Any]:
+        """call_http: TaskCompleted with the DurableHttpResponse, or TaskFailed with the error's message."""
+        try:
+            result = await http_activity.run(item.input or "null", self.http_settings)
+        except Exception as exc:
+            self.log.warning("call_http of %s failed: %s: %s", item.instance_id, type(exc).__name__, exc)
+            reason, details = http_activity.failure_message(exc)
+            return h.event(
+                EventType.TaskFailed,
+                h.now(),
+                TaskScheduledId=item.task_id,
+                Reason=reason,
+                Details=details,
+                FailureDetails=None,
+            )
+        return h.event(EventType.TaskCompleted, h.now(), TaskScheduledId=item.task_id, Result=result)
+
     def _commit_activity(self, item: WorkItem, event: dict[str, Any]) -> None:
         with self.store.transaction() as tx:
             if tx.finish_work(item.seq):
@@ -192,6 +226,8 @@ class DurableEngine:
     def metrics(self) -> dict[str, Any]:
         return {
             "episodes": self.episodes.episodes,
+            "entityBatches": self.entities.batches,
+            "entityOperations": self.entities.operations,
             "replaySeconds": round(self.episodes.replay_seconds, 4),
             "activities": self.activities_run,
             "runningActivities": len(self._running_work),

@@ -17,6 +17,13 @@ from datetime import datetime
 from typing import Any, Callable, Optional
 
 from funchost.durable import history as h
+from funchost.durable.entities import (
+    REQUEST_EVENT,
+    orchestration_input,
+    request_message,
+    split_scheduler_id,
+    unknown_entity_message,
+)
 from funchost.durable.history import TERMINAL, Event, EventType, RuntimeStatus
 from funchost.durable.replay import Decision, NonDeterminismError, UnsupportedActionError, flatten_actions, replay
 from funchost.durable.store import Instance, Message, NewMessage, Store, _Tx
@@ -28,6 +35,7 @@ COMPLETIONS = {
     EventType.SubOrchestrationInstanceCompleted,
     EventType.SubOrchestrationInstanceFailed,
 }
+HTTP_ACTIVITY = "BuiltIn::HttpActivity"
 CONTROL = {EventType.ExecutionTerminated, EventType.ExecutionSuspended, EventType.ExecutionResumed}
 
 
@@ -185,7 +193,7 @@ class EpisodeRunner:
         failure = failure or oversized
         if failure is None:
             try:
-                decisions = replay(old + chunk, flatten_actions(state))
+                decisions = replay(old + chunk, flatten_actions(state), inst.id)
             except (NonDeterminismError, UnsupportedActionError) as exc:
                 prefix = "Non-Deterministic workflow detected: " if isinstance(exc, NonDeterminismError) else ""
                 failure = f"{prefix}{exc}"
@@ -227,16 +235,16 @@ class EpisodeRunner:
 
     def _unknown_function(self, new: list[Decision]) -> Optional[str]:
         for d in new:
-            if (
-                d.kind == "task"
-                and d.name != "BuiltIn::HttpActivity"
-                and self.index.durable("activityTrigger", d.name) is None
-            ):
+            if d.kind == "task" and d.name != HTTP_ACTIVITY and self.index.durable("activityTrigger", d.name) is None:
                 return (
                     f"The function '{d.name}' doesn't exist, is disabled, or is not an activity function. "
                     f"Additional info: The following are the known activity functions: "
                     f"{_known(self.index.durable_names('activityTrigger'))}."
                 )
+            if d.kind == "send":
+                entity = split_scheduler_id(d.instance_id or "@")[0]
+                if self.index.durable("entityTrigger", entity) is None:
+                    return unknown_entity_message(entity, self.index.durable_names("entityTrigger"))
             if d.kind == "suborch" and self.index.durable("orchestrationTrigger", d.name) is None:
                 return (
                     f"The function '{d.name}' doesn't exist, is disabled, or is not an orchestrator function. "
@@ -278,14 +286,9 @@ class EpisodeRunner:
         if d.kind == "task":
             tx.add_work([(inst.id, inst.execution_id, d.id, d.name, d.input)])
             out.new_work += 1
-            return h.event(
-                EventType.TaskScheduled,
-                ts,
-                d.id,
-                Name=d.name,
-                Version="",
-                Input=json.dumps([d.input]) if d.input is not None else None,
-            )
+            return h.event(EventType.TaskScheduled, ts, d.id, Name=d.name, Version="", Input=_task_input(d))
+        if d.kind == "send":
+            return self._send_entity_message(tx, inst, d, ts)
         if d.kind == "timer":
             assert d.fire_at is not None
             fire = h.fmt_time(d.fire_at)
@@ -311,6 +314,21 @@ class EpisodeRunner:
             InstanceId=child_id,
             Input=d.input,
         )
+
+    def _send_entity_message(self, tx: _Tx, inst: Instance, d: Decision, ts: datetime) -> Event:
+        """EventSent in this history, and the RequestMessage to the entity's inbox: both commit together, so the
+        entity sees the operation only once this episode has committed (DTFx's SendEvent)."""
+        assert d.instance_id is not None and d.request_id is not None
+        req = request_message(
+            d.operation or "",
+            d.request_id,
+            orchestration_input(d.input),
+            d.signal,
+            parent=inst.id,
+            parent_execution=inst.execution_id,
+        )
+        tx.send([NewMessage(d.instance_id, None, h.event(EventType.EventRaised, ts, Name=REQUEST_EVENT, Input=req))])
+        return h.event(EventType.EventSent, ts, d.id, InstanceId=d.instance_id, Name=REQUEST_EVENT, Input=req)
 
     def _start_child(self, tx: _Tx, inst: Instance, d: Decision, child_id: str, ts: datetime) -> None:
         parent = {"instance_id": inst.id, "execution_id": inst.execution_id, "task_id": d.id, "name": inst.name}
@@ -450,6 +468,16 @@ def start_instance(
     started = h.execution_started(ts, instance_id, execution_id, name, input_text, parent=_parent_instance(parent))
     tx.send([NewMessage(instance_id, execution_id, started)])
     return execution_id
+
+
+def _task_input(d: Decision) -> Optional[str]:
+    """TaskScheduled.Input: the JSON array of the activity's input; for the built-in HTTP activity the array holds
+    the DurableHttpRequest object itself (the extension schedules it with the request object as input)."""
+    if d.input is None:
+        return None
+    if d.name == HTTP_ACTIVITY:
+        return f"[{d.input}]"
+    return json.dumps([d.input])
 
 
 def _parent_instance(parent: Optional[dict[str, Any]]) -> Optional[dict[str, Any]]:

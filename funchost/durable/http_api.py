@@ -16,11 +16,13 @@ from aiohttp import web
 from funchost.durable.client_ops import (
     ClientOpError,
     DurableClientOps,
+    NotFound,
     friendly_history,
     http_status_for,
     status_json,
     validate_instance_id,
 )
+from funchost.durable.entities import client_input as entity_client_input
 from funchost.durable.history import RuntimeStatus, parse_time
 from funchost.server import too_large
 
@@ -162,6 +164,10 @@ class DurableHttpApi:
             ("POST", "/instances/{iid}/resume", self.resume),
             ("POST", "/instances/{iid}/rewind", self.rewind),
             ("POST", "/instances/{iid}/restart", self.restart),
+            ("GET", "/entities/{entity}", self.list_entities),
+            ("GET", "/entities/{entity}/{key}", self.read_entity),
+            ("POST", "/entities/{entity}/{key}", self.signal_entity),
+            ("DELETE", "/entities/{entity}/{key}", self.signal_entity),
         ]
         for method, path, handler in routes:
             app.router.add_route(method, p + path, wrap(guarded(handler)))
@@ -242,6 +248,40 @@ class DurableHttpApi:
         new_id = self.ops.restart(request.match_info["iid"], _flag(request, "restartWithNewInstanceId", True))
         payload = self.urls.management(new_id)
         return _json(payload, status=202, headers={"Location": payload["statusQueryGetUri"]})
+
+    async def read_entity(self, request: web.Request) -> web.Response:
+        try:
+            state = self.ops.read_entity(request.match_info["entity"], request.match_info["key"])
+        except NotFound:
+            return web.Response(status=404)  # empty body: the SDK's read_entity_state gives entity_exists False
+        return _json(state)
+
+    async def signal_entity(self, request: web.Request) -> web.Response:
+        """POST ``?op=`` signals that operation with the body as input; DELETE signals ``delete``."""
+        operation = "delete" if request.method == "DELETE" else request.query.get("op", "")
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge as exc:
+            raise _TooLarge(str(too_large(exc).text)) from exc
+        try:
+            input_text = entity_client_input(raw, request.headers.get("Content-Type"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _BadQuery(f"Could not parse JSON content: {exc}") from exc
+        self.ops.signal_entity(request.match_info["entity"], request.match_info["key"], operation, input_text)
+        return web.Response(status=202)
+
+    async def list_entities(self, request: web.Request) -> web.Response:
+        try:
+            top = int(request.query.get("top", "100"))
+            token = request.headers.get("x-ms-continuation-token")
+            skip = int(token) if token and token != "null" else 0
+        except ValueError as exc:
+            raise _BadQuery(f"top and x-ms-continuation-token must be integers: {exc}") from exc
+        if not (0 < top <= MAX_PAGE and 0 <= skip < 2**62):
+            raise _BadQuery(f"top must be 1 to {MAX_PAGE} and x-ms-continuation-token a count of 0 or more")
+        found = self.ops.list_entities(request.match_info["entity"], _flag(request, "fetchState"), top, skip)
+        headers = {"x-ms-continuation-token": str(skip + top) if len(found) == top else "null"}
+        return _json(found, headers=headers)
 
     async def raw_history(self, request: web.Request) -> web.Response:
         """funchost extra (admin): the DTFx history with EventIds, for debugging and conformance tests."""

@@ -10,6 +10,8 @@ non-determinism (§3.3), and is safe for any number of completions per episode.
 
 from __future__ import annotations
 
+import json
+import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Generator, Optional
@@ -36,7 +38,7 @@ class NonDeterminismError(Exception):
 
 
 class UnsupportedActionError(Exception):
-    """The orchestrator used a feature funchost does not implement (durable entities)."""
+    """The orchestrator returned an action funchost does not know (an action type the Python SDK never sends)."""
 
 
 @dataclass
@@ -44,11 +46,14 @@ class Decision:
     """One piece of work the orchestrator scheduled, identified by its sequence number."""
 
     id: int
-    kind: str  # task | timer | suborch
+    kind: str  # task | timer | suborch | send (an entity operation: call_entity or signal_entity)
     name: str = ""
     input: Optional[str] = None
-    instance_id: Optional[str] = None  # sub-orchestrations: None means the default id
+    instance_id: Optional[str] = None  # sub-orchestrations: None means the default id; send: "@name@key"
     fire_at: Optional[datetime] = None
+    operation: Optional[str] = None  # send: the entity operation
+    signal: bool = False  # send: signal_entity (no response)
+    request_id: Optional[str] = None  # send: the RequestMessage id, the name of the EventRaised response
 
 
 class _Future:
@@ -88,8 +93,11 @@ class ReplayResult:
 class _Shim:
     """Simulates the extension's async action processing for one replay."""
 
-    def __init__(self, now: datetime) -> None:
+    def __init__(self, now: datetime, instance_id: str = "", sent: Optional[dict[int, str]] = None) -> None:
         self.now = now
+        self.instance_id = instance_id
+        self.sent = sent or {}  # EventSent ids in history -> their request ids
+        self.guids = 0
         self.counter = 0
         self.decisions: dict[int, Decision] = {}
         self.pending: dict[int, _Future] = {}
@@ -133,10 +141,10 @@ class _Shim:
         else:
             fut.resolve(failed)
 
-    def raise_event(self, name: str) -> None:
+    def raise_event(self, name: str, failed: bool = False) -> None:
         stack = self.waiters.get(name.lower())
         if stack:
-            stack.pop().resolve(False)
+            stack.pop().resolve(failed)
         else:
             self.buffered[name.lower()] = self.buffered.get(name.lower(), 0) + 1
 
@@ -172,11 +180,32 @@ class _Shim:
         if kind in (11, 12):
             return self.compound([self.invoke(c) for c in a.get("compoundActions", [])], any_=kind == 11)
         if kind in (7, 9):
-            raise UnsupportedActionError(
-                "durable entities (call_entity/signal_entity) are not supported by funchost; "
-                "use activities or sub-orchestrations"
-            )
+            return self.entity_operation(a, signal=kind == 9)
         raise UnsupportedActionError(f"unknown orchestrator action type {kind}: {a}")
+
+    def entity_operation(self, a: dict[str, Any], signal: bool) -> _Future:
+        """The extension's CallEntityAsync / SignalEntity: one EventSent (an id), then for a call the wait for
+        the EventRaised named by the request id (DurableOrchestrationContext.CallDurableTaskFunctionAsync)."""
+        sid = self.counter
+        request_id = self.sent.get(sid) or self.new_guid()
+        sent = self.allocate(
+            "send",
+            name="op",
+            input=a.get("input"),
+            instance_id=str(a["instanceId"]),
+            operation=str(a.get("operation")),
+            signal=signal,
+            request_id=request_id,
+        )
+        sent.resolve(False)  # SendEvent completes at once; only a call waits for the response
+        return sent if signal else self.wait_event(request_id)
+
+    def new_guid(self) -> str:
+        """A replayable request id: name-based from the instance id, the orchestration time and a counter, as the
+        extension's NewGuid (ids already in history are reused, so only new requests take one)."""
+        name = f"{self.instance_id}_{self.now.strftime('%Y-%m-%dT%H:%M:%S.%fZ')}_{self.guids}"
+        self.guids += 1
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, name))
 
     def wait_event(self, name: str) -> _Future:
         fut = _Future()
@@ -231,8 +260,6 @@ class _Shim:
 
 
 def _json_text(value: Any) -> Optional[str]:
-    import json
-
     return None if value is None else json.dumps(value)
 
 
@@ -244,12 +271,14 @@ def flatten_actions(state: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for group in actions for a in group]
 
 
-def replay(history: list[Event], actions: list[dict[str, Any]]) -> ReplayResult:
+def replay(history: list[Event], actions: list[dict[str, Any]], instance_id: str = "") -> ReplayResult:
     """Replay ``actions`` against ``history``; return all decisions and the new ones (sorted by id).
 
     Raises NonDeterminismError when the history holds scheduling events the actions do not reproduce.
     """
-    shim = _Shim(now=parse_time(history[0]["Timestamp"]))
+    sent = {ev["EventId"]: _request_id(ev) for ev in history if ev["EventType"] == EventType.EventSent}
+    shim = _Shim(now=parse_time(history[0]["Timestamp"]), instance_id=instance_id, sent=sent)
+    requests = set(sent.values())
     scheduled: dict[int, Event] = {}
     for ev in history:
         kind = ev["EventType"]
@@ -266,10 +295,27 @@ def replay(history: list[Event], actions: list[dict[str, Any]]) -> ReplayResult:
         elif kind == EventType.TimerFired:
             shim.complete(ev["TimerId"], failed=False)
         elif kind == EventType.EventRaised:
-            shim.raise_event(str(ev.get("Name", "")))
+            name = str(ev.get("Name", ""))
+            shim.raise_event(name, failed=name in requests and _is_error_response(ev))
     check_determinism(scheduled, shim.decisions)
     new = [d for sid, d in sorted(shim.decisions.items()) if sid not in scheduled]
     return ReplayResult(decisions=shim.decisions, new=new)
+
+
+def _request_id(ev: Event) -> str:
+    try:
+        return str(json.loads(ev.get("Input") or "{}").get("id") or "")
+    except (TypeError, ValueError, AttributeError):
+        return ""
+
+
+def _is_error_response(ev: Event) -> bool:
+    """An entity's ResponseMessage with ``exceptionType``: the call fails (WaitForEntityResponse throws)."""
+    try:
+        body = json.loads(ev.get("Input") or "{}")
+    except (TypeError, ValueError):
+        return False
+    return isinstance(body, dict) and body.get("exceptionType") is not None
 
 
 def check_determinism(scheduled: dict[int, Event], decisions: dict[int, Decision]) -> None:
@@ -285,6 +331,13 @@ def check_determinism(scheduled: dict[int, Event], decisions: dict[int, Decision
                 f"number {sid}, but the current orchestration replay instead produced a "
                 f"{_DTFX_ACTION[got.kind]} action with this sequence number. Was a change made to the "
                 "orchestrator code after this instance had already started running?"
+            )
+        if kind == "send" and str(ev.get("InstanceId", "")) != (got.instance_id or ""):
+            raise NonDeterminismError(
+                f"A previous execution of this orchestration sent an entity message with sequence ID {sid} to "
+                f"'{ev.get('InstanceId')}', but the current replay execution instead sent one to "
+                f"'{got.instance_id}'. Was a change made to the orchestrator code after this instance had already "
+                "started running?"
             )
         if kind in ("task", "suborch") and str(ev.get("Name", "")).lower() != got.name.lower():
             raise NonDeterminismError(

@@ -10,6 +10,8 @@ Tables:
   history    the current execution's history events, in order
   inbox      messages for instances (start, completions, timers, events, control), visible from a time
   work       activity work items waiting to run (a running one stays until its result commits)
+  entities   durable entities (``@name@key``): whether each exists and its state; their operations arrive in
+             the inbox like an orchestration's messages
 """
 
 from __future__ import annotations
@@ -44,6 +46,11 @@ CREATE TABLE IF NOT EXISTS work (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, instance_id TEXT NOT NULL, execution_id TEXT NOT NULL,
     task_id INTEGER NOT NULL, name TEXT NOT NULL, input TEXT
 );
+CREATE TABLE IF NOT EXISTS entities (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, key TEXT NOT NULL, exists_ INTEGER NOT NULL, state TEXT,
+    last_operation TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS entities_name ON entities(name, key);
 """
 
 
@@ -98,6 +105,22 @@ class WorkItem:
     task_id: int
     name: str
     input: Optional[str]
+
+
+@dataclass
+class EntityRow:
+    """One row of ``entities``: ``state`` is the JSON text the entity function returned as ``entityState``."""
+
+    id: str
+    name: str
+    key: str
+    exists: bool
+    state: Optional[str]
+    last_operation: str
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> "EntityRow":
+        return cls(row["id"], row["name"], row["key"], bool(row["exists_"]), row["state"], row["last_operation"])
 
 
 @dataclass
@@ -193,11 +216,24 @@ class Store:
         ]
         return items[:limit]
 
+    def get_entity(self, entity_id: str) -> Optional[EntityRow]:
+        with self._lock:
+            row = self._db.execute("SELECT * FROM entities WHERE id=?", (entity_id,)).fetchone()
+        return EntityRow.from_row(row) if row else None
+
+    def list_entities(self, name: str, limit: int, offset: int) -> list[EntityRow]:
+        """Entities of one name that exist, ordered by key."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT * FROM entities WHERE name=? AND exists_=1 ORDER BY key LIMIT ? OFFSET ?", (name, limit, offset)
+            ).fetchall()
+        return [EntityRow.from_row(r) for r in rows]
+
     def stats(self) -> dict[str, int]:
         with self._lock:
             return {
                 t: self._db.execute(f"SELECT COUNT(*) FROM {t}").fetchone()[0]
-                for t in ("instances", "history", "inbox", "work")
+                for t in ("instances", "history", "inbox", "work", "entities")
             }
 
 
@@ -289,6 +325,14 @@ class _Tx:
 
     def drop_instance_work(self, instance_id: str) -> None:
         self.db.execute("DELETE FROM work WHERE instance_id=?", (instance_id,))
+
+    def put_entity(self, row: EntityRow) -> None:
+        self.db.execute(
+            "INSERT INTO entities (id, name, key, exists_, state, last_operation) VALUES (?,?,?,?,?,?) "
+            "ON CONFLICT(id) DO UPDATE SET exists_=excluded.exists_, state=excluded.state, "
+            "last_operation=excluded.last_operation",
+            (row.id, row.name, row.key, int(row.exists), row.state, row.last_operation),
+        )
 
     def purge(self, instance_id: str) -> bool:
         deleted = self.db.execute("DELETE FROM instances WHERE id=?", (instance_id,)).rowcount
