@@ -225,16 +225,20 @@ class StorageBindings:
         )
 
     def write_output(self, binding: dict[str, Any], value: Any, binding_data: dict[str, Any]) -> None:
-        """Write a blob or queue output binding's value."""
+        """Write a blob, queue or twilioSms output binding's value."""
         kind = binding.get("type")
         if kind == "blob":
             self._write_blob(binding, value, binding_data)
         elif kind == "queue":
             self._write_queue(binding, value, binding_data)
+        elif kind == "twilioSms":
+            from funchost import twilio
+
+            twilio.send(binding, value)
         else:
             raise ConfigError(
                 f"output binding '{binding.get('name')}' has type '{kind}', which funchost "
-                "does not support; use blob or queue outputs, or write it in code"
+                "does not support; use blob, queue or twilioSms outputs, or write it in code"
             )
 
     def _write_blob(self, binding: dict[str, Any], value: Any, binding_data: dict[str, Any]) -> None:

@@ -71,10 +71,18 @@ class FunctionIndex:
 
 
 def load_app(app_dir: Path, script_file: str = "function_app.py") -> FunctionIndex:
-    """Import ``function_app.py`` from ``app_dir`` and index it with ``app.get_functions()``."""
+    """Index the app in ``app_dir``: the v2 model (``function_app.py``, indexed with ``app.get_functions()``), else
+    the v1 model (a ``function.json`` per function folder, :mod:`funchost.function_json`)."""
     path = app_dir / script_file
     if not path.exists():
-        raise FunctionLoadError(f"no {script_file} in {app_dir}; pass --app with the folder of your function app")
+        from funchost.function_json import is_v1_app, load_v1_app
+
+        if is_v1_app(app_dir):
+            return load_v1_app(app_dir)
+        raise FunctionLoadError(
+            f"no {script_file} (v2 programming model) and no <function>/function.json (v1) in {app_dir}; "
+            "pass --app with the folder of your function app"
+        )
     if str(app_dir) not in sys.path:
         sys.path.insert(0, str(app_dir))
     spec = importlib.util.spec_from_file_location("function_app", path)

@@ -155,6 +155,9 @@ class Invoker:
         else:
             result = await self.run_sync(fi.user_fn, **kwargs)
         await self._write_outputs(fi, outs, result, data)
+        for binding, out in outs.values():  # an HTTP output binding with a name (v1: "message"), set with .set()
+            if binding.get("type") == "http" and out.was_set and result is None:
+                result = out.get()
         return result
 
     async def _write_outputs(
@@ -163,7 +166,7 @@ class Invoker:
         if self.bindings is None:
             return
         for binding, out in outs.values():
-            if out.was_set:
+            if out.was_set and binding.get("type") != "http":
                 await self.run_sync(self.bindings.write_output, binding, out.get(), data)
         for b in fi.bindings:
             if b.get("name") == "$return" and b.get("type") not in ("http",) and result is not None:
