@@ -116,4 +116,4 @@ def goals(rows: list[dict[str, Any]], extras: dict[str, Any]) -> list[tuple[str,
         peak = extras["rss"]["peak_stack_rss_mib"]
         megabytes = peak * 2**20 / 1e6
         out.append(("local stack <= 200 MB RSS during a chain-50", f"{megabytes:.0f} MB", verdict(megabytes <= 200)))
-    return out
+    return [(goal, "—" if "nan" in value else value, mark) for goal, value, mark in out]
