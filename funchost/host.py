@@ -56,6 +56,7 @@ class Host:
         self.listeners: list[Any] = []
         self.runners: list[web.AppRunner] = []
         self.started_at = time.monotonic()
+        self.speedups: Optional[sdk_speedups.SpeedupReport] = None
 
     # ---------------------------------------------------------------- start / stop
     async def start(self) -> None:
@@ -67,8 +68,9 @@ class Host:
         if self.supervisor is not None:
             self.supervisor.start()
         self.index = load_app(cfg.app_dir)
-        if os.environ.get("FUNCHOST_SDK_SPEEDUPS", "1") != "0":
-            sdk_speedups.install()
+        self.speedups = sdk_speedups.install()
+        for name, why in self.speedups.skipped.items():
+            log.info("Durable SDK speed-up '%s' not applied: %s", name, why)
         self.keys = keys_mod.load_or_create(cfg.state_dir)
         self.store = Store(cfg.state_dir / "durable.sqlite3")
         rpc_base = f"http://{RPC_BIND}:{self.rpc_port}/durabletask/"
@@ -226,6 +228,8 @@ class Host:
             "version": "funchost",
             "processUptime": int((time.monotonic() - self.started_at) * 1000),
         }
+        if self.speedups is not None:
+            body["sdkSpeedups"] = self.speedups.as_json()
         if self.supervisor is None:
             body["storage"] = dict(self.storage_note)
         else:
