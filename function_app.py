@@ -13,7 +13,9 @@ from orchestrators.step_run import bp as step_run
 from triggers.api import bp as api
 from triggers.models import bp as models
 from triggers.published import bp as published
+from triggers.reconcile import bp as reconcile_runs
 from triggers.schedules import bp as schedules
+from triggers.studio import bp as studio
 
 # The Functions Python worker puts the app's folder on its own sys.path, not on PYTHONPATH, so the processes the
 # app starts (local compute workers, step runners) would not find durableml, which lives beside this file in a
@@ -34,6 +36,8 @@ for blueprint in (
     published,
     models,
     schedules,
+    reconcile_runs,
+    studio,
 ):
     app.register_functions(blueprint)
 if os.environ.get("DURABLEML_BLOB_EVENTS_QUEUE"):  # Azure (infra/): blob-created events; locally schedules poll

@@ -7,6 +7,7 @@
     durableml runs show RUN_ID [--json]
     durableml runs logs RUN_ID [--follow]
     durableml runs cancel RUN_ID [--wait]
+    durableml studio [RUN_ID] [--print-link]
     durableml export --out FILE [--config PATH]
     durableml import FILE [--config PATH]
 
@@ -145,6 +146,17 @@ def parser() -> argparse.ArgumentParser:
     cancel.add_argument("--wait", action="store_true", help="wait until the run has ended")
     cancel.add_argument("--timeout", type=float, default=120.0, help="seconds --wait waits at most (default 120)")
     cancel.set_defaults(handler=cmd_runs_cancel)
+    studio = sub.add_parser(
+        "studio",
+        help="open the studio web page in the browser, signed in",
+        description="Open the studio (runs, graphs, logs, endpoints, schedules) in the web browser, signed in with a "
+        "one-time code; the function key stays here (durableml.studio_login).",
+    )
+    studio.add_argument("run_id", nargs="?", metavar="RUN_ID", help="open this run's page (default: the newest run)")
+    studio.add_argument(
+        "--print-link", action="store_true", help="print the one-time sign-in link instead of opening a browser"
+    )
+    studio.set_defaults(handler=cmd_studio)
     export = sub.add_parser(
         "export",
         help="write the workspace's published pipelines, endpoints, schedules, datastores (no secrets) to a file",
@@ -161,7 +173,7 @@ def parser() -> argparse.ArgumentParser:
     importing.add_argument("file", type=Path, metavar="FILE", help="a file `durableml export` wrote")
     importing.add_argument("--no-input", action="store_true", help="never ask for a secret (take them from env)")
     importing.set_defaults(handler=cmd_import)
-    for command in (listing, show, logs, cancel, export, importing):
+    for command in (listing, show, logs, cancel, studio, export, importing):
         _state_dir_option(command)
         command.add_argument(
             "--config",
@@ -488,6 +500,22 @@ def cmd_runs_cancel(args: argparse.Namespace) -> int:
 
 # ---------------------------------------------------------------------------------------------- formatting
 # ---------------------------------------------------------------------------------------------- export / import
+def cmd_studio(args: argparse.Namespace) -> int:
+    from durableml import studio_login
+
+    client = _client(args)
+    if args.print_link:
+        link = studio_login.login_link(client, args.run_id)
+        _say(f"{link.login_url}\n(works once, for 2 minutes; opens {link.url} signed in)")
+        return 0
+    try:
+        link = studio_login.open_studio(client, args.run_id)
+    except RuntimeError as exc:
+        raise CliError(str(exc)) from exc
+    _say(f"opened the studio at {link.url} (signed in; the link worked once)")
+    return 0
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from durableml import workspace_move
 

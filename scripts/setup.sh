@@ -95,17 +95,52 @@ azurite_versions() {
         console.log(lock.packages["node_modules/azurite"].version + " " + have);'
 }
 
+# The packages package.json names whose installed version is not the one package-lock.json pins (one a line).
+node_packages_stale() {
+    node -e '
+        const fs = require("fs");
+        const pkg = JSON.parse(fs.readFileSync("package.json", "utf8"));
+        const lock = JSON.parse(fs.readFileSync("package-lock.json", "utf8"));
+        for (const name of Object.keys({...pkg.dependencies, ...pkg.devDependencies})) {
+            let have = "";
+            try { have = JSON.parse(fs.readFileSync("node_modules/" + name + "/package.json", "utf8")).version; }
+            catch (e) {}
+            if (have !== lock.packages["node_modules/" + name].version) console.log(name);
+        }'
+}
+
 install_node_packages() {
     command -v node >/dev/null 2>&1 || die "Node.js is required for Azurite (node not on PATH); install Node 18+ and re-run"
-    local want have
-    read -r want have < <(azurite_versions) || die "could not read package-lock.json"
-    if [ -x node_modules/.bin/azurite ] && [ "$want" = "$have" ]; then
+    local stale
+    stale="$(node_packages_stale)" || die "could not read package.json / package-lock.json"
+    if [ -x node_modules/.bin/azurite ] && [ -z "$stale" ]; then
         return 0
     fi
     command -v npm >/dev/null 2>&1 || die "npm is required to install Azurite (npm not on PATH)"
-    say "installing Azurite $want (npm ci)"
+    say "installing node packages (npm ci): $(echo $stale)"
     npm ci --no-audit --no-fund --loglevel=error || die "npm ci failed; see the messages above (is the npm registry reachable?)"
     [ -x node_modules/.bin/azurite ] || die "npm finished but node_modules/.bin/azurite is missing"
+}
+
+# The studio's libraries (studio/vendor, served by the app and shipped in the deployment artifact).
+build_studio_assets() {
+    "$VENV/bin/python" -m durableml.studio_assets || die "could not copy the studio's libraries into studio/vendor"
+}
+
+# Chromium for the studio's browser tests (playwright drives /usr/bin/chromium; its own browser downloads are
+# not used). Nothing is installed when a chromium binary is there.
+install_chromium() {
+    command -v chromium >/dev/null 2>&1 && return 0
+    if ! command -v apt-get >/dev/null 2>&1; then
+        say "note: chromium not installed and apt-get is not available; the studio browser tests will fail"
+        return 0
+    fi
+    local sudo=()
+    [ "$(id -u)" -eq 0 ] || sudo=(sudo)
+    say "installing chromium (apt-get)"
+    "${sudo[@]}" apt-get update -qq || die "apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq chromium fonts-liberation >/dev/null \
+        || die "apt-get install chromium failed; see the messages above"
 }
 
 # PostgreSQL (postgres + initdb) and MariaDB (mariadbd + mariadb-install-db): the tests start their own
@@ -150,4 +185,6 @@ install_python_packages
 install_sql_servers
 install_java
 install_node_packages
+build_studio_assets
+install_chromium
 say "ready: $VENV/bin/python ($("$VENV/bin/python" -c 'import sys; print(sys.version.split()[0])')), $(azurite_versions | cut -d' ' -f2 | sed 's/^/azurite /')"
