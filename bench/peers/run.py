@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -203,6 +204,10 @@ def commit() -> str:
     return head.strip() + (" (dirty)" if dirty.stdout.strip() else "")
 
 
+def _stop_on_signal(signum: int, frame: object) -> None:
+    raise SystemExit(f"stopped by signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--repeat", type=int, default=5, help="rounds (medians of this many runs)")
@@ -212,6 +217,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--markdown", type=Path, help="also write the report to this file")
     ap.add_argument("--keep", action="store_true", help="keep the work directory (engine logs, stores)")
     args = ap.parse_args(argv)
+    signal.signal(signal.SIGTERM, _stop_on_signal)  # so that the engines are stopped when the bench is
     labels = [e for e in args.engines.split(",") if e]
     shapes = [parse(s) for s in args.shapes.split(",") if s]
     started = datetime.now(timezone.utc)

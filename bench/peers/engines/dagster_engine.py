@@ -4,6 +4,7 @@ instance on SQLite storage in DIR (every run, step event and log then written to
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 
@@ -32,6 +33,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sqlite", help="directory of a persistent SQLite-backed DagsterInstance")
     args = ap.parse_args()
+    if args.sqlite:
+        os.makedirs(args.sqlite, exist_ok=True)
     instance = DagsterInstance.local_temp(args.sqlite) if args.sqlite else None
 
     def build(steps: Steps, workdir: str, script: str):  # noqa: ANN202
