@@ -13,8 +13,9 @@ funchost loads such an app the way the Functions host and the Python worker do (
 * binding directions (``in``/``out``/``inout``) and ``authLevel`` are read case-insensitively, and the older
   binding type name ``orchestrationClient`` is the ``durableClient`` binding.
 
-The result is the same :class:`~funchost.functions.FunctionIndex` the v2 loader builds, so every trigger, binding
-and Durable feature works the same in both models.
+The result is what :func:`funchost.functions.load_app` turns into the same function index the v2 loader builds
+(name, bindings as the v2 model gives them, callable), so every trigger, binding and Durable feature works the same
+in both models.
 """
 
 from __future__ import annotations
@@ -29,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from funchost.errors import FunctionLoadError
-from funchost.functions import FunctionIndex, FunctionInfo
 
 APP_PACKAGE = "__app__"
 DEFAULT_SCRIPT = "__init__.py"
@@ -42,8 +42,8 @@ def is_v1_app(app_dir: Path) -> bool:
     return any((d / "function.json").is_file() for d in _folders(app_dir))
 
 
-def load_v1_app(app_dir: Path) -> FunctionIndex:
-    """Import every function folder of ``app_dir`` and index its functions."""
+def load_v1_app(app_dir: Path) -> list[tuple[str, list[dict[str, Any]], Any]]:
+    """Import every function folder of ``app_dir``: ``(name, bindings, callable)`` for each enabled function."""
     _install_app_package(app_dir)
     infos = []
     for folder in _folders(app_dir):
@@ -58,10 +58,10 @@ def load_v1_app(app_dir: Path) -> FunctionIndex:
             raise FunctionLoadError(f"{path}: no trigger binding (a binding whose type ends in 'Trigger')")
         fn = _entry_point(app_dir, folder, spec)
         _check_parameters(folder.name, fn, bindings)
-        infos.append(FunctionInfo(name=folder.name, bindings=bindings, user_fn=fn))
+        infos.append((folder.name, bindings, fn))
     if not infos:
         raise FunctionLoadError(f"{app_dir}: every function.json there is disabled; nothing to run")
-    return FunctionIndex(infos)
+    return infos
 
 
 def normalize_binding(binding: dict[str, Any], path: Path) -> dict[str, Any]:
@@ -148,10 +148,15 @@ def _check_parameters(name: str, fn: Any, bindings: list[dict[str, Any]]) -> Non
     if missing_in_python:
         raise FunctionLoadError(
             f"cannot load the {name} function: the following parameters are declared in function.json but not "
-            f"in Python: {sorted(missing_in_python)}"
+            f"in Python: {_names(missing_in_python)}"
         )
     if missing_in_json:
         raise FunctionLoadError(
             f"cannot load the {name} function: the following parameters are declared in Python but not in "
-            f"function.json: {sorted(missing_in_json)}"
+            f"function.json: {_names(missing_in_json)}"
         )
+
+
+def _names(names: set[str]) -> str:
+    """A set of parameter names as the worker's message prints it: ``{'msg'}``."""
+    return "{" + ", ".join(repr(n) for n in sorted(names)) + "}"

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from funchost.errors import FunctionLoadError
+from funchost.function_json import is_v1_app, load_v1_app
 
 
 @dataclass
@@ -75,10 +76,8 @@ def load_app(app_dir: Path, script_file: str = "function_app.py") -> FunctionInd
     the v1 model (a ``function.json`` per function folder, :mod:`funchost.function_json`)."""
     path = app_dir / script_file
     if not path.exists():
-        from funchost.function_json import is_v1_app, load_v1_app
-
         if is_v1_app(app_dir):
-            return load_v1_app(app_dir)
+            return FunctionIndex([FunctionInfo(n, b, fn) for n, b, fn in load_v1_app(app_dir)])
         raise FunctionLoadError(
             f"no {script_file} (v2 programming model) and no <function>/function.json (v1) in {app_dir}; "
             "pass --app with the folder of your function app"

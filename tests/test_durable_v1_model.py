@@ -90,7 +90,7 @@ def test_bindings_are_normalized_like_the_v2_model(v1_root: Path) -> None:
 
 def test_parameters_must_match_the_bindings(v1_root: Path) -> None:
     _function(v1_root, "Bad", [HTTP_IN, HTTP_OUT], "def main(req, extra):\n    return 'ok'\n")
-    with pytest.raises(FunctionLoadError, match=r"declared in Python but not in function.json: \['extra'\]"):
+    with pytest.raises(FunctionLoadError, match=r"declared in Python but not in function.json: \{'extra'\}"):
         load_v1_app(v1_root)
 
 
