@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
 
 from .shapes import STEP_SCRIPT, Shape
+from .venvs import floor_python
 
 
 def clean_python() -> str:
-    """The base interpreter the repository venv was made from: a python without the editable install's .pth."""
-    return str(getattr(sys, "_base_executable", None) or sys.executable)
+    """The python of an empty venv (bench/peers/venvs.py): no editable install's or other ``.pth`` file runs."""
+    return str(floor_python())
 
 
 class BareEngine:

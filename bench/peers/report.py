@@ -14,7 +14,7 @@ TITLES = {
     "dagster-sqlite": "Dagster + SQLite",
     "prefect": "Prefect 3",
     "airflow": "Airflow dag.test",
-    "bare": "bare python floor",
+    "bare": "bare python floor (empty venv)",
 }
 
 

@@ -5,20 +5,20 @@ Usage: .venv/bin/python -m bench.peers [--repeat 5] [--engines ...] [--shapes ch
        [--no-extras] [--markdown FILE]
 
 Every step of every engine runs ``python bench/peers/step_project/step.py WORKDIR NAME DEPS...``, which reads the
-files of the steps it follows and writes its own. durableml runs them as PythonScriptSteps on the built-in
-``local`` compute (2 nodes on 2 cores) of a private Azurite + funchost, submitted through the v1 SDK and waited for
-with ``wait_for_completion`` (bench/pipeline_bench.py's ``Service``); each peer runs in a long-lived process of its
-own venv (bench/peers/venvs.py, pinned, created from PyPI on first use under ``~/.cache/durableml-bench-peers``,
-never in CI) that times the engine's run alone; the floor runs the steps one after the other with the clean base
-python. Each engine is warmed up first (a chain-3 and a fan-3+join); then ``--repeat`` rounds, each running every
-shape on every engine, engines in a rotated order per round. Reported: the median (and min–max) of the rounds, the
-ratio to durableml, the CPU all of an engine's processes spent per step of the longest chain (from /proc: the
-processes of the engine's tree plus, for durableml, the detached workers; reaped children included), and the
-speed-up of fan-50+join over chain-50. With extras (default): durableml's per-step phases of chain-10
-(bench/pipeline_bench.py's breakdown), replay seconds of each shape, a fully reused 50-step chain and a reused step
-server side (bench/reuse_bench.py), the local stack's peak RSS during a chain-50, ``durableml up`` to ready,
-``python -c pass`` start-up, and bench/funchost_bench.py with funchost's SDK patch off and on. Prints one JSON line
-per measurement, then the table and issue 19's goals marked met or missed.
+files of the steps it follows and writes its own. durableml runs them as PythonScriptSteps on the built-in ``local``
+compute (2 nodes on 2 cores) of a private Azurite + funchost, submitted through the v1 SDK and waited for with
+``wait_for_completion`` (bench/pipeline_bench.py's ``Service``); each peer runs in a long-lived process of its own
+venv (bench/peers/venvs.py, pinned, created from PyPI on first use under ``~/.cache/durableml-bench-peers``, never
+in CI) that times the engine's run alone; the floor runs the steps one after the other with the python of an empty
+venv (no .pth file at start-up). Each engine is warmed up first (a chain-3 and a fan-3+join); then ``--repeat``
+rounds, each running every shape on every engine, engines in a rotated order per round. Reported: the median (and
+min–max) of the rounds, the ratio to durableml, the CPU all of an engine's processes spent per step of the longest
+chain (from /proc: the processes of the engine's tree plus, for durableml, the detached workers; reaped children
+included), and the speed-up of fan-50+join over chain-50. With extras (default): durableml's per-step phases of
+chain-10 (bench/pipeline_bench.py's breakdown), replay seconds of each shape, a fully reused 50-step chain and a
+reused step server side (bench/reuse_bench.py), the local stack's peak RSS during a chain-50, ``durableml up`` to
+ready, ``python -c pass`` start-up, and bench/funchost_bench.py with funchost's SDK patch off and on. Prints one
+JSON line per measurement, then the table and issue 19's goals marked met or missed.
 """
 
 from __future__ import annotations
@@ -199,6 +199,9 @@ def describe_extras(out: dict[str, Any], rows: list[dict[str, Any]]) -> list[str
 
 
 def commit() -> str:
+    """The checkout's commit, or ``$DURABLEML_BENCH_COMMIT`` (a copy made with ``git archive`` has no .git)."""
+    if os.environ.get("DURABLEML_BENCH_COMMIT"):
+        return os.environ["DURABLEML_BENCH_COMMIT"]
     head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
     dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=ROOT, capture_output=True)
     return head.strip() + (" (dirty)" if dirty.stdout.strip() else "")

@@ -53,6 +53,20 @@ def ensure(package: str, log=print) -> Path:
     return python
 
 
+def floor_python() -> Path:
+    """The python of an empty venv (no packages, so no ``.pth`` file runs at start-up): the floor's and the
+    "clean python" start-up figure's interpreter. Made from the interpreter running the bench, without pip
+    (nothing is downloaded), on first use."""
+    where = cache_root() / f"floor-{hashlib.sha256(sys.version.encode()).hexdigest()[:10]}"
+    python = where / "bin" / "python"
+    if not (where / ".complete").exists():
+        where.parent.mkdir(parents=True, exist_ok=True)
+        base = getattr(sys, "_base_executable", sys.executable)
+        subprocess.run([base, "-m", "venv", "--clear", "--without-pip", str(where)], check=True)
+        (where / ".complete").write_text("empty venv\n")
+    return python
+
+
 if __name__ == "__main__":  # python bench/peers/venvs.py luigi dagster ...: create them ahead of a run
     for name in sys.argv[1:] or ["luigi", "dagster", "prefect"]:
         print(ensure(name))
