@@ -8,6 +8,7 @@ statuses from the public ``/runtime/webhooks/durabletask`` API.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import azure.durable_functions as df
@@ -77,9 +78,12 @@ def Counter(context: df.DurableEntityContext) -> None:
 
 @app.entity_trigger(context_name="context", entity_name="Journal")
 def journal_entity(context: df.DurableEntityContext) -> None:
-    """A list the operations append to in the order they are processed: ``append`` (input), ``read``."""
+    """A list the operations append to in the order they are processed: ``append`` (input), ``append_slow``
+    (the same, 20 ms slower), ``read``."""
     entries = context.get_state(list)
-    if context.operation_name == "append":
+    if context.operation_name in ("append", "append_slow"):
+        if context.operation_name == "append_slow":
+            time.sleep(0.02)
         entries.append(context.get_input())
     context.set_state(entries)
     context.set_result(entries)
@@ -107,11 +111,13 @@ def counter_calls(context: df.DurableOrchestrationContext):
 
 @app.orchestration_trigger(context_name="context")
 def journal_writer(context: df.DurableOrchestrationContext):
-    """Signals ``append`` n times (input ``{"key", "prefix", "n"}``), then calls ``read``."""
+    """Signals ``append`` (``append_slow`` with ``"slow"``) n times (input ``{"key", "prefix", "n"}``), then calls
+    ``read``."""
     args = context.get_input()
     journal = df.EntityId("Journal", args["key"])
+    operation = "append_slow" if args.get("slow") else "append"
     for i in range(args["n"]):
-        context.signal_entity(journal, "append", f"{args['prefix']}{i}")
+        context.signal_entity(journal, operation, f"{args['prefix']}{i}")
     entries = yield context.call_entity(journal, "read")
     return entries
 
