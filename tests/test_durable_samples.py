@@ -32,16 +32,16 @@ def apis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PublicApis]:
 
 @pytest.fixture(scope="module")
 def sample(funchost_process, apis: PublicApis) -> Iterator[Callable[[str], Any]]:
-    """``sample("samples/monitor")``: a funchost running that sample (stopped at the end of the module)."""
-    started: list[Any] = []
+    """``sample("samples/monitor")``: a funchost running that sample (one per sample, stopped at the end)."""
+    started: dict[str, Any] = {}
 
     def start(folder: str) -> Any:
-        proc = funchost_process(SAMPLES / folder, env=apis.env())
-        started.append(proc)
-        return proc
+        if folder not in started:
+            started[folder] = funchost_process(SAMPLES / folder, env=apis.env())
+        return started[folder]
 
     yield start
-    for proc in started:
+    for proc in started.values():
         proc.stop()
 
 
@@ -141,3 +141,20 @@ def test_monitor_alerts_when_there_are_too_many_open_issues(sample: Callable[[st
     assert status["output"] == "Monitor completed!"
     alert = [m for m in apis.sms if m["To"] == phone]
     assert [m["Body"] for m in alert] == ["Hey! You may want to check on your repo, there are too many open issues"]
+
+
+def test_monitor_reports_progress_while_the_repository_is_quiet(sample: Callable[[str], Any], apis: PublicApis) -> None:
+    apis.open_issues[("octo", "quiet")] = 1
+    proc = sample("samples/monitor")
+    body = json.dumps({"repo": "octo/quiet", "phone": "+14255550100"})
+    r = requests.post(f"{proc.base_url}/api/orchestrators/E3_Monitor", data=body, timeout=30)
+    assert r.status_code == 202, r.text
+    urls = r.json()
+    status = _wait(urls["statusQueryGetUri"], 30, until=lambda s: s["customStatus"] is not None)
+    # checked once, found few issues, and now waits a minute for the next check (a durable timer)
+    assert status["runtimeStatus"] == "Running"
+    assert status["customStatus"] == "The repository does not have too many issues, for now ..."
+    assert not any(m["To"] == "+14255550100" for m in apis.sms)
+    terminate = urls["terminatePostUri"].replace("{text}", "test-over")
+    assert requests.post(terminate, timeout=30).status_code == 202
+    assert _wait(urls["statusQueryGetUri"], 30)["runtimeStatus"] == "Terminated"
