@@ -1,4 +1,4 @@
-"""``funchost start``: run a Python v2 function app locally, like ``func start``."""
+"""``funchost start``: run a Python function app (v2 or v1 programming model) locally, like ``func start``."""
 
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ from funchost.host import DEFAULT_RPC_PORT, Host, build_config, free_port
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="funchost", description="A local Azure Functions host for Python v2 apps.")
+    p = argparse.ArgumentParser(prog="funchost", description="A local Azure Functions host for Python apps.")
     sub = p.add_subparsers(dest="command", required=True)
     start = sub.add_parser("start", help="run the function app in --app until stopped (Ctrl-C)")
-    start.add_argument("--app", type=Path, default=Path("."), help="folder with function_app.py (default: .)")
+    start.add_argument(
+        "--app",
+        type=Path,
+        default=Path("."),
+        help="the function app folder: function_app.py, or v1 function folders (default: .)",
+    )
     start.add_argument("--port", type=int, default=7071, help="HTTP port (default 7071)")
     start.add_argument("--bind", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     start.add_argument("--state-dir", type=Path, default=None, help="state folder (default <app>/.funchost)")
