@@ -114,6 +114,8 @@ def test_client_signal_and_read_through_the_sdk_and_the_webhook_api(host: Durabl
     assert {"entityId": {"name": "counter", "key": key}, "state": 12} in [
         {k: v for k, v in item.items() if k != "lastOperationTime"} for item in listed
     ]
+    mine = [i for i in host.webhook("GET", "entities/Counter").json() if i["entityId"]["key"] == key]
+    assert mine[0]["state"] is None and mine[0]["lastOperationTime"].endswith("Z")  # DurableEntityStatus
     r = host.webhook("DELETE", f"entities/Counter/{key}")
     assert r.status_code == 202
     wait_for(lambda: host.webhook("GET", f"entities/Counter/{key}").status_code == 404, "the entity deleted")

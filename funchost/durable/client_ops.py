@@ -221,16 +221,16 @@ class DurableClientOps:
         return _json_value(row.state)
 
     def list_entities(self, name: str, fetch_state: bool, top: int, skip: int) -> list[dict[str, Any]]:
-        """DurableEntityStatus objects of the existing entities named ``name``."""
+        """DurableEntityStatus objects of the existing entities named ``name`` (``state`` null unless fetched)."""
         found = []
         for row in self.store.list_entities(name.lower(), top, skip):
-            item: dict[str, Any] = {
-                "entityId": {"name": row.name, "key": row.key},
-                "lastOperationTime": _short_time(row.last_operation),
-            }
-            if fetch_state:
-                item["state"] = _json_value(row.state)
-            found.append(item)
+            found.append(
+                {
+                    "entityId": {"name": row.name, "key": row.key},
+                    "lastOperationTime": row.last_operation,
+                    "state": _json_value(row.state) if fetch_state else None,
+                }
+            )
         return found
 
     @staticmethod
