@@ -24,14 +24,17 @@ def _step(name: str, compute: Any, arguments: list[Any], **options: Any) -> Pyth
     )
 
 
-def three_steps(ws: Any, gate: Path | None = None, fail: bool = False, reuse_train: bool = True) -> Pipeline:
+def three_steps(
+    ws: Any, gate: Path | None = None, fail: bool = False, reuse_train: bool = True, gate_first: Path | None = None
+) -> Pipeline:
     """prepare -> train -> report over PipelineData, ``alpha`` a PipelineParameter of train; ``gate``: train waits
-    for that file; ``fail``: train raises."""
+    for that file (``gate_first``: prepare does); ``fail``: train raises."""
     compute = ensure_compute(ws, "studio-cpu", max_nodes=2)
     store = ws.get_default_datastore()
     prepared, model = PipelineData("prepared_data", datastore=store), PipelineData("model", datastore=store)
     alpha = PipelineParameter(name="alpha", default_value=0.1)
-    prepare = _step("prepare", compute, ["--out", prepared], outputs=[prepared])
+    first_args: list[Any] = ["--out", prepared] + (["--gate", str(gate_first)] if gate_first else [])
+    prepare = _step("prepare", compute, first_args, outputs=[prepared], allow_reuse=gate_first is None)
     train_args: list[Any] = ["--in", prepared, "--out", model, "--alpha", alpha]
     train_args += ["--gate", str(gate)] if gate else []
     train_args += ["--fail"] if fail else []

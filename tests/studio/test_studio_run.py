@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 
+from tests.polling import wait_until
+
 from ._pipelines import submit, three_steps
 
 EXPERIMENT = "studio-run"
@@ -45,4 +47,67 @@ def test_the_graph_lights_up_without_a_reload(studio: Any, service: Any, tmp_pat
     page.locator("#step-metrics .uplot").first.wait_for()  # the loss series as a line chart
     page.locator("#step-log").filter(has_text="step train done").wait_for()
     studio.shot(page, "run")
+    studio.check_requests()
+
+
+def test_a_failed_step_shows_its_error_and_traceback(studio: Any, service: Any) -> None:
+    ws = service.workspace()
+    run = submit(ws, three_steps(ws, fail=True), EXPERIMENT + "-fail")
+    page = studio.page(run_id=run.id)
+    wait_status(page, "train", "Failed")
+    assert "failed" in (node(page, "train").get_attribute("aria-label") or "")
+    node(page, "train").focus()
+    page.keyboard.press("Enter")  # keyboard: a focused node opens with Enter
+    error = page.locator("#step-error")
+    error.filter(has_text="failed on purpose").wait_for()
+    page.locator("#step-traceback").filter(has_text="ValueError: step train failed on purpose").wait_for()
+    assert "Traceback (most recent call last)" in page.locator("#step-traceback").inner_text()
+    page.locator("#resume-run").wait_for()  # a failed run offers a resume from the failed step
+    studio.shot(page, "step-failed")
+    studio.check_requests()
+
+
+def test_cancel_a_run_from_the_page(studio: Any, service: Any, tmp_path: Path) -> None:
+    ws = service.workspace()
+    run = submit(ws, three_steps(ws, gate_first=tmp_path / "never"), EXPERIMENT + "-cancel")
+    page = studio.page(run_id=run.id)
+    wait_status(page, "prepare", "Running")
+    wait_until(
+        lambda: "prepare waits" in service.api("GET", f"/api/runs/{run.id}/logs").text, 60, what="a running step"
+    )
+    page.locator("#cancel-run").click()
+    page.locator("#run-status [data-status='Canceled']").wait_for(timeout=90_000)
+    assert service.api("GET", f"/api/runs/{run.id}").json()["status"] == "Canceled"
+    wait_status(page, "prepare", "Canceled")
+    assert node(page, "report").get_attribute("data-status") in ("NotStarted", "Canceled")
+    assert page.locator("#cancel-run").count() == 0  # an ended run offers no cancel
+    studio.check_requests()
+
+
+def test_resubmit_with_a_changed_parameter_and_follow_a_reused_step(studio: Any, service: Any) -> None:
+    ws = service.workspace()
+    first = submit(ws, three_steps(ws), EXPERIMENT + "-resubmit")
+    first.wait_for_completion(show_output=False)
+    page = studio.page(run_id=first.id)
+    page.locator("#run-status [data-status='Finished']").wait_for()
+    page.locator("#resubmit-run").click()
+    page.locator("#param-alpha").fill("0.5")
+    page.locator("#resubmit-go").click()
+    page.wait_for_url(lambda url: first.id not in url and "#/run/" in url)
+    second_id = page.url.split("#/run/")[1].split("/")[0]
+    record = service.api("GET", f"/api/runs/{second_id}").json()
+    assert record["parameters"]["alpha"] == 0.5 and record["experimentName"] == EXPERIMENT + "-resubmit"
+    wait_status(page, "report", "Finished")
+    # prepare's inputs did not change: reused from the first run; train's alpha did: it ran, and says why
+    wait_status(page, "prepare", "Reused")
+    node(page, "train").click()
+    page.locator("#step-reuse").filter(has_text="alpha").wait_for()
+    node(page, "prepare").click()
+    link = page.locator("#reused-from")
+    link.wait_for()
+    original = link.inner_text()
+    link.click()
+    page.wait_for_url(lambda url: first.id in url)  # the reused-from step run opens in its own pipeline run
+    page.locator("#step-title").filter(has_text="prepare").wait_for()
+    assert original in page.locator(".step-panel").inner_text()
     studio.check_requests()
