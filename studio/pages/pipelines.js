@@ -71,14 +71,14 @@ export async function pipelinesPage(main, signal) {
         api.get("published-pipelines?activeOnly=false", { signal }), api.get("pipeline-endpoints?activeOnly=false", { signal }),
         api.get("pipeline-drafts", { signal }),
       ]);
-      box.replaceChildren(
+      box.replaceChildren(...[
         h("h2", {}, `Published pipelines (${pipelines.length})`),
         pipelines.length ? pipelines.map((p) => published(p, reload, signal)) : h("p", { class: "empty" }, "None published yet (PipelineRun.publish_pipeline or Pipeline.publish)."),
         h("h2", {}, `Pipeline endpoints (${endpoints.length})`),
         endpoints.length ? endpoints.map((e) => endpoint(e, reload)) : h("p", { class: "empty" }, "No pipeline endpoints."),
         h("h2", {}, `Drafts (${drafts.length})`),
         drafts.length ? table(["Name", "Id", "Created", "Tags"], drafts.map((d) => h("tr", {}, h("td", {}, d.name || "—"), h("td", { class: "mono" }, d.id), h("td", {}, when(d.created)), h("td", {}, JSON.stringify(d.tags)))))
-          : h("p", { class: "empty" }, "No drafts."));
+          : h("p", { class: "empty" }, "No drafts.")].flat());
     } catch (error) { if (!signal.aborted) box.replaceChildren(errorBox(error)); }
   };
   await reload();

@@ -60,6 +60,10 @@ export async function runsPage(main, query, signal) {
   while (!signal.aborted) {
     try {
       const runs = await api.data(`runs?${params()}`, { signal });
+      const known = new Set([...experiment.options].map((o) => o.value));
+      for (const r of runs) {
+        if (!known.has(r.experimentName)) { experiment.append(h("option", { value: r.experimentName }, r.experimentName)); known.add(r.experimentName); }
+      }
       const rows = runs.map(row);
       body.replaceChildren(runs.length
         ? table(["Status", "Run", "Experiment", "Created", "Duration", "Started by", "Reused steps"], rows, "Pipeline runs, newest first")

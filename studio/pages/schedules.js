@@ -8,7 +8,7 @@ const ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 function local(iso) {
   if (!iso) return "—";
-  return new Date(iso).toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short", timeZoneName: "short" });
+  return new Date(iso).toLocaleString(undefined, { year: "numeric", month: "short", day: "numeric", hour: "2-digit", minute: "2-digit", timeZoneName: "short" });
 }
 
 function what(s) {

@@ -1,0 +1,239 @@
+"""The studio's other pages and its sign-in, in a real headless Chromium against funchost + Azurite: ``durableml
+studio`` opens the newest run signed in (no key in any URL), unauthorised requests are refused server-side, the
+Runs page filters, Pipelines & endpoints and Schedules enable/disable, Data & compute shows nodes and a dataset
+preview, the 200-step run page renders in under a second, and each page at 1280x800 and 390 px wide."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from durableml.core import Dataset
+from durableml.pipeline.core import PipelineEndpoint, Schedule, ScheduleRecurrence
+from tests.polling import wait_until
+
+from ._pipelines import submit, three_steps, wide
+from .conftest import PHONE
+
+EXPERIMENT = "studio-pages"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_durableml_studio_opens_the_newest_run_signed_in(studio: Any, service: Any, tmp_path: Path) -> None:
+    ws = service.workspace()
+    run = submit(ws, three_steps(ws), EXPERIMENT)
+    run.wait_for_completion(show_output=False)
+    opened = tmp_path / "opened.txt"
+    browser_cmd = tmp_path / "browser.sh"  # what webbrowser starts ($BROWSER): records the link it was given
+    browser_cmd.write_text(f'#!/bin/sh\nprintf %s "$1" > {opened}\n')
+    browser_cmd.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(browser_cmd)}
+    done = subprocess.run(
+        [sys.executable, "-m", "durableml.cli", "studio", "--config", str(service.project / "config.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr
+    assert service.key not in done.stdout + done.stderr
+    link = wait_until(lambda: opened.exists() and opened.read_text(), 10, what="the browser to be started")
+    assert service.key not in link and "#login=" in link and "?" not in link, "the code travels in the fragment"
+    context = studio.browser.new_context(viewport={"width": 1280, "height": 800})
+    studio.contexts.append(context)
+    page = context.new_page()
+    page.on("request", lambda request: studio.requests.append(request.url))
+    page.goto(link)
+    page.wait_for_url(lambda url: run.id in url)  # the newest run's page, its graph drawn
+    page.locator("g.node.step").first.wait_for()
+    assert "login=" not in page.url, "the code leaves the address bar"
+    cookies = context.cookies()
+    (session,) = [c for c in cookies if c["name"] == "durableml_studio"]
+    assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/api/studio"
+    assert page.evaluate("document.cookie") == "" and page.evaluate("localStorage.length + sessionStorage.length") == 0
+    page2 = context.new_page()  # the one-time code does not sign in a second time
+    fresh = studio.browser.new_context()
+    studio.contexts.append(fresh)
+    again = fresh.new_page()
+    again.goto(link)
+    again.get_by_text("not valid").wait_for()
+    page2.close()
+    studio.check_requests()
+
+
+def test_the_studio_refuses_what_is_not_signed_in_or_not_offered(studio: Any, service: Any) -> None:
+    base = service.base_url
+    assert requests.get(f"{base}/api/studio/api/experiments", timeout=10).status_code == 401
+    assert requests.get(f"{base}/api/studio/data/runs", timeout=10).status_code == 401
+    bogus = {"Cookie": "durableml_studio=forged"}
+    assert requests.get(f"{base}/api/studio/api/experiments", headers=bogus, timeout=10).status_code == 401
+    assert requests.post(f"{base}/api/studio/login-codes", timeout=10).status_code == 401  # needs a function key
+    page = studio.page(signed_in=False)
+    page.get_by_role("heading", name="Not signed in").wait_for()
+    signed = studio.page()
+    cookie = {c["name"]: c["value"] for c in signed.context.cookies()}
+    jar = {"Cookie": f"durableml_studio={cookie['durableml_studio']}"}
+    assert requests.get(f"{base}/api/studio/api/experiments", headers=jar, timeout=10).status_code == 200
+    # an action without the studio header (what another site's form could send) and a route the studio lacks
+    assert requests.post(f"{base}/api/studio/api/runs/x/cancel", headers=jar, timeout=10).status_code == 400
+    studio_hdr = {**jar, "x-durableml-studio": "1"}
+    refused = requests.post(f"{base}/api/studio/api/snapshots", headers=studio_hdr, json={}, timeout=10)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "NotAllowedInStudio"
+    assert requests.get(f"{base}/api/studio/api/computes/x/../../snapshots", headers=jar, timeout=10).status_code in (
+        403,
+        404,
+    )
+    signed.get_by_role("button", name="Sign out").click()
+    signed.get_by_role("heading", name="Not signed in").wait_for()
+    assert requests.get(f"{base}/api/studio/api/experiments", headers=jar, timeout=10).status_code == 401
+
+
+def test_runs_page_lists_filters_and_updates_live(studio: Any, service: Any, tmp_path: Path) -> None:
+    ws = service.workspace()
+    page = studio.page()
+    page.goto(f"{service.base_url}/api/studio#/runs")
+    page.locator("#runs-table table").wait_for()
+    gate = tmp_path / "gate"
+    run = submit(ws, three_steps(ws, gate=gate, reuse_train=False), EXPERIMENT + "-live")
+    row = page.locator(f'tr[data-run-id="{run.id}"]')
+    row.wait_for()  # appears without a reload
+    row.locator('[data-status="Running"]').wait_for()
+    assert "SDK" in row.inner_text()
+    gate.write_text("go")
+    row.locator('[data-status="Finished"]').wait_for(timeout=90_000)
+    page.select_option("select[name=experiment]", EXPERIMENT + "-live")
+    wait_until(lambda: page.locator("#runs-table tbody tr").count() == 1, what="one run listed")
+    page.select_option("select[name=status]", "Failed")
+    page.get_by_text("No runs match.").wait_for()
+    page.select_option("select[name=status]", "")
+    page.select_option("select[name=experiment]", "")
+    page.locator("#runs-table tbody tr").nth(1).wait_for()
+    studio.shot(page, "runs")
+    page.locator(f'tr[data-run-id="{run.id}"] a.run-link').focus()
+    page.keyboard.press("Enter")  # keyboard navigation through the list
+    page.wait_for_url(lambda url: f"#/run/{run.id}" in url)
+    studio.check_requests()
+
+
+def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, service: Any) -> None:
+    ws = service.workspace()
+    published = three_steps(ws).publish(name="studio-published", description="for the studio", version="1")
+    PipelineEndpoint.publish(ws, name="studio-endpoint", pipeline=published, description="endpoint")
+    start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
+    recurrence = ScheduleRecurrence(frequency="Day", interval=1, hours=[6], minutes=[30], start_time=start)
+    schedule = Schedule.create(
+        ws, name="studio-nightly", pipeline_id=published.id, experiment_name=EXPERIMENT, recurrence=recurrence
+    )
+    page = studio.page()
+    page.goto(f"{service.base_url}/api/studio#/pipelines")
+    card = page.locator(f'article[data-pipeline-id="{published.id}"]')
+    try:
+        card.wait_for(timeout=10_000)
+    except Exception as exc:
+        raise AssertionError(f"no card for {published.id}; the page says: {page.locator('main').inner_text()}") from exc
+    assert "alpha" in card.inner_text() and "float" in card.inner_text()
+    assert "curl -X POST" in card.inner_text() and published.id in card.inner_text()
+    card.get_by_role("button", name="Show the body's JSON Schema").click()
+    card.get_by_text('"ParameterAssignments"').first.wait_for()
+    page.get_by_text("studio-endpoint").first.wait_for()
+    studio.shot(page, "pipelines")
+    card.get_by_role("button", name="Disable").click()
+    wait_until(lambda: service.api("GET", f"/api/published-pipelines/{published.id}").json()["status"] == "Disabled")
+    page.locator(f'article[data-pipeline-id="{published.id}"]').get_by_role("button", name="Enable").click()
+    wait_until(lambda: service.api("GET", f"/api/published-pipelines/{published.id}").json()["status"] == "Active")
+
+    page.goto(f"{service.base_url}/api/studio#/schedules")
+    item = page.locator(f'article[data-schedule-id="{schedule.id}"]')
+    try:
+        item.wait_for(timeout=10_000)
+    except Exception as exc:
+        raise AssertionError(f"no schedule {schedule.id}; the page says: {page.locator('main').inner_text()}") from exc
+    assert "every 1 day" in item.inner_text()
+    next_run = item.locator(".next-run").inner_text()
+    assert next_run not in ("—", "") and ("UTC" in next_run or "GMT" in next_run), next_run
+    studio.shot(page, "schedules")
+    item.get_by_role("button", name="Disable").click()
+    wait_until(lambda: Schedule.get(ws, schedule.id).status == "Disabled", what="the schedule to be disabled")
+    page.locator(f'article[data-schedule-id="{schedule.id}"] [data-status="Disabled"]').wait_for()
+    studio.check_requests()
+
+
+def test_data_and_compute(studio: Any, service: Any, tmp_path: Path) -> None:
+    ws = service.workspace()
+    store = ws.get_default_datastore()
+    table = tmp_path / "iris.csv"
+    table.write_text("sepal,petal,species\n5.1,1.4,setosa\n6.2,4.5,versicolor\n")
+    store.upload_files([str(table)], target_path="studio-data", overwrite=True, show_progress=False)
+    Dataset.Tabular.from_delimited_files(path=(store, "studio-data/iris.csv")).register(ws, "studio-iris")
+    gate = tmp_path / "gate"
+    run = submit(ws, three_steps(ws, gate_first=gate), EXPERIMENT + "-compute")
+    wait_until(lambda: "prepare waits" in service.api("GET", f"/api/runs/{run.id}/logs").text, 60, what="a step")
+    page = studio.page()
+    page.goto(f"{service.base_url}/api/studio#/data")
+    compute = page.locator('tr[data-compute="studio-cpu"]')
+    compute.wait_for()
+    assert "1 busy" in compute.inner_text() and "1 idle" in compute.inner_text(), compute.inner_text()
+    dataset = page.locator('tr[data-dataset="studio-iris"]')
+    dataset.get_by_role("button", name="Preview").click()
+    dataset.get_by_text("versicolor").wait_for()
+    studio.shot(page, "data")
+    gate.write_text("go")
+    studio.check_requests()
+
+
+def test_a_200_step_run_renders_in_under_a_second_and_stays_responsive(studio: Any, service: Any) -> None:
+    ws = service.workspace()
+    run = submit(ws, wide(ws, width=10, depth=20), EXPERIMENT + "-200")
+    page = studio.page()
+    page.goto(f"{service.base_url}/api/studio#/runs")
+    page.locator("#runs-table table").wait_for()
+    started = time.monotonic()
+    page.evaluate(
+        """() => { window.__longTasks = [];
+        new PerformanceObserver((l) => l.getEntries().forEach((e) => window.__longTasks.push(e.duration)))
+          .observe({ type: "longtask", buffered: true }); }"""
+    )
+    page.evaluate(f"() => {{ window.__t0 = performance.now(); location.hash = '#/run/{run.id}'; }}")
+    page.locator("g.node.step").nth(199).wait_for()
+    shown_ms = page.evaluate("performance.now() - window.__t0")
+    layout_ms = page.evaluate("window.__studioGraphRenderMs")
+    assert layout_ms < 1000, f"layout and drawing took {layout_ms:.0f} ms"
+    assert shown_ms < 1000 + 1000, f"the page took {shown_ms:.0f} ms to show 200 steps (including its API reads)"
+    page.locator('g.node.step[data-status="Running"], g.node.step[data-status="Finished"]').first.wait_for()
+    page.locator("#cancel-run").click()
+    page.locator("#run-status [data-status='Canceled']").wait_for(timeout=120_000)
+    probe = page.evaluate(
+        "() => new Promise((r) => { const t = performance.now(); setTimeout(() => r(performance.now() - t), 0); })"
+    )
+    longest = max(page.evaluate("window.__longTasks") or [0])
+    studio.shot(page, "run-200", full_page=False)
+    print(
+        f"200 steps: layout+draw {layout_ms:.0f} ms, shown {shown_ms:.0f} ms, longest task {longest:.0f} ms,"
+        f" timer probe {probe:.0f} ms, test {time.monotonic() - started:.1f} s"
+    )
+    assert longest < 500, f"a task blocked the page for {longest:.0f} ms while steps updated"
+
+
+def test_pages_fit_a_phone(studio: Any, service: Any) -> None:
+    ws = service.workspace()
+    runs = service.api("GET", f"/api/experiments/{EXPERIMENT}/runs").json()
+    page = studio.page(viewport=PHONE, run_id=runs[0]["id"])
+    page.locator("g.node.step").first.wait_for()
+    page.locator("g.node.step").first.click()
+    page.locator("#step-title").wait_for()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"] + 1, f"the run page is {width} px wide on a {PHONE['width']} px screen"
+    studio.shot(page, "run-phone")
+    page.goto(f"{service.base_url}/api/studio#/runs")
+    page.locator("#runs-table table").wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    studio.shot(page, "runs-phone")
+    del ws
