@@ -52,7 +52,7 @@ def test_durableml_studio_opens_the_newest_run_signed_in(studio: Any, service: A
     page = context.new_page()
     page.on("request", lambda request: studio.requests.append(request.url))
     page.goto(link)
-    page.wait_for_url(lambda url: run.id in url)  # the newest run's page, its graph drawn
+    wait_until(lambda: run.id in page.url, what="the page's address")  # the newest run's page, its graph drawn
     page.locator("g.node.step").first.wait_for()
     assert "login=" not in page.url, "the code leaves the address bar"
     cookies = context.cookies()
@@ -119,7 +119,7 @@ def test_runs_page_lists_filters_and_updates_live(studio: Any, service: Any, tmp
     studio.shot(page, "runs")
     page.locator(f'tr[data-run-id="{run.id}"] a.run-link').focus()
     page.keyboard.press("Enter")  # keyboard navigation through the list
-    page.wait_for_url(lambda url: f"#/run/{run.id}" in url)
+    wait_until(lambda: f"#/run/{run.id}" in page.url, what="the page's address")
     studio.check_requests()
 
 
@@ -229,6 +229,7 @@ def test_pages_fit_a_phone(studio: Any, service: Any) -> None:
     page.locator("g.node.step").first.wait_for()
     page.locator("g.node.step").first.click()
     page.locator("#step-title").wait_for()
+    page.locator("#step-metrics .table-wrap").first.wait_for()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"] + 1, f"the run page is {width} px wide on a {PHONE['width']} px screen"
     studio.shot(page, "run-phone")

@@ -93,7 +93,7 @@ def test_resubmit_with_a_changed_parameter_and_follow_a_reused_step(studio: Any,
     page.locator("#resubmit-run").click()
     page.locator("#param-alpha").fill("0.5")
     page.locator("#resubmit-go").click()
-    page.wait_for_url(lambda url: first.id not in url and "#/run/" in url)
+    wait_until(lambda: first.id not in page.url and "#/run/" in page.url, what="the page's address")
     second_id = page.url.split("#/run/")[1].split("/")[0]
     record = service.api("GET", f"/api/runs/{second_id}").json()
     assert record["parameters"]["alpha"] == 0.5 and record["experimentName"] == EXPERIMENT + "-resubmit"
@@ -107,7 +107,9 @@ def test_resubmit_with_a_changed_parameter_and_follow_a_reused_step(studio: Any,
     link.wait_for()
     original = link.inner_text()
     link.click()
-    page.wait_for_url(lambda url: first.id in url)  # the reused-from step run opens in its own pipeline run
+    wait_until(
+        lambda: first.id in page.url, what="the page's address"
+    )  # the reused-from step run opens in its own pipeline run
     page.locator("#step-title").filter(has_text="prepare").wait_for()
     assert original in page.locator(".step-panel").inner_text()
     studio.check_requests()

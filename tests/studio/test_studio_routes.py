@@ -1,0 +1,47 @@
+"""The studio's route table and allow-list (no browser): what the page may reach of the HTTP API."""
+
+from __future__ import annotations
+
+import pytest
+
+from durableml import studio_routes
+from durableml.studio_routes import RouteTable, allowed, compile_template
+
+
+def test_templates_match_like_the_functions_host() -> None:
+    table = RouteTable(
+        [
+            ("runs/{run_id}", "run"),
+            ("runs/{run_id}/files/{*name}", "files"),
+            ("datastores/{name?}", "stores"),
+            ("datastores/{name}/files/{*path}", "store files"),
+        ]
+    )
+    found = table.match("runs/abc")
+    assert found is not None and found.entry.target == "run" and found.params == {"run_id": "abc"}
+    found = table.match("runs/abc/files/outputs/model.pkl")
+    assert found is not None and found.params == {"run_id": "abc", "name": "outputs/model.pkl"}
+    stores = table.match("datastores")
+    assert stores is not None and stores.entry.target == "stores" and stores.params == {}
+    files = table.match("datastores/ws/files/a/b.csv")
+    assert files is not None and files.entry.target == "store files" and files.params["path"] == "a/b.csv"
+    assert table.match("runs/abc/steps") is None
+    with pytest.raises(ValueError):
+        compile_template("runs/{id:int}")
+
+
+def test_the_allow_list_offers_reads_and_the_page_s_actions_only() -> None:
+    assert allowed("runs/{run_id}", "GET") and allowed("runs/{run_id}/cancel", "POST")
+    assert allowed("schedules/{schedule_id}", "PATCH") and allowed("published-pipelines/{id}", "PATCH")
+    assert not allowed("runs/{run_id}/cancel", "GET")
+    assert not allowed("datastores/{name?}", "PUT") and not allowed("datastores/{name?}", "DELETE")
+    assert not allowed("snapshots", "POST") and not allowed("computes/{name?}", "DELETE")
+    assert not allowed("experiments/{experiment}/runs", "POST")  # new runs come from resubmit, not raw documents
+
+
+def test_every_allowed_route_is_a_route_of_the_api() -> None:
+    from triggers.studio import _table
+
+    templates = {entry.template.text for entry in _table().entries}
+    missing = set(studio_routes.ALLOWED) - templates
+    assert not missing, f"the studio allows routes the API does not have: {sorted(missing)}"
