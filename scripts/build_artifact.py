@@ -3,7 +3,8 @@
     python scripts/build_artifact.py [--source .] [--out dist/durableml-app.zip] [--python python3.11]
 
 1. The app's files: everything under ``--source`` except what ``.funcignore`` excludes (gitignore rules, as
-   Core Tools and azd read it), so tests, tools, infra and local state stay out.
+   Core Tools and azd read it), so tests, tools, infra and local state stay out. The studio's libraries
+   (``studio/vendor``) are copied from node_modules first (durableml.studio_assets), so the page works offline.
 2. ``pip install -r requirements.txt --target .python_packages/lib/site-packages``, what the remote build
    (Oryx) runs for a Python app: the Functions Python worker puts that folder on ``PYTHONPATH``, the app's
    own folder on ``sys.path``. Run with a Linux x86-64 CPython of the app's version (3.11), as Azure's build
@@ -66,11 +67,29 @@ def install_requirements(source: Path, target: Path, python: str) -> None:
         shutil.rmtree(cache, ignore_errors=True)
 
 
+def studio_assets(source: Path) -> None:
+    """Bring ``studio/vendor`` up to date from ``source``'s node_modules (kept as it is when there is none, as in a
+    copy of a set-up checkout); SystemExit when the studio would lack its libraries."""
+    from durableml import studio_assets as assets
+
+    if (source / "node_modules").is_dir():
+        try:
+            assets.build(source)
+        except assets.StudioAssetsError as exc:
+            raise SystemExit(f"build_artifact: {exc}") from exc
+    missing = [name for name in assets.VENDOR if not (source / "studio" / "vendor" / name).is_file()]
+    if (source / "studio").is_dir() and missing:
+        raise SystemExit(
+            f"build_artifact: studio/vendor lacks {', '.join(missing)}; run scripts/setup.sh (npm ci) in {source}"
+        )
+
+
 def build(source: Path, out: Path, python: str = sys.executable) -> Path:
     """Write the artifact zip to ``out`` and return it."""
     source = source.resolve()
     if not (source / "function_app.py").is_file() or not (source / "requirements.txt").is_file():
         raise SystemExit(f"build_artifact: {source} has no function_app.py and requirements.txt")
+    studio_assets(source)
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="durableml-artifact-") as work:
         packages = Path(work) / PACKAGES

@@ -45,3 +45,26 @@ def test_every_allowed_route_is_a_route_of_the_api() -> None:
     templates = {entry.template.text for entry in _table().entries}
     missing = set(studio_routes.ALLOWED) - templates
     assert not missing, f"the studio allows routes the API does not have: {sorted(missing)}"
+
+
+def test_the_deployment_artifact_carries_the_studio_and_its_libraries() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("build_artifact", root / "scripts" / "build_artifact.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.studio_assets(root)
+    files = {path.as_posix() for path in module.app_files(root)}
+    wanted = {"studio/index.html", "studio/app.js", "studio/pages/run.js", "studio/style.css", "triggers/studio.py"}
+    wanted |= {f"studio/vendor/{name}" for name in studio_routes_vendor()}
+    assert wanted <= files, f"the artifact lacks {sorted(wanted - files)}"
+    assert not any(name.startswith(("node_modules/", "tests/")) for name in files)
+
+
+def studio_routes_vendor() -> list[str]:
+    from durableml.studio_assets import VENDOR
+
+    return list(VENDOR)
