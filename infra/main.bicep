@@ -265,7 +265,9 @@ output AZURE_CONTAINER_REGISTRY_NAME string = registry.outputs.name
 output AZURE_STEP_JOB_NAME string = names.stepJob
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output DURABLEML_ENDPOINT string = functionApp.outputs.endpoint
-// durableml has no studio page of its own yet: the "studio" is the Function App in the Azure portal
-// (Durable Functions instances, logs, Application Insights), the closest to v1's run pages.
+// The Function App in the Azure portal (Durable Functions instances, logs, Application Insights).
 output DURABLEML_STUDIO_URL string = 'https://portal.azure.com/#resource${functionApp.outputs.id}/overview'
+// durableml's own studio page, served by the Function App (triggers/studio.py); with authMode entra, App Service
+// authentication signs users in with Entra ID in front of it.
+output DURABLEML_STUDIO_PAGE_URL string = '${functionApp.outputs.endpoint}/api/studio'
 output DURABLEML_DURABLE_BACKEND string = durableBackend

@@ -58,7 +58,11 @@ export async function signIn(code) {
 
 export async function whoAmI() {
   const response = await fetch("/api/studio/session", { credentials: "same-origin" });
-  if (response.status === 401 || response.status === 403) return null;
+  if (response.status === 401 || response.status === 403) {
+    let error = {};
+    try { error = (await response.json()).error || {}; } catch (e) { /* no JSON body */ }
+    return { signedIn: false, message: error.message, signIn: error.details?.signIn };
+  }
   if (!response.ok) throw new ApiError(response.status, "HttpError", `HTTP ${response.status}`);
   return response.json();
 }

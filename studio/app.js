@@ -40,7 +40,7 @@ function route() {
   location.replace("#/runs");
 }
 
-function signedOut(message) {
+function signedOut(message, signInUrl) {
   if (current) current.abort();
   document.getElementById("who").replaceChildren();
   main.replaceChildren(
@@ -49,7 +49,8 @@ function signedOut(message) {
       h("p", {}, message || "The studio needs a signed-in session."),
       h("p", {}, "On this machine run ", h("code", {}, "durableml studio"),
         ": it opens this page signed in (it asks the service for a one-time login code with the function key, "
-        + "which never reaches the browser). In Azure, App Service authentication signs you in with Entra ID.")));
+        + "which never reaches the browser). In Azure, App Service authentication signs you in with Entra ID."),
+      signInUrl ? h("p", {}, h("a", { class: "button", href: signInUrl, id: "entra-sign-in" }, "Sign in with Entra ID")) : null));
 }
 
 async function start() {
@@ -66,7 +67,7 @@ async function start() {
     }
   }
   const me = await whoAmI();
-  if (!me) { signedOut(); return; }
+  if (!me.signedIn) { signedOut(me.message, me.signIn); return; }
   document.getElementById("who").replaceChildren(
     h("span", {}, me.via === "entra" ? `signed in (Entra ID ${me.principal})` : "signed in"), " ",
     h("button", { type: "button", class: "small", onclick: async () => { await signOut(); signedOut("Signed out."); } }, "Sign out"));

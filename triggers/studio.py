@@ -56,9 +56,13 @@ def _client_binding(name: str = "client") -> Callable[[Any], Any]:
     return decorator
 
 
+ENTRA_SIGN_IN = "/.auth/login/aad?post_login_redirect_uri=/api/studio"  # App Service authentication's login
+
+
 def _denied(exc: errors.AuthenticationException) -> func.HttpResponse:
     status = int(exc.details.get("status", 401))
-    return error_response(status, "Unauthorized" if status == 401 else "Forbidden", str(exc))
+    details = {"signIn": ENTRA_SIGN_IN} if access.mode() == "entra" and status == 401 else None
+    return error_response(status, "Unauthorized" if status == 401 else "Forbidden", str(exc), details)
 
 
 async def _signed_in(req: func.HttpRequest) -> Optional[func.HttpResponse]:

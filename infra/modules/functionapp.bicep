@@ -207,7 +207,10 @@ resource app 'Microsoft.Web/sites@2024-04-01' = {
 // App Service authentication, on only when authMode is entra (platform.enabled). authMode entra: it validates Entra ID tokens for the app registration and passes
 // the caller's principal to durableml (X-MS-CLIENT-PRINCIPAL-ID). Unauthenticated requests still reach the
 // app, because the SDK's management calls use function keys; durableml's published routes require the
-// principal themselves (durableml/service/access.py).
+// principal themselves (durableml/service/access.py). The studio (/api/studio) signs browser users in through
+// App Service's own login endpoint (/.auth/login/aad?post_login_redirect_uri=/api/studio, which the page links
+// to) and authorises every request by that principal too (durableml/studio_auth.py); the URL fragment of a run
+// page survives the login round trip (preserveUrlFragmentsForLogins).
 resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
   // checkov:skip=CKV_AZURE_13:this resource IS App Service authentication (Entra ID), set when authMode is entra
   // checkov:skip=CKV_AZURE_63:this is the authsettingsV2 resource (App Service authentication itself), not a site configuration; the check reads site-config fields it cannot have
@@ -236,6 +239,13 @@ resource auth 'Microsoft.Web/sites/config@2024-04-01' = {
             entraClientId
           ]
         }
+      }
+    }
+    login: {
+      preserveUrlFragmentsForLogins: true
+      cookieExpiration: {
+        convention: 'FixedTime'
+        timeToExpiration: '08:00:00'
       }
     }
     platform: {

@@ -238,3 +238,29 @@ def test_pages_fit_a_phone(studio: Any, service: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     studio.shot(page, "runs-phone")
     del ws
+
+
+def test_in_entra_mode_the_studio_takes_app_service_s_principal(tmp_path: Path, studio: Any) -> None:
+    from tests.e2e.conftest import running_service
+
+    settings = {"DURABLEML_AUTH": "entra", "DURABLEML_ALLOWED_PRINCIPALS": "alice-oid"}
+    with running_service(None, tmp_path / "entra", env=settings) as entra:
+        base = entra.base_url + "/api/studio"
+        anonymous = requests.get(f"{base}/session", timeout=10)
+        assert anonymous.status_code == 401
+        assert anonymous.json()["error"]["details"]["signIn"].startswith("/.auth/login/aad")
+        alice = {"X-MS-CLIENT-PRINCIPAL-ID": "alice-oid"}
+        assert requests.get(f"{base}/session", headers=alice, timeout=10).json()["principal"] == "alice-oid"
+        assert requests.get(f"{base}/api/experiments", headers=alice, timeout=10).status_code == 200
+        mallory = {"X-MS-CLIENT-PRINCIPAL-ID": "mallory-oid"}
+        assert requests.get(f"{base}/api/experiments", headers=mallory, timeout=10).status_code == 403
+        assert (
+            requests.post(f"{base}/login-codes", headers={"x-functions-key": entra.key}, timeout=10).status_code == 400
+        )
+        page = studio.page(signed_in=False)
+        page.goto(base)
+        page.locator("#entra-sign-in").wait_for()  # the page offers App Service's Entra ID sign-in
+        assert (
+            page.locator("#entra-sign-in").get_attribute("href")
+            == "/.auth/login/aad?post_login_redirect_uri=/api/studio"
+        )
