@@ -150,7 +150,8 @@ def parser() -> argparse.ArgumentParser:
         "studio",
         help="open the studio web page in the browser, signed in",
         description="Open the studio (runs, graphs, logs, endpoints, schedules) in the web browser, signed in with a "
-        "one-time code; the function key stays here (durableml.studio_login).",
+        "one-time code; the function key stays here (durableml.studio_login). A durableml that was started from the "
+        "state dir and has stopped since (the main job's, .funchost/main) is started again in the background.",
     )
     studio.add_argument("run_id", nargs="?", metavar="RUN_ID", help="open this run's page (default: the newest run)")
     studio.add_argument(
@@ -503,6 +504,15 @@ def cmd_runs_cancel(args: argparse.Namespace) -> int:
 def cmd_studio(args: argparse.Namespace) -> int:
     from durableml import studio_login
 
+    found = launcher.status(args.state_dir)
+    if args.config is None and not found.running and (found.state_dir / "funchost" / "keys.json").is_file():
+        # a durableml ran from this state dir and stopped (the examples stop theirs when the job ends): start it
+        # again on the same state, in the background, so its runs can be looked at
+        service = launcher.LocalDurableml(args.state_dir, port=0)
+        service.check()
+        _say(f"starting durableml again on {service.state_dir} (funchost + Azurite); log: {service.log_path}")
+        service.start()
+        _say(f"it runs at {service.base_url}; stop it with `durableml down{_state_hint(args)}`")
     client = _client(args)
     if args.print_link:
         link = studio_login.login_link(client, args.run_id)

@@ -68,7 +68,7 @@ export class RunGraph {
     if (node.type === "data") {
       const g = el("g", { class: "node data", transform: `translate(${x},${y})`, "data-node": node.id });
       g.append(el("rect", { width: n.width, height: n.height, rx: 14 }), el("title", {}, node.name));
-      g.append(el("text", { x: n.width / 2, y: 19, "text-anchor": "middle", class: "data-label" }, clip(node.name, 26)));
+      g.append(el("text", { x: n.width / 2, y: 19, "text-anchor": "middle", class: "data-label" }, clip(node.name, 23)));
       return g;
     }
     const g = el("g", {
