@@ -31,10 +31,11 @@ def durable_client(bp: Any, client_name: str = "client") -> Decorator:
     return decorator
 
 
-def timer(bp: Any, arg_name: str, schedule: str) -> Decorator:
-    """``bp.timer_trigger`` on an NCRONTAB ``schedule``, not run at startup, without the schedule monitor."""
+def timer(bp: Any, arg_name: str, schedule: str, run_on_startup: bool = False) -> Decorator:
+    """``bp.timer_trigger`` on an NCRONTAB ``schedule``, without the schedule monitor (``run_on_startup``: also once
+    when the host starts)."""
     decorator: Decorator = bp.timer_trigger(
-        arg_name=arg_name, schedule=schedule, run_on_startup=False, use_monitor=False
+        arg_name=arg_name, schedule=schedule, run_on_startup=run_on_startup, use_monitor=False
     )
     return decorator
 

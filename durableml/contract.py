@@ -121,6 +121,7 @@ class PipelinePlan(TypedDict):
     continue_on_step_failure: bool
     steps: list[PlanStep]
     outage_window_s: NotRequired[float]
+    record: NotRequired[dict[str, Any]]  # the run's record as created (durableml.service.reconcile rebuilds from it)
     notify: NotRequired[bool]
     state: NotRequired[PlanState]
 

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import Any, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 __all__ = [
     "AZURE_SUFFIX",
@@ -219,24 +219,64 @@ def queue_service(text: str) -> Any:
     return QueueServiceClient.from_connection_string(text)
 
 
-def blob_service(text: str) -> Any:
-    """A ``BlobServiceClient`` for a connection text (a plain storage connection string works too)."""
+def blob_service(text: str, **options: Any) -> Any:
+    """A ``BlobServiceClient`` for a connection text (a plain storage connection string works too); ``options`` go
+    to the client (e.g. ``retry_policy``)."""
     from azure.storage.blob import BlobServiceClient
 
     parts = parse(text)
     url = parts.get("blobendpoint", "")
     if parts.get("credential"):
-        return BlobServiceClient(url, credential=identity_credential(text))
+        return BlobServiceClient(url, credential=identity_credential(text), **options)
     if parts.get("anonymous", "").lower() == "true":
-        return BlobServiceClient(url)
+        return BlobServiceClient(url, **options)
     if parts.get("clientsecret"):
         from azure.identity import ClientSecretCredential
 
         extra = {"authority": parts["authorityhost"]} if parts.get("authorityhost") else {}
         credential = ClientSecretCredential(parts["tenantid"], parts["clientid"], parts["clientsecret"], **extra)
-        return BlobServiceClient(url, credential=credential)
+        return BlobServiceClient(url, credential=credential, **options)
     if parts.get("identity"):
         from azure.identity import DefaultAzureCredential
 
-        return BlobServiceClient(url, credential=DefaultAzureCredential(exclude_interactive_browser_credential=True))
-    return BlobServiceClient.from_connection_string(text)
+        default = DefaultAzureCredential(exclude_interactive_browser_credential=True)
+        return BlobServiceClient(url, credential=default, **options)
+    return BlobServiceClient.from_connection_string(text, **options)
+
+
+OUTAGE_WINDOW_SETTING = "DURABLEML_STORAGE_OUTAGE_WINDOW_SECONDS"  # see durableml.service.outages
+STEADY_RETRY_S = 1  # seconds (the SDK's LinearRetry takes whole seconds)
+REPORT_EVERY = 10  # attempts between two progress lines
+
+
+def steady_retry(window_s: float, report: Callable[[str], None]) -> Any:
+    """The retry policy of a step's transfers with a storage emulator on loopback: every second, for ``window_s``.
+
+    The storage SDK's default (15 s, then 18 s, 24 s... three times) suits Azure, where a refused connection is
+    rare and backing off matters; a local emulator that restarts (funchost restarts a dead Azurite at once) is
+    back within seconds, and a refused connection on loopback costs nothing. So a step's uploads go on a second
+    after storage is back, not up to 24 s later, and they keep trying for the run's outage window instead of
+    failing the step after three attempts. Each retry is reported (``report``: the step's log) now and then.
+    """
+    from azure.storage.blob import LinearRetry
+
+    attempts = max(1, int(window_s / STEADY_RETRY_S))
+
+    class _ReportingRetry(LinearRetry):
+        def sleep(self, settings: Any, transport: Any) -> None:
+            count = int(settings.get("count") or 0)
+            if count == 1 or count % REPORT_EVERY == 0:
+                report(
+                    f"durableml: storage did not answer (attempt {count} of {attempts}); "
+                    f"retrying every {STEADY_RETRY_S:g} s"
+                )
+            super().sleep(settings, transport)  # type: ignore[no-untyped-call]  # the SDK leaves it untyped
+
+    return _ReportingRetry(
+        backoff=int(STEADY_RETRY_S),
+        random_jitter_range=0,
+        retry_total=attempts,
+        retry_connect=attempts,
+        retry_read=attempts,
+        retry_status=attempts,
+    )

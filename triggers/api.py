@@ -24,6 +24,7 @@ from durableml.service import (
     notifications,
     openapi,
     outages,
+    reconcile,
     reuse,
     reuse_explain,
     runs,
@@ -139,6 +140,27 @@ async def orchestration_exists(client: df.DurableOrchestrationClient, run_id: st
     return status is not None and status.runtime_status is not None
 
 
+async def orchestration_of(client: df.DurableOrchestrationClient, run_id: str) -> reconcile.Orchestration:
+    """What the Durable backend says about the run's ``pipeline_run`` instance (status None: there is none)."""
+    status = await client.get_status(run_id, show_input=True)
+    if status is None or status.runtime_status is None:
+        return reconcile.Orchestration(None)
+    return reconcile.Orchestration(status.runtime_status.value, status.output, status.input_)
+
+
+async def reconciled_run(client: df.DurableOrchestrationClient, run_id: str) -> dict[str, Any]:
+    """The run's record, first repaired from its orchestration when it is missing or unfinished
+    (``durableml.service.reconcile``); raises RunNotFoundError when there is neither."""
+    record = await asyncio.to_thread(runs.find_run, run_id)
+    if record is not None and (record["status"] in runs.TERMINAL or record.get("kind") != "pipeline"):
+        return record
+    orchestration = await orchestration_of(client, run_id)
+    repaired = await asyncio.to_thread(reconcile.repair, run_id, orchestration)
+    if repaired is None:
+        return await asyncio.to_thread(runs.get_run, run_id)  # raises RunNotFoundError with its message
+    return repaired
+
+
 async def start_run(
     client: df.DurableOrchestrationClient, record: dict[str, Any], plan: dict[str, Any]
 ) -> dict[str, Any]:
@@ -158,6 +180,7 @@ async def start_run(
 @durable_client(bp)
 async def run_resume(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def resume() -> Any:
+        await reconciled_run(client, req.route_params["run_id"])  # a run stuck unfinished can be resumed once ended
         record, plan = await asyncio.to_thread(reuse.resume_run, req.route_params["run_id"])
         return await start_run(client, record, plan)
 
@@ -200,15 +223,18 @@ async def run_files(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @route(bp, "runs/{run_id}", ["GET"])
-async def run_get(req: func.HttpRequest) -> func.HttpResponse:
+@durable_client(bp)
+async def run_get(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """``?wait=S&status=X[&steps=true]``: long poll, answered as soon as the run is not X or its record (or,
-    with ``steps``, a record of one of its steps) is written."""
+    with ``steps``, a record of one of its steps) is written. An unfinished or missing record is first reconciled
+    with the run's orchestration."""
     run_id = req.route_params["run_id"]
     if req.params.get("wait") is None:
-        return await _respond(lambda: runs.get_run(run_id), shape=rt.Run)
+        return await _respond(functools.partial(reconciled_run, client, run_id), shape=rt.Run)
 
     async def when_changed() -> func.HttpResponse:
         wait = _seconds(req.params["wait"], "wait", changes.MAX_WAIT_S)
+        await reconciled_run(client, run_id)
         record = await changes.read_when_changed(
             run_id,
             functools.partial(runs.get_run, run_id),
@@ -243,9 +269,16 @@ async def run_steps(req: func.HttpRequest) -> func.HttpResponse:
 @durable_client(bp)
 async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     async def cancel() -> Any:
-        record = await asyncio.to_thread(runs.get_run, req.route_params["run_id"])
+        run_id = req.route_params["run_id"]
+        record = await asyncio.to_thread(runs.find_run, run_id)
+        if record is None or record["status"] in runs.TERMINAL or record.get("kind") != "pipeline":
+            return await reconciled_run(client, run_id)
+        orchestration = await orchestration_of(client, run_id)
+        if orchestration.status is None:  # gone: nothing can receive the event; cancel its steps' jobs directly
+            return await asyncio.to_thread(reconcile.cancel_orphan, run_id)
+        record = await asyncio.to_thread(reconcile.repair, run_id, orchestration) or record
         if record["status"] not in runs.TERMINAL:
-            await client.raise_event(record["id"], contract.EVENT_CANCEL, None)
+            await client.raise_event(run_id, contract.EVENT_CANCEL, None)
         return record
 
     return await _respond(cancel, 202, rt.Run)

@@ -180,16 +180,17 @@ async def _start_run(
         claim = await idempotency.wait_or_take_over(claim, request)
     if claim.started:
         return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
-    if await orchestration_exists(client, claim.run_id):  # started before a crash; finish the claim
+    async with idempotency.holding(claim):  # a crash of this host lets a retry take the claim within seconds
+        if await orchestration_exists(client, claim.run_id):  # started before a crash; finish the claim
+            await asyncio.to_thread(idempotency.mark_started, claim)
+            return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
+        try:
+            record, plan = await asyncio.to_thread(_create, body, target, claim.run_id)
+        except Exception:
+            await asyncio.to_thread(idempotency.release, claim)
+            raise
+        await start_run(client, record, plan)
         await asyncio.to_thread(idempotency.mark_started, claim)
-        return _run_answer(req, await asyncio.to_thread(runs.get_run, claim.run_id), replayed=True)
-    try:
-        record, plan = await asyncio.to_thread(_create, body, target, claim.run_id)
-    except Exception:
-        await asyncio.to_thread(idempotency.release, claim)
-        raise
-    await start_run(client, record, plan)
-    await asyncio.to_thread(idempotency.mark_started, claim)
     return _run_answer(req, record, replayed=False)
 
 

@@ -48,6 +48,9 @@ __all__ = ["StepRunner", "run_step"]
 _WORK_ENTRIES = ("snapshot", "inputs", "outputs", "logs", "context.json", "metrics.jsonl")
 
 
+_STORAGE_UNANSWERED = frozenset({"ServiceRequestError", "ServiceResponseError"})  # azure.core: storage did not answer
+
+
 class _Canceled(Exception):
     """Raised inside the runner when a cancel arrives between phases."""
 
@@ -188,10 +191,10 @@ class StepRunner:
             try:
                 uploaded[name] = self._upload_output(name, outputs, log)
             except Exception as exc:  # noqa: BLE001 - the step fails, saying which output and why
-                state, error = (
-                    JobState.FAILED,
-                    self.redact(f"uploading output {name!r} failed: {type(exc).__name__}: {exc}"),
-                )
+                reason = f"{type(exc).__name__}: {exc}"
+                if type(exc).__name__ in _STORAGE_UNANSWERED:  # retried for the outage window (storage.steady_retry)
+                    reason = f"storage unavailable: {reason}"
+                state, error = (JobState.FAILED, self.redact(f"uploading output {name!r} failed: {reason}"))
                 log.note(f"[durableml] {error}")
                 break
         return {"status": state.value, "exit_code": code, "error": error, "outputs": uploaded}

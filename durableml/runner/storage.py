@@ -18,6 +18,7 @@ modification time prove the local file still is too; anything else downloads as 
 from __future__ import annotations
 
 import os
+import logging
 import shutil
 import threading
 from collections import OrderedDict
@@ -58,13 +59,31 @@ def warm_up() -> None:
     import azure.storage.blob  # noqa: F401
 
 
+def _outage_window_s() -> float:
+    """The run's storage outage window (the app setting the service reads too; 600 s when unset or unreadable)."""
+    from durableml.contract import DEFAULT_OUTAGE_WINDOW_S
+    from durableml.storage_accounts import OUTAGE_WINDOW_SETTING
+
+    try:
+        return min(max(float(os.environ.get(OUTAGE_WINDOW_SETTING) or DEFAULT_OUTAGE_WINDOW_S), 1.0), 7 * 24 * 3600.0)
+    except ValueError:
+        return DEFAULT_OUTAGE_WINDOW_S
+
+
+def _report(line: str) -> None:
+    logging.getLogger("durableml.runner.storage").warning("%s", line)  # the worker's log, under the job's thread
+
+
 class BlobStore:
     """Containers and blobs of one storage account, with the few transfers the runner needs."""
 
     def __init__(self, connection_string: str) -> None:
-        from durableml.storage_accounts import blob_service
+        from durableml.storage_accounts import blob_service, local_blob_base, steady_retry
 
-        self._service: BlobServiceClient = blob_service(connection_string)
+        options: dict[str, Any] = {}
+        if local_blob_base(connection_string) is not None:  # an emulator on loopback: retry every second
+            options["retry_policy"] = steady_retry(_outage_window_s(), _report)
+        self._service: BlobServiceClient = blob_service(connection_string, **options)
         self._ready: set[str] = set()
         self._lock = threading.Lock()
         # (container, blob) -> (ETag, local file, its size, its st_mtime_ns) of blobs this store uploaded

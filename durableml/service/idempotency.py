@@ -3,28 +3,33 @@
 The first request with a key inserts a claim (table ``dmlIdempotency``, row key = sha256 of the key)
 holding the run id it will create, the request's fingerprint and a lease. Inserting is atomic, so of
 concurrent requests exactly one owns the claim; the others wait for it to be ``started`` and answer
-with the same run. An owner that died (host restart) leaves an expired lease: the next retry takes
-the claim over (ETag-guarded, so only one retry does) and finishes the same run id, after checking
-whether the orchestration had started already. A key reused with a different request is a 409.
+with the same run. The lease is short (``LEASE_SECONDS``) and the owner renews it while it works
+(:func:`holding`), so a slow owner keeps its claim however long it takes, while an owner that died
+(host crash) leaves a lease that runs out within seconds: the next retry takes the claim over
+(ETag-guarded, so only one retry does) and finishes the same run id, after checking whether the
+orchestration had started already. A key reused with a different request is a 409.
 Claims are kept (a retry days later still finds its run); keys are never stored, only their hash.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Optional
+from typing import Any, AsyncIterator, Optional
 
 from durableml.exceptions import ConflictError, ValidationError
 from durableml.service.records import records
 
 TABLE, PARTITION = "dmlIdempotency", "key"
-LEASE_SECONDS = 60.0
+LEASE_SECONDS = 5.0  # how long a claim stays its owner's without a renewal
+RENEW_SECONDS = 1.5  # how often a working owner renews its lease
+WAIT_SECONDS = 60.0  # how long a retry waits for an owner that is still at work
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def _existing(row: str, request: str) -> Claim:
     return Claim(row, held["run_id"], held["owner"], bool(held["started"]), False)
 
 
-async def wait_or_take_over(current: Claim, request: str, timeout: float = LEASE_SECONDS * 1.5) -> Claim:
+async def wait_or_take_over(current: Claim, request: str, timeout: float = WAIT_SECONDS) -> Claim:
     """Wait for the owner of ``current`` to start its run; take the claim over if its lease runs out.
 
     Async, sleeping between reads: a waiting retry must not hold a worker thread the owner needs.
@@ -133,6 +138,43 @@ def _take_over(row: str, previous_owner: str) -> Optional[Claim]:
 
 class _Lost(Exception):
     """Another retry took the claim over first."""
+
+
+@contextlib.asynccontextmanager
+async def holding(claim_: Claim) -> AsyncIterator[None]:
+    """Renew the claim's lease every ``RENEW_SECONDS`` while the block (the owner's work) runs."""
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(RENEW_SECONDS)
+            if not await asyncio.to_thread(_renew, claim_):
+                return
+
+    task = asyncio.get_running_loop().create_task(renew(), name="idempotency-lease")
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def _renew(claim_: Claim) -> bool:
+    """Extend the lease; False once the claim is started or no longer this owner's (nothing to renew)."""
+    lease = (_now() + timedelta(seconds=LEASE_SECONDS)).isoformat()
+
+    def change(doc: dict[str, Any]) -> None:
+        if doc["owner"] != claim_.owner or doc["started"]:
+            raise _Lost()
+        doc.update(lease=lease)
+
+    try:
+        records().update(TABLE, PARTITION, claim_.row, change)
+    except (_Lost, LookupError):
+        return False
+    except Exception:  # noqa: BLE001 (storage trouble: the next renewal tries again; the lease may run out)
+        return True
+    return True
 
 
 def mark_started(claim_: Claim) -> None:

@@ -24,8 +24,8 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 
 from durableml.contract import DEFAULT_OUTAGE_WINDOW_S as DEFAULT_WINDOW_S
 from durableml.exceptions import ConfigurationError, StorageUnavailableError
+from durableml.storage_accounts import OUTAGE_WINDOW_SETTING as WINDOW_SETTING
 
-WINDOW_SETTING = "DURABLEML_STORAGE_OUTAGE_WINDOW_SECONDS"
 MOST_WINDOW_S = 7 * 24 * 3600.0
 TRANSIENT_HTTP = frozenset({408, 429, 500, 502, 503, 504})
 

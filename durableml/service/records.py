@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import threading
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Optional, TypeVar
 
 from durableml._names import table_key_problem
 from durableml.exceptions import ConfigurationError, ValidationError
@@ -21,6 +21,7 @@ from durableml.service import state
 RUNS, STEPS, EXPERIMENTS = "dmlRuns", "dmlStepRuns", "dmlExperiments"
 CHUNK = 30_000  # characters per property (the limit is 32K UTF-16 characters)
 MAX_CHUNKS = 30  # ~900 KB of JSON: below the 1 MB entity limit
+T = TypeVar("T")
 _INDEXED = ("status", "experiment", "name", "created", "kind", "parent_id")
 
 
@@ -64,11 +65,25 @@ class Records:
                 self._tables[name] = self._service.create_table_if_not_exists(name)
             return self._tables[name]
 
+    def _on_table(self, name: str, operation: Callable[[Any], T]) -> T:
+        """``operation(table client)``; once more after creating the table again when storage lost it (a hard kill
+        of the local emulator before it saved its tables: see docs/design/faults.md)."""
+        from azure.core.exceptions import ResourceNotFoundError
+
+        try:
+            return operation(self._table(name))
+        except ResourceNotFoundError as exc:
+            if "TableNotFound" not in str(getattr(exc, "error_code", None) or exc):
+                raise
+            with self._lock:
+                self._tables.pop(name, None)
+            return operation(self._table(name))
+
     def put(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> None:
         from azure.data.tables import UpdateMode
 
         _check_keys(pk, rk)
-        self._table(table).upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE)
+        self._on_table(table, lambda t: t.upsert_entity(_entity(pk, rk, doc), mode=UpdateMode.REPLACE))
 
     def insert(self, table: str, pk: str, rk: str, doc: dict[str, Any]) -> bool:
         """Create the record; False (nothing written) when it exists already."""
@@ -76,7 +91,7 @@ class Records:
 
         _check_keys(pk, rk)
         try:
-            self._table(table).create_entity(_entity(pk, rk, doc))
+            self._on_table(table, lambda t: t.create_entity(_entity(pk, rk, doc)))
         except ResourceExistsError:
             return False
         return True
@@ -129,8 +144,12 @@ class Records:
     ) -> list[dict[str, Any]]:
         """Records of partition ``pk``, optionally filtered by an OData ``where`` on indexed properties."""
         flt = "PartitionKey eq @pk" + (f" and ( {where} )" if where else "")  # spaces: the SDK reads "@p)" as a name
-        entities = self._table(table).query_entities(flt, parameters={"pk": pk, **(parameters or {})})
-        return [dict(json.loads(_text(e))) for e in entities]
+        return self._on_table(
+            table,
+            lambda t: [
+                dict(json.loads(_text(e))) for e in t.query_entities(flt, parameters={"pk": pk, **(parameters or {})})
+            ],
+        )
 
 
 def _check_keys(pk: str, rk: str) -> None:

@@ -167,7 +167,9 @@ def create_run(
         record.update(resumed_from=resumed[0], resumed_steps=dict(resumed[1]))
     records().put(RUNS, PARTITION, run_id, record)
     _note_experiment(experiment, created)
-    return record, execution_plan(run_id, document, continue_on_step_failure)
+    plan = execution_plan(run_id, document, continue_on_step_failure)
+    plan["record"] = record  # what the run's record is rebuilt from if storage loses it (service.reconcile)
+    return record, plan
 
 
 _KNOWN_EXPERIMENTS = state.cache(
@@ -300,6 +302,11 @@ def run_static(run_id: str) -> RunStatic:
         record.get("resumed_steps") if record.get("resumed_from") else None,
         record.get("default_datastore"),
     )
+
+
+def find_run(run_id: str) -> Optional[dict[str, Any]]:
+    """The run's record, or None."""
+    return records().get(RUNS, PARTITION, run_id)
 
 
 def get_run(run_id: str) -> dict[str, Any]:

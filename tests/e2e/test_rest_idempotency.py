@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from durableml.pipeline.core import Pipeline, PipelineData
-from durableml.service.idempotency import PARTITION, TABLE
+from durableml.service.idempotency import LEASE_SECONDS, PARTITION, TABLE
 from durableml.service.records import Records
 
 from ._helpers import ensure_compute, step, wait_until
@@ -90,10 +90,13 @@ def test_refused_request_releases_its_key(env: dict[str, Any], service: Any) -> 
     assert again.status_code == 400  # at once: no claim of a request that started nothing waits for a lease
 
 
-def _leave_claim(env: dict[str, Any], key: str, run_id: str, request: str | None = None) -> None:
-    """The claim a host killed after claiming ``key`` (and before marking its run started) leaves behind."""
+def _leave_claim(
+    env: dict[str, Any], key: str, run_id: str, request: str | None = None, lease_left: float = -5.0
+) -> None:
+    """The claim a host killed after claiming ``key`` (and before marking its run started) leaves behind, its lease
+    ending ``lease_left`` seconds from now (negative: already over)."""
     row = hashlib.sha256(key.encode()).hexdigest()
-    past = (datetime.now(timezone.utc) - timedelta(seconds=5)).isoformat()
+    past = (datetime.now(timezone.utc) + timedelta(seconds=lease_left)).isoformat()
     held = env["records"].get(TABLE, PARTITION, row)
     doc = {
         "run_id": run_id,
@@ -124,6 +127,50 @@ def test_owner_died_after_starting_the_orchestration(env: dict[str, Any], servic
     assert retried.status_code == 200 and retried.json()["Id"] == first.json()["Id"]
     assert retried.headers.get("Idempotent-Replayed") == "true"
     assert [r["id"] for r in runs_in(service, experiment)] == [first.json()["Id"]]
+
+
+def test_a_crashed_owners_lease_is_taken_over_within_seconds(env: dict[str, Any], service: Any) -> None:
+    """The owner died a moment ago, its lease freshly renewed: the retry waits out that short lease (seconds, not
+    the minute it used to be) and starts the claim's run, once."""
+    key, experiment = str(uuid.uuid4()), f"idem-{uuid.uuid4().hex[:8]}"
+    first = post(service, env["published"].endpoint, key, experiment)
+    request = env["records"].get(TABLE, PARTITION, hashlib.sha256(key.encode()).hexdigest())["request"]
+    retry_key, planned = str(uuid.uuid4()), str(uuid.uuid4())
+    _leave_claim(env, retry_key, planned, request, lease_left=LEASE_SECONDS)
+    retried = requests.post(
+        env["published"].endpoint,
+        json={"ExperimentName": experiment},
+        timeout=LEASE_SECONDS * 3,  # a retry that waited for a minute-long lease would time out here
+        headers={"x-functions-key": service.key, "Idempotency-Key": retry_key},
+    )
+    assert retried.status_code == 200 and retried.json()["Id"] == planned, retried.text
+    assert sorted(r["id"] for r in runs_in(service, experiment)) == sorted([first.json()["Id"], planned])
+
+
+def test_a_working_owner_keeps_its_claim_by_renewing_the_lease(env: dict[str, Any], service: Any) -> None:
+    """An owner slower than the lease renews it: a retry meanwhile waits, and never takes the claim over."""
+    import asyncio
+
+    from durableml.service import idempotency, state
+    from durableml.service.records import records
+
+    row_key, request = str(uuid.uuid4()), "a-request"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("AzureWebJobsStorage", service.azurite.connection_string)
+        state.reset()
+        try:
+            claim = idempotency.claim(row_key, request)
+            assert claim.mine
+
+            async def owner_outlives_its_lease() -> Any:
+                async with idempotency.holding(claim):
+                    await asyncio.sleep(LEASE_SECONDS * 2)
+                    return await asyncio.to_thread(idempotency._look, claim, request)
+
+            assert asyncio.run(owner_outlives_its_lease()) is None  # still its owner's: nobody took it over
+            assert records().get(TABLE, PARTITION, claim.row)["owner"] == claim.owner
+        finally:
+            state.reset()
 
 
 def test_retry_after_a_host_restart_finds_the_same_run(env: dict[str, Any], service: Any, tmp_path: Path) -> None:

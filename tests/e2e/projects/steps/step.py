@@ -28,6 +28,7 @@ parser.add_argument("--sleep", type=float, default=0.0)
 parser.add_argument("--pidfile")
 parser.add_argument("--fail", action="store_true")
 parser.add_argument("--fail-if")
+parser.add_argument("--wait-for", help="go on once this file exists (at most 120 s)")
 args = parser.parse_args()
 
 
@@ -63,6 +64,10 @@ if args.value is not None:
 
 if args.sleep:
     time.sleep(args.sleep)
+if args.wait_for:
+    deadline = time.monotonic() + 120
+    while not os.path.exists(args.wait_for) and time.monotonic() < deadline:
+        time.sleep(0.02)
 
 if args.fail or (args.fail_if and os.path.exists(args.fail_if)):
     print(f"step {args.name} is about to fail", flush=True)
