@@ -151,7 +151,8 @@ def parser() -> argparse.ArgumentParser:
         help="open the studio web page in the browser, signed in",
         description="Open the studio (runs, graphs, logs, endpoints, schedules) in the web browser, signed in with a "
         "one-time code; the function key stays here (durableml.studio_login). A durableml that was started from the "
-        "state dir and has stopped since (the main job's, .funchost/main) is started again in the background.",
+        "state dir and has stopped since is started again in the background; with no durableml in the default "
+        "state dir and no config.json, the main job's (.funchost/main, from scripts/run_main.sh) is used.",
     )
     studio.add_argument("run_id", nargs="?", metavar="RUN_ID", help="open this run's page (default: the newest run)")
     studio.add_argument(
@@ -504,6 +505,16 @@ def cmd_runs_cancel(args: argparse.Namespace) -> int:
 def cmd_studio(args: argparse.Namespace) -> int:
     from durableml import studio_login
 
+    main_job = Path(".funchost") / "main"  # scripts/run_main.sh's state, in a checkout's root
+    if (
+        args.config is None
+        and args.state_dir == launcher.DEFAULT_STATE_DIR
+        and not (args.state_dir / "funchost" / "keys.json").is_file()
+        and find_config_file() is None
+        and (main_job / "funchost" / "keys.json").is_file()
+    ):
+        _say(f"no durableml started here; opening the main job's ({main_job})")
+        args.state_dir = main_job
     found = launcher.status(args.state_dir)
     if args.config is None and not found.running and (found.state_dir / "funchost" / "keys.json").is_file():
         # a durableml ran from this state dir and stopped (the examples stop theirs when the job ends): start it
