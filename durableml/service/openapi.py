@@ -329,6 +329,57 @@ _DRAFT = {
         "continueOnStepFailure": {"type": "boolean"},
     },
 }
+
+
+def _anonymous(op: dict[str, Any]) -> dict[str, Any]:
+    """An operation the host lets through without a key: the app authorises it (docs/design/studio.md)."""
+    return {**op, "security": []}
+
+
+_STUDIO_SESSION = _json({"type": "object", "properties": {"signedIn": {"type": "boolean"}}})
+STUDIO_ROUTES: dict[str, dict[str, dict[str, Any]]] = {  # triggers/studio.py; docs/design/studio.md
+    "/api/studio": {"get": _anonymous(_op("The studio web page", {"text/html": {"schema": {"type": "string"}}}))},
+    "/api/studio/assets/{*file}": {"get": _anonymous(_op("The studio's scripts, styles and libraries", _BYTES))},
+    "/api/studio/login-codes": {
+        "post": _op(
+            "A one-time studio login code (2 minutes) for `durableml studio`",
+            _json({"type": "object", "properties": {"code": {"type": "string"}, "expires": {"type": "string"}}}),
+            status="201",
+        )
+    },
+    "/api/studio/session": {
+        "get": _anonymous(_op("Who is signed in to the studio (401 when nobody)", _STUDIO_SESSION)),
+        "post": _anonymous(
+            _op(
+                "Redeem a login code for the studio's HttpOnly session cookie (needs x-durableml-studio: 1)",
+                _STUDIO_SESSION,
+                _json({"type": "object", "required": ["code"], "properties": {"code": {"type": "string"}}}),
+            )
+        ),
+        "delete": _anonymous(_op("Sign out of the studio", _json({"type": "object"}), status="204")),
+    },
+    "/api/studio/api/{*path}": {
+        method: _anonymous(
+            _op(
+                "The API route {path} for a signed-in studio user (session cookie or Entra ID), allow-listed "
+                "(durableml.studio_routes)",
+                _json({}),
+            )
+        )
+        for method in ("get", "post", "patch")
+    },
+    "/api/studio/data/{*path}": {
+        method: _anonymous(
+            _op(
+                "Studio-only data for a signed-in user: runs, runs/{id}/origin, runs/{id}/graph, runs/{id}/resubmit "
+                "(POST), computes, datasets/{name}/preview, published/{id}/schema (durableml.studio_data)",
+                _json({}),
+            )
+        )
+        for method in ("get", "post")
+    },
+}
+
 PUBLISHED_ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     "/api/published-pipelines": {
         "get": _op(
@@ -587,6 +638,7 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
     },
     "/api/openapi.json": {"get": _op("This document", _json({"type": "object"}))},
     **PUBLISHED_ROUTES,
+    **STUDIO_ROUTES,
     "/api/schedules": {
         "get": _op(
             "List schedules", _json(list[rt.Schedule]), query=("activeOnly", "pipelineId", "pipelineEndpointId")
