@@ -9,8 +9,13 @@ cd "$ROOT"
 bash scripts/setup.sh
 
 [ "$#" -gt 0 ] || set -- tests
+# Test files run in parallel workers (pytest-xdist; most tests wait on processes and HTTP, not the CPU); a file
+# stays whole in one worker, and so does tests/compute (tests/conftest.py). DURABLEML_TEST_WORKERS=0: one process.
+workers="${DURABLEML_TEST_WORKERS:-3}"
+parallel=()
+[ "$workers" = "0" ] || parallel=(-n "$workers" --dist loadgroup)
 status=0
-.venv/bin/python -m pytest -q "$@" || status=$?
+.venv/bin/python -m pytest -q "${parallel[@]}" "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "test: pytest collected no tests (exit code 5); treating that as success"
     exit 0

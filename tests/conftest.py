@@ -28,6 +28,21 @@ from funchost.process import READY_TIMEOUT, FunchostProcess
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With pytest-xdist (``scripts/test.sh``: ``-n N --dist loadgroup``), each test file runs whole in one worker, so
+    its module fixtures (a funchost, an Azurite) are built once; the whole ``tests/compute`` package runs in one
+    worker, because its Ray cluster is the machine's only one (``ray stop --force`` stops every Ray)."""
+    if not config.pluginmanager.hasplugin("xdist"):
+        return
+    for item in items:
+        try:
+            parts = Path(str(item.path)).resolve().relative_to(REPO_ROOT).parts
+        except ValueError:
+            parts = Path(str(item.path)).parts
+        group = "tests/compute" if parts[:2] == ("tests", "compute") else "/".join(parts)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(name="free_port")
 def free_port_fixture() -> Callable[[], int]:
     """``funchost.host.free_port``, as a fixture: ``free_port()`` is a port nothing listens on now."""
