@@ -3,8 +3,10 @@
 funchost needs a storage account (blobs, queues, tables). Locally that is Azurite, installed by
 ``npm install`` into the project's ``node_modules``. Two entry points:
 
-* :func:`ensure_azurite` is what ``funchost start`` calls: if something already listens on the blob
-  port it is used as is (``None`` is returned); otherwise Azurite is started on the given ports.
+* :func:`ensure_azurite`: if something already listens on the blob port it is used as is (``None`` is
+  returned); otherwise Azurite is started on the given ports. ``funchost start`` calls its first half,
+  :func:`begin_azurite`, and waits for the :class:`StartingAzurite` it returns only after loading the app, so
+  that Node starts Azurite while Python imports the app.
 * :func:`start_azurite` starts a private Azurite, by default on ports the OS picks, and is what tests use.
 
 Both return an :class:`AzuriteHandle`; ``handle.stop()`` terminates Azurite's whole process group.
@@ -258,6 +260,38 @@ def ensure_azurite(
     ``node_modules`` (searched above ``app_dir``, the current directory and the funchost checkout) with its
     data in ``data_dir``, and its handle returned once all three ports answer.
     """
+    starting = begin_azurite(endpoints, data_dir, log, app_dir=app_dir, timeout=timeout, accounts=accounts)
+    return starting.wait() if starting is not None else None
+
+
+@dataclass
+class StartingAzurite:
+    """An Azurite whose process runs but that may not listen yet: :meth:`wait` until it does (or :meth:`stop` it)."""
+
+    handle: AzuriteHandle
+    offset: int
+    log: Log
+    timeout: float
+
+    def wait(self) -> AzuriteHandle:
+        """The handle once all three services answer; raises :class:`StorageError` (and stops it) if they do not."""
+        return _finish_launch(self.handle, self.offset, self.log, self.timeout)
+
+    def stop(self) -> None:
+        self.handle.stop()
+
+
+def begin_azurite(
+    endpoints: Sequence[Endpoint],
+    data_dir: Path,
+    log: Log = None,
+    *,
+    app_dir: Path | None = None,
+    timeout: float = 60.0,
+    accounts: Iterable[str] | None = None,
+) -> StartingAzurite | None:
+    """:func:`ensure_azurite` without the wait: start Azurite's process and return at once, so that the caller
+    can do its own start-up (funchost loads the app) while Node starts; None if something already listens."""
     if len(endpoints) != 3:
         raise ConfigError(f"ensure_azurite needs blob, queue and table endpoints, got {list(endpoints)!r}")
     blob_host, blob_port = endpoints[0]
@@ -272,7 +306,8 @@ def ensure_azurite(
             )
     names = account_names(os.environ.get(ACCOUNTS_SETTING) if accounts is None else accounts)
     dirs = [d for d in (app_dir, Path.cwd(), REPO_ROOT) if d is not None]
-    return _launch(find_azurite(dirs), [port for _, port in endpoints], data_dir, log, timeout, names)
+    handle, offset = _spawn(find_azurite(dirs), [port for _, port in endpoints], data_dir, names)
+    return StartingAzurite(handle, offset, log, timeout)
 
 
 def start_azurite(
@@ -322,6 +357,14 @@ def _launch(
     accounts: Sequence[str] = (),
     extra_args: Sequence[str] = (),
 ) -> AzuriteHandle:
+    handle, offset = _spawn(script, ports, data_dir, accounts, extra_args)
+    return _finish_launch(handle, offset, log, timeout)
+
+
+def _spawn(
+    script: Path, ports: list[int], data_dir: Path, accounts: Sequence[str] = (), extra_args: Sequence[str] = ()
+) -> tuple[AzuriteHandle, int]:
+    """Start Azurite's process; its handle (no endpoints yet) and the log offset its lines start at."""
     node = shutil.which("node")
     if node is None:
         raise ConfigError(
@@ -363,7 +406,11 @@ def _launch(
             cwd=data_dir,
             start_new_session=True,
         )
-    handle = AzuriteHandle(process, [], data_dir, log_path, list(accounts), script, list(extra_args))
+    return AzuriteHandle(process, [], data_dir, log_path, list(accounts), script, list(extra_args)), offset
+
+
+def _finish_launch(handle: AzuriteHandle, offset: int, log: Log, timeout: float) -> AzuriteHandle:
+    """Wait for a spawned Azurite to listen (stopping it if it does not), log it and return its handle."""
     try:
         handle.endpoints = _wait_ready(handle, offset, timeout)
     except BaseException:
@@ -371,9 +418,9 @@ def _launch(
         raise
     _emit(
         log,
-        f"Azurite started (pid {process.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
-        f"table {handle.table_port}; data in {data_dir}, log {log_path}"
-        + (f"; accounts {', '.join([ACCOUNT_NAME, *accounts])}" if accounts else ""),
+        f"Azurite started (pid {handle.pid}): blob {handle.blob_port}, queue {handle.queue_port}, "
+        f"table {handle.table_port}; data in {handle.data_dir}, log {handle.log_path}"
+        + (f"; accounts {', '.join([ACCOUNT_NAME, *handle.accounts])}" if handle.accounts else ""),
     )
     return handle
 

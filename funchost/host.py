@@ -13,6 +13,7 @@ from typing import Any, Optional
 from aiohttp import web
 
 from funchost import azurite, keys as keys_mod
+from funchost.azurite import StartingAzurite
 from funchost.supervisor import AzuriteSupervisor
 from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes, storage_configured
 from funchost.durable.client_ops import DurableClientOps
@@ -64,10 +65,17 @@ class Host:
         load_local_settings(cfg.app_dir)
         # the app's own host name, as the Functions host sets it (Core Tools: localhost:<port>)
         os.environ.setdefault("WEBSITE_HOSTNAME", cfg.base_url.split("://", 1)[-1].rstrip("/"))
-        self._ensure_storage()
+        starting = self._ensure_storage()  # Node starts Azurite while this process imports the app
+        try:
+            self.index = load_app(cfg.app_dir)
+            if starting is not None:
+                self.supervisor = AzuriteSupervisor(await asyncio.to_thread(starting.wait), log)
+        except BaseException:
+            if starting is not None and self.supervisor is None:
+                starting.stop()
+            raise
         if self.supervisor is not None:
             self.supervisor.start()
-        self.index = load_app(cfg.app_dir)
         self.speedups = sdk_speedups.install()
         for name, why in self.speedups.skipped.items():
             log.info("Durable SDK speed-up '%s' not applied: %s", name, why)
@@ -122,7 +130,8 @@ class Host:
         """None unless the supervised Azurite is down (then what a request answered 503 says)."""
         return self.supervisor.unavailable() if self.supervisor is not None else None
 
-    def _ensure_storage(self) -> None:
+    def _ensure_storage(self) -> Optional[StartingAzurite]:
+        """The Azurite being started for a local connection string that nothing serves yet, else None."""
         conn = os.environ.get(STORAGE_SETTING)
         if not conn and storage_configured(os.environ):
             self.storage_note = {
@@ -130,14 +139,14 @@ class Host:
                 "reason": "identity-based storage: not an Azurite funchost started",
             }
             log.info("storage: identity-based %s settings (no connection string)", STORAGE_SETTING)
-            return
+            return None
         if not conn:
             log.warning(
                 "%s is not set: blob/queue/timer triggers are off. Set it in local.settings.json "
                 "(UseDevelopmentStorage=true for Azurite).",
                 STORAGE_SETTING,
             )
-            return
+            return None
         endpoints = azurite.local_endpoints(conn)
         if not endpoints:
             self.storage_note = {
@@ -145,11 +154,11 @@ class Host:
                 "reason": f"{STORAGE_SETTING} names a storage account that is not a local emulator: "
                 "not started by funchost",
             }
-            return
-        handle = azurite.ensure_azurite(
+            return None
+        starting = azurite.begin_azurite(
             endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
         )
-        if handle is None:
+        if starting is None:
             host, port = endpoints[0]
             self.storage_note = {
                 "supervised": False,
@@ -157,8 +166,8 @@ class Host:
                 "funchost, so funchost neither restarts nor stops it",
             }
             log.info("storage: %s", self.storage_note["reason"])
-            return
-        self.supervisor = AzuriteSupervisor(handle, log)
+            return None
+        return starting
 
     def _bindings(self) -> Any:
         if not storage_configured(os.environ):
