@@ -38,8 +38,10 @@ class FunchostProcess:
         port: int | None = None,
         ready_timeout: float = READY_TIMEOUT,
         cwd: Path | None = None,
+        python: Path | str | None = None,
     ) -> None:
         self.app_dir = app_dir
+        self.python = str(python or sys.executable)  # the interpreter funchost runs with
         self.cwd = cwd or app_dir
         self.state_dir = state_dir
         self.log_path = log_path
@@ -78,7 +80,7 @@ class FunchostProcess:
     def start(self) -> FunchostProcess:
         """Start funchost and wait until it reports ``Running``."""
         command = [
-            sys.executable,
+            self.python,
             "-m",
             "funchost",
             "start",

@@ -57,36 +57,6 @@ print("WHERE " + json.dumps({
 """
 
 
-class ArtifactHost(FunchostProcess):
-    """funchost started with the artifact's runtime interpreter instead of this test's."""
-
-    def __init__(self, python: Path, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.python = python
-
-    def start(self) -> ArtifactHost:
-        command = [str(self.python), "-m", "funchost", "start", "--app", str(self.app_dir), "--port", str(self.port)]
-        command += ["--rpc-port", "0", "--state-dir", str(self.state_dir)]
-        with self.log_path.open("ab") as out:
-            out.write(f"--- {' '.join(command)}\n".encode())
-            out.flush()
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.cwd,
-                env={"PYTHONUNBUFFERED": "1", **self.env},
-                stdin=subprocess.DEVNULL,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-        try:
-            self.wait_ready()
-        except BaseException:
-            self.kill()
-            raise
-        return self
-
-
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The zip built from this checkout, unpacked; a bare runtime venv; funchost alone in a folder."""
@@ -142,8 +112,7 @@ def deployed(artifact: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
     launched = LocalDurableml(
         work / "state", storage=azurite.connection_string, app_dir=artifact["app"], env=env, ready_timeout=90
     )
-    launched.host = ArtifactHost(
-        artifact["python"],
+    launched.host = FunchostProcess(  # with the artifact's runtime interpreter instead of this test's
         launched.app_dir,
         launched.funchost_state,
         launched.log_path,
@@ -151,6 +120,7 @@ def deployed(artifact: dict[str, Path], tmp_path_factory: pytest.TempPathFactory
         port=launched.host.port,
         ready_timeout=90,
         cwd=artifact["app"],
+        python=artifact["python"],
     )
     project = work / "project"
     (project / "src").mkdir(parents=True)
