@@ -99,11 +99,25 @@ def origin(record: Mapping[str, Any]) -> Origin:
             )
         return Origin("Schedule", f"schedule {name}", pipeline_id, endpoint_id, props["azureml.scheduleId"])
     if endpoint_id:
-        return Origin("REST", f"REST endpoint {endpoint_id} (pipeline {pipeline_id})", pipeline_id, endpoint_id)
+        version = _endpoint_version(endpoint_id, pipeline_id)
+        text = f"REST endpoint {version[0]}, version {version[1]}"
+        return Origin("REST", text, pipeline_id, endpoint_id)
     if pipeline_id:
         return Origin("REST", f"REST published pipeline {pipeline_id}", pipeline_id)
     source = str(record.get("run_source") or "SDK")
     return Origin(source, f"submitted from {source}")
+
+
+def _endpoint_version(endpoint_id: str, pipeline_id: Optional[str]) -> tuple[str, str]:
+    """(name, version) of the pipeline endpoint version that runs ``pipeline_id`` (ids when it is gone)."""
+    from durableml.service import endpoints
+
+    try:
+        record = endpoints.get(endpoint_id)
+    except Exception:  # noqa: BLE001 (a deleted or unreadable endpoint: the ids say enough)
+        return endpoint_id, f"of pipeline {pipeline_id}"
+    found = [v["version"] for v in record.get("versions") or [] if v.get("pipelineId") == pipeline_id]
+    return str(record.get("name") or endpoint_id), found[-1] if found else f"of pipeline {pipeline_id}"
 
 
 def _json(text: Any) -> dict[str, Any]:

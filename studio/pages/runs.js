@@ -37,11 +37,12 @@ export async function runsPage(main, query, signal) {
   const status = h("select", { name: "status" }, STATUSES.map((s) => h("option", { value: s }, s || "any status")));
   const tag = h("input", { name: "tag", placeholder: "name or name=value", size: 16 });
   const since = h("input", { name: "since", type: "datetime-local" });
+  const until = h("input", { name: "until", type: "datetime-local" });
   experiment.value = query.get("experiment") || "";
   status.value = query.get("status") || "";
   tag.value = query.get("tag") || "";
   const form = h("form", { class: "filters", role: "search", "aria-label": "Filter runs" },
-    field("Experiment", experiment), field("Status", status), field("Tag", tag), field("Created since", since));
+    field("Experiment", experiment), field("Status", status), field("Tag", tag), field("Created since", since), field("Created until", until));
   const body = h("div", { id: "runs-table", "aria-live": "polite", "aria-busy": "true" });
   const updated = h("p", { class: "muted small" });
   main.append(h("h1", {}, "Runs"), form, updated, body);
@@ -52,6 +53,7 @@ export async function runsPage(main, query, signal) {
     if (status.value) p.set("status", status.value);
     if (tag.value.trim()) p.set("tag", tag.value.trim());
     if (since.value) p.set("since", new Date(since.value).toISOString());
+    if (until.value) p.set("until", new Date(until.value).toISOString());
     return p;
   };
   let wake = null;

@@ -49,6 +49,11 @@ def browser() -> Iterator[Any]:
         launched.close()
 
 
+def href(page: Any) -> str:
+    """The page's address as the page has it now (``page.url`` is only updated while playwright is called)."""
+    return str(page.evaluate("location.href"))
+
+
 class Studio:
     """Opens studio pages signed in, as ``durableml studio`` does, and records the requests they send."""
 

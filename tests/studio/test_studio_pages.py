@@ -20,7 +20,7 @@ from durableml.pipeline.core import PipelineEndpoint, Schedule, ScheduleRecurren
 from tests.polling import wait_until
 
 from ._pipelines import submit, three_steps, wide
-from .conftest import PHONE
+from .conftest import PHONE, href
 
 EXPERIMENT = "studio-pages"
 REPO = Path(__file__).resolve().parents[2]
@@ -52,9 +52,9 @@ def test_durableml_studio_opens_the_newest_run_signed_in(studio: Any, service: A
     page = context.new_page()
     page.on("request", lambda request: studio.requests.append(request.url))
     page.goto(link)
-    wait_until(lambda: run.id in page.url, what="the page's address")  # the newest run's page, its graph drawn
+    wait_until(lambda: run.id in href(page), what="the page's address")  # the newest run's page, its graph drawn
     page.locator("g.node.step").first.wait_for()
-    assert "login=" not in page.url, "the code leaves the address bar"
+    assert "login=" not in href(page), "the code leaves the address bar"
     cookies = context.cookies()
     (session,) = [c for c in cookies if c["name"] == "durableml_studio"]
     assert session["httpOnly"] and session["sameSite"] == "Strict" and session["path"] == "/api/studio"
@@ -119,14 +119,14 @@ def test_runs_page_lists_filters_and_updates_live(studio: Any, service: Any, tmp
     studio.shot(page, "runs")
     page.locator(f'tr[data-run-id="{run.id}"] a.run-link').focus()
     page.keyboard.press("Enter")  # keyboard navigation through the list
-    wait_until(lambda: f"#/run/{run.id}" in page.url, what="the page's address")
+    wait_until(lambda: f"#/run/{run.id}" in href(page), what="the page's address")
     studio.check_requests()
 
 
 def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, service: Any) -> None:
     ws = service.workspace()
     published = three_steps(ws).publish(name="studio-published", description="for the studio", version="1")
-    PipelineEndpoint.publish(ws, name="studio-endpoint", pipeline=published, description="endpoint")
+    endpoint = PipelineEndpoint.publish(ws, name="studio-endpoint", pipeline=published, description="endpoint")
     start = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)
     recurrence = ScheduleRecurrence(frequency="Day", interval=1, hours=[6], minutes=[30], start_time=start)
     schedule = Schedule.create(
@@ -163,6 +163,18 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
     item.get_by_role("button", name="Disable").click()
     wait_until(lambda: Schedule.get(ws, schedule.id).status == "Disabled", what="the schedule to be disabled")
     page.locator(f'article[data-schedule-id="{schedule.id}"] [data-status="Disabled"]').wait_for()
+
+    rest = requests.post(  # a run through the endpoint's REST URL: the Runs page says so, with the version
+        endpoint.endpoint,
+        headers={"x-functions-key": service.key},
+        json={"ExperimentName": EXPERIMENT + "-rest"},
+        timeout=30,
+    )
+    assert rest.status_code == 200, rest.text
+    page.goto(f"{service.base_url}/api/studio#/runs")
+    page.locator(f'tr[data-run-id="{rest.json()["Id"]}"]').get_by_text(
+        "REST endpoint studio-endpoint, version 0"
+    ).wait_for()
     studio.check_requests()
 
 

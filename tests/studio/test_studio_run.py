@@ -9,6 +9,8 @@ from typing import Any
 
 from tests.polling import wait_until
 
+from .conftest import href
+
 from ._pipelines import submit, three_steps
 
 EXPERIMENT = "studio-run"
@@ -62,8 +64,12 @@ def test_a_failed_step_shows_its_error_and_traceback(studio: Any, service: Any) 
     error.filter(has_text="failed on purpose").wait_for()
     page.locator("#step-traceback").filter(has_text="ValueError: step train failed on purpose").wait_for()
     assert "Traceback (most recent call last)" in page.locator("#step-traceback").inner_text()
-    page.locator("#resume-run").wait_for()  # a failed run offers a resume from the failed step
     studio.shot(page, "step-failed")
+    page.locator("#resume-run").click()  # resume from the failed step: prepare is not run again
+    wait_until(lambda: run.id not in href(page) and "#/run/" in href(page), what="the resumed run's page")
+    page.get_by_text(f"resumed from run {run.id}").wait_for()
+    wait_status(page, "train", "Failed")
+    assert node(page, "prepare").get_attribute("data-status") == "Reused"
     studio.check_requests()
 
 
@@ -93,8 +99,8 @@ def test_resubmit_with_a_changed_parameter_and_follow_a_reused_step(studio: Any,
     page.locator("#resubmit-run").click()
     page.locator("#param-alpha").fill("0.5")
     page.locator("#resubmit-go").click()
-    wait_until(lambda: first.id not in page.url and "#/run/" in page.url, what="the page's address")
-    second_id = page.url.split("#/run/")[1].split("/")[0]
+    wait_until(lambda: first.id not in href(page) and "#/run/" in href(page), what="the page's address")
+    second_id = href(page).split("#/run/")[1].split("/")[0]
     record = service.api("GET", f"/api/runs/{second_id}").json()
     assert record["parameters"]["alpha"] == 0.5 and record["experimentName"] == EXPERIMENT + "-resubmit"
     wait_status(page, "report", "Finished")
@@ -106,10 +112,10 @@ def test_resubmit_with_a_changed_parameter_and_follow_a_reused_step(studio: Any,
     link = page.locator("#reused-from")
     link.wait_for()
     original = link.inner_text()
+    owner = service.api("GET", f"/api/runs/{original}").json()["parentRunId"]  # the first run, or one it reused
     link.click()
-    wait_until(
-        lambda: first.id in page.url, what="the page's address"
-    )  # the reused-from step run opens in its own pipeline run
+    # the reused-from step run opens in its own pipeline run, its panel open
+    wait_until(lambda: f"#/run/{owner}/" in href(page), what="the reused-from run's page")
     page.locator("#step-title").filter(has_text="prepare").wait_for()
     assert original in page.locator(".step-panel").inner_text()
     studio.check_requests()
