@@ -1,7 +1,7 @@
 """Build hook: a wheel of durableml carries the Function App itself (function_app.py, app_decorators.py,
-host.json and the orchestrators, activities and triggers blueprints) under ``durableml/_functionapp/``, so
-that an installed durableml can run the app with funchost (``durableml up``) without a checkout of this
-repository.
+host.json, the orchestrators, activities and triggers blueprints and the studio's page) under
+``durableml/_functionapp/``, so that an installed durableml can run the app with funchost (``durableml up``)
+without a checkout of this repository.
 
 Everything else is declared in pyproject.toml. The app stays at the top of the repository, where the Azure
 Functions host and ``infra/`` deploy it from; editable installs use it there.
@@ -17,7 +17,7 @@ from setuptools.command.build_py import build_py
 
 ROOT = Path(__file__).resolve().parent
 APP_FILES = ("function_app.py", "app_decorators.py", "host.json", "requirements.txt")
-APP_PACKAGES = ("orchestrators", "activities", "triggers")
+APP_PACKAGES = ("orchestrators", "activities", "triggers", "studio")  # studio: the web page (and studio/vendor)
 
 
 class BuildWithFunctionApp(build_py):  # type: ignore[misc]
