@@ -96,7 +96,7 @@ export class StepPanel {
         type: "button", class: "small",
         onclick: async () => {
           try {
-            const names = await api.get(`datastores/${enc(where.datastore)}/files/${where.path.split("/").map(enc).join("/")}/`, { signal: this.signal });
+            const names = await api.get(`datastores/${enc(where.datastore)}/files?prefix=${enc(where.path + "/")}`, { signal: this.signal });
             files.replaceChildren(h("ul", {}, names.slice(0, 50).map((f) => {
               const file = typeof f === "string" ? f : f.name || f.path;
               return h("li", {}, h("a", { href: api.url(`datastores/${enc(where.datastore)}/files/${file.split("/").map(enc).join("/")}`), download: file.split("/").pop() }, file));

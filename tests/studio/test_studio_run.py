@@ -48,7 +48,26 @@ def test_the_graph_lights_up_without_a_reload(studio: Any, service: Any, tmp_pat
     assert "alpha" in page.locator("#step-metrics").inner_text()
     page.locator("#step-metrics .uplot").first.wait_for()  # the loss series as a line chart
     page.locator("#step-log").filter(has_text="step train done").wait_for()
+    page.locator("#log-search").fill("alpha=")  # search: only the matching lines stay
+    shown = page.locator("#step-log").inner_text()
+    assert shown == "step train starts (alpha=0.1)", shown
+    page.locator("#log-search").fill("")
+    whole = page.evaluate(
+        "(u) => fetch(u).then((r) => r.text())", page.get_by_text("Download log").get_attribute("href")
+    )
+    assert "step train starts" in whole and "step train done" in whole
+    page.locator("#step-io").get_by_role("button", name="Files").click()  # the model output's files, downloadable
+    result = page.locator("#step-io a", has_text="result.txt")
+    result.wait_for()
+    assert page.evaluate("(u) => fetch(u).then((r) => r.text())", result.get_attribute("href")) == "train 0.1\n"
     studio.shot(page, "run")
+    node(page, "prepare").focus()  # keyboard: arrow keys move between the nodes
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("train")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("report")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate("document.activeElement.getAttribute('aria-label')").startswith("train")
     studio.check_requests()
 
 
