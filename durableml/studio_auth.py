@@ -69,11 +69,23 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def purge_expired() -> int:
+    """Forget expired login codes and sessions; returns how many (each new login code does it first)."""
+    now, gone = _now(), 0
+    for partition in (_CODE, _SESSION):
+        for doc in records().query(TABLE, partition):
+            if datetime.fromisoformat(doc["expires"]) < now:
+                records().delete(TABLE, partition, doc["hash"])
+                gone += 1
+    return gone
+
+
 def new_login_code() -> LoginCode:
     """A fresh one-time login code (its creator proved a function key: the route's auth level)."""
+    purge_expired()
     code = secrets.token_urlsafe(32)
     expires = _now() + timedelta(seconds=CODE_TTL_S)
-    records().put(TABLE, _CODE, _hash(code), {"expires": expires.isoformat(), "used": False})
+    records().put(TABLE, _CODE, _hash(code), {"hash": _hash(code), "expires": expires.isoformat(), "used": False})
     return LoginCode(code, expires)
 
 
@@ -100,7 +112,7 @@ def redeem(code: str) -> Session:
     records().delete(TABLE, _CODE, key)
     token = secrets.token_urlsafe(32)
     expires = _now() + timedelta(seconds=SESSION_TTL_S)
-    records().put(TABLE, _SESSION, _hash(token), {"expires": expires.isoformat()})
+    records().put(TABLE, _SESSION, _hash(token), {"hash": _hash(token), "expires": expires.isoformat()})
     return Session(token, expires)
 
 

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 import requests
 
 from durableml.core import Dataset
@@ -276,3 +277,32 @@ def test_in_entra_mode_the_studio_takes_app_service_s_principal(tmp_path: Path, 
             page.locator("#entra-sign-in").get_attribute("href")
             == "/.auth/login/aad?post_login_redirect_uri=/api/studio"
         )
+
+
+def test_login_codes_work_once_and_expire_and_so_do_sessions(service: Any, monkeypatch: Any) -> None:
+    from durableml import studio_auth
+    from durableml.exceptions import AuthenticationException
+    from durableml.service import state
+
+    monkeypatch.setenv("DURABLEML_STORAGE", service.azurite.connection_string)
+    monkeypatch.delenv("DURABLEML_AUTH", raising=False)
+    state.reset()  # this process's storage clients: the service's Azurite
+    try:
+        code = studio_auth.new_login_code()
+        session = studio_auth.redeem(code.code)
+        cookie = {"Cookie": f"{studio_auth.COOKIE}={session.token}"}
+        assert studio_auth.authorise(cookie).via == "session"
+        with pytest.raises(AuthenticationException):
+            studio_auth.redeem(code.code)
+        late = studio_auth.new_login_code()
+        later = studio_auth._now() + dt.timedelta(seconds=studio_auth.CODE_TTL_S + 1)
+        monkeypatch.setattr(studio_auth, "_now", lambda: later)
+        with pytest.raises(AuthenticationException):
+            studio_auth.redeem(late.code)
+        much_later = later + dt.timedelta(seconds=studio_auth.SESSION_TTL_S)
+        monkeypatch.setattr(studio_auth, "_now", lambda: much_later)
+        with pytest.raises(AuthenticationException):
+            studio_auth.authorise(cookie)
+        assert studio_auth.purge_expired() >= 2  # the late code and the session
+    finally:
+        state.reset()
