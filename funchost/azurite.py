@@ -51,6 +51,9 @@ ACCOUNTS_SETTING = "AzuriteAccounts"
 _ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")
 SERVICES = ("blob", "queue", "table")
 LOG_FILE = "azurite.log"
+PID_FILE = ".funchost-azurite.pid"
+"""In Azurite's data dir: ``<Azurite's pid> <funchost's pid>`` of the last Azurite funchost started there."""
+ORPHAN_WAIT_S = 15.0
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1", "[::1]"})
 
@@ -295,6 +298,7 @@ def begin_azurite(
     if len(endpoints) != 3:
         raise ConfigError(f"ensure_azurite needs blob, queue and table endpoints, got {list(endpoints)!r}")
     blob_host, blob_port = endpoints[0]
+    _wait_for_orphan(endpoints, data_dir, log)
     if _port_answers(blob_host, blob_port):
         _emit(log, f"storage emulator already listening at {blob_host}:{blob_port}; using it")
         return None
@@ -308,6 +312,26 @@ def begin_azurite(
     dirs = [d for d in (app_dir, Path.cwd(), REPO_ROOT) if d is not None]
     handle, offset = _spawn(find_azurite(dirs), [port for _, port in endpoints], data_dir, names)
     return StartingAzurite(handle, offset, log, timeout)
+
+
+def _wait_for_orphan(endpoints: Sequence[Endpoint], data_dir: Path, log: Log) -> None:
+    """Wait until an Azurite that a previous funchost started on ``data_dir`` and that outlived it (funchost was
+    SIGKILLed) has stopped: its watchdog stops it within about 6 s. A funchost restarted at once would otherwise
+    find its ports answering, use it as someone else's Azurite, and be left without storage (and unsupervised)
+    when it exits a moment later."""
+    try:
+        pid, parent = (int(n) for n in (data_dir / PID_FILE).read_text(encoding="utf-8").split())
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except (OSError, ValueError):
+        return  # none recorded, or it is gone
+    state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+    if state == "Z" or int(ppid) == parent or str(data_dir.resolve()).encode() not in cmdline:
+        return  # gone, still its funchost's, or the pid was reused
+    _emit(log, f"Azurite (pid {pid}) outlived the funchost that started it (pid {parent}); waiting until it stops")
+    deadline = time.monotonic() + ORPHAN_WAIT_S
+    while any(_port_answers(host, port) for host, port in endpoints) and time.monotonic() < deadline:
+        time.sleep(0.05)
 
 
 def start_azurite(
@@ -406,6 +430,7 @@ def _spawn(
             cwd=data_dir,
             start_new_session=True,
         )
+    (data_dir / PID_FILE).write_text(f"{process.pid} {os.getpid()}\n", encoding="utf-8")
     return AzuriteHandle(process, [], data_dir, log_path, list(accounts), script, list(extra_args)), offset
 
 

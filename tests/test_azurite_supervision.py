@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import urllib.request
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -112,6 +113,46 @@ def test_a_sigkilled_azurite_is_restarted_on_the_same_ports_and_data(local: Loca
     assert f"Azurite (pid {storage['pid']}) was killed by SIGKILL; restart attempt 1 of" in output
     assert f"Azurite restarted (pid {after['pid']}, was {storage['pid']})" in output
     assert ACCOUNT_KEY not in output
+
+
+def test_a_host_restarted_at_once_after_a_crash_starts_and_supervises_its_own_azurite(local: LocalDurableml) -> None:
+    """The Azurite of a SIGKILLed funchost outlives it for a moment (its watchdog stops it within seconds): a host
+    restarted at once must not take it for someone else's Azurite and be left without storage when it exits.
+
+    The old Azurite is stopped (SIGSTOP) across the crash, so that it still holds its ports when the new host
+    looks at them, and continued once the new host has decided what to do about it."""
+    old = _status(local)["storage"]["pid"]
+    os.kill(old, signal.SIGSTOP)
+    try:
+        local.host.kill()
+        restart = threading.Thread(target=local.host.restart, name="restart", daemon=True)
+        restart.start()
+        wait_until(
+            lambda: any(text in local.host.output() for text in ("already listening", "waiting until it stops")),
+            60,
+            0.02,
+            "the new host to look at the old Azurite's ports",
+        )
+    finally:
+        os.kill(old, signal.SIGCONT)
+    restart.join(timeout=90)
+    assert not restart.is_alive(), local.host.output()[-3000:]
+    status = _status(local)
+    assert status["storage"]["supervised"] is True and status["storage"]["pid"] != old, status
+    assert f"Azurite (pid {old}) outlived the funchost that started it" in local.host.output()
+    wait_until(lambda: not _answers_on(old), 20, 0.05, "the old Azurite to be gone")
+    assert _status(local)["state"] == "Running"
+    headers = {"x-functions-key": local.function_key}
+    assert requests.get(f"{local.base_url}/api/workspace", headers=headers, timeout=30).status_code == 200
+
+
+def _answers_on(pid: int) -> bool:
+    """Whether process ``pid`` still runs (not a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="utf-8")
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 @pytest.fixture
