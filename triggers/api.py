@@ -94,12 +94,20 @@ def _body(req: func.HttpRequest) -> dict[str, Any]:
     return json_body.parse_object(req.get_body())
 
 
-def _string_map(value: Any) -> dict[str, str]:
-    if value in (None, {}):
+def _string_map(value: Any, what: str) -> dict[str, str]:
+    if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise errors.ValidationError("run properties must be an object of string values")
+        raise errors.ValidationError(f"{what} must be an object of string values, e.g. {{\"team\": \"ml\"}}")
     return dict(value)
+
+
+def _step_properties(value: Any) -> dict[str, dict[str, str]]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise errors.ValidationError("stepProperties must be an object: step name -> object of string values")
+    return {k: _string_map(v, f"stepProperties[{k!r}]") for k, v in value.items()}
 
 
 def _flag(req: func.HttpRequest, name: str) -> bool:
@@ -119,17 +127,22 @@ async def experiment_runs(req: func.HttpRequest, client: df.DurableOrchestration
 async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, experiment: str) -> Any:
     body = _body(req)
     document: Any = body.get("document")  # validated by create_run
+    parameters, source = body.get("parameters"), body.get("runSource")
+    if parameters is not None and not isinstance(parameters, dict):
+        raise errors.ValidationError("parameters must be an object: pipeline parameter name -> value")
+    if source is not None and not isinstance(source, str):
+        raise errors.ValidationError(f"runSource must be a string, got {type(source).__name__}")
     record, plan = await asyncio.to_thread(
         runs.create_run,
         experiment,
         document,
-        body.get("parameters") or {},
-        body.get("tags"),
+        parameters or {},
+        _string_map(body.get("tags"), "tags"),
         bool(body.get("continueOnStepFailure")),
         bool(body.get("regenerateOutputs")),
-        body.get("runSource") or "SDK",
-        _string_map(body.get("properties")),
-        {k: _string_map(v) for k, v in (body.get("stepProperties") or {}).items()},
+        source or "SDK",
+        _string_map(body.get("properties"), "properties"),
+        _step_properties(body.get("stepProperties")),
     )
     return await start_run(client, record, plan)
 
