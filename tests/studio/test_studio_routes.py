@@ -68,3 +68,26 @@ def studio_routes_vendor() -> list[str]:
     from durableml.studio_assets import VENDOR
 
     return list(VENDOR)
+
+
+def test_how_a_run_started_is_told_from_its_record() -> None:
+    import json
+
+    from durableml.studio_data import origin
+
+    assert origin({"run_source": "SDK"}).text == "submitted from SDK"
+    resumed = origin({"run_source": "Resume", "resumed_from": "run-1"})
+    assert resumed.kind == "Resume" and resumed.resumed_from == "run-1"
+    cause = {"kind": "dataChange", "datastore": "ws", "blobs": [{"name": "in/a.csv", "etag": "1"}]}
+    props = {
+        "azureml.scheduleId": "s1",
+        "azureml.scheduleName": "nightly",
+        "azureml.pipelineid": "p1",
+        "durableml.trigger": json.dumps(cause),
+    }
+    change = origin({"run_source": "API", "properties": props})
+    assert change.kind == "DataChange" and change.blobs == ["in/a.csv"] and "nightly" in change.text
+    timed = origin({"properties": {**props, "durableml.trigger": json.dumps({"kind": "recurrence"})}})
+    assert timed.kind == "Schedule" and timed.text == "schedule nightly"
+    rest = origin({"run_source": "API", "properties": {"azureml.pipelineid": "p1"}})
+    assert rest.kind == "REST" and "p1" in rest.text
