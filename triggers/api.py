@@ -98,7 +98,7 @@ def _string_map(value: Any, what: str) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise errors.ValidationError(f"{what} must be an object of string values, e.g. {{\"team\": \"ml\"}}")
+        raise errors.ValidationError(f'{what} must be an object of string values, e.g. {{"team": "ml"}}')
     return dict(value)
 
 
