@@ -33,11 +33,12 @@ def _chain_next_sitecustomize() -> None:
     """Run the sitecustomize this one shadows, if there is one further on sys.path."""
     here = os.path.dirname(os.path.abspath(__file__))
     rest = [p for p in sys.path if os.path.abspath(p or ".") != here]
-    import importlib.machinery
-    import importlib.util
+    import importlib.machinery  # already loaded at startup: free, unlike importlib.util (only if there is one)
 
     spec = importlib.machinery.PathFinder.find_spec("sitecustomize", rest)
     if spec is not None and spec.loader is not None and spec.origin != os.path.abspath(__file__):
+        import importlib.util
+
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
 
