@@ -15,6 +15,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from durableml import contract, json_body
+from durableml._names import table_key_problem
 from durableml import exceptions as errors
 from durableml.service import (
     changes,
@@ -149,12 +150,16 @@ async def _submit(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
 
 async def orchestration_exists(client: df.DurableOrchestrationClient, run_id: str) -> bool:
     """Whether the run's ``pipeline_run`` orchestration was started (idempotent starts check this first)."""
+    if table_key_problem(run_id):  # no run has such an id (and '?' or '/' would change the Durable API's URL)
+        return False
     status = await client.get_status(run_id)
     return status is not None and status.runtime_status is not None
 
 
 async def orchestration_of(client: df.DurableOrchestrationClient, run_id: str) -> reconcile.Orchestration:
     """What the Durable backend says about the run's ``pipeline_run`` instance (status None: there is none)."""
+    if table_key_problem(run_id):  # e.g. '?x' asked the Durable API for its list of instances (a 500)
+        return reconcile.Orchestration(None)
     status = await client.get_status(run_id, show_input=True)
     if status is None or status.runtime_status is None:
         return reconcile.Orchestration(None)
