@@ -58,7 +58,6 @@ export async function runPage(main, runId, openStep, signal) {
   graphBox.append(runGraph.svg);
   const panel = new StepPanel(panelBox, signal);
   window.__studioGraphRenderMs = performance.now() - t0; // measured by the browser tests and docs/benchmarks.md
-  window.__studioGraphRenderedAt = performance.now();
 
   function select(stepId) {
     runGraph.select(stepId);

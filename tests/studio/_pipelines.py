@@ -48,8 +48,9 @@ def submit(ws: Any, pipeline: Pipeline, experiment: str, **parameters: Any) -> A
 
 
 def wide(ws: Any, width: int, depth: int) -> Pipeline:
-    """``width * depth`` steps: ``depth`` levels of ``width``, each step reading the one above it (fan-out graph)."""
-    compute = ensure_compute(ws, "studio-cpu", max_nodes=2)
+    """``width * depth`` steps: ``depth`` levels of ``width``, each step reading the one above it (fan-out graph), on
+    a compute target of their own (a canceled wide run does not hold up other tests' steps)."""
+    compute = ensure_compute(ws, "studio-wide", max_nodes=2)
     store = ws.get_default_datastore()
     steps, above = [], [None] * width
     for level in range(depth):

@@ -1,4 +1,5 @@
-"""Fixtures for the studio's browser tests: one durableml (funchost + Azurite) and one headless Chromium per module.
+"""Fixtures for the studio's browser tests: one durableml (funchost + Azurite) and one headless Chromium per module
+(a module's leftovers, canceled runs and queued steps, never reach another's).
 
 * ``service``: tests/e2e's ``running_service`` (a private Azurite, funchost on this repo's app).
 * ``browser``: Debian's chromium (``/usr/bin/chromium``, installed by scripts/setup.sh) driven by playwright.

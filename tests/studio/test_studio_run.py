@@ -60,6 +60,9 @@ def test_the_graph_lights_up_without_a_reload(studio: Any, service: Any, tmp_pat
     result = page.locator("#step-io a", has_text="result.txt")
     result.wait_for()
     assert page.evaluate("(u) => fetch(u).then((r) => r.text())", result.get_attribute("href")) == "train 0.1\n"
+    snapshot = page.locator("#step-snapshot")
+    snapshot.get_by_text("step.py").wait_for()  # the snapshot's files, and the Git properties of the checkout
+    assert "commit" in snapshot.inner_text() and "branch" in snapshot.inner_text()
     studio.shot(page, "run")
     node(page, "prepare").focus()  # keyboard: arrow keys move between the nodes
     page.keyboard.press("ArrowDown")
