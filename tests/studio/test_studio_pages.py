@@ -136,6 +136,15 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
     schedule = Schedule.create(
         ws, name="studio-nightly", pipeline_id=published.id, experiment_name=EXPERIMENT, recurrence=recurrence
     )
+    watcher = Schedule.create(
+        ws,
+        name="studio-on-data",
+        pipeline_id=published.id,
+        experiment_name=EXPERIMENT + "-data",
+        datastore=ws.get_default_datastore(),
+        path_on_datastore="studio-incoming",
+        polling_interval=5,
+    )
     page = studio.page()
     page.goto(f"{service.base_url}/api/studio#/pipelines")
     card = page.locator(f'article[data-pipeline-id="{published.id}"]')
@@ -147,8 +156,13 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
     assert "curl -X POST" in card.inner_text() and published.id in card.inner_text()
     card.get_by_role("button", name="Show the body's JSON Schema").click()
     card.get_by_text('"ParameterAssignments"').first.wait_for()
-    page.get_by_text("studio-endpoint").first.wait_for()
+    endpoint_card = page.locator(f'article[data-endpoint-id="{endpoint.id}"]')
+    assert "0 (default)" in endpoint_card.inner_text()
     studio.shot(page, "pipelines")
+    endpoint_card.get_by_role("button", name="Disable").click()
+    wait_until(lambda: service.api("GET", f"/api/pipeline-endpoints/{endpoint.id}").json()["status"] == "Disabled")
+    page.locator(f'article[data-endpoint-id="{endpoint.id}"]').get_by_role("button", name="Enable").click()
+    wait_until(lambda: service.api("GET", f"/api/pipeline-endpoints/{endpoint.id}").json()["status"] == "Active")
     card.get_by_role("button", name="Disable").click()
     wait_until(lambda: service.api("GET", f"/api/published-pipelines/{published.id}").json()["status"] == "Disabled")
     page.locator(f'article[data-pipeline-id="{published.id}"]').get_by_role("button", name="Enable").click()
@@ -163,6 +177,8 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
     assert "every 1 day" in item.inner_text()
     next_run = item.locator(".next-run").inner_text()
     assert next_run not in ("—", "") and ("UTC" in next_run or "GMT" in next_run), next_run
+    on_data = page.locator(f'article[data-schedule-id="{watcher.id}"]')
+    assert "on data changes in workspaceblobstore/studio-incoming" in on_data.inner_text(), on_data.inner_text()
     studio.shot(page, "schedules")
     item.get_by_role("button", name="Disable").click()
     wait_until(lambda: Schedule.get(ws, schedule.id).status == "Disabled", what="the schedule to be disabled")
