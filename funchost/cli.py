@@ -5,13 +5,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from funchost import azurite
+from funchost.azurite import StartingAzurite
+from funchost.config import DEFAULT_RPC_PORT, load_local_settings
 from funchost.errors import FunchostError
-from funchost.host import DEFAULT_RPC_PORT, Host, build_config, free_port
+
+# the host's module (aiohttp, the Durable engine) is imported only after Azurite was begun: see _begin_storage
+STORAGE_SETTING = "AzureWebJobsStorage"
+log = logging.getLogger("funchost")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -37,9 +44,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-async def _run(args: argparse.Namespace) -> int:
-    config = build_config(args.app, args.port, args.state_dir, args.bind)
-    host = Host(config, free_port(args.rpc_port))
+def _begin_storage(args: argparse.Namespace) -> tuple[Optional[StartingAzurite]] | None:
+    """Begin the Azurite that ``AzureWebJobsStorage`` (environment, then local.settings.json) names on loopback, so
+    that Node starts it while this process imports the host and the app; None when the host is to decide itself
+    (no connection string, identity-based or not a local emulator). ``(None,)``: something already listens there."""
+    app_dir = args.app.resolve()
+    load_local_settings(app_dir)
+    endpoints = azurite.local_endpoints(os.environ.get(STORAGE_SETTING) or "")
+    if not endpoints:
+        return None
+    state_dir = (args.state_dir or app_dir / ".funchost").resolve()
+    return (azurite.begin_azurite(endpoints, state_dir / "azurite", log.info, app_dir=app_dir),)
+
+
+async def _run(args: argparse.Namespace, early_storage: tuple[Optional[StartingAzurite]] | None = None) -> int:
+    from funchost.host import Host, build_config, free_port
+
+    try:
+        config = build_config(args.app, args.port, args.state_dir, args.bind)
+        host = Host(config, free_port(args.rpc_port), early_storage)
+    except BaseException:
+        if early_storage is not None and early_storage[0] is not None:
+            early_storage[0].stop()
+        raise
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -70,7 +97,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
     try:
-        return asyncio.run(_run(args))
+        early_storage = _begin_storage(args) if args.command == "start" else None
+        return asyncio.run(_run(args, early_storage))
     except FunchostError as exc:
         print(f"funchost: error: {exc}", file=sys.stderr)
         return 2

@@ -15,6 +15,9 @@ from typing import Any, Mapping
 
 from funchost.errors import ConfigError
 
+DEFAULT_RPC_PORT = 17071
+"""The Durable rpc listener's port unless ``--rpc-port`` says otherwise (another free one if it is taken)."""
+
 DEFAULT_HUB = "TestHubName"
 DEFAULT_MAX_REQUEST_BYTES = 100 * 1024 * 1024  # the Functions host's default (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT)
 

@@ -15,7 +15,14 @@ from aiohttp import web
 from funchost import azurite, keys as keys_mod
 from funchost.azurite import StartingAzurite
 from funchost.supervisor import AzuriteSupervisor
-from funchost.config import HostConfig, load_host_json, load_local_settings, max_request_bytes, storage_configured
+from funchost.config import (
+    DEFAULT_RPC_PORT as DEFAULT_RPC_PORT,
+    HostConfig,
+    load_host_json,
+    load_local_settings,
+    max_request_bytes,
+    storage_configured,
+)
 from funchost.durable.client_ops import DurableClientOps
 from funchost.durable.engine import DurableEngine
 from funchost.durable.http_api import DurableHttpApi, DurableUrls, guarded
@@ -28,7 +35,6 @@ from funchost.server import HttpTriggers, require
 
 log = logging.getLogger("funchost")
 STORAGE_SETTING = "AzureWebJobsStorage"
-DEFAULT_RPC_PORT = 17071
 RPC_BIND = "127.0.0.1"
 
 
@@ -47,9 +53,13 @@ def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
 class Host:
     """One running function app: HTTP server, rpc listener, Durable engine, trigger listeners."""
 
-    def __init__(self, config: HostConfig, rpc_port: int) -> None:
+    def __init__(
+        self, config: HostConfig, rpc_port: int, early_storage: Optional[tuple[Optional[StartingAzurite]]] = None
+    ) -> None:
         self.config = config
         self.rpc_port = rpc_port
+        # (what funchost.cli._begin_storage gave) when the CLI began Azurite before importing this module: not again
+        self.early_storage = early_storage
         self.supervisor: Optional[AzuriteSupervisor] = None
         self.storage_note: dict[str, Any] = {"supervised": False, "reason": "no storage connection is configured"}
         self.index: Optional[FunctionIndex] = None
@@ -65,7 +75,12 @@ class Host:
         load_local_settings(cfg.app_dir)
         # the app's own host name, as the Functions host sets it (Core Tools: localhost:<port>)
         os.environ.setdefault("WEBSITE_HOSTNAME", cfg.base_url.split("://", 1)[-1].rstrip("/"))
-        starting = self._ensure_storage()  # Node starts Azurite while this process imports the app
+        try:
+            starting = self._ensure_storage()  # Node starts Azurite while this process imports the app
+        except BaseException:
+            if self.early_storage is not None and self.early_storage[0] is not None:
+                self.early_storage[0].stop()
+            raise
         try:
             self.index = load_app(cfg.app_dir)
             if starting is not None:
@@ -155,9 +170,12 @@ class Host:
                 "not started by funchost",
             }
             return None
-        starting = azurite.begin_azurite(
-            endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
-        )
+        if self.early_storage is not None:
+            starting = self.early_storage[0]
+        else:
+            starting = azurite.begin_azurite(
+                endpoints, self.config.state_dir / "azurite", log.info, app_dir=self.config.app_dir
+            )
         if starting is None:
             host, port = endpoints[0]
             self.storage_note = {
