@@ -2,11 +2,12 @@
 before and of the change), alternating A and B (and which goes first) so that the shared machine's load falls
 on both alike.
 
-Usage: .venv/bin/python -m bench.peers.ab up --a DIR --b DIR [--repeat 10]
+Usage: .venv/bin/python -m bench.peers.ab up|funchost --a DIR --b DIR [--repeat 10]
        .venv/bin/python -m bench.peers.ab shapes --a DIR --b DIR [--repeat 5] [--shapes chain-10,chain-50,fan-50+join]
 
 * ``up``: ``durableml up --detach --port 0`` until it returns ready (funchost starts its own Azurite), then
   ``durableml down``; the tree's packages come first on PYTHONPATH (funchost inherits it).
+* ``funchost``: bench/funchost_bench.py of each tree, once per repetition (activities/s of its shapes).
 * ``shapes``: a child ``python -m bench.peers --engines durableml`` per tree and shape (one round, no extras,
   each on a fresh stack with a warm-up), its median seconds and CPU per step.
 Prints one JSON line per sample and the medians, spreads and load averages.
@@ -62,9 +63,25 @@ def shape_once(tree: Path, shape: str) -> dict[str, Any]:
     return {"seconds": measured[0]["seconds"], "cpu_s": measured[0]["cpu_s"], "steps": measured[0]["steps"]}
 
 
+def funchost_once(tree: Path) -> dict[str, float]:
+    """bench/funchost_bench.py of ``tree`` once (its SDK patch as the tree sets it): activities/s of its shapes."""
+    done = subprocess.run(
+        [sys.executable, str(tree / "bench" / "funchost_bench.py"), "--repeat", "1"],
+        cwd=tree,
+        env=_env(tree),
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    rows = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode or not rows:
+        raise RuntimeError(f"funchost_bench failed in {tree}:\n{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    return {f"{r['shape']} activities/s": r["activities_per_s"] for r in rows if "activities_per_s" in r}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("what", choices=["up", "shapes"])
+    ap.add_argument("what", choices=["up", "shapes", "funchost"])
     ap.add_argument("--a", type=Path, required=True, help="source tree A (before)")
     ap.add_argument("--b", type=Path, required=True, help="source tree B (with the lever)")
     ap.add_argument("--repeat", type=int, default=10)
@@ -76,6 +93,11 @@ def main() -> None:
     for i in range(args.repeat):
         order = ["A", "B"] if i % 2 == 0 else ["B", "A"]
         for key in order:
+            if args.what == "funchost":
+                for what, value in funchost_once(trees[key]).items():
+                    samples.setdefault(what, {}).setdefault(key, []).append(value)
+                    print(json.dumps({"what": what, "tree": key, "value": value}), flush=True)
+                continue
             if args.what == "up":
                 seconds = up_once(trees[key])
                 samples.setdefault("up", {}).setdefault(key, []).append(seconds)
