@@ -27,6 +27,7 @@ restarted Azurite on the same directory sees the same blobs, queues and tables.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import logging
 import os
@@ -315,10 +316,10 @@ def begin_azurite(
 
 
 def _wait_for_orphan(endpoints: Sequence[Endpoint], data_dir: Path, log: Log) -> None:
-    """Wait until an Azurite that a previous funchost started on ``data_dir`` and that outlived it (funchost was
-    SIGKILLed) has stopped: its watchdog stops it within about 6 s. A funchost restarted at once would otherwise
-    find its ports answering, use it as someone else's Azurite, and be left without storage (and unsupervised)
-    when it exits a moment later."""
+    """Stop an Azurite that a previous funchost started on ``data_dir`` and that outlived it (funchost was
+    SIGKILLed; its watchdog would stop it within about 6 s). A funchost restarted at once would otherwise find its
+    ports answering, use it as someone else's Azurite, and be left without storage (and unsupervised) when it exits
+    a moment later. SIGTERM makes it save its databases and exit now; SIGKILL after ``ORPHAN_WAIT_S``."""
     try:
         pid, parent = (int(n) for n in (data_dir / PID_FILE).read_text(encoding="utf-8").split())
         cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
@@ -328,9 +329,15 @@ def _wait_for_orphan(endpoints: Sequence[Endpoint], data_dir: Path, log: Log) ->
     state, ppid = stat.rsplit(")", 1)[1].split()[:2]
     if state == "Z" or int(ppid) == parent or str(data_dir.resolve()).encode() not in cmdline:
         return  # gone, still its funchost's, or the pid was reused
-    _emit(log, f"Azurite (pid {pid}) outlived the funchost that started it (pid {parent}); waiting until it stops")
+    _emit(log, f"Azurite (pid {pid}) outlived the funchost that started it (pid {parent}); stopping it")
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.kill(pid, signal.SIGTERM)  # Azurite saves its metadata on SIGTERM, then exits
     deadline = time.monotonic() + ORPHAN_WAIT_S
-    while any(_port_answers(host, port) for host, port in endpoints) and time.monotonic() < deadline:
+    while any(_port_answers(host, port) for host, port in endpoints):
+        if time.monotonic() >= deadline:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
+            break
         time.sleep(0.05)
 
 

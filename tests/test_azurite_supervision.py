@@ -128,7 +128,7 @@ def test_a_host_restarted_at_once_after_a_crash_starts_and_supervises_its_own_az
         restart = threading.Thread(target=local.host.restart, name="restart", daemon=True)
         restart.start()
         wait_until(
-            lambda: any(text in local.host.output() for text in ("already listening", "waiting until it stops")),
+            lambda: any(text in local.host.output() for text in ("already listening", "; stopping it")),
             60,
             0.02,
             "the new host to look at the old Azurite's ports",
