@@ -86,9 +86,13 @@ async def studio_page(req: func.HttpRequest) -> func.HttpResponse:
 @route(bp, "studio/assets/{*file}", ["GET"], _ANON)
 async def studio_asset(req: func.HttpRequest) -> func.HttpResponse:
     name = req.route_params.get("file") or ""
-    path = (STATIC / name).resolve()
+    try:
+        path = (STATIC / name).resolve()
+        found = path.is_relative_to(STATIC) and path.is_file()
+    except (ValueError, OSError):  # a NUL byte, a name too long...: no such asset
+        path, found = STATIC, False
     kind = _ASSET_TYPES.get(path.suffix)
-    if kind is None or not path.is_relative_to(STATIC) or not path.is_file():
+    if kind is None or not found:
         return error_response(404, "NotFound", f"the studio has no asset {name!r}")
     headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"}
     return func.HttpResponse(path.read_bytes(), mimetype=kind or mimetypes.guess_type(name)[0], headers=headers)

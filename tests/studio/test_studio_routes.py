@@ -91,3 +91,24 @@ def test_how_a_run_started_is_told_from_its_record() -> None:
     assert timed.kind == "Schedule" and timed.text == "schedule nightly"
     rest = origin({"run_source": "API", "properties": {"azureml.pipelineid": "p1"}})
     assert rest.kind == "REST" and "p1" in rest.text
+
+
+def test_assets_outside_the_studio_folder_are_not_served() -> None:
+    import asyncio
+
+    import azure.functions as func
+
+    from triggers.studio import studio_asset
+
+    handler = studio_asset._function.get_user_function()
+
+    def get(name: str) -> int:
+        request = func.HttpRequest(
+            "GET", f"http://127.0.0.1/api/studio/assets/{name}", body=b"", route_params={"file": name}
+        )
+        return int(asyncio.run(handler(request)).status_code)
+
+    assert get("app.js") == 200 and get("vendor/dagre.min.js") == 200
+    assert get("../triggers/studio.py") == 404 and get("../../../etc/passwd") == 404
+    assert get("vendor/dagre.LICENSE.txt") == 404  # only scripts, styles and images
+    assert get("a\x00.js") == 404
