@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import time
 from pathlib import Path
 from typing import Any, Optional
@@ -31,23 +30,12 @@ from funchost.durable.store import Store
 from funchost.errors import FunchostError
 from funchost.functions import FunctionIndex, load_app
 from funchost.invoke import Invoker
+from funchost.ports import free_port as free_port  # re-exported: tests and older callers import it from here
 from funchost.server import HttpTriggers, require
 
 log = logging.getLogger("funchost")
 STORAGE_SETTING = "AzureWebJobsStorage"
 RPC_BIND = "127.0.0.1"
-
-
-def free_port(preferred: int = 0, host: str = "127.0.0.1") -> int:
-    """``preferred`` if it can be bound, else a port the OS picks."""
-    for candidate in ([preferred] if preferred else []) + [0]:
-        with socket.socket() as s:
-            try:
-                s.bind((host, candidate))
-            except OSError:
-                continue
-            return int(s.getsockname()[1])
-    raise FunchostError("no free TCP port on loopback")
 
 
 class Host:

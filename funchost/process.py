@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from funchost.azurite import signal_group
-from funchost.host import free_port
+from funchost.ports import free_port
 
 READY_TIMEOUT = 30.0
 
