@@ -226,8 +226,8 @@ def test_a_200_step_run_renders_in_under_a_second_and_stays_responsive(studio: A
     run = submit(ws, wide(ws, width=10, depth=20), EXPERIMENT + "-200")
     page = studio.page()
     started = time.monotonic()
-    timings = []  # best of 3: other processes share the machine's cores
-    for _ in range(3):
+    timings: list[tuple[float, float]] = []  # up to 3 tries, the best counts: other processes share the cores
+    while len(timings) < 3 and not any(layout < 1000 and shown < 2000 for layout, shown in timings):
         page.goto(f"{service.base_url}/api/studio#/runs")
         page.locator("#runs-table[aria-busy=false]").wait_for()
         page.evaluate(f"() => {{ window.__t0 = performance.now(); location.hash = '#/run/{run.id}'; }}")
@@ -236,7 +236,7 @@ def test_a_200_step_run_renders_in_under_a_second_and_stays_responsive(studio: A
             (page.evaluate("window.__studioGraphRenderMs"), page.evaluate("performance.now() - window.__t0"))
         )
     layout_ms, shown_ms = min(t[0] for t in timings), min(t[1] for t in timings)
-    assert layout_ms < 1000, f"layout and drawing took {layout_ms:.0f} ms (best of 3: {timings})"
+    assert layout_ms < 1000, f"layout and drawing took {layout_ms:.0f} ms (best of {len(timings)}: {timings})"
     assert shown_ms < 2000, f"the page took {shown_ms:.0f} ms to show 200 steps, its API reads included ({timings})"
     page.evaluate(
         """() => { window.__longTasks = [];
@@ -252,7 +252,8 @@ def test_a_200_step_run_renders_in_under_a_second_and_stays_responsive(studio: A
     longest = max(page.evaluate("window.__longTasks") or [0])
     studio.shot(page, "run-200", full_page=False)
     print(
-        f"200 steps: layout+draw {layout_ms:.0f} ms, shown {shown_ms:.0f} ms (best of 3), longest task while steps "
+        f"200 steps: layout+draw {layout_ms:.0f} ms, shown {shown_ms:.0f} ms (best of {len(timings)}), longest task "
+        f"while steps "
         f"update {longest:.0f} ms, timer probe {probe:.0f} ms, test {time.monotonic() - started:.1f} s"
     )
     assert longest < 500, f"a task blocked the page for {longest:.0f} ms while steps updated"
