@@ -17,7 +17,7 @@ import pytest
 import requests
 
 from durableml.core import Dataset
-from durableml.pipeline.core import PipelineEndpoint, Schedule, ScheduleRecurrence
+from durableml.pipeline.core import PipelineDraft, PipelineEndpoint, Schedule, ScheduleRecurrence
 from tests.polling import wait_until
 
 from ._pipelines import submit, three_steps, wide
@@ -145,6 +145,7 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
         path_on_datastore="studio-incoming",
         polling_interval=5,
     )
+    PipelineDraft.create(ws, three_steps(ws), name="studio-draft", experiment_name=EXPERIMENT)
     page = studio.page()
     page.goto(f"{service.base_url}/api/studio#/pipelines")
     card = page.locator(f'article[data-pipeline-id="{published.id}"]')
@@ -156,6 +157,8 @@ def test_pipelines_endpoints_and_schedules_enable_and_disable(studio: Any, servi
     assert "curl -X POST" in card.inner_text() and published.id in card.inner_text()
     card.get_by_role("button", name="Show the body's JSON Schema").click()
     card.get_by_text('"ParameterAssignments"').first.wait_for()
+    page.get_by_role("heading", name="Drafts (1)").wait_for()
+    page.get_by_role("cell", name="studio-draft").wait_for()
     endpoint_card = page.locator(f'article[data-endpoint-id="{endpoint.id}"]')
     assert "0 (default)" in endpoint_card.inner_text()
     studio.shot(page, "pipelines")
