@@ -51,13 +51,14 @@ def table(rows: list[dict[str, Any]], shapes: list[str]) -> list[str]:
     if chains:
         longest = max(chains, key=lambda s: int(s.split("-")[1]))
         n = int(longest.split("-")[1])
-        cells = [f"{median(seconds(rows, e, longest, 'cpu_s')) / n * 1000:.1f} ms" for e in engines]
+        cpu = {e: median(seconds(rows, e, longest, "cpu_s")) for e in engines}
+        cells = [f"{cpu[e] / n * 1000:.1f} ms" if cpu[e] == cpu[e] else "—" for e in engines]
         lines.append(f"| CPU per step, all processes ({longest}) | " + " | ".join(cells) + " |")
     if "chain-50" in shapes and "fan-50+join" in shapes:
         cells = []
         for e in engines:
             ratio = median(seconds(rows, e, "chain-50")) / median(seconds(rows, e, "fan-50+join"))
-            cells.append(f"{ratio:.2f}x")
+            cells.append(f"{ratio:.2f}x" if ratio == ratio else "—")
         lines.append("| speed-up fan-50+join vs chain-50 | " + " | ".join(cells) + " |")
     return lines
 
