@@ -47,6 +47,9 @@ def test_the_graph_lights_up_without_a_reload(studio: Any, service: Any, tmp_pat
     page.locator("#step-metrics .table-wrap table").wait_for()
     assert "alpha" in page.locator("#step-metrics").inner_text()
     page.locator("#step-metrics .uplot").first.wait_for()  # the loss series as a line chart
+    image = page.locator("#step-metrics img.metric-image")  # and the logged image, from the run's files
+    image.wait_for()
+    wait_until(lambda: image.evaluate("(img) => img.complete && img.naturalWidth") == 2, what="the image to load")
     page.locator("#step-log").filter(has_text="step train done").wait_for()
     page.locator("#log-search").fill("alpha=")  # search: only the matching lines stay
     shown = page.locator("#step-log").inner_text()

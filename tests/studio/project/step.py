@@ -3,15 +3,18 @@
     step.py --name NAME [--in DIR ...] [--out DIR] [--gate FILE] [--alpha A] [--fail]
 
 ``--gate``: waits until FILE exists (at most 120 s), so a test decides when the step ends; ``--alpha``: logged as
-a metric with a short series; ``--fail``: raises ValueError after printing, so the traceback is in the log.
+a metric with a short series (and an image, outputs/plot.png); ``--fail``: raises ValueError after printing, so
+the traceback is in the log.
 """
 
 import argparse
+import base64
 import os
 import time
 
 from durableml.core import Run
 
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAIAAAACCAIAAAD91JpzAAAAEElEQVR4nGNQTX4NRAwQCgAligXNFnxqAgAAAABJRU5ErkJggg=="
 parser = argparse.ArgumentParser()
 parser.add_argument("--name", required=True)
 parser.add_argument("--in", dest="inputs", action="append", default=[])
@@ -26,6 +29,10 @@ run = Run.get_context()
 run.log("alpha", args.alpha)
 for epoch in range(5):
     run.log("loss", round(1.0 / (epoch + 1) + args.alpha, 4))
+os.makedirs("outputs", exist_ok=True)  # a 2x2 PNG logged as an image (what log_image does with a plot)
+with open(os.path.join("outputs", "plot.png"), "wb") as image:
+    image.write(base64.b64decode(PNG))
+run.log_image("plot", path=os.path.join("outputs", "plot.png"))
 if args.gate:
     deadline = time.monotonic() + 120
     while not os.path.exists(args.gate) and time.monotonic() < deadline:
