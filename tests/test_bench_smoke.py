@@ -36,7 +36,8 @@ def test_process_accounting_sees_this_process() -> None:
     assert procs.rss_bytes([os.getpid()]) > 0
 
 
-def test_side_by_side_smoke(tmp_path: Path) -> None:
+def test_side_by_side_smoke(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DURABLEML_PEERS_CACHE", str(tmp_path / "cache"))  # the floor's empty venv: made here
     shapes = [parse("chain-2"), parse("fan-2+join")]
     engines = start_engines(["durableml", "bare"], tmp_path, log=lambda _: None)
     try:
