@@ -77,6 +77,7 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         ) from exc
     if max_nodes < 1:
         raise ValidationError(f"compute target '{name}': maxNodeCount must be at least 1, got {max_nodes}")
+    _check_documented_types(name, spec)
     given = {key: value for key, value in spec.items() if key not in _TOKEN_KEYS and key not in _RAY_AUTH_KEYS}
     record = {**given, "name": name, "type": kind, "max_nodes": max_nodes, "provisioningState": "Succeeded"}
     if _ray_backed(record):  # RayCompute.attach_configuration: an AmlCompute target on an attached Ray cluster
@@ -88,6 +89,31 @@ def create_compute(name: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         secrets.save(_SECRET_KIND, name, {"access_token": token} if token else {})
     records().put(TABLE, PARTITION, name, record)
     return record
+
+
+# what a target shows (record_types.Compute) is documented with these types: a value of another type given here
+# was stored as it was and then shown against the document (e.g. a description that is a list)
+_STRINGS = (
+    *("type", "vmSize", "vmPriority", "description", "location", "resourceGroup", "workspaceName"),
+    *("resourceId", "accountName", "factoryName", "address", "username"),
+)
+_INTEGERS = ("min_nodes",)  # (idleSecondsBeforeScaledown and sshPort: clients may send them as text)
+
+
+def _check_documented_types(name: str, spec: Mapping[str, Any]) -> None:
+    for key in _STRINGS:
+        if spec.get(key) is not None and not isinstance(spec[key], str):
+            raise ValidationError(f"compute target '{name}': {key} must be a string, got {spec[key]!r:.80}")
+    for key in _INTEGERS:
+        value = spec.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            shown = "minNodeCount" if key == "min_nodes" else key
+            raise ValidationError(f"compute target '{name}': {shown} must be an integer, got {value!r:.80}")
+    tags = spec.get("tags")
+    if tags is not None and not (
+        isinstance(tags, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+    ):
+        raise ValidationError(f"compute target '{name}': tags must be an object of string values, got {tags!r:.80}")
 
 
 def delete_compute(name: str) -> None:
