@@ -167,7 +167,12 @@ _ERRORS = {
 
 def _path_params(path: str) -> list[dict[str, Any]]:
     names = [seg.strip("{}*").rstrip("?") for seg in path.split("/") if seg.startswith("{")]
-    return [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}} for n in names]
+    return [{"name": n, "in": "path", "required": True, "schema": dict(_PATH_SCHEMAS.get(n, _STRING))} for n in names]
+
+
+_STRING = {"type": "string"}
+_PATH_SCHEMAS = {"sha": {"type": "string", "pattern": "^[0-9a-f]{64}$"}}  # content hashes: sha256, lowercase hex
+_QUERY_SCHEMAS = {"offset": {"type": "integer", "minimum": 0}}  # (a log's offset: a character count)
 
 
 def _op(
@@ -184,7 +189,9 @@ def _op(
     if body is not None:
         op["requestBody"] = {"required": True, "content": body}
     if query:
-        op["parameters"] = [{"name": q, "in": "query", "required": False, "schema": {"type": "string"}} for q in query]
+        op["parameters"] = [
+            {"name": q, "in": "query", "required": False, "schema": dict(_QUERY_SCHEMAS.get(q, _STRING))} for q in query
+        ]
     return op
 
 
