@@ -18,6 +18,13 @@ not start (the step failed, the run was canceled or is stopping), the result is 
 ``step_complete`` activity of this orchestration instead, or by ``pipeline_finished`` when nothing else
 runs any more.
 
+Cancel: a ``task_any`` that waits on a task not waited on before (a step just started, a recording) also waits on
+a new ``cancel`` event waiter; one that waits only on tasks waited on before reuses the last waiter. Why: the SDK
+sends a ``task_any`` to the host as a WhenAny action of its *new* children only (none when all were sent before),
+and the host replays actions in order, waiting for each. A WhenAny of new steps without a new cancel waiter would
+keep the host waiting for those steps, so a cancel would only be acted on once one of them ended; with the new
+waiter in it, the cancel event (served to the newest waiter: external events are LIFO) ends that WhenAny at once.
+
 The first step started also sets the run Running (``pipeline_running``). After ``GENERATION_STEPS``
 completions, when no step runs, the orchestration continues as new with its state, so its own history
 (replayed at every wake-up) stays short however long the pipeline is.
@@ -200,11 +207,12 @@ class _Run:
 @orchestration(bp)
 def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Optional[dict[str, Any]]]:
     run = _Run(context.get_input())
-    cancel = context.wait_for_external_event(EVENT_CANCEL)
+    cancel: Any = None
+    waited_on: set[int] = set()  # id() of every task a task_any of this execution waited on
     while True:
         if not run.stop_starting:
             ready = run.readiness.take()
-            if ready and run.completions >= GENERATION_STEPS and not (run.pending() or cancel.is_completed):
+            if ready and run.completions >= GENERATION_STEPS and not run.pending():
                 context.continue_as_new(run.carried())
                 return None
             for step in ready:
@@ -218,7 +226,11 @@ def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any,
             run.record(context, sid, entry)
         run.unrecorded.clear()
         pending = run.pending()
-        winner = yield context.task_any(pending if run.canceled else [*pending, cancel])
+        if not run.canceled and (cancel is None or any(id(t) not in waited_on for t in pending)):
+            cancel = context.wait_for_external_event(EVENT_CANCEL)  # see "Cancel" in the module docstring
+        waiting = pending if run.canceled else [*pending, cancel]
+        waited_on.update(id(t) for t in waiting)
+        winner = yield context.task_any(waiting)
         if winner is cancel:
             run.canceled = run.stop_starting = True
             yield from outages.call_activity(

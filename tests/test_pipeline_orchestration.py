@@ -324,3 +324,31 @@ def test_a_run_without_a_receiver_sends_no_notice() -> None:
     run.complete(new[0].id)
     state, new = run.episode()
     assert new == [] and state["isDone"]
+
+
+def test_a_cancel_while_a_later_step_runs_cancels_it() -> None:
+    """The cancel event waited for beside the first step, then beside the second: it must still be seen."""
+    run, new = start(plan({"a": [], "b": ["a"], "c": ["b"]}))
+    run.complete_sub(new[0].id, {"status": "Finished", "report": report()})
+    _, new = run.episode()
+    assert subs(new) == ["r1:b"]
+    run.raise_event("cancel", None)
+    _, new = run.episode()
+    assert [d.name for d in new] == ["steps_cancel"], new
+    assert inputs(new)["steps_cancel"]["step_ids"] == ["b"]
+
+
+def test_a_cancel_while_only_steps_started_earlier_run_cancels_them() -> None:
+    """After b ends, the round waits on c alone (started a round earlier): the cancel must still be seen."""
+    run, new = start(plan(DIAMOND))
+    run.complete_sub(new[0].id, {"status": "Finished", "report": report()})
+    _, new = run.episode()
+    assert subs(new) == ["r1:b", "r1:c"]
+    b = next(d for d in new if d.instance_id == "r1:b")
+    run.complete_sub(b.id, {"status": "Finished", "report": report()})
+    _, new = run.episode()
+    assert subs(new) == []  # d waits for c too
+    run.raise_event("cancel", None)
+    _, new = run.episode()
+    assert [d.name for d in new] == ["steps_cancel"], new
+    assert inputs(new)["steps_cancel"]["step_ids"] == ["c"]

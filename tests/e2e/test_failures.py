@@ -104,3 +104,24 @@ def test_cancel_stops_a_sleeping_step(env: dict[str, Any], tmp_path: Path) -> No
     assert found["sleeper"] == "Canceled", found
     assert found.get("after_sleeper", "NotStarted") in NOT_RUN, found
     assert journal_counts(journal, "end") == {}, "the sleeping script never reached its end"
+
+
+def test_cancel_stops_a_step_that_runs_after_another(env: dict[str, Any], tmp_path: Path) -> None:
+    """The cancel event reaches the run while a downstream step runs (the orchestration waited for that event in
+    earlier rounds too, each time beside other steps)."""
+    journal, pidfile = tmp_path / "journal.txt", tmp_path / "second.pid"
+    first = step("first_quick", journal, env["compute"])
+    second = step("second_sleeper", journal, env["compute"], extra=["--sleep", "30", "--pidfile", str(pidfile)])
+    second.run_after(first)
+    third = step("third_after", journal, env["compute"])
+    third.run_after(second)
+    run: Any = Experiment(env["ws"], EXPERIMENT).submit(Pipeline(workspace=env["ws"], steps=[third]))
+    wait_until(pidfile.exists, timeout=60, what="the second step to start")
+    pid = int(pidfile.read_text())
+
+    run.cancel()
+    wait_until(lambda: run.get_status() == "Canceled", timeout=30, what="the run to be Canceled")
+    wait_until(lambda: not pid_alive(pid), timeout=10, what=f"the second step's script (pid {pid}) to be gone")
+    found = statuses(run)
+    assert found["first_quick"] == "Finished" and found["second_sleeper"] == "Canceled", found
+    assert found.get("third_after", "NotStarted") in NOT_RUN, found
