@@ -39,12 +39,14 @@ EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
 
 
 class Served:
-    """The private host: base URL, function key, the process (for its log)."""
+    """The private host: base URL, function key, the process (for its log), ids of the objects seeded there."""
 
     def __init__(self, base: str, key: str, host: Any) -> None:
         self.base, self.key, self.host = base, key, host
         self.session = requests.Session()
         self.session.headers["x-functions-key"] = key
+        self.ids: dict[str, str] = {}  # path prefix or parameter -> a real id
+        self.cases = 0
 
 
 @pytest.fixture(scope="module")
@@ -90,6 +92,31 @@ def _seed_objects(target: Served) -> None:
     assert endpoint.status_code == 201, endpoint.text
     draft = post(f"{target.base}/api/pipeline-drafts", timeout=30, json={"document": document, "name": "st"})
     assert draft.status_code == 201, draft.text
+    run = post(f"{target.base}/api/experiments/st/runs", timeout=30, json={"document": document})
+    assert run.status_code == 202, run.text
+    target.ids = {
+        "/api/published-pipelines/": pipeline.json()["id"],
+        "/PipelineSubmit/": pipeline.json()["id"],
+        "/api/pipeline-endpoints/": endpoint.json()["id"],
+        "/PipelineEndpointSubmit/Id/": endpoint.json()["id"],
+        "/api/pipeline-drafts/": draft.json()["id"],
+        "run_id": run.json()["id"],
+    }
+
+
+def _aim(case: Any, served: Served) -> None:
+    """Every other case asks about a seeded object (its id in place of the generated one), so that generated
+    bodies and parameters reach the code behind a lookup (a metric named by a list was stored, and then every
+    request for the run's metrics answered 500)."""
+    served.cases += 1
+    parameters = case.path_parameters or {}
+    if served.cases % 2 or not parameters:
+        return
+    for key, real in served.ids.items():
+        if key in parameters:
+            parameters[key] = real
+        elif key.startswith("/") and key in case.path and "id" in parameters:
+            parameters["id"] = real
 
 
 def _document() -> dict[str, Any]:
@@ -140,6 +167,7 @@ def test_the_error_body_check_refuses_other_error_bodies() -> None:
 @schema.parametrize()
 @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 def test_schemathesis_finds_no_server_error(case: Any, served: Served) -> None:
+    _aim(case, served)
     case.call_and_validate(
         base_url=served.base,
         session=served.session,
@@ -178,6 +206,15 @@ FOUND = [
     ("POST", "/api/runs/%3Fa/cancel", None, 404, "no run with id"),
     ("POST", "/api/runs/%3Fa/resume", None, 404, "no run with id"),
 ]
+
+
+def test_a_metric_name_that_is_not_a_string_is_400_and_the_metrics_stay_readable(served: Served) -> None:
+    metrics = f"{served.base}/api/runs/{served.ids['run_id']}/metrics"
+    for name in (["a"], {"a": 1}, 3, None):
+        answer = served.session.post(metrics, json={"metrics": [{"name": name, "value": 1}]}, timeout=30)
+        assert answer.status_code == 400 and "'name' (a string)" in answer.json()["error"]["message"], answer.text
+    assert served.session.post(metrics, json={"metrics": [{"name": "loss", "value": 1}]}, timeout=30).ok
+    assert served.session.get(metrics, timeout=30).json() == {"loss": 1}
 
 
 @pytest.mark.parametrize(("method", "path", "body", "status", "named"), FOUND)

@@ -529,7 +529,16 @@ ROUTES: dict[str, dict[str, dict[str, Any]]] = {
             _json(
                 {
                     "type": "object",
-                    "properties": {"metrics": {"type": "array", "items": {"type": "object", "required": ["name"]}}},
+                    "properties": {
+                        "metrics": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {"name": {"type": "string"}},
+                            },
+                        }
+                    },
                 }
             ),
         ),

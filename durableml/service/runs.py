@@ -373,6 +373,7 @@ def get_metrics(run_id: str) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for metric in get_run(run_id).get("metrics") or []:
         name, value = metric.get("name"), metric.get("value")
+        name = name if isinstance(name, str) else json.dumps(name)  # (a name logged before names were checked)
         if name in merged:
             previous = merged[name]
             merged[name] = (previous if isinstance(previous, list) and metric.get("kind") != "list" else [previous]) + [
@@ -384,8 +385,10 @@ def get_metrics(run_id: str) -> dict[str, Any]:
 
 
 def add_metrics(run_id: str, metrics: list[dict[str, Any]]) -> dict[str, Any]:
-    if not isinstance(metrics, list) or not all(isinstance(m, dict) and "name" in m for m in metrics):
-        raise ValidationError("metrics must be a list of objects with a 'name' and a 'value'")
+    if not isinstance(metrics, list) or not all(
+        isinstance(m, dict) and isinstance(m.get("name"), str) for m in metrics
+    ):
+        raise ValidationError("metrics must be a list of objects with a 'name' (a string) and a 'value'")
     update_run(run_id, metrics=[*(get_run(run_id).get("metrics") or []), *metrics])
     return get_metrics(run_id)
 
