@@ -31,7 +31,8 @@ mistake also inherit the matching builtin, so callers can catch either (``Valida
     ├── SnapshotException                               source snapshots (v1 name)
     ├── WebserviceException                             the model registry (v1 name)
     └── ServiceError                 +RuntimeError      talking to the durableml service failed
-        └── ServiceNotConnectedError +ConnectionError   no service client is configured
+        ├── ServiceNotConnectedError +ConnectionError   no service client is configured
+        └── StorageUnavailableError  +ConnectionError   the workspace's storage did not answer (transient)
 
 Every error carries a machine-readable ``code`` (a class attribute) and ``details`` (a dict). The
 HTTP layer maps error types to status codes in one place; this module knows nothing about HTTP.

@@ -13,7 +13,7 @@ bash scripts/setup.sh
 # stays whole in one worker, and so does tests/compute (tests/conftest.py). DURABLEML_TEST_WORKERS=0: one process.
 workers="${DURABLEML_TEST_WORKERS:-3}"
 parallel=()
-[ "$workers" = "0" ] || parallel=(-n "$workers" --dist loadgroup)
+[ "$workers" = "0" ] || parallel=(-n "$workers")
 status=0
 .venv/bin/python -m pytest -q "${parallel[@]}" "$@" || status=$?
 if [ "$status" -eq 5 ]; then

@@ -17,7 +17,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 import pytest
 
@@ -28,19 +28,28 @@ from funchost.process import READY_TIMEOUT, FunchostProcess
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """With pytest-xdist (``scripts/test.sh``: ``-n N --dist loadgroup``), each test file runs whole in one worker, so
-    its module fixtures (a funchost, an Azurite) are built once; the whole ``tests/compute`` package runs in one
-    worker, because its Ray cluster is the machine's only one (``ray stop --force`` stops every Ray)."""
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        try:
-            parts = Path(str(item.path)).resolve().relative_to(REPO_ROOT).parts
-        except ValueError:
-            parts = Path(str(item.path)).parts
-        group = "tests/compute" if parts[:2] == ("tests", "compute") else "/".join(parts)
-        item.add_marker(pytest.mark.xdist_group(group))
+class _ByFileScheduling:
+    """Under pytest-xdist (``scripts/test.sh`` runs ``-n N``): each test file runs whole in one worker, so its module
+    fixtures (a funchost, an Azurite) are built once, and the whole ``tests/compute`` package runs in one worker,
+    because its Ray cluster is the machine's only one (``ray stop --force`` stops every Ray).
+
+    A scheduler of our own rather than ``--dist loadgroup`` with marks: xdist 3.8 groups by rewriting
+    ``item._nodeid``, which pytest 9 no longer reads (node ids come from ``item._id``), so the marks group nothing."""
+
+    def pytest_xdist_make_scheduler(self, config: pytest.Config, log: Any) -> Any:
+        from xdist.scheduler import LoadScopeScheduling
+
+        class ByFile(LoadScopeScheduling):  # type: ignore[misc]  # xdist ships no types for its schedulers
+            def _split_scope(self, nodeid: str) -> str:
+                path = nodeid.split("::", 1)[0]
+                return "tests/compute" if path.startswith("tests/compute/") else path
+
+        return ByFile(config, log)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):  # the hook exists only with xdist (``-p no:xdist`` turns it off)
+        config.pluginmanager.register(_ByFileScheduling(), "durableml-by-file-scheduling")
 
 
 @pytest.fixture(name="free_port")

@@ -32,6 +32,7 @@ from durableml.service import (
     snapshots,
 )
 from durableml.service import record_types as rt
+from durableml.service.records import forget_lost_container
 from app_decorators import durable_client, route
 
 bp = df.Blueprint()
@@ -74,6 +75,10 @@ async def _respond(work: Callable[[], Awaitable[Any] | Any], status: int = 200, 
     except Exception as exc:  # mapped to the documented status codes; unknown errors are 500
         if outages.is_transient(exc):  # storage did not answer (it went away while this request was served)
             return storage_unavailable(outages.unavailable(exc))
+        lost = forget_lost_container(exc)
+        if lost is not None:  # storage lost one of the service's containers: the next request creates it again
+            log.warning("storage lost the container %r; it is created again on its next use", lost)
+            return storage_unavailable(errors.StorageUnavailableError(f"storage lost the container {lost!r}"))
         for kind, code, name in _STATUS:
             if isinstance(exc, kind):
                 issues = [i.to_dict() for i in getattr(exc, "issues", [])] or None

@@ -196,6 +196,20 @@ _CREATED = state.cache("containers created", "a container, once created, is neve
 _blob_lock = threading.Lock()
 
 
+def forget_lost_container(exc: BaseException) -> Optional[str]:
+    """When ``exc`` says that one of the service's own containers is gone (storage lost it: a hard kill of the local
+    emulator before it saved; docs/design/faults.md), forget that it was created, so the next use creates it again;
+    returns its name, else None (someone else's container, or another error)."""
+    if str(getattr(exc, "error_code", "") or "") != "ContainerNotFound":
+        return None
+    url = str(getattr(getattr(getattr(exc, "response", None), "request", None), "url", "") or "")
+    segments = set(url.split("?", 1)[0].split("/"))
+    lost = next((name for name in list(_CREATED) if name in segments), None)
+    if lost is not None:
+        _CREATED.pop(lost, None)
+    return lost
+
+
 def blob_container(name: str, create: bool = True) -> Any:
     """A ContainerClient of the service's storage account (one shared client; created once per process)."""
     from azure.core.exceptions import ResourceExistsError

@@ -56,6 +56,7 @@ NOT_APP_SETTINGS = {
     "DURABLEML_DATABRICKS_URL": "optional default Databricks workspace; targets name their own",
     "DURABLEML_WARM_INTERPRETERS": "optional tuning of warm step interpreters; the default suits the plan",
     "DURABLEML_STEP_TIMEOUT_SECONDS": "optional workspace default step timeout; unset means no limit, as in v1",
+    "DURABLEML_STORAGE_OUTAGE_WINDOW_SECONDS": "optional; unset means 600 s (docs/design/faults.md)",
     "DURABLEML_STORAGE": "an alternative name for the service's storage connection; AzureWebJobsStorage__* is used",
     # tests and local development tools only
     "DURABLEML_SCHEDULE_CLOCK": "a fake clock file for tests",
