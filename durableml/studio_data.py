@@ -1,6 +1,7 @@
 """What the studio shows that no route of the HTTP API gives: pipeline runs across experiments with filters, how
 each run started and how many steps it reused, the use of each compute target (nodes busy and idle, queued
-steps), a run resubmitted with changed parameters, and the first rows of a tabular dataset's file.
+steps), a run resubmitted with changed parameters, every registered version of a dataset, and the first rows of a
+tabular dataset's file.
 
 Read-only over the service's records, except :func:`resubmit`, which records a new run exactly as the SDK's
 submit does (the caller starts its orchestration). Records come back in the API's shape (camelCase).
@@ -216,6 +217,16 @@ def compute_usage() -> list[dict[str, Any]]:
             }
         )
     return usage
+
+
+def dataset_versions(name: str) -> list[dict[str, Any]]:
+    """Every registered version of dataset ``name`` (API shape), newest first; 404 for an unknown name (the API
+    lists latest versions only)."""
+    found = records().query(datasets.TABLE, name)
+    if not found:
+        datasets.get(name)  # raises DatasetNotFoundError with the API's message
+    ordered = sorted(found, key=lambda r: int(r["version"]), reverse=True)
+    return [rt.to_api(rt.Dataset, r) for r in ordered]
 
 
 def dataset_preview(name: str, version: Optional[str], rows: int = 20) -> dict[str, Any]:

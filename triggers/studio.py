@@ -215,6 +215,7 @@ _DATA = studio_routes.RouteTable(
         ("published/{id}/schema", "schema"),
         ("computes", "computes"),
         ("datasets/{name}/preview", "preview"),
+        ("datasets/{name}/versions", "versions"),
     ]
 )
 
@@ -243,4 +244,6 @@ async def studio_data_route(req: func.HttpRequest, client: str) -> func.HttpResp
         return await _respond(lambda: studio_data.published_schema(params["id"]))
     if what == "computes":
         return await _respond(studio_data.compute_usage)
+    if what == "versions":
+        return await _respond(lambda: studio_data.dataset_versions(params["name"]))
     return await _respond(lambda: studio_data.dataset_preview(params["name"], req.params.get("version")))

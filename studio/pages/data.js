@@ -5,20 +5,49 @@ import { errorBox, h, table, when } from "../ui.js";
 
 const enc = encodeURIComponent;
 
-function preview(dataset, signal) {
-  const box = h("div", {});
+// One dataset: a version selector (every registered version, newest first) with the chosen version's id, time and
+// description, and the preview of that version.
+function datasetRow(dataset, signal) {
+  const previewBox = h("div", { class: "dataset-preview" });
+  const details = h("div", { class: "muted small dataset-version" });
+  const choose = h("select", { name: "version", "aria-label": `Version of ${dataset.name}` },
+    h("option", { value: String(dataset.version) }, `${dataset.version} (latest)`));
+  let versions = [dataset];
+  const chosen = () => versions.find((v) => String(v.version) === choose.value) || dataset;
+  const describe = () => {
+    const v = chosen();
+    details.replaceChildren(h("div", { class: "mono" }, `id ${v.id}`), h("div", {}, `registered ${when(v.created)}`),
+      h("div", {}, v.description || "no description"));
+    previewBox.replaceChildren();
+  };
+  choose.addEventListener("change", describe);
+  describe();
+  api.data(`datasets/${enc(dataset.name)}/versions`, { signal }).then((all) => {
+    versions = all;
+    const keep = choose.value;
+    choose.replaceChildren(...all.map((v, i) => h("option", { value: String(v.version) },
+      i === 0 ? `${v.version} (latest)` : String(v.version))));
+    choose.value = keep;
+    choose.setAttribute("data-versions", String(all.length));
+    describe();
+  }).catch((error) => { if (!signal.aborted) details.replaceChildren(errorBox(error)); });
   const button = h("button", {
     type: "button", class: "small",
     onclick: async () => {
+      const version = choose.value;
       try {
-        const p = await api.data(`datasets/${enc(dataset.name)}/preview?version=${dataset.version}`, { signal });
-        if (p.kind === "file") box.replaceChildren(h("ul", { class: "mono" }, p.files.map((f) => h("li", {}, f))));
-        else box.replaceChildren(h("p", { class: "muted small" }, p.file || ""),
+        const p = await api.data(`datasets/${enc(dataset.name)}/preview?version=${enc(version)}`, { signal });
+        if (choose.value !== version) return; // another version was chosen meanwhile
+        previewBox.setAttribute("data-version", version);
+        if (p.kind === "file") previewBox.replaceChildren(h("ul", { class: "mono" }, p.files.map((f) => h("li", {}, f))));
+        else previewBox.replaceChildren(h("p", { class: "muted small" }, `version ${version}: ${p.file || ""}`),
           table(p.columns, p.rows.map((r) => h("tr", {}, r.map((c) => h("td", {}, c)))), `First ${p.rows.length} rows`));
-      } catch (error) { box.replaceChildren(errorBox(error)); }
+      } catch (error) { previewBox.replaceChildren(errorBox(error)); }
     },
   }, "Preview");
-  return [button, box];
+  return h("tr", { "data-dataset": dataset.name },
+    h("td", {}, dataset.name), h("td", {}, choose, details), h("td", {}, dataset.definition?.datasetType || "—"),
+    h("td", {}, button, previewBox));
 }
 
 export async function dataPage(main, signal) {
@@ -37,8 +66,7 @@ export async function dataPage(main, signal) {
       table(["Name", "Type", "Container / file system", "Account"], stores.map((s) => h("tr", {},
         h("td", {}, s.name), h("td", {}, s.type), h("td", { class: "mono" }, s.container || s.filesystem || s.shareName || "—"), h("td", {}, s.accountName || "—")))),
       h("h2", {}, "Datasets"),
-      datasets.length ? table(["Name", "Version", "Type", "Created", "Preview"], datasets.map((d) => h("tr", { "data-dataset": d.name },
-        h("td", {}, d.name), h("td", { class: "num" }, d.version), h("td", {}, d.definition?.datasetType || "—"), h("td", {}, when(d.created)), h("td", {}, preview(d, signal)))))
+      datasets.length ? table(["Name", "Version", "Type", "Preview"], datasets.map((d) => datasetRow(d, signal)))
         : h("p", { class: "empty" }, "No registered datasets."));
   } catch (error) { if (!signal.aborted) box.replaceChildren(errorBox(error)); }
 }

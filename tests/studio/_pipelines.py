@@ -43,6 +43,11 @@ def three_steps(
     return Pipeline(ws, steps=[prepare, train, report])
 
 
+def one_step(ws: Any) -> Pipeline:
+    """A single step (``only``) on the studio-cpu target."""
+    return Pipeline(ws, steps=[_step("only", ensure_compute(ws, "studio-cpu", max_nodes=1), [])])
+
+
 def submit(ws: Any, pipeline: Pipeline, experiment: str, **parameters: Any) -> Any:
     return Experiment(ws, experiment).submit(pipeline, pipeline_parameters=parameters or None)
 

@@ -1,10 +1,12 @@
 """The studio's other pages and its sign-in, in a real headless Chromium against funchost + Azurite: ``durableml
-studio`` opens the newest run signed in (no key in any URL), unauthorised requests are refused server-side, the
-Runs page filters, Pipelines & endpoints and Schedules enable/disable, Data & compute shows nodes and a dataset
-preview, the 200-step run page renders in under a second, and each page at 1280x800 and 390 px wide."""
+studio`` opens the newest run signed in (no key in any URL), and starts a stopped durableml again first,
+unauthorised requests are refused server-side, the Runs page filters, Pipelines & endpoints and Schedules
+enable/disable, Data & compute shows nodes and every version of a dataset with each version's preview, the
+200-step run page renders in under a second, and each page at 1280x800 and 390 px wide."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 import subprocess
@@ -16,11 +18,12 @@ from typing import Any
 import pytest
 import requests
 
-from durableml.core import Dataset
+from durableml import launcher
+from durableml.core import Dataset, Workspace
 from durableml.pipeline.core import PipelineDraft, PipelineEndpoint, Schedule, ScheduleRecurrence
 from tests.polling import wait_until
 
-from ._pipelines import submit, three_steps, wide
+from ._pipelines import one_step, submit, three_steps, wide
 from .conftest import PHONE, href
 
 EXPERIMENT = "studio-pages"
@@ -68,6 +71,76 @@ def test_durableml_studio_opens_the_newest_run_signed_in(studio: Any, service: A
     again.get_by_text("not valid").wait_for()
     page2.close()
     studio.check_requests()
+
+
+def _processes_of(state: Path) -> list[str]:
+    """Command lines of this machine's processes that name ``state`` (funchost, its Azurite, step workers)."""
+    found = []
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            text = cmdline.read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:  # the process ended meanwhile
+            continue
+        if str(state) in text:
+            found.append(text)
+    return found
+
+
+def test_durableml_studio_starts_a_stopped_durableml_again_and_opens_its_newest_run(
+    studio: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The path after ``bash scripts/run_main.sh``: the job's durableml (funchost starting its own Azurite in the
+    state dir) has stopped; ``durableml studio --state-dir`` starts it again in the background and opens the newest
+    run's graph signed in. Everything started here is stopped at the end."""
+    monkeypatch.delenv("AzureWebJobsStorage", raising=False)  # the state dir's own Azurite, as run_main.sh has
+    state = (tmp_path / "state").resolve()
+    first = launcher.LocalDurableml(state, ready_timeout=60)
+    try:
+        first.start()
+        ws = Workspace.from_config(path=str(first.write_config(tmp_path / "project")))
+        run = submit(ws, one_step(ws), EXPERIMENT + "-stopped")
+        run.wait_for_completion(show_output=False)
+        assert run.get_status() == "Finished"
+    finally:
+        first.stop()
+    assert not launcher.status(state).running
+    opened = tmp_path / "opened.txt"
+    browser_cmd = tmp_path / "browser.sh"  # what webbrowser starts ($BROWSER): records the link it was given
+    browser_cmd.write_text(f'#!/bin/sh\nprintf %s "$1" > {opened}\n')
+    browser_cmd.chmod(0o755)
+    env = {**os.environ, "BROWSER": str(browser_cmd)}
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "durableml.cli", "studio", "--state-dir", str(state)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=tmp_path,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        assert "starting durableml again" in done.stdout + done.stderr
+        again = launcher.status(state)
+        assert again.running and again.record is not None, again.message
+        endpoint = str(again.record["endpoint"])
+        link = wait_until(lambda: opened.exists() and opened.read_text(), 10, what="the browser to be started")
+        assert link.startswith(endpoint + "/api/studio#login="), link
+        context = studio.browser.new_context(viewport={"width": 1280, "height": 800})
+        studio.contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        page.goto(link)
+        wait_until(lambda: f"#/run/{run.id}" in href(page), what="the newest run's page")
+        page.locator("g.node.step").first.wait_for()  # its graph, drawn from the restarted service's records
+        assert page.locator("g.node.step").count() == 1 and "only" in (page.locator("g.node.step").text_content() or "")
+        page.locator("#run-status [data-status='Finished']").wait_for()
+        context.close()
+        studio.contexts.remove(context)
+    finally:
+        with contextlib.suppress(launcher.LauncherError):  # nothing runs when the CLI failed to start it
+            launcher.stop(state)
+    assert not launcher.status(state).running
+    wait_until(lambda: not _processes_of(state), 20, what=f"every process of {state} to end")
 
 
 def test_the_studio_refuses_what_is_not_signed_in_or_not_offered(studio: Any, service: Any) -> None:
@@ -207,7 +280,15 @@ def test_data_and_compute(studio: Any, service: Any, tmp_path: Path) -> None:
     table = tmp_path / "iris.csv"
     table.write_text("sepal,petal,species\n5.1,1.4,setosa\n6.2,4.5,versicolor\n")
     store.upload_files([str(table)], target_path="studio-data", overwrite=True, show_progress=False)
-    Dataset.Tabular.from_delimited_files(path=(store, "studio-data/iris.csv")).register(ws, "studio-iris")
+    first = Dataset.Tabular.from_delimited_files(path=(store, "studio-data/iris.csv")).register(
+        ws, "studio-iris", description="two flowers"
+    )
+    table.write_text("sepal,petal,species\n4.9,1.3,virginica-only\n")
+    store.upload_files([str(table)], target_path="studio-data/v2", overwrite=True, show_progress=False)
+    second = Dataset.Tabular.from_delimited_files(path=(store, "studio-data/v2/iris.csv")).register(
+        ws, "studio-iris", description="one flower", create_new_version=True
+    )
+    assert (first.version, second.version) == (1, 2)
     gate = tmp_path / "gate"
     run = submit(ws, three_steps(ws, gate_first=gate), EXPERIMENT + "-compute")
     wait_until(lambda: "prepare waits" in service.api("GET", f"/api/runs/{run.id}/logs").text, 60, what="a step")
@@ -216,9 +297,20 @@ def test_data_and_compute(studio: Any, service: Any, tmp_path: Path) -> None:
     compute = page.locator('tr[data-compute="studio-cpu"]')
     compute.wait_for()
     assert "1 busy" in compute.inner_text() and "1 idle" in compute.inner_text(), compute.inner_text()
-    dataset = page.locator('tr[data-dataset="studio-iris"]')
+    dataset = page.locator('tr[data-dataset="studio-iris"]')  # every version, the latest chosen; each one's preview
+    dataset.locator('select[name=version][data-versions="2"]').wait_for()
+    assert dataset.locator("select[name=version] option").all_inner_texts() == ["2 (latest)", "1"]
+    assert second.id in dataset.inner_text() and "one flower" in dataset.inner_text()
     dataset.get_by_role("button", name="Preview").click()
-    dataset.get_by_text("versicolor").wait_for()
+    dataset.locator('.dataset-preview[data-version="2"]').get_by_text("virginica-only").wait_for()
+    dataset.locator("select[name=version]").select_option("1")
+    dataset.get_by_text(first.id).wait_for()
+    assert "two flowers" in dataset.inner_text() and "virginica-only" not in dataset.inner_text()
+    dataset.get_by_role("button", name="Preview").click()
+    dataset.locator('.dataset-preview[data-version="1"]').get_by_text("versicolor").wait_for()
+    assert "virginica-only" not in dataset.inner_text()
+    missing = page.evaluate("fetch('/api/studio/data/datasets/no-such-set/versions').then((r) => r.status)")
+    assert missing == 404
     studio.shot(page, "data")
     gate.write_text("go")
     studio.check_requests()
