@@ -36,19 +36,18 @@ import base64
 import datetime
 import json
 import re
-import socketserver
-import ssl
 import threading
 import time
 import typing
 import uuid
 from collections import Counter
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, Optional
 from urllib.parse import parse_qs, urlparse
 
 from tests.identity_storage import TENANT
+from tests.tls_tunnel import LoopbackServer, TunnelHandler, server_tls
 
 VAULT_AUDIENCE = "https://vault.azure.net"
 VAULT_SUFFIX = "vault.azure.net"
@@ -198,24 +197,20 @@ class KeyVaultFake:
         self.forbid = False
         self.deletion_seconds = 1.0
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._tls.load_cert_chain(str(self.cert), str(key))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._tls = server_tls(self.cert, key)
+        self._server = LoopbackServer(self._handler())
 
     # ---- running
     def __enter__(self) -> KeyVaultFake:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     @property
     def proxy(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._server.port}"
 
     def ca_bundle(self, *others: Path) -> Path:
         """A CA file trusting this vault's certificate and the ``others`` (e.g. Azurite's)."""
@@ -249,34 +244,14 @@ class KeyVaultFake:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         vault = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            tunneled = False
+        class Handler(TunnelHandler):
+            tls = vault._tls
 
-            def do_CONNECT(self) -> None:  # noqa: N802 (http.server's name)
-                if self.tunneled or self.path.lower() != f"{vault.host}:443":
-                    vault._refuse(f"CONNECT {self.path}")
-                    self._send(403, b"", {"Connection": "close"})
-                    self.close_connection = True
-                    return
-                self.send_response(200, "Connection established")
-                self.end_headers()
-                self.wfile.flush()
-                try:
-                    self.connection = vault._tls.wrap_socket(self.connection, server_side=True)
-                except (ssl.SSLError, OSError):
-                    vault._refuse("TLS handshake")
-                    self.close_connection = True
-                    return
-                self.rfile = self.connection.makefile("rb", self.rbufsize)
-                self.wfile = socketserver._SocketWriter(self.connection)  # type: ignore[attr-defined]
-                self.tunneled = True
-                self.close_connection = False
+            def allows(self, target: str) -> bool:
+                return target == f"{vault.host}:443"
 
-            def finish(self) -> None:
-                super().finish()
-                if self.tunneled:  # the TLS socket took over the accepted one, which the server closes
-                    self.connection.close()
+            def refused(self, reason: str) -> None:
+                vault._refuse(reason)
 
             def do_GET(self) -> None:  # noqa: N802
                 self._serve()

@@ -26,7 +26,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from funchost.azurite import start_azurite  # noqa: E402
+from tests.private_host import private_host  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
@@ -62,23 +62,11 @@ class Api:
 
 @pytest.fixture(scope="module")
 def api(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
-    work = tmp_path_factory.mktemp("fuzz")
-    azurite = start_azurite(work / "azurite")
-    host = None
-    try:
-        host = funchost_process(
-            REPO_ROOT,
-            env={"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(work / "state")},
-            ready_timeout=60,
-        )
+    with private_host(funchost_process, tmp_path_factory.mktemp("fuzz")) as host:
         fuzzed = Api(host.base_url, host.function_key, host)
         _seed_objects(fuzzed)
         yield fuzzed
         fuzzed.session.close()
-    finally:
-        if host is not None:
-            host.stop()
-        azurite.stop()
 
 
 def _seed_objects(api: Api) -> None:

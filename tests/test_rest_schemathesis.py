@@ -33,7 +33,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from funchost.azurite import start_azurite  # noqa: E402
+from tests.private_host import private_host  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
@@ -52,25 +52,12 @@ class Served:
 
 @pytest.fixture(scope="module")
 def served(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
-    work = tmp_path_factory.mktemp("schemathesis")
-    azurite = start_azurite(work / "azurite")
-    host = None
-    try:
-        host = funchost_process(
-            REPO_ROOT,
-            env={"AzureWebJobsStorage": azurite.connection_string, "DURABLEML_STATE_DIR": str(work / "state")},
-            ready_timeout=60,
-        )
+    with private_host(funchost_process, tmp_path_factory.mktemp("schemathesis")) as host:
         target = Served(host.base_url, host.function_key, host)
         _seed_objects(target)
         yield target
         target.session.close()
-        # checked here too: with xdist, the file's tests may be split between workers, each with its own host
         assert_no_unhandled_error(host.output())
-    finally:
-        if host is not None:
-            host.stop()
-        azurite.stop()
 
 
 def _seed_objects(target: Served) -> None:

@@ -19,16 +19,15 @@ from __future__ import annotations
 import base64
 import json
 import re
-import socketserver
-import ssl
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from tests.identity_storage import self_signed_cert
+from tests.tls_tunnel import LoopbackServer, TunnelHandler, server_tls
 
 GITHUB, TWILIO = "api.github.com", "api.twilio.com"
 _ISSUES = re.compile(r"^/repos/([^/]+)/([^/]+)/issues$")
@@ -46,25 +45,21 @@ class PublicApis:
         self.sms: list[dict[str, str]] = []
         self.refused: list[str] = []
         self._lock = threading.Lock()
-        self._tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-        self._tls.load_cert_chain(str(self.cert), str(key))
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._tls = server_tls(self.cert, key)
+        self._server = LoopbackServer(self._handler())
 
     def __enter__(self) -> PublicApis:
-        self._thread.start()
+        self._server.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def env(self) -> dict[str, str]:
         """What a process needs to reach the fake instead of the internet (and the Twilio account settings)."""
         bundle = self.directory / "public-apis-ca.pem"
         bundle.write_text(self.cert.read_text())
-        proxy = f"http://127.0.0.1:{self._server.server_address[1]}"
+        proxy = f"http://127.0.0.1:{self._server.port}"
         loopback = "127.0.0.1,localhost,::1"
         return {
             "HTTPS_PROXY": proxy,
@@ -81,39 +76,18 @@ class PublicApis:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-            tunneled = False
+        class Handler(TunnelHandler):
+            tls = fake._tls
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-            def do_CONNECT(self) -> None:  # noqa: N802 (http.server's name)
-                if self.tunneled or self.path.lower() not in (f"{GITHUB}:443", f"{TWILIO}:443"):
-                    with fake._lock:
-                        fake.refused.append(f"CONNECT {self.path}")
-                    self._send(403, b"", "text/plain")
-                    self.close_connection = True
-                    return
-                self.send_response(200, "Connection established")
-                self.end_headers()
-                self.wfile.flush()
-                try:
-                    self.connection = fake._tls.wrap_socket(self.connection, server_side=True)
-                except (ssl.SSLError, OSError):
-                    with fake._lock:
-                        fake.refused.append("TLS handshake")
-                    self.close_connection = True
-                    return
-                self.rfile = self.connection.makefile("rb", self.rbufsize)
-                self.wfile = socketserver._SocketWriter(self.connection)  # type: ignore[attr-defined]
-                self.tunneled = True
-                self.close_connection = False
+            def allows(self, target: str) -> bool:
+                return target in (f"{GITHUB}:443", f"{TWILIO}:443")
 
-            def finish(self) -> None:
-                super().finish()
-                if self.tunneled:  # the TLS socket took over the accepted one, which the server closes
-                    self.connection.close()
+            def refused(self, reason: str) -> None:
+                with fake._lock:
+                    fake.refused.append(reason)
 
             def do_GET(self) -> None:  # noqa: N802
                 url = urlparse(self.path)
