@@ -15,6 +15,7 @@ COPY function_app.py host.json app_decorators.py ./
 COPY activities ./activities
 COPY orchestrators ./orchestrators
 COPY triggers ./triggers
+COPY studio ./studio
 RUN pip wheel --no-cache-dir --disable-pip-version-check --no-deps --wheel-dir /dist .
 
 # --- the runtime image: the wheel and its pinned dependencies, run as an unprivileged user

@@ -92,8 +92,8 @@ DEFAULT_OUTAGE_WINDOW_S: Final = 600.0
 
 
 def is_outage_failure(failure: Any) -> bool:
-    """Whether an activity's failure (the exception an orchestration sees) was a storage outage."""
-    return isinstance(failure, BaseException) and OUTAGE_MARKER in str(failure)
+    """Whether an activity's failure (the exception an orchestration sees, or its text) was a storage outage."""
+    return isinstance(failure, (BaseException, str)) and OUTAGE_MARKER in str(failure)
 
 
 # ---------------------------------------------------------------------------------------------- shapes

@@ -117,7 +117,8 @@ def step_outcome(task: Any) -> dict[str, Any]:
     value = task.result
     if isinstance(value, dict):
         return value
-    error = f"the step's orchestration failed: {value}"
+    reason = str(value).split(" \n ", 1)[0]  # the SDK's failure text is "<reason> \n <details JSON>"
+    error = f"the step's orchestration failed: {reason}"
     report = {"job_id": None, "status": FAILED, "exit_code": None, "error": error, "complete": True}
     return {"status": FAILED, "error": error, "orchestration_failed": True, "report": report}
 
@@ -188,7 +189,7 @@ class _Run:
         return [*self.running.values(), *self.recording.values(), *self.record_waits.values()]
 
     def ended(self, sid: str, outcome: dict[str, Any]) -> None:
-        if outcome.get("orchestration_failed") and is_outage_failure(str(outcome.get("error"))):
+        if outcome.get("orchestration_failed") and is_outage_failure(outcome.get("error")):
             self.outage = self.outage or f"storage unavailable: step '{sid}' could not go on: {outcome['error']}"
         self.status[sid] = outcome["status"]
         if "report" in outcome:  # ended but not recorded: the next step_start (or step_complete) records it
