@@ -18,6 +18,7 @@ from durableml.launcher import LocalDurableml
 from durableml.pipeline.core import PipelineRun
 from funchost.azurite import start_azurite
 from tests.e2e.conftest import Service
+from tests.polling import wait_until
 
 from .conftest import REPO
 from .test_ray_pipelines import EXPERIMENT, OUTPUTS, run_example, step_outputs
@@ -70,11 +71,17 @@ def test_the_seed_pipeline_runs_its_steps_as_container_apps_job_executions(
     run = PipelineRun(service.workspace().experiments[EXPERIMENT], run_id)
     steps = {s.id for s in run.get_steps()}
     assert len(steps) == len(OUTPUTS)
-    ran = {}
-    for execution in server.executions.values():
-        env = {var["name"]: var.get("value") for var in execution.template["containers"][0]["env"]}
-        ran[env["DURABLEML_STEP_RUN_ID"]] = execution.status()
-    assert ran == {step: "Succeeded" for step in steps}, "each step was one execution, and nothing else ran"
+
+    def ran() -> dict[str, str]:
+        found = {}
+        for execution in server.executions.values():
+            env = {var["name"]: var.get("value") for var in execution.template["containers"][0]["env"]}
+            found[env["DURABLEML_STEP_RUN_ID"]] = execution.status()
+        return found
+
+    # a step's result is reported just before its container's process exits: its execution ends a moment later
+    wait_until(lambda: "Running" not in ran().values(), 30, 0.05, "the executions to end")
+    assert ran() == {step: "Succeeded" for step in steps}, "each step was one execution, and nothing else ran"
     job_id = next(iter(server.jobs.values())).id
     assert server.requests.count(("POST", f"{job_id}/start")) == len(steps)
     assert ("GET", "/msi/token") in server.requests, "the service authenticated as its managed identity"
