@@ -222,10 +222,7 @@ def step_complete(
     Failed report for a step whose orchestration failed, which may have no record yet: it gets one.
     A deliberate error from the backend (the target is gone, the job is unknown) ends the step Failed.
     """
-    run = run_static(run_id)
-    step = _document_step(run, plan_step["id"])
-    sid = step_run_id(run_id, step["id"])
-    record = _SAVED.get(sid) or records().get(RUNS, PARTITION, sid) or _new_step_record(run, step, QUEUED)
+    run, step, sid, record = _step_record(run_id, plan_step)
     if record["status"] in TERMINAL:
         _SAVED.pop(sid, None)
         return _result(record)
@@ -273,10 +270,7 @@ def step_timed_out(run_id: str, plan_step: Mapping[str, Any], limit: Mapping[str
     """The step outlived its time limit (``{"seconds", "source"}``, see ``step_start``): cancel its job as a cancel
     does (its processes stopped) and record it Failed, "timed out after N s". A job that ended meanwhile is
     recorded as it ended instead (it beat the limit). Idempotent: a second call finds the record ended."""
-    run = run_static(run_id)
-    step = _document_step(run, plan_step["id"])
-    sid = step_run_id(run_id, step["id"])
-    record = _SAVED.get(sid) or records().get(RUNS, PARTITION, sid) or _new_step_record(run, step, QUEUED)
+    run, step, sid, record = _step_record(run_id, plan_step)
     if record["status"] in TERMINAL:
         _SAVED.pop(sid, None)
         return _result(record)
@@ -303,6 +297,16 @@ def steps_cancel(run_id: str, step_ids: list[str]) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- helpers
+def _step_record(run_id: str, plan_step: Mapping[str, Any]) -> tuple[RunStatic, dict[str, Any], str, dict[str, Any]]:
+    """(run, the step's document, its step run id, its record: the one saved in this process, the stored one, or
+    a new Queued one) for the activities that end a step."""
+    run = run_static(run_id)
+    step = _document_step(run, plan_step["id"])
+    sid = step_run_id(run_id, step["id"])
+    record = _SAVED.get(sid) or records().get(RUNS, PARTITION, sid) or _new_step_record(run, step, QUEUED)
+    return run, step, sid, record
+
+
 def _document_step(run: RunStatic, step_id: str) -> dict[str, Any]:
     return next(s for s in run.document["steps"] if s["id"] == step_id)
 
