@@ -26,7 +26,7 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from tests.private_host import private_host  # noqa: E402
+from tests.private_host import private_host, seed_objects  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "8"))
@@ -71,30 +71,8 @@ def api(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _seed_objects(api: Api) -> None:
     """A published pipeline (publishing a valid document), an endpoint and a draft to aim requests at."""
-    headers = {"x-functions-key": api.key}
-    document = {
-        "schemaVersion": 1,
-        "kind": "durableml.pipeline",
-        "description": None,
-        "defaultDatastore": None,
-        "parameters": {"count": {"type": "int", "default": 1}},
-        "steps": [],
-        "edges": [],
-    }
-    pipeline = api.session.post(
-        f"{api.base}/api/published-pipelines", headers=headers, timeout=30, json={"document": document, "name": "fuzz"}
-    )
-    assert pipeline.status_code == 201, pipeline.text
-    endpoint = api.session.post(
-        f"{api.base}/api/pipeline-endpoints",
-        headers=headers,
-        timeout=30,
-        json={"name": "fuzz", "pipelineId": pipeline.json()["id"]},
-    )
-    draft = api.session.post(
-        f"{api.base}/api/pipeline-drafts", headers=headers, timeout=30, json={"document": document, "name": "fuzz"}
-    )
-    api.ids = [pipeline.json()["id"], endpoint.json()["id"], draft.json()["id"], "fuzz", "0", "1"]
+    ids = seed_objects(api.session, api.base, api.key, "fuzz")
+    api.ids = [ids["pipeline"], ids["endpoint"], ids["draft"], "fuzz", "0", "1"]
 
 
 def _resolve(schema: dict[str, Any], document: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,7 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 from schemathesis.checks import not_a_server_error  # noqa: E402
 
-from tests.private_host import private_host  # noqa: E402
+from tests.private_host import private_host, seed_objects  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "5"))
@@ -61,34 +61,15 @@ def served(funchost_process: Any, tmp_path_factory: pytest.TempPathFactory) -> I
 
 
 def _seed_objects(target: Served) -> None:
-    """A published pipeline, an endpoint and a draft, so that the list and get routes have something to show."""
-    document = {
-        "schemaVersion": 1,
-        "kind": "durableml.pipeline",
-        "description": None,
-        "defaultDatastore": None,
-        "parameters": {"count": {"type": "int", "default": 1}},
-        "steps": [],
-        "edges": [],
-    }
-    post = target.session.post
-    pipeline = post(f"{target.base}/api/published-pipelines", timeout=30, json={"document": document, "name": "st"})
-    assert pipeline.status_code == 201, pipeline.text
-    endpoint = post(
-        f"{target.base}/api/pipeline-endpoints", timeout=30, json={"name": "st", "pipelineId": pipeline.json()["id"]}
-    )
-    assert endpoint.status_code == 201, endpoint.text
-    draft = post(f"{target.base}/api/pipeline-drafts", timeout=30, json={"document": document, "name": "st"})
-    assert draft.status_code == 201, draft.text
-    run = post(f"{target.base}/api/experiments/st/runs", timeout=30, json={"document": document})
-    assert run.status_code == 202, run.text
+    """A published pipeline, an endpoint, a draft and a run, so that the list and get routes have something to show."""
+    ids = seed_objects(target.session, target.base, target.key, "st", run=True)
     target.ids = {
-        "/api/published-pipelines/": pipeline.json()["id"],
-        "/PipelineSubmit/": pipeline.json()["id"],
-        "/api/pipeline-endpoints/": endpoint.json()["id"],
-        "/PipelineEndpointSubmit/Id/": endpoint.json()["id"],
-        "/api/pipeline-drafts/": draft.json()["id"],
-        "run_id": run.json()["id"],
+        "/api/published-pipelines/": ids["pipeline"],
+        "/PipelineSubmit/": ids["pipeline"],
+        "/api/pipeline-endpoints/": ids["endpoint"],
+        "/PipelineEndpointSubmit/Id/": ids["endpoint"],
+        "/api/pipeline-drafts/": ids["draft"],
+        "run_id": ids["run"],
     }
 
 
