@@ -178,7 +178,7 @@ async def reconciled_run(client: df.DurableOrchestrationClient, run_id: str) -> 
     if record is not None and (record["status"] in runs.TERMINAL or record.get("kind") != "pipeline"):
         return record
     orchestration = await orchestration_of(client, run_id)
-    repaired = await asyncio.to_thread(reconcile.repair, run_id, orchestration)
+    repaired = await asyncio.to_thread(reconcile.repair, run_id, orchestration, record)
     if repaired is None:
         return await asyncio.to_thread(runs.get_run, run_id)  # raises RunNotFoundError with its message
     return repaired
@@ -299,7 +299,7 @@ async def run_cancel(req: func.HttpRequest, client: df.DurableOrchestrationClien
         orchestration = await orchestration_of(client, run_id)
         if orchestration.status is None:  # gone: nothing can receive the event; cancel its steps' jobs directly
             return await asyncio.to_thread(reconcile.cancel_orphan, run_id)
-        record = await asyncio.to_thread(reconcile.repair, run_id, orchestration) or record
+        record = await asyncio.to_thread(reconcile.repair, run_id, orchestration, record) or record
         if record["status"] not in runs.TERMINAL:
             await client.raise_event(run_id, contract.EVENT_CANCEL, None)
         return record

@@ -57,7 +57,7 @@ async def _reconcile(client: df.DurableOrchestrationClient, run_id: str) -> int:
     """1 when the record changed (rebuilt or ended), else 0; a failure is logged and the sweep goes on."""
     try:
         before = await asyncio.to_thread(runs.find_run, run_id)
-        after = await asyncio.to_thread(reconcile.repair, run_id, await orchestration_of(client, run_id))
+        after = await asyncio.to_thread(reconcile.repair, run_id, await orchestration_of(client, run_id), before)
     except Exception:  # noqa: BLE001 (one run's trouble does not stop the others' repair)
         log.exception("could not reconcile run %s", run_id)
         return 0

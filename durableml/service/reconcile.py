@@ -48,10 +48,12 @@ class Orchestration:
     input: Any = None
 
 
-def repair(run_id: str, orchestration: Orchestration, now: Optional[datetime] = None) -> Optional[dict[str, Any]]:
-    """The run's record, repaired from its orchestration when it is missing or behind; None when there is neither a
-    record nor an orchestration to rebuild it from."""
-    record = records().get(RUNS, PARTITION, run_id)
+def repair(
+    run_id: str, orchestration: Orchestration, record: Optional[dict[str, Any]], now: Optional[datetime] = None
+) -> Optional[dict[str, Any]]:
+    """The run's record (``record``, as the caller just read it, or None when there is none), repaired from its
+    orchestration when it is missing or behind; None when there is neither a record nor an orchestration to rebuild
+    it from."""
     if record is None:
         record = _rebuild(run_id, orchestration)
         if record is None:
