@@ -155,3 +155,22 @@ def test_durableml_up_takes_accounts_by_name(tmp_path: Path, capsys: pytest.Capt
     assert args.account == ["partnerdata", "publicdata"]
     assert cli.main(["up", "--account", "Bad_Name", "--config", str(tmp_path), "--state-dir", str(tmp_path)]) == 1
     assert "'Bad_Name' is not a valid storage account name" in capsys.readouterr().err
+
+
+def test_clients_of_a_local_emulator_ignore_proxy_settings_and_others_keep_them(
+    azurite: AzuriteHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from durableml.service.records import Records
+    from durableml.storage_accounts import loopback_options
+
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there: a request sent to it fails
+    records = Records(azurite.connection_string)
+    records.put("dmlProxyCheck", "p", "r", {"ok": True})
+    assert records.get("dmlProxyCheck", "p", "r") == {"ok": True}
+    blob = blob_service(azurite.connection_string)
+    assert blob._pipeline._transport.session.trust_env is False
+    assert loopback_options(azurite.connection_string.replace("http://", "https://"), "blob") == {}
+    azure = "DefaultEndpointsProtocol=https;AccountName=acct;AccountKey=a2V5;EndpointSuffix=core.windows.net"
+    assert loopback_options(azure, "table") == {} and loopback_options(azure, "blob") == {}

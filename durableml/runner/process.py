@@ -18,7 +18,7 @@ from typing import Mapping, Optional
 
 from durableml.runner import background
 from durableml.runner.driver_log import DriverLog
-from durableml.runner.warm import WarmInterpreters, popen_script
+from durableml.runner.warm import ForkedScript, WarmInterpreters, popen_script
 
 __all__ = ["ScriptProcess"]
 
@@ -49,7 +49,7 @@ class ScriptProcess:
         self.warm = False
         self.timed_out = False
         self.terminated = False
-        self._proc: Optional[subprocess.Popen[bytes]] = None
+        self._proc: Optional[subprocess.Popen[bytes] | ForkedScript] = None
         self._output_read: Optional[threading.Event] = None
         self._lock = threading.Lock()
         self._exited = False
@@ -86,13 +86,18 @@ class ScriptProcess:
         if timer:
             timer.daemon = True
             timer.start()
-        # Wait for the exit without reaping: the group id cannot be reused while the leader is a
-        # zombie, so killing the leftovers of the group below cannot hit a stranger's processes.
-        os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOWAIT)
-        with self._lock:
-            self._exited = True
-            _killpg(self._proc.pid, signal.SIGKILL)
-        code = self._proc.wait()
+        if isinstance(self._proc, ForkedScript):  # its fork server waits, kills the group's leftovers and reaps
+            code = self._proc.wait()
+            with self._lock:
+                self._exited = True
+        else:
+            # Wait for the exit without reaping: the group id cannot be reused while the leader is a
+            # zombie, so killing the leftovers of the group below cannot hit a stranger's processes.
+            os.waitid(os.P_PID, self._proc.pid, os.WEXITED | os.WNOWAIT)
+            with self._lock:
+                self._exited = True
+                _killpg(self._proc.pid, signal.SIGKILL)
+            code = self._proc.wait()
         if timer:
             timer.cancel()
         self._finish_output()

@@ -253,19 +253,24 @@ def test_a_switched_off_pool_starts_nothing(tmp_path: Path) -> None:
     pool.close()
 
 
-# The script prints how long ago (seconds) its process was started, from /proc (10 ms clock ticks).
+# The script prints how long ago (seconds) the interpreter it runs in was started (for a forked script: its fork
+# server's, the interpreter it is a copy of), from /proc (10 ms clock ticks), and whether it was forked.
 STARTED_AGO = """
 import os, time
-ticks = int(open("/proc/self/stat").read().rsplit(")", 1)[1].split()[19])
-print("started_ago", time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"))
+def started(pid):
+    return int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[19])
+forked = b"_durableml_fork_server" in open(f"/proc/{os.getppid()}/cmdline", "rb").read()
+ticks = started(os.getppid() if forked else os.getpid())
+print("started_ago", time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK"), "forked", forked)
 """
 
 
-def _started_ago(compute: LocalCompute, spec: JobSpec) -> float:
+def _started_ago(compute: LocalCompute, spec: JobSpec) -> tuple[float, bool]:
     compute.submit(spec)
     status = compute.wait(spec.job_id)
     assert status.state is JobState.FINISHED, status.error
-    return float(compute.logs(spec.job_id).split("started_ago", 1)[1].split()[0])
+    words = compute.logs(spec.job_id).split("started_ago", 1)[1].split()  # <seconds> forked <True|False>
+    return float(words[0]), words[2] == "True"
 
 
 @pytest.mark.parametrize("setting", ["2", "0"])
@@ -276,10 +281,71 @@ def test_the_worker_runs_steps_in_interpreters_started_before_the_step_unless_sw
     compute = new_compute()
     _started_ago(compute, step(STARTED_AGO))  # the worker is up and its pool filled behind this step
     time.sleep(0.5)
-    ago = _started_ago(compute, step(STARTED_AGO, environment={"AZUREML_EXTRA": "per-job variables are fine"}))
+    ago, forked = _started_ago(compute, step(STARTED_AGO, environment={"AZUREML_EXTRA": "per-job variables are fine"}))
     if setting == "0":
-        assert ago < 0.3  # started for this step
+        assert ago < 0.3 and not forked  # started for this step
     else:
-        assert ago > 0.4  # waiting since before the submit
+        assert ago > 0.4 and forked  # forked from an interpreter started before the submit
     # A job whose environment changes what Python reads at startup always gets a new interpreter.
-    assert _started_ago(compute, step(STARTED_AGO, environment={"PYTHONHASHSEED": "0"})) < 0.3
+    ago, forked = _started_ago(compute, step(STARTED_AGO, environment={"PYTHONHASHSEED": "0"}))
+    assert ago < 0.3 and not forked
+
+
+def _run(pool: WarmInterpreters, work: Path, script: str) -> tuple[int, str, int]:
+    """Run ``script`` in a fork server: (exit code, output, the script's pid)."""
+    (work / "main.py").write_text(textwrap.dedent(script), encoding="utf-8")
+    wait_until(lambda: pool._idle, what="an idle fork server")
+    process = pool.run(["main.py"], work, _job_env(work))
+    assert process is not None and process.stdout is not None
+    output = process.stdout.read().decode()
+    code = process.wait(timeout=60)
+    process.stdout.close()
+    return code, output, process.pid
+
+
+def test_one_server_runs_script_after_script_each_in_a_new_process_of_its_own_group(
+    pool: WarmInterpreters, tmp_path: Path
+) -> None:
+    probe = "import os\nprint(os.getppid(), os.getpgid(0) == os.getpid())\n"
+    runs = [_run(pool, tmp_path, probe) for _ in range(4)]
+    parents = {int(out.split()[0]) for _, out, _ in runs}
+    assert {code for code, _, _ in runs} == {0} and {out.split()[1] for _, out, _ in runs} == {"True"}
+    assert len({pid for _, _, pid in runs}) == 4  # a new process each time
+    assert parents <= {s.popen.pid for s in pool._idle}  # forked by the pool's servers, which are still there
+
+
+def test_what_a_forked_script_leaves_in_its_group_is_killed_when_it_ends(pool: WarmInterpreters, tmp_path: Path) -> None:
+    code, output, _ = _run(pool, tmp_path, "import subprocess\nprint(subprocess.Popen(['sleep', '60']).pid)\n")
+    assert code == 0
+    wait_until(lambda: not _alive(int(output)), what="the script's leftover sleep to be killed")
+
+
+def test_a_forked_script_is_stopped_by_a_signal_to_its_group(pool: WarmInterpreters, tmp_path: Path) -> None:
+    (tmp_path / "main.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    wait_until(lambda: pool._idle, what="an idle fork server")
+    process = pool.run(["main.py"], tmp_path, _job_env(tmp_path))
+    assert process is not None and process.stdout is not None
+    assert process.stdout.readline() == b"up\n"
+    with pytest.raises(subprocess.TimeoutExpired):
+        process.wait(timeout=0.2)
+    os.killpg(process.pid, signal.SIGTERM)
+    assert process.wait(timeout=30) == -signal.SIGTERM
+    process.stdout.close()
+
+
+def test_a_server_killed_while_its_script_runs_reports_it_killed_and_is_replaced(
+    pool: WarmInterpreters, tmp_path: Path
+) -> None:
+    (tmp_path / "main.py").write_text("import time\nprint('up', flush=True)\ntime.sleep(60)\n")
+    wait_until(lambda: len(pool._idle) == 2, what="two idle fork servers")
+    process = pool.run(["main.py"], tmp_path, _job_env(tmp_path))
+    assert process is not None and process.stdout is not None
+    assert process.stdout.readline() == b"up\n"
+    server = process.server.popen
+    server.kill()
+    server.wait()
+    assert process.wait(timeout=30) == -signal.SIGKILL
+    wait_until(lambda: not _alive(process.pid), what="the orphaned script to be killed")
+    process.stdout.close()
+    wait_until(lambda: len(pool._idle) == 2, what="a new fork server in place of the killed one")
+    assert server.pid not in {s.popen.pid for s in pool._idle}
