@@ -207,10 +207,10 @@ def loopback_options(text: str, service: str) -> dict[str, Any]:
     a requests session that does not read proxy settings from the environment; none for any other endpoint.
 
     Why: with ``trust_env`` on, requests looks the proxy settings up in ``os.environ`` on every request: 17% of the
-    py-spy samples of the host's table upserts in a 50-step chain (docs/benchmarks.md, "loopback sessions"). A proxy has no
-    business with a loopback endpoint anyway: without ``NO_PROXY`` covering it, an ``HTTP_PROXY`` would even take
-    the emulator's requests away from it. HTTPS endpoints keep the default (the environment may name the CA bundle
-    that trusts an emulator's certificate)."""
+    py-spy samples of the host's table upserts in a 50-step chain (docs/benchmarks.md, "loopback sessions"). A
+    proxy has no business with a loopback endpoint anyway: without ``NO_PROXY`` covering it, an ``HTTP_PROXY``
+    would even take the emulator's requests away from it. HTTPS endpoints keep the default (the environment may
+    name the CA bundle that trusts an emulator's certificate)."""
     match = _ENDPOINT.match(parse(text).get(f"{service}endpoint", ""))
     if match is None or match.group(1).lower() != "http" or match.group(2).lower() not in _LOOPBACK:
         return {}
