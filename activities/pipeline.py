@@ -51,6 +51,13 @@ async def step_start(payload: dict[str, Any], client: df.DurableOrchestrationCli
     )
 
 
+@function_name(bp, contract.ACTIVITY_STEPS_REUSE)
+@activity(bp)
+@raising_unavailable
+def steps_reuse(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.steps_reuse(payload["run_id"], payload["ready"], payload["depends_on"])
+
+
 @function_name(bp, contract.ACTIVITY_STEP_COMPLETE)
 @activity(bp)
 @raising_unavailable

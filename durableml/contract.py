@@ -6,7 +6,8 @@ can import it, and so can the service, the activities, the compute backends and 
 Who uses what::
 
     triggers/api.py        starts ORCHESTRATOR_PIPELINE_RUN with a PipelinePlan, raises EVENT_CANCEL
-    pipeline_run           calls ORCHESTRATOR_STEP_RUN (StepWork) and the activities below
+    pipeline_run           calls ORCHESTRATOR_STEP_RUN (StepWork) and the activities below; first, when the plan
+                           says ``reuse_ahead``, ACTIVITY_STEPS_REUSE (ReuseAhead -> ReusedAhead)
     step_run               calls ACTIVITY_STEP_START / ACTIVITY_STEP_COMPLETE, waits for EVENT_STEP_DONE,
                            calls ACTIVITY_STEP_TIMED_OUT when the step's time limit passes first
     compute backends       raise EVENT_STEP_DONE with a job report (durableml.compute.base.job_report)
@@ -26,6 +27,7 @@ __all__ = [
     "ACTIVITY_STEP_START",
     "ACTIVITY_STEP_TIMED_OUT",
     "ACTIVITY_STEPS_CANCEL",
+    "ACTIVITY_STEPS_REUSE",
     "EVENT_CANCEL",
     "EVENT_STEP_DONE",
     "ORCHESTRATOR_PIPELINE_RUN",
@@ -45,6 +47,8 @@ __all__ = [
     "StepResult",
     "StepStart",
     "StepWork",
+    "ReuseAhead",
+    "ReusedAhead",
     "Status",
     "step_instance_id",
     "OUTAGE_MARKER",
@@ -70,6 +74,7 @@ ACTIVITY_STEP_START: Final = "step_start"
 ACTIVITY_STEP_COMPLETE: Final = "step_complete"
 ACTIVITY_STEP_TIMED_OUT: Final = "step_timed_out"
 ACTIVITY_STEPS_CANCEL: Final = "steps_cancel"
+ACTIVITY_STEPS_REUSE: Final = "steps_reuse"
 ACTIVITY_PIPELINE_FINISHED: Final = "pipeline_finished"
 ACTIVITY_NOTIFY_RUN_FINISHED: Final = "notify_run_finished"
 
@@ -123,6 +128,7 @@ class PipelinePlan(TypedDict):
     outage_window_s: NotRequired[float]
     record: NotRequired[dict[str, Any]]  # the run's record as created (durableml.service.reconcile rebuilds from it)
     notify: NotRequired[bool]
+    reuse_ahead: NotRequired[bool]  # some step may reuse an earlier result: try them all at once first
     state: NotRequired[PlanState]
 
 
@@ -166,3 +172,18 @@ class StepStart(TypedDict):
 
     result: NotRequired[StepResult]
     timeout: NotRequired[dict[str, Any]]
+
+
+class ReuseAhead(TypedDict):
+    """``steps_reuse``'s input: the run, the steps ready to start, and every plan step's upstream step ids."""
+
+    run_id: str
+    ready: list[str]
+    depends_on: dict[str, list[str]]
+
+
+class ReusedAhead(TypedDict):
+    """``steps_reuse``'s answer: the steps it recorded as reused (each as ``step_run`` would have returned it), in
+    the order it reused them; the run was set Running if there is any."""
+
+    reused: dict[str, StepResult]

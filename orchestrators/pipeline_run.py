@@ -25,6 +25,10 @@ and the host replays actions in order, waiting for each. A WhenAny of new steps 
 keep the host waiting for those steps, so a cancel would only be acted on once one of them ended; with the new
 waiter in it, the cancel event (served to the newest waiter: external events are LIFO) ends that WhenAny at once.
 
+Reuse ahead: when the plan says ``reuse_ahead`` (some step may reuse an earlier result), the first generation
+starts with one ``steps_reuse`` activity, which records every step that reuses now, downstream ones included,
+and the run Running; only the others get a ``step_run``.
+
 The first step started also sets the run Running (``pipeline_running``). After ``GENERATION_STEPS``
 completions, when no step runs, the orchestration continues as new with its state, so its own history
 (replayed at every wake-up) stays short however long the pipeline is.
@@ -45,6 +49,7 @@ from durableml.contract import (
     ACTIVITY_PIPELINE_FINISHED,
     ACTIVITY_STEP_COMPLETE,
     ACTIVITY_STEPS_CANCEL,
+    ACTIVITY_STEPS_REUSE,
     CANCELED,
     EVENT_CANCEL,
     FAILED,
@@ -53,6 +58,7 @@ from durableml.contract import (
     ORCHESTRATOR_PIPELINE_RUN,
     ORCHESTRATOR_STEP_RUN,
     RUNNING,
+    ReusedAhead,
     is_outage_failure,
     step_instance_id,
 )
@@ -204,10 +210,37 @@ class _Run:
             self.stop_starting = True
 
 
+def reuse_ahead(context: df.DurableOrchestrationContext, run: _Run) -> Generator[Any, Any, None]:
+    """``steps_reuse``: every step that reuses an earlier result, recorded in one activity, marked Finished here
+    (a fully reused pipeline costs one activity, not a ``step_run`` per step). When the call fails, the steps
+    start as usual and each one's ``step_start`` decides."""
+    order = run.readiness.order
+    ready = sorted(run.readiness.ready, key=order.__getitem__)
+    payload = {
+        "run_id": run.run_id,
+        "ready": ready,
+        "depends_on": {s["id"]: list(s["depends_on"]) for s in run.plan["steps"]},
+    }
+    try:
+        answer: ReusedAhead = yield from outages.call_activity(context, ACTIVITY_STEPS_REUSE, payload, run.window)
+    except Exception:  # noqa: BLE001 (an activity failure: the usual way still works)
+        return
+    reused = answer.get("reused") or {}
+    for sid in reused:
+        run.status[sid] = FINISHED
+        run.readiness.finished(sid)
+    if reused:
+        run.first = False  # steps_reuse set the run Running
+        run.readiness.ready = [sid for sid in run.readiness.ready if run.status[sid] == NOT_STARTED]
+
+
 @function_name(bp, ORCHESTRATOR_PIPELINE_RUN)
 @orchestration(bp)
 def pipeline_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Optional[dict[str, Any]]]:
-    run = _Run(context.get_input())
+    plan = context.get_input()
+    run = _Run(plan)
+    if plan.get("reuse_ahead") and "state" not in plan:  # the first generation only
+        yield from reuse_ahead(context, run)
     cancel: Any = None
     waited_on: set[int] = set()  # id() of every task a task_any of this execution waited on
     while True:

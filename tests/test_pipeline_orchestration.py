@@ -352,3 +352,41 @@ def test_a_cancel_while_only_steps_started_earlier_run_cancels_them() -> None:
     _, new = run.episode()
     assert [d.name for d in new] == ["steps_cancel"], new
     assert inputs(new)["steps_cancel"]["step_ids"] == ["c"]
+
+
+def test_reuse_ahead_records_the_reused_steps_in_one_activity_and_starts_only_the_others() -> None:
+    p = {**plan({"a": [], "b": ["a"], "c": ["b"], "x": []}), "reuse_ahead": True}
+    run, new = start(p)
+    assert [d.name for d in new] == ["steps_reuse"] and subs(new) == []  # before any step_run
+    assert inputs(new)["steps_reuse"] == {
+        "run_id": "r1",
+        "ready": ["a", "x"],
+        "depends_on": {"a": [], "b": ["a"], "c": ["b"], "x": []},
+    }
+    reused = {"a": {"status": "Finished", "step_run_id": "ra", "error": None, "reused_from": "o-a"}}
+    run.complete(new[0].id, {"reused": {**reused, "b": {**reused["a"], "step_run_id": "rb"}}})
+    _, new = run.episode()
+    assert subs(new) == ["r1:c", "r1:x"]  # a and b are done: c is ready, x was
+    assert not any(i.get("pipeline_running") for i in inputs(new).values())  # steps_reuse set the run Running
+    assert "record_first" not in inputs(new)["c"]  # b's record is written already
+    ids = {d.instance_id: d.id for d in new}
+    run.complete_sub(ids["r1:c"], {"status": "Finished"})
+    run.complete_sub(ids["r1:x"], {"status": "Finished"})
+    _, new = run.episode()
+    assert [d.name for d in new] == ["pipeline_finished"]
+    run.complete(new[0].id)
+    state, _ = run.episode()
+    assert state["output"]["status"] == "Finished" and set(state["output"]["steps"].values()) == {"Finished"}
+
+
+def test_a_fully_reused_run_and_a_failed_reuse_ahead() -> None:
+    p = {**plan({"a": [], "b": ["a"]}), "reuse_ahead": True}
+    run, new = start(p)
+    done = {"status": "Finished", "step_run_id": "s", "error": None, "reused_from": "o"}
+    run.complete(new[0].id, {"reused": {"a": done, "b": done}})
+    _, new = run.episode()
+    assert [d.name for d in new] == ["pipeline_finished"]  # nothing left to start
+    run, new = start(p)
+    run.fail(new[0].id, "ValueError: not what anybody expected")
+    _, new = run.episode()
+    assert subs(new) == ["r1:a"] and inputs(new)["a"]["pipeline_running"] is True  # the usual way

@@ -169,6 +169,8 @@ def create_run(
     _note_experiment(experiment, created)
     plan = execution_plan(run_id, document, continue_on_step_failure)
     plan["record"] = record  # what the run's record is rebuilt from if storage loses it (service.reconcile)
+    if resumed is not None or (not regenerate_outputs and any(s.get("allowReuse") for s in document["steps"])):
+        plan["reuse_ahead"] = True  # pipeline_run tries every step's reuse in one activity first (runtime.steps_reuse)
     return record, plan
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import threading
 from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
 
@@ -91,6 +92,14 @@ _SAVED = state.cache(
     "steps that never started), one at a time, so these replace it whole instead of read-modify-write, and "
     "step_complete starts from the record step_start saved in this process when it is still cached",
 )
+_OUTPUTS = state.cache(
+    "step run outputs",
+    "a step run's outputs are fixed when it starts (or reuses), and only its own activities save its record: the "
+    "outputs saved last in this process are the stored ones; a downstream step reads them here instead of reading "
+    "the producer's record again",
+)
+_OUTPUTS_MAX = 4096
+_OUTPUTS_LOCK = threading.Lock()
 _log = logging.getLogger(__name__)
 
 
@@ -131,19 +140,10 @@ def step_start(
         _after_decision(run, record_first, pipeline_running)
         return {"result": _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))}
     _after_decision(run, record_first, pipeline_running)
+    if reused is not None:
+        return {"result": _reused(record, resolved, reused)}
     found = _input_datasets(resolved["inputs"])
     used = {"input_datasets": found} if found else {}  # kept off the records of steps that use none
-    if reused is not None:
-        done = _save(
-            record,
-            status=FINISHED,
-            ended=utc_now(),
-            outputs=reused["outputs"],
-            reused_from=reused["id"],
-            reuse=reused["reuse"],
-            **used,
-        )
-        return {"result": _result(done)}
     _save(
         record,
         status=RUNNING,
@@ -154,6 +154,65 @@ def step_start(
         **used,
     )
     return {"timeout": limit._asdict()} if limit else {}
+
+
+def _reused(record: Mapping[str, Any], resolved: Mapping[str, Any], reused: Mapping[str, Any]) -> dict[str, Any]:
+    """Record the step run Finished with the earlier result it reuses; its result."""
+    found = _input_datasets(resolved["inputs"])
+    used = {"input_datasets": found} if found else {}  # kept off the records of steps that use none
+    done = _save(
+        record,
+        status=FINISHED,
+        ended=utc_now(),
+        outputs=reused["outputs"],
+        reused_from=reused["id"],
+        reuse=reused["reuse"],
+        **used,
+    )
+    return _result(done)
+
+
+def steps_reuse(run_id: str, ready: Sequence[str], depends_on: Mapping[str, Sequence[str]]) -> dict[str, Any]:
+    """Reuse ahead: every step that can reuse an earlier result now, in one call, instead of one ``step_run`` each.
+
+    Tries the ``ready`` steps in order; each one reused finishes at once, so the steps downstream of it whose
+    upstream steps have all been reused here are tried next, in plan order. A step that may not reuse (its
+    ``allow_reuse``, ``regenerate_outputs``; in a resumed run, what finished there), finds nothing to reuse, or
+    cannot be resolved is left alone: it starts as usual and its ``step_start`` decides (and records any error).
+    Returns ``{"reused": {step id: result}}``; when anything was reused the run is set Running too.
+
+    Idempotent: a repeated call (the activity ran twice) finds the same earlier results and saves the same records.
+    """
+    run = run_static(run_id)
+    order = {sid: i for i, sid in enumerate(depends_on)}
+    pending = sorted(set(ready), key=lambda sid: order.get(sid, len(order)))
+    reused: dict[str, Any] = {}
+    while pending:
+        sid = pending.pop(0)
+        result = _reuse_now(run, sid)
+        if result is None:
+            continue
+        if not reused:
+            update_run(run.id, status=RUNNING, started=utc_now())
+        reused[sid] = result
+        unlocked = [d for d, ups in depends_on.items() if sid in ups and all(u in reused for u in ups)]
+        pending = sorted({*pending, *unlocked}, key=lambda s: order[s])
+    return {"reused": reused}
+
+
+def _reuse_now(run: RunStatic, sid: str) -> Optional[dict[str, Any]]:
+    """The step's result when it reuses an earlier one (recorded), else None (nothing written)."""
+    step = _document_step(run, sid)
+    resumed = run.resumed_steps is not None
+    if not (resumed or (step.get("allowReuse") and not run.regenerate_outputs)):
+        return None
+    record = _new_step_record(run, step, status=QUEUED)
+    try:
+        resolved = _resolve(run, step, record["id"])
+    except AzureMLException:  # its step_start meets the same error and records it
+        return None
+    found = reuse.find(run, step, resolved["reuse"])
+    return None if found is None else _reused(record, resolved, found)
 
 
 def _input_datasets(inputs: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
@@ -344,6 +403,7 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
 
 def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     new = {**record, **fields}
+    _remember_outputs(str(new["id"]), new.get("outputs"))
     records().put(RUNS, PARTITION, str(record["id"]), new)
     changes.changed(new.get("parent_id"), step=True)
     if new["status"] not in TERMINAL:
@@ -351,6 +411,14 @@ def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     elif record.get("status") not in TERMINAL:
         log_step_end(new)
     return new
+
+
+def _remember_outputs(sid: str, outputs: Any) -> None:
+    with _OUTPUTS_LOCK:
+        _OUTPUTS.pop(sid, None)
+        _OUTPUTS[sid] = outputs if outputs is not None else {}
+        if len(_OUTPUTS) > _OUTPUTS_MAX:
+            del _OUTPUTS[next(iter(_OUTPUTS))]  # the oldest
 
 
 STEP_END_EVENT = "durableml.step_end"
@@ -429,8 +497,10 @@ def _input(run: RunStatic, binding: Mapping[str, Any], params: Mapping[str, Any]
     kind = source["kind"]
     if kind == "stepOutput":
         producer_id = step_run_id(run.id, source["step"])
-        producer = _SAVED.get(producer_id) or get_run(producer_id)  # its outputs are set when it starts
-        where = producer["outputs"][source["output"]]
+        outputs = _OUTPUTS.get(producer_id)  # set when it started (or reused)
+        if outputs is None:
+            outputs = (_SAVED.get(producer_id) or get_run(producer_id))["outputs"]
+        where = outputs[source["output"]]
         datastore, path = where["datastore"], where["path"]
     elif kind == "datastore":
         datastore, path = source["datastore"], source["path"]

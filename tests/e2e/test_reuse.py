@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from durableml.core import Experiment
 from durableml.pipeline.core import Pipeline, PipelineData, PipelineParameter
@@ -108,10 +109,34 @@ def test_unchanged_resubmission_reuses_every_step(env: dict[str, Any]) -> None:
     assert reused.get_file_names() == original.get_file_names()
 
 
+def _instances(env: dict[str, Any], run: Any) -> list[str]:
+    """The Durable instances of a run: its pipeline_run and the step_run of each step that started."""
+    service = env["service"]
+    answer = requests.get(
+        f"{service.base_url}/runtime/webhooks/durabletask/instances",
+        params={"instanceIdPrefix": run.id},
+        headers={"x-functions-key": service.launched.master_key},
+        timeout=30,
+    )
+    assert answer.status_code == 200, answer.text
+    return sorted(i["instanceId"] for i in answer.json())
+
+
+def test_a_fully_reused_pipeline_is_decided_in_one_activity_without_a_step_orchestration(env: dict[str, Any]) -> None:
+    first = env["runs"]["first"]
+    run = submit(env, build(env))
+    assert reused_from(run) == step_ids(first)
+    assert _instances(env, run) == [run.id]  # steps_reuse recorded both steps: no step_run was started
+    assert run.get_details()["status"] == "Finished" and run.get_details().get("startTimeUtc")
+    assert {s.name: s.get_status() for s in run.get_steps()} == {"A": "Finished", "B": "Finished"}
+    assert journal_counts(env["journal"], "end") == {"A": 1, "B": 1}
+
+
 def test_allow_reuse_false_runs_again_and_so_does_its_consumer(env: dict[str, Any]) -> None:
     run = submit(env, build(env, allow_reuse_a=False))
     # A always runs and makes new data, so B (whose key holds A's data key) runs again too.
     assert reused_from(run) == {"A": None, "B": None}
+    assert len(_instances(env, run)) == 3  # the pipeline_run and a step_run each
     assert journal_counts(env["journal"], "end") == {"A": 2, "B": 2}
     a = run.find_step_run("A")[0].get_reuse_explanation()
     assert "allow_reuse=False" in " ".join(a.reasons)
@@ -419,3 +444,24 @@ def test_an_over_limit_source_directory_is_refused_before_anything_is_created(
     (source / ".amlignore").write_text("data/\n")  # the fix the message names
     run = submit(env, one_step(env, "too-big", source), experiment="e2e-reuse-too-big")
     assert run.find_step_run("too-big")[0].get_status() == "Finished"
+
+
+def test_reuse_ahead_takes_the_unchanged_steps_and_leaves_the_changed_one_and_what_follows_it(
+    env: dict[str, Any],
+) -> None:
+    journal = env["journal"].parent / "ahead.txt"
+
+    def chain(c_argument: str) -> Pipeline:
+        store = env["ws"].get_default_datastore()
+        a_out, b_out, c_out = (PipelineData(n, datastore=store) for n in ("a_out", "b_out", "c_out"))
+        step("A", journal, env["compute"], output=a_out)
+        step("B", journal, env["compute"], inputs=[a_out], output=b_out)
+        step("C", journal, env["compute"], inputs=[b_out], output=c_out, extra=["--value", c_argument])
+        d = step("D", journal, env["compute"], inputs=[c_out])
+        return Pipeline(workspace=env["ws"], steps=[d])
+
+    first = submit(env, chain("one"))
+    run = submit(env, chain("two"))
+    assert reused_from(run) == {"A": step_ids(first)["A"], "B": step_ids(first)["B"], "C": None, "D": None}
+    assert journal_counts(journal, "end") == {"A": 1, "B": 1, "C": 2, "D": 2}
+    assert len(_instances(env, run)) == 3  # the pipeline_run, and a step_run for C and for D only

@@ -314,7 +314,9 @@ def test_one_server_runs_script_after_script_each_in_a_new_process_of_its_own_gr
     assert parents <= {s.popen.pid for s in pool._idle}  # forked by the pool's servers, which are still there
 
 
-def test_what_a_forked_script_leaves_in_its_group_is_killed_when_it_ends(pool: WarmInterpreters, tmp_path: Path) -> None:
+def test_what_a_forked_script_leaves_in_its_group_is_killed_when_it_ends(
+    pool: WarmInterpreters, tmp_path: Path
+) -> None:
     code, output, _ = _run(pool, tmp_path, "import subprocess\nprint(subprocess.Popen(['sleep', '60']).pid)\n")
     assert code == 0
     wait_until(lambda: not _alive(int(output)), what="the script's leftover sleep to be killed")
