@@ -87,7 +87,8 @@ def test_poll_follows_the_step_to_finished_and_logs_read_from_an_offset(
     backend = new_backend()
     backend.submit(spec)
     assert backend.poll(spec.job_id).state in (JobState.QUEUED, JobState.RUNNING)
-    wait_for(lambda: "first line" in backend.logs(spec.job_id), what="the script's first line in its log")
+    # unbuffered print() writes its pieces one by one: wait for the whole line, not just its start
+    wait_for(lambda: backend.logs(spec.job_id).endswith("]\n"), what="the script's first line in its log")
     assert backend.poll(spec.job_id).state is JobState.RUNNING
     early = backend.logs(spec.job_id)
     assert early == f"first line ['--alpha', '{go}']\n"
