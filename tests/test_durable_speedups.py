@@ -59,6 +59,17 @@ def test_fast_parse_equals_dateutil_on_funchost_timestamps(value: datetime, digi
         assert mine == theirs and type(mine.tzinfo) is type(theirs.tzinfo)
 
 
+def test_fast_parse_remembers_what_it_parsed_and_forgets_it_all_when_full(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sdk_speedups, "_SEEN_MAX", 3)
+    fast = sdk_speedups.make_fast_parse(parser.parse)
+    texts = [f"2024-01-0{d}T10:00:00.1234567Z" for d in range(1, 6)]
+    first = [fast(t) for t in texts[:3]]
+    assert [fast(t) for t in texts[:3]] == first and all(a is b for a, b in zip(first, map(fast, texts[:3])))
+    fast(texts[3])  # the fourth: the remembered three are forgotten first
+    again = fast(texts[0])
+    assert again == first[0] == parser.parse(texts[0]) and again is not first[0]
+
+
 @pytest.mark.parametrize("text", ["2024-01-01T00:00:00+00:00", "2024-01-01 10:00:00", "Jan 2 2024 10:00Z"])
 def test_other_text_goes_to_dateutil(text: str) -> None:
     assert sdk_speedups.make_fast_parse(parser.parse)(text) == parser.parse(text)

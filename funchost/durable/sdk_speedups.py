@@ -4,9 +4,9 @@ The speed-ups:
 
 * ``timestamps``: the SDK parses every history event's ``Timestamp`` with ``dateutil.parser.parse`` on every
   replay, which is ~80% of replay time (durable-protocol.md §7). funchost writes timestamps in exactly one format,
-  so it swaps the SDK module's ``dt_parse`` for a parser that handles that format directly and hands anything else
-  to dateutil. The tz object is the one dateutil itself returns for ``Z`` on this machine, so the values are equal
-  *and* identical in type.
+  so it swaps the SDK module's ``dt_parse`` for a parser that handles that format directly (and remembers what it
+  parsed: every replay parses the same history again) and hands anything else to dateutil. The tz object is the
+  one dateutil itself returns for ``Z`` on this machine, so the values are equal *and* identical in type.
 * ``namedtuple``: ``TaskOrchestrationExecutor.__init__`` builds a ``namedtuple`` class on every orchestrator call
   (~0.1 ms, a good part of a short orchestration's episode); the module's ``namedtuple`` is replaced by a cached
   one, which returns the same (equal) class each time.
@@ -52,6 +52,7 @@ _SAMPLES = (
     "2031-06-15T08:30:15.5Z",
 )
 _ON, _OFF = {"", "1", "on", "true"}, {"0", "off", "false"}
+_SEEN_MAX = 100_000  # timestamps remembered by the fast parser (a few MB), then forgotten all at once
 
 
 @dataclass
@@ -69,14 +70,22 @@ class SpeedupReport:
 def make_fast_parse(original: Callable[..., datetime]) -> Callable[..., datetime]:
     """A drop-in for ``original`` (dateutil's parse) that is fast for funchost's own timestamps."""
     z_tz = original("2000-01-01T00:00:00Z").tzinfo
+    seen: dict[str, datetime] = {}  # a replay parses the same history's timestamps at every episode
 
     def fast_parse(text: Any, *args: Any, **kwargs: Any) -> datetime:
         if not args and not kwargs and isinstance(text, str):
+            found = seen.get(text)
+            if found is not None:
+                return found  # datetimes are immutable: sharing one is safe
             m = _FORMAT.fullmatch(text)
             if m:
                 y, mo, d, hh, mi, ss, frac = m.groups()
                 micro = int((frac or "0")[:6].ljust(6, "0"))
-                return datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), micro, tzinfo=z_tz)
+                parsed = datetime(int(y), int(mo), int(d), int(hh), int(mi), int(ss), micro, tzinfo=z_tz)
+                if len(seen) >= _SEEN_MAX:
+                    seen.clear()
+                seen[text] = parsed
+                return parsed
         return original(text, *args, **kwargs)
 
     fast_parse.original = original  # type: ignore[attr-defined]
