@@ -49,7 +49,7 @@ def _write_temp(path: Path, data: Any, mode: int) -> Path:
     tmp = temp_path_beside(path)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
+        handle.write(json.dumps(data))  # json.dump encodes in pure Python; json.dumps with the C encoder
     return tmp
 
 
