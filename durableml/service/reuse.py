@@ -32,6 +32,7 @@ from typing import Any, Mapping, Optional
 
 from durableml._canonical import content_hash
 from durableml.exceptions import ConflictError, ValidationError
+from durableml.service import state
 from durableml.service.records import RUNS, blob_container, records
 from durableml.service.runs import PARTITION, TERMINAL, RunStatic, create_run, get_run, step_run_id, submitted_document
 
@@ -45,6 +46,12 @@ _MAX_LISTED_FILES = 500  # content identities list files up to this many (to nam
 _DATA_KEYS: OrderedDict[str, str] = OrderedDict()
 _DATA_KEYS_LOCK = threading.Lock()
 _DATA_KEYS_MAX = 4096
+_REUSABLE = state.cache(
+    "reusable results",
+    "a reuse index entry names a finished step run whose outputs are never changed or deleted; when another run "
+    "replaces the entry for its key, the one remembered here is still an earlier result with that same key, which "
+    "is all reuse asks for. Only entries found or written are remembered, never their absence",
+)
 
 
 # ---------------------------------------------------------------------------------------------- the key
@@ -201,7 +208,9 @@ def find(run: RunStatic, step: Mapping[str, Any], identity: Mapping[str, Any]) -
     if run.resumed_steps is not None:
         found = run.resumed_steps.get(step["id"])
     elif step.get("allowReuse") and not run.regenerate_outputs:
-        found = records().get(REUSE, "key", identity["key"])
+        found = _REUSABLE.get(identity["key"]) or records().get(REUSE, "key", identity["key"])
+        if found is not None:
+            _remember_reusable(identity["key"], found)
     else:
         found = None
     data_key = (found.get("data_key") or identity["key"]) if found else identity["data_key"]
@@ -215,12 +224,17 @@ def remember(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
     """Make a finished step run's results reusable by later steps with the same key."""
     identity = record.get("reuse") or {}
     if step.get("allowReuse") and identity.get("key") and record.get("status") == "Finished":
-        records().put(
-            REUSE,
-            "key",
-            identity["key"],
-            {"id": record["id"], "outputs": record.get("outputs", {}), "data_key": identity["data_key"]},
-        )
+        entry = {"id": record["id"], "outputs": record.get("outputs", {}), "data_key": identity["data_key"]}
+        records().put(REUSE, "key", identity["key"], entry)
+        _remember_reusable(identity["key"], entry)
+
+
+def _remember_reusable(key: str, entry: dict[str, Any]) -> None:
+    with _DATA_KEYS_LOCK:
+        _REUSABLE.pop(key, None)
+        _REUSABLE[key] = entry
+        if len(_REUSABLE) > _DATA_KEYS_MAX:
+            del _REUSABLE[next(iter(_REUSABLE))]  # the oldest
 
 
 # ---------------------------------------------------------------------------------------------- resume
