@@ -3,7 +3,7 @@ from storage again; the absence of one is never remembered; state.reset() forget
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Iterator, Optional
 
 import pytest
 
@@ -25,7 +25,7 @@ class _Records:
 
 
 @pytest.fixture
-def stored(monkeypatch: pytest.MonkeyPatch) -> _Records:
+def stored(monkeypatch: pytest.MonkeyPatch) -> Iterator[_Records]:
     fake = _Records()
     monkeypatch.setattr(reuse, "records", lambda: fake)
     state.reset()
