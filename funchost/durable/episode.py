@@ -346,21 +346,7 @@ class EpisodeRunner:
         custom: Any,
     ) -> None:
         input_text = json.dumps(action.get("input")) if action.get("input") is not None else None
-        tx.append_history(
-            inst.id,
-            old,
-            [
-                *chunk,
-                h.event(
-                    EventType.ContinueAsNew,
-                    ts,
-                    OrchestrationStatus=int(RuntimeStatus.ContinuedAsNew),
-                    Result=input_text,
-                ),
-                h.event(EventType.OrchestratorCompleted, ts),
-            ],
-        )
-        tx.reset_history(inst.id)
+        tx.reset_history(inst.id)  # the ended execution's history goes whole: nothing of it is kept or shown
         execution_id = new_execution_id()
         started = h.execution_started(
             ts, inst.id, execution_id, inst.name, input_text, parent=_parent_instance(inst.parent)
