@@ -126,7 +126,8 @@ class PipelinePlan(TypedDict):
     continue_on_step_failure: bool
     steps: list[PlanStep]
     outage_window_s: NotRequired[float]
-    record: NotRequired[dict[str, Any]]  # the run's record as created (durableml.service.reconcile rebuilds from it)
+    record_text: NotRequired[str]  # the run's record as created, packed (service.runs.pack_record; reconcile reads it)
+    record: NotRequired[dict[str, Any]]  # the same, unpacked, in plans made before record_text
     notify: NotRequired[bool]
     reuse_ahead: NotRequired[bool]  # some step may reuse an earlier result: try them all at once first
     state: NotRequired[PlanState]

@@ -6,7 +6,7 @@ import importlib.util
 import inspect
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -53,19 +53,23 @@ class FunctionInfo:
 
 @dataclass
 class FunctionIndex:
-    """All functions of an app, looked up case-insensitively like the Functions host."""
+    """All functions of an app, looked up case-insensitively like the Functions host. The list is fixed once the app
+    is indexed; :meth:`durable` answers from a table built on first use (the engine looks a function up for every
+    episode and activity)."""
 
     functions: list[FunctionInfo]
+    _durable: dict[tuple[str, str], FunctionInfo] | None = field(default=None, init=False, repr=False, compare=False)
 
     def by_trigger(self, trigger_type: str) -> list[FunctionInfo]:
         return [f for f in self.functions if f.trigger_type == trigger_type]
 
     def durable(self, trigger_type: str, name: str) -> FunctionInfo | None:
-        wanted = name.lower()
-        for f in self.by_trigger(trigger_type):
-            if f.durable_name.lower() == wanted:
-                return f
-        return None
+        if self._durable is None:
+            table: dict[tuple[str, str], FunctionInfo] = {}
+            for f in self.functions:
+                table.setdefault((f.trigger_type, f.durable_name.lower()), f)  # the first one wins, as before
+            self._durable = table
+        return self._durable.get((trigger_type, name.lower()))
 
     def durable_names(self, trigger_type: str) -> list[str]:
         return [f.durable_name for f in self.by_trigger(trigger_type)]

@@ -64,7 +64,8 @@ def test_fast_parse_remembers_what_it_parsed_and_forgets_it_all_when_full(monkey
     fast = sdk_speedups.make_fast_parse(parser.parse)
     texts = [f"2024-01-0{d}T10:00:00.1234567Z" for d in range(1, 6)]
     first = [fast(t) for t in texts[:3]]
-    assert [fast(t) for t in texts[:3]] == first and all(a is b for a, b in zip(first, map(fast, texts[:3])))
+    again_first = [fast(t) for t in texts[:3]]
+    assert again_first == first and all(a is b for a, b in zip(first, again_first, strict=True))
     fast(texts[3])  # the fourth: the remembered three are forgotten first
     again = fast(texts[0])
     assert again == first[0] == parser.parse(texts[0]) and again is not first[0]

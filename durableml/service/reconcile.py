@@ -28,7 +28,7 @@ from typing import Any, Mapping, Optional
 from durableml.contract import CANCELED, FAILED, FINISHED, NOT_STARTED, TERMINAL
 from durableml.service import changes, runtime
 from durableml.service.records import RUNS, records
-from durableml.service.runs import PARTITION, update_run, utc_now
+from durableml.service.runs import PARTITION, unpack_record, update_run, utc_now
 
 log = logging.getLogger("durableml.reconcile")
 
@@ -84,9 +84,9 @@ def cancel_orphan(run_id: str) -> dict[str, Any]:
 
 def _rebuild(run_id: str, orchestration: Orchestration) -> Optional[dict[str, Any]]:
     plan = _json(orchestration.input)
-    if orchestration.status is None or not isinstance(plan, Mapping) or not isinstance(plan.get("record"), Mapping):
+    record = unpack_record(plan) if orchestration.status is not None and isinstance(plan, Mapping) else None
+    if record is None:
         return None
-    record = dict(plan["record"])
     if records().insert(RUNS, PARTITION, run_id, record):
         log.warning("run %s: its record was missing (lost by storage); rebuilt from its orchestration", run_id)
         changes.changed(run_id)
