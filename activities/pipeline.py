@@ -8,7 +8,7 @@ storage did not answer leaves each of them as ``StorageUnavailableError``, which
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Optional
+from typing import Any
 
 import azure.durable_functions as df
 
@@ -61,8 +61,8 @@ def steps_reuse(payload: dict[str, Any]) -> dict[str, Any]:
 @function_name(bp, contract.ACTIVITY_STEP_COMPLETE)
 @activity(bp)
 @raising_unavailable
-def step_complete(payload: dict[str, Any]) -> Optional[dict[str, Any]]:
-    return runtime.step_complete(payload["run_id"], payload["step"], payload.get("report"))
+def step_complete(payload: dict[str, Any]) -> dict[str, Any]:
+    return runtime.step_poll(payload["run_id"], payload["step"], payload.get("report"))
 
 
 @function_name(bp, contract.ACTIVITY_STEP_TIMED_OUT)

@@ -44,6 +44,7 @@ __all__ = [
     "PipelinePlan",
     "PlanState",
     "PlanStep",
+    "StepPending",
     "StepResult",
     "StepStart",
     "StepWork",
@@ -165,6 +166,12 @@ class StepResult(TypedDict):
     reused_from: NotRequired[str | None]
     report: NotRequired[Any]
     orchestration_failed: NotRequired[bool]
+
+
+class StepPending(TypedDict):
+    """``step_complete``'s answer while the step's job has not ended: its state (Queued or Running)."""
+
+    pending: str
 
 
 class StepStart(TypedDict):

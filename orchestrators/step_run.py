@@ -4,7 +4,8 @@ Every activity call rides out storage outages (``orchestrators/outages.py``: ret
 does not answer, up to the run's outage window).
 
 It waits for the runner's ``step_done`` event raced against a durable timer; on the timer it polls
-(backoff 0.5 s doubling to 30 s), so a lost event costs at most one poll interval. After many polls it
+(backoff 0.5 s doubling to 30 s; at least 5 s while the job still waits for a node, which in a wide fan-out is
+most of them), so a lost event costs at most one poll interval. After many polls it
 continues as new, keeping its history short for steps that run for hours.
 
 A step with a time limit (``step_start`` answers ``timeout``; see ``durableml.service.timeouts``) gets a
@@ -35,7 +36,9 @@ from durableml.contract import (
     ACTIVITY_STEP_TIMED_OUT,
     EVENT_STEP_DONE,
     ORCHESTRATOR_STEP_RUN,
+    QUEUED,
     TERMINAL,
+    StepPending,
     StepResult,
     StepStart,
 )
@@ -43,6 +46,7 @@ from durableml.contract import (
 bp = df.Blueprint()
 
 FIRST_POLL_S, MAX_POLL_S, POLLS_PER_GENERATION = 0.5, 30.0, 50
+QUEUED_POLL_S = 5.0  # at least this long between polls of a job still waiting for a node
 
 
 def complete_report(value: Any) -> Optional[dict[str, Any]]:
@@ -95,11 +99,13 @@ def step_run(context: df.DurableOrchestrationContext) -> Generator[Any, Any, Opt
                 "reused_from": None,
                 "report": report,
             }
-        result: Optional[StepResult] = yield from outages.call_activity(
+        result: Optional[StepResult | StepPending] = yield from outages.call_activity(
             context, ACTIVITY_STEP_COMPLETE, {**work, "report": report}, window
         )
-        if result is not None:
+        if result is not None and "pending" not in result:  # None: an answer from before "pending" was given
             return result
         work["poll_s"] = min(work["poll_s"] * 2, MAX_POLL_S)
+        if result is not None and result.get("pending") == QUEUED:
+            work["poll_s"] = max(work["poll_s"], QUEUED_POLL_S)  # not started yet: its end is not near
     context.continue_as_new(work)
     return None

@@ -390,3 +390,22 @@ def test_a_fully_reused_run_and_a_failed_reuse_ahead() -> None:
     run.fail(new[0].id, "ValueError: not what anybody expected")
     _, new = run.episode()
     assert subs(new) == ["r1:a"] and inputs(new)["a"]["pipeline_running"] is True  # the usual way
+
+
+def test_step_run_polls_a_job_still_queued_less_often_than_a_running_one() -> None:
+    def next_poll_after(pending: object) -> float:
+        run = ReplayRun(APP, "step_run", {"run_id": "r1", "step": {"id": "a"}})
+        run.episode()
+        run.complete(0, {})
+        run.episode()
+        run.fire(1)
+        _, new = run.episode()
+        assert kinds(new) == [(2, "task", "step_complete")]
+        run.complete(2, pending)
+        _, new = run.episode()
+        assert kinds(new) == [(3, "timer", "")] and new[0].fire_at is not None
+        return (new[0].fire_at - run.now).total_seconds()
+
+    assert next_poll_after({"pending": "Running"}) < 2  # 0.5 s doubled
+    assert next_poll_after(None) < 2  # the answer of a step_complete from before "pending"
+    assert next_poll_after({"pending": "Queued"}) >= 4.9  # waits for a node: its end is not near

@@ -274,7 +274,14 @@ def _after_decision(run: RunStatic, record_first: Sequence[Mapping[str, Any]], p
 def step_complete(
     run_id: str, plan_step: Mapping[str, Any], report: Optional[Mapping[str, Any]] = None
 ) -> Optional[dict[str, Any]]:
-    """The step's result once its job is terminal (recorded once), else None (keep waiting).
+    """The step's result once its job is terminal (recorded once), else None (keep waiting); see :func:`step_poll`."""
+    answer = step_poll(run_id, plan_step, report)
+    return None if "pending" in answer else answer
+
+
+def step_poll(run_id: str, plan_step: Mapping[str, Any], report: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    """The step's result once its job is terminal (recorded once), else ``{"pending": the job's state}`` (keep
+    waiting: ``step_run`` polls a job still Queued less often than a Running one).
 
     ``report``: the job's terminal report from the ``step_done`` event (``job_report``); when complete
     it is recorded as it is, otherwise the compute backend is polled. ``pipeline_run`` also hands over a
@@ -294,7 +301,7 @@ def step_complete(
             _SAVED.pop(sid, None)
             return _result(_save(record, status=FAILED, ended=utc_now(), error=_reason(step, exc)))
     if not status.is_terminal:
-        return None
+        return {"pending": status.state.value}
     outcome = status.state.value if status.state in (JobState.FINISHED, JobState.FAILED) else CANCELED
     made = _output_datasets(step, record) if outcome == FINISHED else []
     done = _save(record, status=outcome, ended=utc_now(), error=status.error, metrics=status.metrics or [],
