@@ -224,7 +224,6 @@ class ForkedScript:
         self.pid = pid
         self.stdout = stdout
         self.returncode: Optional[int] = None
-        self.reaped_group = True  # the caller must not signal the group after the exit: its id may be reused
 
     def poll(self) -> Optional[int]:
         if self.returncode is None and self.server.ready(0):
