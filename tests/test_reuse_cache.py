@@ -66,3 +66,14 @@ def test_regenerate_outputs_and_allow_reuse_false_never_look(stored: _Records) -
     regenerate = RunStatic("run-3", "exp", {}, True, {"steps": []}, {})
     assert reuse.find(regenerate, STEP, _identity("k3")) is None
     assert reuse.find(RUN, {"id": "s1", "allowReuse": False}, _identity("k3")) is None
+
+
+def test_a_recent_map_forgets_what_was_written_longest_ago() -> None:
+    recent: state.Recent[str, int] = state.Recent(2)
+    recent.put("a", 1)
+    recent.put("b", 2)
+    recent.put("a", 3)  # written again: now the newest
+    recent.put("c", 4)
+    assert (recent.get("a"), recent.get("b"), recent.get("c"), len(recent)) == (3, None, 4, 2)
+    recent.clear()
+    assert recent.get("a") is None and len(recent) == 0

@@ -26,8 +26,6 @@ in the run it resumes and runs everything else.
 from __future__ import annotations
 
 import fnmatch
-import threading
-from collections import OrderedDict
 from typing import Any, Mapping, Optional
 
 from durableml._canonical import content_hash
@@ -41,12 +39,12 @@ POLICIES = ("definition", "content")
 DEFAULT_POLICY = "definition"
 _MAX_LISTED_FILES = 500  # content identities list files up to this many (to name them); past it, a digest
 
-# Data keys of recent step runs in this process, so a consumer's key does not read its producer's record
-# again (the activity that decided the producer usually ran here a moment ago). Immutable once decided.
-_DATA_KEYS: OrderedDict[str, str] = OrderedDict()
-_DATA_KEYS_LOCK = threading.Lock()
-_DATA_KEYS_MAX = 4096
-_REUSABLE = state.cache(
+_DATA_KEYS = state.recent(
+    "data keys",
+    "the data key of a decided step run never changes: a consumer's key need not read its producer's record again "
+    "(the activity that decided the producer usually ran here a moment ago)",
+)
+_REUSABLE = state.recent(
     "reusable results",
     "a reuse index entry names a finished step run whose outputs are never changed or deleted; when another run "
     "replaces the entry for its key, the one remembered here is still an earlier result with that same key, which "
@@ -179,9 +177,9 @@ def content_of(container: str, path: str) -> dict[str, Any]:
 
 def _data_key(sid: str) -> str:
     """The data key of the (decided) step run ``sid``: from this process's memory, else its record."""
-    with _DATA_KEYS_LOCK:
-        if sid in _DATA_KEYS:
-            return _DATA_KEYS[sid]
+    known = _DATA_KEYS.get(sid)
+    if known is not None:
+        return str(known)
     record = records().get(RUNS, PARTITION, sid) or {}
     found = (record.get("reuse") or {}).get("data_key") or content_hash({"stepRun": sid})
     _note_data_key(sid, found)
@@ -189,14 +187,16 @@ def _data_key(sid: str) -> str:
 
 
 def _note_data_key(sid: str, data_key: str) -> None:
-    with _DATA_KEYS_LOCK:
-        _DATA_KEYS[sid] = data_key
-        _DATA_KEYS.move_to_end(sid)
-        while len(_DATA_KEYS) > _DATA_KEYS_MAX:
-            _DATA_KEYS.popitem(last=False)
+    _DATA_KEYS.put(sid, data_key)
 
 
 # ---------------------------------------------------------------------------------------------- lookup
+def may_reuse(run: RunStatic, step: Mapping[str, Any]) -> bool:
+    """Whether the step may take an earlier result at all: in a resumed run, what finished there (even with
+    ``allow_reuse=False``); otherwise with ``allow_reuse`` and without ``regenerate_outputs``."""
+    return run.resumed_steps is not None or (bool(step.get("allowReuse")) and not run.regenerate_outputs)
+
+
 def find(run: RunStatic, step: Mapping[str, Any], identity: Mapping[str, Any]) -> Optional[dict[str, Any]]:
     """The earlier result this step reuses, or None when it must run.
 
@@ -205,14 +205,14 @@ def find(run: RunStatic, step: Mapping[str, Any], identity: Mapping[str, Any]) -
     everything else runs. Also notes the data key this step run passes downstream.
     """
     sid = step_run_id(run.id, step["id"])
-    if run.resumed_steps is not None:
+    if not may_reuse(run, step):
+        found = None
+    elif run.resumed_steps is not None:
         found = run.resumed_steps.get(step["id"])
-    elif step.get("allowReuse") and not run.regenerate_outputs:
+    else:
         found = _REUSABLE.get(identity["key"]) or records().get(REUSE, "key", identity["key"])
         if found is not None:
-            _remember_reusable(identity["key"], found)
-    else:
-        found = None
+            _REUSABLE.put(identity["key"], found)
     data_key = (found.get("data_key") or identity["key"]) if found else identity["data_key"]
     _note_data_key(sid, data_key)
     if found is None:
@@ -226,15 +226,7 @@ def remember(step: Mapping[str, Any], record: Mapping[str, Any]) -> None:
     if step.get("allowReuse") and identity.get("key") and record.get("status") == "Finished":
         entry = {"id": record["id"], "outputs": record.get("outputs", {}), "data_key": identity["data_key"]}
         records().put(REUSE, "key", identity["key"], entry)
-        _remember_reusable(identity["key"], entry)
-
-
-def _remember_reusable(key: str, entry: dict[str, Any]) -> None:
-    with _DATA_KEYS_LOCK:
-        _REUSABLE.pop(key, None)
-        _REUSABLE[key] = entry
-        if len(_REUSABLE) > _DATA_KEYS_MAX:
-            del _REUSABLE[next(iter(_REUSABLE))]  # the oldest
+        _REUSABLE.put(identity["key"], entry)
 
 
 # ---------------------------------------------------------------------------------------------- resume

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import threading
 from datetime import datetime
 from typing import Any, Mapping, Optional, Sequence
 
@@ -92,14 +91,12 @@ _SAVED = state.cache(
     "steps that never started), one at a time, so these replace it whole instead of read-modify-write, and "
     "step_complete starts from the record step_start saved in this process when it is still cached",
 )
-_OUTPUTS = state.cache(
+_OUTPUTS = state.recent(
     "step run outputs",
     "a step run's outputs are fixed when it starts (or reuses), and only its own activities save its record: the "
     "outputs saved last in this process are the stored ones; a downstream step reads them here instead of reading "
     "the producer's record again",
 )
-_OUTPUTS_MAX = 4096
-_OUTPUTS_LOCK = threading.Lock()
 _log = logging.getLogger(__name__)
 
 
@@ -203,8 +200,7 @@ def steps_reuse(run_id: str, ready: Sequence[str], depends_on: Mapping[str, Sequ
 def _reuse_now(run: RunStatic, sid: str) -> Optional[dict[str, Any]]:
     """The step's result when it reuses an earlier one (recorded), else None (nothing written)."""
     step = _document_step(run, sid)
-    resumed = run.resumed_steps is not None
-    if not (resumed or (step.get("allowReuse") and not run.regenerate_outputs)):
+    if not reuse.may_reuse(run, step):
         return None
     record = _new_step_record(run, step, status=QUEUED)
     try:
@@ -410,7 +406,7 @@ def _new_step_record(run: RunStatic, step: Mapping[str, Any], status: str) -> di
 
 def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     new = {**record, **fields}
-    _remember_outputs(str(new["id"]), new.get("outputs"))
+    _OUTPUTS.put(str(new["id"]), new.get("outputs") or {})
     records().put(RUNS, PARTITION, str(record["id"]), new)
     changes.changed(new.get("parent_id"), step=True)
     if new["status"] not in TERMINAL:
@@ -418,14 +414,6 @@ def _save(record: Mapping[str, Any], **fields: Any) -> dict[str, Any]:
     elif record.get("status") not in TERMINAL:
         log_step_end(new)
     return new
-
-
-def _remember_outputs(sid: str, outputs: Any) -> None:
-    with _OUTPUTS_LOCK:
-        _OUTPUTS.pop(sid, None)
-        _OUTPUTS[sid] = outputs if outputs is not None else {}
-        if len(_OUTPUTS) > _OUTPUTS_MAX:
-            del _OUTPUTS[next(iter(_OUTPUTS))]  # the oldest
 
 
 STEP_END_EVENT = "durableml.step_end"

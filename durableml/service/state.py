@@ -5,6 +5,7 @@ The service runs in the Function App's worker process(es), possibly several on s
 here may be needed for correctness across processes. Each piece is one of:
 
 * :func:`cache`: a dict, for values that only this process writes or that never change once written;
+* :func:`recent`: the same, bounded: it forgets the entries written longest ago (thread-safe);
 * :func:`memoize`: an ``lru_cache`` over a function whose answer for given arguments never changes
   (documents of runs and published pipelines are immutable);
 * :func:`singleton`: one lazily built object per process (storage clients: thread-safe, costly to build).
@@ -17,10 +18,11 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, Callable, Generic, Optional, TypeVar
 
-__all__ = ["cache", "memoize", "singleton", "reset", "describe", "Singleton"]
+__all__ = ["cache", "recent", "memoize", "singleton", "reset", "describe", "Recent", "Singleton"]
 
 K = TypeVar("K")
 V = TypeVar("V")
@@ -49,6 +51,40 @@ def _register(name: str, rule: str, clear: Callable[[], None]) -> None:
 def cache(name: str, rule: str) -> dict[Any, Any]:
     """A process-wide dict called ``name``; ``rule`` says why keeping its values is safe."""
     values: dict[Any, Any] = {}
+    _register(name, rule, values.clear)
+    return values
+
+
+class Recent(Generic[K, V]):
+    """At most ``maxsize`` entries; writing one past that forgets the one written longest ago. Thread-safe."""
+
+    def __init__(self, maxsize: int) -> None:
+        self.maxsize = maxsize
+        self._values: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> Optional[V]:
+        with self._lock:
+            return self._values.get(key)
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._values[key] = value
+            self._values.move_to_end(key)
+            while len(self._values) > self.maxsize:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+def recent(name: str, rule: str, maxsize: int = 4096) -> Recent[Any, Any]:
+    """A process-wide :class:`Recent` called ``name``; ``rule`` says why keeping its values is safe."""
+    values: Recent[Any, Any] = Recent(maxsize)
     _register(name, rule, values.clear)
     return values
 
