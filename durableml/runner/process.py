@@ -14,7 +14,7 @@ import signal
 import subprocess
 import threading
 from pathlib import Path
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 from durableml.runner import background
 from durableml.runner.driver_log import DriverLog
@@ -59,11 +59,16 @@ class ScriptProcess:
         """The script's process id (also its process group id), once started."""
         return self._proc.pid if self._proc else None
 
-    def start(self) -> int:
-        """Start the script; returns its pid. Raises OSError if it cannot be started."""
+    def start(self, on_started: Optional[Callable[[int], None]] = None) -> int:
+        """Start the script; returns its pid. Raises OSError if it cannot be started.
+
+        ``on_started(pid)`` runs before any of the script's output is read: whoever sees its output in the log can
+        count on the pid having been recorded (a worker that dies then leaves a pid the next one can kill)."""
         warm = self.interpreters.run(self.argv[1:], self.cwd, self.env) if self.interpreters else None
         self.warm = warm is not None
         self._proc = warm or popen_script(self.argv, self.cwd, self.env)
+        if on_started is not None:
+            on_started(self._proc.pid)
         self._output_read = background.start(self._pump, f"out:{self._proc.pid}")
         return self._proc.pid
 

@@ -224,10 +224,8 @@ class StepRunner:
         process = ScriptProcess(argv, cwd, env, log, self.interpreters)
         with self._lock:
             self._check_cancel()
-            pid = process.start()
+            process.start(self.on_started)
             self._process = process
-        if self.on_started:
-            self.on_started(pid)
         code = process.wait(self.spec.timeout)
         if self._cancel.is_set() and process.terminated:
             return code, JobState.CANCELED, "canceled while the script ran"

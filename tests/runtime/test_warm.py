@@ -351,3 +351,26 @@ def test_a_server_killed_while_its_script_runs_reports_it_killed_and_is_replaced
     process.stdout.close()
     wait_until(lambda: len(pool._idle) == 2, what="a new fork server in place of the killed one")
     assert server.pid not in {s.popen.pid for s in pool._idle}
+
+
+@pytest.mark.parametrize("forked", [True, False], ids=["forked", "cold"])
+def test_the_pid_is_handed_over_before_any_output_is_read(pool: WarmInterpreters, tmp_path: Path, forked: bool) -> None:
+    from durableml.runner.driver_log import DriverLog
+    from durableml.runner.process import ScriptProcess
+
+    (tmp_path / "main.py").write_text("print('at once', flush=True)\n")
+    log = DriverLog(tmp_path / "driver.log", None)
+    seen: list[str] = []
+
+    def on_started(pid: int) -> None:
+        time.sleep(0.3)  # the script has printed by now: its line must still wait in the pipe
+        seen.append((tmp_path / "driver.log").read_text() if (tmp_path / "driver.log").exists() else "")
+
+    if forked:
+        wait_until(lambda: pool._idle, what="an idle fork server")
+    process = ScriptProcess([sys.executable, "main.py"], tmp_path, _job_env(tmp_path), log, pool if forked else None)
+    process.start(on_started)
+    assert process.wait(30) == 0
+    log.close()
+    assert seen == [""] and "at once" in (tmp_path / "driver.log").read_text()
+    assert process.warm is forked
